@@ -1,0 +1,125 @@
+# codeanalysisd: build, install, run and test.
+#   make run      install into a local environment and start the suite on real systemd
+#   make test     install what the tests need and run the whole suite (as root)
+#   make install  install as a package would (root; DESTDIR and PREFIX honoured)
+
+PYTHON   ?= /usr/bin/python3
+PREFIX   ?= /usr
+DESTDIR  ?=
+SYSCONFDIR ?= /etc
+LIBDIR   := $(PREFIX)/lib/codeanalysisd
+BINDIR   := $(PREFIX)/bin
+DOCDIR   := $(PREFIX)/share/doc/codeanalysisd
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+# dbus-daemon, polkitd, sysusers and tmpfiles read only /usr (vendor) and /etc (admin):
+# a /usr/local install puts its files under /etc.
+ifeq ($(PREFIX),/usr)
+DBUSPOLICYDIR ?= /usr/share/dbus-1/system.d
+POLKITRULESDIR ?= /usr/share/polkit-1/rules.d
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+else
+DBUSPOLICYDIR ?= $(SYSCONFDIR)/dbus-1/system.d
+POLKITRULESDIR ?= $(SYSCONFDIR)/polkit-1/rules.d
+SYSUSERSDIR ?= $(SYSCONFDIR)/sysusers.d
+TMPFILESDIR ?= $(SYSCONFDIR)/tmpfiles.d
+endif
+# WHEELHOUSE=DIR installs from prebuilt wheels only (offline; what the tests do).
+WHEELHOUSE ?=
+
+VENV     := .venv
+VPY      := $(VENV)/bin/python
+WHEELS   := build/wheels
+UNITS    := $(wildcard units/*.service units/*.target)
+
+.PHONY: all venv wheels install install-files uninstall test lint run run-stop clean
+
+all: venv
+
+$(VENV)/.done: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --disable-pip-version-check -q --upgrade pip
+	$(VPY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.done
+
+# Wheels of the package and everything it needs, for offline installs (sandbox, packages).
+$(WHEELS)/.done: $(VENV)/.done pyproject.toml $(shell find codeanalysisd -name '*.py')
+	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	$(VPY) -m pip wheel --disable-pip-version-check -q -w $(WHEELS) .
+	touch $@
+
+wheels: $(WHEELS)/.done
+
+install:
+	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "make install: run as root (or set DESTDIR)"; exit 1; }
+	$(PYTHON) -m venv --clear $(DESTDIR)$(LIBDIR)
+	$(DESTDIR)$(LIBDIR)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
+	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE) codeanalysisd,.)
+	@# a staged venv must name its final location in scripts and activate files
+	if [ -n "$(DESTDIR)" ]; then \
+	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
+	$(MAKE) --no-print-directory install-files
+	@# activate only on a booted systemd system (not in a chroot, a container build or a user session)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then \
+	  echo "activating: sysusers, tmpfiles, daemon-reload, dbus reload"; \
+	  systemd-sysusers $(SYSUSERSDIR)/codeanalysisd.conf; \
+	  systemd-tmpfiles --create $(TMPFILESDIR)/codeanalysisd.conf; \
+	  systemctl daemon-reload; \
+	  systemctl reload dbus.service 2>/dev/null || true; \
+	fi
+
+install-files:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSPOLICYDIR) \
+	  $(DESTDIR)$(POLKITRULESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/codeanalysisd/codeanalysisd.conf.d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces
+	@# system units, with the install location substituted
+	for u in $(UNITS); do \
+	  sed "s|/usr/lib/codeanalysisd/|$(LIBDIR)/|g" $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	@# per-user units from the same sources: the user's own manager cannot switch users, and
+	@# needs a user namespace (PrivateUsers=) for the sandboxing options.
+	for u in $(UNITS); do \
+	  sed -e "s|/usr/lib/codeanalysisd/|$(LIBDIR)/|g" -e 's| --system$$| --user|' \
+	      -e '/^User=/d' -e '/^Group=/d' -e 's|^NoNewPrivileges=yes|NoNewPrivileges=yes\nPrivateUsers=yes|' \
+	      -e 's|^WantedBy=multi-user.target|WantedBy=default.target|' \
+	      $$u > $(DESTDIR)$(USERUNITDIR)/$$(basename $$u); done
+	install -m 0644 dbus/org.codeanalysis1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf
+	install -m 0644 dbus/org.codeanalysis1.xml $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml
+	install -m 0644 packaging/polkit/org.codeanalysis1.rules $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules
+	install -m 0644 packaging/sysusers/codeanalysisd.conf $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf
+	install -m 0644 packaging/tmpfiles/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf
+	@# the admin's configuration is never overwritten
+	test -e $(DESTDIR)$(SYSCONFDIR)/codeanalysisd/codeanalysisd.conf || \
+	  install -m 0644 packaging/config/codeanalysisd.conf $(DESTDIR)$(SYSCONFDIR)/codeanalysisd/codeanalysisd.conf
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	ln -sfn $(LIBDIR)/bin/codeanalysisctl $(DESTDIR)$(BINDIR)/codeanalysisctl
+
+uninstall:
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) $(addprefix $(DESTDIR)$(USERUNITDIR)/,$(notdir $(UNITS)))
+	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules \
+	  $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf \
+	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml
+
+lint: venv
+	$(VENV)/bin/ruff check codeanalysisd tests bench
+
+# The tests boot real systemd managers in a sandbox: root and a few Debian packages needed.
+test:
+	@test "$$(id -u)" = 0 || { echo "make test: the sandboxed systemd needs root"; exit 1; }
+	tests/install-debian-deps.sh
+	$(MAKE) --no-print-directory venv wheels
+	$(VENV)/bin/ruff check codeanalysisd tests bench
+	CODEANALYSISD_WHEELHOUSE=$(CURDIR)/$(WHEELS) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+run: venv wheels
+	tools/run.sh
+
+run-stop:
+	tools/run.sh stop
+
+clean:
+	rm -rf $(VENV) build *.egg-info codeanalysisd.egg-info

@@ -1,0 +1,40 @@
+"""Named bus errors: ``org.codeanalysis1.Error.<Name>`` with a message a person can act on."""
+
+from __future__ import annotations
+
+from dbus_fast import DBusError
+
+from codeanalysisd.names import ERROR_PREFIX
+
+
+class ServiceError(DBusError):
+    """Base of the suite's errors; the class name is the bus error's last component."""
+
+    name = "Failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ERROR_PREFIX + self.name, message)
+
+
+class InvalidArgument(ServiceError):
+    name = "InvalidArgument"
+
+
+class NotFound(ServiceError):
+    name = "NotFound"
+
+
+class Exists(ServiceError):
+    name = "Exists"
+
+
+class AccessDenied(ServiceError):
+    name = "AccessDenied"
+
+
+class Busy(ServiceError):
+    name = "Busy"
+
+
+class Failed(ServiceError):
+    name = "Failed"

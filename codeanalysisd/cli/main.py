@@ -1,0 +1,221 @@
+"""codeanalysisctl: the command-line client. It talks to the suite over the bus only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from dbus_fast import DBusError, Variant
+from dbus_fast.aio import MessageBus
+
+from codeanalysisd import __version__
+from codeanalysisd.bus.calls import call, get_all
+from codeanalysisd.bus.connection import BusKind, connect
+from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT, WORKER_UNITS
+
+
+class Client:
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+
+    async def __call__(self, member: str, signature: str = "", *body: Any) -> list[Any]:
+        return await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, signature, list(body))
+
+    async def properties(self) -> dict[str, Any]:
+        return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Variant):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _project_rows(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(("id", "name", "root", "files", "state"), row, strict=True)) for row in rows]
+
+
+def _worker_rows(client_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [_plain(row) for row in client_rows]
+
+
+def _print_workers(workers: list[dict[str, Any]]) -> None:
+    rows = []
+    for w in workers:
+        counters = "/".join(str(w.get(k, 0)) for k in ("pending", "done", "errors"))
+        if w["name"] == "db":
+            counters = "-"
+        rows.append([
+            w["unit"], w["ActiveState"], w["SubState"], w["MainPID"] or "-", w["NRestarts"],
+            counters, w["StatusText"] or "-",
+        ])
+    print(_table(["UNIT", "ACTIVE", "SUB", "PID", "RESTARTS", "PEND/DONE/ERR", "STATUS"], rows))
+
+
+# --------------------------------------------------------------------- commands
+async def cmd_status(client: Client, args: argparse.Namespace) -> int:
+    props = _plain(await client.properties())
+    (workers,) = await client("WorkerStatus")
+    workers = _worker_rows(workers)
+    if args.json:
+        print(json.dumps({"manager": props, "units": workers}, indent=2))
+        return 0
+    bus = "session" if args.user else "system"
+    healthy = all(w["ActiveState"] == "active" for w in workers)
+    print(f"{'●' if healthy else 'x'} codeanalysisd {props['Version']}: {BUS_NAME} on the {bus} bus")
+    print(f"   Projects: {props['Projects']}    Files indexed: {props['FilesIndexed']}    "
+          f"Database: {_size(props['DatabaseBytes'])} (schema {props['SchemaVersion']})")
+    print()
+    _print_workers(workers)
+    return 0
+
+
+async def cmd_projects(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("ListProjects")
+    projects = _project_rows(rows)
+    if args.json:
+        print(json.dumps(projects, indent=2))
+    elif not projects:
+        print("no projects registered; add one with: codeanalysisctl add DIR")
+    else:
+        print(_table(["ID", "NAME", "FILES", "STATE", "ROOT"],
+                     [[p["id"], p["name"], p["files"], p["state"], p["root"]] for p in projects]))
+    return 0
+
+
+async def cmd_add(client: Client, args: argparse.Namespace) -> int:
+    import os
+
+    # The service resolves the path itself; an absolute path here only saves the user from
+    # having to know the service's working directory.
+    root = os.path.abspath(args.root)
+    (project_id,) = await client("AddProject", "s", root)
+    if args.json:
+        print(json.dumps({"id": project_id, "root": root}))
+    else:
+        print(f"added project {project_id} ({root})")
+    return 0
+
+
+async def cmd_remove(client: Client, args: argparse.Namespace) -> int:
+    await client("RemoveProject", "s", args.project)
+    if args.json:
+        print(json.dumps({"removed": args.project}))
+    else:
+        print(f"removed project {args.project}")
+    return 0
+
+
+async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "status":
+        (workers,) = await client("WorkerStatus")
+        workers = [w for w in _worker_rows(workers) if args.name in (None, w["name"], w["unit"])]
+        if args.name and not workers:
+            raise SystemExit(f"codeanalysisctl: unknown worker {args.name!r}")
+        if args.json:
+            print(json.dumps(workers, indent=2))
+        else:
+            _print_workers(workers)
+        return 0
+    if not args.name:
+        names = ", ".join(WORKER_UNITS)
+        raise SystemExit(f"codeanalysisctl: worker {args.action} needs a worker name ({names})")
+    member = {"start": "StartWorker", "stop": "StopWorker", "restart": "RestartWorker"}[args.action]
+    await client(member, "s", args.name)
+    if args.json:
+        print(json.dumps({"worker": args.name, "action": args.action, "ok": True}))
+    else:
+        print(f"{args.action} {args.name}: done")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codeanalysisctl",
+        description="Control and query codeanalysisd, the live index of Python code bases, over D-Bus.",
+        epilog=f"The suite runs as {TARGET_UNIT}; its logs: journalctl -u 'codeanalysisd-*'.",
+    )
+    parser.add_argument("--version", action="version", version=f"codeanalysisctl {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--user", action="store_true", default=argparse.SUPPRESS,
+                        help="talk to the per-user suite on the session bus")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print machine-readable JSON")
+    parser.add_argument("--user", action="store_true", help="talk to the per-user suite on the session bus")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("status", parents=[common], help="the units and the index, like systemctl status")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("projects", parents=[common], help="list registered projects")
+    p.set_defaults(func=cmd_projects)
+    p = sub.add_parser("add", parents=[common], help="register a directory as a project")
+    p.add_argument("root", help="the project's root directory")
+    p.set_defaults(func=cmd_add)
+    p = sub.add_parser("remove", parents=[common], help="unregister a project (its history stays)")
+    p.add_argument("project", help="project id or root path")
+    p.set_defaults(func=cmd_remove)
+    p = sub.add_parser("worker", parents=[common], help="start, stop, restart or show the worker units")
+    p.add_argument("action", choices=["start", "stop", "restart", "status"])
+    p.add_argument("name", nargs="?", help=f"one of: {', '.join(WORKER_UNITS)}")
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+_HINTS = {
+    "org.freedesktop.DBus.Error.ServiceUnknown":
+        f"{BUS_NAME} is not running; start it with: systemctl start {TARGET_UNIT}",
+    "org.freedesktop.DBus.Error.NameHasNoOwner":
+        f"{BUS_NAME} is not running; start it with: systemctl start {TARGET_UNIT}",
+}
+
+
+async def _main(args: argparse.Namespace) -> int:
+    kind = BusKind.SESSION if args.user else BusKind.SYSTEM
+    try:
+        bus = await connect(kind)
+    except (OSError, DBusError) as exc:
+        print(f"codeanalysisctl: cannot connect to the {kind.value} bus: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return await args.func(Client(bus), args)
+    except DBusError as exc:
+        hint = _HINTS.get(exc.type)
+        message = f"{hint} ({exc.text})" if hint else exc.text
+        print(f"codeanalysisctl: {message} [{exc.type}]", file=sys.stderr)
+        return 1
+    finally:
+        bus.disconnect()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    sys.exit(asyncio.run(_main(args)))
+
+
+if __name__ == "__main__":
+    main()

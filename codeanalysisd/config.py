@@ -1,0 +1,76 @@
+"""Configuration in systemd's style: a main INI file plus drop-ins, validated at start.
+
+``/etc/codeanalysisd/codeanalysisd.conf``, then ``codeanalysisd.conf.d/*.conf`` in lexical
+order, later files overriding earlier ones key by key. A bad value is an error that names
+the key and the file it came from.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_CONFIG = Path("/etc/codeanalysisd/codeanalysisd.conf")
+
+
+def user_config() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "codeanalysisd" / "codeanalysisd.conf"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    database_path: str = ""  # empty: index.sqlite3 in the state directory
+    report_interval: float = 5.0  # seconds between a worker's progress reports to the owner
+    sources: tuple[str, ...] = ()
+
+
+def _files(main: Path) -> list[Path]:
+    files = [main] if main.is_file() else []
+    dropins = main.parent / (main.name + ".d")
+    if dropins.is_dir():
+        files += sorted(p for p in dropins.iterdir() if p.suffix == ".conf" and p.is_file())
+    return files
+
+
+def load(main: Path) -> Config:
+    values: dict[tuple[str, str], tuple[str, str]] = {}
+    files = _files(main)
+    for path in files:
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.optionxform = str  # keys keep systemd-style CamelCase
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot parse: {exc}") from None
+        for section in parser.sections():
+            for key, value in parser.items(section):
+                values[(section, key)] = (value.strip(), str(path))
+    known = {("Database", "Path"), ("Workers", "ReportInterval")}
+    for (section, key), (_value, path) in values.items():
+        if (section, key) not in known:
+            raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
+    cfg: dict[str, object] = {"sources": tuple(str(p) for p in files)}
+    if ("Database", "Path") in values:
+        value, path = values[("Database", "Path")]
+        if value and not value.startswith("/"):
+            raise ConfigError(f"{path}: [Database] Path= must be an absolute path, got {value!r}")
+        cfg["database_path"] = value
+    if ("Workers", "ReportInterval") in values:
+        value, path = values[("Workers", "ReportInterval")]
+        try:
+            seconds = float(value.removesuffix("s"))
+        except ValueError:
+            seconds = -1.0
+        if not 0.1 <= seconds <= 3600:
+            raise ConfigError(
+                f"{path}: [Workers] ReportInterval= must be seconds between 0.1 and 3600, got {value!r}"
+            )
+        cfg["report_interval"] = seconds
+    return Config(**cfg)  # type: ignore[arg-type]

@@ -1,0 +1,134 @@
+"""The database, as only the DB owner sees it: one apsw connection, one transaction per operation."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from dataclasses import dataclass
+
+import apsw
+
+from codeanalysisd.db import migrations
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    root: str
+    state: str
+    file_count: int
+
+
+class UnknownProject(LookupError):
+    pass
+
+
+class RootTaken(ValueError):
+    def __init__(self, project: Project, message: str) -> None:
+        super().__init__(message)
+        self.project = project
+
+
+_SLUG = re.compile(r"[^a-z0-9._-]+")
+
+
+def _slug(name: str) -> str:
+    slug = _SLUG.sub("-", name.lower()).strip("-.") or "project"
+    return slug[:48]
+
+
+class Store:
+    def __init__(self, db: apsw.Connection, path: str) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str) -> tuple[Store, list[int]]:
+        """Open (creating if needed) and migrate; raises MigrationError on failure."""
+        db = apsw.Connection(path)
+        db.setbusytimeout(5000)
+        # WAL: readers (integrity checks, backups) never block the single writer.
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        try:
+            applied = migrations.migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, path), applied
+
+    def close(self) -> None:
+        # A deliberate checkpoint keeps the WAL from growing across restarts.
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return migrations.schema_version(self.db)
+
+    # ------------------------------------------------------------------ projects
+    def list_projects(self) -> list[Project]:
+        rows = self.db.execute(
+            """
+            SELECT p.id, p.name, p.root, p.state,
+                   (SELECT count(*) FROM files f WHERE f.project_id = p.id AND f.state = 'live')
+            FROM projects p ORDER BY p.created, p.id
+            """
+        ).fetchall()
+        return [Project(*row) for row in rows]
+
+    def find_project(self, key: str) -> Project:
+        """A project by id or by root path."""
+        for project in self.list_projects():
+            if key in (project.id, project.root):
+                return project
+        raise UnknownProject(key)
+
+    def add_project(self, root: str, overlaps) -> Project:
+        """Register a canonical root; ``overlaps(a, b)`` decides which roots conflict."""
+        with self.db:
+            for existing in self.list_projects():
+                if existing.root == root:
+                    raise RootTaken(existing, f"{root} is already registered as project {existing.id!r}")
+                if overlaps(existing.root, root):
+                    raise RootTaken(
+                        existing,
+                        f"{root} overlaps project {existing.id!r} at {existing.root}; "
+                        "a file can belong to one project only",
+                    )
+            name = os.path.basename(root.rstrip("/")) or "root"
+            base = _slug(name)
+            taken = {row[0] for row in self.db.execute("SELECT id FROM projects")}
+            pid, n = base, 1
+            while pid in taken:
+                n += 1
+                pid = f"{base}-{n}"
+            self.db.execute(
+                "INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
+                (pid, name, root, time.time()),
+            )
+        return self.find_project(pid)
+
+    def remove_project(self, key: str) -> Project:
+        with self.db:
+            project = self.find_project(key)
+            # files rows go with the project (ON DELETE CASCADE).
+            self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
+        return project
+
+    # ------------------------------------------------------------------ figures
+    def files_indexed(self) -> int:
+        return self.db.execute("SELECT count(*) FROM files WHERE state = 'live'").fetchone()[0]
+
+    def database_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(self.path + suffix).st_size
+        return total

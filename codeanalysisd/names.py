@@ -1,0 +1,17 @@
+"""The names every part of the suite agrees on: bus, object, interfaces, units."""
+
+BUS_NAME = "org.codeanalysis1"
+OBJECT_PATH = "/org/codeanalysis1"
+MANAGER_INTERFACE = "org.codeanalysis1.Manager"
+# Worker -> DB owner calls. The bus policy admits only the service user (and root) to it.
+WORKER_INTERFACE = "org.codeanalysis1.Worker"
+ERROR_PREFIX = "org.codeanalysis1.Error."
+
+TARGET_UNIT = "codeanalysisd.target"
+OWNER_UNIT = "codeanalysisd-db.service"
+# Worker name (as used on the bus and the command line) -> systemd unit.
+WORKER_UNITS = {
+    "watcher": "codeanalysisd-watcher.service",
+    "vectorizer": "codeanalysisd-vectorizer.service",
+    "repair": "codeanalysisd-repair.service",
+}

@@ -1,0 +1,193 @@
+"""The public bus interface org.codeanalysis1.Manager and the worker-facing org.codeanalysis1.Worker.
+
+(No ``from __future__ import annotations`` here: dbus-fast reads the D-Bus signatures
+from the annotations at class creation.)
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from dbus_fast import DBusError, Variant
+from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
+
+from codeanalysisd import __version__, paths
+from codeanalysisd.bus import errors
+from codeanalysisd.db.store import RootTaken, Store, UnknownProject
+from codeanalysisd.names import MANAGER_INTERFACE, OWNER_UNIT, WORKER_INTERFACE, WORKER_UNITS
+from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
+
+log = logging.getLogger("codeanalysisd.owner")
+
+_COUNTERS = ("pending", "done", "errors")
+
+
+@dataclass
+class WorkerReport:
+    counters: dict[str, int] = field(default_factory=dict)
+    state: str = ""
+    at: float = 0.0
+
+
+class Manager(ServiceInterface):
+    def __init__(self, store: Store, units: SystemdUnits, on_change) -> None:
+        super().__init__(MANAGER_INTERFACE)
+        self.store = store
+        self.units = units
+        self.reports: dict[str, WorkerReport] = {}
+        self.calls = 0
+        self._on_change = on_change
+
+    # ----------------------------------------------------------------- helpers
+    def _project(self, key: str):
+        if not key:
+            raise errors.InvalidArgument("project must be given (an id from ListProjects or a root path)")
+        try:
+            return self.store.find_project(key)
+        except UnknownProject:
+            raise errors.NotFound(f"no project {key!r}; codeanalysisctl projects lists them") from None
+
+    def _worker_unit(self, name: str) -> str:
+        unit = WORKER_UNITS.get(name) or (name if name in WORKER_UNITS.values() else None)
+        if unit is None:
+            raise errors.InvalidArgument(
+                f"unknown worker {name!r}; workers are {', '.join(sorted(WORKER_UNITS))}"
+            )
+        return unit
+
+    def _changed(self) -> None:
+        self.emit_properties_changed(
+            {"Projects": len(self.store.list_projects()), "FilesIndexed": self.store.files_indexed()}
+        )
+        self._on_change()
+
+    # ----------------------------------------------------------------- projects
+    @method()
+    def AddProject(self, root: "s") -> "s":
+        self.calls += 1
+        try:
+            canonical = paths.project_root(root)
+        except paths.PathRejected as exc:
+            log.log(25, "AddProject refused: %s", exc, extra={"path": root})
+            raise errors.InvalidArgument(str(exc)) from None
+        try:
+            project = self.store.add_project(canonical, paths.roots_overlap)
+        except RootTaken as exc:
+            raise errors.Exists(str(exc)) from None
+        log.info("registered project %s at %s", project.id, project.root,
+                 extra={"project": project.id, "path": project.root})
+        self._changed()
+        return project.id
+
+    @method()
+    def RemoveProject(self, project: "s"):
+        self.calls += 1
+        found = self._project(project)
+        self.store.remove_project(found.id)
+        log.info("unregistered project %s (%s)", found.id, found.root,
+                 extra={"project": found.id, "path": found.root})
+        self._changed()
+
+    @method()
+    def ListProjects(self) -> "a(sssus)":
+        self.calls += 1
+        return [[p.id, p.name, p.root, p.file_count, p.state] for p in self.store.list_projects()]
+
+    # ----------------------------------------------------------------- workers
+    @method()
+    async def WorkerStatus(self) -> "aa{sv}":
+        self.calls += 1
+        rows = []
+        for name, unit in [("db", OWNER_UNIT), *WORKER_UNITS.items()]:
+            try:
+                state = await self.units.unit_state(unit)
+            except DBusError as exc:
+                raise errors.Failed(f"systemd did not report {unit}: {exc.text}") from None
+            row: dict[str, Variant] = {
+                "name": Variant("s", name),
+                "unit": Variant("s", unit),
+                "ActiveState": Variant("s", state["ActiveState"]),
+                "SubState": Variant("s", state["SubState"]),
+                "MainPID": Variant("u", state["MainPID"]),
+                "StatusText": Variant("s", state["StatusText"]),
+                "NRestarts": Variant("u", state["NRestarts"]),
+            }
+            if name == "db":
+                row["done"] = Variant("t", self.calls)
+            else:
+                report = self.reports.get(name)
+                for key in _COUNTERS:
+                    row[key] = Variant("t", report.counters.get(key, 0) if report else 0)
+                row["state"] = Variant("s", report.state if report else "")
+                row["reported_ago"] = Variant("d", time.monotonic() - report.at if report else -1.0)
+            rows.append(row)
+        return rows
+
+    async def _control(self, verb: str, name: str) -> None:
+        self.calls += 1
+        unit = self._worker_unit(name)
+        try:
+            await getattr(self.units, f"{verb}_unit")(unit)
+        except JobFailed as exc:
+            log.warning("%s of %s failed: %s", verb, unit, exc, extra={"unit": unit})
+            raise errors.Failed(str(exc)) from None
+        except DBusError as exc:
+            log.warning("systemd refused to %s %s: %s", verb, unit, exc.text, extra={"unit": unit})
+            if "AccessDenied" in exc.type or "InteractiveAuthorizationRequired" in exc.type:
+                raise errors.AccessDenied(
+                    f"systemd refused to {verb} {unit} for the service user: {exc.text} "
+                    "(is the polkit rule installed and polkitd available?)"
+                ) from None
+            raise errors.Failed(f"systemd could not {verb} {unit}: {exc.text}") from None
+        log.info("%s %s through systemd", {"start": "started", "stop": "stopped",
+                                           "restart": "restarted"}[verb], unit, extra={"unit": unit})
+
+    @method()
+    async def StartWorker(self, name: "s"):
+        await self._control("start", name)
+
+    @method()
+    async def StopWorker(self, name: "s"):
+        await self._control("stop", name)
+
+    @method()
+    async def RestartWorker(self, name: "s"):
+        await self._control("restart", name)
+
+    # ----------------------------------------------------------------- properties
+    @dbus_property(access=PropertyAccess.READ)
+    def Version(self) -> "s":
+        return __version__
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Projects(self) -> "u":
+        return len(self.store.list_projects())
+
+    @dbus_property(access=PropertyAccess.READ)
+    def FilesIndexed(self) -> "t":
+        return self.store.files_indexed()
+
+    @dbus_property(access=PropertyAccess.READ)
+    def DatabaseBytes(self) -> "t":
+        return self.store.database_bytes()
+
+    @dbus_property(access=PropertyAccess.READ)
+    def SchemaVersion(self) -> "u":
+        return self.store.schema_version
+
+
+class WorkerChannel(ServiceInterface):
+    """Calls the workers make to the owner. The bus policy admits the service user only."""
+
+    def __init__(self, manager: Manager) -> None:
+        super().__init__(WORKER_INTERFACE)
+        self.manager = manager
+
+    @method()
+    def ReportProgress(self, worker: "s", state: "s", counters: "a{st}"):
+        if worker not in WORKER_UNITS:
+            raise errors.InvalidArgument(f"unknown worker {worker!r}")
+        self.manager.reports[worker] = WorkerReport(
+            {k: int(v) for k, v in counters.items() if k in _COUNTERS}, state[:200], time.monotonic()
+        )
+

@@ -1,0 +1,96 @@
+"""Starting, stopping and reading worker units through systemd's own bus API, never by PID.
+
+On the system bus the DB owner runs unprivileged; systemd asks polkit, and the rule the
+package installs (packaging/polkit) lets the service user manage the suite's worker
+units and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dbus_fast import Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from codeanalysisd.bus.calls import call, get_all
+
+SYSTEMD = "org.freedesktop.systemd1"
+SYSTEMD_PATH = "/org/freedesktop/systemd1"
+SYSTEMD_MANAGER = "org.freedesktop.systemd1.Manager"
+JOB_TIMEOUT = 30.0
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+class SystemdUnits:
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+        self._jobs: dict[str, asyncio.Future[str]] = {}
+        self._early: dict[str, str] = {}
+
+    async def start(self) -> None:
+        """Subscribe to job completion signals (JobRemoved)."""
+        self.bus.add_message_handler(self._on_message)
+        await call(
+            self.bus,
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "AddMatch",
+            "s",
+            [f"type='signal',sender='{SYSTEMD}',interface='{SYSTEMD_MANAGER}',member='JobRemoved'"],
+        )
+        await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe")
+
+    def _on_message(self, msg: Message) -> bool:
+        if msg.message_type == MessageType.SIGNAL and msg.member == "JobRemoved":
+            _id, job, _unit, result = msg.body
+            future = self._jobs.pop(job, None)
+            if future is not None and not future.done():
+                future.set_result(result)
+            elif future is None:
+                # The signal can overtake the reply that names the job.
+                self._early[job] = result
+        return False
+
+    async def _run_job(self, verb: str, unit: str) -> None:
+        (job,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, verb, "ss", [unit, "replace"])
+        if job in self._early:
+            result = self._early.pop(job)
+        else:
+            future = asyncio.get_running_loop().create_future()
+            self._jobs[job] = future
+            try:
+                result = await asyncio.wait_for(future, JOB_TIMEOUT)
+            except TimeoutError:
+                raise JobFailed(f"{verb} {unit}: no result from systemd within {JOB_TIMEOUT:.0f} s") from None
+            finally:
+                self._jobs.pop(job, None)
+        if result != "done":
+            raise JobFailed(f"{verb} {unit} ended with job result {result!r}; see journalctl -u {unit}")
+
+    async def start_unit(self, unit: str) -> None:
+        await self._run_job("StartUnit", unit)
+
+    async def stop_unit(self, unit: str) -> None:
+        await self._run_job("StopUnit", unit)
+
+    async def restart_unit(self, unit: str) -> None:
+        await self._run_job("RestartUnit", unit)
+
+    async def unit_state(self, unit: str) -> dict[str, Any]:
+        """ActiveState, SubState, MainPID, StatusText, NRestarts, as systemd reports them."""
+        (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit", "s", [unit])
+        unit_props = await get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Unit")
+        service = await get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Service")
+        return {
+            "ActiveState": unit_props.get("ActiveState", ""),
+            "SubState": unit_props.get("SubState", ""),
+            "LoadState": unit_props.get("LoadState", ""),
+            "MainPID": int(service.get("MainPID", 0)),
+            "StatusText": service.get("StatusText", ""),
+            "NRestarts": int(service.get("NRestarts", 0)),
+        }

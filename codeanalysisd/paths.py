@@ -1,0 +1,53 @@
+"""How a path that arrives from outside (the bus, the command line) is checked and normalized.
+
+One place for the rule, so every entry point agrees: absolute, no ``..`` component, no NUL,
+canonical (symlinks resolved), and, for a path inside a project, still inside the project
+root after resolution (a symlink must not lead out of it).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+MAX_PATH = 4096
+
+
+class PathRejected(ValueError):
+    """The path is not acceptable; the message says why in words a user can act on."""
+
+
+def _check_syntax(raw: str, what: str) -> None:
+    if not raw:
+        raise PathRejected(f"{what} is empty")
+    if "\0" in raw:
+        raise PathRejected(f"{what} contains a NUL byte")
+    if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH:
+        raise PathRejected(f"{what} is longer than {MAX_PATH} bytes")
+    if not raw.startswith("/"):
+        raise PathRejected(f"{what} must be an absolute path, got {raw!r}")
+    if ".." in raw.split("/"):
+        raise PathRejected(f"{what} must not contain '..': {raw!r}")
+
+
+def project_root(raw: str) -> str:
+    """Canonical form of a directory to register as a project root."""
+    _check_syntax(raw, "project root")
+    resolved = os.path.realpath(raw)
+    try:
+        st = os.stat(resolved)
+    except FileNotFoundError:
+        raise PathRejected(f"project root {raw!r} does not exist (as seen by the service)") from None
+    except PermissionError:
+        raise PathRejected(f"project root {raw!r} is not accessible to the service user") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise PathRejected(f"project root {raw!r} is not a directory")
+    if not os.access(resolved, os.R_OK | os.X_OK):
+        raise PathRejected(f"project root {raw!r} is not readable by the service user")
+    return resolved
+
+
+def roots_overlap(a: str, b: str) -> bool:
+    """True when one root is the other or contains it (a file may belong to one project only)."""
+    a, b = a.rstrip("/") + "/", b.rstrip("/") + "/"
+    return a.startswith(b) or b.startswith(a)

@@ -1,0 +1,108 @@
+"""What every unit's main process shares: arguments, logging, notify, watchdog, SIGTERM.
+
+A unit runs one asyncio loop. SIGTERM (systemd's stop) sends STOPPING=1 and cancels the
+main task, which finishes or rolls back its current unit of work and returns; the process
+then exits 0, well inside TimeoutStopSec=.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeanalysisd import config, journal
+from codeanalysisd.bus.connection import BusKind
+from codeanalysisd.notify import Notifier, keep_alive
+
+EXIT_CONFIG = 78  # EX_CONFIG: systemd shows it as "status=78/CONFIG"
+
+
+@dataclass
+class Context:
+    identifier: str
+    bus_kind: BusKind
+    state_dir: Path
+    config: config.Config
+    notifier: Notifier
+    log: logging.Logger
+
+
+def state_dir(kind: BusKind, explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    from_systemd = os.environ.get("STATE_DIRECTORY")
+    if from_systemd:
+        return Path(from_systemd.split(":")[0])
+    if kind is BusKind.SESSION:
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+        return Path(base) / "codeanalysisd"
+    return Path("/var/lib/codeanalysisd")
+
+
+def parse_args(identifier: str, argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=identifier, description=f"{identifier}: a unit of codeanalysisd")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--system", dest="user", action="store_false", help="use the system bus (default)")
+    scope.add_argument("--user", dest="user", action="store_true", help="use the session bus")
+    parser.add_argument("--state-dir", help="state directory (default: $STATE_DIRECTORY)")
+    parser.add_argument("--config", help="main configuration file")
+    parser.add_argument("--debug", action="store_true", help="log debug messages")
+    return parser.parse_args(argv)
+
+
+def run(identifier: str, body: Callable[[Context], Awaitable[int]], argv: list[str] | None = None) -> int:
+    args = parse_args(identifier, argv)
+    log = journal.setup(identifier, debug=args.debug)
+    kind = BusKind.SESSION if args.user else BusKind.SYSTEM
+    notifier = Notifier()
+    main_config = Path(args.config) if args.config else (
+        config.user_config() if args.user else config.SYSTEM_CONFIG
+    )
+    try:
+        cfg = config.load(main_config)
+    except config.ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        notifier.set_status(f"configuration error: {exc}")
+        return EXIT_CONFIG
+    ctx = Context(identifier, kind, state_dir(kind, args.state_dir), cfg, notifier, log)
+    return asyncio.run(_supervise(ctx, body))
+
+
+async def _supervise(ctx: Context, body: Callable[[Context], Awaitable[int]]) -> int:
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    stopping = False
+
+    def on_sigterm() -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            ctx.log.info("SIGTERM received, stopping")
+            ctx.notifier.stopping()
+            worker.cancel()
+
+    worker = asyncio.ensure_future(body(ctx))
+    watchdog = asyncio.ensure_future(keep_alive(ctx.notifier))
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    loop.add_signal_handler(signal.SIGINT, on_sigterm)
+    try:
+        return await worker
+    except asyncio.CancelledError:
+        if stopping:
+            ctx.log.info("stopped cleanly")
+            return 0
+        raise
+    finally:
+        watchdog.cancel()
+
+
+def entry(identifier: str, body: Callable[[Context], Awaitable[int]]) -> None:
+    sys.exit(run(identifier, body))

@@ -1,0 +1,57 @@
+"""The loop every worker unit runs: connect, report READY, do a round of work, report progress.
+
+A worker survives the DB owner's restarts: calls address the well-known name, so when the
+owner is back (systemd restarts it) the next round simply succeeds again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from dbus_fast import DBusError
+
+from codeanalysisd.bus.connection import connect
+from codeanalysisd.names import BUS_NAME
+from codeanalysisd.service import Context
+from codeanalysisd.workers.owner_client import OwnerClient
+
+
+@dataclass
+class Progress:
+    """What a round of work reports: a status line and counters."""
+
+    status: str
+    counters: dict[str, int] = field(default_factory=lambda: {"pending": 0, "done": 0, "errors": 0})
+
+
+Round = Callable[[OwnerClient], Awaitable[Progress]]
+
+
+async def run_worker(ctx: Context, name: str, do_round: Round) -> int:
+    bus = await connect(ctx.bus_kind)
+    owner = OwnerClient(bus)
+    owner_reachable = True
+    ready = False
+    try:
+        while True:
+            try:
+                progress = await do_round(owner)
+                await owner.report_progress(name, progress.status, progress.counters)
+                if not owner_reachable:
+                    ctx.log.info("the DB owner %s answers again", BUS_NAME)
+                owner_reachable = True
+                ctx.notifier.set_status(progress.status)
+            except DBusError as exc:
+                if owner_reachable:
+                    ctx.log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
+                owner_reachable = False
+                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME})")
+            if not ready:
+                ctx.notifier.ready(ctx.notifier.status)
+                ctx.log.info("%s ready on the %s bus", name, ctx.bus_kind.value)
+                ready = True
+            await asyncio.sleep(ctx.config.report_interval if owner_reachable else 1.0)
+    finally:
+        bus.disconnect()

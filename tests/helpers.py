@@ -1,0 +1,38 @@
+"""Small helpers the sandbox tests share."""
+
+from __future__ import annotations
+
+from sandbox.box import Box, wait_until
+
+NAME, OBJ, IFACE = "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Manager"
+SERVICES = ("codeanalysisd-db.service", "codeanalysisd-watcher.service",
+            "codeanalysisd-vectorizer.service", "codeanalysisd-repair.service")
+
+
+def busctl(box: Box, *args: str, check: bool = True, user: str | None = None, groups: str | None = None):
+    return box.run("busctl", *box.user, "call", NAME, OBJ, IFACE, *args, check=check, user=user,
+                   groups=groups)
+
+
+def dbus_send(box: Box, member: str, *args: str, user: str | None = None):
+    """dbus-send prints the error *name* of a failed call (busctl prints only the message)."""
+    bus = "--session" if box.mode == "user" else "--system"
+    return box.run("dbus-send", bus, "--print-reply", f"--dest={NAME}", OBJ, f"{IFACE}.{member}", *args,
+                   check=False, user=user)
+
+
+def ctl(box: Box, *args: str, check: bool = True, user: str | None = None, groups: str | None = None):
+    return box.run("codeanalysisctl", *box.user, *args, check=check, user=user, groups=groups)
+
+
+def all_running(box: Box) -> bool:
+    return all(box.show(u, "SubState")["SubState"] == "running" for u in SERVICES)
+
+
+def start_suite(box: Box) -> None:
+    box.systemctl("start", "codeanalysisd.target")
+    wait_until(lambda: all_running(box), timeout=20, what="all four services running")
+
+
+def owner_answers(box: Box) -> bool:
+    return busctl(box, "ListProjects", check=False).returncode == 0
