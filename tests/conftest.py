@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from sandbox.box import SYSBOX, Box  # noqa: E402
+from sandbox.box import SYSBOX, Box
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SRC = "/opt/codeanalysisd-src"  # the repository, read-only inside the box
