@@ -80,10 +80,12 @@ install-files:
 	for u in $(UNITS); do \
 	  sed "s|/usr/lib/codeanalysisd/|$(LIBDIR)/|g" $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
 	@# per-user units from the same sources: the user's own manager cannot switch users, and
-	@# needs a user namespace (PrivateUsers=) for the sandboxing options.
+	@# needs a user namespace (PrivateUsers=) for the sandboxing options. systemd 252 puts a
+	@# user unit's StateDirectory= and ConfigurationDirectory= both in ~/.config, so the
+	@# (read-only, optional) configuration directory is not declared there.
 	for u in $(UNITS); do \
 	  sed -e "s|/usr/lib/codeanalysisd/|$(LIBDIR)/|g" -e 's| --system$$| --user|' \
-	      -e '/^User=/d' -e '/^Group=/d' -e 's|^NoNewPrivileges=yes|NoNewPrivileges=yes\nPrivateUsers=yes|' \
+	      -e '/^User=/d' -e '/^Group=/d' -e '/^ConfigurationDirectory=/d' -e 's|^NoNewPrivileges=yes|NoNewPrivileges=yes\nPrivateUsers=yes|' \
 	      -e 's|^WantedBy=multi-user.target|WantedBy=default.target|' \
 	      $$u > $(DESTDIR)$(USERUNITDIR)/$$(basename $$u); done
 	install -m 0644 dbus/org.codeanalysis1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf

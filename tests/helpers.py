@@ -36,3 +36,9 @@ def start_suite(box: Box) -> None:
 
 def owner_answers(box: Box) -> bool:
     return busctl(box, "ListProjects", check=False).returncode == 0
+
+
+def journal_cursor(box: Box) -> str:
+    """The journal's current end, for reading only what happens after it (--after-cursor)."""
+    out = box.run("journalctl", "--show-cursor", "-n", "0", "--no-pager").stdout
+    return out.split("cursor: ")[-1].strip()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import SERVICES, all_running, busctl, ctl, dbus_send, owner_answers, start_suite
+from helpers import SERVICES, all_running, busctl, ctl, dbus_send, journal_cursor, owner_answers, start_suite
 from sandbox.box import wait_until
 
 UNIT_FILES = [f"/usr/lib/systemd/system/{u}" for u in (*SERVICES, "codeanalysisd.target")]
@@ -39,6 +39,9 @@ def test_security_exposure_is_recorded(system):
 
 
 def test_start_target_all_running_with_status(system):
+    system.systemctl("stop", "codeanalysisd.target")
+    wait_until(lambda: all(system.show(u, "ActiveState")["ActiveState"] == "inactive" for u in SERVICES),
+               timeout=10, what="a stopped suite")
     started = time.monotonic()
     system.systemctl("start", "codeanalysisd.target")   # returns when all four sent READY=1
     took = time.monotonic() - started
@@ -244,7 +247,7 @@ def test_eagain_many_concurrent_large_messages(system):
 def test_stop_target_is_sigterm_exit_0_within_2s(system):
     start_suite(system)
     pids = {u: system.show(u, "MainPID")["MainPID"] for u in SERVICES}
-    cursor = system.run("journalctl", "--show-cursor", "-n", "0", "--no-pager").stdout.split("cursor: ")[-1].strip()
+    cursor = journal_cursor(system)
     started = time.monotonic()
     system.systemctl("stop", "codeanalysisd.target")
     # the services' stop jobs run in the target's transaction; wait until each is down
@@ -255,10 +258,14 @@ def test_stop_target_is_sigterm_exit_0_within_2s(system):
     assert took < 2.0
     # Stopped units are unloaded (their exit status is gone from `systemctl show`); the
     # manager's journal lines are the record: "Deactivated successfully" means exit 0.
-    log = system.run("journalctl", "--no-pager", "-o", "cat", f"--after-cursor={cursor}").stdout
-    for unit in SERVICES:
-        assert f"{unit}: Deactivated successfully." in log, log
-    assert "SIGKILL" not in log and "Killing" not in log and "Failed with result" not in log
-    for unit, pid in pids.items():
-        own = system.run("journalctl", "--no-pager", "-o", "cat", f"_PID={pid}").stdout
-        assert "SIGTERM received, stopping" in own and "stopped cleanly" in own, unit
+    def log() -> str:
+        return system.run("journalctl", "--no-pager", "-o", "cat", f"--after-cursor={cursor}").stdout
+
+    def own(pid: str) -> str:
+        return system.run("journalctl", "--no-pager", "-o", "cat", f"_PID={pid}").stdout
+
+    wait_until(lambda: all(f"{unit}: Deactivated successfully." in log() for unit in SERVICES), timeout=5,
+               what="systemd's clean-exit lines")
+    wait_until(lambda: all("SIGTERM received, stopping" in own(pid) and "stopped cleanly" in own(pid)
+                           for pid in pids.values()), timeout=5, what="each service's own clean-stop lines")
+    assert "SIGKILL" not in log() and "Killing" not in log() and "Failed with result" not in log()

@@ -1,0 +1,90 @@
+"""The same suite, from the same sources, under a user manager with the session bus."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import figure
+from helpers import SERVICES, all_running, busctl, ctl, dbus_send, journal_cursor, owner_answers
+from sandbox.box import wait_until
+
+PROJECT = "/srv/user-project"
+
+
+def test_user_units_verify(user_box):
+    files = [f"/usr/lib/systemd/user/{u}" for u in (*SERVICES, "codeanalysisd.target")]
+    r = user_box.run("systemd-analyze", "--user", "verify", *files, check=False)
+    assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+
+
+def test_start_status(user_box):
+    started = time.monotonic()
+    user_box.systemctl("start", "codeanalysisd.target")
+    figure(f"user manager: start codeanalysisd.target -> all ready: {time.monotonic() - started:.2f} s")
+    assert all_running(user_box)
+    for unit in SERVICES:
+        out = user_box.systemctl("status", unit, "--no-pager").stdout
+        assert "Active: active (running)" in out and "Status: " in out, out
+    status = user_box.show("codeanalysisd-db.service", "StatusText")["StatusText"]
+    assert status.startswith("serving org.codeanalysis1")
+    # the user's own state directory, not the system's
+    assert "/root/.config/codeanalysisd/index.sqlite3" in user_box.journal("codeanalysisd-db.service", "-o", "cat")
+    assert "session bus" in user_box.journal("codeanalysisd-db.service", "-o", "cat")
+
+
+def test_add_list_and_persist(user_box):
+    user_box.sh(f"mkdir -p {PROJECT} && echo 'def f(): pass' > {PROJECT}/m.py")
+    assert busctl(user_box, "AddProject", "s", PROJECT).stdout.strip() == 's "user-project"'
+    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects").stdout
+    user_box.systemctl("restart", "codeanalysisd-db.service")
+    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects").stdout
+    r = dbus_send(user_box, "AddProject", "string:not/absolute")
+    assert "org.codeanalysis1.Error.InvalidArgument" in r.stderr
+
+
+def test_cli_and_worker_control(user_box):
+    wait_until(lambda: all_running(user_box), timeout=15, what="workers back after the owner restart")
+    assert "user-project" in ctl(user_box, "projects").stdout
+    data = json.loads(ctl(user_box, "--json", "status").stdout)
+    assert data["manager"]["Projects"] == 1
+    assert {u["ActiveState"] for u in data["units"]} == {"active"}
+    pid = user_box.show("codeanalysisd-repair.service", "MainPID")["MainPID"]
+    ctl(user_box, "worker", "restart", "repair")  # the user's manager, no polkit involved
+    assert user_box.show("codeanalysisd-repair.service", "MainPID")["MainPID"] != pid
+    assert "codeanalysisd-repair.service" in ctl(user_box, "worker", "status", "repair").stdout
+
+
+def test_kill_9_and_journal(user_box):
+    before = user_box.show("codeanalysisd-db.service", "MainPID", "NRestarts")
+    user_box.run("kill", "-9", before["MainPID"])
+    wait_until(lambda: user_box.show("codeanalysisd-db.service", "NRestarts")["NRestarts"] != before["NRestarts"],
+               timeout=15, what="the user manager to restart the owner")
+    wait_until(lambda: owner_answers(user_box), timeout=15, what="the owner to answer again")
+    lines = [json.loads(line) for line in user_box.journal("codeanalysisd-db.service", "-o", "json").splitlines()]
+    own = [e for e in lines if e.get("SYSLOG_IDENTIFIER") == "codeanalysisd-db"]
+    assert any(e["MESSAGE"].startswith("registered project user-project") and e["PRIORITY"] == "6" for e in own)
+
+
+def test_stop_within_2s(user_box):
+    wait_until(lambda: all_running(user_box), timeout=15, what="all running")
+    cursor = journal_cursor(user_box)
+    started = time.monotonic()
+    user_box.systemctl("stop", "codeanalysisd.target")
+    wait_until(lambda: all(user_box.show(u, "ActiveState")["ActiveState"] == "inactive" for u in SERVICES),
+               timeout=10, interval=0.01, what="every service to stop")
+    took = time.monotonic() - started
+    figure(f"user manager: stop codeanalysisd.target -> all inactive: {took:.2f} s")
+    assert took < 2.0
+    # the user manager tags its lines about a unit with USER_UNIT=, found by --user-unit;
+    # journald files lines asynchronously, so read until they are all there
+    def logs() -> dict[str, str]:
+        return {u: user_box.journal(u, "-o", "cat", f"--after-cursor={cursor}") for u in SERVICES}
+
+    def all_clean() -> bool:
+        return all("SIGTERM received, stopping" in log and "stopped cleanly" in log and "Stopped codeanalysisd" in log
+                   for log in logs().values())
+
+    wait_until(all_clean, timeout=5, what="every unit's clean-stop lines")
+    for log in logs().values():
+        assert "Killing" not in log and "Failed with result" not in log and "status=" not in log
