@@ -40,6 +40,8 @@ def project_root(raw: str) -> str:
         raise PathRejected(f"project root {raw!r} does not exist (as seen by the service)") from None
     except PermissionError:
         raise PathRejected(f"project root {raw!r} is not accessible to the service user") from None
+    except OSError as exc:  # a symlink loop, a name too long for the filesystem, ...
+        raise PathRejected(f"project root {raw!r} cannot be used: {exc.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
         raise PathRejected(f"project root {raw!r} is not a directory")
     if not os.access(resolved, os.R_OK | os.X_OK):

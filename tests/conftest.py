@@ -26,8 +26,12 @@ FIGURES: list[str] = []
 
 def wheelhouse() -> pathlib.Path:
     path = pathlib.Path(os.environ.get("CODEANALYSISD_WHEELHOUSE", REPO / "build" / "wheels"))
-    if not (path / ".done").exists():
+    done = path / ".done"
+    if not done.exists():
         pytest.exit(f"no wheelhouse at {path}: run the tests with `make test`", returncode=2)
+    newest = max(p.stat().st_mtime for p in [*(REPO / "codeanalysisd").rglob("*.py"), REPO / "pyproject.toml"])
+    if newest > done.stat().st_mtime:
+        pytest.exit("the wheelhouse is older than the sources: run `make wheels` (or `make test`)", returncode=2)
     return path
 
 

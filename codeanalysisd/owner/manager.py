@@ -4,6 +4,8 @@
 from the annotations at class creation.)
 """
 
+import functools
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -20,6 +22,40 @@ from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
 log = logging.getLogger("codeanalysisd.owner")
 
 _COUNTERS = ("pending", "done", "errors")
+
+
+def guarded(handler):
+    """Turn an unexpected exception into a named error the caller can act on, and log it.
+
+    Without this, dbus-fast answers with its own generic error name and only the exception's
+    class name, and the service's journal says nothing.
+    """
+
+    def failed(exc: Exception) -> errors.Failed:
+        log.error("%s failed unexpectedly: %s: %s", handler.__name__, type(exc).__name__, exc, exc_info=True)
+        return errors.Failed(f"{handler.__name__} failed: {type(exc).__name__}: {exc} "
+                             "(details: journalctl -u codeanalysisd-db.service)")
+
+    if inspect.iscoroutinefunction(handler):
+        @functools.wraps(handler)
+        async def run_async(*args, **kwargs):
+            try:
+                return await handler(*args, **kwargs)
+            except DBusError:
+                raise
+            except Exception as exc:
+                raise failed(exc) from exc
+        return run_async
+
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except DBusError:
+            raise
+        except Exception as exc:
+            raise failed(exc) from exc
+    return run
 
 
 @dataclass
@@ -63,6 +99,7 @@ class Manager(ServiceInterface):
 
     # ----------------------------------------------------------------- projects
     @method()
+    @guarded
     def AddProject(self, root: "s") -> "s":
         self.calls += 1
         try:
@@ -80,6 +117,7 @@ class Manager(ServiceInterface):
         return project.id
 
     @method()
+    @guarded
     def RemoveProject(self, project: "s"):
         self.calls += 1
         found = self._project(project)
@@ -89,12 +127,14 @@ class Manager(ServiceInterface):
         self._changed()
 
     @method()
+    @guarded
     def ListProjects(self) -> "a(sssus)":
         self.calls += 1
         return [[p.id, p.name, p.root, p.file_count, p.state] for p in self.store.list_projects()]
 
     # ----------------------------------------------------------------- workers
     @method()
+    @guarded
     async def WorkerStatus(self) -> "aa{sv}":
         self.calls += 1
         rows = []
@@ -143,14 +183,17 @@ class Manager(ServiceInterface):
                                            "restart": "restarted"}[verb], unit, extra={"unit": unit})
 
     @method()
+    @guarded
     async def StartWorker(self, name: "s"):
         await self._control("start", name)
 
     @method()
+    @guarded
     async def StopWorker(self, name: "s"):
         await self._control("stop", name)
 
     @method()
+    @guarded
     async def RestartWorker(self, name: "s"):
         await self._control("restart", name)
 
@@ -184,6 +227,7 @@ class WorkerChannel(ServiceInterface):
         self.manager = manager
 
     @method()
+    @guarded
     def ReportProgress(self, worker: "s", state: "s", counters: "a{st}"):
         if worker not in WORKER_UNITS:
             raise errors.InvalidArgument(f"unknown worker {worker!r}")
