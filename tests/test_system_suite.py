@@ -81,6 +81,10 @@ def test_add_project_then_list(system):
     assert out == 's "alpha"'
     listed = busctl(system, "ListProjects").stdout
     assert f'"alpha" "alpha" "{PROJECT}" 0 "active"' in listed
+    # the owner announces the change (PropertiesChanged) and the workers act on it at once,
+    # well before their periodic report (ReportInterval=5 s)
+    wait_until(lambda: "1 project(s)" in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"],
+               timeout=2, what="the watcher to see the new project")
     assert busctl(system, "--json=short", "ListProjects", check=False).returncode == 0
     props = system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
                        "org.codeanalysis1.Manager", "Version", "Projects").stdout.split("\n")

@@ -7,13 +7,15 @@ owner is back (systemd restarts it) the next round simply succeeds again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from dbus_fast import DBusError
+from dbus_fast import DBusError, Message, MessageType
 
+from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import connect
-from codeanalysisd.names import BUS_NAME
+from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
 from codeanalysisd.service import Context
 from codeanalysisd.workers.owner_client import OwnerClient
 
@@ -29,9 +31,29 @@ class Progress:
 Round = Callable[[OwnerClient], Awaitable[Progress]]
 
 
+_CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
+            "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'")
+
+
+async def _wake_on_changes(bus, wake: asyncio.Event) -> None:
+    """Run a round as soon as the owner announces a change (a project added or removed)."""
+
+    def handler(msg: Message) -> bool:
+        if (msg.message_type == MessageType.SIGNAL and msg.member == "PropertiesChanged"
+                and msg.body and msg.body[0] == MANAGER_INTERFACE):
+            wake.set()
+        return False
+
+    bus.add_message_handler(handler)
+    await call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
+               [_CHANGES])
+
+
 async def run_worker(ctx: Context, name: str, do_round: Round) -> int:
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
+    wake = asyncio.Event()
+    await _wake_on_changes(bus, wake)
     owner_reachable = True
     ready = False
     try:
@@ -52,6 +74,8 @@ async def run_worker(ctx: Context, name: str, do_round: Round) -> int:
                 ctx.notifier.ready(ctx.notifier.status)
                 ctx.log.info("%s ready on the %s bus", name, ctx.bus_kind.value)
                 ready = True
-            await asyncio.sleep(ctx.config.report_interval if owner_reachable else 1.0)
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), ctx.config.report_interval if owner_reachable else 1.0)
     finally:
         bus.disconnect()
