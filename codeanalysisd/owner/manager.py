@@ -4,6 +4,7 @@
 from the annotations at class creation.)
 """
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -137,12 +138,14 @@ class Manager(ServiceInterface):
     @guarded
     async def WorkerStatus(self) -> "aa{sv}":
         self.calls += 1
+        units = [("db", OWNER_UNIT), *WORKER_UNITS.items()]
+        states = await asyncio.gather(*(self.units.unit_state(unit) for _, unit in units), return_exceptions=True)
         rows = []
-        for name, unit in [("db", OWNER_UNIT), *WORKER_UNITS.items()]:
-            try:
-                state = await self.units.unit_state(unit)
-            except DBusError as exc:
-                raise errors.Failed(f"systemd did not report {unit}: {exc.text}") from None
+        for (name, unit), state in zip(units, states, strict=True):
+            if isinstance(state, DBusError):
+                raise errors.Failed(f"systemd did not report {unit}: {state.text}")
+            if isinstance(state, BaseException):
+                raise state
             row: dict[str, Variant] = {
                 "name": Variant("s", name),
                 "unit": Variant("s", unit),

@@ -84,8 +84,10 @@ class SystemdUnits:
     async def unit_state(self, unit: str) -> dict[str, Any]:
         """ActiveState, SubState, MainPID, StatusText, NRestarts, as systemd reports them."""
         (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit", "s", [unit])
-        unit_props = await get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Unit")
-        service = await get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Service")
+        unit_props, service = await asyncio.gather(
+            get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Unit"),
+            get_all(self.bus, SYSTEMD, path, "org.freedesktop.systemd1.Service"),
+        )
         return {
             "ActiveState": unit_props.get("ActiveState", ""),
             "SubState": unit_props.get("SubState", ""),
