@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sandbox.box import Box, wait_until
 
 NAME, OBJ, IFACE = "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Manager"
@@ -32,6 +34,19 @@ def all_running(box: Box) -> bool:
 def start_suite(box: Box) -> None:
     box.systemctl("start", "codeanalysisd.target")
     wait_until(lambda: all_running(box), timeout=20, what="all four services running")
+
+
+def stop_suite(box: Box) -> float:
+    """Stop the target and wait until every service is down; return the seconds it took.
+
+    `systemctl stop` of the target returns when the target's own job is done; the services'
+    stop jobs run in the same transaction, so their end is polled for.
+    """
+    started = time.monotonic()
+    box.systemctl("stop", "codeanalysisd.target")
+    wait_until(lambda: all(box.show(u, "ActiveState")["ActiveState"] in ("inactive", "failed") for u in SERVICES),
+               timeout=10, interval=0.01, what="every service to stop")
+    return time.monotonic() - started
 
 
 def owner_answers(box: Box) -> bool:

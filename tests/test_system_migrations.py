@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import SERVICES, busctl, start_suite
-from sandbox.box import wait_until
+from helpers import busctl, start_suite, stop_suite
 
 DB = "/var/lib/codeanalysisd/index.sqlite3"
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -32,24 +31,18 @@ print(json.dumps({
 """
 
 
-def _stop_all(box):
-    box.systemctl("stop", "codeanalysisd.target")
-    wait_until(lambda: all(box.show(u, "ActiveState")["ActiveState"] in ("inactive", "failed") for u in SERVICES),
-               timeout=10, what="the suite to stop")
-
-
 @pytest.fixture
 def crafted_database(system):
     """Swap the real database for a crafted one; put the real one back afterwards."""
     start_suite(system)  # the state directory and a real database exist
-    _stop_all(system)
+    stop_suite(system)
     system.sh(f"cd {DB.rsplit('/', 1)[0]} && mkdir -p keep && mv index.sqlite3* keep/")
 
     def make(extra_sql: str) -> None:
         system.run(PY, "-c", MAKE_V1, DB, extra_sql, user="codeanalysis")
 
     yield make
-    _stop_all(system)  # no owner may keep the crafted database open
+    stop_suite(system)  # no owner may keep the crafted database open
     system.systemctl("reset-failed", "codeanalysisd-db.service", check=False)
     system.sh(f"cd {DB.rsplit('/', 1)[0]} && rm -f index.sqlite3* && mv keep/* . && rmdir keep")
     start_suite(system)

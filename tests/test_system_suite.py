@@ -10,7 +10,17 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import SERVICES, all_running, busctl, ctl, dbus_send, journal_cursor, owner_answers, start_suite
+from helpers import (
+    SERVICES,
+    all_running,
+    busctl,
+    ctl,
+    dbus_send,
+    journal_cursor,
+    owner_answers,
+    start_suite,
+    stop_suite,
+)
 from sandbox.box import wait_until
 
 UNIT_FILES = [f"/usr/lib/systemd/system/{u}" for u in (*SERVICES, "codeanalysisd.target")]
@@ -41,9 +51,7 @@ def test_security_exposure_is_recorded(system):
 
 
 def test_start_target_all_running_with_status(system):
-    system.systemctl("stop", "codeanalysisd.target")
-    wait_until(lambda: all(system.show(u, "ActiveState")["ActiveState"] == "inactive" for u in SERVICES),
-               timeout=10, what="a stopped suite")
+    stop_suite(system)
     started = time.monotonic()
     system.systemctl("start", "codeanalysisd.target")   # returns when all four sent READY=1
     took = time.monotonic() - started
@@ -257,12 +265,7 @@ def test_stop_target_is_sigterm_exit_0_within_2s(system):
     start_suite(system)
     pids = {u: system.show(u, "MainPID")["MainPID"] for u in SERVICES}
     cursor = journal_cursor(system)
-    started = time.monotonic()
-    system.systemctl("stop", "codeanalysisd.target")
-    # the services' stop jobs run in the target's transaction; wait until each is down
-    wait_until(lambda: all(system.show(u, "ActiveState")["ActiveState"] == "inactive" for u in SERVICES),
-               timeout=10, interval=0.01, what="every service to stop")
-    took = time.monotonic() - started
+    took = stop_suite(system)
     figure(f"systemctl stop codeanalysisd.target -> all four inactive (idle): {took:.2f} s")
     assert took < 2.0
     # Stopped units are unloaded (their exit status is gone from `systemctl show`); the
