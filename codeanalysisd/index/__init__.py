@@ -1,0 +1,1 @@
+"""Building the index: which files belong to a project, and what is extracted from each."""
