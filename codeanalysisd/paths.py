@@ -53,3 +53,29 @@ def roots_overlap(a: str, b: str) -> bool:
     """True when one root is the other or contains it (a file may belong to one project only)."""
     a, b = a.rstrip("/") + "/", b.rstrip("/") + "/"
     return a.startswith(b) or b.startswith(a)
+
+
+def project_relpath(root: str, raw: str) -> str:
+    """A file path from outside, as the POSIX path relative to the project root it must lie in.
+
+    Accepts a path relative to the root or an absolute one under it; never touches the disk
+    (the file may exist only in the index or its history).
+    """
+    if not raw:
+        raise PathRejected("path is empty")
+    if "\0" in raw:
+        raise PathRejected("path contains a NUL byte")
+    if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH:
+        raise PathRejected(f"path is longer than {MAX_PATH} bytes")
+    parts = raw.split("/")
+    if ".." in parts:
+        raise PathRejected(f"path must not contain '..': {raw!r}")
+    if raw.startswith("/"):
+        prefix = root.rstrip("/") + "/"
+        if not raw.startswith(prefix):
+            raise PathRejected(f"{raw!r} is outside the project root {root}")
+        raw = raw[len(prefix):]
+    rel = "/".join(p for p in raw.split("/") if p not in ("", "."))
+    if not rel:
+        raise PathRejected(f"{raw!r} names the project root, not a file")
+    return rel

@@ -53,6 +53,78 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX files_by_state ON files(project_id, state);
         """,
     ),
+    Migration(
+        3,
+        "index: sources, definitions, imports, references, full text",
+        """
+        -- Exact source bytes, stored once per distinct content (the version store builds on it).
+        CREATE TABLE blobs (
+            sha256 BLOB PRIMARY KEY,
+            size   INTEGER NOT NULL,
+            data   BLOB NOT NULL
+        ) STRICT;
+        ALTER TABLE files ADD COLUMN encoding TEXT;
+        ALTER TABLE files ADD COLUMN parsed INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE files ADD COLUMN problems TEXT NOT NULL DEFAULT '';
+        ALTER TABLE files ADD COLUMN lines INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE files ADD COLUMN docstring TEXT;
+        CREATE INDEX files_with_problems ON files(project_id) WHERE problems != '';
+        CREATE TABLE definitions (
+            id         INTEGER PRIMARY KEY,
+            file_id    INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            qualname   TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            line       INTEGER NOT NULL,
+            col        INTEGER NOT NULL,
+            end_line   INTEGER NOT NULL,
+            decorators TEXT NOT NULL,
+            bases      TEXT NOT NULL,
+            signature  TEXT NOT NULL,
+            docstring  TEXT,
+            parent     TEXT
+        ) STRICT;
+        CREATE INDEX definitions_by_file ON definitions(file_id);
+        CREATE INDEX definitions_by_name ON definitions(name);
+        CREATE INDEX definitions_by_qualname ON definitions(qualname);
+        CREATE TABLE imports (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            module  TEXT NOT NULL,
+            name    TEXT,
+            alias   TEXT,
+            level   INTEGER NOT NULL,
+            line    INTEGER NOT NULL,
+            col     INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX imports_by_file ON imports(file_id);
+        CREATE INDEX imports_by_module ON imports(module);
+        CREATE TABLE refs (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            name    TEXT NOT NULL,
+            last    TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            line    INTEGER NOT NULL,
+            col     INTEGER NOT NULL,
+            scope   TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX refs_by_file ON refs(file_id);
+        CREATE INDEX refs_by_last ON refs(last);
+        -- Full text in windows of lines; text_chunks.id is the FTS rowid, so a file's rows are
+        -- found (and deleted) through the index on file_id instead of a scan of the FTS table.
+        CREATE TABLE text_chunks (
+            id         INTEGER PRIMARY KEY,
+            file_id    INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            start_line INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX text_chunks_by_file ON text_chunks(file_id);
+        CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = "unicode61 tokenchars '_'");
+        -- The one place that keeps the FTS rows in step, whatever deletes a chunk (a re-index,
+        -- a deleted file, or a removed project through ON DELETE CASCADE).
+        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+            DELETE FROM fts WHERE rowid = old.id;
+        END;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

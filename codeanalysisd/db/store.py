@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import apsw
 
-from codeanalysisd.db import migrations
+from codeanalysisd.db import indexing, migrations, queries
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,51 @@ class Store:
             # files rows go with the project (ON DELETE CASCADE).
             self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
         return project
+
+    def set_project_state(self, project_id: str, state: str) -> bool:
+        with self.db:
+            changed = self.db.execute("UPDATE projects SET state = ? WHERE id = ? AND state != ? RETURNING id",
+                                      (state, project_id, state)).fetchall()
+        return bool(changed)
+
+    # ------------------------------------------------------------------ index writes (one transaction each)
+    def index_files(self, project_id: str, updates: list[indexing.FileUpdate]) -> int:
+        with self.db:
+            for update in updates:
+                indexing.write_file(self.db, project_id, update)
+        return len(updates)
+
+    def mark_deleted(self, project_id: str, paths: list[str]) -> int:
+        with self.db:
+            return indexing.mark_deleted(self.db, project_id, paths)
+
+    def move_file(self, project_id: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
+        with self.db:
+            return indexing.move(self.db, project_id, old, new, size, mtime_ns)
+
+    def touch_files(self, project_id: str, stats: list[tuple[str, int, int]]) -> None:
+        with self.db:
+            for path, size, mtime_ns in stats:
+                indexing.touch(self.db, project_id, path, size, mtime_ns)
+
+    def file_states(self, project_id: str) -> list[indexing.FileState]:
+        return indexing.states(self.db, project_id)
+
+    # ------------------------------------------------------------------ queries
+    def search(self, query: str, project: str | None, limit: int) -> list[queries.Hit]:
+        return queries.search(self.db, query, project, limit)
+
+    def find_symbol(self, name: str, project: str | None, kind: str, limit: int) -> list[queries.Symbol]:
+        return queries.find_symbol(self.db, name, project, kind, limit)
+
+    def find_references(self, name: str, project: str | None, limit: int) -> list[queries.Usage]:
+        return queries.find_references(self.db, name, project, limit)
+
+    def file_source(self, project_id: str, path: str) -> tuple[bytes | None, str, str]:
+        return queries.file_source(self.db, project_id, path)
+
+    def problems(self, project: str | None) -> list[tuple[str, str, str]]:
+        return queries.problems(self.db, project)
 
     # ------------------------------------------------------------------ figures
     def files_indexed(self) -> int:

@@ -16,13 +16,22 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 
 from codeanalysisd import __version__, paths
 from codeanalysisd.bus import errors
+from codeanalysisd.db import indexing, queries
 from codeanalysisd.db.store import RootTaken, Store, UnknownProject
+from codeanalysisd.index import wire
 from codeanalysisd.names import MANAGER_INTERFACE, OWNER_UNIT, WORKER_INTERFACE, WORKER_UNITS
 from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
 
 log = logging.getLogger("codeanalysisd.owner")
 
 _COUNTERS = ("pending", "done", "errors")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+KINDS = ("class", "function", "async_function", "method", "async_method")
+
+
+def _limit(limit: int) -> int:
+    return DEFAULT_LIMIT if limit == 0 else min(int(limit), MAX_LIMIT)
 
 
 def guarded(handler):
@@ -96,6 +105,10 @@ class Manager(ServiceInterface):
         self.emit_properties_changed(
             {"Projects": len(self.store.list_projects()), "FilesIndexed": self.store.files_indexed()}
         )
+        self._on_change()
+
+    def files_changed(self) -> None:
+        self.emit_properties_changed({"FilesIndexed": self.store.files_indexed()})
         self._on_change()
 
     # ----------------------------------------------------------------- projects
@@ -200,6 +213,70 @@ class Manager(ServiceInterface):
     async def RestartWorker(self, name: "s"):
         await self._control("restart", name)
 
+    # ----------------------------------------------------------------- queries
+    def _scope(self, project: str) -> str | None:
+        """'' means every project; anything else must name one."""
+        return self._project(project).id if project else None
+
+    @method()
+    @guarded
+    def Search(self, query: "s", project: "s", limit: "u") -> "a(ssussd)":
+        self.calls += 1
+        try:
+            hits = self.store.search(query, self._scope(project), _limit(limit))
+        except queries.BadQuery as exc:
+            raise errors.InvalidArgument(str(exc)) from None
+        return [[h.project, h.path, h.line, h.symbol, h.snippet, h.score] for h in hits]
+
+    @method()
+    @guarded
+    def FindSymbol(self, name: "s", project: "s", kind: "s", limit: "u") -> "a(ssssuuuss)":
+        self.calls += 1
+        if not name.strip():
+            raise errors.InvalidArgument("name is empty: give a name, a qualified name (Cls.meth) or a glob (test_*)")
+        if kind and kind not in KINDS:
+            raise errors.InvalidArgument(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
+        found = self.store.find_symbol(name.strip(), self._scope(project), kind, _limit(limit))
+        return [[s.project, s.path, s.qualname, s.kind, s.line, s.column, s.end_line, s.signature, s.docstring]
+                for s in found]
+
+    @method()
+    @guarded
+    def FindReferences(self, name: "s", project: "s", limit: "u") -> "a(sssssuu)":
+        self.calls += 1
+        if not name.strip():
+            raise errors.InvalidArgument("name is empty: give a name or a dotted name (os.path.join)")
+        found = self.store.find_references(name.strip(), self._scope(project), _limit(limit))
+        return [[u.project, u.path, u.name, u.kind, u.scope, u.line, u.column] for u in found]
+
+    @method()
+    @guarded
+    def GetFileSource(self, project: "s", path: "s", version: "s") -> "ay":
+        self.calls += 1
+        found = self._project(project)
+        rel = self._relpath(found, path)
+        if version not in ("", "current"):
+            raise errors.NotFound(f"no version {version!r} of {rel}: only the current content is kept so far")
+        try:
+            data, state, problems = self.store.file_source(found.id, rel)
+        except LookupError:
+            raise errors.NotFound(f"{rel} is not a file of project {found.id!r}") from None
+        if data is None:
+            raise errors.NotFound(f"no stored source for {rel}: {problems or state}")
+        return data
+
+    @method()
+    @guarded
+    def ListProblems(self, project: "s") -> "a(sss)":
+        self.calls += 1
+        return [list(row) for row in self.store.problems(self._scope(project))]
+
+    def _relpath(self, project, raw: str) -> str:
+        try:
+            return paths.project_relpath(project.root, raw)
+        except paths.PathRejected as exc:
+            raise errors.InvalidArgument(str(exc)) from None
+
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)
     def Version(self) -> "s":
@@ -237,4 +314,64 @@ class WorkerChannel(ServiceInterface):
         self.manager.reports[worker] = WorkerReport(
             {k: int(v) for k, v in counters.items() if k in _COUNTERS}, state[:200], time.monotonic()
         )
+
+    def _project_id(self, project: str) -> str:
+        return self.manager._project(project).id
+
+    @method()
+    @guarded
+    def FileStates(self, project: "s") -> "a(sxxays)":
+        return [[f.path, f.size, f.mtime_ns, f.sha256, f.state]
+                for f in self.manager.store.file_states(self._project_id(project))]
+
+    @method()
+    @guarded
+    def IndexFiles(self, project: "s", files: "a(sxxays)") -> "u":
+        """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
+        pid = self._project_id(project)
+        try:
+            updates = [indexing.FileUpdate(self._rel(path), size, mtime, bytes(source), wire.decode(facts))
+                       for path, size, mtime, source, facts in files]
+        except wire.BadFacts as exc:
+            raise errors.InvalidArgument(str(exc)) from None
+        count = self.manager.store.index_files(pid, updates)
+        self.manager.files_changed()
+        return count
+
+    @method()
+    @guarded
+    def RemoveFiles(self, project: "s", relpaths: "as") -> "u":
+        count = self.manager.store.mark_deleted(self._project_id(project), [self._rel(p) for p in relpaths])
+        self.manager.files_changed()
+        return count
+
+    @method()
+    @guarded
+    def MoveFile(self, project: "s", old: "s", new: "s", size: "x", mtime_ns: "x") -> "b":
+        moved = self.manager.store.move_file(self._project_id(project), self._rel(old), self._rel(new), size, mtime_ns)
+        self.manager.files_changed()
+        return moved
+
+    @method()
+    @guarded
+    def TouchFiles(self, project: "s", stats: "a(sxx)"):
+        self.manager.store.touch_files(self._project_id(project), [(self._rel(p), s, m) for p, s, m in stats])
+
+    @method()
+    @guarded
+    def SetProjectState(self, project: "s", state: "s", reason: "s"):
+        if state not in ("active", "missing"):
+            raise errors.InvalidArgument(f"unknown project state {state!r}")
+        pid = self._project_id(project)
+        if self.manager.store.set_project_state(pid, state):
+            level = logging.WARNING if state == "missing" else logging.INFO
+            log.log(level, "project %s is %s: %s", pid, state, reason, extra={"project": pid})
+            self.manager.files_changed()
+
+    @staticmethod
+    def _rel(path: str) -> str:
+        # Workers send root-relative POSIX paths; the same rule as for any path from the bus.
+        if path.startswith("/") or ".." in path.split("/") or "\0" in path or not path:
+            raise errors.InvalidArgument(f"bad relative path {path!r}")
+        return path
 

@@ -28,7 +28,29 @@ class OwnerClient:
         return [ProjectInfo(*row) for row in rows]
 
     async def report_progress(self, worker: str, state: str, counters: dict[str, int]) -> None:
-        await call(
-            self.bus, BUS_NAME, OBJECT_PATH, WORKER_INTERFACE, "ReportProgress", "ssa{st}",
-            [worker, state, counters],
-        )
+        await self._worker("ReportProgress", "ssa{st}", worker, state, counters)
+
+    async def _worker(self, member: str, signature: str, *body: object) -> list:
+        return await call(self.bus, BUS_NAME, OBJECT_PATH, WORKER_INTERFACE, member, signature, list(body))
+
+    async def file_states(self, project: str) -> list[tuple[str, int, int, bytes, str]]:
+        (rows,) = await self._worker("FileStates", "s", project)
+        return [(path, size, mtime, bytes(sha), state) for path, size, mtime, sha, state in rows]
+
+    async def index_files(self, project: str, files: list[tuple[str, int, int, bytes, str]]) -> int:
+        (count,) = await self._worker("IndexFiles", "sa(sxxays)", project, [list(f) for f in files])
+        return count
+
+    async def remove_files(self, project: str, paths: list[str]) -> int:
+        (count,) = await self._worker("RemoveFiles", "sas", project, paths)
+        return count
+
+    async def move_file(self, project: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
+        (moved,) = await self._worker("MoveFile", "sssxx", project, old, new, size, mtime_ns)
+        return moved
+
+    async def touch_files(self, project: str, stats: list[tuple[str, int, int]]) -> None:
+        await self._worker("TouchFiles", "sa(sxx)", project, [list(s) for s in stats])
+
+    async def set_project_state(self, project: str, state: str, reason: str) -> None:
+        await self._worker("SetProjectState", "sss", project, state, reason)

@@ -44,7 +44,7 @@ def test_newer_schema_is_refused(tmp_path):
 
 def test_store_projects(tmp_path):
     store, applied = Store.open(str(tmp_path / "s.db"))
-    assert applied == [1, 2]
+    assert applied == [mig.version for mig in m.MIGRATIONS]
     (tmp_path / "a").mkdir()
     p = store.add_project("/srv/My Project", roots_overlap)
     assert (p.id, p.name, p.file_count, p.state) == ("my-project", "My Project", 0, "active")

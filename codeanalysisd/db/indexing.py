@@ -1,0 +1,135 @@
+"""How the index rows of a file are written: the one place for it.
+
+Callers hold the transaction (one per logical operation: a whole batch of files); these
+functions only issue the statements. A file keeps its row (its identity) across edits,
+moves and deletion; what is derived from its content (definitions, imports, references,
+full text) is replaced as a whole, so re-indexing never leaves duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+
+# Full text is indexed in windows of this many lines: small enough to point at a line,
+# large enough that BM25 ranks by context and the FTS table stays compact.
+WINDOW = 30
+NO_CONTENT = b""  # files.sha256 of a file whose bytes could not be read
+
+
+@dataclass(frozen=True)
+class FileUpdate:
+    path: str
+    size: int
+    mtime_ns: int
+    source: bytes
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: bytes
+    state: str
+
+
+def _clear_derived(db: apsw.Connection, file_id: int) -> None:
+    for table in ("definitions", "imports", "refs", "text_chunks"):
+        db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+
+
+def _decoded(source: bytes, encoding: str | None) -> str | None:
+    if encoding is None:
+        return None
+    try:
+        return source.decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def write_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
+    facts = update.facts
+    unreadable = bool(facts.get("unreadable"))
+    sha = NO_CONTENT if unreadable else hashlib.sha256(update.source).digest()
+    if not unreadable:
+        db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
+                   (sha, len(update.source), update.source))
+    text = None if unreadable else _decoded(update.source, facts["encoding"])
+    lines = text.splitlines() if text is not None else []
+    problems = "\n".join(str(p) for p in facts["problems"])
+    row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
+                     (project_id, update.path)).fetchone()
+    values = (update.size, update.mtime_ns, sha, time.time(), facts["encoding"], int(bool(facts["parsed"])),
+              problems, len(lines), facts["docstring"])
+    if row:
+        file_id = row[0]
+        _clear_derived(db, file_id)
+        db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
+            "problems = ?, lines = ?, docstring = ?, state = 'live' WHERE id = ?", (*values, file_id))
+    else:
+        file_id = db.execute(
+            "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
+            "project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (*values, project_id, update.path)).fetchone()[0]
+    db.executemany(
+        "INSERT INTO definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
+        " docstring, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, q, n, k, ln, c, e, json.dumps(dec), json.dumps(bases), sig, doc, parent)
+         for q, n, k, ln, c, e, dec, bases, sig, doc, parent in facts["definitions"]))
+    db.executemany(
+        "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, *imp) for imp in facts["imports"]))
+    db.executemany(
+        "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, name, name.rsplit(".", 1)[-1], kind, line, col, scope)
+         for name, kind, line, col, scope in facts["references"]))
+    for start in range(0, len(lines), WINDOW):
+        chunk_id = db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
+                              (file_id, start + 1)).fetchone()[0]
+        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, "\n".join(lines[start:start + WINDOW])))
+    return file_id
+
+
+def mark_deleted(db: apsw.Connection, project_id: str, paths: Iterable[str]) -> int:
+    """The file is gone from disk: it leaves every result, its row and source stay."""
+    count = 0
+    for path in paths:
+        row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ? AND state = 'live'",
+                         (project_id, path)).fetchone()
+        if row:
+            _clear_derived(db, row[0])
+            db.execute("UPDATE files SET state = 'deleted', indexed_at = ? WHERE id = ?", (time.time(), row[0]))
+            count += 1
+    return count
+
+
+def move(db: apsw.Connection, project_id: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
+    """Rename keeping the file's identity (its row, history and derived rows)."""
+    row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?", (project_id, old)).fetchone()
+    if not row:
+        return False
+    # A row already at the new path (a deleted file of that name) gives way to the moved file.
+    db.execute("DELETE FROM files WHERE project_id = ? AND path = ?", (project_id, new))
+    db.execute("UPDATE files SET path = ?, size = ?, mtime_ns = ?, state = 'live', indexed_at = ? WHERE id = ?",
+               (new, size, mtime_ns, time.time(), row[0]))
+    return True
+
+
+def touch(db: apsw.Connection, project_id: str, path: str, size: int, mtime_ns: int) -> None:
+    """Same content, new stat (a touch, a copy back): nothing to re-derive."""
+    db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE project_id = ? AND path = ?",
+               (size, mtime_ns, project_id, path))
+
+
+def states(db: apsw.Connection, project_id: str) -> list[FileState]:
+    return [FileState(*row) for row in db.execute(
+        "SELECT path, size, mtime_ns, sha256, state FROM files WHERE project_id = ? ORDER BY path", (project_id,))]

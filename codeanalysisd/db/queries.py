@@ -1,0 +1,144 @@
+"""Reading the index: full-text search, definitions, references, sources, problems."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import apsw
+
+_WORD = re.compile(r"\w+")
+SNIPPET_MAX = 200
+
+
+@dataclass(frozen=True)
+class Hit:
+    project: str
+    path: str
+    line: int
+    symbol: str
+    snippet: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Symbol:
+    project: str
+    path: str
+    qualname: str
+    kind: str
+    line: int
+    column: int
+    end_line: int
+    signature: str
+    docstring: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    project: str
+    path: str
+    name: str
+    kind: str
+    line: int
+    column: int
+    scope: str
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def _fts_query(query: str) -> tuple[str, list[str]]:
+    """Plain words to an FTS5 query: every word must occur (quoted, so no FTS syntax leaks in)."""
+    words = _WORD.findall(query)
+    if not words:
+        raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words), [w.lower() for w in words]
+
+
+def _project_filter(project: str | None) -> tuple[str, tuple[str, ...]]:
+    return (" AND f.project_id = ?", (project,)) if project else ("", ())
+
+
+def enclosing_symbol(db: apsw.Connection, file_id: int, line: int) -> str:
+    row = db.execute("SELECT qualname FROM definitions WHERE file_id = ? AND line <= ? AND end_line >= ? "
+                     "ORDER BY line DESC LIMIT 1", (file_id, line, line)).fetchone()
+    return row[0] if row else ""
+
+
+def search(db: apsw.Connection, query: str, project: str | None, limit: int) -> list[Hit]:
+    match, words = _fts_query(query)
+    where, args = _project_filter(project)
+    rows = db.execute(
+        "SELECT f.project_id, f.path, f.id, c.start_line, fts.text, bm25(fts) AS score "
+        "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
+        f"WHERE fts MATCH ? AND f.state = 'live'{where} ORDER BY score LIMIT ?",
+        (match, *args, limit)).fetchall()
+    hits = []
+    for project_id, path, file_id, start, text, score in rows:
+        # the window matched; point at its first line holding one of the words
+        offset, snippet = 0, ""
+        for i, line in enumerate(text.split("\n")):
+            tokens = {t.lower() for t in _WORD.findall(line)}
+            if any(w in tokens for w in words):
+                offset, snippet = i, line.strip()
+                break
+        line_no = start + offset
+        hits.append(Hit(project_id, path, line_no, enclosing_symbol(db, file_id, line_no), snippet[:SNIPPET_MAX],
+                        -score))
+    return hits
+
+
+def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, limit: int) -> list[Symbol]:
+    where, args = _project_filter(project)
+    if any(ch in name for ch in "*?["):
+        column = "d.qualname" if "." in name else "d.name"
+        cond, cond_args = f"{column} GLOB ?", (name,)
+    elif "." in name:
+        cond, cond_args = "(d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')", (name, "%." + _like(name))
+    else:
+        cond, cond_args = "d.name = ?", (name,)
+    if kind:
+        where += " AND d.kind = ?"
+        args = (*args, kind)
+    rows = db.execute(
+        "SELECT f.project_id, f.path, d.qualname, d.kind, d.line, d.col, d.end_line, d.signature, "
+        "coalesce(d.docstring, '') FROM definitions d JOIN files f ON f.id = d.file_id "
+        f"WHERE {cond} AND f.state = 'live'{where} ORDER BY f.project_id, f.path, d.line LIMIT ?",
+        (*cond_args, *args, limit)).fetchall()
+    return [Symbol(*row[:8], row[8].split("\n", 1)[0]) for row in rows]
+
+
+def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
+    where, args = _project_filter(project)
+    last = name.rsplit(".", 1)[-1]
+    if "." in name:
+        cond, cond_args = "r.last = ? AND (r.name = ? OR r.name LIKE ? ESCAPE '\\')", (last, name, "%." + _like(name))
+    else:
+        cond, cond_args = "r.last = ?", (last,)
+    rows = db.execute(
+        "SELECT f.project_id, f.path, r.name, r.kind, r.line, r.col, r.scope FROM refs r "
+        f"JOIN files f ON f.id = r.file_id WHERE {cond} AND f.state = 'live'{where} "
+        "ORDER BY f.project_id, f.path, r.line, r.col LIMIT ?", (*cond_args, *args, limit)).fetchall()
+    return [Usage(*row) for row in rows]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | None, str, str]:
+    """(bytes or None, state, problems) of a file's current content; raises LookupError if unknown."""
+    row = db.execute("SELECT b.data, f.state, f.problems FROM files f LEFT JOIN blobs b ON b.sha256 = f.sha256 "
+                     "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone()
+    if row is None:
+        raise LookupError(path)
+    return row[0], row[1], row[2]
+
+
+def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:
+    where, args = _project_filter(project)
+    return db.execute(
+        "SELECT f.project_id, f.path, f.problems FROM files f WHERE f.problems != '' AND f.state = 'live'"
+        f"{where} ORDER BY f.project_id, f.path", args).fetchall()

@@ -1,0 +1,108 @@
+"""The owner's index writes and queries on a real SQLite file."""
+
+import hashlib
+
+import pytest
+
+from codeanalysisd.db import indexing, queries
+from codeanalysisd.db.store import Store
+from codeanalysisd.paths import roots_overlap
+
+
+def facts(defs=(), refs=(), problems=(), parsed=True):
+    return {"encoding": "utf-8", "parsed": parsed, "problems": list(problems), "docstring": None,
+            "definitions": [list(d) for d in defs], "imports": [["os", None, None, 0, 1, 0]],
+            "references": [list(r) for r in refs]}
+
+
+DEF_F = ("f", "f", "function", 2, 0, 3, [], [], "(x)", "Doc line.\nMore.", None)
+SOURCE = b"import os\ndef f(x):\n    return os.path.join(x, 'needle_token')\n"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s, _ = Store.open(str(tmp_path / "i.db"))
+    s.add_project("/srv/p", roots_overlap)
+    yield s
+    s.close()
+
+
+def update(path="m.py", source=SOURCE, **kw):
+    return indexing.FileUpdate(path, len(source), 1, source, facts(
+        defs=[DEF_F], refs=[("os.path.join", "call", 3, 11, "f")], **kw))
+
+
+def counts(store):
+    return {t: store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("files", "definitions", "imports", "refs", "text_chunks", "fts", "blobs")}
+
+
+def test_index_and_query(store):
+    store.index_files("p", [update()])
+    hit, = store.search("needle_token", None, 10)
+    assert (hit.path, hit.line, hit.symbol) == ("m.py", 3, "f") and "needle_token" in hit.snippet
+    sym, = store.find_symbol("f", "p", "", 10)
+    assert (sym.qualname, sym.line, sym.signature, sym.docstring) == ("f", 2, "(x)", "Doc line.")
+    assert [u.name for u in store.find_references("join", None, 10)] == ["os.path.join"]
+    assert [u.name for u in store.find_references("path.join", None, 10)] == ["os.path.join"]
+    assert store.find_references("other.join", None, 10) == []
+    assert store.file_source("p", "m.py")[0] == SOURCE
+
+
+def test_reindex_replaces_derived_rows_and_dedups_blobs(store):
+    store.index_files("p", [update()])
+    first = counts(store)
+    store.index_files("p", [update()])
+    store.index_files("p", [update()])
+    assert counts(store) == first
+
+
+def test_delete_keeps_row_and_source_and_leaves_results(store):
+    store.index_files("p", [update()])
+    assert store.mark_deleted("p", ["m.py"]) == 1
+    assert store.search("needle_token", None, 10) == [] and store.find_symbol("f", None, "", 10) == []
+    data, state, _ = store.file_source("p", "m.py")
+    assert data == SOURCE and state == "deleted"
+    assert counts(store)["fts"] == 0                   # the trigger kept FTS in step
+    store.index_files("p", [update()])                 # revived, same row
+    assert counts(store)["files"] == 1 and store.search("needle_token", None, 10)
+
+
+def test_move_keeps_identity(store):
+    store.index_files("p", [update()])
+    fid = store.db.execute("SELECT id FROM files").fetchone()[0]
+    assert store.move_file("p", "m.py", "n.py", len(SOURCE), 2)
+    assert store.db.execute("SELECT id, path FROM files").fetchall() == [(fid, "n.py")]
+    assert store.find_symbol("f", None, "", 10)[0].path == "n.py"
+
+
+def test_unreadable_file_is_listed_without_content(store):
+    store.index_files("p", [indexing.FileUpdate("secret.py", 10, 1, b"", {
+        **facts(problems=["cannot read: Permission denied"], parsed=False), "unreadable": True})])
+    assert store.problems(None) == [("p", "secret.py", "cannot read: Permission denied")]
+    data, _, problems = store.file_source("p", "secret.py")
+    assert data is None and "Permission denied" in problems
+
+
+def test_remove_project_leaves_no_orphans(store):
+    store.index_files("p", [update(), update("o.py", SOURCE + b"# other\n")])
+    store.remove_project("p")
+    left = counts(store)
+    assert left["files"] == left["definitions"] == left["refs"] == left["fts"] == left["text_chunks"] == 0
+    assert left["blobs"] == 2                          # sources stay (history)
+
+
+def test_search_words_are_quoted_not_fts_syntax(store):
+    store.index_files("p", [update()])
+    assert store.search('needle_token NEAR("x"', None, 10) == []   # no FTS syntax error, just no match
+    with pytest.raises(queries.BadQuery):
+        store.search("  ()  ", None, 10)
+
+
+def test_long_file_points_at_the_right_line(store):
+    lines = [f"x{i} = {i}" for i in range(100)]
+    lines[73] = "marker_line = 'here'"
+    source = ("\n".join(lines) + "\n").encode()
+    store.index_files("p", [indexing.FileUpdate("long.py", len(source), 1, source, facts())])
+    hit, = store.search("marker_line", None, 10)
+    assert hit.line == 74 and hashlib.sha256(source).digest() == store.file_states("p")[0].sha256
