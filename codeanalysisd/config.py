@@ -28,6 +28,9 @@ class ConfigError(ValueError):
 class Config:
     database_path: str = ""  # empty: index.sqlite3 in the state directory
     report_interval: float = 5.0  # seconds between a worker's progress reports to the owner
+    # Parsing costs ~160x the source size in memory for dense code; larger files get full text only.
+    max_parse_size: int = 1024 * 1024
+    exclude: tuple[str, ...] = ()  # extra .gitignore-style patterns, relative to each project root
     sources: tuple[str, ...] = ()
 
 
@@ -52,7 +55,7 @@ def load(main: Path) -> Config:
         for section in parser.sections():
             for key, value in parser.items(section):
                 values[(section, key)] = (value.strip(), str(path))
-    known = {("Database", "Path"), ("Workers", "ReportInterval")}
+    known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude")}
     for (section, key), (_value, path) in values.items():
         if (section, key) not in known:
             raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
@@ -73,4 +76,23 @@ def load(main: Path) -> Config:
                 f"{path}: [Workers] ReportInterval= must be seconds between 0.1 and 3600, got {value!r}"
             )
         cfg["report_interval"] = seconds
+    if ("Index", "MaxParseSize") in values:
+        value, path = values[("Index", "MaxParseSize")]
+        cfg["max_parse_size"] = _size(value, path, "[Index] MaxParseSize=")
+    if ("Index", "Exclude") in values:
+        cfg["exclude"] = tuple(values[("Index", "Exclude")][0].split())
     return Config(**cfg)  # type: ignore[arg-type]
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+def _size(value: str, path: str, key: str) -> int:
+    number, unit = value.rstrip("KMGkmg"), value[len(value.rstrip("KMGkmg")):].upper()
+    try:
+        size = int(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        size = -1
+    if size < 0:
+        raise ConfigError(f"{path}: {key} must be a size in bytes (suffix K, M or G allowed), got {value!r}")
+    return size

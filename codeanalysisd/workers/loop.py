@@ -35,13 +35,15 @@ _CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'")
 
 
-async def _wake_on_changes(bus, wake: asyncio.Event) -> None:
-    """Run a round as soon as the owner announces a change (a project added or removed)."""
+async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event | None = None) -> None:
+    """Set ``wake`` (and ``also``) as soon as the owner announces a project added or removed."""
 
     def handler(msg: Message) -> bool:
         if (msg.message_type == MessageType.SIGNAL and msg.member == "PropertiesChanged"
-                and msg.body and msg.body[0] == MANAGER_INTERFACE):
+                and msg.body and msg.body[0] == MANAGER_INTERFACE and "Projects" in msg.body[1]):
             wake.set()
+            if also is not None:
+                also.set()
         return False
 
     bus.add_message_handler(handler)
@@ -53,7 +55,7 @@ async def run_worker(ctx: Context, name: str, do_round: Round) -> int:
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
     wake = asyncio.Event()
-    await _wake_on_changes(bus, wake)
+    await wake_on_project_changes(bus, wake)
     owner_reachable = True
     ready = False
     try:

@@ -2,18 +2,240 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import time
+
+import pyinotify
+from dbus_fast import DBusError
+
 from codeanalysisd import service
-from codeanalysisd.workers.loop import Progress, run_worker
-from codeanalysisd.workers.owner_client import OwnerClient
+from codeanalysisd.bus.connection import connect
+from codeanalysisd.index.membership import is_ignore_file
+from codeanalysisd.names import BUS_NAME
+from codeanalysisd.watch.events import Inotify
+from codeanalysisd.watch.sync import ProjectSync
+from codeanalysisd.workers.loop import wake_on_project_changes
+from codeanalysisd.workers.owner_client import OwnerClient, ProjectInfo
+
+log = logging.getLogger("codeanalysisd.watcher")
+
+# Events for a path are merged until it has been quiet this long: an editor's save is
+# often several writes and a rename, and one index request per save is the goal.
+SETTLE = 0.015
 
 
-async def _round(owner: OwnerClient) -> Progress:
-    projects = await owner.list_projects()
-    return Progress(f"idle, {len(projects)} project(s) registered, 0 changes pending")
+class Watcher:
+    def __init__(self, ctx: service.Context, owner: OwnerClient) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.syncs: dict[str, ProjectSync] = {}
+        self.missing: dict[str, str] = {}  # project id -> root, while the root is gone
+        self.reported_missing: set[str] = set()
+        self.dirty: dict[str, dict[str, float]] = {}
+        self.wake = asyncio.Event()
+        self.overflowed = False
+        self.projects_changed = asyncio.Event()
+        self.inotify: Inotify | None = None
+        self._last_status = 0.0
+
+    # ------------------------------------------------------------------ events in
+    def _project_of(self, path: str) -> tuple[ProjectSync, str] | None:
+        for sync in self.syncs.values():
+            if path == sync.root or path.startswith(sync.root + "/"):
+                return sync, os.path.relpath(path, sync.root) if path != sync.root else ""
+        return None
+
+    def on_path(self, path: str, mask: int) -> None:
+        found = self._project_of(path)
+        if found is None:
+            return
+        sync, rel = found
+        if mask & pyinotify.IN_ISDIR:
+            # a directory appeared, vanished or moved: what was cached about it no longer holds
+            sync.files.forget(rel)
+        elif is_ignore_file(rel) or rel.endswith("/.git/info/exclude"):
+            # the rule for which files belong changed: look at that directory again
+            reldir = os.path.dirname(rel.removesuffix("/.git/info/exclude")) if "/" in rel else ""
+            sync.files.forget(reldir)
+            rel = reldir
+        self.dirty.setdefault(sync.id, {})[rel] = time.monotonic()
+        self.wake.set()
+
+    def on_root_gone(self, root: str) -> None:
+        for sync in self.syncs.values():
+            if sync.root == root:
+                self.missing[sync.id] = root
+        self.wake.set()
+
+    def on_overflow(self) -> None:
+        self.overflowed = True
+        self.wake.set()
+
+    # ------------------------------------------------------------------ projects
+    async def refresh_projects(self) -> None:
+        assert self.inotify is not None
+        projects = {p.id: p for p in await self.owner.list_projects()}
+        for pid in list(self.syncs):
+            if pid not in projects or projects[pid].root != self.syncs[pid].root:
+                self.inotify.unwatch(self.syncs.pop(pid).root)
+                self.dirty.pop(pid, None)
+                self.missing.pop(pid, None)
+        for pid, info in projects.items():
+            if pid not in self.syncs:
+                await self._start_project(info)
+
+    async def _start_project(self, info: ProjectInfo) -> None:
+        assert self.inotify is not None
+        sync = ProjectSync(info.id, info.root, self.owner, self.ctx.config.exclude,
+                           self.ctx.config.max_parse_size, on_progress=self.show_status)
+        await sync.load()
+        self.syncs[info.id] = sync
+        if not os.path.isdir(info.root):
+            self.missing[info.id] = info.root
+            return
+        failed = self.inotify.watch(info.root, sync.files.is_excluded_dir)
+        if failed:
+            log.warning("%d directories of %s could not be watched (inotify limit?)", failed, info.id,
+                        extra={"project": info.id, "path": info.root})
+        if info.state == "missing":
+            await self.owner.set_project_state(info.id, "active", "the root is back")
+        self.dirty.setdefault(info.id, {})[""] = 0.0  # reconcile scan
+        log.info("watching %s at %s", info.id, info.root, extra={"project": info.id, "path": info.root})
+
+    async def check_missing(self) -> None:
+        """A vanished root is reported (not taken as every file deleted: it may be an unmounted
+        disk); when it is back, it is watched and reconciled again."""
+        assert self.inotify is not None
+        for pid, root in list(self.missing.items()):
+            if pid not in self.syncs:
+                self.missing.pop(pid)
+            elif os.path.isdir(root):
+                self.missing.pop(pid)
+                self.reported_missing.discard(pid)
+                self.inotify.unwatch(root)
+                self.inotify.watch(root, self.syncs[pid].files.is_excluded_dir)
+                await self.owner.set_project_state(pid, "active", "the root is back")
+                self.dirty.setdefault(pid, {})[""] = 0.0
+            elif pid not in self.reported_missing:
+                self.inotify.unwatch(root)
+                self.dirty.pop(pid, None)
+                await self.owner.set_project_state(pid, "missing", f"{root} does not exist")
+                self.reported_missing.add(pid)
+
+    # ------------------------------------------------------------------ work
+    def _due(self, now: float) -> dict[str, set[str]]:
+        due: dict[str, set[str]] = {}
+        for pid, paths in self.dirty.items():
+            if pid in self.missing:
+                continue
+            ready = {rel for rel, t in paths.items() if now - t >= SETTLE}
+            for rel in ready:
+                del paths[rel]
+            if ready:
+                due[pid] = ready
+        return due
+
+    def _next_deadline(self) -> float | None:
+        pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
+        return min(pending) if pending else None
+
+    async def step(self) -> None:
+        if self.projects_changed.is_set():
+            self.projects_changed.clear()
+            await self.refresh_projects()
+        if self.overflowed:
+            self.overflowed = False
+            log.warning("the inotify queue overflowed; rescanning every project")
+            for pid in self.syncs:
+                self.dirty.setdefault(pid, {})[""] = 0.0
+        if self.missing:
+            await self.check_missing()
+        now = time.monotonic()
+        for pid, rels in self._due(now).items():
+            sync = self.syncs.get(pid)
+            if sync is None:
+                continue
+            try:
+                retry = await sync.sync(rels)
+            except DBusError:
+                for rel in rels:  # the owner did not take it: try again
+                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                raise
+            for rel in retry:
+                self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+
+    # ------------------------------------------------------------------ reporting
+    def counters(self) -> dict[str, int]:
+        pending = sum(s.progress.pending for s in self.syncs.values())
+        pending += sum(len(p) for p in self.dirty.values())
+        return {"pending": pending, "done": sum(s.progress.done for s in self.syncs.values()),
+                "errors": sum(s.progress.errors for s in self.syncs.values())}
+
+    def status(self) -> str:
+        busy = [s for s in self.syncs.values() if s.progress.pending]
+        if busy:
+            s = busy[0]
+            return f"indexing {s.id}: {s.progress.done} done, {s.progress.pending} to go"
+        files = sum(1 for s in self.syncs.values() for k in s.known.values() if k.live)
+        missing = f", {len(self.missing)} missing" if self.missing else ""
+        return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
+                f"{files} file(s), {self.counters()['pending']} pending")
+
+    def show_status(self, force: bool = False) -> None:
+        """Progress during a batch is shown at most 4 times a second; the settled state always."""
+        now = time.monotonic()
+        if force or now - self._last_status >= 0.25:
+            self._last_status = now
+            self.ctx.notifier.set_status(self.status())
+
+    async def report(self) -> None:
+        status = self.status()
+        self.ctx.notifier.set_status(status)
+        await self.owner.report_progress("watcher", status, self.counters())
 
 
 async def serve(ctx: service.Context) -> int:
-    return await run_worker(ctx, "watcher", _round)
+    bus = await connect(ctx.bus_kind)
+    owner = OwnerClient(bus)
+    watcher = Watcher(ctx, owner)
+    watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone)
+    await wake_on_project_changes(bus, watcher.projects_changed, also=watcher.wake)
+    try:
+        await watcher.refresh_projects()
+        ctx.notifier.ready(watcher.status())
+        log.info("watcher ready on the %s bus, %d project(s)", ctx.bus_kind.value, len(watcher.syncs))
+        last_report = 0.0
+        owner_ok = True
+        while True:
+            try:
+                await watcher.step()
+                if time.monotonic() - last_report >= ctx.config.report_interval or not owner_ok:
+                    await watcher.report()
+                    last_report = time.monotonic()
+                if not owner_ok:
+                    log.info("the DB owner %s answers again", BUS_NAME)
+                owner_ok = True
+            except DBusError as exc:
+                if owner_ok:
+                    log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
+                owner_ok = False
+                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME})")
+            watcher.show_status(force=True)
+            deadline = watcher._next_deadline()
+            now = time.monotonic()
+            timeout = ctx.config.report_interval if deadline is None else max(0.0, deadline - now)
+            if not owner_ok:
+                timeout = 1.0
+            watcher.wake.clear()
+            if deadline is None or deadline > now:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watcher.wake.wait(), min(timeout, ctx.config.report_interval))
+    finally:
+        watcher.inotify.close()
+        bus.disconnect()
 
 
 def main() -> None:

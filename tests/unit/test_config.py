@@ -34,3 +34,13 @@ def test_bad_values_name_key_and_file(tmp_path, text, message):
     write(main, text)
     with pytest.raises(ConfigError, match=message):
         load(main)
+
+
+def test_index_keys(tmp_path):
+    main = tmp_path / "codeanalysisd.conf"
+    write(main, "[Index]\nMaxParseSize=2M\nExclude=generated/ *_pb2.py\n")
+    cfg = load(main)
+    assert cfg.max_parse_size == 2 * 1024 * 1024 and cfg.exclude == ("generated/", "*_pb2.py")
+    write(main, "[Index]\nMaxParseSize=lots\n")
+    with pytest.raises(ConfigError, match=r"\[Index\] MaxParseSize= must be a size in bytes"):
+        load(main)

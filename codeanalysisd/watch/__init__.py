@@ -1,0 +1,1 @@
+"""Following projects on disk: inotify events in, whole-file index requests to the DB owner out."""

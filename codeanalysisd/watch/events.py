@@ -1,0 +1,81 @@
+"""inotify (pyinotify) over project roots, reduced to "this path may have changed".
+
+The kernel's events are only hints: what changed is decided by comparing disk with the
+index (watch/sync.py), so a lost or merged event never loses a change, and a queue
+overflow (IN_Q_OVERFLOW) simply means "compare everything".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+
+import pyinotify
+
+MASK = (pyinotify.IN_CLOSE_WRITE | pyinotify.IN_CREATE | pyinotify.IN_DELETE | pyinotify.IN_MOVED_FROM
+        | pyinotify.IN_MOVED_TO | pyinotify.IN_ATTRIB | pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF)
+
+
+ROOT_GONE = pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF
+
+
+class _Handler(pyinotify.ProcessEvent):
+    def my_init(self, owner: Inotify) -> None:
+        self.owner = owner
+
+    def process_IN_Q_OVERFLOW(self, event: pyinotify.Event) -> None:
+        self.owner.on_overflow()
+
+    def process_IN_IGNORED(self, event: pyinotify.Event) -> None:
+        # The watch went away with its directory; the DELETE/MOVE event before it told us.
+        pass
+
+    def process_default(self, event: pyinotify.Event) -> None:
+        # A root moved away is known by its watch, not its path: pyinotify cannot know where
+        # it went (the parent is not watched) and renames the watch "<root>-unknown-path".
+        root = self.owner.root_of_wd(event.wd)
+        if root is not None and event.mask & ROOT_GONE:
+            self.owner.on_root_gone(root)
+        else:
+            self.owner.on_path(event.pathname, event.mask)
+
+
+class Inotify:
+    """One inotify instance for all projects, read from the asyncio loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_path: Callable[[str, int], None],
+                 on_overflow: Callable[[], None], on_root_gone: Callable[[str], None]) -> None:
+        self.on_path, self.on_overflow, self.on_root_gone = on_path, on_overflow, on_root_gone
+        self.wm = pyinotify.WatchManager()
+        self.notifier = pyinotify.AsyncioNotifier(self.wm, loop, default_proc_fun=_Handler(owner=self))
+        self._roots: dict[str, int] = {}
+
+    def root_of_wd(self, wd: int) -> str | None:
+        for root, root_wd in self._roots.items():
+            if root_wd == wd:
+                return root
+        return None
+
+    def watch(self, root: str, excluded: Callable[[str], bool]) -> int:
+        """Watch root and every directory below it that is not excluded; returns failed watches."""
+        def exclude(path: str) -> bool:
+            rel = os.path.relpath(path, root)
+            return rel != "." and excluded(rel)
+
+        added = self.wm.add_watch(root, MASK, rec=True, auto_add=True, exclude_filter=exclude, quiet=True)
+        wd = added.get(root, -1)
+        if wd >= 0:
+            self._roots[root] = wd
+        # pyinotify: -1 is a failed watch (ENOSPC at the watch limit, EACCES), -2 an excluded path
+        return sum(1 for v in added.values() if v == -1)
+
+    def unwatch(self, root: str) -> None:
+        wd = self._roots.pop(root, None)
+        if wd is not None:
+            with contextlib.suppress(OSError, pyinotify.WatchManagerError):
+                self.wm.rm_watch(wd, rec=True, quiet=True)
+
+    def close(self) -> None:
+        self.notifier.stop()

@@ -1,0 +1,271 @@
+"""Bringing the index of one project in line with its files on disk.
+
+The same code serves the reconcile scan at start, a rescan after an inotify overflow and
+the handling of live events: it is given paths (files or directories) that may have
+changed, compares them with what the index holds (size and mtime first, then the content
+hash), and sends the owner only what differs, in whole-file batches. A file that vanished
+from one path and appeared with the same content at another was moved: it keeps its
+identity and is not parsed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from codeanalysisd.index import wire
+from codeanalysisd.index.extract import extract
+from codeanalysisd.index.membership import ProjectFiles
+from codeanalysisd.workers.owner_client import OwnerClient
+
+log = logging.getLogger("codeanalysisd.watcher")
+
+BATCH_FILES = 64
+BATCH_BYTES = 8 * 1024 * 1024
+# The system bus refuses messages over 32 MiB; a file this large is listed, not indexed.
+MAX_FILE_BYTES = 24 * 1024 * 1024
+# Bounds what one pathological file can add to a request and to the database.
+MAX_REFERENCES = 200_000
+
+
+@dataclass
+class Known:
+    size: int
+    mtime_ns: int
+    sha256: bytes
+    live: bool
+
+
+@dataclass
+class Progress:
+    pending: int = 0
+    done: int = 0
+    errors: int = 0
+    moved: int = 0
+    removed: int = 0
+    phase: str = ""
+
+
+@dataclass
+class _Read:
+    rel: str
+    size: int
+    mtime_ns: int
+    data: bytes | None
+    sha256: bytes
+    error: str = ""
+
+
+@dataclass
+class _Plan:
+    index: list[_Read] = field(default_factory=list)
+    touch: list[tuple[str, int, int]] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    retry: set[str] = field(default_factory=set)
+
+
+def _read(root: str, rel: str) -> _Read | None:
+    """The file's bytes with the stat they belong to; None if it changed while being read."""
+    full = os.path.join(root, rel)
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None  # gone meanwhile; the next event or scan settles it
+        return _Read(rel, st.st_size, st.st_mtime_ns, None, b"", f"cannot read: {exc.strerror}")
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            return _Read(rel, before.st_size, before.st_mtime_ns, None, b"", "not a regular file")
+        if before.st_size > MAX_FILE_BYTES:
+            return _Read(rel, before.st_size, before.st_mtime_ns, None, b"",
+                         f"too large to index: {before.st_size} bytes (limit {MAX_FILE_BYTES})")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        after = os.fstat(fd)
+    except OSError as exc:
+        return _Read(rel, 0, 0, None, b"", f"cannot read: {exc.strerror}")
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
+        return None  # written to while read: read it again once it settles
+    return _Read(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest())
+
+
+def _facts(item: _Read, max_parse: int) -> tuple[str, bool]:
+    """The facts to send, and whether the file was read and parsed cleanly."""
+    if item.data is None:
+        return wire.unreadable(item.error), False
+    if len(item.data) > max_parse:
+        return wire.text_only(item.data, f"larger than {max_parse} bytes: full text only, not parsed "
+                                         "(see MaxParseSize= in codeanalysisd.conf)"), False
+    facts = extract(item.data)
+    if len(facts.references) > MAX_REFERENCES:
+        facts = dataclasses.replace(
+            facts, references=facts.references[:MAX_REFERENCES],
+            problems=(*facts.problems, f"only the first {MAX_REFERENCES} references indexed"))
+    return wire.encode(facts), facts.parsed and not facts.problems
+
+
+class ProjectSync:
+    def __init__(self, project_id: str, root: str, owner: OwnerClient, extra_patterns: Iterable[str] = (),
+                 max_parse: int = 1024 * 1024, on_progress: Callable[[], None] = lambda: None) -> None:
+        self.max_parse = max_parse
+        self.id = project_id
+        self.root = root
+        self.owner = owner
+        self.files = ProjectFiles(root, tuple(extra_patterns))
+        self.known: dict[str, Known] = {}
+        self.progress = Progress()
+        self._on_progress = on_progress
+
+    async def load(self) -> None:
+        self.known = {path: Known(size, mtime, sha, state == "live")
+                      for path, size, mtime, sha, state in await self.owner.file_states(self.id)}
+
+    # ------------------------------------------------------------------ what to look at
+    def _known_under(self, rel: str) -> Iterator[str]:
+        prefix = rel.rstrip("/") + "/" if rel else ""
+        return (p for p, k in self.known.items() if k.live and p.startswith(prefix))
+
+    def _members_under(self, rel: str) -> Iterator[str]:
+        top = os.path.join(self.root, rel) if rel else self.root
+        for dirpath, dirnames, filenames in os.walk(top):
+            reldir = os.path.relpath(dirpath, self.root)
+            reldir = "" if reldir == "." else reldir
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not self.files.is_excluded_dir(f"{reldir}/{d}" if reldir else d))
+            for name in sorted(filenames):
+                candidate = f"{reldir}/{name}" if reldir else name
+                if self.files.is_member(candidate):
+                    yield candidate
+
+    def expand(self, rels: Iterable[str]) -> set[str]:
+        """Paths to compare: each path itself, and what lies (or lay) below it if a directory."""
+        out: set[str] = set()
+        for rel in rels:
+            full = os.path.join(self.root, rel) if rel else self.root
+            if os.path.isdir(full) and not os.path.islink(full):
+                if rel and self.files.is_excluded_dir(rel):
+                    out.update(self._known_under(rel))
+                else:
+                    out.update(self._members_under(rel))
+                    out.update(self._known_under(rel))
+            else:
+                out.add(rel)
+                out.update(self._known_under(rel))
+        return out
+
+    # ------------------------------------------------------------------ compare and send
+    def _plan(self, candidates: Iterable[str]) -> _Plan:
+        plan = _Plan()
+        for rel in sorted(candidates):
+            known = self.known.get(rel)
+            if self.files.is_member(rel):
+                try:
+                    st = os.lstat(os.path.join(self.root, rel))
+                except OSError:
+                    st = None
+                if st and known and known.live and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    continue
+                item = _read(self.root, rel)
+                if item is None:
+                    plan.retry.add(rel)
+                elif known and known.live and item.data is not None and known.sha256 == item.sha256:
+                    plan.touch.append((rel, item.size, item.mtime_ns))
+                else:
+                    plan.index.append(item)
+            elif known and known.live:
+                plan.gone.append(rel)
+        return plan
+
+    async def sync(self, rels: Iterable[str]) -> set[str]:
+        """Bring the given paths in line; returns paths to look at again (they were changing)."""
+        plan = self._plan(self.expand(rels))
+        await self._moves(plan)
+        if plan.touch:
+            await self.owner.touch_files(self.id, plan.touch)
+            for rel, size, mtime in plan.touch:
+                k = self.known[rel]
+                k.size, k.mtime_ns = size, mtime
+        await self._index(plan.index)
+        if plan.gone:
+            self.progress.removed += await self.owner.remove_files(self.id, plan.gone)
+            for rel in plan.gone:
+                self.known[rel].live = False
+            log.info("%d file(s) deleted from disk in %s, kept in the index as deleted", len(plan.gone), self.id,
+                     extra={"project": self.id})
+        self._on_progress()
+        return plan.retry
+
+    async def _moves(self, plan: _Plan) -> None:
+        """A gone path and a new path with the same content: a move, keeping the file's identity."""
+        if not plan.gone or not plan.index:
+            return
+        by_hash: dict[bytes, list[str]] = {}
+        for rel in plan.gone:
+            by_hash.setdefault(self.known[rel].sha256, []).append(rel)
+        remaining = []
+        for item in plan.index:
+            olds = by_hash.get(item.sha256) if item.data is not None else None
+            target = self.known.get(item.rel)
+            if olds and not (target and target.live):
+                old = olds.pop(0)
+                if await self.owner.move_file(self.id, old, item.rel, item.size, item.mtime_ns):
+                    self.known[item.rel] = Known(item.size, item.mtime_ns, item.sha256, True)
+                    self.known.pop(old, None)
+                    plan.gone.remove(old)
+                    self.progress.moved += 1
+                    log.info("%s moved to %s", old, item.rel, extra={"project": self.id, "path": item.rel})
+                    continue
+            remaining.append(item)
+        plan.index = remaining
+
+    async def _index(self, items: list[_Read]) -> None:
+        self.progress.pending += len(items)
+        in_flight: asyncio.Task | None = None
+        batch: list[tuple[str, int, int, bytes, str]] = []
+        sent: list[_Read] = []
+        size = 0
+
+        async def flush() -> None:
+            nonlocal in_flight, batch, sent, size
+            if in_flight is not None:
+                await in_flight
+            request, done_items = batch, sent
+            # One request in flight while the next batch is parsed: the owner writes on one
+            # core while this process parses on the other.
+            in_flight = asyncio.ensure_future(self._send(request, done_items))
+            batch, sent, size = [], [], 0
+
+        for item in items:
+            facts, clean = _facts(item, self.max_parse)
+            if not clean:
+                self.progress.errors += 1
+            batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts))
+            sent.append(item)
+            size += len(item.data or b"") + len(facts)
+            if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+                await flush()
+        if batch:
+            await flush()
+        if in_flight is not None:
+            await in_flight
+
+    async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[_Read]) -> None:
+        await self.owner.index_files(self.id, request)
+        for item in items:
+            self.known[item.rel] = Known(item.size, item.mtime_ns, item.sha256, True)
+        self.progress.pending -= len(items)
+        self.progress.done += len(items)
+        self._on_progress()
