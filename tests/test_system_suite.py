@@ -6,6 +6,7 @@ Ordered as an admin would meet it: verify and start, use, break, stop.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -63,7 +64,7 @@ def test_start_target_all_running_with_status(system):
         status = system.show(unit, "StatusText")["StatusText"]
         assert status and status != "stopping", f"{unit} has no meaningful status: {status!r}"
     assert "serving org.codeanalysis1" in system.show("codeanalysisd-db.service", "StatusText")["StatusText"]
-    assert "registered" in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"]
+    assert "watching" in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"]
     # the services run unprivileged, as the package's own user
     for unit in SERVICES:
         pid = system.show(unit, "MainPID")["MainPID"]
@@ -88,10 +89,13 @@ def test_add_project_then_list(system):
     out = busctl(system, "AddProject", "s", PROJECT).stdout.strip()
     assert out == 's "alpha"'
     listed = busctl(system, "ListProjects").stdout
-    assert f'"alpha" "alpha" "{PROJECT}" 0 "active"' in listed
-    # the owner announces the change (PropertiesChanged) and the workers act on it at once,
-    # well before their periodic report (ReportInterval=5 s)
-    wait_until(lambda: "1 project(s)" in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"],
+    assert re.search(rf'"alpha" "alpha" "{PROJECT}" [01] "active"', listed), listed
+    # the owner announces the change (PropertiesChanged) and the watcher acts on it at once,
+    # well before its periodic report (ReportInterval=5 s), and indexes the project's file
+    wait_until(lambda: f'"alpha" "alpha" "{PROJECT}" 1 "active"' in busctl(system, "ListProjects").stdout,
+               timeout=5, what="pkg/mod.py to be indexed")
+    wait_until(lambda: "watching 1 project(s)" in system.show("codeanalysisd-watcher.service",
+                                                              "StatusText")["StatusText"],
                timeout=2, what="the watcher to see the new project")
     assert busctl(system, "--json=short", "ListProjects", check=False).returncode == 0
     props = system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",

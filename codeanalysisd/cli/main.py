@@ -153,6 +153,63 @@ async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_search(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("Search", "ssu", " ".join(args.query), args.project, args.limit)
+    hits = [dict(zip(("project", "path", "line", "symbol", "snippet", "score"), r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(hits, indent=2))
+    else:
+        for h in hits:
+            where = f" ({h['symbol']})" if h["symbol"] else ""
+            print(f"{h['project']}:{h['path']}:{h['line']}{where}: {h['snippet']}")
+    return 0 if hits else 1
+
+
+async def cmd_def(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("FindSymbol", "sssu", args.name, args.project, args.kind, args.limit)
+    keys = ("project", "path", "qualname", "kind", "line", "column", "end_line", "signature", "docstring")
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        for d in found:
+            doc = f"  # {d['docstring']}" if d["docstring"] else ""
+            print(f"{d['project']}:{d['path']}:{d['line']}:{d['column']}: {d['kind']} {d['qualname']}{d['signature']}"
+                  f"{doc}")
+    return 0 if found else 1
+
+
+async def cmd_refs(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("FindReferences", "ssu", args.name, args.project, args.limit)
+    keys = ("project", "path", "name", "kind", "scope", "line", "column")
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        for u in found:
+            print(f"{u['project']}:{u['path']}:{u['line']}:{u['column']}: {u['kind']} {u['name']}"
+                  f" in {u['scope'] or '<module>'}")
+    return 0 if found else 1
+
+
+async def cmd_show(client: Client, args: argparse.Namespace) -> int:
+    (data,) = await client("GetFileSource", "sss", args.project, args.path, args.version)
+    sys.stdout.buffer.write(bytes(data))
+    sys.stdout.flush()
+    return 0
+
+
+async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("ListProblems", "s", args.project)
+    found = [{"project": p, "path": path, "problems": problems.split("\n")} for p, path, problems in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        for f in found:
+            print(f"{f['project']}:{f['path']}: {'; '.join(f['problems'])}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeanalysisctl",
@@ -179,6 +236,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", parents=[common], help="unregister a project (its history stays)")
     p.add_argument("project", help="project id or root path")
     p.set_defaults(func=cmd_remove)
+    p = sub.add_parser("search", parents=[common], help="full-text search (every word must occur), best first")
+    p.add_argument("query", nargs="+", help="words to find")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.add_argument("-n", "--limit", type=int, default=20, help="at most this many hits (default 20)")
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("def", parents=[common], help="where a name is defined")
+    p.add_argument("name", help="a name (join), a qualified name (JSONEncoder.default) or a glob (test_*)")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.add_argument("-k", "--kind", default="", help="class, function, async_function, method or async_method")
+    p.add_argument("-n", "--limit", type=int, default=50, help="at most this many (default 50)")
+    p.set_defaults(func=cmd_def)
+    p = sub.add_parser("refs", parents=[common], help="where a name is used")
+    p.add_argument("name", help="a name (join) or a dotted name (os.path.join)")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.add_argument("-n", "--limit", type=int, default=100, help="at most this many (default 100)")
+    p.set_defaults(func=cmd_refs)
+    p = sub.add_parser("show", parents=[common], help="print a file's exact stored source")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("path", help="path relative to the project root, or absolute under it")
+    p.add_argument("--version", default="", help="a stored version (default: the current one)")
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("problems", parents=[common], help="files that could not be read or parsed, and why")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.set_defaults(func=cmd_problems)
     p = sub.add_parser("worker", parents=[common], help="start, stop, restart or show the worker units")
     p.add_argument("action", choices=["start", "stop", "restart", "status"])
     p.add_argument("name", nargs="?", help=f"one of: {', '.join(WORKER_UNITS)}")

@@ -1,0 +1,147 @@
+"""In-sandbox half of bench/index_stdlib.py: reference parses, save->searchable latency, query latency.
+
+Runs with the suite's own interpreter inside the sandbox and prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+
+from codeanalysisd.bus.calls import call
+from codeanalysisd.bus.connection import BusKind, connect
+from codeanalysisd.index.membership import ProjectFiles
+from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {"n": len(ms), "p50_ms": statistics.median(ms), "p99_ms": pct(ms, 0.99), "max_ms": max(ms)}
+
+
+def files_of(root: str) -> list[str]:
+    return [os.path.join(root, rel) for rel in ProjectFiles(root).walk()]
+
+
+def parse_reference(root: str, with_libcst: bool) -> dict[str, object]:
+    """Raw parse times of exactly the files the suite indexes, one process, one core."""
+    sources = []
+    for path in files_of(root):
+        with open(path, "rb") as f:
+            sources.append(f.read())
+    out: dict[str, object] = {"files": len(sources), "bytes": sum(map(len, sources))}
+    t0 = time.perf_counter()
+    failed = 0
+    for src in sources:
+        try:
+            ast.parse(src)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            failed += 1
+    out["ast_parse_s"] = time.perf_counter() - t0
+    out["ast_failed"] = failed
+    if with_libcst:
+        import libcst
+
+        t0 = time.perf_counter()
+        failed = 0
+        for src in sources:
+            try:
+                libcst.parse_module(src)
+            except Exception:
+                failed += 1
+        out["libcst_parse_s"] = time.perf_counter() - t0
+        out["libcst_failed"] = failed
+    return out
+
+
+async def manager(bus, member: str, signature: str = "", *body):
+    return await call(bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, signature, list(body))
+
+
+async def latency(root: str, project: str, edits: int) -> dict[str, object]:
+    """Append a unique token to a file, then ask Search until it finds it: save -> searchable."""
+    bus = await connect(BusKind.SYSTEM)
+    targets = files_of(root)[:edits]
+    search_samples, symbol_samples = [], []
+    for i, path in enumerate(targets):
+        token = f"benchtoken_{os.getpid()}_{i}"
+        with open(path, "a") as f:
+            f.write(f"\n\ndef {token}():\n    pass\n")
+        saved = time.perf_counter()
+        found_search = found_symbol = None
+        deadline = saved + 10
+        while (found_search is None or found_symbol is None) and time.perf_counter() < deadline:
+            if found_search is None and (await manager(bus, "Search", "ssu", token, project, 1))[0]:
+                found_search = time.perf_counter() - saved
+            if found_symbol is None and (await manager(bus, "FindSymbol", "sssu", token, project, "", 1))[0]:
+                found_symbol = time.perf_counter() - saved
+            await asyncio.sleep(0.001)
+        if found_search is None or found_symbol is None:
+            raise SystemExit(f"{token} not found within 10 s")
+        search_samples.append(found_search)
+        symbol_samples.append(found_symbol)
+    bus.disconnect()
+    return {"save_to_search": summary(search_samples), "save_to_findsymbol": summary(symbol_samples)}
+
+
+QUERIES = [
+    ("Peer.Ping (floor)", "org.freedesktop.DBus.Peer", "Ping", "", ()),
+    ("FindSymbol JSONEncoder", MANAGER_INTERFACE, "FindSymbol", "sssu", ("JSONEncoder", "", "", 20)),
+    ("FindSymbol __init__ (3k+ defs, limit 20)", MANAGER_INTERFACE, "FindSymbol", "sssu", ("__init__", "", "", 20)),
+    ("FindReferences os.path.join", MANAGER_INTERFACE, "FindReferences", "ssu", ("os.path.join", "", 20)),
+    ("Search 'unified diff'", MANAGER_INTERFACE, "Search", "ssu", ("unified diff", "", 20)),
+    ("Search 'self' (most common word)", MANAGER_INTERFACE, "Search", "ssu", ("self", "", 20)),
+]
+
+
+async def queries(n: int) -> dict[str, object]:
+    bus = await connect(BusKind.SYSTEM)
+    out = {}
+    for label, interface, member, signature, body in QUERIES:
+        for _ in range(10):
+            await call(bus, BUS_NAME, OBJECT_PATH, interface, member, signature, list(body))
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await call(bus, BUS_NAME, OBJECT_PATH, interface, member, signature, list(body))
+            samples.append(time.perf_counter() - t0)
+        out[label] = summary(samples)
+    bus.disconnect()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("parse")
+    p.add_argument("root")
+    p.add_argument("--libcst", action="store_true")
+    p = sub.add_parser("latency")
+    p.add_argument("root")
+    p.add_argument("project")
+    p.add_argument("-n", type=int, default=200)
+    p = sub.add_parser("queries")
+    p.add_argument("-n", type=int, default=500)
+    args = parser.parse_args()
+    if args.what == "parse":
+        result = parse_reference(args.root, args.libcst)
+    elif args.what == "latency":
+        result = asyncio.run(latency(args.root, args.project, args.n))
+    else:
+        result = asyncio.run(queries(args.n))
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Benchmark: the standard library indexed through the real suite, with its references.
+
+Boots the sandboxed system manager the tests use, installs the suite with `make install`,
+copies the standard library of `python3` on PATH (default) into the sandbox, and measures
+in one run:
+  - raw `ast.parse` and raw `libcst.parse_module` of exactly the files the suite indexes
+    (one process, one core: the references);
+  - AddProject -> every file indexed (symbols + full text), through the real units;
+  - save -> visible to Search and FindSymbol, over N edits (p50/p99);
+  - query latency through the system bus (p50/p99), with Peer.Ping to the same owner;
+  - peak memory (VmHWM) of each unit.
+
+Run as root after `make wheels`:
+  .venv/bin/python bench/index_stdlib.py [--stdlib DIR] [--edits 200] [--no-libcst]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
+
+PY = "/usr/lib/codeanalysisd/bin/python"
+PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
+UNITS = ("codeanalysisd-db.service", "codeanalysisd-watcher.service", "codeanalysisd-vectorizer.service",
+         "codeanalysisd-repair.service")
+
+
+def default_stdlib() -> str:
+    return subprocess.run(["python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def files_indexed(box: Box) -> int:
+    out = box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Manager",
+                  "FilesIndexed").stdout
+    return int(out.split()[1])
+
+
+def peak_rss_mb(box: Box, unit: str) -> float:
+    pid = box.show(unit, "MainPID")["MainPID"]
+    for line in box.run("cat", f"/proc/{pid}/status").stdout.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stdlib", default=None)
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--no-libcst", action="store_true")
+    args = parser.parse_args()
+    stdlib = args.stdlib or default_stdlib()
+    wheels = REPO / "build" / "wheels"
+    if not (wheels / ".done").exists():
+        sys.exit("run `make wheels` first")
+    subprocess.run([str(SYSBOX), "gc"], check=False, capture_output=True)
+    binds = (f"{REPO}:/opt/codeanalysisd-src:ro", f"{wheels}:/opt/codeanalysisd-wheels:ro",
+             f"{stdlib}:/opt/stdlib-src:ro")
+    box = Box(f"bench-index-{os.getpid()}", binds=binds, private_network=True)
+    box.start()
+    report: dict[str, object] = {"stdlib": stdlib}
+    try:
+        box.run("make", "-C", "/opt/codeanalysisd-src", "--no-print-directory", "install",
+                "WHEELHOUSE=/opt/codeanalysisd-wheels", timeout=600)
+        box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
+        ref = json.loads(box.run(PY, PROBE, "parse", "/srv/stdlib", *([] if args.no_libcst else ["--libcst"]),
+                                 timeout=900).stdout)
+        report["reference"] = ref
+        box.systemctl("start", "codeanalysisd.target")
+        t0 = time.monotonic()
+        box.run("codeanalysisctl", "add", "/srv/stdlib")
+        wait_until(lambda: files_indexed(box) >= ref["files"], timeout=600, interval=0.05, what="the stdlib indexed")
+        report["add_to_indexed_s"] = time.monotonic() - t0
+        report["files_indexed"] = files_indexed(box)
+        report["db_bytes"] = int(box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                                         "org.codeanalysis1.Manager", "DatabaseBytes").stdout.split()[1])
+        report["rss_after_index_mb"] = {u: peak_rss_mb(box, u) for u in UNITS}
+        report["latency"] = json.loads(box.run(PY, PROBE, "latency", "/srv/stdlib", "stdlib", "-n", str(args.edits),
+                                               timeout=900).stdout)
+        report["queries"] = json.loads(box.run(PY, PROBE, "queries", "-n", str(args.queries), timeout=900).stdout)
+        t0 = time.monotonic()
+        box.run("grep", "-rl", "--include=*.py", "unified_diff", "/srv/stdlib")
+        report["grep_unified_diff_s"] = time.monotonic() - t0
+        report["rss_peak_mb"] = {u: peak_rss_mb(box, u) for u in UNITS}
+    finally:
+        box.stop()
+    print_report(report)
+
+
+def print_report(r: dict) -> None:
+    ref = r["reference"]
+    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, sandbox Python 3.11 (Debian)")
+    print(f"corpus: {r['stdlib']}: {ref['files']} files, {ref['bytes'] / 1e6:.1f} MB (the suite's membership rule)")
+    print(f"reference, one core: ast.parse {ref['ast_parse_s']:.2f} s ({ref['ast_failed']} failed)", end="")
+    if "libcst_parse_s" in ref:
+        print(f"; libcst.parse_module {ref['libcst_parse_s']:.2f} s ({ref['libcst_failed']} failed)", end="")
+    print()
+    print(f"AddProject -> all {r['files_indexed']} files indexed (symbols + full text): {r['add_to_indexed_s']:.2f} s;"
+          f" database {r['db_bytes'] / 1e6:.0f} MB")
+    for key, figures in r["latency"].items():
+        print(f"{key} over {figures['n']} edits: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
+              f"max {figures['max_ms']:.1f} ms")
+    for label, figures in r["queries"].items():
+        print(f"{label:42s} p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
+    print(f"reference: grep -rl unified_diff over the tree: {r['grep_unified_diff_s'] * 1000:.0f} ms")
+    for unit in UNITS:
+        print(f"peak RSS {unit}: {r['rss_peak_mb'][unit]:.0f} MB (after the initial index: "
+              f"{r['rss_after_index_mb'][unit]:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

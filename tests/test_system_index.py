@@ -1,0 +1,267 @@
+"""The live index under a real system manager: watcher, parser and queries.
+
+Every wait is a poll with a deadline: the index is eventually (and quickly) consistent
+with disk, and these tests say how quickly only in the figures they print.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import SRC, figure
+from helpers import busctl, ctl, start_suite
+from sandbox.box import wait_until
+
+PY = "/usr/lib/codeanalysisd/bin/python"
+ROOT = "/srv/live"
+PID = "live"
+
+
+def db_rows(box, project: str = PID) -> dict:
+    return json.loads(box.run(PY, f"{SRC}/tests/support/dbcheck.py", "rows", project).stdout)
+
+
+def disk_hashes(box, root: str) -> dict[str, str]:
+    return json.loads(box.run(PY, f"{SRC}/tests/support/dbcheck.py", "disk", root).stdout)
+
+
+def search(box, query: str, project: str = PID) -> list[dict]:
+    r = ctl(box, "--json", "search", "-p", project, query, check=False)
+    return json.loads(r.stdout) if r.stdout.strip() else []
+
+
+def live_files(box, project: str = PID) -> dict[str, str]:
+    return {p: f["sha256"] for p, f in db_rows(box, project)["files"].items() if f["state"] == "live"}
+
+
+def watcher_counters(box) -> dict:
+    return json.loads(ctl(box, "--json", "worker", "status", "watcher").stdout)[0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def live_project(system):
+    start_suite(system)
+    system.sh(f"rm -rf {ROOT} && mkdir -p {ROOT}/pkg && cd {ROOT} && "
+              "printf 'def alpha():\\n    return 1\\n' > pkg/a.py && "
+              "printf 'class Beta:\\n    def gamma(self):\\n        return alpha()\\n' > pkg/b.py && "
+              "printf 'ignored_dir/\\n' > .gitignore && mkdir -p ignored_dir __pycache__ && "
+              "echo 'x = 1' > ignored_dir/skip.py && echo 'x = 1' > __pycache__/skip.py")
+    ctl(system, "add", ROOT)
+    wait_until(lambda: set(live_files(system)) == {"pkg/a.py", "pkg/b.py"}, timeout=20,
+               what="the initial scan to index the project")
+    yield
+    ctl(system, "remove", PID, check=False)
+
+
+def test_initial_scan_respects_the_membership_rule(system):
+    assert set(live_files(system)) == {"pkg/a.py", "pkg/b.py"}
+    assert live_files(system) == disk_hashes(system, ROOT)
+    defs = json.loads(ctl(system, "--json", "def", "gamma", "-p", PID).stdout)
+    assert [(d["qualname"], d["kind"], d["path"], d["line"]) for d in defs] == [("Beta.gamma", "method", "pkg/b.py", 2)]
+    refs = json.loads(ctl(system, "--json", "refs", "alpha", "-p", PID).stdout)
+    assert [(r["path"], r["line"], r["kind"], r["scope"]) for r in refs] == [("pkg/b.py", 3, "call", "Beta.gamma")]
+
+
+def test_new_file_is_searchable_right_after_save(system):
+    token = "zebracorn_unique_7731"
+    started = time.monotonic()
+    system.write_file(f"{ROOT}/pkg/new_{token}.py", f"def {token}():\n    '''find me'''\n    return 42\n")
+    hits = wait_until(lambda: search(system, token), timeout=10, interval=0.01, what="the new token to be found")
+    figure(f"save -> found by Search (one sample, through the CLI): {time.monotonic() - started:.3f} s")
+    assert hits[0]["path"] == f"pkg/new_{token}.py" and hits[0]["line"] == 1 and hits[0]["symbol"] == token
+    found = json.loads(ctl(system, "--json", "def", token).stdout)
+    assert found[0]["signature"] == "()" and found[0]["docstring"] == "find me"
+
+
+def test_rename_keeps_identity_and_is_not_parsed_again(system):
+    before = db_rows(system)["files"]["pkg/a.py"]
+    done_before = watcher_counters(system)["done"]
+    system.run("mv", f"{ROOT}/pkg/a.py", f"{ROOT}/pkg/a_renamed.py")
+    wait_until(lambda: "pkg/a_renamed.py" in live_files(system), timeout=10, what="the rename to be seen")
+    after = db_rows(system)["files"]
+    assert "pkg/a.py" not in after
+    assert after["pkg/a_renamed.py"]["id"] == before["id"]           # the same file: identity kept
+    assert after["pkg/a_renamed.py"]["sha256"] == before["sha256"]
+    wait_until(lambda: watcher_counters(system)["done"] >= done_before, timeout=10, what="a report")
+    assert watcher_counters(system)["done"] == done_before            # nothing was parsed again
+    assert json.loads(ctl(system, "--json", "def", "alpha", "-p", PID).stdout)[0]["path"] == "pkg/a_renamed.py"
+    assert "pkg/a.py moved to pkg/a_renamed.py" in system.journal("codeanalysisd-watcher.service", "-o", "cat")
+
+
+def test_directory_moved_within_and_out_of_and_into_the_project(system):
+    system.sh(f"mkdir -p {ROOT}/sub && printf 'def in_sub(): pass\\n' > {ROOT}/sub/s.py")
+    wait_until(lambda: "sub/s.py" in live_files(system), timeout=10, what="sub/s.py")
+    ident = db_rows(system)["files"]["sub/s.py"]["id"]
+    system.run("mv", f"{ROOT}/sub", f"{ROOT}/moved")
+    wait_until(lambda: "moved/s.py" in live_files(system) and "sub/s.py" not in live_files(system), timeout=10,
+               what="the directory move")
+    assert db_rows(system)["files"]["moved/s.py"]["id"] == ident
+    system.run("mv", f"{ROOT}/moved", "/srv/outside-moved")
+    wait_until(lambda: "moved/s.py" not in live_files(system), timeout=10, what="the directory moved out")
+    system.run("mv", "/srv/outside-moved", f"{ROOT}/back")
+    wait_until(lambda: "back/s.py" in live_files(system), timeout=10, what="the directory moved in")
+    assert live_files(system) == disk_hashes(system, ROOT)
+
+
+def test_delete_marks_deleted_keeps_source_and_recreate_revives(system):
+    path = f"{ROOT}/pkg/b.py"
+    source = system.run("cat", path).stdout
+    ident = db_rows(system)["files"]["pkg/b.py"]["id"]
+    system.run("rm", path)
+    wait_until(lambda: db_rows(system)["files"]["pkg/b.py"]["state"] == "deleted", timeout=10, what="deletion")
+    assert search(system, "gamma") == []
+    assert json.loads(ctl(system, "--json", "def", "Beta", "-p", PID, check=False).stdout or "[]") == []
+    assert ctl(system, "show", PID, "pkg/b.py").stdout == source      # the source is kept
+    system.write_file(path, source)
+    wait_until(lambda: db_rows(system)["files"]["pkg/b.py"]["state"] == "live", timeout=10, what="revival")
+    assert db_rows(system)["files"]["pkg/b.py"]["id"] == ident
+    assert search(system, "gamma")[0]["path"] == "pkg/b.py"
+
+
+def test_reindexing_leaves_identical_rows(system):
+    path = f"{ROOT}/pkg/b.py"
+    original = system.run("cat", path).stdout
+    first = db_rows(system)["derived"]["pkg/b.py"]
+    for content in (original + "\n# changed\n", original, original + "\n# changed again\n", original):
+        system.write_file(path, content)
+        # the row's hash and its derived rows change in one transaction
+        wait_until(lambda c=content: db_rows(system)["files"]["pkg/b.py"]["sha256"] == _sha(c), timeout=10,
+                   what="the re-index")
+    rows = db_rows(system)
+    assert rows["derived"]["pkg/b.py"] == first                       # no duplicates, nothing left over
+    assert rows["fts_orphans"] == 0 and rows["integrity"] == "ok"
+
+
+def _sha(text: str) -> str:
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+BAD_INPUTS = {
+    "bad/syntax.py": ("printf 'def broken(:\\n    pass\\n'", "syntax error"),
+    "bad/py2.py": ("printf 'print \"hello\"\\n'", "syntax error"),
+    "bad/latin.py": ("printf 'x = \"\\377\\376\"\\n'", "cannot decode"),
+    "bad/nul.py": ("printf 'x = 1\\000\\ny = 2\\n'", "NUL"),
+    "bad/deep.py": (f"{PY} -c \"print('x = ' + '(' * 5000 + ')' * 5000)\"", "nested"),
+    "bad/huge.py": (f"{PY} -c \"print('def f%d(): return %d' % (0, 0)); [print('v%d = %d' % (i, i)) "
+                    "for i in range(1400000)]\"", "full text only, not parsed"),
+}
+
+
+def test_bad_input_is_listed_and_the_unit_keeps_running(system):
+    pid_before = system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"]
+    system.run("mkdir", "-p", f"{ROOT}/bad")
+    for rel, (make, _) in BAD_INPUTS.items():
+        system.sh(f"{make} > {ROOT}/{rel}")
+    system.sh(f"echo 'secret_unreadable_token = 1' > {ROOT}/bad/unreadable.py && chmod 000 {ROOT}/bad/unreadable.py")
+    system.sh(f"ln -s loop.py {ROOT}/bad/loop.py && ln -s /etc/passwd {ROOT}/bad/escape.py")
+    expected = {rel for rel, (_, reason) in BAD_INPUTS.items() if reason} | {"bad/unreadable.py"}
+
+    def listed() -> dict[str, str]:
+        return {p["path"]: " ".join(p["problems"]) for p in json.loads(ctl(system, "--json", "problems").stdout)}
+
+    wait_until(lambda: expected <= set(listed()), timeout=60, what="every bad file to be listed")
+    problems = listed()
+    for rel, (_, reason) in BAD_INPUTS.items():
+        if reason:
+            assert reason in problems[rel], (rel, problems[rel])
+    assert "cannot read: Permission denied" in problems["bad/unreadable.py"]
+    # a 20 MB file: full text, no parse (that would take ~4 GB), listed with the reason
+    size = int(system.run("stat", "-c", "%s", f"{ROOT}/bad/huge.py").stdout)
+    assert size > 20 * 1024 * 1024
+    assert search(system, "v1399999")[0]["path"] == "bad/huge.py"
+    # full text where the bytes decode, even without a syntax tree
+    assert search(system, "broken")[0]["path"] == "bad/syntax.py"
+    assert "bad/loop.py" not in live_files(system) and "bad/escape.py" not in live_files(system)
+    assert system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"] == pid_before
+    assert system.show("codeanalysisd-watcher.service", "NRestarts")["NRestarts"] == "0"
+    system.run("rm", "-rf", f"{ROOT}/bad")
+    wait_until(lambda: not any(p.startswith("bad/") for p in live_files(system)), timeout=20, what="cleanup")
+
+
+def test_file_changing_while_being_read_converges(system):
+    # a writer appends for a while; whatever the watcher read meanwhile, the end state is exact
+    system.sh(f"for i in $(seq 1 400); do echo \"v$i = $i\" >> {ROOT}/pkg/growing.py; done")
+    wait_until(lambda: live_files(system).get("pkg/growing.py") == disk_hashes(system, ROOT).get("pkg/growing.py"),
+               timeout=15, what="the growing file to converge")
+
+
+def test_overflow_rescan_converges(system):
+    """SIGSTOP the watcher, make > 20,000 changes, SIGCONT: the database ends equal to disk."""
+    # the directory must be watched before the flood: files made in a directory created while
+    # the watcher is stopped raise no events at all (its creation is one event, then a scan)
+    system.sh(f"mkdir -p {ROOT}/flood && echo 'x = 0' > {ROOT}/flood/m0.py")
+    wait_until(lambda: "flood/m0.py" in live_files(system), timeout=10, what="the flood directory to be watched")
+    pid = system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"]
+    system.run("kill", "-STOP", pid)
+    try:
+        # 9,000 creations (IN_CREATE + IN_CLOSE_WRITE each; the kernel merges the repeated
+        # CLOSE_WRITE of the edit), 3,000 deletions, 1,000 renames (2 events each): ~23,000
+        # events against a queue of 16,384
+        system.sh(f"cd {ROOT}/flood && for i in $(seq 1 9000); do "
+                  "echo \"def f_$i(): return $i\" > m$i.py; echo \"# edit\" >> m$i.py; done; "
+                  "for i in $(seq 6001 9000); do rm m$i.py; done; "
+                  "for i in $(seq 1 1000); do mv m$i.py r$i.py; done", timeout=300)
+    finally:
+        system.run("kill", "-CONT", pid)
+    started = time.monotonic()
+    wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=120, interval=0.5,
+               what="the index to equal disk after the overflow")
+    figure(f"inotify overflow (>20,000 events while stopped): index equal to disk {time.monotonic() - started:.1f} s "
+           "after SIGCONT")
+    log = system.journal("codeanalysisd-watcher.service", "-o", "cat")
+    assert "overflowed; rescanning every project" in log, log[-3000:]
+    assert system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"] == pid
+    system.run("rm", "-rf", f"{ROOT}/flood")
+    wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=60, interval=0.5, what="cleanup")
+
+
+def test_root_that_disappears_is_reported(system):
+    system.sh("mkdir -p /srv/fleeting && echo 'def fleeting(): pass' > /srv/fleeting/f.py")
+    ctl(system, "add", "/srv/fleeting")
+    wait_until(lambda: "f.py" in live_files(system, "fleeting"), timeout=10, what="indexing")
+    system.run("mv", "/srv/fleeting", "/srv/fleeting-away")
+
+    def state() -> str:
+        return next(p["state"] for p in json.loads(ctl(system, "--json", "projects").stdout) if p["id"] == "fleeting")
+
+    wait_until(lambda: state() == "missing", timeout=15, what="the project to be reported missing")
+    assert "project fleeting is missing" in system.journal("codeanalysisd-db.service", "-p", "warning", "-o", "cat")
+    system.run("mv", "/srv/fleeting-away", "/srv/fleeting")
+    wait_until(lambda: state() == "active", timeout=15, what="the project to come back")
+    assert busctl(system, "ListProjects").returncode == 0
+    ctl(system, "remove", "fleeting")
+
+
+def test_find_symbol_agrees_with_an_independent_ast_walk(system):
+    system.sh(f"rm -rf /srv/stdcopy && mkdir -p /srv/stdcopy && cd $({PY} -c 'import sysconfig; "
+              "print(sysconfig.get_paths()[\"stdlib\"])') && cp -r json email /srv/stdcopy/")
+    ctl(system, "add", "/srv/stdcopy")
+    wait_until(lambda: live_files(system, "stdcopy") == disk_hashes(system, "/srv/stdcopy"), timeout=60,
+               what="the copy to be indexed")
+    walk = json.loads(system.run(PY, "-c", WALK, "/srv/stdcopy").stdout)
+    found = json.loads(ctl(system, "--json", "def", "*", "-p", "stdcopy", "-n", "10000").stdout)
+    assert len(found) < 10000
+    assert sorted({(d["path"], d["qualname"].rsplit(".", 1)[-1], d["line"]) for d in found}) == \
+        sorted({(p, n, ln) for p, n, ln in walk})
+    figure(f"FindSymbol vs an independent ast walk over json/ and email/: {len(walk)} definitions, all equal")
+    ctl(system, "remove", "stdcopy")
+
+
+WALK = """
+import ast, json, os, sys
+root = sys.argv[1]
+out = []
+for dirpath, dirs, files in os.walk(root):
+    dirs[:] = [d for d in dirs if d != "__pycache__"]
+    for f in files:
+        if f.endswith(".py"):
+            full = os.path.join(dirpath, f)
+            tree = ast.parse(open(full, "rb").read())
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    out.append((os.path.relpath(full, root), node.name, node.lineno))
+print(json.dumps(out))
+"""
