@@ -218,6 +218,38 @@ def test_overflow_rescan_converges(system):
     wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=60, interval=0.5, what="cleanup")
 
 
+def test_concrete_syntax_is_verified_and_differences_are_listed(system):
+    system.write_file(f"{ROOT}/pkg/spaced.py", "try:\n    pass\nexcept ValueError :\n    pass\n")
+    wait_until(lambda: all(f["syntax"] for p, f in db_rows(system)["files"].items()
+                           if f["state"] == "live" and f["parsed"]), timeout=30, what="every file verified")
+    rows = db_rows(system)["files"]
+    assert rows["pkg/b.py"]["syntax"] == "exact"
+    problems = {p["path"]: p["problems"] for p in json.loads(ctl(system, "--json", "problems", "-p", PID).stdout)}
+    assert problems["pkg/spaced.py"] == [
+        "libcst's concrete syntax tree does not reproduce the file (first difference at line 3)"]
+    # the stored bytes are still exact
+    assert ctl(system, "show", PID, "pkg/spaced.py").stdout == "try:\n    pass\nexcept ValueError :\n    pass\n"
+
+
+def test_a_libcst_crash_is_recorded_not_retried(system):
+    """After libcst takes the watcher down on a file, the restarted watcher records it and moves on."""
+    system.write_file(f"{ROOT}/pkg/victim.py", "def victim():\n    pass\n")
+    wait_until(lambda: db_rows(system)["files"].get("pkg/victim.py", {}).get("syntax") == "exact", timeout=30,
+               what="victim.py verified")
+    sha = db_rows(system)["files"]["pkg/victim.py"]["sha256"]
+    system.systemctl("stop", "codeanalysisd-watcher.service")
+    # what the watcher leaves behind when the process dies inside libcst
+    system.run("setpriv", "--reuid=codeanalysis", "--regid=codeanalysis", "--clear-groups", "sh", "-c",
+               f"echo '[\"{PID}\", \"pkg/victim.py\", \"{sha}\"]' > "
+               "/var/lib/codeanalysisd/watcher-libcst-inflight.json")
+    system.systemctl("start", "codeanalysisd-watcher.service")
+    wait_until(lambda: "crashed" in (db_rows(system)["files"]["pkg/victim.py"]["syntax"] or ""), timeout=15,
+               what="the crash to be recorded")
+    assert system.run("test", "-e", "/var/lib/codeanalysisd/watcher-libcst-inflight.json", check=False).returncode
+    assert "libcst crashed the watcher while parsing pkg/victim.py" in system.journal(
+        "codeanalysisd-watcher.service", "-p", "warning", "-o", "cat")
+
+
 def test_root_that_disappears_is_reported(system):
     system.sh("mkdir -p /srv/fleeting && echo 'def fleeting(): pass' > /srv/fleeting/f.py")
     ctl(system, "add", "/srv/fleeting")

@@ -74,7 +74,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
         _clear_derived(db, file_id)
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
-            "problems = ?, lines = ?, docstring = ?, state = 'live' WHERE id = ?", (*values, file_id))
+            "problems = ?, lines = ?, docstring = ?, state = 'live', syntax = NULL WHERE id = ?", (*values, file_id))
     else:
         file_id = db.execute(
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
@@ -133,3 +133,16 @@ def touch(db: apsw.Connection, project_id: str, path: str, size: int, mtime_ns: 
 def states(db: apsw.Connection, project_id: str) -> list[FileState]:
     return [FileState(*row) for row in db.execute(
         "SELECT path, size, mtime_ns, sha256, state FROM files WHERE project_id = ? ORDER BY path", (project_id,))]
+
+
+def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes]]:
+    """Live parsed files whose concrete syntax has not been verified: (path, sha256)."""
+    return [(path, bytes(sha)) for path, sha in db.execute(
+        "SELECT path, sha256 FROM files WHERE project_id = ? AND syntax IS NULL AND state = 'live' AND parsed = 1 "
+        "ORDER BY path LIMIT ?", (project_id, limit))]
+
+
+def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes, verdict: str) -> bool:
+    """Record a verdict for the content it was made on; a file changed since keeps waiting."""
+    return bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
+                           "RETURNING id", (verdict, project_id, path, sha256)).fetchall())

@@ -125,6 +125,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        4,
+        "concrete syntax verdicts",
+        """
+        -- NULL: not verified yet; 'exact': libcst's tree reproduces the file byte for byte;
+        -- anything else says why not (the stored bytes remain the file's exact content).
+        ALTER TABLE files ADD COLUMN syntax TEXT;
+        CREATE INDEX files_syntax_pending ON files(project_id) WHERE syntax IS NULL AND state = 'live' AND parsed = 1;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

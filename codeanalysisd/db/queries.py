@@ -139,6 +139,9 @@ def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | N
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:
     where, args = _project_filter(project)
-    return db.execute(
-        "SELECT f.project_id, f.path, f.problems FROM files f WHERE f.problems != '' AND f.state = 'live'"
-        f"{where} ORDER BY f.project_id, f.path", args).fetchall()
+    rows = db.execute(
+        "SELECT f.project_id, f.path, f.problems, f.syntax FROM files f WHERE f.state = 'live' AND "
+        f"(f.problems != '' OR (f.syntax IS NOT NULL AND f.syntax != 'exact')){where} "
+        "ORDER BY f.project_id, f.path", args).fetchall()
+    return [(pid, path, "\n".join(p for p in (problems, syntax if syntax != "exact" else "") if p))
+            for pid, path, problems, syntax in rows]

@@ -148,6 +148,17 @@ class Store:
             for path, size, mtime_ns in stats:
                 indexing.touch(self.db, project_id, path, size, mtime_ns)
 
+    def syntax_pending(self, project_id: str, limit: int) -> list[tuple[str, bytes]]:
+        return indexing.syntax_pending(self.db, project_id, limit)
+
+    def record_syntax(self, project_id: str, verdicts: list[tuple[str, bytes, str]]) -> int:
+        with self.db:
+            return sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)
+
+    def syntax_pending_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"
+                               ).fetchone()[0]
+
     def file_states(self, project_id: str) -> list[indexing.FileState]:
         return indexing.states(self.db, project_id)
 

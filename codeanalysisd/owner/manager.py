@@ -295,6 +295,10 @@ class Manager(ServiceInterface):
         return self.store.database_bytes()
 
     @dbus_property(access=PropertyAccess.READ)
+    def SyntaxPending(self) -> "t":
+        return self.store.syntax_pending_count()
+
+    @dbus_property(access=PropertyAccess.READ)
     def SchemaVersion(self) -> "u":
         return self.store.schema_version
 
@@ -356,6 +360,18 @@ class WorkerChannel(ServiceInterface):
     @guarded
     def TouchFiles(self, project: "s", stats: "a(sxx)"):
         self.manager.store.touch_files(self._project_id(project), [(self._rel(p), s, m) for p, s, m in stats])
+
+    @method()
+    @guarded
+    def SyntaxPending(self, project: "s", limit: "u") -> "a(say)":
+        return [[path, sha] for path, sha in self.manager.store.syntax_pending(self._project_id(project), limit)]
+
+    @method()
+    @guarded
+    def RecordSyntax(self, project: "s", verdicts: "a(says)") -> "u":
+        """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
+        return self.manager.store.record_syntax(
+            self._project_id(project), [(self._rel(p), bytes(sha), v[:500]) for p, sha, v in verdicts])
 
     @method()
     @guarded

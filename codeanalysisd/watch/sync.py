@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from codeanalysisd.index import wire
+from codeanalysisd.index import syntax, wire
 from codeanalysisd.index.extract import extract
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.workers.owner_client import OwnerClient
@@ -49,7 +52,7 @@ class Progress:
     errors: int = 0
     moved: int = 0
     removed: int = 0
-    phase: str = ""
+    syntax_checked: int = 0
 
 
 @dataclass
@@ -127,6 +130,7 @@ class ProjectSync:
         self.files = ProjectFiles(root, tuple(extra_patterns))
         self.known: dict[str, Known] = {}
         self.progress = Progress()
+        self._syntax_queue: list[tuple[str, bytes]] = []
         self._on_progress = on_progress
 
     async def load(self) -> None:
@@ -269,3 +273,44 @@ class ProjectSync:
         self.progress.pending -= len(items)
         self.progress.done += len(items)
         self._on_progress()
+
+    # ------------------------------------------------------------------ concrete syntax
+    async def verify_syntax(self, budget: float, marker: Path) -> bool:
+        """Give libcst verdicts for pending files for about ``budget`` seconds; True if it got anywhere.
+
+        libcst's native parser can crash the process outright on pathological input. The
+        marker names the file being parsed, so after such a crash the restarted watcher
+        records that verdict instead of crashing on the same file again.
+        """
+        if not self._syntax_queue:
+            self._syntax_queue = await self.owner.syntax_pending(self.id, 64)
+        verdicts: list[tuple[str, bytes, str]] = []
+        started = time.monotonic()
+        while self._syntax_queue and time.monotonic() - started < budget:
+            rel, sha = self._syntax_queue.pop(0)
+            known = self.known.get(rel)
+            if not known or not known.live or known.sha256 != sha:
+                continue  # changed since; it is verified after its re-index
+            item = _read(self.root, rel)
+            if item is None or item.data is None or item.sha256 != sha:
+                continue
+            marker.write_text(json.dumps([self.id, rel, sha.hex()]))
+            verdicts.append((rel, sha, syntax.verdict(item.data)))
+            marker.unlink()
+        if verdicts:
+            await self.owner.record_syntax(self.id, verdicts)
+            self.progress.syntax_checked += len(verdicts)
+        return bool(verdicts)
+
+
+async def recover_syntax_crash(owner: OwnerClient, marker: Path) -> None:
+    """A marker left behind means libcst took the process down on that file: record it."""
+    try:
+        project, rel, sha_hex = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return
+    log.warning("libcst crashed the watcher while parsing %s; recorded, not retried", rel,
+                extra={"project": project, "path": rel})
+    await owner.record_syntax(project, [(rel, bytes.fromhex(sha_hex),
+                                          "libcst crashed on this file (the watcher was restarted)")])
+    marker.unlink(missing_ok=True)

@@ -52,5 +52,13 @@ class OwnerClient:
     async def touch_files(self, project: str, stats: list[tuple[str, int, int]]) -> None:
         await self._worker("TouchFiles", "sa(sxx)", project, [list(s) for s in stats])
 
+    async def syntax_pending(self, project: str, limit: int) -> list[tuple[str, bytes]]:
+        (rows,) = await self._worker("SyntaxPending", "su", project, limit)
+        return [(path, bytes(sha)) for path, sha in rows]
+
+    async def record_syntax(self, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
+        (count,) = await self._worker("RecordSyntax", "sa(says)", project, [list(v) for v in verdicts])
+        return count
+
     async def set_project_state(self, project: str, state: str, reason: str) -> None:
         await self._worker("SetProjectState", "sss", project, state, reason)

@@ -16,11 +16,15 @@ from codeanalysisd.bus.connection import connect
 from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.names import BUS_NAME
 from codeanalysisd.watch.events import Inotify
-from codeanalysisd.watch.sync import ProjectSync
+from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
 from codeanalysisd.workers.loop import wake_on_project_changes
 from codeanalysisd.workers.owner_client import OwnerClient, ProjectInfo
 
 log = logging.getLogger("codeanalysisd.watcher")
+
+# Concrete-syntax verification runs in slices this long, and only when no change waits, so
+# a save is never queued behind more than one slice of libcst work.
+SYNTAX_SLICE = 0.05
 
 # Events for a path are merged until it has been quiet this long: an editor's save is
 # often several writes and a rename, and one index request per save is the goal.
@@ -138,6 +142,15 @@ class Watcher:
                 due[pid] = ready
         return due
 
+    async def verify_syntax(self, marker) -> bool:
+        """One slice of libcst verification, if nothing else is waiting; True if there is more."""
+        if any(self.dirty.get(pid) for pid in self.syncs if pid not in self.missing):
+            return False
+        for pid, sync in self.syncs.items():
+            if pid not in self.missing and await sync.verify_syntax(SYNTAX_SLICE, marker):
+                return True
+        return False
+
     def _next_deadline(self) -> float | None:
         pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
         return min(pending) if pending else None
@@ -181,8 +194,10 @@ class Watcher:
             return f"indexing {s.id}: {s.progress.done} done, {s.progress.pending} to go"
         files = sum(1 for s in self.syncs.values() for k in s.known.values() if k.live)
         missing = f", {len(self.missing)} missing" if self.missing else ""
+        checked = sum(s.progress.syntax_checked for s in self.syncs.values())
+        syntax = f", concrete syntax of {checked} verified" if checked else ""
         return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
-                f"{files} file(s), {self.counters()['pending']} pending")
+                f"{files} file(s), {self.counters()['pending']} pending{syntax}")
 
     def show_status(self, force: bool = False) -> None:
         """Progress during a batch is shown at most 4 times a second; the settled state always."""
@@ -203,15 +218,20 @@ async def serve(ctx: service.Context) -> int:
     watcher = Watcher(ctx, owner)
     watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone)
     await wake_on_project_changes(bus, watcher.projects_changed, also=watcher.wake)
+    marker = ctx.state_dir / "watcher-libcst-inflight.json"
     try:
+        if marker.exists():
+            await recover_syntax_crash(owner, marker)
         await watcher.refresh_projects()
         ctx.notifier.ready(watcher.status())
         log.info("watcher ready on the %s bus, %d project(s)", ctx.bus_kind.value, len(watcher.syncs))
         last_report = 0.0
         owner_ok = True
         while True:
+            more_syntax = False
             try:
                 await watcher.step()
+                more_syntax = await watcher.verify_syntax(marker)
                 if time.monotonic() - last_report >= ctx.config.report_interval or not owner_ok:
                     await watcher.report()
                     last_report = time.monotonic()
@@ -229,6 +249,9 @@ async def serve(ctx: service.Context) -> int:
             timeout = ctx.config.report_interval if deadline is None else max(0.0, deadline - now)
             if not owner_ok:
                 timeout = 1.0
+            if more_syntax:
+                await asyncio.sleep(0)  # let inotify and bus messages in between slices
+                continue
             watcher.wake.clear()
             if deadline is None or deadline > now:
                 with contextlib.suppress(TimeoutError):
