@@ -22,9 +22,11 @@ from codeanalysisd.workers.owner_client import OwnerClient, ProjectInfo
 
 log = logging.getLogger("codeanalysisd.watcher")
 
-# Concrete-syntax verification runs in slices this long, and only when no change waits, so
-# a save is never queued behind more than one slice of libcst work.
+# Concrete-syntax verification (libcst, ~10x slower than ast) is low priority: it runs in
+# slices this long, and only once the projects have been quiet for QUIET seconds, so a save
+# during an editing session never waits behind libcst parsing a large file.
 SYNTAX_SLICE = 0.05
+QUIET = 1.0
 
 # Events for a path are merged until it has been quiet this long: an editor's save is
 # often several writes and a rename, and one index request per save is the goal.
@@ -44,6 +46,7 @@ class Watcher:
         self.projects_changed = asyncio.Event()
         self.inotify: Inotify | None = None
         self._last_status = 0.0
+        self.last_event = 0.0
 
     # ------------------------------------------------------------------ events in
     def _project_of(self, path: str) -> tuple[ProjectSync, str] | None:
@@ -57,6 +60,7 @@ class Watcher:
         if found is None:
             return
         sync, rel = found
+        self.last_event = time.monotonic()
         if mask & pyinotify.IN_ISDIR:
             # a directory appeared, vanished or moved: what was cached about it no longer holds
             sync.files.forget(rel)
@@ -143,7 +147,9 @@ class Watcher:
         return due
 
     async def verify_syntax(self, marker) -> bool:
-        """One slice of libcst verification, if nothing else is waiting; True if there is more."""
+        """One slice of libcst verification, once all is quiet; True if there is more."""
+        if time.monotonic() - self.last_event < QUIET:
+            return False
         if any(self.dirty.get(pid) for pid in self.syncs if pid not in self.missing):
             return False
         for pid, sync in self.syncs.items():
@@ -252,6 +258,8 @@ async def serve(ctx: service.Context) -> int:
             if more_syntax:
                 await asyncio.sleep(0)  # let inotify and bus messages in between slices
                 continue
+            if deadline is None and time.monotonic() - watcher.last_event < QUIET:
+                timeout = QUIET  # come back when it is quiet, to verify syntax
             watcher.wake.clear()
             if deadline is None or deadline > now:
                 with contextlib.suppress(TimeoutError):
