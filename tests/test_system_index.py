@@ -157,7 +157,8 @@ def test_bad_input_is_listed_and_the_unit_keeps_running(system):
         system.sh(f"{make} > {ROOT}/{rel}")
     system.sh(f"echo 'secret_unreadable_token = 1' > {ROOT}/bad/unreadable.py && chmod 000 {ROOT}/bad/unreadable.py")
     system.sh(f"ln -s loop.py {ROOT}/bad/loop.py && ln -s /etc/passwd {ROOT}/bad/escape.py")
-    expected = {rel for rel, (_, reason) in BAD_INPUTS.items() if reason} | {"bad/unreadable.py"}
+    expected = {rel for rel, (_, reason) in BAD_INPUTS.items() if reason} | {
+        "bad/unreadable.py", "bad/loop.py", "bad/escape.py"}
 
     def listed() -> dict[str, str]:
         return {p["path"]: " ".join(p["problems"]) for p in json.loads(ctl(system, "--json", "problems").stdout)}
@@ -174,11 +175,15 @@ def test_bad_input_is_listed_and_the_unit_keeps_running(system):
     assert search(system, "v1399999")[0]["path"] == "bad/huge.py"
     # full text where the bytes decode, even without a syntax tree
     assert search(system, "broken")[0]["path"] == "bad/syntax.py"
+    # symbolic links are never followed: not project files, but listed with the reason
     assert "bad/loop.py" not in live_files(system) and "bad/escape.py" not in live_files(system)
+    assert problems["bad/loop.py"] == "symbolic link, not followed: Too many levels of symbolic links"
+    assert problems["bad/escape.py"] == "symbolic link to /etc/passwd, outside the project: not followed"
     assert system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"] == pid_before
     assert system.show("codeanalysisd-watcher.service", "NRestarts")["NRestarts"] == "0"
     system.run("rm", "-rf", f"{ROOT}/bad")
     wait_until(lambda: not any(p.startswith("bad/") for p in live_files(system)), timeout=20, what="cleanup")
+    wait_until(lambda: not any(p.startswith("bad/") for p in listed()), timeout=20, what="the list to clear")
 
 
 def test_file_changing_while_being_read_converges(system):

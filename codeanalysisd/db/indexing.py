@@ -17,6 +17,8 @@ from typing import Any
 
 import apsw
 
+from codeanalysisd.db.queries import like_escape
+
 # Full text is indexed in windows of this many lines: small enough to point at a line,
 # large enough that BM25 ranks by context and the FTS table stays compact.
 WINDOW = 30
@@ -146,3 +148,15 @@ def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes
     """Record a verdict for the content it was made on; a file changed since keeps waiting."""
     return bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
                            "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
+
+
+def set_skipped(db: apsw.Connection, project_id: str, scope: str, entries: Iterable[tuple[str, str]]) -> None:
+    """Replace the skipped paths at and below ``scope`` ("" = the whole project) with ``entries``."""
+    if scope:
+        like = like_escape(scope) + "/%"
+        db.execute("DELETE FROM skipped WHERE project_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
+                   (project_id, scope, like))
+    else:
+        db.execute("DELETE FROM skipped WHERE project_id = ?", (project_id,))
+    db.executemany("INSERT OR REPLACE INTO skipped (project_id, path, reason) VALUES (?, ?, ?)",
+                   ((project_id, path, reason) for path, reason in entries))

@@ -135,6 +135,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX files_syntax_pending ON files(project_id) WHERE syntax IS NULL AND state = 'live' AND parsed = 1;
         """,
     ),
+    Migration(
+        5,
+        "skipped paths",
+        """
+        -- Paths that look like project files but are not followed (symbolic links: a loop, a
+        -- link out of the root): not part of the project, listed with the reason.
+        CREATE TABLE skipped (
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            path       TEXT NOT NULL,
+            reason     TEXT NOT NULL,
+            PRIMARY KEY (project_id, path)
+        ) STRICT, WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

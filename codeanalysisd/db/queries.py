@@ -96,7 +96,7 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
         column = "d.qualname" if "." in name else "d.name"
         cond, cond_args = f"{column} GLOB ?", (name,)
     elif "." in name:
-        cond, cond_args = "(d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')", (name, "%." + _like(name))
+        cond, cond_args = "(d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')", (name, "%." + like_escape(name))
     else:
         cond, cond_args = "d.name = ?", (name,)
     if kind:
@@ -114,7 +114,8 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
     where, args = _project_filter(project)
     last = name.rsplit(".", 1)[-1]
     if "." in name:
-        cond, cond_args = "r.last = ? AND (r.name = ? OR r.name LIKE ? ESCAPE '\\')", (last, name, "%." + _like(name))
+        cond = "r.last = ? AND (r.name = ? OR r.name LIKE ? ESCAPE '\\')"
+        cond_args = (last, name, "%." + like_escape(name))
     else:
         cond, cond_args = "r.last = ?", (last,)
     rows = db.execute(
@@ -124,7 +125,8 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
     return [Usage(*row) for row in rows]
 
 
-def _like(text: str) -> str:
+def like_escape(text: str) -> str:
+    """Text matched literally by LIKE ... ESCAPE '\\'."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -143,5 +145,7 @@ def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, s
         "SELECT f.project_id, f.path, f.problems, f.syntax FROM files f WHERE f.state = 'live' AND "
         f"(f.problems != '' OR (f.syntax IS NOT NULL AND f.syntax != 'exact')){where} "
         "ORDER BY f.project_id, f.path", args).fetchall()
-    return [(pid, path, "\n".join(p for p in (problems, syntax if syntax != "exact" else "") if p))
-            for pid, path, problems, syntax in rows]
+    found = [(pid, path, "\n".join(p for p in (problems, syntax if syntax != "exact" else "") if p))
+             for pid, path, problems, syntax in rows]
+    found += db.execute(f"SELECT f.project_id, f.path, f.reason FROM skipped f WHERE 1{where}", args).fetchall()
+    return sorted(found)

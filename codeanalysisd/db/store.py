@@ -159,6 +159,10 @@ class Store:
         return self.db.execute("SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"
                                ).fetchone()[0]
 
+    def set_skipped(self, project_id: str, scope: str, entries: list[tuple[str, str]]) -> None:
+        with self.db:
+            indexing.set_skipped(self.db, project_id, scope, entries)
+
     def file_states(self, project_id: str) -> list[indexing.FileState]:
         return indexing.states(self.db, project_id)
 

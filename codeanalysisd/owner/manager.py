@@ -375,6 +375,15 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
+    def SetSkipped(self, project: "s", scope: "s", entries: "a(ss)"):
+        """Paths at and below scope ("" = all) that are not followed, each with its reason."""
+        if scope:
+            scope = self._rel(scope)
+        self.manager.store.set_skipped(self._project_id(project), scope,
+                                       [(self._rel(p), reason[:500]) for p, reason in entries])
+
+    @method()
+    @guarded
     def SetProjectState(self, project: "s", state: "s", reason: "s"):
         if state not in ("active", "missing"):
             raise errors.InvalidArgument(f"unknown project state {state!r}")

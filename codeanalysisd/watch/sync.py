@@ -131,6 +131,7 @@ class ProjectSync:
         self.known: dict[str, Known] = {}
         self.progress = Progress()
         self._syntax_queue: list[tuple[str, bytes]] = []
+        self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
 
     async def load(self) -> None:
@@ -142,7 +143,20 @@ class ProjectSync:
         prefix = rel.rstrip("/") + "/" if rel else ""
         return (p for p, k in self.known.items() if k.live and p.startswith(prefix))
 
-    def _members_under(self, rel: str) -> Iterator[str]:
+    def _symlink_reason(self, rel: str) -> str | None:
+        """Why a path that would be a project file is not followed: it is a symbolic link."""
+        full = os.path.join(self.root, rel)
+        if not os.path.islink(full) or not self.files.could_be_member(rel):
+            return None
+        try:
+            target = os.path.realpath(full, strict=True)
+        except OSError as exc:
+            return f"symbolic link, not followed: {exc.strerror}"
+        if target != self.root and not target.startswith(self.root + "/"):
+            return f"symbolic link to {target}, outside the project: not followed"
+        return f"symbolic link to {os.path.relpath(target, self.root)}: not followed (the target is indexed)"
+
+    def _members_under(self, rel: str, skipped: dict[str, str]) -> Iterator[str]:
         top = os.path.join(self.root, rel) if rel else self.root
         for dirpath, dirnames, filenames in os.walk(top):
             reldir = os.path.relpath(dirpath, self.root)
@@ -153,22 +167,40 @@ class ProjectSync:
                 candidate = f"{reldir}/{name}" if reldir else name
                 if self.files.is_member(candidate):
                     yield candidate
+                elif (reason := self._symlink_reason(candidate)) is not None:
+                    skipped[candidate] = reason
 
-    def expand(self, rels: Iterable[str]) -> set[str]:
-        """Paths to compare: each path itself, and what lies (or lay) below it if a directory."""
+    def expand(self, rels: Iterable[str]) -> tuple[set[str], dict[str, dict[str, str]]]:
+        """Paths to compare: each path itself, and what lies (or lay) below it if a directory;
+        and, for each of the given paths, the symbolic links found at or below it."""
         out: set[str] = set()
+        skipped: dict[str, dict[str, str]] = {}
         for rel in rels:
+            found = skipped.setdefault(rel, {})
             full = os.path.join(self.root, rel) if rel else self.root
             if os.path.isdir(full) and not os.path.islink(full):
                 if rel and self.files.is_excluded_dir(rel):
                     out.update(self._known_under(rel))
                 else:
-                    out.update(self._members_under(rel))
+                    out.update(self._members_under(rel, found))
                     out.update(self._known_under(rel))
             else:
                 out.add(rel)
                 out.update(self._known_under(rel))
-        return out
+                if rel and (reason := self._symlink_reason(rel)) is not None:
+                    found[rel] = reason
+        return out, skipped
+
+    async def _report_skipped(self, scopes: dict[str, dict[str, str]]) -> None:
+        for scope, found in scopes.items():
+            prefix = scope + "/"
+            before = {p: r for p, r in self.skipped.items() if not scope or p == scope or p.startswith(prefix)}
+            # a full scan always reports: rows from before a restart must not linger
+            if found != before or not scope:
+                await self.owner.set_skipped(self.id, scope, sorted(found.items()))
+                for path in before:
+                    del self.skipped[path]
+                self.skipped.update(found)
 
     # ------------------------------------------------------------------ compare and send
     def _plan(self, candidates: Iterable[str]) -> _Plan:
@@ -195,7 +227,8 @@ class ProjectSync:
 
     async def sync(self, rels: Iterable[str]) -> set[str]:
         """Bring the given paths in line; returns paths to look at again (they were changing)."""
-        plan = self._plan(self.expand(rels))
+        candidates, skipped = self.expand(rels)
+        plan = self._plan(candidates)
         await self._moves(plan)
         if plan.touch:
             await self.owner.touch_files(self.id, plan.touch)
@@ -209,6 +242,7 @@ class ProjectSync:
                 self.known[rel].live = False
             log.info("%d file(s) deleted from disk in %s, kept in the index as deleted", len(plan.gone), self.id,
                      extra={"project": self.id})
+        await self._report_skipped(skipped)
         self._on_progress()
         return plan.retry
 

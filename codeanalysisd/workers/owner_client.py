@@ -60,5 +60,8 @@ class OwnerClient:
         (count,) = await self._worker("RecordSyntax", "sa(says)", project, [list(v) for v in verdicts])
         return count
 
+    async def set_skipped(self, project: str, scope: str, entries: list[tuple[str, str]]) -> None:
+        await self._worker("SetSkipped", "ssa(ss)", project, scope, [list(e) for e in entries])
+
     async def set_project_state(self, project: str, state: str, reason: str) -> None:
         await self._worker("SetProjectState", "sss", project, state, reason)

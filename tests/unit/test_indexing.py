@@ -106,3 +106,15 @@ def test_long_file_points_at_the_right_line(store):
     store.index_files("p", [indexing.FileUpdate("long.py", len(source), 1, source, facts())])
     hit, = store.search("marker_line", None, 10)
     assert hit.line == 74 and hashlib.sha256(source).digest() == store.file_states("p")[0].sha256
+
+
+def test_skipped_paths_are_replaced_per_scope(store):
+    store.set_skipped("p", "", [("a/loop.py", "loop"), ("a/b/out.py", "outside"), ("ab/x.py", "x"), ("c_d.py", "c")])
+    store.set_skipped("p", "a", [("a/new.py", "new")])        # replaces a/ and below, not ab/ (prefix != dir)
+    assert store.problems(None) == [("p", "a/new.py", "new"), ("p", "ab/x.py", "x"), ("p", "c_d.py", "c")]
+    store.set_skipped("p", "c%d.py", [])                      # LIKE wildcards are literal
+    assert len(store.problems(None)) == 3
+    store.set_skipped("p", "c_d.py", [])
+    assert [p for _, p, _ in store.problems(None)] == ["a/new.py", "ab/x.py"]
+    store.remove_project("p")
+    assert store.db.execute("SELECT count(*) FROM skipped").fetchone()[0] == 0
