@@ -105,6 +105,18 @@ def test_directory_moved_within_and_out_of_and_into_the_project(system):
     assert live_files(system) == disk_hashes(system, ROOT)
 
 
+def test_editing_a_gitignore_changes_membership_live(system):
+    system.sh(f"mkdir -p {ROOT}/gi && echo 'k = 1' > {ROOT}/gi/keep.py && echo 'd = 1' > {ROOT}/gi/drop.py")
+    wait_until(lambda: {"gi/keep.py", "gi/drop.py"} <= set(live_files(system)), timeout=10, what="gi/ indexed")
+    system.write_file(f"{ROOT}/gi/.gitignore", "drop.py\n")
+    wait_until(lambda: "gi/drop.py" not in live_files(system), timeout=10, what="drop.py to leave the index")
+    assert "gi/keep.py" in live_files(system)
+    system.run("rm", f"{ROOT}/gi/.gitignore")
+    wait_until(lambda: "gi/drop.py" in live_files(system), timeout=10, what="drop.py to come back")
+    system.run("rm", "-rf", f"{ROOT}/gi")
+    wait_until(lambda: not any(p.startswith("gi/") for p in live_files(system)), timeout=10, what="cleanup")
+
+
 def test_delete_marks_deleted_keeps_source_and_recreate_revives(system):
     path = f"{ROOT}/pkg/b.py"
     source = system.run("cat", path).stdout
@@ -225,6 +237,8 @@ def test_overflow_rescan_converges(system):
 
 def test_concrete_syntax_is_verified_and_differences_are_listed(system):
     system.write_file(f"{ROOT}/pkg/spaced.py", "try:\n    pass\nexcept ValueError :\n    pass\n")
+    wait_until(lambda: db_rows(system)["files"].get("pkg/spaced.py", {}).get("syntax"), timeout=30,
+               what="spaced.py indexed and verified")
     wait_until(lambda: all(f["syntax"] for p, f in db_rows(system)["files"].items()
                            if f["state"] == "live" and f["parsed"]), timeout=30, what="every file verified")
     rows = db_rows(system)["files"]

@@ -64,11 +64,12 @@ class Watcher:
         if mask & pyinotify.IN_ISDIR:
             # a directory appeared, vanished or moved: what was cached about it no longer holds
             sync.files.forget(rel)
-        elif is_ignore_file(rel) or rel.endswith("/.git/info/exclude"):
-            # the rule for which files belong changed: look at that directory again
-            reldir = os.path.dirname(rel.removesuffix("/.git/info/exclude")) if "/" in rel else ""
-            sync.files.forget(reldir)
-            rel = reldir
+        elif is_ignore_file(rel):
+            # a .gitignore or pyvenv.cfg changed which files belong there: look at that directory
+            # again. (.git is never watched, so a change to .git/info/exclude is picked up by the
+            # next full scan: at start or after an overflow.)
+            rel = os.path.dirname(rel)
+            sync.files.forget(rel)
         self.dirty.setdefault(sync.id, {})[rel] = time.monotonic()
         self.wake.set()
 
