@@ -31,6 +31,10 @@ class Config:
     # Parsing costs ~160x the source size in memory for dense code; larger files get full text only.
     max_parse_size: int = 1024 * 1024
     exclude: tuple[str, ...] = ()  # extra .gitignore-style patterns, relative to each project root
+    max_versions: int = 100  # versions kept per file (the latest is always kept)
+    max_age: float = 365 * 86400.0  # seconds; older versions are pruned (0 = keep regardless of age)
+    repair_interval: float = 10.0  # seconds between the repair worker's batches
+    repair_batch: int = 200  # files the repair worker checks per batch
     sources: tuple[str, ...] = ()
 
 
@@ -55,7 +59,8 @@ def load(main: Path) -> Config:
         for section in parser.sections():
             for key, value in parser.items(section):
                 values[(section, key)] = (value.strip(), str(path))
-    known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude")}
+    known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude"),
+             ("History", "MaxVersions"), ("History", "MaxAge"), ("Repair", "PollInterval"), ("Repair", "BatchSize")}
     for (section, key), (_value, path) in values.items():
         if (section, key) not in known:
             raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
@@ -81,7 +86,41 @@ def load(main: Path) -> Config:
         cfg["max_parse_size"] = _size(value, path, "[Index] MaxParseSize=")
     if ("Index", "Exclude") in values:
         cfg["exclude"] = tuple(values[("Index", "Exclude")][0].split())
+    if ("History", "MaxVersions") in values:
+        cfg["max_versions"] = _count(*values[("History", "MaxVersions")], "[History] MaxVersions=", 1, 1_000_000)
+    if ("History", "MaxAge") in values:
+        cfg["max_age"] = _timespan(*values[("History", "MaxAge")], "[History] MaxAge=", 0, 100 * 365 * 86400)
+    if ("Repair", "PollInterval") in values:
+        cfg["repair_interval"] = _timespan(*values[("Repair", "PollInterval")], "[Repair] PollInterval=", 0.1, 86400)
+    if ("Repair", "BatchSize") in values:
+        cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", 1, 100_000)
     return Config(**cfg)  # type: ignore[arg-type]
+
+
+def _count(value: str, path: str, key: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise ConfigError(f"{path}: {key} must be a whole number from {low} to {high}, got {value!r}")
+    return number
+
+
+# systemd.time(7) spans, the subset that makes sense here: "90", "90s", "5min", "2h", "30d", "1w", "1y".
+_SPANS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def _timespan(value: str, path: str, key: str, low: float, high: float) -> float:
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    try:
+        seconds = float(number) * _SPANS[value[len(number):]]
+    except (ValueError, KeyError):
+        seconds = -1.0
+    if not low <= seconds <= high:
+        raise ConfigError(f"{path}: {key} must be a time span from {low:g} s to {high:g} s "
+                          f"(e.g. 30s, 5min, 2h, 90d), got {value!r}")
+    return seconds
 
 
 _UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}

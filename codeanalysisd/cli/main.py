@@ -210,6 +210,80 @@ async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_history(client: Client, args: argparse.Namespace) -> int:
+    import time
+
+    (rows,) = await client("ListVersions", "ss", args.project, args.path)
+    keys = ("version", "sha256", "at", "size", "reason", "present", "other_path")
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    table = []
+    for v in found:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(v["at"]))
+        what = v["reason"]
+        if v["other_path"]:
+            what += f" {'from' if v['present'] else 'to'} {v['other_path']}"
+        table.append([v["version"], when, _size(v["size"]), v["sha256"][:12], what])
+    print(_table(["VERSION", "TIME", "SIZE", "SHA256", "WHAT"], table))
+    return 0
+
+
+async def cmd_restore(client: Client, args: argparse.Namespace) -> int:
+    (reply,) = await client("RestoreFile", "sssb", args.project, args.path, args.version, args.overwrite)
+    result = _plain(reply)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif not result["written"]:
+        print(f"{result['path']} already holds version {result['version']}; nothing written")
+    else:
+        kept = (f"; the replaced content is version {result['replaced_version']}"
+                if result["replaced_version"] else "")
+        print(f"restored {result['path']} (version {result['version']}){kept}")
+    return 0
+
+
+async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
+    member = "RepairAndRestore" if args.restore_missing else "Repair"
+    if not args.json and not args.dry_run:
+        print(f"repairing {args.project}: the watcher, vectorizer and repair worker pause meanwhile...",
+              file=sys.stderr)
+    (reply,) = await client(member, "sb", args.project, args.dry_run)
+    result = _plain(reply)
+    result["actions"] = [dict(zip(("path", "case", "action", "detail"), a, strict=True)) for a in result["actions"]]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 1 if result["failed"] else 0
+    verb = "would take" if args.dry_run else "took"
+    if result["actions"]:
+        print(_table(["CASE", "ACTION", "PATH", "DETAIL"],
+                     [[a["case"], a["action"], a["path"], a["detail"]] for a in result["actions"]]))
+    print(f"{args.project}: {result['checked']} file(s) checked; {verb} {len(result['actions'])} action(s) "
+          f"in {result['seconds']:.2f} s" + ("" if args.dry_run else
+                                             f"; restarted: {', '.join(result['restarted']) or 'none'}"))
+    if result["failed"]:
+        print(f"codeanalysisctl: repair failed: {result['failed']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def cmd_check(client: Client, args: argparse.Namespace) -> int:
+    (reply,) = await client("CheckIntegrity")
+    result = _plain(reply)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name in ("index", "history"):
+            problems = result.get(name, [])
+            print(f"{name}: {'ok' if not problems else '; '.join(problems[:10])}")
+        print(f"checked in {result['seconds']:.2f} s")
+        if not result["ok"]:
+            print("the DB owner restarts, moves the corrupt file aside and rebuilds "
+                  "(journalctl -u codeanalysisd-db.service)", file=sys.stderr)
+    return 0 if result["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeanalysisctl",
@@ -255,8 +329,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", parents=[common], help="print a file's exact stored source")
     p.add_argument("project", help="project id or root")
     p.add_argument("path", help="path relative to the project root, or absolute under it")
-    p.add_argument("--version", default="", help="a stored version (default: the current one)")
+    p.add_argument("--version", default="",
+                   help="a version number from `history`, or 6+ hex digits of its sha256 (default: the current one)")
     p.set_defaults(func=cmd_show)
+    p = sub.add_parser("history", parents=[common], help="the local history of one file")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("path", help="path relative to the project root, or absolute under it")
+    p.set_defaults(func=cmd_history)
+    p = sub.add_parser("restore", parents=[common], help="write a stored version back into the project")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("path", help="path relative to the project root, or absolute under it")
+    p.add_argument("--version", default="", help="the version to restore (default: the latest)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file (its content is kept as a version first)")
+    p.set_defaults(func=cmd_restore)
+    p = sub.add_parser("repair", parents=[common],
+                       help="bring a project's index and history in line with disk")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
+    p.add_argument("--restore-missing", action="store_true",
+                   help="write back into the project the files the index holds that are gone from disk")
+    p.set_defaults(func=cmd_repair)
+    p = sub.add_parser("check", parents=[common], help="full integrity check of the databases")
+    p.set_defaults(func=cmd_check)
     p = sub.add_parser("problems", parents=[common], help="files that could not be read or parsed, and why")
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.set_defaults(func=cmd_problems)

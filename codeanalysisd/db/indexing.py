@@ -17,6 +17,7 @@ from typing import Any
 
 import apsw
 
+from codeanalysisd.db import history
 from codeanalysisd.db.queries import like_escape
 
 # Full text is indexed in windows of this many lines: small enough to point at a line,
@@ -57,13 +58,15 @@ def _decoded(source: bytes, encoding: str | None) -> str | None:
         return None
 
 
-def write_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
+def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
+    """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
     unreadable = bool(facts.get("unreadable"))
     sha = NO_CONTENT if unreadable else hashlib.sha256(update.source).digest()
     if not unreadable:
         db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
                    (sha, len(update.source), update.source))
+        history.record_content(db, project_id, update.path, sha, update.source, reason)
     text = None if unreadable else _decoded(update.source, facts["encoding"])
     lines = text.splitlines() if text is not None else []
     problems = "\n".join(str(p) for p in facts["problems"])
@@ -101,28 +104,66 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
     return file_id
 
 
+def _blob(db: apsw.Connection, sha256: bytes) -> bytes | None:
+    row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:
+    """Make sure the version store keeps the content the index holds for a file (it may not,
+    if the history was lost or pruned by hand): True if it had to be copied there."""
+    if sha256 == NO_CONTENT or history.holds(db, project_id, path, sha256):
+        return False
+    data = _blob(db, sha256)
+    if data is None:
+        return False
+    history.keep_content(db, sha256, data)
+    history.record_content(db, project_id, path, sha256, data, "repaired")
+    return True
+
+
 def mark_deleted(db: apsw.Connection, project_id: str, paths: Iterable[str]) -> int:
-    """The file is gone from disk: it leaves every result, its row and source stay."""
+    """The file is gone from disk: it leaves every result; its row, source and history stay.
+
+    Its last content is secured in the version store before the row says deleted, so no
+    later step (a prune, a lost index) can leave a deleted file without its bytes.
+    """
     count = 0
     for path in paths:
-        row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ? AND state = 'live'",
+        row = db.execute("SELECT id, sha256 FROM files WHERE project_id = ? AND path = ? AND state = 'live'",
                          (project_id, path)).fetchone()
         if row:
             _clear_derived(db, row[0])
             db.execute("UPDATE files SET state = 'deleted', indexed_at = ? WHERE id = ?", (time.time(), row[0]))
+            preserve(db, project_id, path, bytes(row[1]))
+            history.record_deleted(db, project_id, path)
             count += 1
     return count
 
 
+def add_deleted(db: apsw.Connection, project_id: str, path: str, version: history.Version) -> None:
+    """A file known only to the version store: a row marked deleted, pointing at its version."""
+    data = history.content(db, version.sha256)
+    if data is not None:
+        db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
+                   (version.sha256, len(data), data))
+    db.execute("INSERT INTO files (project_id, path, size, mtime_ns, sha256, state, indexed_at) "
+               "VALUES (?, ?, ?, 0, ?, 'deleted', ?) ON CONFLICT (project_id, path) DO NOTHING",
+               (project_id, path, max(version.size, 0), version.sha256, time.time()))
+
+
 def move(db: apsw.Connection, project_id: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
     """Rename keeping the file's identity (its row, history and derived rows)."""
-    row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?", (project_id, old)).fetchone()
+    row = db.execute("SELECT id, sha256 FROM files WHERE project_id = ? AND path = ?", (project_id, old)).fetchone()
     if not row:
         return False
     # A row already at the new path (a deleted file of that name) gives way to the moved file.
     db.execute("DELETE FROM files WHERE project_id = ? AND path = ?", (project_id, new))
     db.execute("UPDATE files SET path = ?, size = ?, mtime_ns = ?, state = 'live', indexed_at = ? WHERE id = ?",
                (new, size, mtime_ns, time.time(), row[0]))
+    sha = bytes(row[1])
+    if sha != NO_CONTENT:
+        history.record_move(db, project_id, old, new, sha, None if history.content(db, sha) else _blob(db, sha))
     return True
 
 

@@ -158,13 +158,13 @@ class MigrationError(RuntimeError):
     """The schema could not be brought to LATEST; the database is left as it was."""
 
 
-def schema_version(db: apsw.Connection) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+def schema_version(db: apsw.Connection, schema: str = "main") -> int:
+    return db.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
 
 
-def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
-    """Apply every pending migration; return the versions applied."""
-    current = schema_version(db)
+def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS, schema: str = "main") -> list[int]:
+    """Apply every pending migration to ``schema`` (an attached database's name); return the versions applied."""
+    current = schema_version(db, schema)
     latest = migrations[-1].version
     if current > latest:
         raise MigrationError(
@@ -178,13 +178,14 @@ def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS)
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(migration.sql)
-            db.execute(f"PRAGMA user_version = {int(migration.version)}")
+            db.execute(f"PRAGMA {schema}.user_version = {int(migration.version)}")
             db.execute("COMMIT")
         except apsw.Error as exc:
             db.execute("ROLLBACK")
             raise MigrationError(
                 f"migration {migration.version} ({migration.description}) failed: {exc}; "
-                f"the database stays at schema version {schema_version(db)}"
+                f"the {'' if schema == 'main' else schema + ' '}database stays at schema version "
+                f"{schema_version(db, schema)}"
             ) from exc
         applied.append(migration.version)
     return applied

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import apsw
 
-from codeanalysisd.db import indexing, migrations, queries
+from codeanalysisd.db import history, indexing, integrity, migrations, queries, reconcile
 
 
 @dataclass(frozen=True)
@@ -40,31 +42,115 @@ def _slug(name: str) -> str:
     return slug[:48]
 
 
+@dataclass
+class OpenReport:
+    """What opening the databases took, for the journal."""
+
+    applied: list[int] = field(default_factory=list)
+    history_applied: list[int] = field(default_factory=list)
+    moved_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, renamed to, why)
+    rebuilt_projects: int = 0  # projects an index recreated from scratch got back from the history
+    adopted_files: int = 0  # current contents copied into a history created next to an existing index
+
+
+def _sound(path: str, schema: str, attach_to: apsw.Connection | None, report: OpenReport) -> apsw.Connection:
+    """Open (or attach) one database file, moving it aside first if it is not sound."""
+    suspect = integrity.take_suspect(path)
+    for attempt in (1, 2):
+        if attach_to is None:
+            db = apsw.Connection(path)
+            db.setbusytimeout(5000)
+        else:
+            db = attach_to
+            try:
+                db.execute(f"ATTACH DATABASE ? AS {schema}", (path,))
+            except (apsw.CorruptError, apsw.NotADBError) as exc:
+                report.moved_aside.append((path, integrity.move_aside(path), f"{type(exc).__name__}: {exc}"))
+                continue
+        problem = integrity.probe(db, schema)
+        if problem is None and suspect and attempt == 1:
+            problem = "; ".join(integrity.full_check(db, schema)[:5]) or None
+        if problem is None:
+            return db
+        if attach_to is None:
+            db.close()
+        else:
+            db.execute(f"DETACH DATABASE {schema}")
+        report.moved_aside.append((path, integrity.move_aside(path), problem))
+    raise RuntimeError(f"{path} is unusable even after moving it aside")  # pragma: no cover
+
+
 class Store:
-    def __init__(self, db: apsw.Connection, path: str) -> None:
+    def __init__(self, db: apsw.Connection, path: str, history_path: str,
+                 retention: history.Retention | None = None) -> None:
         self.db = db
         self.path = path
+        self.history_path = history_path
+        self.retention = retention or history.Retention()
 
     @classmethod
-    def open(cls, path: str) -> tuple[Store, list[int]]:
-        """Open (creating if needed) and migrate; raises MigrationError on failure."""
-        db = apsw.Connection(path)
-        db.setbusytimeout(5000)
-        # WAL: readers (integrity checks, backups) never block the single writer.
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
+    def open(cls, path: str, history_path: str, retention: history.Retention | None = None
+             ) -> tuple[Store, OpenReport]:
+        """Open (creating if needed), check, and migrate both databases.
+
+        Raises MigrationError when a schema cannot be brought up to date. A file that is not
+        a sound database is moved aside and started afresh: a lost index is rebuilt from the
+        history (projects, and deleted files' rows; the watcher re-reads what is on disk), a
+        lost history is refilled from the index's current contents.
+        """
+        report = OpenReport()
+        db = _sound(path, "main", None, report)
         try:
-            applied = migrations.migrate(db)
+            # WAL: readers (integrity checks, backups) never block the single writer.
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            _sound(history_path, history.SCHEMA, db, report)
+            db.execute(f"PRAGMA {history.SCHEMA}.journal_mode = WAL")
+            db.execute(f"PRAGMA {history.SCHEMA}.synchronous = NORMAL")
+            new_index = migrations.schema_version(db) == 0
+            new_history = migrations.schema_version(db, history.SCHEMA) == 0
+            report.applied = migrations.migrate(db)
+            report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA)
         except BaseException:
             db.close()
             raise
-        return cls(db, path), applied
+        store = cls(db, path, history_path, retention)
+        if new_index and not new_history:
+            report.rebuilt_projects = store._rebuild_from_history()
+        elif new_history and not new_index:
+            report.adopted_files = store._adopt_into_history()
+        return store, report
+
+    def _rebuild_from_history(self) -> int:
+        with self.db:
+            projects = history.registered_projects(self.db)
+            for pid, name, root, created in projects:
+                self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
+                                (pid, name, root, created))
+                for path in history.known_paths(self.db, pid):
+                    last = history.latest(self.db, pid, path)
+                    # A path the file moved away from is not a file any more; everything else
+                    # starts as deleted and the watcher revives what it finds on disk.
+                    if last is not None and not (last.reason == "moved" and not last.present):
+                        indexing.add_deleted(self.db, pid, path, last)
+        return len(projects)
+
+    def _adopt_into_history(self) -> int:
+        count = 0
+        with self.db:
+            for project in self.list_projects():
+                history.register_project(self.db, project.id, project.name, project.root, time.time())
+                for path, sha in self.db.execute(
+                        "SELECT path, sha256 FROM files WHERE project_id = ?", (project.id,)).fetchall():
+                    count += indexing.preserve(self.db, project.id, path, bytes(sha))
+        return count
 
     def close(self) -> None:
         # A deliberate checkpoint keeps the WAL from growing across restarts.
         try:
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+            self.db.execute(f"PRAGMA {history.SCHEMA}.wal_checkpoint(TRUNCATE)")
         finally:
             self.db.close()
 
@@ -103,23 +189,29 @@ class Store:
                         "a file can belong to one project only",
                     )
             name = os.path.basename(root.rstrip("/")) or "root"
-            base = _slug(name)
-            taken = {row[0] for row in self.db.execute("SELECT id FROM projects")}
-            pid, n = base, 1
-            while pid in taken:
-                n += 1
-                pid = f"{base}-{n}"
-            self.db.execute(
-                "INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
-                (pid, name, root, time.time()),
-            )
+            in_index = {row[0] for row in self.db.execute("SELECT id FROM projects")}
+            # A root registered before gets its id back, and with it its history; a new
+            # root never takes an id whose history belongs to another.
+            pid = history.id_for_root(self.db, root)
+            if pid is None or pid in in_index:
+                taken = in_index | history.taken_ids(self.db)
+                base = _slug(name)
+                pid, n = base, 1
+                while pid in taken:
+                    n += 1
+                    pid = f"{base}-{n}"
+            created = time.time()
+            self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
+                            (pid, name, root, created))
+            history.register_project(self.db, pid, name, root, created)
         return self.find_project(pid)
 
     def remove_project(self, key: str) -> Project:
         with self.db:
             project = self.find_project(key)
-            # files rows go with the project (ON DELETE CASCADE).
+            # files rows go with the project (ON DELETE CASCADE); the history stays until pruned.
             self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
+            history.unregister_project(self.db, project.id)
         return project
 
     def set_project_state(self, project_id: str, state: str) -> bool:
@@ -129,11 +221,16 @@ class Store:
         return bool(changed)
 
     # ------------------------------------------------------------------ index writes (one transaction each)
-    def index_files(self, project_id: str, updates: list[indexing.FileUpdate]) -> int:
+    def index_files(self, project_id: str, updates: list[indexing.FileUpdate], reason: str | None = None) -> int:
         with self.db:
             for update in updates:
-                indexing.write_file(self.db, project_id, update)
+                indexing.write_file(self.db, project_id, update, reason)
+                self._prune_file(project_id, update.path)
         return len(updates)
+
+    def _prune_file(self, project_id: str, path: str) -> None:
+        if history.over_limit(self.db, project_id, path, self.retention):
+            history.prune(self.db, self.retention, project_id=project_id, path=path)
 
     def mark_deleted(self, project_id: str, paths: list[str]) -> int:
         with self.db:
@@ -178,6 +275,60 @@ class Store:
 
     def file_source(self, project_id: str, path: str) -> tuple[bytes | None, str, str]:
         return queries.file_source(self.db, project_id, path)
+
+    # ------------------------------------------------------------------ history
+    def versions(self, project_id: str, path: str) -> list[history.Version]:
+        return history.versions(self.db, project_id, path)
+
+    def version(self, project_id: str, path: str, spec: str) -> tuple[history.Version, bytes]:
+        """A version by number or by (a prefix of) its sha256; raises LookupError."""
+        found = history.find(self.db, project_id, path, spec)
+        data = history.content(self.db, found.sha256)
+        if data is None:
+            raise LookupError(f"the content of version {found.n} is no longer stored")
+        return found, data
+
+    def record_overwritten(self, project_id: str, path: str, data: bytes) -> int:
+        """Content about to be replaced by a restore becomes a version first (unless it is the
+        latest version already); returns the number of the version that holds it."""
+        sha = hashlib.sha256(data).digest()
+        with self.db:
+            last = history.latest(self.db, project_id, path)
+            if last is not None and last.present and last.sha256 == sha:
+                return last.n
+            return history.record_content(self.db, project_id, path, sha, data, "overwritten") or 0
+
+    def prune_history(self, now: float | None = None) -> int:
+        with self.db:
+            return history.prune(self.db, self.retention, now)
+
+    def history_bytes(self) -> int:
+        return history.stored_bytes(self.db)
+
+    # ------------------------------------------------------------------ repair
+    def repair_paths(self, project_id: str) -> set[str]:
+        return reconcile.paths(self.db, project_id)
+
+    def repair_facts(self, project_id: str, paths: Iterable[str]) -> dict[str, tuple]:
+        return {path: reconcile.facts(self.db, project_id, path) for path in paths}
+
+    def apply_repair(self, project_id: str, actions: list[tuple[str, str]], disk: dict,
+                     updates: dict[str, indexing.FileUpdate]) -> None:
+        """One repair pass (or one batch of the repair worker) as one transaction."""
+        with self.db:
+            reconcile.apply(self.db, project_id, actions, disk, updates)
+            for path in updates:
+                self._prune_file(project_id, path)
+
+    def stored_content(self, project_id: str, path: str) -> bytes | None:
+        """The bytes the index holds for a file (its current, or last, content)."""
+        data, _state, _problems = queries.file_source(self.db, project_id, path)
+        return data
+
+    # ------------------------------------------------------------------ integrity
+    def integrity_problems(self) -> dict[str, list[str]]:
+        return {"index": integrity.full_check(self.db, "main"),
+                "history": integrity.full_check(self.db, history.SCHEMA)}
 
     def problems(self, project: str | None) -> list[tuple[str, str, str]]:
         return queries.problems(self.db, project)

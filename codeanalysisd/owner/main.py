@@ -9,31 +9,63 @@ from dbus_fast import NameFlag, RequestNameReply
 
 from codeanalysisd import service
 from codeanalysisd.bus.connection import connect
+from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
-from codeanalysisd.db.store import Store
+from codeanalysisd.db.store import OpenReport, Store
 from codeanalysisd.names import BUS_NAME, OBJECT_PATH
-from codeanalysisd.owner.manager import Manager, WorkerChannel
+from codeanalysisd.owner.manager import Manager, WorkerChannel, on_corruption
 from codeanalysisd.owner.systemd_units import SystemdUnits
 
 EXIT_SCHEMA = 65  # EX_DATAERR: the database could not be migrated
+EXIT_CORRUPT = 74  # EX_IOERR: a database file is corrupt; systemd restarts the owner, which rebuilds
+PRUNE_EVERY = 3600.0
+
+
+def _log_open(log, store: Store, report: OpenReport) -> None:
+    for path, moved_to, why in report.moved_aside:
+        log.error("%s is not a sound database (%s): moved aside to %s, starting afresh", path, why, moved_to,
+                  extra={"path": path})
+    if report.rebuilt_projects:
+        log.warning("index rebuilt from the history: %d project(s) registered again; the watcher re-reads "
+                    "their files", report.rebuilt_projects)
+    if report.adopted_files:
+        log.warning("history started afresh: the current content of %d file(s) copied into it from the index",
+                    report.adopted_files)
+    if report.applied:
+        log.info("database %s migrated to schema version %d (applied %s)", store.path,
+                 store.schema_version, ", ".join(map(str, report.applied)), extra={"path": store.path})
+    else:
+        log.info("database %s at schema version %d", store.path, store.schema_version, extra={"path": store.path})
+    if report.history_applied:
+        log.info("history %s created or migrated (applied %s)", store.history_path,
+                 ", ".join(map(str, report.history_applied)), extra={"path": store.history_path})
+
+
+async def _prune_periodically(store: Store, log) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY)
+        pruned = store.prune_history()
+        if pruned:
+            log.info("pruned %d old version(s) from the history", pruned)
 
 
 async def serve(ctx: service.Context) -> int:
     log = ctx.log
     ctx.state_dir.mkdir(parents=True, exist_ok=True)
     db_path = ctx.config.database_path or str(ctx.state_dir / "index.sqlite3")
+    history_path = str(ctx.state_dir / history.FILENAME)
     ctx.notifier.set_status(f"opening and migrating {db_path}")
+    retention = history.Retention(ctx.config.max_versions, ctx.config.max_age)
     try:
-        store, applied = Store.open(db_path)
+        store, report = Store.open(db_path, history_path, retention)
     except MigrationError as exc:
         log.critical("cannot start: %s", exc, extra={"path": db_path})
         ctx.notifier.set_status(f"failed: {exc}")
         return EXIT_SCHEMA
-    if applied:
-        log.info("database %s migrated to schema version %d (applied %s)", db_path,
-                 store.schema_version, ", ".join(map(str, applied)), extra={"path": db_path})
-    else:
-        log.info("database %s at schema version %d", db_path, store.schema_version, extra={"path": db_path})
+    _log_open(log, store, report)
+    pruned = store.prune_history()
+    if pruned:
+        log.info("pruned %d old version(s) from the history", pruned)
 
     bus = await connect(ctx.bus_kind)
     try:
@@ -46,7 +78,18 @@ async def serve(ctx: service.Context) -> int:
                 f"serving {BUS_NAME}: {projects} project(s), {store.files_indexed()} file(s) indexed"
             )
 
-        manager = Manager(store, units, refresh_status)
+        corrupt = asyncio.Event()
+
+        def corruption(why: object) -> None:
+            # The next start runs the full check, moves a corrupt file aside and rebuilds.
+            if not corrupt.is_set():
+                log.critical("database corruption: %s; restarting to check, move aside and rebuild", why)
+                for path in (db_path, history_path):
+                    integrity.mark_suspect(path, str(why))
+                corrupt.set()
+
+        on_corruption(corruption)
+        manager = Manager(store, units, refresh_status, ctx.config, corruption)
         bus.export(OBJECT_PATH, manager)
         bus.export(OBJECT_PATH, WorkerChannel(manager))
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
@@ -57,7 +100,17 @@ async def serve(ctx: service.Context) -> int:
         log.info("owns %s on the %s bus as uid %d", BUS_NAME, ctx.bus_kind.value, os.getuid())
         refresh_status()
         ctx.notifier.ready(ctx.notifier.status)
-        await bus.wait_for_disconnect()
+        disconnected = asyncio.ensure_future(bus.wait_for_disconnect())
+        corrupted = asyncio.ensure_future(corrupt.wait())
+        pruning = asyncio.ensure_future(_prune_periodically(store, log))
+        try:
+            await asyncio.wait({disconnected, corrupted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (disconnected, corrupted, pruning):
+                task.cancel()
+        if corrupt.is_set():
+            await asyncio.sleep(0.2)  # let the reply that reported it leave
+            return EXIT_CORRUPT
         log.error("lost the connection to the %s bus", ctx.bus_kind.value)
         return 1
     except asyncio.CancelledError:

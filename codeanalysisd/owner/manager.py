@@ -6,32 +6,48 @@ from the annotations at class creation.)
 
 import asyncio
 import functools
+import hashlib
 import inspect
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import apsw
 from dbus_fast import DBusError, Variant
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from codeanalysisd import __version__, paths
 from codeanalysisd.bus import errors
+from codeanalysisd.config import Config
 from codeanalysisd.db import indexing, queries
 from codeanalysisd.db.store import RootTaken, Store, UnknownProject
 from codeanalysisd.index import wire
 from codeanalysisd.names import MANAGER_INTERFACE, OWNER_UNIT, WORKER_INTERFACE, WORKER_UNITS
+from codeanalysisd.owner.repair import Outcome, ProjectUnavailable, RepairBusy, Repairs
 from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
+from codeanalysisd.repair import disk, writeback
+from codeanalysisd.repair.plan import NEEDS_CONTENT, OnDisk, classify
 
 log = logging.getLogger("codeanalysisd.owner")
 
 _COUNTERS = ("pending", "done", "errors")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
+WATCHER_FRESH = 30.0  # seconds a watcher's report of pending work is believed
 KINDS = ("class", "function", "async_function", "method", "async_method")
 
 
 def _limit(limit: int) -> int:
     return DEFAULT_LIMIT if limit == 0 else min(int(limit), MAX_LIMIT)
+
+
+_corruption_hooks: list[Callable[[Exception], None]] = []
+
+
+def on_corruption(hook: Callable[[Exception], None]) -> None:
+    """Call ``hook`` when a handler meets a corrupt database file (the owner restarts to repair it)."""
+    _corruption_hooks.append(hook)
 
 
 def guarded(handler):
@@ -42,6 +58,9 @@ def guarded(handler):
     """
 
     def failed(exc: Exception) -> errors.Failed:
+        if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
+            for hook in _corruption_hooks:
+                hook(exc)
         log.error("%s failed unexpectedly: %s: %s", handler.__name__, type(exc).__name__, exc, exc_info=True)
         return errors.Failed(f"{handler.__name__} failed: {type(exc).__name__}: {exc} "
                              "(details: journalctl -u codeanalysisd-db.service)")
@@ -76,13 +95,17 @@ class WorkerReport:
 
 
 class Manager(ServiceInterface):
-    def __init__(self, store: Store, units: SystemdUnits, on_change) -> None:
+    def __init__(self, store: Store, units: SystemdUnits, on_change, config: Config | None = None,
+                 on_corrupt: Callable[[str], None] = lambda why: None) -> None:
         super().__init__(MANAGER_INTERFACE)
         self.store = store
         self.units = units
+        self.config = config or Config()
+        self.repairs = Repairs(store, units, self.config)
         self.reports: dict[str, WorkerReport] = {}
         self.calls = 0
         self._on_change = on_change
+        self._on_corrupt = on_corrupt
 
     # ----------------------------------------------------------------- helpers
     def _project(self, key: str):
@@ -252,18 +275,132 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     def GetFileSource(self, project: "s", path: "s", version: "s") -> "ay":
+        """The exact bytes of a file: its current (or, if deleted, last) content for version
+        "" or "current", else the version named by number or sha256 prefix."""
         self.calls += 1
         found = self._project(project)
         rel = self._relpath(found, path)
-        if version not in ("", "current"):
-            raise errors.NotFound(f"no version {version!r} of {rel}: only the current content is kept so far")
+        if version.strip() not in ("", "current"):
+            return self._version(found, rel, version)[1]
         try:
             data, state, problems = self.store.file_source(found.id, rel)
         except LookupError:
+            if self.store.versions(found.id, rel):
+                return self._version(found, rel, str(self.store.versions(found.id, rel)[-1].n))[1]
             raise errors.NotFound(f"{rel} is not a file of project {found.id!r}") from None
         if data is None:
             raise errors.NotFound(f"no stored source for {rel}: {problems or state}")
         return data
+
+    def _version(self, project, rel: str, spec: str):
+        if len(spec) > 80 or "\0" in spec:
+            raise errors.InvalidArgument("version must be a number or a sha256 prefix")
+        try:
+            return self.store.version(project.id, rel, spec)
+        except LookupError as exc:
+            raise errors.NotFound(f"{exc.args[0] if exc.args else rel} (codeanalysisctl history "
+                                  f"{project.id} {rel} lists the versions)") from None
+
+    @method()
+    @guarded
+    def ListVersions(self, project: "s", path: "s") -> "a(usdtsbs)":
+        """The local history of one file, oldest first: (number, sha256, time, size, reason,
+        present after it, the other path of a move)."""
+        self.calls += 1
+        found = self._project(project)
+        rel = self._relpath(found, path)
+        found_versions = self.store.versions(found.id, rel)
+        if not found_versions:
+            raise errors.NotFound(f"no history for {rel} in project {found.id!r}")
+        return [[v.n, v.sha256.hex(), v.at, max(v.size, 0), v.reason, v.present, v.other_path]
+                for v in found_versions]
+
+    @method()
+    @guarded
+    async def RestoreFile(self, project: "s", path: "s", version: "s", overwrite: "b") -> "a{sv}":
+        """Write a version back into the project. An existing file is replaced only with
+        ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
+        self.calls += 1
+        found = self._project(project)
+        rel = self._relpath(found, path)
+        versions = self.store.versions(found.id, rel)
+        if not versions:
+            raise errors.NotFound(f"no history for {rel} in project {found.id!r}")
+        chosen, data = self._version(found, rel, version.strip() or str(versions[-1].n))
+        try:
+            current = await asyncio.to_thread(_current_bytes, found.root, rel)
+        except writeback.WriteFailed as exc:
+            raise errors.Failed(str(exc)) from None
+        if current is not None and hashlib.sha256(current).digest() == chosen.sha256:
+            return {"path": Variant("s", rel), "version": Variant("u", chosen.n), "written": Variant("b", False),
+                    "replaced_version": Variant("u", 0)}
+        if current is not None and not overwrite:
+            raise errors.Exists(f"{rel} exists in {found.root}; pass overwrite to replace it "
+                                "(its content is kept as a version first)")
+        replaced = self.store.record_overwritten(found.id, rel, current) if current is not None else None
+        try:
+            written = await asyncio.to_thread(writeback.write_into, found.root, rel, data, overwrite)
+        except writeback.WriteRefused as exc:
+            raise errors.Exists(str(exc)) from None
+        except writeback.WriteFailed as exc:
+            log.warning("RestoreFile: %s", exc, extra={"project": found.id, "path": rel})
+            raise errors.AccessDenied(str(exc)) from None
+        if written.replaced is not None and written.replaced != current:
+            self.store.record_overwritten(found.id, rel, written.replaced)
+        update = await asyncio.to_thread(disk.from_bytes, rel, data, written.size, written.mtime_ns,
+                                         self.config.max_parse_size)
+        self.store.index_files(found.id, [update], reason="restored")
+        log.info("restored %s of %s (version %d)", rel, found.id, chosen.n, extra={"project": found.id, "path": rel})
+        self.files_changed()
+        return {"path": Variant("s", rel), "version": Variant("u", chosen.n), "written": Variant("b", True),
+                "replaced_version": Variant("u", replaced or 0)}
+
+    # ----------------------------------------------------------------- repair and integrity
+    async def _repair(self, project: str, dry_run: bool, restore_missing: bool) -> dict:
+        self.calls += 1
+        found = self._project(project)
+        try:
+            outcome = await self.repairs.run(found, dry_run, restore_missing)
+        except RepairBusy as exc:
+            raise errors.Busy(str(exc)) from None
+        except ProjectUnavailable as exc:
+            raise errors.Failed(str(exc)) from None
+        if not dry_run:
+            level = logging.ERROR if outcome.failed else logging.INFO
+            log.log(level, "repair of %s: %d action(s) over %d file(s) in %.2f s%s", found.id, len(outcome.actions),
+                    outcome.checked, outcome.seconds, f"; failed: {outcome.failed}" if outcome.failed else "",
+                    extra={"project": found.id})
+            self.files_changed()
+        return _repair_reply(found.id, dry_run, restore_missing, outcome)
+
+    @method()
+    @guarded
+    async def Repair(self, project: "s", dry_run: "b") -> "a{sv}":
+        """Bring the project's index and history in line with disk (see README, Repair)."""
+        return await self._repair(project, dry_run, False)
+
+    @method()
+    @guarded
+    async def RepairAndRestore(self, project: "s", dry_run: "b") -> "a{sv}":
+        """Repair, and write back into the project every file the index holds as present
+        that is gone from disk."""
+        return await self._repair(project, dry_run, True)
+
+    @method()
+    @guarded
+    async def CheckIntegrity(self) -> "a{sv}":
+        """PRAGMA integrity_check of the index and the history. A corrupt file makes the
+        owner restart, move it aside and rebuild."""
+        self.calls += 1
+        started = time.monotonic()
+        problems = await asyncio.to_thread(self.store.integrity_problems)
+        bad = {name: found for name, found in problems.items() if found}
+        if bad:
+            why = "; ".join(f"{name}: {', '.join(found[:3])}" for name, found in bad.items())
+            log.error("integrity check failed: %s", why)
+            self._on_corrupt(why)
+        return {"ok": Variant("b", not bad), "seconds": Variant("d", time.monotonic() - started),
+                **{name: Variant("as", found[:100]) for name, found in problems.items()}}
 
     @method()
     @guarded
@@ -301,6 +438,37 @@ class Manager(ServiceInterface):
     @dbus_property(access=PropertyAccess.READ)
     def SchemaVersion(self) -> "u":
         return self.store.schema_version
+
+    @dbus_property(access=PropertyAccess.READ)
+    def HistoryBytes(self) -> "t":
+        return self.store.history_bytes()
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Repairing(self) -> "s":
+        return self.repairs.running or ""
+
+
+def _current_bytes(root: str, rel: str) -> bytes | None:
+    item = disk.read_file(root, rel)
+    if item is None:
+        return None
+    if item.data is None:
+        raise writeback.WriteFailed(f"{rel} exists but cannot be read ({item.error}); not replaced")
+    return item.data
+
+
+def _repair_reply(project_id: str, dry_run: bool, restore_missing: bool, outcome: Outcome) -> dict:
+    return {
+        "project": Variant("s", project_id),
+        "dry_run": Variant("b", dry_run),
+        "restore_missing": Variant("b", restore_missing),
+        "checked": Variant("u", outcome.checked),
+        "actions": Variant("a(ssss)", [[a.path, a.case, a.action, a.detail] for a in outcome.actions]),
+        "stopped": Variant("as", outcome.stopped),
+        "restarted": Variant("as", outcome.restarted),
+        "failed": Variant("s", outcome.failed),
+        "seconds": Variant("d", outcome.seconds),
+    }
 
 
 class WorkerChannel(ServiceInterface):
@@ -392,6 +560,55 @@ class WorkerChannel(ServiceInterface):
             level = logging.WARNING if state == "missing" else logging.INFO
             log.log(level, "project %s is %s: %s", pid, state, reason, extra={"project": pid})
             self.manager.files_changed()
+
+    # ------------------------------------------------------------------ the repair worker
+    @method()
+    @guarded
+    def RepairPaths(self, project: "s") -> "as":
+        """Every path the index or the version store knows in the project (the worker adds disk's)."""
+        return sorted(self.manager.store.repair_paths(self._project_id(project)))
+
+    @method()
+    @guarded
+    def ReconcileFiles(self, project: "s", entries: "a(sbxxay)") -> "a(ss)":
+        """A batch checked against disk: (path, on disk, size, mtime_ns, sha256). The owner applies
+        the repair rule; what needs no content is done here, in one transaction; the reply
+        names the files the worker must read, parse and send with RepairFiles."""
+        pid = self._project_id(project)
+        if self.manager.repairs.running is not None:
+            raise errors.Busy("a repair is running")
+        watcher = self.manager.reports.get("watcher")
+        if watcher and watcher.counters.get("pending", 0) > 0 and time.monotonic() - watcher.at < WATCHER_FRESH:
+            # The watcher is indexing: what looks stale now is in its queue; checking it twice wastes work.
+            raise errors.Busy("the watcher is indexing")
+        store = self.manager.store
+        disk_state = {self._rel(p): OnDisk(size, mtime, bytes(sha)) for p, present, size, mtime, sha in entries
+                      if present}
+        every = [self._rel(p) for p, *_ in entries]
+        facts = store.repair_facts(pid, every)
+        actions = [a for path in every for a in classify(path, disk_state.get(path), *facts[path])]
+        now = [(a.path, a.action) for a in actions if a.action not in NEEDS_CONTENT]
+        if now:
+            store.apply_repair(pid, now, disk_state, {})
+            log.info("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
+                     extra={"project": pid})
+            self.manager.files_changed()
+        return [[a.path, a.action] for a in actions if a.action in NEEDS_CONTENT]
+
+    @method()
+    @guarded
+    def RepairFiles(self, project: "s", files: "a(sxxays)") -> "u":
+        """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
+        pid = self._project_id(project)
+        try:
+            updates = [indexing.FileUpdate(self._rel(path), size, mtime, bytes(source), wire.decode(facts))
+                       for path, size, mtime, source, facts in files]
+        except wire.BadFacts as exc:
+            raise errors.InvalidArgument(str(exc)) from None
+        count = self.manager.store.index_files(pid, updates, reason="repaired")
+        log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})
+        self.manager.files_changed()
+        return count
 
     @staticmethod
     def _rel(path: str) -> str:

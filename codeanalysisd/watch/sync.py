@@ -11,32 +11,23 @@ identity and is not parsed again.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import hashlib
 import json
 import logging
 import os
-import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codeanalysisd.index import syntax, wire
-from codeanalysisd.index.extract import extract
+from codeanalysisd.index import syntax
 from codeanalysisd.index.membership import ProjectFiles
+from codeanalysisd.index.reading import FileRead, file_facts, read_file
 from codeanalysisd.workers.owner_client import OwnerClient
 
 log = logging.getLogger("codeanalysisd.watcher")
 
 BATCH_FILES = 64
 BATCH_BYTES = 8 * 1024 * 1024
-# The system bus refuses messages over 32 MiB; a file this large is listed, not indexed.
-MAX_FILE_BYTES = 24 * 1024 * 1024
-# Bounds what one pathological file can add to a request and to the database.
-MAX_REFERENCES = 200_000
-
-
 @dataclass
 class Known:
     size: int
@@ -56,68 +47,11 @@ class Progress:
 
 
 @dataclass
-class _Read:
-    rel: str
-    size: int
-    mtime_ns: int
-    data: bytes | None
-    sha256: bytes
-    error: str = ""
-
-
-@dataclass
 class _Plan:
-    index: list[_Read] = field(default_factory=list)
+    index: list[FileRead] = field(default_factory=list)
     touch: list[tuple[str, int, int]] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     retry: set[str] = field(default_factory=set)
-
-
-def _read(root: str, rel: str) -> _Read | None:
-    """The file's bytes with the stat they belong to; None if it changed while being read."""
-    full = os.path.join(root, rel)
-    try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError as exc:
-        try:
-            st = os.lstat(full)
-        except OSError:
-            return None  # gone meanwhile; the next event or scan settles it
-        return _Read(rel, st.st_size, st.st_mtime_ns, None, b"", f"cannot read: {exc.strerror}")
-    try:
-        before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            return _Read(rel, before.st_size, before.st_mtime_ns, None, b"", "not a regular file")
-        if before.st_size > MAX_FILE_BYTES:
-            return _Read(rel, before.st_size, before.st_mtime_ns, None, b"",
-                         f"too large to index: {before.st_size} bytes (limit {MAX_FILE_BYTES})")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        after = os.fstat(fd)
-    except OSError as exc:
-        return _Read(rel, 0, 0, None, b"", f"cannot read: {exc.strerror}")
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
-        return None  # written to while read: read it again once it settles
-    return _Read(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest())
-
-
-def _facts(item: _Read, max_parse: int) -> tuple[str, bool]:
-    """The facts to send, and whether the file was read and parsed cleanly."""
-    if item.data is None:
-        return wire.unreadable(item.error), False
-    if len(item.data) > max_parse:
-        return wire.text_only(item.data, f"larger than {max_parse} bytes: full text only, not parsed "
-                                         "(see MaxParseSize= in codeanalysisd.conf)"), False
-    facts = extract(item.data)
-    if len(facts.references) > MAX_REFERENCES:
-        facts = dataclasses.replace(
-            facts, references=facts.references[:MAX_REFERENCES],
-            problems=(*facts.problems, f"only the first {MAX_REFERENCES} references indexed"))
-    return wire.encode(facts), facts.parsed and not facts.problems
 
 
 class ProjectSync:
@@ -214,7 +148,7 @@ class ProjectSync:
                     st = None
                 if st and known and known.live and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns):
                     continue
-                item = _read(self.root, rel)
+                item = read_file(self.root, rel)
                 if item is None:
                     plan.retry.add(rel)
                 elif known and known.live and item.data is not None and known.sha256 == item.sha256:
@@ -269,11 +203,11 @@ class ProjectSync:
             remaining.append(item)
         plan.index = remaining
 
-    async def _index(self, items: list[_Read]) -> None:
+    async def _index(self, items: list[FileRead]) -> None:
         self.progress.pending += len(items)
         in_flight: asyncio.Task | None = None
         batch: list[tuple[str, int, int, bytes, str]] = []
-        sent: list[_Read] = []
+        sent: list[FileRead] = []
         size = 0
 
         async def flush() -> None:
@@ -287,7 +221,7 @@ class ProjectSync:
             batch, sent, size = [], [], 0
 
         for item in items:
-            facts, clean = _facts(item, self.max_parse)
+            facts, clean = file_facts(item, self.max_parse)
             if not clean:
                 self.progress.errors += 1
             batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts))
@@ -300,7 +234,7 @@ class ProjectSync:
         if in_flight is not None:
             await in_flight
 
-    async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[_Read]) -> None:
+    async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[FileRead]) -> None:
         await self.owner.index_files(self.id, request)
         for item in items:
             self.known[item.rel] = Known(item.size, item.mtime_ns, item.sha256, True)
@@ -325,7 +259,7 @@ class ProjectSync:
             known = self.known.get(rel)
             if not known or not known.live or known.sha256 != sha:
                 continue  # changed since; it is verified after its re-index
-            item = _read(self.root, rel)
+            item = read_file(self.root, rel)
             if item is None or item.data is None or item.sha256 != sha:
                 continue
             marker.write_text(json.dumps([self.id, rel, sha.hex()]))

@@ -65,3 +65,16 @@ class OwnerClient:
 
     async def set_project_state(self, project: str, state: str, reason: str) -> None:
         await self._worker("SetProjectState", "sss", project, state, reason)
+
+    async def repair_paths(self, project: str) -> list[str]:
+        (paths,) = await self._worker("RepairPaths", "s", project)
+        return list(paths)
+
+    async def reconcile_files(self, project: str, entries: list[tuple[str, bool, int, int, bytes]]
+                              ) -> list[tuple[str, str]]:
+        (needed,) = await self._worker("ReconcileFiles", "sa(sbxxay)", project, [list(e) for e in entries])
+        return [(path, action) for path, action in needed]
+
+    async def repair_files(self, project: str, files: list[tuple[str, int, int, bytes, str]]) -> int:
+        (count,) = await self._worker("RepairFiles", "sa(sxxays)", project, [list(f) for f in files])
+        return count

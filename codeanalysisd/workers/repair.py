@@ -1,20 +1,134 @@
-"""codeanalysisd-repair: checks the database against disk in batches and repairs what differs."""
+"""codeanalysisd-repair: checks the database against disk in batches and repairs what differs.
+
+Every ``PollInterval`` it takes the next ``BatchSize`` paths of a round-robin over all
+projects (every path on disk, in the index or in the version store), reads and hashes
+them, and hands the batch to the DB owner, which applies the repair rule (the same as the
+``Repair`` method's) in one transaction. Files that need re-indexing are parsed here and
+sent back. Nothing is stopped: the watcher keeps running beside it.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+
+from dbus_fast import DBusError
+
 from codeanalysisd import service
+from codeanalysisd.index.membership import ProjectFiles
+from codeanalysisd.index.reading import file_facts, read_file
+from codeanalysisd.names import ERROR_PREFIX
 from codeanalysisd.workers.loop import Progress, run_worker
 from codeanalysisd.workers.owner_client import OwnerClient
 
+log = logging.getLogger("codeanalysisd.repair")
 
-async def _round(owner: OwnerClient) -> Progress:
-    projects = await owner.list_projects()
-    files = sum(p.file_count for p in projects)
-    return Progress(f"idle, {files} indexed file(s) in {len(projects)} project(s), 0 differences")
+
+@dataclass
+class _Cycle:
+    queue: list[tuple[str, str, str]] = field(default_factory=list)  # (project id, root, path)
+    size: int = 0
+    number: int = 0
+    repaired: int = 0
+
+
+class RepairWorker:
+    def __init__(self, ctx: service.Context) -> None:
+        self.ctx = ctx
+        self.cycle = _Cycle()
+        self.checked = 0
+        self.repaired = 0
+        self.errors = 0
+        self.files: dict[str, ProjectFiles] = {}
+
+    async def _new_cycle(self, owner: OwnerClient) -> None:
+        queue: list[tuple[str, str, str]] = []
+        for project in await owner.list_projects():
+            if project.state != "active" or not os.path.isdir(project.root):
+                continue  # a missing root would look like every file deleted
+            files = ProjectFiles(project.root, self.ctx.config.exclude)
+            self.files[project.id] = files
+            on_disk = await asyncio.to_thread(lambda f=files: list(f.walk()))
+            known = await owner.repair_paths(project.id)
+            queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
+        self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1)
+
+    async def round(self, owner: OwnerClient) -> Progress:
+        if not self.cycle.queue:
+            if self.cycle.number:
+                log.debug("cycle %d done: %d file(s) checked, %d repaired", self.cycle.number, self.cycle.size,
+                          self.cycle.repaired)
+            await self._new_cycle(owner)
+        batch = self.cycle.queue[:self.ctx.config.repair_batch]
+        by_project: dict[tuple[str, str], list[str]] = {}
+        for pid, root, path in batch:
+            by_project.setdefault((pid, root), []).append(path)
+        busy = False
+        for (pid, root), paths in by_project.items():
+            try:
+                await self._check(owner, pid, root, paths)
+            except DBusError as exc:
+                if exc.type == ERROR_PREFIX + "Busy":
+                    busy = True  # a repair or a bulk index is running: the same batch again later
+                    break
+                if exc.type == ERROR_PREFIX + "NotFound":
+                    continue  # the project was removed meanwhile
+                raise
+        if not busy:
+            del self.cycle.queue[:len(batch)]
+            self.checked += len(batch)
+        done = self.cycle.size - len(self.cycle.queue)
+        status = (f"cycle {self.cycle.number}: {done}/{self.cycle.size} file(s) checked, "
+                  f"{self.cycle.repaired} repaired; {len(batch)} every {self.ctx.config.repair_interval:g} s")
+        if busy:
+            status += " (paused: the owner is busy)"
+        return Progress(status, {"pending": len(self.cycle.queue), "done": self.checked, "errors": self.errors})
+
+    async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> None:
+        files = self.files.get(pid) or ProjectFiles(root, self.ctx.config.exclude)
+
+        def look() -> list[tuple[str, bool, int, int, bytes]]:
+            entries = []
+            for rel in paths:
+                item = read_file(root, rel) if files.is_member(rel) else None
+                if item is None:
+                    entries.append((rel, False, 0, 0, b""))
+                else:
+                    entries.append((rel, True, item.size, item.mtime_ns, item.sha256 if item.data is not None else b""))
+            return entries
+
+        entries = await asyncio.to_thread(look)
+        needed = await owner.reconcile_files(pid, entries)
+        expected = {rel: sha for rel, _present, _size, _mtime, sha in entries}
+        if not needed:
+            return
+
+        def parse() -> list[tuple[str, int, int, bytes, str]]:
+            out = []
+            for rel, _action in needed:
+                item = read_file(root, rel)
+                if item is None or item.sha256 != expected.get(rel):
+                    continue  # changed again; the watcher or the next cycle takes it
+                facts, clean = file_facts(item, self.ctx.config.max_parse_size)
+                if not clean:
+                    self.errors += 1
+                out.append((rel, item.size, item.mtime_ns, item.data or b"", facts))
+            return out
+
+        files_out = await asyncio.to_thread(parse)
+        if files_out:
+            await owner.repair_files(pid, files_out)
+        for rel, action in needed:
+            log.info("%s %s", action, rel, extra={"project": pid, "path": rel})
+        self.cycle.repaired += len(needed)
+        self.repaired += len(needed)
 
 
 async def serve(ctx: service.Context) -> int:
-    return await run_worker(ctx, "repair", _round)
+    worker = RepairWorker(ctx)
+    return await run_worker(ctx, "repair", worker.round, interval=ctx.config.repair_interval)
 
 
 def main() -> None:

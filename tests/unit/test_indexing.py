@@ -21,7 +21,7 @@ SOURCE = b"import os\ndef f(x):\n    return os.path.join(x, 'needle_token')\n"
 
 @pytest.fixture
 def store(tmp_path):
-    s, _ = Store.open(str(tmp_path / "i.db"))
+    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     s.add_project("/srv/p", roots_overlap)
     yield s
     s.close()

@@ -43,8 +43,8 @@ def test_newer_schema_is_refused(tmp_path):
 
 
 def test_store_projects(tmp_path):
-    store, applied = Store.open(str(tmp_path / "s.db"))
-    assert applied == [mig.version for mig in m.MIGRATIONS]
+    store, report = Store.open(str(tmp_path / "s.db"), str(tmp_path / "h.db"))
+    assert report.applied == [mig.version for mig in m.MIGRATIONS]
     (tmp_path / "a").mkdir()
     p = store.add_project("/srv/My Project", roots_overlap)
     assert (p.id, p.name, p.file_count, p.state) == ("my-project", "My Project", 0, "active")
@@ -58,6 +58,12 @@ def test_store_projects(tmp_path):
     with pytest.raises(UnknownProject):
         store.find_project("my-project")
     assert [p.id for p in store.list_projects()] == ["my-project-2"]
+    # a new root never takes the id whose history belongs to the removed project...
+    assert store.add_project("/x/my-project", roots_overlap).id == "my-project-3"
+    store.remove_project("my-project-3")
+    # ...and the removed root, registered again, gets its id (and its history) back
+    assert store.add_project("/srv/My Project", roots_overlap).id == "my-project"
+    store.remove_project("my-project")
     store.close()
-    reopened, applied = Store.open(str(tmp_path / "s.db"))
-    assert applied == [] and [p.id for p in reopened.list_projects()] == ["my-project-2"]
+    reopened, report = Store.open(str(tmp_path / "s.db"), str(tmp_path / "h.db"))
+    assert report.applied == [] and [p.id for p in reopened.list_projects()] == ["my-project-2"]

@@ -1,0 +1,255 @@
+"""The version store: every content the index has seen for a file, with when and why.
+
+It lives in its own database file (``history.sqlite3`` in the state directory), attached to
+the DB owner's connection as schema ``history``. A separate file because the index is
+derived data that can be rebuilt from disk, and the history cannot: a corrupt index is
+moved aside and rebuilt *from* the history, which survives it. The project registry is
+kept here too, so a rebuilt index knows its projects again.
+
+Contents are deduplicated by sha256. A version row says what happened at a path:
+``present`` tells whether the file existed there afterwards (a deletion, or a move away,
+leaves it absent), ``sha256`` the content it had (for a deletion, the last content).
+Callers hold the transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import apsw
+
+from codeanalysisd.db.migrations import Migration
+
+SCHEMA = "history"
+FILENAME = "history.sqlite3"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "version store",
+        """
+        CREATE TABLE history.projects (
+            id      TEXT PRIMARY KEY,
+            name    TEXT NOT NULL,
+            root    TEXT NOT NULL,
+            created REAL NOT NULL,
+            removed REAL
+        ) STRICT;
+        CREATE TABLE history.contents (
+            sha256 BLOB PRIMARY KEY,
+            size   INTEGER NOT NULL,
+            data   BLOB NOT NULL
+        ) STRICT;
+        CREATE TABLE history.versions (
+            id         INTEGER PRIMARY KEY,
+            project_id TEXT NOT NULL,
+            path       TEXT NOT NULL,
+            n          INTEGER NOT NULL,
+            sha256     BLOB NOT NULL,
+            at         REAL NOT NULL,
+            reason     TEXT NOT NULL CHECK (reason IN
+                       ('added', 'modified', 'deleted', 'moved', 'repaired', 'restored', 'overwritten')),
+            present    INTEGER NOT NULL,
+            other_path TEXT NOT NULL DEFAULT '',
+            UNIQUE (project_id, path, n)
+        ) STRICT;
+        CREATE INDEX history.versions_by_content ON versions(sha256);
+        CREATE INDEX history.versions_by_age ON versions(at);
+        """,
+    ),
+)
+
+CONTENT_REASONS = ("added", "modified", "repaired", "restored", "overwritten")
+
+
+@dataclass(frozen=True)
+class Version:
+    n: int
+    sha256: bytes
+    at: float
+    size: int
+    reason: str
+    present: bool
+    other_path: str
+
+
+def latest(db: apsw.Connection, project_id: str, path: str) -> Version | None:
+    row = db.execute(
+        "SELECT v.n, v.sha256, v.at, coalesce(c.size, -1), v.reason, v.present, v.other_path "
+        "FROM history.versions v LEFT JOIN history.contents c ON c.sha256 = v.sha256 "
+        "WHERE v.project_id = ? AND v.path = ? ORDER BY v.n DESC LIMIT 1", (project_id, path)).fetchone()
+    return Version(row[0], bytes(row[1]), row[2], row[3], row[4], bool(row[5]), row[6]) if row else None
+
+
+def versions(db: apsw.Connection, project_id: str, path: str) -> list[Version]:
+    return [Version(n, bytes(sha), at, size, reason, bool(present), other)
+            for n, sha, at, size, reason, present, other in db.execute(
+                "SELECT v.n, v.sha256, v.at, coalesce(c.size, -1), v.reason, v.present, v.other_path "
+                "FROM history.versions v LEFT JOIN history.contents c ON c.sha256 = v.sha256 "
+                "WHERE v.project_id = ? AND v.path = ? ORDER BY v.n", (project_id, path))]
+
+
+def find(db: apsw.Connection, project_id: str, path: str, spec: str) -> Version:
+    """A version by its number ("3") or by a prefix of its content's sha256 (at least 6 hex
+    digits; the newest match). Raises LookupError with a message for the caller."""
+    spec = spec.strip().lower()
+    all_versions = versions(db, project_id, path)
+    if not all_versions:
+        raise LookupError(f"no history for {path}")
+    if spec.isdigit():
+        for v in all_versions:
+            if v.n == int(spec):
+                return v
+        raise LookupError(f"{path} has no version {spec} (versions {all_versions[0].n}..{all_versions[-1].n})")
+    if len(spec) >= 6 and all(c in "0123456789abcdef" for c in spec):
+        for v in reversed(all_versions):
+            if v.sha256.hex().startswith(spec):
+                return v
+        raise LookupError(f"{path} has no version with content {spec}")
+    raise LookupError(f"bad version {spec!r}: give a version number from the history, or 6+ hex digits of a sha256")
+
+
+def holds(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:
+    """True if the version store keeps this content for this path."""
+    return db.execute("SELECT 1 FROM history.versions WHERE project_id = ? AND path = ? AND sha256 = ? LIMIT 1",
+                      (project_id, path, sha256)).fetchone() is not None
+
+
+def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
+    row = db.execute("SELECT data FROM history.contents WHERE sha256 = ?", (sha256,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reason: str, present: bool,
+            other_path: str = "", at: float | None = None) -> int:
+    n = db.execute("SELECT coalesce(max(n), 0) + 1 FROM history.versions WHERE project_id = ? AND path = ?",
+                   (project_id, path)).fetchone()[0]
+    db.execute("INSERT INTO history.versions (project_id, path, n, sha256, at, reason, present, other_path) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (project_id, path, n, sha256, time.time() if at is None else at, reason, int(present), other_path))
+    return n
+
+
+def keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
+    db.execute("INSERT OR IGNORE INTO history.contents (sha256, size, data) VALUES (?, ?, ?)",
+               (sha256, len(data), data))
+
+
+def record_content(db: apsw.Connection, project_id: str, path: str, sha256: bytes, data: bytes,
+                   reason: str | None = None) -> int | None:
+    """The file now holds ``data``. A new version unless that is already its latest content.
+
+    ``reason`` None means an ordinary edit: 'added' for a path with no present version,
+    'modified' otherwise. Returns the new version's number, or None if nothing was recorded.
+    """
+    last = latest(db, project_id, path)
+    if last is not None and last.present and last.sha256 == sha256 and reason in (None, "repaired"):
+        return None
+    if reason is None:
+        reason = "modified" if last is not None and last.present else "added"
+    keep_content(db, sha256, data)
+    return _append(db, project_id, path, sha256, reason, True)
+
+
+def over_limit(db: apsw.Connection, project_id: str, path: str, retention: Retention) -> bool:
+    count = db.execute("SELECT count(*) FROM history.versions WHERE project_id = ? AND path = ?",
+                       (project_id, path)).fetchone()[0]
+    return count > retention.max_versions
+
+
+def record_deleted(db: apsw.Connection, project_id: str, path: str) -> int | None:
+    """The file is gone from disk: a 'deleted' version pointing at its last content."""
+    last = latest(db, project_id, path)
+    if last is None or not last.present:
+        return None
+    return _append(db, project_id, path, last.sha256, "deleted", False)
+
+
+def record_move(db: apsw.Connection, project_id: str, old: str, new: str, sha256: bytes, data: bytes | None) -> None:
+    """A rename: the old path's history ends with a move away, the new path's continues from it."""
+    last = latest(db, project_id, old)
+    if last is not None and last.present:
+        _append(db, project_id, old, last.sha256, "moved", False, new)
+    if data is not None:
+        keep_content(db, sha256, data)
+    if content(db, sha256) is not None:
+        _append(db, project_id, new, sha256, "moved", True, old)
+
+
+# ---------------------------------------------------------------------- projects
+def register_project(db: apsw.Connection, project_id: str, name: str, root: str, created: float) -> None:
+    db.execute("INSERT INTO history.projects (id, name, root, created) VALUES (?, ?, ?, ?) "
+               "ON CONFLICT (id) DO UPDATE SET name = excluded.name, root = excluded.root, removed = NULL",
+               (project_id, name, root, created))
+
+
+def unregister_project(db: apsw.Connection, project_id: str) -> None:
+    db.execute("UPDATE history.projects SET removed = ? WHERE id = ?", (time.time(), project_id))
+
+
+def id_for_root(db: apsw.Connection, root: str) -> str | None:
+    """The id a root had before (its history continues under it)."""
+    row = db.execute("SELECT id FROM history.projects WHERE root = ? ORDER BY created DESC LIMIT 1",
+                     (root,)).fetchone()
+    return row[0] if row else None
+
+
+def taken_ids(db: apsw.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT id FROM history.projects")}
+
+
+def registered_projects(db: apsw.Connection) -> list[tuple[str, str, str, float]]:
+    return db.execute("SELECT id, name, root, created FROM history.projects WHERE removed IS NULL "
+                      "ORDER BY created").fetchall()
+
+
+def known_paths(db: apsw.Connection, project_id: str) -> list[str]:
+    return [row[0] for row in db.execute(
+        "SELECT DISTINCT path FROM history.versions WHERE project_id = ? ORDER BY path", (project_id,))]
+
+
+# ---------------------------------------------------------------------- retention
+@dataclass(frozen=True)
+class Retention:
+    max_versions: int = 100  # per file; the newest are kept
+    max_age: float = 0.0  # seconds; 0 keeps versions regardless of age
+
+
+def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
+          project_id: str | None = None, path: str | None = None) -> int:
+    """Drop versions beyond the retention; never a file's latest version (its current copy may
+    be missing, and the latest is what a restore needs). A removed project's history goes
+    whole once it is older than ``max_age``. Returns the number of versions removed."""
+    now = time.time() if now is None else now
+    scope, args = "", ()
+    if project_id is not None and path is not None:
+        scope, args = "WHERE project_id = ? AND path = ?", (project_id, path)
+    ranked = (f"SELECT id, at, row_number() OVER (PARTITION BY project_id, path ORDER BY n DESC) AS age_rank "
+              f"FROM history.versions {scope}")
+    conditions = ["age_rank > ?"]
+    params: list[object] = [*args, retention.max_versions]
+    if retention.max_age > 0:
+        conditions.append("at < ?")
+        params.append(now - retention.max_age)
+    doomed = [row[0] for row in db.execute(
+        f"SELECT id FROM ({ranked}) WHERE age_rank > 1 AND ({' OR '.join(conditions)})", params)]
+    if retention.max_age > 0 and path is None:
+        doomed += [row[0] for row in db.execute(
+            "SELECT v.id FROM history.versions v JOIN history.projects p ON p.id = v.project_id "
+            "WHERE p.removed IS NOT NULL AND p.removed < ? AND v.at < ?",
+            (now - retention.max_age, now - retention.max_age))]
+    if not doomed:
+        return 0
+    shas = set()
+    for version_id in set(doomed):
+        (sha,) = db.execute("DELETE FROM history.versions WHERE id = ? RETURNING sha256", (version_id,)).fetchone()
+        shas.add(bytes(sha))
+    # Contents are shared between files and versions: only what nothing points at any more goes.
+    db.executemany("DELETE FROM history.contents WHERE sha256 = ?1 AND NOT EXISTS "
+                   "(SELECT 1 FROM history.versions WHERE sha256 = ?1)", ((sha,) for sha in shas))
+    return len(set(doomed))
+
+
+def stored_bytes(db: apsw.Connection) -> int:
+    return db.execute("SELECT coalesce(sum(size), 0) FROM history.contents").fetchone()[0]

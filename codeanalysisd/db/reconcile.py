@@ -1,0 +1,61 @@
+"""The database side of repair: what the index and the version store hold for a file, and
+carrying out the actions of the repair rule (``codeanalysisd.repair.plan``).
+
+Callers hold the transaction: a whole repair pass, or a whole batch of the repair worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import apsw
+
+from codeanalysisd.db import history, indexing
+from codeanalysisd.repair.plan import InHistory, InIndex, OnDisk
+
+
+def paths(db: apsw.Connection, project_id: str) -> set[str]:
+    """Every path the index or the version store knows in the project."""
+    known = {row[0] for row in db.execute("SELECT path FROM files WHERE project_id = ?", (project_id,))}
+    return known | set(history.known_paths(db, project_id))
+
+
+def facts(db: apsw.Connection, project_id: str, path: str) -> tuple[InIndex | None, InHistory | None]:
+    row = db.execute(
+        "SELECT f.state, f.size, f.mtime_ns, f.sha256, EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = f.sha256) "
+        "FROM files f WHERE f.project_id = ? AND f.path = ?", (project_id, path)).fetchone()
+    in_index = InIndex(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
+    last = history.latest(db, project_id, path)
+    kept = None
+    if last is not None:
+        holds = in_index is not None and history.holds(db, project_id, path, in_index.sha256)
+        kept = InHistory(holds, last.present, last.reason == "moved" and not last.present)
+    return in_index, kept
+
+
+def apply(db: apsw.Connection, project_id: str, actions: Iterable[tuple[str, str]],
+          disk: dict[str, OnDisk], updates: dict[str, indexing.FileUpdate]) -> None:
+    """Carry out (path, action) pairs in order. Content actions take their parsed file from
+    ``updates``; a path missing there (it changed again meanwhile) is left for the next pass."""
+    for path, action in actions:
+        if action in ("index", "revive", "reindex", "restore"):
+            update = updates.get(path)
+            if update is not None:
+                indexing.write_file(db, project_id, update, "restored" if action == "restore" else "repaired")
+        elif action == "touch":
+            stat = disk[path]
+            indexing.touch(db, project_id, path, stat.size, stat.mtime_ns)
+        elif action == "preserve":
+            row = db.execute("SELECT sha256 FROM files WHERE project_id = ? AND path = ?",
+                             (project_id, path)).fetchone()
+            if row:
+                indexing.preserve(db, project_id, path, bytes(row[0]))
+        elif action == "mark-deleted":
+            if not indexing.mark_deleted(db, project_id, [path]):
+                history.record_deleted(db, project_id, path)
+        elif action == "add-deleted":
+            last = history.latest(db, project_id, path)
+            if last is not None:
+                indexing.add_deleted(db, project_id, path, last)
+        else:
+            raise ValueError(f"unknown repair action {action!r}")

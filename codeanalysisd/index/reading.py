@@ -1,0 +1,80 @@
+"""Reading one project file and deriving what the index stores of it: one place for both.
+
+The watcher, the repair worker and the DB owner's repair all read files this way, so they
+agree on what "the content" of a file is and on the limits that apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+
+from codeanalysisd.index import wire
+from codeanalysisd.index.extract import extract
+
+# The system bus refuses messages over 32 MiB; a file this large is listed, not indexed.
+MAX_FILE_BYTES = 24 * 1024 * 1024
+# Bounds what one pathological file can add to a request and to the database.
+MAX_REFERENCES = 200_000
+
+
+@dataclass
+class FileRead:
+    rel: str
+    size: int
+    mtime_ns: int
+    data: bytes | None
+    sha256: bytes
+    error: str = ""
+
+
+def read_file(root: str, rel: str) -> FileRead | None:
+    """The file's bytes with the stat they belong to; None if it changed while being read."""
+    full = os.path.join(root, rel)
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None  # gone meanwhile; the next event or scan settles it
+        return FileRead(rel, st.st_size, st.st_mtime_ns, None, b"", f"cannot read: {exc.strerror}")
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            return FileRead(rel, before.st_size, before.st_mtime_ns, None, b"", "not a regular file")
+        if before.st_size > MAX_FILE_BYTES:
+            return FileRead(rel, before.st_size, before.st_mtime_ns, None, b"",
+                         f"too large to index: {before.st_size} bytes (limit {MAX_FILE_BYTES})")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        after = os.fstat(fd)
+    except OSError as exc:
+        return FileRead(rel, 0, 0, None, b"", f"cannot read: {exc.strerror}")
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
+        return None  # written to while read: read it again once it settles
+    return FileRead(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest())
+
+
+def file_facts(item: FileRead, max_parse: int) -> tuple[str, bool]:
+    """The facts to send, and whether the file was read and parsed cleanly."""
+    if item.data is None:
+        return wire.unreadable(item.error), False
+    if len(item.data) > max_parse:
+        return wire.text_only(item.data, f"larger than {max_parse} bytes: full text only, not parsed "
+                                         "(see MaxParseSize= in codeanalysisd.conf)"), False
+    facts = extract(item.data)
+    if len(facts.references) > MAX_REFERENCES:
+        facts = dataclasses.replace(
+            facts, references=facts.references[:MAX_REFERENCES],
+            problems=(*facts.problems, f"only the first {MAX_REFERENCES} references indexed"))
+    return wire.encode(facts), facts.parsed and not facts.problems
+
+

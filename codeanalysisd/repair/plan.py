@@ -1,0 +1,101 @@
+"""The repair rule: for one file, what the database must do to agree with disk.
+
+One pure function, used by the ``Repair`` bus method (whole project, workers stopped) and by
+the repair worker (a batch at a time, nothing stopped), so the two never disagree.
+
+The three cases, by where the file's content can still be found:
+
+- ``on-disk``: the file exists. The index must hold it live and current: a row marked
+  deleted is revived, a stale one re-indexed, a missing one created; the version store must
+  hold the current content.
+- ``in-history``: gone from disk, but the version store keeps the content the index last
+  saw. The row is marked deleted, pointing at that version (and created so, if the index
+  had lost it). With ``restore_missing``, a file the index still believed present is
+  written back into the project instead.
+- ``lost``: gone from disk and absent from the version store; only the index still holds
+  its bytes. They are copied into the version store (byte for byte) and the row marked
+  deleted, or, with ``restore_missing``, the file is written back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ON_DISK, IN_HISTORY, LOST = "on-disk", "in-history", "lost"
+NO_CONTENT = b""
+
+# Actions that need the file's parsed content (the caller reads and parses it).
+NEEDS_CONTENT = frozenset({"index", "revive", "reindex", "restore"})
+
+
+@dataclass(frozen=True)
+class OnDisk:
+    size: int
+    mtime_ns: int
+    sha256: bytes  # NO_CONTENT if it could not be read
+
+
+@dataclass(frozen=True)
+class InIndex:
+    state: str  # 'live' or 'deleted'
+    size: int
+    mtime_ns: int
+    sha256: bytes
+    has_source: bool  # the index holds the bytes of sha256
+
+
+@dataclass(frozen=True)
+class InHistory:
+    holds_index_content: bool  # the version store keeps the index's content for this path
+    latest_present: bool  # its latest version says the file exists at this path
+    moved_away: bool  # its latest version is a move to another path
+
+
+@dataclass(frozen=True)
+class Action:
+    path: str
+    case: str
+    action: str
+    detail: str = ""
+
+
+def classify(path: str, disk: OnDisk | None, row: InIndex | None, kept: InHistory | None,
+             restore_missing: bool = False) -> list[Action]:
+    """The actions that bring ``path`` in line; empty when it already is."""
+    if disk is not None:
+        return _on_disk(path, disk, row, kept)
+    if row is None:
+        if kept is not None and not kept.moved_away:
+            return [Action(path, IN_HISTORY, "add-deleted", "known only to the version store")]
+        return []
+    in_store = kept is not None and kept.holds_index_content
+    case = IN_HISTORY if in_store else LOST
+    actions = []
+    if not in_store:
+        if row.sha256 == NO_CONTENT or not row.has_source:
+            detail = "its content was never readable" if row.sha256 == NO_CONTENT else "no stored source"
+            return [Action(path, LOST, "mark-deleted", detail)] if row.state == "live" else []
+        actions.append(Action(path, LOST, "preserve", "copied from the index into the version store"))
+    if row.state == "live":
+        if restore_missing:
+            actions.append(Action(path, case, "restore", "written back into the project"))
+        else:
+            actions.append(Action(path, case, "mark-deleted", "gone from disk"))
+    elif kept is not None and kept.latest_present:
+        actions.append(Action(path, case, "mark-deleted", "the version store did not record the deletion"))
+    return actions
+
+
+def _on_disk(path: str, disk: OnDisk, row: InIndex | None, kept: InHistory | None) -> list[Action]:
+    if row is None:
+        return [Action(path, ON_DISK, "index", "not in the index")]
+    if row.state != "live":
+        return [Action(path, ON_DISK, "revive", "on disk, but marked deleted")]
+    if row.sha256 != disk.sha256:
+        return [Action(path, ON_DISK, "reindex", "content differs from the index")]
+    actions = []
+    if (row.size, row.mtime_ns) != (disk.size, disk.mtime_ns):
+        actions.append(Action(path, ON_DISK, "touch", "same content, new size or time"))
+    if disk.sha256 != NO_CONTENT and not (kept is not None and kept.holds_index_content):
+        actions.append(Action(path, ON_DISK, "preserve", "current content missing from the version store"))
+    return actions
