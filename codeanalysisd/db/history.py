@@ -97,7 +97,7 @@ def find(db: apsw.Connection, project_id: str, path: str, spec: str) -> Version:
     all_versions = versions(db, project_id, path)
     if not all_versions:
         raise LookupError(f"no history for {path}")
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():
         for v in all_versions:
             if v.n == int(spec):
                 return v

@@ -141,9 +141,11 @@ class Store:
         with self.db:
             for project in self.list_projects():
                 history.register_project(self.db, project.id, project.name, project.root, time.time())
-                for path, sha in self.db.execute(
-                        "SELECT path, sha256 FROM files WHERE project_id = ?", (project.id,)).fetchall():
+                for path, sha, state in self.db.execute(
+                        "SELECT path, sha256, state FROM files WHERE project_id = ?", (project.id,)).fetchall():
                     count += indexing.preserve(self.db, project.id, path, bytes(sha))
+                    if state == "deleted":
+                        history.record_deleted(self.db, project.id, path)
         return count
 
     def close(self) -> None:

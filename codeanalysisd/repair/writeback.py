@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
 from dataclasses import dataclass
 
@@ -38,6 +39,11 @@ class Written:
 def _open_dir(parent: int, name: str, create: bool) -> int:
     try:
         return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except NotADirectoryError:
+        # O_DIRECTORY|O_NOFOLLOW on a symbolic link fails with ENOTDIR, not ELOOP: say which it was.
+        if stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise OSError(errno.ELOOP, "a symbolic link") from None
+        raise
     except FileNotFoundError:
         if not create:
             raise
@@ -87,7 +93,7 @@ def write_into(root: str, rel: str, data: bytes, overwrite: bool) -> Written:
         replaced = _read_existing(dir_fd, name)
         if replaced is not None and not overwrite:
             raise WriteRefused(f"{target} exists; ask for overwrite to replace it (its content is kept as a version)")
-        tmp = f".{name}.{os.getpid()}.restore.tmp"
+        tmp = f".{name}.{secrets.token_hex(6)}.restore.tmp"  # never a leftover's name
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
                          dir_fd=dir_fd)

@@ -44,3 +44,41 @@ def test_index_keys(tmp_path):
     write(main, "[Index]\nMaxParseSize=lots\n")
     with pytest.raises(ConfigError, match=r"\[Index\] MaxParseSize= must be a size in bytes"):
         load(main)
+
+
+@pytest.mark.parametrize("span, seconds", [
+    ("90d", 90 * 86400.0), ("12h", 43200.0), ("30s", 30.0), ("5min", 300.0), ("2m", 120.0), ("1w", 604800.0),
+    ("45", 45.0), ("0", 0.0),
+])
+def test_history_and_repair_keys(tmp_path, span, seconds):
+    main = tmp_path / "codeanalysisd.conf"
+    write(main, f"[History]\nMaxVersions=7\nMaxAge={span}\n[Repair]\nPollInterval=2.5min\nBatchSize=50\n")
+    cfg = load(main)
+    assert (cfg.max_versions, cfg.max_age, cfg.repair_interval, cfg.repair_batch) == (7, seconds, 150.0, 50)
+
+
+def test_history_and_repair_defaults():
+    cfg = Config()
+    assert (cfg.max_versions, cfg.max_age, cfg.repair_interval, cfg.repair_batch) == (100, 365 * 86400.0, 10.0, 200)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[History]\nMaxVersions=0\n", r"\[History\] MaxVersions= must be a whole number from 1 to 1000000, got '0'"),
+    ("[History]\nMaxVersions=many\n", r"\[History\] MaxVersions= must be a whole number"),
+    ("[History]\nMaxVersions=2.5\n", r"\[History\] MaxVersions= must be a whole number"),
+    ("[History]\nMaxAge=5x\n", r"\[History\] MaxAge= must be a time span .*got '5x'"),
+    ("[History]\nMaxAge=-1d\n", r"\[History\] MaxAge= must be a time span"),
+    ("[History]\nMaxAge=200y\n", r"\[History\] MaxAge= must be a time span"),
+    ("[History]\nMaxAge=d\n", r"\[History\] MaxAge= must be a time span"),
+    ("[History]\nMaxAge=\n", r"\[History\] MaxAge= must be a time span"),
+    ("[Repair]\nPollInterval=0\n", r"\[Repair\] PollInterval= must be a time span from 0.1 s to 86400 s"),
+    ("[Repair]\nPollInterval=2d\n", r"\[Repair\] PollInterval= must be a time span"),
+    ("[Repair]\nBatchSize=100001\n", r"\[Repair\] BatchSize= must be a whole number from 1 to 100000"),
+    ("[Repair]\nBatchSize=\n", r"\[Repair\] BatchSize= must be a whole number"),
+])
+def test_bad_history_and_repair_values_name_key_and_dropin(tmp_path, text, message):
+    main = tmp_path / "codeanalysisd.conf"
+    write(main, "[History]\nMaxVersions=5\n")
+    write(tmp_path / "codeanalysisd.conf.d" / "50-x.conf", text)
+    with pytest.raises(ConfigError, match=r"codeanalysisd.conf.d/50-x.conf: " + message):
+        load(main)
