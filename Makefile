@@ -33,7 +33,7 @@ VPY      := $(VENV)/bin/python
 WHEELS   := build/wheels
 UNITS    := $(wildcard units/*.service units/*.target)
 
-.PHONY: all venv wheels install install-files uninstall test lint run run-stop clean
+.PHONY: all venv wheels install install-files uninstall test lint run run-stop clean deb
 
 all: venv
 
@@ -105,6 +105,17 @@ uninstall:
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules \
 	  $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf \
 	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml
+
+# The Debian package, built by dpkg-buildpackage from a copy of the tree with
+# packaging/debian as its debian/ directory, offline from the wheelhouse.
+DEBDIR := build/deb
+deb: wheels
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/src
+	tar -c --exclude=./.git --exclude=./.venv --exclude=./build --exclude='*.egg-info' . | tar -x -C $(DEBDIR)/src
+	cp -r packaging/debian $(DEBDIR)/src/debian
+	cp packaging/sysusers/codeanalysisd.conf $(DEBDIR)/src/debian/codeanalysisd.sysusers
+	cd $(DEBDIR)/src && WHEELHOUSE=$(CURDIR)/$(WHEELS) dpkg-buildpackage -b -us -uc --no-sign
+	@ls $(DEBDIR)/*.deb
 
 lint: venv
 	$(VENV)/bin/ruff check codeanalysisd tests bench

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Debian packages the tests need: a real systemd and D-Bus (system and session bus),
-# polkit (the DB owner manages worker units through it), and the tools the sandbox uses.
+# polkit (the DB owner manages worker units through it), the tools the sandbox uses, and
+# what building the Debian package takes.
 set -eu
-need="systemd dbus dbus-user-session polkitd python3-venv util-linux make"
+need="systemd dbus dbus-user-session polkitd python3-venv util-linux make dpkg-dev debhelper"
 missing=""
 for p in $need; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
