@@ -47,6 +47,9 @@ class Notifier:
             self.status = status
             self._send(f"STATUS={status}")
 
+    def reloading(self) -> None:
+        self._send("RELOADING=1\nSTATUS=reloading the configuration")
+
     def stopping(self, status: str = "stopping") -> None:
         self.status = _safe(status)
         self._send(f"STOPPING=1\nSTATUS={self.status}")

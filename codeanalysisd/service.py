@@ -2,7 +2,9 @@
 
 A unit runs one asyncio loop. SIGTERM (systemd's stop) sends STOPPING=1 and cancels the
 main task, which finishes or rolls back its current unit of work and returns; the process
-then exits 0, well inside TimeoutStopSec=.
+then exits 0, well inside TimeoutStopSec=. SIGHUP (``systemctl reload``, ExecReload=)
+reads the configuration again: a valid one replaces ``Context.config`` and is handed to
+the unit's reload hooks; an invalid one is reported and the running one kept.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from codeanalysisd import config, journal
@@ -32,6 +34,30 @@ class Context:
     config: config.Config
     notifier: Notifier
     log: logging.Logger
+    config_path: Path = config.SYSTEM_CONFIG
+    reload_hooks: list[Callable[[config.Config, config.Config], None]] = field(default_factory=list)
+
+    def on_reload(self, hook: Callable[[config.Config, config.Config], None]) -> None:
+        """Call ``hook(old, new)`` after a successful reload."""
+        self.reload_hooks.append(hook)
+
+    def reload(self) -> bool:
+        self.notifier.reloading()
+        status = self.notifier.status
+        try:
+            new = config.load(self.config_path)
+        except config.ConfigError as exc:
+            self.log.error("reload refused, keeping the running configuration: %s", exc)
+            self.notifier.ready(status)
+            return False
+        old, self.config = self.config, new
+        changed = [f.name for f in fields(new) if getattr(old, f.name) != getattr(new, f.name) and f.name != "sources"]
+        for hook in self.reload_hooks:
+            hook(old, new)
+        self.log.info("configuration reloaded from %s: %s", ", ".join(new.sources) or "defaults",
+                      f"changed {', '.join(changed)}" if changed else "nothing changed")
+        self.notifier.ready(status)
+        return True
 
 
 def state_dir(kind: BusKind, explicit: str | None) -> Path:
@@ -71,7 +97,7 @@ def run(identifier: str, body: Callable[[Context], Awaitable[int]], argv: list[s
         log.error("configuration error: %s", exc)
         notifier.set_status(f"configuration error: {exc}")
         return EXIT_CONFIG
-    ctx = Context(identifier, kind, state_dir(kind, args.state_dir), cfg, notifier, log)
+    ctx = Context(identifier, kind, state_dir(kind, args.state_dir), cfg, notifier, log, main_config)
     return asyncio.run(_supervise(ctx, body))
 
 
@@ -93,6 +119,7 @@ async def _supervise(ctx: Context, body: Callable[[Context], Awaitable[int]]) ->
     watchdog = asyncio.ensure_future(keep_alive(ctx.notifier))
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     loop.add_signal_handler(signal.SIGINT, on_sigterm)
+    loop.add_signal_handler(signal.SIGHUP, ctx.reload)
     try:
         return await worker
     except asyncio.CancelledError:

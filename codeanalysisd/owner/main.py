@@ -90,6 +90,14 @@ async def serve(ctx: service.Context) -> int:
 
         on_corruption(corruption)
         manager = Manager(store, units, refresh_status, ctx.config, corruption)
+
+        def reloaded(old, new) -> None:
+            store.retention = history.Retention(new.max_versions, new.max_age)
+            manager.config = manager.repairs.config = new
+            if old.database_path != new.database_path:
+                log.warning("[Database] Path= changed: it applies at the next restart of %s", ctx.identifier)
+
+        ctx.on_reload(reloaded)
         bus.export(OBJECT_PATH, manager)
         bus.export(OBJECT_PATH, WorkerChannel(manager))
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)

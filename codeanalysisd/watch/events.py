@@ -72,10 +72,15 @@ class Inotify:
         return sum(1 for v in added.values() if v == -1)
 
     def unwatch(self, root: str) -> None:
-        wd = self._roots.pop(root, None)
-        if wd is not None:
+        if self._roots.pop(root, None) is None:
+            return
+        # pyinotify's rm_watch(rec=True) deletes from the dict it is iterating over and raises
+        # RuntimeError once there are subdirectories: the descriptors are collected first.
+        prefix = root.rstrip("/") + "/"
+        wds = [wd for wd, watch in list(self.wm.watches.items()) if watch.path == root or watch.path.startswith(prefix)]
+        if wds:
             with contextlib.suppress(OSError, pyinotify.WatchManagerError):
-                self.wm.rm_watch(wd, rec=True, quiet=True)
+                self.wm.rm_watch(wds, quiet=True)
 
     def close(self) -> None:
         self.notifier.stop()

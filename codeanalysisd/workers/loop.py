@@ -51,9 +51,13 @@ async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event 
                [_CHANGES])
 
 
-async def run_worker(ctx: Context, name: str, do_round: Round, interval: float | None = None) -> int:
-    """Run rounds every ``interval`` seconds (default: the report interval) until SIGTERM."""
-    interval = ctx.config.report_interval if interval is None else interval
+async def run_worker(ctx: Context, name: str, do_round: Round,
+                     interval: Callable[[], float] | None = None) -> int:
+    """Run rounds every ``interval()`` seconds (default: the report interval) until SIGTERM;
+    asked each time, so a reloaded configuration applies from the next round."""
+    if interval is None:
+        def interval() -> float:
+            return ctx.config.report_interval
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
     wake = asyncio.Event()
@@ -80,6 +84,6 @@ async def run_worker(ctx: Context, name: str, do_round: Round, interval: float |
                 ready = True
             wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval if owner_reachable else 1.0)
+                await asyncio.wait_for(wake.wait(), interval() if owner_reachable else 1.0)
     finally:
         bus.disconnect()

@@ -128,7 +128,13 @@ class RepairWorker:
 
 async def serve(ctx: service.Context) -> int:
     worker = RepairWorker(ctx)
-    return await run_worker(ctx, "repair", worker.round, interval=ctx.config.repair_interval)
+
+    def reloaded(old, new) -> None:
+        if (old.exclude, old.max_parse_size) != (new.exclude, new.max_parse_size):
+            worker.cycle.queue.clear()  # the next round lists the projects by the new rule
+
+    ctx.on_reload(reloaded)
+    return await run_worker(ctx, "repair", worker.round, interval=lambda: ctx.config.repair_interval)
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ class Watcher:
         self.wake = asyncio.Event()
         self.overflowed = False
         self.projects_changed = asyncio.Event()
+        self.rule_changed = False
         self.inotify: Inotify | None = None
         self._last_status = 0.0
         self.last_event = 0.0
@@ -162,7 +163,22 @@ class Watcher:
         pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
         return min(pending) if pending else None
 
+    def reloaded(self, old, new) -> None:
+        if (old.exclude, old.max_parse_size) != (new.exclude, new.max_parse_size):
+            # Which files belong, or how they are parsed, changed: every project is set up
+            # again (watches included) and reconciled against the index.
+            self.rule_changed = True
+            self.projects_changed.set()
+            self.wake.set()
+
     async def step(self) -> None:
+        if self.rule_changed and self.inotify is not None:
+            self.rule_changed = False
+            for pid in list(self.syncs):
+                self.inotify.unwatch(self.syncs.pop(pid).root)
+                self.dirty.pop(pid, None)
+                self.missing.pop(pid, None)
+            log.info("Exclude= or MaxParseSize= changed: rescanning every project")
         if self.projects_changed.is_set():
             self.projects_changed.clear()
             await self.refresh_projects()
@@ -223,6 +239,7 @@ async def serve(ctx: service.Context) -> int:
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
     watcher = Watcher(ctx, owner)
+    ctx.on_reload(watcher.reloaded)
     watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone)
     await wake_on_project_changes(bus, watcher.projects_changed, also=watcher.wake)
     marker = ctx.state_dir / "watcher-libcst-inflight.json"
