@@ -33,7 +33,7 @@ VPY      := $(VENV)/bin/python
 WHEELS   := build/wheels
 UNITS    := $(wildcard units/*.service units/*.target)
 
-.PHONY: all venv wheels install install-files uninstall test lint run run-stop clean deb
+.PHONY: all venv wheels install install-files install-user uninstall uninstall-user test lint run run-stop clean deb
 
 all: venv
 
@@ -71,6 +71,12 @@ install:
 	  systemctl reload dbus.service 2>/dev/null || true; \
 	fi
 
+# A unit file as a user unit, its program under $(1).
+user_unit = sed -e "s|/usr/lib/codeanalysisd/|$(1)/|g" -e 's| --system$$| --user|' \
+	  -e '/^User=/d' -e '/^Group=/d' -e '/^ConfigurationDirectory=/d' \
+	  -e 's|^NoNewPrivileges=yes|NoNewPrivileges=yes\nPrivateUsers=yes|' \
+	  -e 's|^WantedBy=multi-user.target|WantedBy=default.target|'
+
 install-files:
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSPOLICYDIR) \
 	  $(DESTDIR)$(POLKITRULESDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
@@ -83,11 +89,7 @@ install-files:
 	@# needs a user namespace (PrivateUsers=) for the sandboxing options. systemd 252 puts a
 	@# user unit's StateDirectory= and ConfigurationDirectory= both in ~/.config, so the
 	@# (read-only, optional) configuration directory is not declared there.
-	for u in $(UNITS); do \
-	  sed -e "s|/usr/lib/codeanalysisd/|$(LIBDIR)/|g" -e 's| --system$$| --user|' \
-	      -e '/^User=/d' -e '/^Group=/d' -e '/^ConfigurationDirectory=/d' -e 's|^NoNewPrivileges=yes|NoNewPrivileges=yes\nPrivateUsers=yes|' \
-	      -e 's|^WantedBy=multi-user.target|WantedBy=default.target|' \
-	      $$u > $(DESTDIR)$(USERUNITDIR)/$$(basename $$u); done
+	for u in $(UNITS); do $(call user_unit,$(LIBDIR)) $$u > $(DESTDIR)$(USERUNITDIR)/$$(basename $$u); done
 	install -m 0644 dbus/org.codeanalysis1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf
 	install -m 0644 dbus/org.codeanalysis1.xml $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml
 	install -m 0644 packaging/polkit/org.codeanalysis1.rules $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules
@@ -97,14 +99,45 @@ install-files:
 	test -e $(DESTDIR)$(SYSCONFDIR)/codeanalysisd/codeanalysisd.conf || \
 	  install -m 0644 packaging/config/codeanalysisd.conf $(DESTDIR)$(SYSCONFDIR)/codeanalysisd/codeanalysisd.conf
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 packaging/completion/codeanalysisctl.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl
 	ln -sfn $(LIBDIR)/bin/codeanalysisctl $(DESTDIR)$(BINDIR)/codeanalysisctl
+
+# Per-user install, no root: the program in ~/.local/lib/codeanalysisd, the user's own
+# units, configuration and state, the session bus. `codeanalysisctl --user` talks to it.
+USER_PREFIX ?= $(HOME)/.local
+USER_CONFIG ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
+USER_LIB    := $(USER_PREFIX)/lib/codeanalysisd
+USER_UNITS  := $(USER_CONFIG)/systemd/user
+install-user:
+	$(PYTHON) -m venv --clear $(USER_LIB)
+	$(USER_LIB)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
+	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE) codeanalysisd,.)
+	install -d $(USER_UNITS) $(USER_PREFIX)/bin $(USER_CONFIG)/codeanalysisd/codeanalysisd.conf.d \
+	  $(USER_PREFIX)/share/bash-completion/completions
+	for u in $(UNITS); do $(call user_unit,$(USER_LIB)) $$u > $(USER_UNITS)/$$(basename $$u); done
+	test -e $(USER_CONFIG)/codeanalysisd/codeanalysisd.conf || \
+	  install -m 0644 packaging/config/codeanalysisd.conf $(USER_CONFIG)/codeanalysisd/codeanalysisd.conf
+	install -m 0644 packaging/completion/codeanalysisctl.bash \
+	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
+	ln -sfn $(USER_LIB)/bin/codeanalysisctl $(USER_PREFIX)/bin/codeanalysisctl
+	-systemctl --user daemon-reload 2>/dev/null
+	@echo "installed for $$(id -un): systemctl --user enable --now codeanalysisd.target; codeanalysisctl --user status"
+
+uninstall-user:
+	-systemctl --user stop codeanalysisd.target 2>/dev/null
+	rm -rf $(USER_LIB) $(addprefix $(USER_UNITS)/,$(notdir $(UNITS))) $(USER_PREFIX)/bin/codeanalysisctl \
+	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
+	-systemctl --user daemon-reload 2>/dev/null
+	@echo "the configuration and the state (index, history) are kept"
 
 uninstall:
 	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR)
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) $(addprefix $(DESTDIR)$(USERUNITDIR)/,$(notdir $(UNITS)))
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules \
 	  $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf \
-	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml
+	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl
 
 # The Debian package, built by dpkg-buildpackage from a copy of the tree with
 # packaging/debian as its debian/ directory, offline from the wheelhouse.

@@ -359,7 +359,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "restart", "status"])
     p.add_argument("name", nargs="?", help=f"one of: {', '.join(WORKER_UNITS)}")
     p.set_defaults(func=cmd_worker)
+    for name, command in sub.choices.items():
+        about, example = _ABOUT[name]
+        command.description = f"{command.description or ''}\n\n{about}".strip() if about else command.description
+        command.epilog = f"example:\n  {example}"
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
+
+
+# What each command does, in more words than its one-line help, and an example: every
+# `codeanalysisctl COMMAND --help` stands on its own.
+_ABOUT = {
+    "status": ("The suite's version and bus, the number of projects and indexed files, the database size, and\n"
+               "each unit as systemd reports it (state, PID, restarts, status line) with the worker's counters.",
+               "codeanalysisctl status"),
+    "projects": ("Every registered project: id (used by the other commands), name, live files, state (active,\n"
+                 "or missing while its root is gone) and root.", "codeanalysisctl --json projects"),
+    "add": ("Register a directory; the watcher indexes it at once and follows it. Which files belong: .py\n"
+            "files minus .gitignore'd paths, virtual environments, __pycache__, .git and configured patterns.",
+            "codeanalysisctl add ~/src/app"),
+    "remove": ("Unregister a project: its index rows go, its history stays (until pruned); adding the same\n"
+               "root again gets the same id and the history back.", "codeanalysisctl remove app"),
+    "search": ("Full-text search over every indexed file (BM25 ranking; every word must occur). Prints\n"
+               "project:path:line (enclosing symbol): the matching line. Exit status 1 when nothing matches.",
+               "codeanalysisctl search -p app 'unified diff'"),
+    "def": ("Where a name is defined: a plain name, a qualified name (Class.method) or a glob.",
+            "codeanalysisctl def 'test_*' -k function -p app"),
+    "refs": ("Where a name is used: calls, attribute uses and names, with the enclosing symbol.",
+             "codeanalysisctl refs os.path.join -p app"),
+    "show": ("Print the exact stored bytes of a file, also of one deleted from disk, or of an older version\n"
+             "(a number from `history`, or 6+ hex digits of its sha256).",
+             "codeanalysisctl show app pkg/mod.py --version 3 > /tmp/mod-v3.py"),
+    "history": ("The local history of one file: every content the index has seen, with when and why (added,\n"
+                "modified, deleted, moved, repaired, restored, overwritten).",
+                "codeanalysisctl history app pkg/mod.py"),
+    "restore": ("Write a stored version back into the project (default: the latest, e.g. of a deleted file).\n"
+                "An existing file is replaced only with --overwrite, and its content is kept as a version first.\n"
+                "The service writes as its own user: it needs write access to the project.",
+                "codeanalysisctl restore app pkg/mod.py --version 3 --overwrite"),
+    "repair": ("Bring the project's index and history in line with disk: files on disk are indexed and current;\n"
+               "files gone from disk are marked deleted, their content kept; content only the index still has is\n"
+               "copied into the history. The watcher, vectorizer and repair worker are stopped meanwhile and\n"
+               "started again. --dry-run only reports; --restore-missing writes missing files back.",
+               "codeanalysisctl repair app --dry-run"),
+    "check": ("Run SQLite's full integrity check on the index and the history. If either is corrupt, the DB\n"
+              "owner restarts, moves the file aside and rebuilds it. Exit status 1 when corrupt.",
+              "codeanalysisctl check"),
+    "problems": ("Files that could not be read, decoded or parsed, whose libcst tree differs from their bytes,\n"
+                 "and symbolic links that are not followed, each with the reason.",
+                 "codeanalysisctl problems -p app"),
+    "worker": ("Start, stop or restart a worker unit through systemd (as `systemctl` would), or show the units\n"
+               "with the workers' own counters (pending, done, errors).", "codeanalysisctl worker restart watcher"),
+}
 
 
 _HINTS = {
