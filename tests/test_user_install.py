@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import SRC, WHEELS
+from helpers import stop_suite
 from sandbox.box import wait_until
 
 HOME_UNITS = "/root/.config/systemd/user"
@@ -14,7 +15,7 @@ CTL = "/root/.local/bin/codeanalysisctl"
 
 def test_install_user_runs_the_users_own_suite(user_box):
     box = user_box
-    box.systemctl("stop", "codeanalysisd.target")
+    stop_suite(box)
     box.run("make", "-C", SRC, "--no-print-directory", "install-user", f"WHEELHOUSE={WHEELS}", timeout=600)
     try:
         box.systemctl("daemon-reload")
@@ -32,9 +33,9 @@ def test_install_user_runs_the_users_own_suite(user_box):
                                                      check=False).stdout or "[]"), timeout=20, what="indexed")
         assert hits[0]["path"] == "m.py"
         box.run(CTL, "--user", "remove", "mine")
+        stop_suite(box)
     finally:
         box.run("make", "-C", SRC, "--no-print-directory", "uninstall-user", check=False)
         box.systemctl("daemon-reload")
-    # the packaged user units are back in charge
+    # the packaged user units are back in charge (and the suite stopped, as it was found)
     assert box.show("codeanalysisd-db.service", "FragmentPath")["FragmentPath"].startswith("/usr/lib/systemd/user/")
-    box.systemctl("start", "codeanalysisd.target")
