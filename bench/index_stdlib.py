@@ -21,24 +21,20 @@ import json
 import os
 import pathlib
 import platform
-import subprocess
 import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
+from sandbox.box import Box, wait_until  # noqa: E402
+from stdlib_box import boot, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
 UNITS = ("codeanalysisd-db.service", "codeanalysisd-watcher.service", "codeanalysisd-vectorizer.service",
          "codeanalysisd-repair.service")
 
-
-def default_stdlib() -> str:
-    return subprocess.run(["python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def files_indexed(box: Box) -> int:
@@ -69,18 +65,9 @@ def main() -> None:
     parser.add_argument("--no-libcst", action="store_true")
     args = parser.parse_args()
     stdlib = args.stdlib or default_stdlib()
-    wheels = REPO / "build" / "wheels"
-    if not (wheels / ".done").exists():
-        sys.exit("run `make wheels` first")
-    subprocess.run([str(SYSBOX), "gc"], check=False, capture_output=True)
-    binds = (f"{REPO}:/opt/codeanalysisd-src:ro", f"{wheels}:/opt/codeanalysisd-wheels:ro",
-             f"{stdlib}:/opt/stdlib-src:ro")
-    box = Box(f"bench-index-{os.getpid()}", binds=binds, private_network=True)
-    box.start()
     report: dict[str, object] = {"stdlib": stdlib}
+    box = boot("index", stdlib)
     try:
-        box.run("make", "-C", "/opt/codeanalysisd-src", "--no-print-directory", "install",
-                "WHEELHOUSE=/opt/codeanalysisd-wheels", timeout=600)
         box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
         ref = json.loads(box.run(PY, PROBE, "parse", "/srv/stdlib", *([] if args.no_libcst else ["--libcst"]),
                                  timeout=900).stdout)

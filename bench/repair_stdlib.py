@@ -20,17 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
+from sandbox.box import Box, wait_until  # noqa: E402
+from stdlib_box import boot, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 CHECK = "/opt/codeanalysisd-src/tests/support/dbcheck.py"
@@ -47,10 +46,6 @@ for rel in ProjectFiles(sys.argv[1]).walk():
 print(json.dumps({"files": n, "seconds": time.perf_counter() - t}))
 """
 
-
-def default_stdlib() -> str:
-    return subprocess.run(["python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 def prop(box: Box, name: str) -> int:
@@ -83,18 +78,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     args = parser.parse_args()
     stdlib = args.stdlib or default_stdlib()
-    wheels = REPO / "build" / "wheels"
-    if not (wheels / ".done").exists():
-        sys.exit("run `make wheels` first")
-    subprocess.run([str(SYSBOX), "gc"], check=False, capture_output=True)
-    binds = (f"{REPO}:/opt/codeanalysisd-src:ro", f"{wheels}:/opt/codeanalysisd-wheels:ro",
-             f"{stdlib}:/opt/stdlib-src:ro")
-    box = Box(f"bench-repair-{os.getpid()}", binds=binds, private_network=True)
-    box.start()
     r: dict[str, object] = {"stdlib": stdlib}
+    box = boot("repair", stdlib)
     try:
-        box.run("make", "-C", "/opt/codeanalysisd-src", "--no-print-directory", "install",
-                "WHEELHOUSE=/opt/codeanalysisd-wheels", timeout=600)
         box.sh(f"cp -r /opt/stdlib-src {ROOT} && rm -rf {ROOT}/site-packages {ROOT}/dist-packages && "
                f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} + && chown -R codeanalysis: {ROOT}")
         hashes = [json.loads(box.run(PY, "-c", HASH_TREE, ROOT).stdout) for _ in range(args.runs)]

@@ -23,6 +23,7 @@ from codeanalysisd.config import Config
 from codeanalysisd.db import indexing, queries
 from codeanalysisd.db.store import RootTaken, Store, UnknownProject
 from codeanalysisd.index import wire
+from codeanalysisd.index.reading import read_file
 from codeanalysisd.names import MANAGER_INTERFACE, OWNER_UNIT, WORKER_INTERFACE, WORKER_UNITS
 from codeanalysisd.owner.repair import Outcome, ProjectUnavailable, RepairBusy, Repairs
 from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
@@ -449,7 +450,7 @@ class Manager(ServiceInterface):
 
 
 def _current_bytes(root: str, rel: str) -> bytes | None:
-    item = disk.read_file(root, rel)
+    item = read_file(root, rel)
     if item is None:
         return None
     if item.data is None:
@@ -500,13 +501,18 @@ class WorkerChannel(ServiceInterface):
     @guarded
     def IndexFiles(self, project: "s", files: "a(sxxays)") -> "u":
         """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
+        return self._index(project, files, None)
+
+    def _index(self, project: str, files: list, reason: str | None) -> int:
         pid = self._project_id(project)
         try:
             updates = [indexing.FileUpdate(self._rel(path), size, mtime, bytes(source), wire.decode(facts))
                        for path, size, mtime, source, facts in files]
         except wire.BadFacts as exc:
             raise errors.InvalidArgument(str(exc)) from None
-        count = self.manager.store.index_files(pid, updates)
+        count = self.manager.store.index_files(pid, updates, reason)
+        if reason == "repaired":
+            log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})
         self.manager.files_changed()
         return count
 
@@ -599,16 +605,7 @@ class WorkerChannel(ServiceInterface):
     @guarded
     def RepairFiles(self, project: "s", files: "a(sxxays)") -> "u":
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
-        pid = self._project_id(project)
-        try:
-            updates = [indexing.FileUpdate(self._rel(path), size, mtime, bytes(source), wire.decode(facts))
-                       for path, size, mtime, source, facts in files]
-        except wire.BadFacts as exc:
-            raise errors.InvalidArgument(str(exc)) from None
-        count = self.manager.store.index_files(pid, updates, reason="repaired")
-        log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})
-        self.manager.files_changed()
-        return count
+        return self._index(project, files, "repaired")
 
     @staticmethod
     def _rel(path: str) -> str:

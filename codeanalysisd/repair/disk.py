@@ -16,10 +16,6 @@ from codeanalysisd.index.reading import FileRead, file_facts, read_file
 from codeanalysisd.repair.plan import NO_CONTENT, OnDisk
 
 
-def members(root: str, extra_patterns: Iterable[str] = ()) -> list[str]:
-    return list(ProjectFiles(root, tuple(extra_patterns)).walk())
-
-
 def state(root: str, rels: Iterable[str], files: ProjectFiles) -> dict[str, OnDisk]:
     """The disk state of each given path that is a project file now (absent paths are left out)."""
     out: dict[str, OnDisk] = {}

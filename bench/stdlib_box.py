@@ -1,0 +1,40 @@
+"""What the stdlib benchmarks share: a sandboxed system manager with the suite installed by
+`make install` (offline, from `build/wheels`) and the standard library mounted read-only."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from sandbox.box import SYSBOX, Box  # noqa: E402
+
+STDLIB_MOUNT = "/opt/stdlib-src"
+
+
+def default_stdlib() -> str:
+    return subprocess.run(["python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def boot(name: str, stdlib: str) -> Box:
+    """Boot, install the suite; the caller stops the box."""
+    wheels = REPO / "build" / "wheels"
+    if not (wheels / ".done").exists():
+        sys.exit("run `make wheels` first")
+    subprocess.run([str(SYSBOX), "gc"], check=False, capture_output=True)
+    binds = (f"{REPO}:/opt/codeanalysisd-src:ro", f"{wheels}:/opt/codeanalysisd-wheels:ro",
+             f"{stdlib}:{STDLIB_MOUNT}:ro")
+    box = Box(f"bench-{name}-{os.getpid()}", binds=binds, private_network=True)
+    box.start()
+    try:
+        box.run("make", "-C", "/opt/codeanalysisd-src", "--no-print-directory", "install",
+                "WHEELHOUSE=/opt/codeanalysisd-wheels", timeout=600)
+    except BaseException:
+        box.stop()
+        raise
+    return box
