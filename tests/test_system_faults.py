@@ -1,0 +1,101 @@
+"""Faults and hostile input against the running suite: a frozen worker, and bad bus calls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SRC
+from helpers import busctl, dbus_send, start_suite
+from sandbox.box import wait_until
+
+PY = "/usr/lib/codeanalysisd/bin/python"
+ROOT, PID = "/srv/hostile", "hostile"
+DROPIN = "/etc/systemd/system/codeanalysisd-watcher.service.d/50-watchdog-test.conf"
+
+
+def test_a_frozen_worker_is_killed_and_restarted_by_the_watchdog(system):
+    start_suite(system)
+    system.write_file(DROPIN, "[Service]\nWatchdogSec=2s\n")
+    unit = "codeanalysisd-watcher.service"
+    try:
+        system.systemctl("daemon-reload")
+        system.systemctl("restart", unit)
+        before = system.show(unit, "MainPID", "NRestarts")
+        system.run("kill", "-STOP", before["MainPID"])  # alive, but its loop no longer sends WATCHDOG=1
+        wait_until(lambda: system.show(unit, "NRestarts")["NRestarts"] != before["NRestarts"], timeout=30,
+                   what="systemd's watchdog to restart the frozen watcher")
+        wait_until(lambda: system.show(unit, "SubState")["SubState"] == "running", timeout=15, what="running again")
+        assert system.show(unit, "MainPID")["MainPID"] != before["MainPID"]
+        assert "Watchdog timeout" in system.journal(unit, "-o", "cat")
+    finally:
+        system.run("rm", "-f", DROPIN)
+        system.systemctl("daemon-reload")
+        system.systemctl("restart", unit)
+
+
+@pytest.fixture(scope="module")
+def hostile_project(system):
+    start_suite(system)
+    system.sh(f"rm -rf {ROOT} && mkdir -p {ROOT} && echo 'def a(): pass' > {ROOT}/a.py && "
+              f"ln -s /etc/passwd {ROOT}/escape.py && ln -s /etc {ROOT}/out")
+    system.run("codeanalysisctl", "add", ROOT)
+    wait_until(lambda: json.loads(system.run("codeanalysisctl", "--json", "def", "a", "-p", PID).stdout),
+               timeout=20, what="the project indexed")
+    yield
+    system.run("codeanalysisctl", "remove", PID, check=False)
+
+
+LONG = "x" * 5000
+# (member, dbus-send arguments, the error name expected)
+HOSTILE = [
+    ("AddProject", ["string:relative/dir"], "InvalidArgument"),
+    ("AddProject", ["string:"], "InvalidArgument"),
+    ("AddProject", ["string:/etc/../etc"], "InvalidArgument"),
+    ("AddProject", ["string:/no/such/dir"], "InvalidArgument"),
+    ("AddProject", [f"string:/{LONG}"], "InvalidArgument"),
+    ("AddProject", [f"string:{ROOT}"], "Exists"),
+    ("RemoveProject", ["string:no-such-project"], "NotFound"),
+    ("RemoveProject", ["string:"], "InvalidArgument"),
+    ("StartWorker", ["string:../../bin/sh"], "InvalidArgument"),
+    ("StopWorker", ["string:codeanalysisd-db.service"], "InvalidArgument"),
+    ("FindSymbol", ["string:", "string:", "string:", "uint32:0"], "InvalidArgument"),
+    ("FindSymbol", ["string:a", "string:", "string:bogus", "uint32:0"], "InvalidArgument"),
+    ("FindSymbol", ["string:a", "string:no-such-project", "string:", "uint32:0"], "NotFound"),
+    ("Search", ["string:a", "string:no-such-project", "uint32:4294967295"], "NotFound"),
+    ("GetFileSource", ["string:", "string:a.py", "string:"], "InvalidArgument"),
+    ("GetFileSource", ["string:no-such-project", "string:a.py", "string:"], "NotFound"),
+    ("GetFileSource", [f"string:{PID}", "string:../../etc/passwd", "string:"], "InvalidArgument"),
+    ("GetFileSource", [f"string:{PID}", "string:/etc/passwd", "string:"], "InvalidArgument"),
+    ("GetFileSource", [f"string:{PID}", f"string:{LONG}", "string:"], "InvalidArgument"),
+    ("GetFileSource", [f"string:{PID}", "string:escape.py", "string:"], "NotFound"),
+    ("GetFileSource", [f"string:{PID}", "string:out/passwd", "string:"], "NotFound"),
+    ("GetFileSource", [f"string:{PID}", "string:a.py", "string:999"], "NotFound"),
+    ("GetFileSource", [f"string:{PID}", "string:a.py", f"string:{LONG}"], "InvalidArgument"),
+    ("ListVersions", [f"string:{PID}", "string:../a.py"], "InvalidArgument"),
+    ("ListVersions", [f"string:{PID}", "string:nothing-here.py"], "NotFound"),
+    ("RestoreFile", [f"string:{PID}", "string:out/passwd", "string:", "boolean:true"], "NotFound"),
+    ("RestoreFile", [f"string:{PID}", "string:../x.py", "string:1", "boolean:true"], "InvalidArgument"),
+    ("RestoreFile", [f"string:{PID}", "string:a.py", "string:deadbeef00", "boolean:true"], "NotFound"),
+    ("Repair", ["string:no-such-project", "boolean:true"], "NotFound"),
+    ("Repair", ["string:", "boolean:false"], "InvalidArgument"),
+    ("RepairAndRestore", ["string:no-such-project", "boolean:false"], "NotFound"),
+]
+
+
+def _state(system) -> str:
+    return (system.run(PY, f"{SRC}/tests/support/dbedit.py", "dump", PID).stdout
+            + busctl(system, "ListProjects").stdout + system.run("sha256sum", "/etc/passwd").stdout)
+
+
+def test_hostile_calls_get_named_errors_and_change_nothing(system, hostile_project):
+    before, pid = _state(system), system.show("codeanalysisd-db.service", "MainPID")["MainPID"]
+    for member, args, error in HOSTILE:
+        r = dbus_send(system, member, *args)
+        assert r.returncode != 0 and f"org.codeanalysis1.Error.{error}" in r.stderr, (member, args[:2], r.stderr)
+    # wrong types never reach a handler: the bus library answers InvalidArgs
+    for member, signature, value in (("AddProject", "u", "5"), ("Repair", "ss", "a b"), ("Search", "s", "x")):
+        r = busctl(system, member, signature, *value.split(), check=False)
+        assert r.returncode != 0, (member, r.stdout)
+    assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == pid  # never crashed
+    assert _state(system) == before  # nothing written
