@@ -7,6 +7,8 @@ import json
 import pytest
 from conftest import SRC
 from helpers import busctl, dbus_send, start_suite
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sandbox.box import wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -99,3 +101,29 @@ def test_hostile_calls_get_named_errors_and_change_nothing(system, hostile_proje
         assert r.returncode != 0, (member, r.stdout)
     assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == pid  # never crashed
     assert _state(system) == before  # nothing written
+
+
+# D-Bus strings are UTF-8 without NUL: anything else is refused by the bus itself.
+BUS_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=60)
+PATH_PIECES = st.one_of(st.sampled_from(["/", "..", ".", "a.py", "escape.py", "out", "out/passwd", "//", ROOT,
+                                         "/etc/passwd", "~", "%2e%2e"]), BUS_TEXT)
+BUS_PATHS = st.lists(st.lists(PATH_PIECES, max_size=6).map("".join), min_size=1, max_size=8)
+ANSWERS = {"ok"} | {f"org.codeanalysis1.Error.{n}" for n in ("InvalidArgument", "NotFound", "Exists")}
+
+
+def test_any_path_over_the_bus_gets_an_answer_and_writes_nothing(system, hostile_project):
+    before, pid = _state(system), system.show("codeanalysisd-db.service", "MainPID")["MainPID"]
+    seen: set[str] = set()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(BUS_PATHS)
+    def calls(paths):
+        out = json.loads(system.run(PY, f"{SRC}/tests/support/pathcalls.py",
+                                    input=json.dumps([PID, paths])).stdout)
+        seen.update(out)
+        assert set(out) <= ANSWERS, (paths, out)
+
+    calls()
+    assert "org.codeanalysis1.Error.InvalidArgument" in seen and "org.codeanalysis1.Error.NotFound" in seen
+    assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == pid
+    assert _state(system) == before
