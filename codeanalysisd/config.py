@@ -31,6 +31,8 @@ class Config:
     # Parsing costs ~160x the source size in memory for dense code; larger files get full text only.
     max_parse_size: int = 1024 * 1024
     exclude: tuple[str, ...] = ()  # extra .gitignore-style patterns, relative to each project root
+    max_watches: int = 0  # inotify watches the watcher may use; 0: as many as the kernel allows
+    rescan_interval: float = 30.0  # seconds between rescans of directories left without a watch
     max_versions: int = 100  # versions kept per file (the latest is always kept)
     max_age: float = 365 * 86400.0  # seconds; older versions are pruned (0 = keep regardless of age)
     repair_interval: float = 10.0  # seconds between the repair worker's batches
@@ -60,7 +62,8 @@ def load(main: Path) -> Config:
             for key, value in parser.items(section):
                 values[(section, key)] = (value.strip(), str(path))
     known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude"),
-             ("History", "MaxVersions"), ("History", "MaxAge"), ("Repair", "PollInterval"), ("Repair", "BatchSize")}
+             ("Index", "MaxWatches"), ("Index", "RescanInterval"), ("History", "MaxVersions"), ("History", "MaxAge"),
+             ("Repair", "PollInterval"), ("Repair", "BatchSize")}
     for (section, key), (_value, path) in values.items():
         if (section, key) not in known:
             raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
@@ -86,6 +89,10 @@ def load(main: Path) -> Config:
         cfg["max_parse_size"] = _size(value, path, "[Index] MaxParseSize=")
     if ("Index", "Exclude") in values:
         cfg["exclude"] = tuple(values[("Index", "Exclude")][0].split())
+    if ("Index", "MaxWatches") in values:
+        cfg["max_watches"] = _count(*values[("Index", "MaxWatches")], "[Index] MaxWatches=", 0, 10_000_000)
+    if ("Index", "RescanInterval") in values:
+        cfg["rescan_interval"] = _timespan(*values[("Index", "RescanInterval")], "[Index] RescanInterval=", 0.5, 86400)
     if ("History", "MaxVersions") in values:
         cfg["max_versions"] = _count(*values[("History", "MaxVersions")], "[History] MaxVersions=", 1, 1_000_000)
     if ("History", "MaxAge") in values:

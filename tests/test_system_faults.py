@@ -127,3 +127,37 @@ def test_any_path_over_the_bus_gets_an_answer_and_writes_nothing(system, hostile
     assert "org.codeanalysis1.Error.InvalidArgument" in seen and "org.codeanalysis1.Error.NotFound" in seen
     assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == pid
     assert _state(system) == before
+
+
+def test_directories_beyond_the_watch_limit_are_reported_and_rescanned(system):
+    start_suite(system)
+    conf = "/etc/codeanalysisd/codeanalysisd.conf.d/50-watch-limit.conf"
+    root, pid = "/srv/watchlimit", "watchlimit"
+    system.sh(f"rm -rf {root} && for i in 0 1 2 3 4 5 6 7; do mkdir -p {root}/d$i/sub && "
+              f"echo \"v$i = 1\" > {root}/d$i/sub/m.py; done")
+    system.write_file(conf, "[Index]\nMaxWatches=3\nRescanInterval=1s\n")
+    try:
+        system.systemctl("reload", "codeanalysisd-watcher.service")
+        system.run("codeanalysisctl", "add", root)
+
+        def paths() -> set[str]:
+            r = system.run("codeanalysisctl", "--json", "search", "-p", pid, "watchlimit_marker", check=False)
+            return {hit["path"] for hit in json.loads(r.stdout or "[]")}
+
+        def warnings() -> str:
+            return system.journal("codeanalysisd-watcher.service", "-p", "warning", "-o", "cat")
+
+        wait_until(lambda: "watchlimit are not watched" in warnings(), timeout=20, what="the unwatched dirs reported")
+        warning = warnings()
+        assert "watchlimit are not watched ([Index] MaxWatches=3)" in warning and "rescanned every 1 s" in warning
+        status = system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"]
+        assert "rescanned every 1 s (watch limit)" in status, status
+        # nothing is missed: new files in every directory, and in a directory made afterwards
+        system.sh(f"for i in 0 1 2 3 4 5 6 7; do echo 'watchlimit_marker = 1' > {root}/d$i/sub/new.py; done && "
+                  f"mkdir -p {root}/d7/later && echo 'watchlimit_marker = 2' > {root}/d7/later/n.py")
+        expected = {f"d{i}/sub/new.py" for i in range(8)} | {"d7/later/n.py"}
+        wait_until(lambda: paths() == expected, timeout=20, what="every new file found")
+    finally:
+        system.run("rm", "-f", conf)
+        system.systemctl("reload", "codeanalysisd-watcher.service")
+        system.run("codeanalysisctl", "remove", pid, check=False)

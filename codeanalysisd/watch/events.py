@@ -46,11 +46,15 @@ class Inotify:
     """One inotify instance for all projects, read from the asyncio loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, on_path: Callable[[str, int], None],
-                 on_overflow: Callable[[], None], on_root_gone: Callable[[str], None]) -> None:
+                 on_overflow: Callable[[], None], on_root_gone: Callable[[str], None], max_watches: int = 0) -> None:
         self.on_path, self.on_overflow, self.on_root_gone = on_path, on_overflow, on_root_gone
         self.wm = pyinotify.WatchManager()
         self.notifier = pyinotify.AsyncioNotifier(self.wm, loop, default_proc_fun=_Handler(owner=self))
         self._roots: dict[str, int] = {}
+        self.max_watches = max_watches  # 0: as many as the kernel allows
+        # root -> directories below it without a watch (the kernel's or the configured limit);
+        # the watcher rescans them periodically instead. Directories made later count too.
+        self.unwatched: dict[str, set[str]] = {}
 
     def root_of_wd(self, wd: int) -> str | None:
         for root, root_wd in self._roots.items():
@@ -59,19 +63,39 @@ class Inotify:
         return None
 
     def watch(self, root: str, excluded: Callable[[str], bool]) -> int:
-        """Watch root and every directory below it that is not excluded; returns failed watches."""
+        """Watch root and every directory below it that is not excluded; returns how many
+        directories are left without a watch (see ``unwatched``)."""
+        unwatched = self.unwatched.setdefault(root, set())
+
         def exclude(path: str) -> bool:
             rel = os.path.relpath(path, root)
-            return rel != "." and excluded(rel)
+            if rel != "." and excluded(rel):
+                return True
+            if self.max_watches and len(self.wm.watches) >= self.max_watches:
+                unwatched.add(path)
+                return True
+            return False
 
         added = self.wm.add_watch(root, MASK, rec=True, auto_add=True, exclude_filter=exclude, quiet=True)
         wd = added.get(root, -1)
         if wd >= 0:
             self._roots[root] = wd
-        # pyinotify: -1 is a failed watch (ENOSPC at the watch limit, EACCES), -2 an excluded path
-        return sum(1 for v in added.values() if v == -1)
+        # pyinotify: -1 is a failed watch (ENOSPC at the kernel's watch limit, EACCES), -2 excluded
+        unwatched.update(path for path, v in added.items() if v == -1)
+        return len(unwatched)
+
+    def unwatched_dirs(self, root: str) -> list[str]:
+        """The topmost directories below root without a watch, relative to root."""
+        out: list[str] = []
+        for path in sorted(self.unwatched.get(root, ())):
+            rel = os.path.relpath(path, root)
+            rel = "" if rel == "." else rel
+            if not any(rel == top or rel.startswith(top + "/") for top in out if top) and "" not in out:
+                out.append(rel)
+        return out
 
     def unwatch(self, root: str) -> None:
+        self.unwatched.pop(root, None)
         if self._roots.pop(root, None) is None:
             return
         # pyinotify's rm_watch(rec=True) deletes from the dict it is iterating over and raises

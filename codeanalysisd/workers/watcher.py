@@ -45,6 +45,8 @@ class Watcher:
         self.overflowed = False
         self.projects_changed = asyncio.Event()
         self.rule_changed = False
+        self.reported_unwatched: dict[str, int] = {}
+        self.last_poll = time.monotonic()
         self.inotify: Inotify | None = None
         self._last_status = 0.0
         self.last_event = 0.0
@@ -106,14 +108,42 @@ class Watcher:
         if not os.path.isdir(info.root):
             self.missing[info.id] = info.root
             return
-        failed = self.inotify.watch(info.root, sync.files.is_excluded_dir)
-        if failed:
-            log.warning("%d directories of %s could not be watched (inotify limit?)", failed, info.id,
-                        extra={"project": info.id, "path": info.root})
+        self.inotify.watch(info.root, sync.files.is_excluded_dir)
+        self._report_unwatched(info.id, info.root)
         if info.state == "missing":
             await self.owner.set_project_state(info.id, "active", "the root is back")
         self.dirty.setdefault(info.id, {})[""] = 0.0  # reconcile scan
         log.info("watching %s at %s", info.id, info.root, extra={"project": info.id, "path": info.root})
+
+    def _report_unwatched(self, pid: str, root: str) -> None:
+        assert self.inotify is not None
+        dirs = self.inotify.unwatched_dirs(root)
+        if dirs and len(dirs) != self.reported_unwatched.get(pid):
+            limit = (f"[Index] MaxWatches={self.inotify.max_watches}" if self.inotify.max_watches
+                     else "the kernel's limit, sysctl fs.inotify.max_user_watches")
+            log.warning("%d directories of %s are not watched (%s): %s%s; they are rescanned every %g s instead",
+                        len(dirs), pid, limit, ", ".join(d or "." for d in dirs[:5]),
+                        f" and {len(dirs) - 5} more" if len(dirs) > 5 else "", self.ctx.config.rescan_interval,
+                        extra={"project": pid, "path": root})
+        self.reported_unwatched[pid] = len(dirs)
+
+    def poll_unwatched(self, now: float) -> None:
+        """Directories without a watch send no events: compare them with the index periodically."""
+        assert self.inotify is not None
+        if now - self.last_poll < self.ctx.config.rescan_interval:
+            return
+        self.last_poll = now
+        for pid, sync in self.syncs.items():
+            if pid in self.missing:
+                continue
+            self._report_unwatched(pid, sync.root)
+            for rel in self.inotify.unwatched_dirs(sync.root):
+                self.dirty.setdefault(pid, {}).setdefault(rel, 0.0)
+
+    def unwatched_count(self) -> int:
+        if self.inotify is None:
+            return 0
+        return sum(len(self.inotify.unwatched_dirs(s.root)) for s in self.syncs.values())
 
     async def check_missing(self) -> None:
         """A vanished root is reported (not taken as every file deleted: it may be an unmounted
@@ -161,10 +191,14 @@ class Watcher:
 
     def _next_deadline(self) -> float | None:
         pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
+        if self.unwatched_count():
+            pending.append(self.last_poll + self.ctx.config.rescan_interval)
         return min(pending) if pending else None
 
     def reloaded(self, old, new) -> None:
-        if (old.exclude, old.max_parse_size) != (new.exclude, new.max_parse_size):
+        if (old.exclude, old.max_parse_size, old.max_watches) != (new.exclude, new.max_parse_size, new.max_watches):
+            if self.inotify is not None:
+                self.inotify.max_watches = new.max_watches
             # Which files belong, or how they are parsed, changed: every project is set up
             # again (watches included) and reconciled against the index.
             self.rule_changed = True
@@ -190,6 +224,7 @@ class Watcher:
         if self.missing:
             await self.check_missing()
         now = time.monotonic()
+        self.poll_unwatched(now)
         for pid, rels in self._due(now).items():
             sync = self.syncs.get(pid)
             if sync is None:
@@ -217,6 +252,9 @@ class Watcher:
             return f"indexing {s.id}: {s.progress.done} done, {s.progress.pending} to go"
         files = sum(1 for s in self.syncs.values() for k in s.known.values() if k.live)
         missing = f", {len(self.missing)} missing" if self.missing else ""
+        unwatched = self.unwatched_count()
+        if unwatched:
+            missing += f", {unwatched} dir(s) rescanned every {self.ctx.config.rescan_interval:g} s (watch limit)"
         checked = sum(s.progress.syntax_checked for s in self.syncs.values())
         syntax = f", concrete syntax of {checked} verified" if checked else ""
         return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
@@ -240,7 +278,8 @@ async def serve(ctx: service.Context) -> int:
     owner = OwnerClient(bus)
     watcher = Watcher(ctx, owner)
     ctx.on_reload(watcher.reloaded)
-    watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone)
+    watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone,
+                              ctx.config.max_watches)
     await wake_on_project_changes(bus, watcher.projects_changed, also=watcher.wake)
     marker = ctx.state_dir / "watcher-libcst-inflight.json"
     try:
