@@ -11,7 +11,9 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sandbox.box import SYSBOX, Box  # noqa: E402
+from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
+
+__all__ = ["REPO", "STDLIB_MOUNT", "Box", "boot", "default_stdlib", "wait_until"]
 
 STDLIB_MOUNT = "/opt/stdlib-src"
 

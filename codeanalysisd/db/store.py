@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import apsw
 
@@ -34,6 +38,7 @@ class RootTaken(ValueError):
         self.project = project
 
 
+T = TypeVar("T")
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -51,6 +56,14 @@ class OpenReport:
     moved_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, renamed to, why)
     rebuilt_projects: int = 0  # projects an index recreated from scratch got back from the history
     adopted_files: int = 0  # current contents copied into a history created next to an existing index
+
+
+def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Connection:
+    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    db = apsw.Connection(path, flags=flags)
+    db.setbusytimeout(5000)
+    db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
+    return db
 
 
 def _sound(path: str, schema: str, attach_to: apsw.Connection | None, report: OpenReport) -> apsw.Connection:
@@ -83,10 +96,20 @@ def _sound(path: str, schema: str, attach_to: apsw.Connection | None, report: Op
 class Store:
     def __init__(self, db: apsw.Connection, path: str, history_path: str,
                  retention: history.Retention | None = None) -> None:
-        self.db = db
+        self.db = db  # the writer: used by one thread at a time, the write thread once serving
         self.path = path
         self.history_path = history_path
         self.retention = retention or history.Retention()
+        # Reads go through their own connection (WAL: they never wait for a write), so a
+        # query or control call is answered while a batch of files is being written.
+        self.reader = _connect(path, history_path, readonly=True)
+        self._writes = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+
+    async def write(self, operation: Callable[..., T], *args: object) -> T:
+        """Run a write operation (one of the methods below that opens a transaction) on the
+        write thread: writes are serialized there, one transaction at a time, and the event
+        loop goes on answering reads meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._writes, functools.partial(operation, *args))
 
     @classmethod
     def open(cls, path: str, history_path: str, retention: history.Retention | None = None
@@ -139,7 +162,7 @@ class Store:
     def _adopt_into_history(self) -> int:
         count = 0
         with self.db:
-            for project in self.list_projects():
+            for project in self.list_projects(self.db):
                 history.register_project(self.db, project.id, project.name, project.root, time.time())
                 for path, sha, state in self.db.execute(
                         "SELECT path, sha256, state FROM files WHERE project_id = ?", (project.id,)).fetchall():
@@ -149,6 +172,8 @@ class Store:
         return count
 
     def close(self) -> None:
+        self._writes.shutdown(wait=True)  # a write in progress finishes (or rolls back) first
+        self.reader.close()
         # A deliberate checkpoint keeps the WAL from growing across restarts.
         try:
             self.db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
@@ -158,11 +183,11 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        return migrations.schema_version(self.db)
+        return migrations.schema_version(self.reader)
 
     # ------------------------------------------------------------------ projects
-    def list_projects(self) -> list[Project]:
-        rows = self.db.execute(
+    def list_projects(self, db: apsw.Connection | None = None) -> list[Project]:
+        rows = (db or self.reader).execute(
             """
             SELECT p.id, p.name, p.root, p.state,
                    (SELECT count(*) FROM files f WHERE f.project_id = p.id AND f.state = 'live')
@@ -171,9 +196,9 @@ class Store:
         ).fetchall()
         return [Project(*row) for row in rows]
 
-    def find_project(self, key: str) -> Project:
+    def find_project(self, key: str, db: apsw.Connection | None = None) -> Project:
         """A project by id or by root path."""
-        for project in self.list_projects():
+        for project in self.list_projects(db):
             if key in (project.id, project.root):
                 return project
         raise UnknownProject(key)
@@ -181,7 +206,7 @@ class Store:
     def add_project(self, root: str, overlaps) -> Project:
         """Register a canonical root; ``overlaps(a, b)`` decides which roots conflict."""
         with self.db:
-            for existing in self.list_projects():
+            for existing in self.list_projects(self.db):
                 if existing.root == root:
                     raise RootTaken(existing, f"{root} is already registered as project {existing.id!r}")
                 if overlaps(existing.root, root):
@@ -206,11 +231,11 @@ class Store:
             self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
                             (pid, name, root, created))
             history.register_project(self.db, pid, name, root, created)
-        return self.find_project(pid)
+        return self.find_project(pid, self.db)
 
     def remove_project(self, key: str) -> Project:
         with self.db:
-            project = self.find_project(key)
+            project = self.find_project(key, self.db)
             # files rows go with the project (ON DELETE CASCADE); the history stays until pruned.
             self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
             history.unregister_project(self.db, project.id)
@@ -248,14 +273,14 @@ class Store:
                 indexing.touch(self.db, project_id, path, size, mtime_ns)
 
     def syntax_pending(self, project_id: str, limit: int) -> list[tuple[str, bytes]]:
-        return indexing.syntax_pending(self.db, project_id, limit)
+        return indexing.syntax_pending(self.reader, project_id, limit)
 
     def record_syntax(self, project_id: str, verdicts: list[tuple[str, bytes, str]]) -> int:
         with self.db:
             return sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)
 
     def syntax_pending_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"
+        return self.reader.execute("SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"
                                ).fetchone()[0]
 
     def set_skipped(self, project_id: str, scope: str, entries: list[tuple[str, str]]) -> None:
@@ -263,29 +288,29 @@ class Store:
             indexing.set_skipped(self.db, project_id, scope, entries)
 
     def file_states(self, project_id: str) -> list[indexing.FileState]:
-        return indexing.states(self.db, project_id)
+        return indexing.states(self.reader, project_id)
 
     # ------------------------------------------------------------------ queries
     def search(self, query: str, project: str | None, limit: int) -> list[queries.Hit]:
-        return queries.search(self.db, query, project, limit)
+        return queries.search(self.reader, query, project, limit)
 
     def find_symbol(self, name: str, project: str | None, kind: str, limit: int) -> list[queries.Symbol]:
-        return queries.find_symbol(self.db, name, project, kind, limit)
+        return queries.find_symbol(self.reader, name, project, kind, limit)
 
     def find_references(self, name: str, project: str | None, limit: int) -> list[queries.Usage]:
-        return queries.find_references(self.db, name, project, limit)
+        return queries.find_references(self.reader, name, project, limit)
 
     def file_source(self, project_id: str, path: str) -> tuple[bytes | None, str, str]:
-        return queries.file_source(self.db, project_id, path)
+        return queries.file_source(self.reader, project_id, path)
 
     # ------------------------------------------------------------------ history
     def versions(self, project_id: str, path: str) -> list[history.Version]:
-        return history.versions(self.db, project_id, path)
+        return history.versions(self.reader, project_id, path)
 
     def version(self, project_id: str, path: str, spec: str) -> tuple[history.Version, bytes]:
         """A version by number or by (a prefix of) its sha256; raises LookupError."""
-        found = history.find(self.db, project_id, path, spec)
-        data = history.content(self.db, found.sha256)
+        found = history.find(self.reader, project_id, path, spec)
+        data = history.content(self.reader, found.sha256)
         if data is None:
             raise LookupError(f"the content of version {found.n} is no longer stored")
         return found, data
@@ -305,14 +330,14 @@ class Store:
             return history.prune(self.db, self.retention, now)
 
     def history_bytes(self) -> int:
-        return history.stored_bytes(self.db)
+        return history.stored_bytes(self.reader)
 
     # ------------------------------------------------------------------ repair
     def repair_paths(self, project_id: str) -> set[str]:
-        return reconcile.paths(self.db, project_id)
+        return reconcile.paths(self.reader, project_id)
 
     def repair_facts(self, project_id: str, paths: Iterable[str]) -> dict[str, tuple]:
-        return {path: reconcile.facts(self.db, project_id, path) for path in paths}
+        return {path: reconcile.facts(self.reader, project_id, path) for path in paths}
 
     def apply_repair(self, project_id: str, actions: list[tuple[str, str]], disk: dict,
                      updates: dict[str, indexing.FileUpdate]) -> None:
@@ -324,20 +349,23 @@ class Store:
 
     def stored_content(self, project_id: str, path: str) -> bytes | None:
         """The bytes the index holds for a file (its current, or last, content)."""
-        data, _state, _problems = queries.file_source(self.db, project_id, path)
+        data, _state, _problems = queries.file_source(self.reader, project_id, path)
         return data
 
     # ------------------------------------------------------------------ integrity
     def integrity_problems(self) -> dict[str, list[str]]:
-        return {"index": integrity.full_check(self.db, "main"),
-                "history": integrity.full_check(self.db, history.SCHEMA)}
+        db = _connect(self.path, self.history_path, readonly=True)
+        try:
+            return {"index": integrity.full_check(db, "main"), "history": integrity.full_check(db, history.SCHEMA)}
+        finally:
+            db.close()
 
     def problems(self, project: str | None) -> list[tuple[str, str, str]]:
-        return queries.problems(self.db, project)
+        return queries.problems(self.reader, project)
 
     # ------------------------------------------------------------------ figures
     def files_indexed(self) -> int:
-        return self.db.execute("SELECT count(*) FROM files WHERE state = 'live'").fetchone()[0]
+        return self.reader.execute("SELECT count(*) FROM files WHERE state = 'live'").fetchone()[0]
 
     def database_bytes(self) -> int:
         total = 0

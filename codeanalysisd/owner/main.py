@@ -44,7 +44,7 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
 async def _prune_periodically(store: Store, log) -> None:
     while True:
         await asyncio.sleep(PRUNE_EVERY)
-        pruned = store.prune_history()
+        pruned = await store.write(store.prune_history)
         if pruned:
             log.info("pruned %d old version(s) from the history", pruned)
 

@@ -104,6 +104,7 @@ class Manager(ServiceInterface):
         self.config = config or Config()
         self.repairs = Repairs(store, units, self.config)
         self.reports: dict[str, WorkerReport] = {}
+        self._states_in_flight: asyncio.Future | None = None
         self.calls = 0
         self._on_change = on_change
         self._on_corrupt = on_corrupt
@@ -138,7 +139,7 @@ class Manager(ServiceInterface):
     # ----------------------------------------------------------------- projects
     @method()
     @guarded
-    def AddProject(self, root: "s") -> "s":
+    async def AddProject(self, root: "s") -> "s":
         self.calls += 1
         try:
             canonical = paths.project_root(root)
@@ -146,7 +147,7 @@ class Manager(ServiceInterface):
             log.log(25, "AddProject refused: %s", exc, extra={"path": root})
             raise errors.InvalidArgument(str(exc)) from None
         try:
-            project = self.store.add_project(canonical, paths.roots_overlap)
+            project = await self.store.write(self.store.add_project, canonical, paths.roots_overlap)
         except RootTaken as exc:
             raise errors.Exists(str(exc)) from None
         log.info("registered project %s at %s", project.id, project.root,
@@ -156,10 +157,10 @@ class Manager(ServiceInterface):
 
     @method()
     @guarded
-    def RemoveProject(self, project: "s"):
+    async def RemoveProject(self, project: "s"):
         self.calls += 1
         found = self._project(project)
-        self.store.remove_project(found.id)
+        await self.store.write(self.store.remove_project, found.id)
         log.info("unregistered project %s (%s)", found.id, found.root,
                  extra={"project": found.id, "path": found.root})
         self._changed()
@@ -176,7 +177,7 @@ class Manager(ServiceInterface):
     async def WorkerStatus(self) -> "aa{sv}":
         self.calls += 1
         units = [("db", OWNER_UNIT), *WORKER_UNITS.items()]
-        states = await asyncio.gather(*(self.units.unit_state(unit) for _, unit in units), return_exceptions=True)
+        states = await self._unit_states([unit for _, unit in units])
         rows = []
         for (name, unit), state in zip(units, states, strict=True):
             if isinstance(state, DBusError):
@@ -202,6 +203,20 @@ class Manager(ServiceInterface):
                 row["reported_ago"] = Variant("d", time.monotonic() - report.at if report else -1.0)
             rows.append(row)
         return rows
+
+    async def _unit_states(self, units: list[str]) -> list:
+        """The units' states from systemd. Callers that arrive while a query is on its way share
+        its answer: under many concurrent callers systemd (one process for the whole machine)
+        is asked once per round trip instead of once per caller."""
+        if self._states_in_flight is None:
+            async def query() -> list:
+                try:
+                    return await asyncio.gather(*(self.units.unit_state(u) for u in units), return_exceptions=True)
+                finally:
+                    self._states_in_flight = None
+
+            self._states_in_flight = asyncio.ensure_future(query())
+        return await asyncio.shield(self._states_in_flight)
 
     async def _control(self, verb: str, name: str) -> None:
         self.calls += 1
@@ -338,7 +353,8 @@ class Manager(ServiceInterface):
         if current is not None and not overwrite:
             raise errors.Exists(f"{rel} exists in {found.root}; pass overwrite to replace it "
                                 "(its content is kept as a version first)")
-        replaced = self.store.record_overwritten(found.id, rel, current) if current is not None else None
+        replaced = (await self.store.write(self.store.record_overwritten, found.id, rel, current)
+                    if current is not None else None)
         try:
             written = await asyncio.to_thread(writeback.write_into, found.root, rel, data, overwrite)
         except writeback.WriteRefused as exc:
@@ -347,10 +363,10 @@ class Manager(ServiceInterface):
             log.warning("RestoreFile: %s", exc, extra={"project": found.id, "path": rel})
             raise errors.AccessDenied(str(exc)) from None
         if written.replaced is not None and written.replaced != current:
-            self.store.record_overwritten(found.id, rel, written.replaced)
+            await self.store.write(self.store.record_overwritten, found.id, rel, written.replaced)
         update = await asyncio.to_thread(disk.from_bytes, rel, data, written.size, written.mtime_ns,
                                          self.config.max_parse_size)
-        self.store.index_files(found.id, [update], reason="restored")
+        await self.store.write(self.store.index_files, found.id, [update], "restored")
         log.info("restored %s of %s (version %d)", rel, found.id, chosen.n, extra={"project": found.id, "path": rel})
         self.files_changed()
         return {"path": Variant("s", rel), "version": Variant("u", chosen.n), "written": Variant("b", True),
@@ -499,18 +515,18 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
-    def IndexFiles(self, project: "s", files: "a(sxxays)") -> "u":
+    async def IndexFiles(self, project: "s", files: "a(sxxays)") -> "u":
         """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
-        return self._index(project, files, None)
+        return await self._index(project, files, None)
 
-    def _index(self, project: str, files: list, reason: str | None) -> int:
+    async def _index(self, project: str, files: list, reason: str | None) -> int:
         pid = self._project_id(project)
         try:
             updates = [indexing.FileUpdate(self._rel(path), size, mtime, bytes(source), wire.decode(facts))
                        for path, size, mtime, source, facts in files]
         except wire.BadFacts as exc:
             raise errors.InvalidArgument(str(exc)) from None
-        count = self.manager.store.index_files(pid, updates, reason)
+        count = await self.manager.store.write(self.manager.store.index_files, pid, updates, reason)
         if reason == "repaired":
             log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})
         self.manager.files_changed()
@@ -518,22 +534,26 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
-    def RemoveFiles(self, project: "s", relpaths: "as") -> "u":
-        count = self.manager.store.mark_deleted(self._project_id(project), [self._rel(p) for p in relpaths])
+    async def RemoveFiles(self, project: "s", relpaths: "as") -> "u":
+        store = self.manager.store
+        count = await store.write(store.mark_deleted, self._project_id(project), [self._rel(p) for p in relpaths])
         self.manager.files_changed()
         return count
 
     @method()
     @guarded
-    def MoveFile(self, project: "s", old: "s", new: "s", size: "x", mtime_ns: "x") -> "b":
-        moved = self.manager.store.move_file(self._project_id(project), self._rel(old), self._rel(new), size, mtime_ns)
+    async def MoveFile(self, project: "s", old: "s", new: "s", size: "x", mtime_ns: "x") -> "b":
+        store = self.manager.store
+        moved = await store.write(store.move_file, self._project_id(project), self._rel(old), self._rel(new), size,
+                                  mtime_ns)
         self.manager.files_changed()
         return moved
 
     @method()
     @guarded
-    def TouchFiles(self, project: "s", stats: "a(sxx)"):
-        self.manager.store.touch_files(self._project_id(project), [(self._rel(p), s, m) for p, s, m in stats])
+    async def TouchFiles(self, project: "s", stats: "a(sxx)"):
+        store = self.manager.store
+        await store.write(store.touch_files, self._project_id(project), [(self._rel(p), s, m) for p, s, m in stats])
 
     @method()
     @guarded
@@ -542,27 +562,29 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
-    def RecordSyntax(self, project: "s", verdicts: "a(says)") -> "u":
+    async def RecordSyntax(self, project: "s", verdicts: "a(says)") -> "u":
         """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
-        return self.manager.store.record_syntax(
-            self._project_id(project), [(self._rel(p), bytes(sha), v[:500]) for p, sha, v in verdicts])
+        store = self.manager.store
+        return await store.write(store.record_syntax, self._project_id(project),
+                                 [(self._rel(p), bytes(sha), v[:500]) for p, sha, v in verdicts])
 
     @method()
     @guarded
-    def SetSkipped(self, project: "s", scope: "s", entries: "a(ss)"):
+    async def SetSkipped(self, project: "s", scope: "s", entries: "a(ss)"):
         """Paths at and below scope ("" = all) that are not followed, each with its reason."""
         if scope:
             scope = self._rel(scope)
-        self.manager.store.set_skipped(self._project_id(project), scope,
-                                       [(self._rel(p), reason[:500]) for p, reason in entries])
+        store = self.manager.store
+        await store.write(store.set_skipped, self._project_id(project), scope,
+                          [(self._rel(p), reason[:500]) for p, reason in entries])
 
     @method()
     @guarded
-    def SetProjectState(self, project: "s", state: "s", reason: "s"):
+    async def SetProjectState(self, project: "s", state: "s", reason: "s"):
         if state not in ("active", "missing"):
             raise errors.InvalidArgument(f"unknown project state {state!r}")
         pid = self._project_id(project)
-        if self.manager.store.set_project_state(pid, state):
+        if await self.manager.store.write(self.manager.store.set_project_state, pid, state):
             level = logging.WARNING if state == "missing" else logging.INFO
             log.log(level, "project %s is %s: %s", pid, state, reason, extra={"project": pid})
             self.manager.files_changed()
@@ -576,7 +598,7 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
-    def ReconcileFiles(self, project: "s", entries: "a(sbxxay)") -> "a(ss)":
+    async def ReconcileFiles(self, project: "s", entries: "a(sbxxay)") -> "a(ss)":
         """A batch checked against disk: (path, on disk, size, mtime_ns, sha256). The owner applies
         the repair rule; what needs no content is done here, in one transaction; the reply
         names the files the worker must read, parse and send with RepairFiles."""
@@ -595,7 +617,7 @@ class WorkerChannel(ServiceInterface):
         actions = [a for path in every for a in classify(path, disk_state.get(path), *facts[path])]
         now = [(a.path, a.action) for a in actions if a.action not in NEEDS_CONTENT]
         if now:
-            store.apply_repair(pid, now, disk_state, {})
+            await store.write(store.apply_repair, pid, now, disk_state, {})
             log.info("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
                      extra={"project": pid})
             self.manager.files_changed()
@@ -603,9 +625,9 @@ class WorkerChannel(ServiceInterface):
 
     @method()
     @guarded
-    def RepairFiles(self, project: "s", files: "a(sxxays)") -> "u":
+    async def RepairFiles(self, project: "s", files: "a(sxxays)") -> "u":
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
-        return self._index(project, files, "repaired")
+        return await self._index(project, files, "repaired")
 
     @staticmethod
     def _rel(path: str) -> str:

@@ -130,7 +130,8 @@ class Repairs:
                     continue  # changed again since it was read; the next pass takes it
                 updates[action.path] = update
             done.append(action)
-        self.store.apply_repair(project.id, [(a.path, a.action) for a in done], on_disk, updates)
+        await self.store.write(self.store.apply_repair, project.id, [(a.path, a.action) for a in done], on_disk,
+                               updates)
         return done
 
     async def _restore(self, project: Project, path: str) -> tuple[FileUpdate | None, str]:

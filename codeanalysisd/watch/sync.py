@@ -26,6 +26,8 @@ from codeanalysisd.workers.owner_client import OwnerClient
 
 log = logging.getLogger("codeanalysisd.watcher")
 
+# A batch is one transaction on the owner's write thread (queries are answered meanwhile,
+# from their own connection): large batches keep the per-request cost low.
 BATCH_FILES = 64
 BATCH_BYTES = 8 * 1024 * 1024
 @dataclass
