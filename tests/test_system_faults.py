@@ -161,3 +161,51 @@ def test_directories_beyond_the_watch_limit_are_reported_and_rescanned(system):
         system.run("rm", "-f", conf)
         system.systemctl("reload", "codeanalysisd-watcher.service")
         system.run("codeanalysisctl", "remove", pid, check=False)
+
+
+def test_a_full_disk_is_reported_reads_go_on_and_writing_resumes(system):
+    from helpers import stop_suite
+
+    state, root, pid = "/var/lib/codeanalysisd", "/srv/fulldisk", "fulldisk"
+    stop_suite(system)
+    # the state directory on a small filesystem of its own (the old state waits underneath)
+    system.run("mount", "-t", "tmpfs", "-o", "size=48M,mode=0750", "tmpfs", state)
+    try:
+        system.run("chown", "codeanalysis:codeanalysis", state)
+        start_suite(system)
+        system.sh(f"rm -rf {root} && mkdir -p {root} && echo 'def before_full(): pass' > {root}/a.py")
+        system.run("codeanalysisctl", "add", root)
+
+        def found(name: str) -> bool:
+            r = system.run("codeanalysisctl", "--json", "def", name, "-p", pid, check=False)
+            return bool(json.loads(r.stdout or "[]"))
+
+        wait_until(lambda: found("before_full"), timeout=20, what="the project indexed")
+        owner_pid = system.show("codeanalysisd-db.service", "MainPID")["MainPID"]
+        system.run("dd", "if=/dev/zero", f"of={state}/filler", "bs=1M", check=False)  # until ENOSPC
+        # a file whose transaction needs new space (780 KB of source: parsed, below MaxParseSize)
+        system.sh(f"python3 -c \"print('def after_full():\\n    pass\\n' + 'x = 1\\n' * 130000)\" > {root}/big.py")
+        def owner_journal() -> list[dict]:
+            # the whole unit's journal: nothing before this test fills a disk
+            out = system.run("journalctl", "-u", "codeanalysisd-db.service", "-o", "json", "--no-pager")
+            return [json.loads(line) for line in out.stdout.splitlines()]
+
+        try:
+            wait_until(lambda: any("disk holding the database is full" in e["MESSAGE"] for e in owner_journal()),
+                       timeout=20, what="the full disk reported")
+        except TimeoutError as exc:
+            raise AssertionError(system.sh(f"df -h {state}; ls -la {state} {root}; journalctl -n 30 -o cat "
+                                           "-u 'codeanalysisd-*'").stdout) from exc
+        entries = owner_journal()
+        assert any(e["PRIORITY"] == "3" and "disk holding the database is full" in e["MESSAGE"] for e in entries)
+        assert found("before_full") and not found("after_full")  # reads go on; nothing half-written
+        assert "waiting for the DB owner" in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"]
+        system.run("rm", f"{state}/filler")
+        wait_until(lambda: found("after_full"), timeout=30, what="writing to resume once there is space")
+        assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == owner_pid  # never restarted
+        assert json.loads(system.run("codeanalysisctl", "--json", "check").stdout)["ok"] is True
+        system.run("codeanalysisctl", "remove", pid)
+    finally:
+        stop_suite(system)
+        system.run("umount", state, check=False)
+        start_suite(system)

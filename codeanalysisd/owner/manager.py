@@ -51,6 +51,37 @@ def on_corruption(hook: Callable[[Exception], None]) -> None:
     _corruption_hooks.append(hook)
 
 
+def _in_chain(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of these kinds in exc's chain. SQLite rolls a transaction back by
+    itself on some errors (a full disk): apsw's rollback then fails with "no transaction is
+    active", and the error that matters is the one it happened during."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+DISK_FULL_LOG_EVERY = 60.0
+_full_logged_at: float | None = None
+
+
+def _disk_full(what: str) -> errors.Failed:
+    """The transaction was rolled back: nothing committed is lost, reads go on, and the
+    writer retries. Said at error priority, once a minute while it lasts (not once a retry)."""
+    global _full_logged_at
+    now = time.monotonic()
+    if _full_logged_at is None or now - _full_logged_at >= DISK_FULL_LOG_EVERY:
+        _full_logged_at = now
+        log.error("the disk holding the database is full: %s could not be written (rolled back; queries are "
+                  "still answered; writing resumes when space returns)", what)
+    return errors.Failed(f"{what}: the disk holding the database is full; nothing was written, try again when "
+                         "there is space")
+
+
 def guarded(handler):
     """Turn an unexpected exception into a named error the caller can act on, and log it.
 
@@ -59,9 +90,11 @@ def guarded(handler):
     """
 
     def failed(exc: Exception) -> errors.Failed:
-        if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
+        if (corrupt := _in_chain(exc, (apsw.CorruptError, apsw.NotADBError))) is not None:
             for hook in _corruption_hooks:
-                hook(exc)
+                hook(corrupt)
+        if _in_chain(exc, (apsw.FullError,)) is not None:
+            return _disk_full(handler.__name__)
         log.error("%s failed unexpectedly: %s: %s", handler.__name__, type(exc).__name__, exc, exc_info=True)
         return errors.Failed(f"{handler.__name__} failed: {type(exc).__name__}: {exc} "
                              "(details: journalctl -u codeanalysisd-db.service)")

@@ -207,34 +207,41 @@ class ProjectSync:
 
     async def _index(self, items: list[FileRead]) -> None:
         self.progress.pending += len(items)
-        in_flight: asyncio.Task | None = None
-        batch: list[tuple[str, int, int, bytes, str]] = []
-        sent: list[FileRead] = []
-        size = 0
+        settled = self.progress.done
+        try:
+            in_flight: asyncio.Task | None = None
+            batch: list[tuple[str, int, int, bytes, str]] = []
+            sent: list[FileRead] = []
+            size = 0
 
-        async def flush() -> None:
-            nonlocal in_flight, batch, sent, size
+            async def flush() -> None:
+                nonlocal in_flight, batch, sent, size
+                if in_flight is not None:
+                    await in_flight
+                request, done_items = batch, sent
+                # One request in flight while the next batch is parsed: the owner writes on one
+                # core while this process parses on the other.
+                in_flight = asyncio.ensure_future(self._send(request, done_items))
+                batch, sent, size = [], [], 0
+
+            for item in items:
+                facts, clean = file_facts(item, self.max_parse)
+                if not clean:
+                    self.progress.errors += 1
+                batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts))
+                sent.append(item)
+                size += len(item.data or b"") + len(facts)
+                if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
+                    await flush()
+            if batch:
+                await flush()
             if in_flight is not None:
                 await in_flight
-            request, done_items = batch, sent
-            # One request in flight while the next batch is parsed: the owner writes on one
-            # core while this process parses on the other.
-            in_flight = asyncio.ensure_future(self._send(request, done_items))
-            batch, sent, size = [], [], 0
-
-        for item in items:
-            facts, clean = file_facts(item, self.max_parse)
-            if not clean:
-                self.progress.errors += 1
-            batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts))
-            sent.append(item)
-            size += len(item.data or b"") + len(facts)
-            if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
-                await flush()
-        if batch:
-            await flush()
-        if in_flight is not None:
-            await in_flight
+        except BaseException:
+            # What was not taken is not pending here any more: it is dirty again, and counted
+            # again when it is retried.
+            self.progress.pending -= len(items) - (self.progress.done - settled)
+            raise
 
     async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[FileRead]) -> None:
         await self.owner.index_files(self.id, request)

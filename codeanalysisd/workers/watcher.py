@@ -305,8 +305,9 @@ async def serve(ctx: service.Context) -> int:
                 if owner_ok:
                     log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
                 owner_ok = False
-                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME})")
-            watcher.show_status(force=True)
+                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME}): {exc.text[:120]}")
+            if owner_ok:  # else the status says what the watcher waits for
+                watcher.show_status(force=True)
             deadline = watcher._next_deadline()
             now = time.monotonic()
             timeout = ctx.config.report_interval if deadline is None else max(0.0, deadline - now)
