@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import SRC
@@ -49,6 +50,22 @@ def hostile_project(system):
 
 
 LONG = "x" * 5000
+NUL_CALL = """
+import asyncio
+from dbus_fast import BusType, Message, MessageType
+from dbus_fast.aio import MessageBus
+async def main():
+    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    try:
+        reply = await asyncio.wait_for(bus.call(Message(
+            destination="org.codeanalysis1", path="/org/codeanalysis1", interface="org.codeanalysis1.Manager",
+            member="GetFileSource", signature="sss", body=["hostile", "a\\0.py", ""])), 5)
+        print("reached the service" if reply.message_type != MessageType.ERROR or
+              reply.error_name.startswith("org.codeanalysis1") else reply.error_name)
+    except Exception as exc:
+        print("refused:", type(exc).__name__, exc)
+asyncio.run(main())
+"""
 # (member, dbus-send arguments, the error name expected)
 HOSTILE = [
     ("AddProject", ["string:relative/dir"], "InvalidArgument"),
@@ -82,6 +99,11 @@ HOSTILE = [
     ("Repair", ["string:no-such-project", "boolean:true"], "NotFound"),
     ("Repair", ["string:", "boolean:false"], "InvalidArgument"),
     ("RepairAndRestore", ["string:no-such-project", "boolean:false"], "NotFound"),
+    ("RestartWorker", ["string:"], "InvalidArgument"),
+    ("FindReferences", ["string: ", "string:", "uint32:0"], "InvalidArgument"),
+    ("FindReferences", ["string:a", "string:no-such-project", "uint32:0"], "NotFound"),
+    ("Search", ["string:!!! ???", "string:", "uint32:0"], "InvalidArgument"),
+    ("ListProblems", ["string:no-such-project"], "NotFound"),
 ]
 
 
@@ -95,10 +117,18 @@ def test_hostile_calls_get_named_errors_and_change_nothing(system, hostile_proje
     for member, args, error in HOSTILE:
         r = dbus_send(system, member, *args)
         assert r.returncode != 0 and f"org.codeanalysis1.Error.{error}" in r.stderr, (member, args[:2], r.stderr)
-    # wrong types never reach a handler: the bus library answers InvalidArgs
-    for member, signature, value in (("AddProject", "u", "5"), ("Repair", "ss", "a b"), ("Search", "s", "x")):
-        r = busctl(system, member, signature, *value.split(), check=False)
-        assert r.returncode != 0, (member, r.stdout)
+    # every method with wrong argument types: refused before any handler runs
+    xml = system.run("cat", f"{SRC}/dbus/org.codeanalysis1.xml").stdout
+    manager = xml.split('<interface name="org.codeanalysis1.Manager">')[1].split("</interface>")[0]
+    methods = re.findall(r'<method name="(\w+)">', manager)
+    assert len(methods) >= 17, methods
+    for member in methods:
+        r = dbus_send(system, member, "uint32:7", "double:1.5")
+        # dbus-fast matches methods by name and signature: "no such method with that signature"
+        assert r.returncode != 0 and "org.freedesktop.DBus.Error.UnknownMethod" in r.stderr, (member, r.stderr)
+    # a NUL inside a string never reaches the service either (D-Bus strings cannot hold one)
+    r = system.run(PY, "-c", NUL_CALL, check=False)
+    assert "reached the service" not in r.stdout, r.stdout
     assert system.show("codeanalysisd-db.service", "MainPID")["MainPID"] == pid  # never crashed
     assert _state(system) == before  # nothing written
 
