@@ -350,17 +350,22 @@ class Manager(ServiceInterface):
             raise errors.NotFound(f"{exc.args[0] if exc.args else rel} (codeanalysisctl history "
                                   f"{project.id} {rel} lists the versions)") from None
 
+    def _history(self, project: str, path: str):
+        """The project, the checked relative path, and its versions (NotFound if it has none)."""
+        found = self._project(project)
+        rel = self._relpath(found, path)
+        versions = self.store.versions(found.id, rel)
+        if not versions:
+            raise errors.NotFound(f"no history for {rel} in project {found.id!r}")
+        return found, rel, versions
+
     @method()
     @guarded
     def ListVersions(self, project: "s", path: "s") -> "a(usdtsbs)":
         """The local history of one file, oldest first: (number, sha256, time, size, reason,
         present after it, the other path of a move)."""
         self.calls += 1
-        found = self._project(project)
-        rel = self._relpath(found, path)
-        found_versions = self.store.versions(found.id, rel)
-        if not found_versions:
-            raise errors.NotFound(f"no history for {rel} in project {found.id!r}")
+        *_, found_versions = self._history(project, path)
         return [[v.n, v.sha256.hex(), v.at, max(v.size, 0), v.reason, v.present, v.other_path]
                 for v in found_versions]
 
@@ -370,11 +375,7 @@ class Manager(ServiceInterface):
         """Write a version back into the project. An existing file is replaced only with
         ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
         self.calls += 1
-        found = self._project(project)
-        rel = self._relpath(found, path)
-        versions = self.store.versions(found.id, rel)
-        if not versions:
-            raise errors.NotFound(f"no history for {rel} in project {found.id!r}")
+        found, rel, versions = self._history(project, path)
         chosen, data = self._version(found, rel, version.strip() or str(versions[-1].n))
         try:
             current = await asyncio.to_thread(_current_bytes, found.root, rel)
