@@ -97,12 +97,12 @@ class Repairs:
         return outcome
 
     async def _plan(self, project: Project, restore_missing: bool) -> tuple[list[Action], dict[str, OnDisk], int]:
-        def read_disk() -> dict[str, OnDisk]:
+        def read_disk() -> tuple[dict[str, OnDisk], set[str]]:
             files = ProjectFiles(project.root, self.config.exclude)
             return disk.state(project.root, list(files.walk()), files)
 
-        on_disk = await asyncio.to_thread(read_disk)
-        every = sorted(self.store.repair_paths(project.id) | set(on_disk))
+        on_disk, unsettled = await asyncio.to_thread(read_disk)
+        every = sorted((self.store.repair_paths(project.id) | set(on_disk)) - unsettled)
         facts = self.store.repair_facts(project.id, every)
         actions = []
         for path in every:

@@ -13,29 +13,42 @@ from codeanalysisd.db.indexing import FileUpdate
 from codeanalysisd.index import wire
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, read_file
-from codeanalysisd.repair.plan import NO_CONTENT, OnDisk
+from codeanalysisd.repair.plan import OnDisk
 
 
-def state(root: str, rels: Iterable[str], files: ProjectFiles) -> dict[str, OnDisk]:
-    """The disk state of each given path that is a project file now (absent paths are left out)."""
+def state(root: str, rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str, OnDisk], set[str]]:
+    """The disk state of each given path that is a project file now, and apart, the paths that
+    changed while they were read (or vanished between the look and the read): nothing can
+    be decided about those in this pass, neither "on disk" nor "gone"."""
     out: dict[str, OnDisk] = {}
+    unsettled: set[str] = set()
     for rel in rels:
         if not files.is_member(rel):
             continue
         item = read_file(root, rel)
-        if item is None:  # changing while read: the next pass sees it settled
-            continue
-        out[rel] = OnDisk(item.size, item.mtime_ns, NO_CONTENT if item.data is None else item.sha256)
-    return out
+        if item is None:
+            unsettled.add(rel)
+        else:  # an unreadable file's sha256 is NO_CONTENT
+            out[rel] = OnDisk(item.size, item.mtime_ns, item.sha256)
+    return out, unsettled
+
+
+def reread(root: str, rel: str, expected: bytes, max_parse: int) -> tuple[FileRead, str, bool] | None:
+    """The file read again with its facts (the wire's JSON, and whether it parsed cleanly), if
+    it still has the content the plan was made on."""
+    item = read_file(root, rel)
+    if item is None or item.sha256 != expected:
+        return None
+    facts, clean = file_facts(item, max_parse)
+    return item, facts, clean
 
 
 def parsed(root: str, rel: str, expected: bytes, max_parse: int) -> FileUpdate | None:
     """The file read and parsed, if it still has the content the plan was made on."""
-    item = read_file(root, rel)
-    if item is None or (item.data is None and expected != NO_CONTENT) or (
-            item.data is not None and item.sha256 != expected):
+    found = reread(root, rel, expected, max_parse)
+    if found is None:
         return None
-    facts, _clean = file_facts(item, max_parse)
+    item, facts, _clean = found
     return FileUpdate(rel, item.size, item.mtime_ns, item.data or b"", wire.decode(facts))
 
 

@@ -18,8 +18,8 @@ from dbus_fast import DBusError
 
 from codeanalysisd import service
 from codeanalysisd.index.membership import ProjectFiles
-from codeanalysisd.index.reading import file_facts, read_file
 from codeanalysisd.names import ERROR_PREFIX
+from codeanalysisd.repair import disk
 from codeanalysisd.workers.loop import Progress, run_worker
 from codeanalysisd.workers.owner_client import OwnerClient
 
@@ -90,14 +90,9 @@ class RepairWorker:
         files = self.files.get(pid) or ProjectFiles(root, self.ctx.config.exclude)
 
         def look() -> list[tuple[str, bool, int, int, bytes]]:
-            entries = []
-            for rel in paths:
-                item = read_file(root, rel) if files.is_member(rel) else None
-                if item is None:
-                    entries.append((rel, False, 0, 0, b""))
-                else:
-                    entries.append((rel, True, item.size, item.mtime_ns, item.sha256 if item.data is not None else b""))
-            return entries
+            on_disk, unsettled = disk.state(root, paths, files)
+            return [(rel, True, d.size, d.mtime_ns, d.sha256) if (d := on_disk.get(rel)) else (rel, False, 0, 0, b"")
+                    for rel in paths if rel not in unsettled]
 
         entries = await asyncio.to_thread(look)
         needed = await owner.reconcile_files(pid, entries)
@@ -108,10 +103,10 @@ class RepairWorker:
         def parse() -> list[tuple[str, int, int, bytes, str]]:
             out = []
             for rel, _action in needed:
-                item = read_file(root, rel)
-                if item is None or item.sha256 != expected.get(rel):
+                found = disk.reread(root, rel, expected[rel], self.ctx.config.max_parse_size)
+                if found is None:
                     continue  # changed again; the watcher or the next cycle takes it
-                facts, clean = file_facts(item, self.ctx.config.max_parse_size)
+                item, facts, clean = found
                 if not clean:
                     self.errors += 1
                 out.append((rel, item.size, item.mtime_ns, item.data or b"", facts))
