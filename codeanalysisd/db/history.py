@@ -137,15 +137,16 @@ def keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
 
 
 def record_content(db: apsw.Connection, project_id: str, path: str, sha256: bytes, data: bytes,
-                   reason: str | None = None) -> int | None:
-    """The file now holds ``data``. A new version unless that is already its latest content.
+                   reason: str | None = None) -> int:
+    """The file now holds ``data``. A new version unless that is already its latest content
+    (a restore is always recorded: it is an event of its own).
 
     ``reason`` None means an ordinary edit: 'added' for a path with no present version,
-    'modified' otherwise. Returns the new version's number, or None if nothing was recorded.
+    'modified' otherwise. Returns the number of the version that holds the content.
     """
     last = latest(db, project_id, path)
-    if last is not None and last.present and last.sha256 == sha256 and reason in (None, "repaired"):
-        return None
+    if last is not None and last.present and last.sha256 == sha256 and reason != "restored":
+        return last.n
     if reason is None:
         reason = "modified" if last is not None and last.present else "added"
     keep_content(db, sha256, data)

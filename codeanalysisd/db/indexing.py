@@ -64,8 +64,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     unreadable = bool(facts.get("unreadable"))
     sha = NO_CONTENT if unreadable else hashlib.sha256(update.source).digest()
     if not unreadable:
-        db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
-                   (sha, len(update.source), update.source))
+        _keep_blob(db, sha, update.source)
         history.record_content(db, project_id, update.path, sha, update.source, reason)
     text = None if unreadable else _decoded(update.source, facts["encoding"])
     lines = text.splitlines() if text is not None else []
@@ -104,6 +103,10 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     return file_id
 
 
+def _keep_blob(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
+    db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), data))
+
+
 def _blob(db: apsw.Connection, sha256: bytes) -> bytes | None:
     row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
     return bytes(row[0]) if row else None
@@ -117,7 +120,6 @@ def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> 
     data = _blob(db, sha256)
     if data is None:
         return False
-    history.keep_content(db, sha256, data)
     history.record_content(db, project_id, path, sha256, data, "repaired")
     return True
 
@@ -145,8 +147,7 @@ def add_deleted(db: apsw.Connection, project_id: str, path: str, version: histor
     """A file known only to the version store: a row marked deleted, pointing at its version."""
     data = history.content(db, version.sha256)
     if data is not None:
-        db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
-                   (version.sha256, len(data), data))
+        _keep_blob(db, version.sha256, data)
     db.execute("INSERT INTO files (project_id, path, size, mtime_ns, sha256, state, indexed_at) "
                "VALUES (?, ?, ?, 0, ?, 'deleted', ?) ON CONFLICT (project_id, path) DO NOTHING",
                (project_id, path, max(version.size, 0), version.sha256, time.time()))

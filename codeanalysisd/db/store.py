@@ -318,12 +318,9 @@ class Store:
     def record_overwritten(self, project_id: str, path: str, data: bytes) -> int:
         """Content about to be replaced by a restore becomes a version first (unless it is the
         latest version already); returns the number of the version that holds it."""
-        sha = hashlib.sha256(data).digest()
         with self.db:
-            last = history.latest(self.db, project_id, path)
-            if last is not None and last.present and last.sha256 == sha:
-                return last.n
-            return history.record_content(self.db, project_id, path, sha, data, "overwritten") or 0
+            return history.record_content(self.db, project_id, path, hashlib.sha256(data).digest(), data,
+                                          "overwritten")
 
     def prune_history(self, now: float | None = None) -> int:
         with self.db:

@@ -334,8 +334,8 @@ class Manager(ServiceInterface):
         try:
             data, state, problems = self.store.file_source(found.id, rel)
         except LookupError:
-            if self.store.versions(found.id, rel):
-                return self._version(found, rel, str(self.store.versions(found.id, rel)[-1].n))[1]
+            if versions := self.store.versions(found.id, rel):
+                return self._version(found, rel, str(versions[-1].n))[1]
             raise errors.NotFound(f"{rel} is not a file of project {found.id!r}") from None
         if data is None:
             raise errors.NotFound(f"no stored source for {rel}: {problems or state}")

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codeanalysisd.db.indexing import NO_CONTENT
+
 ON_DISK, IN_HISTORY, LOST = "on-disk", "in-history", "lost"
-NO_CONTENT = b""
 
 # Actions that need the file's parsed content (the caller reads and parses it).
 NEEDS_CONTENT = frozenset({"index", "revive", "reindex", "restore"})
