@@ -20,6 +20,9 @@ def user_config() -> Path:
     return Path(base) / "codeanalysisd" / "codeanalysisd.conf"
 
 
+PRECISIONS = ("int8", "exact")
+
+
 class ConfigError(ValueError):
     pass
 
@@ -37,6 +40,7 @@ class Config:
     max_age: float = 365 * 86400.0  # seconds; older versions are pruned (0 = keep regardless of age)
     repair_interval: float = 10.0  # seconds between the repair worker's batches
     repair_batch: int = 200  # files the repair worker checks per batch
+    precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
     sources: tuple[str, ...] = ()
 
 
@@ -63,7 +67,8 @@ def load(main: Path) -> Config:
                 values[(section, key)] = (value.strip(), str(path))
     known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude"),
              ("Index", "MaxWatches"), ("Index", "RescanInterval"), ("History", "MaxVersions"), ("History", "MaxAge"),
-             ("Repair", "PollInterval"), ("Repair", "BatchSize")}
+             ("Repair", "PollInterval"), ("Repair", "BatchSize"),
+             ("Vectorizer", "Precision")}
     for (section, key), (_value, path) in values.items():
         if (section, key) not in known:
             raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
@@ -101,6 +106,11 @@ def load(main: Path) -> Config:
         cfg["repair_interval"] = _timespan(*values[("Repair", "PollInterval")], "[Repair] PollInterval=", 0.1, 86400)
     if ("Repair", "BatchSize") in values:
         cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", 1, 100_000)
+    if ("Vectorizer", "Precision") in values:
+        value, path = values[("Vectorizer", "Precision")]
+        if value not in PRECISIONS:
+            raise ConfigError(f"{path}: [Vectorizer] Precision= must be one of {', '.join(PRECISIONS)}, got {value!r}")
+        cfg["precision"] = value
     return Config(**cfg)  # type: ignore[arg-type]
 
 

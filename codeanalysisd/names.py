@@ -5,6 +5,10 @@ OBJECT_PATH = "/org/codeanalysis1"
 MANAGER_INTERFACE = "org.codeanalysis1.Manager"
 # Worker -> DB owner calls. The bus policy admits only the service user (and root) to it.
 WORKER_INTERFACE = "org.codeanalysis1.Worker"
+# The vectorizer answers the owner's semantic queries: it holds the model and the vectors in memory.
+VECTORIZER_NAME = "org.codeanalysis1.Vectorizer"
+VECTORIZER_PATH = "/org/codeanalysis1/Vectorizer"
+VECTORIZER_INTERFACE = "org.codeanalysis1.Vectorizer"
 ERROR_PREFIX = "org.codeanalysis1.Error."
 
 TARGET_UNIT = "codeanalysisd.target"

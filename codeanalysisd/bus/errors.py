@@ -38,3 +38,9 @@ class Busy(ServiceError):
 
 class Failed(ServiceError):
     name = "Failed"
+
+
+class Unavailable(ServiceError):
+    """A part the call needs is not running (the vectorizer, for semantic search)."""
+
+    name = "Unavailable"

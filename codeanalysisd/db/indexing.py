@@ -19,6 +19,7 @@ import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.queries import like_escape
+from codeanalysisd.index import chunking
 
 # Full text is indexed in windows of this many lines: small enough to point at a line,
 # large enough that BM25 ranks by context and the FTS table stays compact.
@@ -45,7 +46,7 @@ class FileState:
 
 
 def _clear_derived(db: apsw.Connection, file_id: int) -> None:
-    for table in ("definitions", "imports", "refs", "text_chunks"):
+    for table in ("definitions", "imports", "refs", "text_chunks", "chunks"):
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
 
 
@@ -67,7 +68,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         _keep_blob(db, sha, update.source)
         history.record_content(db, project_id, update.path, sha, update.source, reason)
     text = None if unreadable else _decoded(update.source, facts["encoding"])
-    lines = text.splitlines() if text is not None else []
+    lines = chunking.source_lines(text) if text is not None else []
     problems = "\n".join(str(p) for p in facts["problems"])
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
@@ -100,7 +101,43 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         chunk_id = db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                               (file_id, start + 1)).fetchone()[0]
         db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, "\n".join(lines[start:start + WINDOW])))
+    _write_chunks(db, file_id, lines, (chunking.Definition(q, k, ln, e, len(dec), parent)
+                                       for q, _n, k, ln, _c, e, dec, _b, _s, _d, parent in facts["definitions"]),
+                  facts["docstring"] is not None)
     return file_id
+
+
+def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
+                  definitions: Iterable[chunking.Definition], module_docstring: bool) -> None:
+    db.executemany(
+        "INSERT INTO chunks (file_id, symbol, kind, start_line, end_line, head_line, key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, c.symbol, c.kind, c.start_line, c.end_line, c.head_line, c.key)
+         for c in chunking.chunks(lines, definitions, module_docstring)))
+
+
+def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
+    """The lines of a file's stored content, as its index rows count them (None: not text)."""
+    row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
+                     (file_id,)).fetchone()
+    text = _decoded(bytes(row[0]), row[1]) if row else None
+    return chunking.source_lines(text) if text is not None else None
+
+
+def chunk_existing(db: apsw.Connection) -> int:
+    """Chunks for files indexed before chunks existed, from their stored rows (an upgrade)."""
+    count = 0
+    for file_id, docstring in db.execute(
+            "SELECT id, docstring FROM files WHERE state = 'live' AND NOT EXISTS "
+            "(SELECT 1 FROM chunks c WHERE c.file_id = files.id)").fetchall():
+        lines = stored_lines(db, file_id)
+        if lines is None:
+            continue
+        definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent) for q, k, ln, e, dec, parent in
+                       db.execute("SELECT qualname, kind, line, end_line, decorators, parent FROM definitions "
+                                  "WHERE file_id = ?", (file_id,))]
+        _write_chunks(db, file_id, lines, definitions, docstring is not None)
+        count += 1
+    return count
 
 
 def _keep_blob(db: apsw.Connection, sha256: bytes, data: bytes) -> None:

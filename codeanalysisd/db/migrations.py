@@ -149,6 +149,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT, WITHOUT ROWID;
         """,
     ),
+    Migration(
+        6,
+        "semantic search: chunks, models, embeddings",
+        """
+        -- What is embedded: a definition or a window of one (codeanalysisd/index/chunking.py).
+        -- The text is not stored: it is cut again from the file's blob when it is embedded.
+        CREATE TABLE chunks (
+            id         INTEGER PRIMARY KEY,
+            file_id    INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            symbol     TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            start_line INTEGER NOT NULL,
+            end_line   INTEGER NOT NULL,
+            head_line  INTEGER NOT NULL,
+            key        BLOB NOT NULL
+        ) STRICT;
+        CREATE INDEX chunks_by_file ON chunks(file_id);
+        CREATE INDEX chunks_by_key ON chunks(key);
+        -- Every vector records its model and dimension through model_id. Vectors of a model
+        -- live in its own sqlite-vec table, vectors_<id> (vec0 fixes one dimension per table),
+        -- created when the vectorizer first announces the model.
+        CREATE TABLE models (
+            id       INTEGER PRIMARY KEY,
+            name     TEXT NOT NULL,
+            dim      INTEGER NOT NULL CHECK (dim > 0),
+            created  REAL NOT NULL,
+            used     REAL NOT NULL,  -- the last time the vectorizer announced it: the newest is current
+            complete REAL,           -- when every chunk first had a vector of this model
+            UNIQUE (name, dim)
+        ) STRICT;
+        CREATE TABLE embeddings (
+            id       INTEGER PRIMARY KEY,
+            model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+            key      BLOB NOT NULL,
+            UNIQUE (model_id, key)
+        ) STRICT;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

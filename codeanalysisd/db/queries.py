@@ -49,12 +49,14 @@ class BadQuery(ValueError):
     pass
 
 
-def _fts_query(query: str) -> tuple[str, list[str]]:
-    """Plain words to an FTS5 query: every word must occur (quoted, so no FTS syntax leaks in)."""
+def _fts_query(query: str, any_word: bool = False) -> tuple[str, list[str]]:
+    """Plain words to an FTS5 query: every word must occur, or with ``any_word`` one of them
+    (quoted, so no FTS syntax leaks in)."""
     words = _WORD.findall(query)
     if not words:
         raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words), [w.lower() for w in words]
+    quoted = ('"' + w.replace('"', '""') + '"' for w in words)
+    return (" OR " if any_word else " ").join(quoted), [w.lower() for w in words]
 
 
 def _project_filter(project: str | None) -> tuple[str, tuple[str, ...]]:
@@ -67,8 +69,8 @@ def enclosing_symbol(db: apsw.Connection, file_id: int, line: int) -> str:
     return row[0] if row else ""
 
 
-def search(db: apsw.Connection, query: str, project: str | None, limit: int) -> list[Hit]:
-    match, words = _fts_query(query)
+def search(db: apsw.Connection, query: str, project: str | None, limit: int, any_word: bool = False) -> list[Hit]:
+    match, words = _fts_query(query, any_word)
     where, args = _project_filter(project)
     rows = db.execute(
         "SELECT f.project_id, f.path, f.id, c.start_line, fts.text, bm25(fts) AS score "

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, queries, reconcile
+from codeanalysisd.db import history, indexing, integrity, migrations, queries, reconcile, vectors
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,14 @@ class OpenReport:
     moved_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, renamed to, why)
     rebuilt_projects: int = 0  # projects an index recreated from scratch got back from the history
     adopted_files: int = 0  # current contents copied into a history created next to an existing index
+    chunked_files: int = 0  # files indexed before semantic search existed, given their chunks
 
 
 def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Connection:
     flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
     db = apsw.Connection(path, flags=flags)
     db.setbusytimeout(5000)
+    vectors.load_extension(db)
     db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
     return db
 
@@ -73,6 +75,7 @@ def _sound(path: str, schema: str, attach_to: apsw.Connection | None, report: Op
         if attach_to is None:
             db = apsw.Connection(path)
             db.setbusytimeout(5000)
+            vectors.load_extension(db)
         else:
             db = attach_to
             try:
@@ -143,6 +146,9 @@ class Store:
             report.rebuilt_projects = store._rebuild_from_history()
         elif new_history and not new_index:
             report.adopted_files = store._adopt_into_history()
+        if 6 in report.applied and not new_index:
+            with store.db:
+                report.chunked_files = indexing.chunk_existing(store.db)
         return store, report
 
     def _rebuild_from_history(self) -> int:
@@ -291,8 +297,8 @@ class Store:
         return indexing.states(self.reader, project_id)
 
     # ------------------------------------------------------------------ queries
-    def search(self, query: str, project: str | None, limit: int) -> list[queries.Hit]:
-        return queries.search(self.reader, query, project, limit)
+    def search(self, query: str, project: str | None, limit: int, any_word: bool = False) -> list[queries.Hit]:
+        return queries.search(self.reader, query, project, limit, any_word)
 
     def find_symbol(self, name: str, project: str | None, kind: str, limit: int) -> list[queries.Symbol]:
         return queries.find_symbol(self.reader, name, project, kind, limit)
@@ -325,6 +331,43 @@ class Store:
     def prune_history(self, now: float | None = None) -> int:
         with self.db:
             return history.prune(self.db, self.retention, now)
+
+    # ------------------------------------------------------------------ semantic search
+    def register_model(self, name: str, dim: int) -> tuple[vectors.Model, bool]:
+        with self.db:
+            return vectors.register_model(self.db, name, dim)
+
+    def pending_chunks(self, model_id: int, after: int, limit: int) -> tuple[list[tuple[bytes, str]], int]:
+        return vectors.pending(self.reader, model_id, after, limit)
+
+    def store_vectors(self, model_id: int, items: list[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
+        with self.db:
+            return vectors.store(self.db, model_id, items)
+
+    def model_vectors(self, model_id: int, after: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        return vectors.vectors(self.reader, model_id, after, limit)
+
+    def vector_count(self, model_id: int) -> int:
+        return vectors.stored_count(self.reader, model_id)
+
+    def finish_model(self, model_id: int) -> list[vectors.Model]:
+        with self.db:
+            return vectors.finish(self.db, model_id)
+
+    def prune_vectors(self) -> int:
+        with self.db:
+            return vectors.prune_orphans(self.db)
+
+    def chunks_pending(self) -> int:
+        found = vectors.current(self.reader)
+        return vectors.pending_count(self.reader, found.id if found else None)
+
+    def models(self) -> list[tuple[vectors.Model, int]]:
+        return vectors.models(self.reader)
+
+    def semantic_matches(self, scored: list[tuple[bytes, float]], project: str | None, limit: int
+                         ) -> list[vectors.Match]:
+        return vectors.resolve(self.reader, scored, project, limit)
 
     def history_bytes(self) -> int:
         return history.stored_bytes(self.reader)

@@ -36,6 +36,9 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
                  store.schema_version, ", ".join(map(str, report.applied)), extra={"path": store.path})
     else:
         log.info("database %s at schema version %d", store.path, store.schema_version, extra={"path": store.path})
+    if report.chunked_files:
+        log.info("semantic search: chunks made for %d file(s) indexed before it existed; the vectorizer embeds them",
+                 report.chunked_files)
     if report.history_applied:
         log.info("history %s created or migrated (applied %s)", store.history_path,
                  ", ".join(map(str, report.history_applied)), extra={"path": store.history_path})
@@ -47,6 +50,12 @@ async def _prune_periodically(store: Store, log) -> None:
         pruned = await store.write(store.prune_history)
         if pruned:
             log.info("pruned %d old version(s) from the history", pruned)
+        _log_vectors_pruned(log, await store.write(store.prune_vectors))
+
+
+def _log_vectors_pruned(log, count: int) -> None:
+    if count:
+        log.info("dropped %d vector(s) of code no file holds any more", count)
 
 
 async def serve(ctx: service.Context) -> int:
@@ -66,6 +75,7 @@ async def serve(ctx: service.Context) -> int:
     pruned = store.prune_history()
     if pruned:
         log.info("pruned %d old version(s) from the history", pruned)
+    _log_vectors_pruned(log, store.prune_vectors())
 
     bus = await connect(ctx.bus_kind)
     try:

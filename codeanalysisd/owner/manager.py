@@ -20,12 +20,13 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 from codeanalysisd import __version__, paths
 from codeanalysisd.bus import errors
 from codeanalysisd.config import Config
-from codeanalysisd.db import indexing, queries
+from codeanalysisd.db import indexing, queries, vectors
 from codeanalysisd.db.store import RootTaken, Store, UnknownProject
 from codeanalysisd.index import wire
 from codeanalysisd.index.reading import read_file
 from codeanalysisd.names import MANAGER_INTERFACE, OWNER_UNIT, WORKER_INTERFACE, WORKER_UNITS
 from codeanalysisd.owner.repair import Outcome, ProjectUnavailable, RepairBusy, Repairs
+from codeanalysisd.owner.semantic import Semantic
 from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
 from codeanalysisd.repair import disk, writeback
 from codeanalysisd.repair.plan import NEEDS_CONTENT, OnDisk, classify
@@ -136,6 +137,7 @@ class Manager(ServiceInterface):
         self.units = units
         self.config = config or Config()
         self.repairs = Repairs(store, units, self.config)
+        self.semantic = Semantic(store, units.bus, lambda: self.repairs.running)
         self.reports: dict[str, WorkerReport] = {}
         self._states_in_flight: asyncio.Future | None = None
         self.calls = 0
@@ -299,6 +301,24 @@ class Manager(ServiceInterface):
         except queries.BadQuery as exc:
             raise errors.InvalidArgument(str(exc)) from None
         return [[h.project, h.path, h.line, h.symbol, h.snippet, h.score] for h in hits]
+
+    @method()
+    @guarded
+    async def SemanticSearch(self, query: "s", project: "s", limit: "u") -> "a(sssuuds)":
+        """The code chunks nearest to a description in words: (project, path, symbol, first
+        line, last line, cosine similarity, first line of the chunk)."""
+        self.calls += 1
+        found = await self.semantic.search(query, self._scope(project), _limit(limit))
+        return [[m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet] for m in found]
+
+    @method()
+    @guarded
+    async def HybridSearch(self, query: "s", project: "s", limit: "u") -> "a(sssuuds)":
+        """Full text and semantic search fused by reciprocal rank; same rows as
+        SemanticSearch, the score being the fused one."""
+        self.calls += 1
+        found = await self.semantic.hybrid(query, self._scope(project), _limit(limit))
+        return [[m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet] for m in found]
 
     @method()
     @guarded
@@ -498,6 +518,16 @@ class Manager(ServiceInterface):
     def Repairing(self) -> "s":
         return self.repairs.running or ""
 
+    @dbus_property(access=PropertyAccess.READ)
+    def ChunksPending(self) -> "t":
+        """Distinct code chunks without a vector of the current model (read on demand)."""
+        return self.store.chunks_pending()
+
+    @dbus_property(access=PropertyAccess.READ)
+    def EmbeddingModels(self) -> "a(subt)":
+        """(model, dimension, complete, vectors) of every model with stored vectors, oldest first."""
+        return [[m.name, m.dim, m.complete is not None, count] for m, count in self.store.models()]
+
 
 def _current_bytes(root: str, rel: str) -> bytes | None:
     item = read_file(root, rel)
@@ -662,6 +692,71 @@ class WorkerChannel(ServiceInterface):
     async def RepairFiles(self, project: "s", files: "a(sxxays)") -> "u":
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
         return await self._index(project, files, "repaired")
+
+    # ------------------------------------------------------------------ the vectorizer
+    @method()
+    @guarded
+    async def RegisterModel(self, name: "s", dim: "u") -> "u":
+        """The model the vectorizer embeds with; a new one is re-embedded into from scratch,
+        the vectors of the others kept (and searched) until it is complete."""
+        if not name or len(name) > 200 or not 0 < dim <= 8192:
+            raise errors.InvalidArgument("a model needs a name (at most 200 characters) and 1-8192 dimensions")
+        store = self.manager.store
+        found, new = await store.write(store.register_model, name, dim)
+        if new:
+            log.info("embedding model %s (%d dimensions) is new: every chunk is embedded again; the vectors of "
+                     "earlier models are kept until it is complete", name, dim, extra={"model": name})
+        return found.id
+
+    def _model(self, model_id: int) -> vectors.Model:
+        try:
+            return vectors.model(self.manager.store.reader, model_id)
+        except LookupError:
+            raise errors.NotFound(f"no embedding model {model_id}; RegisterModel first") from None
+
+    @method()
+    @guarded
+    def PendingChunks(self, model: "u", after: "t", limit: "u") -> "(a(ays)t)":
+        """Up to ``limit`` chunks after chunk id ``after`` that lack a vector of the model:
+        (key, text), and where to continue (0: from the start)."""
+        self._model(model)
+        if self.manager.repairs.running is not None:
+            raise errors.Busy("a repair is running")
+        found, next_after = self.manager.store.pending_chunks(model, after, min(limit, 1000))
+        return [[[key, text] for key, text in found], next_after]
+
+    @method()
+    @guarded
+    async def StoreVectors(self, model: "u", items: "a(ayay)") -> "a(tay)":
+        """(key, float32 vector) pairs, one transaction; returns (id, key) of those stored now
+        (a key the model already has is left alone: a restart never duplicates a vector)."""
+        self._model(model)
+        store = self.manager.store
+        try:
+            return [[i, key] for i, key in
+                    await store.write(store.store_vectors, model, [(bytes(k), bytes(v)) for k, v in items])]
+        except vectors.BadVector as exc:
+            raise errors.InvalidArgument(str(exc)) from None
+
+    @method()
+    @guarded
+    def ModelVectors(self, model: "u", after: "t", limit: "u") -> "a(tayay)":
+        """A page of the model's stored vectors, (id, key, float32 vector), ids after ``after``."""
+        self._model(model)
+        return [[i, k, v] for i, k, v in self.manager.store.model_vectors(model, after, min(limit, 20000))]
+
+    @method()
+    @guarded
+    async def FinishModel(self, model: "u") -> "(bt)":
+        """Called when a pass found nothing pending: if so, the model is complete and the other
+        models' vectors go. Returns (complete, vectors of the model)."""
+        current = self._model(model)
+        store = self.manager.store
+        dropped = await store.write(store.finish_model, model)
+        for old in dropped:
+            log.info("embedding model %s is complete: dropped the vectors of %s", current.name, old.name,
+                     extra={"model": current.name})
+        return [self._model(model).complete is not None, store.vector_count(model)]
 
     @staticmethod
     def _rel(path: str) -> str:

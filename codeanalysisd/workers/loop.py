@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from dbus_fast import DBusError, Message, MessageType
+from dbus_fast.aio import MessageBus
 
 from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import connect
@@ -35,12 +36,15 @@ _CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'")
 
 
-async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event | None = None) -> None:
-    """Set ``wake`` (and ``also``) as soon as the owner announces a project added or removed."""
+async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event | None = None,
+                                  properties: tuple[str, ...] = ("Projects",)) -> None:
+    """Set ``wake`` (and ``also``) as soon as the owner announces a change of one of these
+    properties (by default: a project added or removed)."""
 
     def handler(msg: Message) -> bool:
         if (msg.message_type == MessageType.SIGNAL and msg.member == "PropertiesChanged"
-                and msg.body and msg.body[0] == MANAGER_INTERFACE and "Projects" in msg.body[1]):
+                and msg.body and msg.body[0] == MANAGER_INTERFACE
+                and any(name in msg.body[1] for name in properties)):
             wake.set()
             if also is not None:
                 also.set()
@@ -52,16 +56,21 @@ async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event 
 
 
 async def run_worker(ctx: Context, name: str, do_round: Round,
-                     interval: Callable[[], float] | None = None) -> int:
+                     interval: Callable[[], float] | None = None,
+                     on_connect: Callable[[MessageBus], Awaitable[None]] | None = None,
+                     wake_on: tuple[str, ...] = ("Projects",)) -> int:
     """Run rounds every ``interval()`` seconds (default: the report interval) until SIGTERM;
-    asked each time, so a reloaded configuration applies from the next round."""
+    asked each time, so a reloaded configuration applies from the next round. A change of
+    an owner property named in ``wake_on`` starts the next round at once."""
     if interval is None:
         def interval() -> float:
             return ctx.config.report_interval
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
     wake = asyncio.Event()
-    await wake_on_project_changes(bus, wake)
+    await wake_on_project_changes(bus, wake, properties=wake_on)
+    if on_connect is not None:
+        await on_connect(bus)
     owner_reachable = True
     ready = False
     try:

@@ -78,3 +78,29 @@ class OwnerClient:
     async def repair_files(self, project: str, files: list[tuple[str, int, int, bytes, str]]) -> int:
         (count,) = await self._worker("RepairFiles", "sa(sxxays)", project, [list(f) for f in files])
         return count
+
+    # ------------------------------------------------------------------ the vectorizer
+    async def register_model(self, name: str, dim: int) -> int:
+        (model,) = await self._worker("RegisterModel", "su", name, dim)
+        return model
+
+    async def pending_chunks(self, model: int, after: int, limit: int) -> tuple[list[tuple[bytes, str]], int]:
+        ((rows, next_after),) = await self._worker("PendingChunks", "utu", model, after, limit)
+        return [(bytes(key), text) for key, text in rows], next_after
+
+    async def store_vectors(self, model: int, items: list[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
+        (rows,) = await self._worker("StoreVectors", "ua(ayay)", model, [list(i) for i in items])
+        return [(i, bytes(key)) for i, key in rows]
+
+    async def model_vectors(self, model: int, after: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        (rows,) = await self._worker("ModelVectors", "utu", model, after, limit)
+        return [(i, bytes(key), bytes(vector)) for i, key, vector in rows]
+
+    async def finish_model(self, model: int) -> tuple[bool, int]:
+        ((complete, count),) = await self._worker("FinishModel", "u", model)
+        return complete, count
+
+    async def chunks_pending(self) -> int:
+        (value,) = await call(self.bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get", "ss",
+                              [MANAGER_INTERFACE, "ChunksPending"])
+        return value.value

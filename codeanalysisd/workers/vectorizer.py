@@ -1,19 +1,183 @@
-"""codeanalysisd-vectorizer: embeds pending code chunks and hands vectors to the DB owner."""
+"""codeanalysisd-vectorizer: embeds pending code chunks and hands vectors to the DB owner.
 
-from __future__ import annotations
+It pulls chunks that lack a vector of its model in batches, embeds them, and sends each
+batch back as one request (one transaction at the owner). The owner keeps one vector per
+(model, chunk text), so a restart at any point neither loses nor duplicates work: what was
+not stored is still pending, what was stored is not pending any more.
+
+It also answers the owner's semantic queries (org.codeanalysis1.Vectorizer.Nearest): the
+model is loaded here, and so is every vector of it, in a matrix filled from the database
+at start and appended to as batches are stored. The owner stays small.
+
+(No ``from __future__ import annotations``: dbus-fast reads the D-Bus signatures from the
+annotations at class creation.)
+"""
+
+import asyncio
+import logging
+import time
+
+import numpy as np
+from dbus_fast import DBusError
+from dbus_fast.aio import MessageBus
+from dbus_fast.constants import NameFlag, RequestNameReply
+from dbus_fast.service import ServiceInterface, method
 
 from codeanalysisd import service
+from codeanalysisd.bus import errors
+from codeanalysisd.embed.embedder import DEFAULT_GRAPH, Embedder
+from codeanalysisd.embed.matrix import VectorMatrix
+from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH
 from codeanalysisd.workers.loop import Progress, run_worker
 from codeanalysisd.workers.owner_client import OwnerClient
 
+log = logging.getLogger("codeanalysisd.vectorizer")
 
-async def _round(owner: OwnerClient) -> Progress:
-    projects = await owner.list_projects()
-    return Progress(f"idle, 0 chunks pending across {len(projects)} project(s)")
+BATCH = 32  # chunks per pull and per write-back: ~0.2 s of embedding, one transaction
+LOAD_PAGE = 5000  # stored vectors per request when the matrix is filled (~8 MB)
+MAX_NEAREST = 1_000_000
+
+
+class Vectorizer:
+    def __init__(self, ctx: service.Context) -> None:
+        self.ctx = ctx
+        self.precision = ctx.config.precision
+        self.embedder: Embedder | None = None
+        self.matrix: VectorMatrix | None = None
+        self.model_id: int | None = None
+        self.loaded = False
+        self.cursor = 0  # chunk id the next pull continues after
+        self.pending = 0  # the owner's count at the start of a pass, less what was stored since
+        self.done = 0  # vectors stored by this process
+        self.errors = 0
+        self.rate = 0.0
+        self.complete = False
+        self.more = False  # work is left: the next round starts at once
+
+    async def start(self, bus: MessageBus) -> None:
+        graph = DEFAULT_GRAPH if self.precision == "int8" else None
+        if graph is not None and not graph.is_file():
+            log.warning("the int8 graph %s is missing (make install builds it); using the exact float32 model, "
+                        "about 14 times slower", graph)
+        started = time.monotonic()
+        self.embedder = await asyncio.to_thread(Embedder, graph)
+        self.matrix = VectorMatrix(self.embedder.dim)
+        log.info("model %s loaded in %.2f s", self.embedder.model_id, time.monotonic() - started,
+                 extra={"model": self.embedder.model_id})
+        bus.export(VECTORIZER_PATH, NearestService(self))
+        reply = await bus.request_name(VECTORIZER_NAME, NameFlag.DO_NOT_QUEUE)
+        if reply != RequestNameReply.PRIMARY_OWNER:
+            raise RuntimeError(f"cannot own {VECTORIZER_NAME} ({reply.name}); is another vectorizer running?")
+
+    # ------------------------------------------------------------------ rounds
+    async def round(self, owner: OwnerClient) -> Progress:
+        assert self.embedder is not None and self.matrix is not None
+        try:
+            if self.model_id is None:
+                self.model_id = await owner.register_model(self.embedder.model_id, self.embedder.dim)
+            if not self.loaded:
+                await self._load(owner)
+            return await self._batch(owner)
+        except DBusError as exc:
+            if exc.type == ERROR_PREFIX + "Busy":
+                return self._progress("paused: a repair is running")
+            if exc.type == ERROR_PREFIX + "NotFound":
+                self.model_id, self.loaded = None, False  # the index was rebuilt: announce the model again
+                self.matrix = VectorMatrix(self.embedder.dim)
+                return self._progress("the owner forgot the model; announcing it again")
+            if exc.type.startswith(ERROR_PREFIX):
+                self.errors += 1
+                log.error("the owner refused a batch of vectors: %s", exc.text)
+                return self._progress(f"error: {exc.text}")
+            raise  # the owner is away: the loop says so and retries
+
+    async def _load(self, owner: OwnerClient) -> None:
+        assert self.matrix is not None and self.model_id is not None
+        started = time.monotonic()
+        after = 0
+        while page := await owner.model_vectors(self.model_id, after, LOAD_PAGE):
+            self.matrix.add([i for i, _, _ in page], [k for _, k, _ in page],
+                            np.frombuffer(b"".join(v for _, _, v in page), np.float32).reshape(len(page), -1))
+            after = page[-1][0]
+        self.loaded = True
+        self.pending = await owner.chunks_pending()
+        log.info("%d stored vector(s) of %s loaded in %.2f s (%.0f MB); %d chunk(s) to embed", len(self.matrix),
+                 self.embedder.model_id if self.embedder else "", time.monotonic() - started,
+                 self.matrix.nbytes / 1e6, self.pending)
+
+    async def _batch(self, owner: OwnerClient) -> Progress:
+        assert self.embedder is not None and self.matrix is not None and self.model_id is not None
+        chunks, next_cursor = await owner.pending_chunks(self.model_id, self.cursor, BATCH)
+        if not chunks and next_cursor == 0:
+            self.cursor = 0
+            if self.pending or not self.complete:
+                self.complete, _count = await owner.finish_model(self.model_id)
+                self.pending = 0 if self.complete else await owner.chunks_pending()
+            return self._progress(f"idle: every chunk has a vector ({len(self.matrix)} in memory, model "
+                                  f"{self.embedder.model_id})" if self.complete else "idle")
+        if self.complete:  # new work after a quiet spell: how much, for the status line
+            self.complete = False
+            self.pending = await owner.chunks_pending()
+        self.cursor = next_cursor
+        if chunks:
+            started = time.monotonic()
+            vectors = await asyncio.to_thread(self.embedder.embed, [text for _, text in chunks])
+            stored = await owner.store_vectors(self.model_id, [(key, vectors[i].tobytes())
+                                                               for i, (key, _) in enumerate(chunks)])
+            by_key = {key: i for i, (key, _) in enumerate(chunks)}
+            self.matrix.add([i for i, _ in stored], [k for _, k in stored],
+                            vectors[[by_key[k] for _, k in stored]] if stored else vectors[:0])
+            self.done += len(stored)
+            self.pending = max(self.pending - len(stored), 0)
+            seconds = time.monotonic() - started
+            if seconds > 0:
+                # smoothed over about ten batches: steady for a status line, quick to follow a change
+                now = len(chunks) / seconds
+                self.rate = now if self.rate == 0 else 0.9 * self.rate + 0.1 * now
+        return self._progress(f"embedding: {self.pending} chunk(s) pending, {self.done} done, "
+                              f"{self.rate:.1f} chunks/s ({self.embedder.model_id})", more=True)
+
+    def _progress(self, status: str, more: bool = False) -> Progress:
+        self.more = more
+        return Progress(status, {"pending": self.pending, "done": self.done, "errors": self.errors})
+
+    def interval(self) -> float:
+        return 0.0 if self.more else self.ctx.config.report_interval
+
+    # ------------------------------------------------------------------ queries
+    async def nearest(self, text: str, count: int) -> list[tuple[bytes, float]]:
+        if self.embedder is None or self.matrix is None or not self.loaded:
+            raise errors.Unavailable("the vectorizer is still loading its model and vectors; try again in a moment")
+        embedder, matrix = self.embedder, self.matrix
+        query = (await asyncio.to_thread(embedder.embed, [text]))[0]
+        return await asyncio.to_thread(matrix.nearest, query, count)
+
+
+class NearestService(ServiceInterface):
+    """What the owner asks the vectorizer. The bus policy admits only the service user."""
+
+    def __init__(self, vectorizer: Vectorizer) -> None:
+        super().__init__(VECTORIZER_INTERFACE)
+        self.vectorizer = vectorizer
+
+    @method()
+    async def Nearest(self, text: "s", count: "u") -> "a(ayd)":
+        """The ``count`` stored chunk keys nearest to the text, best first, with cosine similarity."""
+        found = await self.vectorizer.nearest(text, min(int(count), MAX_NEAREST))
+        return [[key, score] for key, score in found]
 
 
 async def serve(ctx: service.Context) -> int:
-    return await run_worker(ctx, "vectorizer", _round)
+    vectorizer = Vectorizer(ctx)
+
+    def reloaded(old, new) -> None:
+        if old.precision != new.precision:
+            log.warning("[Vectorizer] Precision= changed to %s: it applies when the vectorizer restarts "
+                        "(systemctl restart codeanalysisd-vectorizer.service)", new.precision)
+
+    ctx.on_reload(reloaded)
+    return await run_worker(ctx, "vectorizer", vectorizer.round, interval=vectorizer.interval,
+                            on_connect=vectorizer.start, wake_on=("Projects", "FilesIndexed"))
 
 
 def main() -> None:

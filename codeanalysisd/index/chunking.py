@@ -1,0 +1,98 @@
+"""Which pieces of a file are embedded for semantic search, and their text: the one place for it.
+
+A chunk is a definition (a function or method; a class's header and docstring; a module's
+docstring), cut into windows the model can read: MiniLM reads at most 256 tokens, and 94 %
+of 40-line pieces of code are longer, so a window is 25 lines, and each window after the
+first repeats the definition's first line so it still says what it belongs to.
+
+A chunk is known by the sha256 of its text, which holds no path and no line number: a
+renamed or moved file, or a re-index of unchanged code, yields the same keys, and a vector
+already stored for a key is not computed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+WINDOW = 25
+_FUNCTIONS = frozenset({"function", "async_function", "method", "async_method"})
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a source as Python counts them (\\n, \\r\\n or \\r), so line numbers
+    from ``ast`` index them; str.splitlines also splits at form feeds and other characters
+    that Python keeps inside a line."""
+    lines = _NEWLINE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What chunking needs of a definition (from the parser's facts or the definitions table)."""
+
+    qualname: str
+    kind: str
+    line: int  # of the def/class keyword
+    end_line: int
+    decorators: int  # how many; they sit on the lines just above ``line``
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    symbol: str  # qualified name; "" for the module's own chunk
+    kind: str  # the definition's kind, or "module"
+    start_line: int
+    end_line: int
+    head_line: int  # 0, or the definition's first line, repeated before a later window
+    key: bytes  # sha256 of text()
+
+    def text(self, lines: Sequence[str]) -> str:
+        return chunk_text(lines, self.start_line, self.end_line, self.head_line)
+
+
+def chunk_text(lines: Sequence[str], start: int, end: int, head: int) -> str:
+    body = "\n".join(lines[start - 1:end])
+    return f"{lines[head - 1]}\n{body}" if head else body
+
+
+def _chunk(lines: Sequence[str], symbol: str, kind: str, start: int, end: int, head: int = 0) -> Chunk | None:
+    # Blank lines at either end change nothing the model reads but would change the key.
+    while start <= end and not lines[start - 1].strip():
+        start += 1
+    while end >= start and not lines[end - 1].strip():
+        end -= 1
+    if start > end:
+        return None
+    key = hashlib.sha256(chunk_text(lines, start, end, head).encode("utf-8", "surrogatepass")).digest()
+    return Chunk(symbol, kind, start, end, head, key)
+
+
+def chunks(lines: Sequence[str], definitions: Iterable[Definition], module_docstring: bool) -> list[Chunk]:
+    """The chunks of a file, in line order."""
+    defs = sorted(definitions, key=lambda d: d.line)
+    kinds = {d.qualname: d.kind for d in defs}
+    count = len(lines)
+    out: list[Chunk | None] = []
+    if module_docstring:
+        first = min((d.line - d.decorators for d in defs), default=count + 1)
+        out.append(_chunk(lines, "", "module", 1, min(first - 1, WINDOW, count)))
+    for d in defs:
+        if d.parent is not None and kinds.get(d.parent) in _FUNCTIONS:
+            continue  # a nested definition is read as part of the function around it
+        end = min(d.end_line, count)
+        if d.kind == "class":
+            children = [c.line - c.decorators for c in defs if c.parent == d.qualname]
+            header_end = min([end, d.line + WINDOW - 1, *(line - 1 for line in children)])
+            out.append(_chunk(lines, d.qualname, d.kind, d.line, header_end))
+            continue
+        for start in range(d.line, end + 1, WINDOW):
+            out.append(_chunk(lines, d.qualname, d.kind, start, min(start + WINDOW - 1, end),
+                              d.line if start != d.line else 0))
+    return [c for c in out if c is not None]

@@ -1,0 +1,100 @@
+"""Semantic and hybrid search, as the owner answers them.
+
+The vectorizer holds the model and every vector of it in memory (a matrix derived from the
+database and rebuilt from it), so the owner stays small: it asks the vectorizer for the
+nearest chunk keys, and answers with the live chunks behind them. The nearest keys are
+ranked over every project; when too few of them are in the project asked about (or in a
+file that still holds them), it asks for a longer ranking, so the answer is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dbus_fast import DBusError
+from dbus_fast.aio import MessageBus
+
+from codeanalysisd.bus import errors
+from codeanalysisd.bus.calls import call
+from codeanalysisd.db import queries
+from codeanalysisd.db.store import Store
+from codeanalysisd.db.vectors import Match
+from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
+
+MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
+FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
+RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the same, rank 60 half
+
+
+def query_text(query: str) -> str:
+    text = query.strip()
+    if not text:
+        raise errors.InvalidArgument("query is empty: describe in words what the code does")
+    if len(text) > MAX_QUERY or "\0" in text:
+        raise errors.InvalidArgument(f"query must be at most {MAX_QUERY} characters of text")
+    return text
+
+
+class Semantic:
+    def __init__(self, store: Store, bus: MessageBus, repairing: Callable[[], str | None]) -> None:
+        self.store = store
+        self.bus = bus
+        self._repairing = repairing
+
+    async def _nearest(self, text: str, count: int) -> list[tuple[bytes, float]]:
+        try:
+            (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest", "su",
+                                   [text, count])
+        except DBusError as exc:
+            if exc.type.startswith(ERROR_PREFIX):
+                raise errors.Unavailable(exc.text) from None  # the vectorizer's own reason (still loading)
+            if self._repairing():
+                raise errors.Busy("semantic search is paused while a repair runs (it stops the vectorizer); "
+                                  "try again when the repair is done") from None
+            raise errors.Unavailable(
+                f"semantic search needs the vectorizer, which is not answering ({exc.text}); "
+                f"systemctl status {WORKER_UNITS['vectorizer']} says why") from None
+        return [(bytes(key), float(score)) for key, score in ranked]
+
+    async def search(self, query: str, project: str | None, limit: int) -> list[Match]:
+        text = query_text(query)
+        ask = max(FIRST_ASK, limit * 4)
+        while True:
+            ranked = await self._nearest(text, ask)
+            found = self.store.semantic_matches(ranked, project, limit)
+            if len(found) >= limit or len(ranked) < ask:
+                return found
+            ask *= 8
+
+    async def hybrid(self, query: str, project: str | None, limit: int) -> list[Match]:
+        """Full text (any of the words, BM25) and vectors, fused by reciprocal rank."""
+        wide = max(limit * 3, 30)
+        semantic = await self.search(query, project, wide)
+        try:
+            text_hits = self.store.search(query, project, wide, any_word=True)
+        except queries.BadQuery:
+            text_hits = []  # no word to look for (only punctuation): the vectors alone answer
+        return fuse(semantic, text_hits, limit)
+
+
+@dataclass
+class _Fused:
+    match: Match
+    score: float = 0.0
+
+
+def fuse(semantic: Sequence[Match], text_hits: Sequence[queries.Hit], limit: int) -> list[Match]:
+    """Reciprocal rank fusion of the two rankings, a result being a definition of a file
+    (a full-text hit counts for the definition around its line)."""
+    fused: dict[tuple[str, str, str], _Fused] = {}
+    for rank, m in enumerate(semantic, 1):
+        entry = fused.setdefault((m.project, m.path, m.symbol), _Fused(m))
+        entry.score += 1.0 / (RRF_K + rank)
+    for rank, h in enumerate(text_hits, 1):
+        as_match = Match(h.project, h.path, h.symbol, h.line, h.line, 0.0, h.snippet)
+        entry = fused.setdefault((h.project, h.path, h.symbol), _Fused(as_match))
+        entry.score += 1.0 / (RRF_K + rank)
+    best = sorted(fused.values(), key=lambda e: (-e.score, e.match.project, e.match.path, e.match.line))[:limit]
+    return [Match(e.match.project, e.match.path, e.match.symbol, e.match.line, e.match.end_line, e.score,
+                  e.match.snippet) for e in best]

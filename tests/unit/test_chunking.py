@@ -1,0 +1,78 @@
+"""Which pieces of a file are embedded, and that their keys follow their text alone."""
+
+import ast
+
+from codeanalysisd.index import chunking
+from codeanalysisd.index.extract import extract
+
+SOURCE = '''"""Tools for reading settings."""
+
+import os
+
+
+def load(path):
+    """Read a settings file."""
+    with open(path) as f:
+        return f.read()
+
+
+class Settings:
+    """Holds settings."""
+
+    default = 1
+
+    @property
+    def name(self):
+        def inner():
+            return 1
+        return inner()
+'''
+
+
+def definitions(source: str) -> list[chunking.Definition]:
+    facts = extract(source.encode())
+    return [chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators), d.parent)
+            for d in facts.definitions]
+
+
+def texts(source: str) -> dict[str, str]:
+    lines = chunking.source_lines(source)
+    return {c.symbol: c.text(lines) for c in chunking.chunks(lines, definitions(source), True)}
+
+
+def test_a_chunk_per_definition_and_one_for_the_module_docstring():
+    found = texts(SOURCE)
+    assert list(found) == ["", "load", "Settings", "Settings.name"]  # inner() is read as part of name()
+    assert found[""] == '"""Tools for reading settings."""\n\nimport os'
+    assert found["load"].startswith("def load(path):") and found["load"].endswith("return f.read()")
+    # a class is its header and docstring, up to its first method (and that method's decorator)
+    assert found["Settings"] == 'class Settings:\n    """Holds settings."""\n\n    default = 1'
+    assert "def inner" in found["Settings.name"]
+
+
+def test_long_bodies_are_cut_into_windows_that_repeat_the_header():
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    source = f"def long(a, b):\n{body}"
+    lines = chunking.source_lines(source)
+    found = chunking.chunks(lines, definitions(source), False)
+    assert [(c.start_line, c.end_line, c.head_line) for c in found] == [(1, 25, 0), (26, 50, 1), (51, 61, 1)]
+    assert found[1].text(lines).startswith("def long(a, b):\n    x24 = 24")
+    assert all(len(c.text(lines).splitlines()) <= chunking.WINDOW + 1 for c in found)
+
+
+def test_keys_depend_on_the_text_only():
+    moved_down = "\n\n\n# a comment above\n" + SOURCE.replace('"""Tools for reading settings."""\n', "")
+    a = {c.symbol: c.key for c in chunking.chunks(chunking.source_lines(SOURCE), definitions(SOURCE), True)}
+    b = {c.symbol: c.key for c in chunking.chunks(chunking.source_lines(moved_down), definitions(moved_down), False)}
+    assert a["load"] == b["load"] and a["Settings.name"] == b["Settings.name"]
+    edited = SOURCE.replace("return f.read()", "return f.read().strip()")
+    c = {k.symbol: k.key for k in chunking.chunks(chunking.source_lines(edited), definitions(edited), True)}
+    assert c["load"] != a["load"] and c["Settings"] == a["Settings"]
+
+
+def test_lines_are_counted_as_python_counts_them():
+    # a form feed is inside a line for ast; str.splitlines would split there and shift every line below
+    source = "x = 1\n\x0c\ndef f():\r\n    return 2\rdef g():\n    pass\n"
+    lines = chunking.source_lines(source)
+    tree = ast.parse(source)
+    assert [lines[n.lineno - 1].split("(")[0] for n in tree.body[1:]] == ["def f", "def g"]
