@@ -89,6 +89,9 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     print(f"{'●' if healthy else 'x'} codeanalysisd {props['Version']}: {BUS_NAME} on the {bus} bus")
     print(f"   Projects: {props['Projects']}    Files indexed: {props['FilesIndexed']}    "
           f"Database: {_size(props['DatabaseBytes'])} (schema {props['SchemaVersion']})")
+    models = ", ".join(f"{name} ({count} vectors{'' if complete else ', in progress'})"
+                       for name, _dim, complete, count in props.get("EmbeddingModels", []))
+    print(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}")
     print()
     _print_workers(workers)
     return 0
@@ -163,6 +166,20 @@ async def cmd_search(client: Client, args: argparse.Namespace) -> int:
             where = f" ({h['symbol']})" if h["symbol"] else ""
             print(f"{h['project']}:{h['path']}:{h['line']}{where}: {h['snippet']}")
     return 0 if hits else 1
+
+
+async def cmd_semantic(client: Client, args: argparse.Namespace) -> int:
+    member = "HybridSearch" if args.hybrid else "SemanticSearch"
+    (rows,) = await client(member, "ssu", " ".join(args.query), args.project, args.limit)
+    keys = ("project", "path", "symbol", "line", "end_line", "score", "snippet")
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        for m in found:
+            where = f" ({m['symbol']})" if m["symbol"] else ""
+            print(f"{m['score']:.3f}  {m['project']}:{m['path']}:{m['line']}-{m['end_line']}{where}: {m['snippet']}")
+    return 0 if found else 1
 
 
 async def cmd_def(client: Client, args: argparse.Namespace) -> int:
@@ -315,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.add_argument("-n", "--limit", type=int, default=20, help="at most this many hits (default 20)")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("semantic", parents=[common], help="find code by what it does, in words (embeddings)")
+    p.add_argument("query", nargs="+", help="a description, e.g. 'retry a request with backoff'")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.add_argument("-n", "--limit", type=int, default=10, help="at most this many (default 10)")
+    p.add_argument("--hybrid", action="store_true", help="fuse with full-text search (reciprocal rank fusion)")
+    p.set_defaults(func=cmd_semantic)
     p = sub.add_parser("def", parents=[common], help="where a name is defined")
     p.add_argument("name", help="a name (join), a qualified name (JSONEncoder.default) or a glob (test_*)")
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
@@ -383,6 +406,11 @@ _ABOUT = {
     "search": ("Full-text search over every indexed file (BM25 ranking; every word must occur). Prints\n"
                "project:path:line (enclosing symbol): the matching line. Exit status 1 when nothing matches.",
                "codeanalysisctl search -p app 'unified diff'"),
+    "semantic": ("Find functions, methods, classes and modules by a description of what they do: the nearest\n"
+                 "code chunks by embedding (all-MiniLM-L6-v2, offline). Prints the cosine similarity and\n"
+                 "project:path:first-last line (symbol). --hybrid fuses the ranking with full-text search, which\n"
+                 "helps when the query names identifiers. Exit status 1 when nothing is found.",
+                 "codeanalysisctl semantic -p app 'retry a request with exponential backoff'"),
     "def": ("Where a name is defined: a plain name, a qualified name (Class.method) or a glob.",
             "codeanalysisctl def 'test_*' -k function -p app"),
     "refs": ("Where a name is used: calls, attribute uses and names, with the enclosing symbol.",

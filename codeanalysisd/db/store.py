@@ -365,6 +365,9 @@ class Store:
     def models(self) -> list[tuple[vectors.Model, int]]:
         return vectors.models(self.reader)
 
+    def chunk_at(self, project: str, path: str, line: int) -> tuple[str, int, int] | None:
+        return vectors.chunk_at(self.reader, project, path, line)
+
     def semantic_matches(self, scored: list[tuple[bytes, float]], project: str | None, limit: int
                          ) -> list[vectors.Match]:
         return vectors.resolve(self.reader, scored, project, limit)

@@ -212,3 +212,11 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
         snippet = next((text[i].strip() for i in range(start - 1, min(end, len(text))) if text[i].strip()), "")
         out.append(Match(pid, path, symbol, start, end, score_of[bytes(key)], snippet[:200]))
     return out
+
+
+def chunk_at(db: apsw.Connection, project: str, path: str, line: int) -> tuple[str, int, int] | None:
+    """(symbol, first line, last line) of the chunk holding a line of a file, if one does."""
+    return db.execute(
+        "SELECT c.symbol, c.start_line, c.end_line FROM chunks c JOIN files f ON f.id = c.file_id "
+        "WHERE f.project_id = ? AND f.path = ? AND c.start_line <= ? AND c.end_line >= ? "
+        "ORDER BY c.start_line DESC LIMIT 1", (project, path, line, line)).fetchone()

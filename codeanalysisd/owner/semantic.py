@@ -72,10 +72,17 @@ class Semantic:
         wide = max(limit * 3, 30)
         semantic = await self.search(query, project, wide)
         try:
-            text_hits = self.store.search(query, project, wide, any_word=True)
+            hits = self.store.search(query, project, wide, any_word=True)
         except queries.BadQuery:
-            text_hits = []  # no word to look for (only punctuation): the vectors alone answer
-        return fuse(semantic, text_hits, limit)
+            hits = []  # no word to look for (only punctuation): the vectors alone answer
+        # A full-text hit stands for the chunk around its line, so the two rankings name the
+        # same things and agreement between them counts.
+        as_chunks = []
+        for h in hits:
+            chunk = self.store.chunk_at(h.project, h.path, h.line)
+            symbol, start, end = chunk if chunk else (h.symbol, h.line, h.line)
+            as_chunks.append(Match(h.project, h.path, symbol, start, end, h.score, h.snippet))
+        return fuse(semantic, as_chunks, limit=limit)
 
 
 @dataclass
@@ -84,17 +91,19 @@ class _Fused:
     score: float = 0.0
 
 
-def fuse(semantic: Sequence[Match], text_hits: Sequence[queries.Hit], limit: int) -> list[Match]:
-    """Reciprocal rank fusion of the two rankings, a result being a definition of a file
-    (a full-text hit counts for the definition around its line)."""
-    fused: dict[tuple[str, str, str], _Fused] = {}
-    for rank, m in enumerate(semantic, 1):
-        entry = fused.setdefault((m.project, m.path, m.symbol), _Fused(m))
-        entry.score += 1.0 / (RRF_K + rank)
-    for rank, h in enumerate(text_hits, 1):
-        as_match = Match(h.project, h.path, h.symbol, h.line, h.line, 0.0, h.snippet)
-        entry = fused.setdefault((h.project, h.path, h.symbol), _Fused(as_match))
-        entry.score += 1.0 / (RRF_K + rank)
+def fuse(*rankings: Sequence[Match], limit: int) -> list[Match]:
+    """Reciprocal rank fusion: a result (a chunk: project, path, first line) scores the sum of
+    1 / (RRF_K + its rank) over the rankings it is in; the first ranking's rows are shown."""
+    fused: dict[tuple[str, str, int], _Fused] = {}
+    for ranking in rankings:
+        seen: set[tuple[str, str, int]] = set()
+        for rank, m in enumerate(ranking, 1):
+            key = (m.project, m.path, m.line)
+            if key in seen:
+                continue  # a chunk counts once per ranking, at its best rank
+            seen.add(key)
+            entry = fused.setdefault(key, _Fused(m))
+            entry.score += 1.0 / (RRF_K + rank)
     best = sorted(fused.values(), key=lambda e: (-e.score, e.match.project, e.match.path, e.match.line))[:limit]
     return [Match(e.match.project, e.match.path, e.match.symbol, e.match.line, e.match.end_line, e.score,
                   e.match.snippet) for e in best]

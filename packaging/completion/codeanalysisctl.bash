@@ -12,7 +12,7 @@ _codeanalysisctl() {
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
-    local commands="status projects add remove search def refs show history restore repair check problems worker"
+    local commands="status projects add remove search semantic def refs show history restore repair check problems worker"
     local user="" command="" i n=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -33,6 +33,7 @@ _codeanalysisctl() {
     local opts="--user --json --help"
     case $command in
         search|refs) opts+=" --project --limit" ;;
+        semantic) opts+=" --project --limit --hybrid" ;;
         def) opts+=" --project --kind --limit" ;;
         show) opts+=" --version" ;;
         restore) opts+=" --version --overwrite" ;;

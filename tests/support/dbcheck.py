@@ -61,7 +61,28 @@ def disk(root: str) -> dict[str, str]:
     return out
 
 
+def vectors(_unused: str = "") -> dict:
+    """Chunks against vectors, per model, read without the sqlite-vec extension: a vec0
+    table's rows are counted in its shadow table <name>_rowids."""
+    db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
+    one = lambda sql, *args: db.execute(sql, args).fetchone()[0]  # noqa: E731
+    models = {}
+    for model_id, name, dim, complete in db.execute("SELECT id, name, dim, complete FROM models ORDER BY id"):
+        models[name] = {
+            "dim": dim, "complete": complete is not None,
+            "embeddings": one("SELECT count(*) FROM embeddings WHERE model_id = ?", model_id),
+            "distinct_keys": one("SELECT count(DISTINCT key) FROM embeddings WHERE model_id = ?", model_id),
+            "vec_rows": one(f"SELECT count(*) FROM vectors_{model_id}_rowids"),
+            "missing": one("SELECT count(DISTINCT key) FROM chunks c WHERE NOT EXISTS "
+                           "(SELECT 1 FROM embeddings e WHERE e.model_id = ? AND e.key = c.key)", model_id),
+            "unused": one("SELECT count(*) FROM embeddings e WHERE e.model_id = ? AND NOT EXISTS "
+                          "(SELECT 1 FROM chunks c WHERE c.key = e.key)", model_id),
+        }
+    return {"chunks": one("SELECT count(*) FROM chunks"), "chunk_keys": one("SELECT count(DISTINCT key) FROM chunks"),
+            "models": models, "integrity": one("PRAGMA integrity_check")}
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
-    result = {"rows": rows, "files": files, "disk": disk}[what](sys.argv[2])
+    result = {"rows": rows, "files": files, "disk": disk, "vectors": vectors}[what](*sys.argv[2:])
     json.dump(result, sys.stdout)

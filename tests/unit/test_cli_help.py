@@ -11,7 +11,7 @@ COMMANDS = sorted(PARSER._subparsers._group_actions[0].choices)  # argparse has 
 
 
 def test_every_designed_command_exists():
-    assert {"add", "remove", "projects", "status", "search", "def", "refs", "show", "history", "restore",
+    assert {"add", "remove", "projects", "status", "search", "semantic", "def", "refs", "show", "history", "restore",
             "repair", "worker", "check", "problems"} <= set(COMMANDS)
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from codeanalysisd.db import indexing, vectors
-from codeanalysisd.db.queries import Hit
 from codeanalysisd.db.store import Store
 from codeanalysisd.embed.matrix import VectorMatrix
 from codeanalysisd.owner.semantic import fuse
@@ -154,7 +153,10 @@ def test_rank_fusion_rewards_agreement():
     from codeanalysisd.db.vectors import Match
 
     semantic = [Match("p", "a.py", "f", 1, 3, 0.9, "def f"), Match("p", "b.py", "g", 1, 2, 0.8, "def g")]
-    text = [Hit("p", "b.py", 2, "g", "g()", -3.0), Hit("p", "c.py", 9, "", "x", -2.0)]
-    fused = fuse(semantic, text, 10)
+    text = [Match("p", "b.py", "g", 1, 2, -3.0, "g()"), Match("p", "b.py", "g", 1, 2, -2.5, "g()"),
+            Match("p", "c.py", "", 9, 9, -2.0, "x")]
+    fused = fuse(semantic, text, limit=10)
     assert [(m.path, m.symbol) for m in fused] == [("b.py", "g"), ("a.py", "f"), ("c.py", "")]
-    assert fused[0].line == 1 and fused[0].end_line == 2  # the chunk's lines, not the text hit's
+    assert fused[0].snippet == "def g" and fused[0].end_line == 2  # the first ranking's row
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)  # the second hit of b.py counts once
+    assert fused[2].score == pytest.approx(1 / 63)
