@@ -1,0 +1,155 @@
+"""Semantic search, measured through the real units in a sandboxed system manager.
+
+    .venv/bin/python bench/semantic.py [--packages email,json,...] [--queries 200]
+
+1. Throughput: part of the standard library is added as a project and the vectorizer unit
+   embeds it; chunks/s from its own counter, beside the model alone on the same chunk texts
+   in the same box (the reference), and the vectorizer's peak memory.
+2. SemanticSearch latency at ~10k and ~100k vectors: synthetic projects of small distinct
+   functions are indexed for real; their vectors are random unit vectors written while the
+   suite is stopped (embedding 100k chunks would take ten minutes and measure nothing new).
+   Beside it, in the same box: numpy brute force over the same matrix, sqlite-vec's vec0
+   scan, and the model on one query alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+from stdlib_box import STDLIB_MOUNT, Box, boot, default_stdlib, wait_until
+
+PY = "/usr/lib/codeanalysisd/bin/python"
+PROBE = "/opt/codeanalysisd-src/bench/semantic_probe.py"
+VECTORIZER = "codeanalysisd-vectorizer.service"
+OWNER = "codeanalysisd-db.service"
+
+
+def probe(box: Box, *args: str, timeout: float = 900) -> dict:
+    return json.loads(box.run(PY, PROBE, *args, timeout=timeout).stdout)
+
+
+def prop(box: Box, name: str):
+    out = box.run("busctl", "--json=short", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                  "org.codeanalysis1.Manager", name).stdout
+    return json.loads(out)["data"]
+
+
+def vectorizer(box: Box) -> dict:
+    return json.loads(box.run("codeanalysisctl", "--json", "worker", "status", "vectorizer").stdout)[0]
+
+
+def settled(box: Box) -> bool:
+    return prop(box, "ChunksPending") == 0 and vectorizer(box)["StatusText"].startswith("idle: every chunk")
+
+
+def memory(box: Box, unit: str) -> dict[str, float]:
+    pid = box.show(unit, "MainPID")["MainPID"]
+    status = box.run("cat", f"/proc/{pid}/status").stdout
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def start(box: Box) -> None:
+    box.systemctl("start", "codeanalysisd.target")
+    wait_until(lambda: box.show(VECTORIZER, "SubState")["SubState"] == "running", timeout=30, what="the suite")
+
+
+def throughput(box: Box, packages: list[str]) -> dict:
+    box.sh("mkdir -p /srv/real && " + " && ".join(f"cp -r {STDLIB_MOUNT}/{p} /srv/real/" for p in packages))
+    box.run("codeanalysisctl", "add", "/srv/real")
+    samples: list[tuple[float, int]] = []
+    started = time.monotonic()
+
+    def sample() -> bool:
+        samples.append((time.monotonic() - started, vectorizer(box)["done"]))
+        return settled(box) and samples[-1][1] > 0
+
+    wait_until(sample, timeout=1800, interval=0.25, what="the project embedded")
+    first = next(t for t, done in samples if done > 0)
+    last_done = samples[-1][1]
+    last = next(t for t, done in samples if done == last_done)
+    # the first report comes one batch after embedding began: count from the first report
+    embedded_after_first = last_done - next(done for _t, done in samples if done > 0)
+    unit_rate = embedded_after_first / (last - first) if last > first else float("nan")
+    mem = memory(box, VECTORIZER)
+    reference = probe(box, "embed-reference", "/srv/real")
+    return {"chunks": last_done, "seconds_to_settled": samples[-1][0], "unit_chunks_per_s": unit_rate,
+            "reference": reference, "vectorizer_mb": mem}
+
+
+def synthetic(box: Box, root: str, files: int, model: str) -> dict:
+    box.systemctl("stop", VECTORIZER)
+    probe(box, "write-project", root, str(files))
+    before = prop(box, "FilesIndexed")
+    box.run("codeanalysisctl", "add", root)
+    wait_until(lambda: prop(box, "FilesIndexed") >= before + files, timeout=600, interval=0.5,
+               what=f"{root} indexed")
+    box.systemctl("stop", "codeanalysisd.target")
+    injected = probe(box, "inject", model)
+    started = time.monotonic()
+    start(box)
+    wait_until(lambda: settled(box), timeout=600, interval=0.25, what="the vectorizer to load every vector")
+    return {"injected": injected, "load_seconds": time.monotonic() - started}
+
+
+def latency(box: Box, n: int, project: str = "") -> dict:
+    ms = probe(box, "latency", str(n), project)["ms"]
+    return {"p50": statistics.median(ms), "p99": pct(ms, 99), "n": len(ms)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stdlib", default=default_stdlib())
+    parser.add_argument("--packages", default="email,json,asyncio,concurrent")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    box = boot("semantic", args.stdlib)
+    report: dict = {}
+    try:
+        start(box)
+        wait_until(lambda: prop(box, "EmbeddingModels"), timeout=30, what="the model announced")
+        model = prop(box, "EmbeddingModels")[0][0]
+        report["throughput"] = throughput(box, args.packages.split(","))
+        print(json.dumps(report["throughput"]), flush=True)
+        for label, root, files in (("10k", "/srv/syn-a", 100), ("100k", "/srv/syn-b", 900)):
+            loaded = synthetic(box, root, files, model)
+            ref = probe(box, "reference", str(args.queries))
+            point = {
+                "vectors": ref["vectors"], "load": loaded,
+                "semantic_all": latency(box, args.queries),
+                "semantic_in_10k_project": latency(box, args.queries, "syn-a"),
+                "numpy_p50": statistics.median(ref["numpy_ms"]), "numpy_p99": pct(ref["numpy_ms"], 99),
+                "vec0_p50": statistics.median(ref["vec0_ms"]),
+                "embed_query_p50": statistics.median(ref["embed_query_ms"]),
+                "vectorizer_mb": memory(box, VECTORIZER), "owner_mb": memory(box, OWNER),
+            }
+            report[label] = point
+            print(label, json.dumps(point), flush=True)
+    finally:
+        box.stop()
+    t = report["throughput"]
+    print("\n## semantic search")
+    print(f"vectorizer unit: {t['chunks']} chunks of {args.packages}, {t['unit_chunks_per_s']:.1f} chunks/s; "
+          f"model alone on the same {t['reference']['chunks']} texts: {t['reference']['chunks_per_s']:.1f} chunks/s; "
+          f"vectorizer peak RSS {t['vectorizer_mb']['VmHWM']:.0f} MB")
+    for label in ("10k", "100k"):
+        p = report[label]
+        print(f"{label} ({p['vectors']} vectors): SemanticSearch p50 {p['semantic_all']['p50']:.2f} ms "
+              f"p99 {p['semantic_all']['p99']:.2f} ms; in a 10k project p50 {p['semantic_in_10k_project']['p50']:.2f}"
+              f" ms p99 {p['semantic_in_10k_project']['p99']:.2f} ms | numpy brute force p50 {p['numpy_p50']:.2f} ms"
+              f" p99 {p['numpy_p99']:.2f} ms, vec0 scan p50 {p['vec0_p50']:.1f} ms, model on the query p50 "
+              f"{p['embed_query_p50']:.2f} ms | vectors loaded in {p['load']['load_seconds']:.1f} s | vectorizer RSS "
+              f"{p['vectorizer_mb']['VmRSS']:.0f} MB (peak {p['vectorizer_mb']['VmHWM']:.0f}), owner RSS "
+              f"{p['owner_mb']['VmRSS']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
