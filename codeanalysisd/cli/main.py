@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbus_fast import DBusError, Variant
@@ -156,57 +156,48 @@ async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _results(args: argparse.Namespace, rows: list, keys: Sequence[str], line: Callable[[dict], str]) -> int:
+    """Rows of a query as JSON objects or one line each; exit status 1 when there are none."""
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        for row in found:
+            print(line(row))
+    return 0 if found else 1
+
+
+def _symbol(row: dict) -> str:
+    return f" ({row['symbol']})" if row["symbol"] else ""
+
+
 async def cmd_search(client: Client, args: argparse.Namespace) -> int:
     (rows,) = await client("Search", "ssu", " ".join(args.query), args.project, args.limit)
-    hits = [dict(zip(("project", "path", "line", "symbol", "snippet", "score"), r, strict=True)) for r in rows]
-    if args.json:
-        print(json.dumps(hits, indent=2))
-    else:
-        for h in hits:
-            where = f" ({h['symbol']})" if h["symbol"] else ""
-            print(f"{h['project']}:{h['path']}:{h['line']}{where}: {h['snippet']}")
-    return 0 if hits else 1
+    return _results(args, rows, ("project", "path", "line", "symbol", "snippet", "score"),
+                    lambda h: f"{h['project']}:{h['path']}:{h['line']}{_symbol(h)}: {h['snippet']}")
 
 
 async def cmd_semantic(client: Client, args: argparse.Namespace) -> int:
     member = "HybridSearch" if args.hybrid else "SemanticSearch"
     (rows,) = await client(member, "ssu", " ".join(args.query), args.project, args.limit)
-    keys = ("project", "path", "symbol", "line", "end_line", "score", "snippet")
-    found = [dict(zip(keys, r, strict=True)) for r in rows]
-    if args.json:
-        print(json.dumps(found, indent=2))
-    else:
-        for m in found:
-            where = f" ({m['symbol']})" if m["symbol"] else ""
-            print(f"{m['score']:.3f}  {m['project']}:{m['path']}:{m['line']}-{m['end_line']}{where}: {m['snippet']}")
-    return 0 if found else 1
+    return _results(args, rows, ("project", "path", "symbol", "line", "end_line", "score", "snippet"),
+                    lambda m: f"{m['score']:.3f}  {m['project']}:{m['path']}:{m['line']}-{m['end_line']}"
+                              f"{_symbol(m)}: {m['snippet']}")
 
 
 async def cmd_def(client: Client, args: argparse.Namespace) -> int:
     (rows,) = await client("FindSymbol", "sssu", args.name, args.project, args.kind, args.limit)
-    keys = ("project", "path", "qualname", "kind", "line", "column", "end_line", "signature", "docstring")
-    found = [dict(zip(keys, r, strict=True)) for r in rows]
-    if args.json:
-        print(json.dumps(found, indent=2))
-    else:
-        for d in found:
-            doc = f"  # {d['docstring']}" if d["docstring"] else ""
-            print(f"{d['project']}:{d['path']}:{d['line']}:{d['column']}: {d['kind']} {d['qualname']}{d['signature']}"
-                  f"{doc}")
-    return 0 if found else 1
+    return _results(args, rows, ("project", "path", "qualname", "kind", "line", "column", "end_line", "signature",
+                                 "docstring"),
+                    lambda d: f"{d['project']}:{d['path']}:{d['line']}:{d['column']}: {d['kind']} {d['qualname']}"
+                              f"{d['signature']}" + (f"  # {d['docstring']}" if d["docstring"] else ""))
 
 
 async def cmd_refs(client: Client, args: argparse.Namespace) -> int:
     (rows,) = await client("FindReferences", "ssu", args.name, args.project, args.limit)
-    keys = ("project", "path", "name", "kind", "scope", "line", "column")
-    found = [dict(zip(keys, r, strict=True)) for r in rows]
-    if args.json:
-        print(json.dumps(found, indent=2))
-    else:
-        for u in found:
-            print(f"{u['project']}:{u['path']}:{u['line']}:{u['column']}: {u['kind']} {u['name']}"
-                  f" in {u['scope'] or '<module>'}")
-    return 0 if found else 1
+    return _results(args, rows, ("project", "path", "name", "kind", "scope", "line", "column"),
+                    lambda u: f"{u['project']}:{u['path']}:{u['line']}:{u['column']}: {u['kind']} {u['name']}"
+                              f" in {u['scope'] or '<module>'}")
 
 
 async def cmd_show(client: Client, args: argparse.Namespace) -> int:

@@ -140,10 +140,17 @@ def store(db: apsw.Connection, model_id: int, items: Sequence[tuple[bytes, bytes
 
 
 def vectors(db: apsw.Connection, model_id: int, after: int, limit: int) -> list[tuple[int, bytes, bytes]]:
-    """A page of the model's vectors: (embedding id, key, float32 bytes), by id."""
-    return [(i, bytes(k), bytes(v)) for i, k, v in db.execute(
-        f"SELECT e.id, e.key, v.embedding FROM embeddings e JOIN {_table(model_id)} v ON v.rowid = e.id "
-        "WHERE e.model_id = ? AND e.id > ? ORDER BY e.id LIMIT ?", (model_id, after, limit))]
+    """A page of the model's vectors: (embedding id, key, float32 bytes), by id.
+
+    The vec0 table is read by a rowid range on its own and the keys by the same range:
+    joining the two makes SQLite look each vector up one by one, ~90 times slower."""
+    rows = db.execute(f"SELECT rowid, embedding FROM {_table(model_id)} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                      (after, limit)).fetchall()
+    if not rows:
+        return []
+    keys = dict(db.execute("SELECT id, key FROM embeddings WHERE model_id = ? AND id > ? AND id <= ?",
+                           (model_id, after, rows[-1][0])))
+    return [(i, bytes(keys[i]), bytes(v)) for i, v in rows if i in keys]
 
 
 def stored_count(db: apsw.Connection, model_id: int) -> int:

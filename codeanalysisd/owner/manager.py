@@ -696,9 +696,9 @@ class WorkerChannel(ServiceInterface):
     # ------------------------------------------------------------------ the vectorizer
     @method()
     @guarded
-    async def RegisterModel(self, name: "s", dim: "u") -> "u":
-        """The model the vectorizer embeds with; a new one is re-embedded into from scratch,
-        the vectors of the others kept (and searched) until it is complete."""
+    async def RegisterModel(self, name: "s", dim: "u") -> "(ut)":
+        """The model the vectorizer embeds with: (its id, vectors stored of it). A new model
+        is embedded into from scratch, the others' vectors kept until it is complete."""
         if not name or len(name) > 200 or not 0 < dim <= 8192:
             raise errors.InvalidArgument("a model needs a name (at most 200 characters) and 1-8192 dimensions")
         store = self.manager.store
@@ -706,7 +706,7 @@ class WorkerChannel(ServiceInterface):
         if new:
             log.info("embedding model %s (%d dimensions) is new: every chunk is embedded again; the vectors of "
                      "earlier models are kept until it is complete", name, dim, extra={"model": name})
-        return found.id
+        return [found.id, store.vector_count(found.id)]
 
     def _model(self, model_id: int) -> vectors.Model:
         try:

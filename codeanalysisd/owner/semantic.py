@@ -23,7 +23,7 @@ from codeanalysisd.db.vectors import Match
 from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
 
 MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
-FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
+FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted; 8 times that within one project)
 RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the same, rank 60 half
 
 
@@ -59,7 +59,7 @@ class Semantic:
 
     async def search(self, query: str, project: str | None, limit: int) -> list[Match]:
         text = query_text(query)
-        ask = max(FIRST_ASK, limit * 4)
+        ask = max(FIRST_ASK, limit * 4) * (8 if project else 1)
         while True:
             ranked = await self._nearest(text, ask)
             found = self.store.semantic_matches(ranked, project, limit)

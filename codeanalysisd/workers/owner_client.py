@@ -80,9 +80,10 @@ class OwnerClient:
         return count
 
     # ------------------------------------------------------------------ the vectorizer
-    async def register_model(self, name: str, dim: int) -> int:
-        (model,) = await self._worker("RegisterModel", "su", name, dim)
-        return model
+    async def register_model(self, name: str, dim: int) -> tuple[int, int]:
+        """(model id, vectors stored of it)."""
+        ((model, stored),) = await self._worker("RegisterModel", "su", name, dim)
+        return model, stored
 
     async def pending_chunks(self, model: int, after: int, limit: int) -> tuple[list[tuple[bytes, str]], int]:
         ((rows, next_after),) = await self._worker("PendingChunks", "utu", model, after, limit)

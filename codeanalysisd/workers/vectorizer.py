@@ -36,6 +36,7 @@ log = logging.getLogger("codeanalysisd.vectorizer")
 BATCH = 32  # chunks per pull and per write-back: ~0.2 s of embedding, one transaction
 LOAD_PAGE = 5000  # stored vectors per request when the matrix is filled (~8 MB)
 MAX_NEAREST = 1_000_000
+QUERY_CACHE = 64
 
 
 class Vectorizer:
@@ -53,6 +54,7 @@ class Vectorizer:
         self.rate = 0.0
         self.complete = False
         self.more = False  # work is left: the next round starts at once
+        self.queries: dict[str, np.ndarray] = {}  # the last query vectors, oldest first
 
     async def start(self, bus: MessageBus) -> None:
         graph = DEFAULT_GRAPH if self.precision == "int8" else None
@@ -74,7 +76,10 @@ class Vectorizer:
         assert self.embedder is not None and self.matrix is not None
         try:
             if self.model_id is None:
-                self.model_id = await owner.register_model(self.embedder.model_id, self.embedder.dim)
+                self.model_id, stored = await owner.register_model(self.embedder.model_id, self.embedder.dim)
+                # room for every stored vector and some: growing means a copy, and twice the memory meanwhile
+                self.matrix = VectorMatrix(self.embedder.dim, capacity=stored + stored // 8 + 1024)
+                self.loaded = False
             if not self.loaded:
                 await self._load(owner)
             return await self._batch(owner)
@@ -83,7 +88,6 @@ class Vectorizer:
                 return self._progress("paused: a repair is running")
             if exc.type == ERROR_PREFIX + "NotFound":
                 self.model_id, self.loaded = None, False  # the index was rebuilt: announce the model again
-                self.matrix = VectorMatrix(self.embedder.dim)
                 return self._progress("the owner forgot the model; announcing it again")
             if exc.type.startswith(ERROR_PREFIX):
                 self.errors += 1
@@ -149,7 +153,14 @@ class Vectorizer:
         if self.embedder is None or self.matrix is None or not self.loaded:
             raise errors.Unavailable("the vectorizer is still loading its model and vectors; try again in a moment")
         embedder, matrix = self.embedder, self.matrix
-        query = (await asyncio.to_thread(embedder.embed, [text]))[0]
+        query = self.queries.pop(text, None)
+        if query is None:
+            query = (await asyncio.to_thread(embedder.embed, [text]))[0]
+        # the owner asks again, for a longer ranking, when few results are in the project asked
+        # about: the query's vector is kept for that (and for a repeated query) in a small LRU
+        self.queries[text] = query
+        while len(self.queries) > QUERY_CACHE:
+            self.queries.pop(next(iter(self.queries)))
         return await asyncio.to_thread(matrix.nearest, query, count)
 
 
