@@ -1,6 +1,7 @@
 """Runs inside the sandbox with the suite's own Python; prints JSON. Steps of bench/semantic.py:
 
-  write-project ROOT FILES     synthetic project: FILES files of 100 distinct small functions
+  write-project ROOT FILES FIRST  synthetic project: FILES files of 100 distinct small functions,
+                               numbered from file FIRST (so no two projects share a text)
   inject MODEL                 random unit vectors for every chunk lacking one (owner stopped)
   latency N PROJECT            SemanticSearch through the bus, N queries: milliseconds each
   reference N                  the same searches by hand: numpy brute force and sqlite-vec's
@@ -31,10 +32,10 @@ def queries(n: int) -> list[str]:
     return [" ".join(rng.choice(WORDS, 4)) + f" the {i} items of a list" for i in range(n)]
 
 
-def write_project(root: str, files: int) -> dict:
+def write_project(root: str, files: int, first: int) -> dict:
     base = pathlib.Path(root)
     base.mkdir(parents=True, exist_ok=True)
-    for f in range(files):
+    for f in range(first, first + files):
         body = "".join(f"def {WORDS[i % len(WORDS)]}_{f}_{i}(value):\n    return value * {i} + {f}\n\n\n"
                        for i in range(PER_FILE))
         (base / f"mod_{f:05d}.py").write_text(body)
@@ -143,7 +144,7 @@ def embed_reference(root: str) -> dict:
 if __name__ == "__main__":
     step, args = sys.argv[1], sys.argv[2:]
     if step == "write-project":
-        result = write_project(args[0], int(args[1]))
+        result = write_project(args[0], int(args[1]), int(args[2]))
     elif step == "inject":
         result = inject(args[0])
     elif step == "latency":

@@ -177,6 +177,11 @@ def test_restarts_mid_run_lose_and_duplicate_nothing(system):
     (model,) = found["models"].values()
     assert found["integrity"] == "ok" and model["missing"] == 0
     assert model["embeddings"] == model["distinct_keys"] == model["vec_rows"]
+    # a project that is a small part of the index is searched among its own keys only
+    small = semantic(system, "remove common leading whitespace from every line", "-p", PID, "-n", "5")
+    assert "dedent" in {m["symbol"] for m in small} and {m["project"] for m in small} == {PID}
+    big = semantic(system, "parse an email message from bytes", "-p", "sem-big", "-n", "5")
+    assert len(big) == 5 and {m["project"] for m in big} == {"sem-big"}
     ctl(system, "remove", root)
 
 

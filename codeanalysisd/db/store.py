@@ -365,6 +365,12 @@ class Store:
     def models(self) -> list[tuple[vectors.Model, int]]:
         return vectors.models(self.reader)
 
+    def project_keys(self, project: str) -> list[bytes]:
+        return vectors.project_keys(self.reader, project)
+
+    def chunk_count(self) -> int:
+        return vectors.chunk_count(self.reader)
+
     def chunk_at(self, project: str, path: str, line: int) -> tuple[str, int, int] | None:
         return vectors.chunk_at(self.reader, project, path, line)
 

@@ -221,6 +221,15 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
     return out
 
 
+def project_keys(db: apsw.Connection, project: str) -> list[bytes]:
+    return [bytes(k) for (k,) in db.execute(
+        "SELECT DISTINCT c.key FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.project_id = ?", (project,))]
+
+
+def chunk_count(db: apsw.Connection) -> int:
+    return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+
 def chunk_at(db: apsw.Connection, project: str, path: str, line: int) -> tuple[str, int, int] | None:
     """(symbol, first line, last line) of the chunk holding a line of a file, if one does."""
     return db.execute(

@@ -17,6 +17,7 @@ class VectorMatrix:
         self._rows = np.zeros((capacity, dim), np.float32)
         self._keys: list[bytes] = []
         self._ids: set[int] = set()
+        self._row_of: dict[bytes, int] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -37,20 +38,27 @@ class VectorMatrix:
             grown[:n] = self._rows[:n]
             self._rows = grown
         self._rows[n:need] = rows[fresh]
-        for i in fresh:
+        for row, i in enumerate(fresh, n):
             self._keys.append(keys[i])
             self._ids.add(ids[i])
+            self._row_of[keys[i]] = row
         return len(fresh)
 
-    def nearest(self, query: np.ndarray, count: int) -> list[tuple[bytes, float]]:
-        """The ``count`` rows most similar to the unit vector ``query``, best first."""
+    def nearest(self, query: np.ndarray, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
+        """The ``count`` rows most similar to the unit vector ``query``, best first; only the
+        rows of the keys ``among``, if given (a project's, when it is a small part of all)."""
         n = len(self._keys)
-        if n == 0 or count <= 0:
+        if among is None:
+            rows = None
+            scores = self._rows[:n] @ query.astype(np.float32, copy=False)
+        else:
+            rows = np.fromiter((r for k in among if (r := self._row_of.get(k)) is not None), np.int64)
+            scores = self._rows[rows] @ query.astype(np.float32, copy=False)
+        if len(scores) == 0 or count <= 0:
             return []
-        scores = self._rows[:n] @ query.astype(np.float32, copy=False)
-        if count < n:
+        if count < len(scores):
             top = np.argpartition(-scores, count - 1)[:count]
             top = top[np.argsort(-scores[top], kind="stable")]
         else:
             top = np.argsort(-scores, kind="stable")
-        return [(self._keys[i], float(scores[i])) for i in top]
+        return [(self._keys[i if rows is None else rows[i]], float(scores[i])) for i in top]

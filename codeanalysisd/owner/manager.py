@@ -137,7 +137,8 @@ class Manager(ServiceInterface):
         self.units = units
         self.config = config or Config()
         self.repairs = Repairs(store, units, self.config)
-        self.semantic = Semantic(store, units.bus, lambda: self.repairs.running)
+        self.index_version = 0  # counts changes of the index, for what is cached from it
+        self.semantic = Semantic(store, units.bus, lambda: self.repairs.running, lambda: self.index_version)
         self.reports: dict[str, WorkerReport] = {}
         self._states_in_flight: asyncio.Future | None = None
         self.calls = 0
@@ -162,12 +163,14 @@ class Manager(ServiceInterface):
         return unit
 
     def _changed(self) -> None:
+        self.index_version += 1
         self.emit_properties_changed(
             {"Projects": len(self.store.list_projects()), "FilesIndexed": self.store.files_indexed()}
         )
         self._on_change()
 
     def files_changed(self) -> None:
+        self.index_version += 1
         self.emit_properties_changed({"FilesIndexed": self.store.files_indexed()})
         self._on_change()
 

@@ -2,9 +2,11 @@
 
 The vectorizer holds the model and every vector of it in memory (a matrix derived from the
 database and rebuilt from it), so the owner stays small: it asks the vectorizer for the
-nearest chunk keys, and answers with the live chunks behind them. The nearest keys are
-ranked over every project; when too few of them are in the project asked about (or in a
-file that still holds them), it asks for a longer ranking, so the answer is exact.
+nearest chunk keys, and answers with the live chunks behind them. A project that is a small
+part of the index sends its keys along, and only those are compared; otherwise the keys
+are ranked over every project, and when too few of the best are in the project asked about
+(or in a file that still holds them), a longer ranking is asked for. Either way the answer
+is exact.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from codeanalysisd.db.vectors import Match
 from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
 
 MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
-FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted; 8 times that within one project)
+FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
+SMALL_SHARE = 0.25  # a project with at most this share of all chunks sends its keys along
 RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the same, rank 60 half
 
 
@@ -37,15 +40,29 @@ def query_text(query: str) -> str:
 
 
 class Semantic:
-    def __init__(self, store: Store, bus: MessageBus, repairing: Callable[[], str | None]) -> None:
+    def __init__(self, store: Store, bus: MessageBus, repairing: Callable[[], str | None],
+                 version: Callable[[], int]) -> None:
         self.store = store
         self.bus = bus
         self._repairing = repairing
+        self._version = version  # changes whenever the index does
+        self._keys: dict[str, tuple[int, list[bytes] | None]] = {}
 
-    async def _nearest(self, text: str, count: int) -> list[tuple[bytes, float]]:
+    def _small_project_keys(self, project: str) -> list[bytes] | None:
+        """The project's chunk keys if it is a small part of the index, else None."""
+        version = self._version()
+        cached = self._keys.get(project)
+        if cached is None or cached[0] != version:
+            keys: list[bytes] | None = self.store.project_keys(project)
+            if len(keys) > SMALL_SHARE * self.store.chunk_count():
+                keys = None
+            cached = self._keys[project] = (version, keys)
+        return cached[1]
+
+    async def _nearest(self, text: str, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
         try:
-            (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest", "su",
-                                   [text, count])
+            (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest", "suaay",
+                                   [text, count, among or []])
         except DBusError as exc:
             if exc.type.startswith(ERROR_PREFIX):
                 raise errors.Unavailable(exc.text) from None  # the vectorizer's own reason (still loading)
@@ -59,7 +76,12 @@ class Semantic:
 
     async def search(self, query: str, project: str | None, limit: int) -> list[Match]:
         text = query_text(query)
-        ask = max(FIRST_ASK, limit * 4) * (8 if project else 1)
+        ask = max(FIRST_ASK, limit * 4)
+        among = self._small_project_keys(project) if project else None
+        if among is not None:
+            if not among:
+                return []
+            return self.store.semantic_matches(await self._nearest(text, ask, among), project, limit)
         while True:
             ranked = await self._nearest(text, ask)
             found = self.store.semantic_matches(ranked, project, limit)

@@ -149,7 +149,7 @@ class Vectorizer:
         return 0.0 if self.more else self.ctx.config.report_interval
 
     # ------------------------------------------------------------------ queries
-    async def nearest(self, text: str, count: int) -> list[tuple[bytes, float]]:
+    async def nearest(self, text: str, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
         if self.embedder is None or self.matrix is None or not self.loaded:
             raise errors.Unavailable("the vectorizer is still loading its model and vectors; try again in a moment")
         embedder, matrix = self.embedder, self.matrix
@@ -161,7 +161,7 @@ class Vectorizer:
         self.queries[text] = query
         while len(self.queries) > QUERY_CACHE:
             self.queries.pop(next(iter(self.queries)))
-        return await asyncio.to_thread(matrix.nearest, query, count)
+        return await asyncio.to_thread(matrix.nearest, query, count, among)
 
 
 class NearestService(ServiceInterface):
@@ -172,9 +172,11 @@ class NearestService(ServiceInterface):
         self.vectorizer = vectorizer
 
     @method()
-    async def Nearest(self, text: "s", count: "u") -> "a(ayd)":
-        """The ``count`` stored chunk keys nearest to the text, best first, with cosine similarity."""
-        found = await self.vectorizer.nearest(text, min(int(count), MAX_NEAREST))
+    async def Nearest(self, text: "s", count: "u", among: "aay") -> "a(ayd)":
+        """The ``count`` stored chunk keys nearest to the text, best first, with cosine
+        similarity; among the keys ``among`` only, unless it is empty."""
+        found = await self.vectorizer.nearest(text, min(int(count), MAX_NEAREST),
+                                              [bytes(k) for k in among] if among else None)
         return [[key, score] for key, score in found]
 
 

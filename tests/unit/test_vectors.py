@@ -147,6 +147,9 @@ def test_matrix_ranks_by_cosine_and_skips_rows_it_holds():
     assert m.add([3], [b"z"], rows[2:]) == 0 and len(m) == 3
     assert [k for k, _ in m.nearest(np.array([0.0, 1.0]), 2)] == [b"y", b"z"]
     assert [k for k, _ in m.nearest(np.array([1.0, 0.0]), 10)] == [b"x", b"z", b"y"]
+    # among some keys only (a small project's); keys without a vector are passed over
+    assert [k for k, _ in m.nearest(np.array([1.0, 0.0]), 10, among=[b"y", b"z", b"nope"])] == [b"z", b"y"]
+    assert m.nearest(np.array([1.0, 0.0]), 10, among=[b"nope"]) == []
 
 
 def test_rank_fusion_rewards_agreement():
