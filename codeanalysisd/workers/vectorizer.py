@@ -55,6 +55,7 @@ class Vectorizer:
         self.complete = False
         self.more = False  # work is left: the next round starts at once
         self.queries: dict[str, np.ndarray] = {}  # the last query vectors, oldest first
+        self._last_error: tuple[str, float] = ("", 0.0)
 
     async def start(self, bus: MessageBus) -> None:
         graph = DEFAULT_GRAPH if self.precision == "int8" else None
@@ -91,7 +92,11 @@ class Vectorizer:
                 return self._progress("the owner forgot the model; announcing it again")
             if exc.type.startswith(ERROR_PREFIX):
                 self.errors += 1
-                log.error("the owner refused a batch of vectors: %s", exc.text)
+                now = time.monotonic()
+                # the same refusal (a full disk) is said once a minute, not every round
+                if exc.text != self._last_error[0] or now - self._last_error[1] >= 60:
+                    log.error("the owner refused a batch of vectors: %s", exc.text)
+                    self._last_error = (exc.text, now)
                 return self._progress(f"error: {exc.text}")
             raise  # the owner is away: the loop says so and retries
 
