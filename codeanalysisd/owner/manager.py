@@ -37,6 +37,7 @@ _COUNTERS = ("pending", "done", "errors")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 WATCHER_FRESH = 30.0  # seconds a watcher's report of pending work is believed
+MAX_VECTOR_PAGE = 16 * 1024 * 1024  # bytes of vectors in one ModelVectors reply
 KINDS = ("class", "function", "async_function", "method", "async_method")
 
 
@@ -744,9 +745,11 @@ class WorkerChannel(ServiceInterface):
     @method()
     @guarded
     def ModelVectors(self, model: "u", after: "t", limit: "u") -> "a(tayay)":
-        """A page of the model's stored vectors, (id, key, float32 vector), ids after ``after``."""
-        self._model(model)
-        return [[i, k, v] for i, k, v in self.manager.store.model_vectors(model, after, min(limit, 20000))]
+        """A page of the model's stored vectors, (id, key, float32 vector), ids after ``after``;
+        at most 16 MB of them (a bus message is at most 32 MiB)."""
+        found = self._model(model)
+        most = max(1, MAX_VECTOR_PAGE // (found.dim * 4 + 64))
+        return [[i, k, v] for i, k, v in self.manager.store.model_vectors(model, after, min(limit, most))]
 
     @method()
     @guarded

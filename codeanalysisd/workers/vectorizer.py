@@ -35,7 +35,7 @@ log = logging.getLogger("codeanalysisd.vectorizer")
 
 BATCH = 32  # chunks per pull and per write-back: ~0.2 s of embedding, one transaction
 LOAD_PAGE = 5000  # stored vectors per request when the matrix is filled (~8 MB)
-MAX_NEAREST = 1_000_000
+MAX_NEAREST = 400_000  # ~22 MB of (key, score): a bus message is at most 32 MiB
 QUERY_CACHE = 64
 
 
