@@ -94,7 +94,7 @@ def reference(n: int) -> dict:
     (model_id,) = db.execute("SELECT id FROM models ORDER BY used DESC LIMIT 1").fetchone()
     rows = db.execute(f"SELECT embedding FROM vectors_{model_id}").fetchall()
     matrix = np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(len(rows), -1)
-    embedder = Embedder()
+    embedder = Embedder(spinning=False)  # as the vectorizer embeds queries
     texts = queries(n)
     embed_ms, numpy_ms, vec0_ms = [], [], []
     for text in texts:

@@ -130,6 +130,20 @@ def test_renaming_a_file_embeds_nothing_and_an_edit_only_what_changed(system):
     assert vectorizer(system)["done"] == done + 1
 
 
+def test_chunks_pending_is_announced_when_it_may_have_changed(system):
+    # invalidated, not sent with a value: counting it is a query over every chunk
+    out = "/tmp/chunks-pending-signals.txt"
+    system.sh(f"(timeout 20 dbus-monitor --system \"type='signal',path='/org/codeanalysis1',"
+              f"member='PropertiesChanged'\" > {out} 2>&1 &)")
+    wait_until(lambda: system.run("pgrep", "-x", "dbus-monitor", check=False).returncode == 0, timeout=5,
+               what="dbus-monitor running")
+    time.sleep(0.5)  # its match rule registered
+    system.sh(f"printf '\\n\\ndef shout(text):\\n    return text.upper()\\n' >> {ROOT}/base64.py")
+    wait_until(lambda: system.run("cat", out).stdout.count('string "ChunksPending"') >= 2, timeout=15,
+               what="ChunksPending invalidated by the index change and by the stored vector")
+    system.run("pkill", "-x", "dbus-monitor", check=False)
+
+
 def test_a_deleted_file_leaves_the_results_at_once(system):
     query = "copy a directory tree recursively"
     assert any(m["path"] == "shutil.py" for m in semantic(system, query, "-p", PID))

@@ -163,17 +163,22 @@ class Manager(ServiceInterface):
             )
         return unit
 
+    # ChunksPending is announced as invalidated, not with its value: counting it is a query
+    # over every chunk, and only a client that wants the number should pay for it.
     def _changed(self) -> None:
         self.index_version += 1
         self.emit_properties_changed(
-            {"Projects": len(self.store.list_projects()), "FilesIndexed": self.store.files_indexed()}
-        )
+            {"Projects": len(self.store.list_projects()), "FilesIndexed": self.store.files_indexed()},
+            ["ChunksPending"])
         self._on_change()
 
     def files_changed(self) -> None:
         self.index_version += 1
-        self.emit_properties_changed({"FilesIndexed": self.store.files_indexed()})
+        self.emit_properties_changed({"FilesIndexed": self.store.files_indexed()}, ["ChunksPending"])
         self._on_change()
+
+    def vectors_changed(self) -> None:
+        self.emit_properties_changed({}, ["ChunksPending"])
 
     # ----------------------------------------------------------------- projects
     @method()
@@ -524,7 +529,8 @@ class Manager(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def ChunksPending(self) -> "t":
-        """Distinct code chunks without a vector of the current model (read on demand)."""
+        """Distinct code chunks without a vector of the current model; PropertiesChanged
+        names it invalidated whenever it may have changed."""
         return self.store.chunks_pending()
 
     @dbus_property(access=PropertyAccess.READ)
@@ -737,10 +743,12 @@ class WorkerChannel(ServiceInterface):
         self._model(model)
         store = self.manager.store
         try:
-            return [[i, key] for i, key in
-                    await store.write(store.store_vectors, model, [(bytes(k), bytes(v)) for k, v in items])]
+            stored = await store.write(store.store_vectors, model, [(bytes(k), bytes(v)) for k, v in items])
         except vectors.BadVector as exc:
             raise errors.InvalidArgument(str(exc)) from None
+        if stored:
+            self.manager.vectors_changed()
+        return [[i, key] for i, key in stored]
 
     @method()
     @guarded

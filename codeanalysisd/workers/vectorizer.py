@@ -44,6 +44,7 @@ class Vectorizer:
         self.ctx = ctx
         self.precision = ctx.config.precision
         self.embedder: Embedder | None = None
+        self.query_embedder: Embedder | None = None
         self.matrix: VectorMatrix | None = None
         self.model_id: int | None = None
         self.loaded = False
@@ -64,6 +65,7 @@ class Vectorizer:
                         "about 14 times slower", graph)
         started = time.monotonic()
         self.embedder = await asyncio.to_thread(Embedder, graph)
+        self.query_embedder = await asyncio.to_thread(self.embedder.for_queries)
         self.matrix = VectorMatrix(self.embedder.dim)
         log.info("model %s loaded in %.2f s", self.embedder.model_id, time.monotonic() - started,
                  extra={"model": self.embedder.model_id})
@@ -155,9 +157,9 @@ class Vectorizer:
 
     # ------------------------------------------------------------------ queries
     async def nearest(self, text: str, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
-        if self.embedder is None or self.matrix is None or not self.loaded:
+        if self.query_embedder is None or self.matrix is None or not self.loaded:
             raise errors.Unavailable("the vectorizer is still loading its model and vectors; try again in a moment")
-        embedder, matrix = self.embedder, self.matrix
+        embedder, matrix = self.query_embedder, self.matrix
         query = self.queries.pop(text, None)
         if query is None:
             query = (await asyncio.to_thread(embedder.embed, [text]))[0]
