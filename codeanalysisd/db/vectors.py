@@ -8,6 +8,7 @@ model keeps the two in step, whatever deletes an embeddings row.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import time
@@ -100,7 +101,7 @@ def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple
     rows = db.execute(
         f"SELECT c.id, c.key, c.file_id, c.start_line, c.end_line, c.head_line FROM chunks c "
         f"WHERE c.id > ? AND {_MISSING} ORDER BY c.id LIMIT ?", (after, model_id, limit)).fetchall()
-    lines: dict[int, list[str] | None] = {}
+    lines_of = _lines_of(db)
     seen: set[bytes] = set()
     out = []
     for _id, key, file_id, start, end, head in rows:
@@ -108,12 +109,15 @@ def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple
         if key in seen:
             continue
         seen.add(key)
-        if file_id not in lines:
-            lines[file_id] = indexing.stored_lines(db, file_id)
-        text = lines[file_id]
+        text = lines_of(file_id)
         if text is not None and end <= len(text):
             out.append((key, chunking.chunk_text(text, start, end, head)))
     return out, (rows[-1][0] if len(rows) == limit else 0)
+
+
+def _lines_of(db: apsw.Connection):
+    """indexing.stored_lines, each file decoded once for the length of one call."""
+    return functools.cache(functools.partial(indexing.stored_lines, db))
 
 
 def store(db: apsw.Connection, model_id: int, items: Sequence[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
@@ -210,12 +214,10 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
             f"JOIN files f ON f.id = c.file_id WHERE c.key IN ({marks}) AND f.state = 'live'"
             + (" AND f.project_id = ?" if project else ""), (*part, *([project] if project else []))).fetchall()
     found.sort(key=lambda r: (-score_of[bytes(r[0])], r[1], r[2], r[4]))
-    lines: dict[int, list[str] | None] = {}
+    lines_of = _lines_of(db)
     out = []
     for key, pid, path, symbol, start, end, file_id, _cid in found[:limit]:
-        if file_id not in lines:
-            lines[file_id] = indexing.stored_lines(db, file_id)
-        text = lines[file_id] or []
+        text = lines_of(file_id) or []
         snippet = next((text[i].strip() for i in range(start - 1, min(end, len(text))) if text[i].strip()), "")
         out.append(Match(pid, path, symbol, start, end, score_of[bytes(key)], snippet[:200]))
     return out

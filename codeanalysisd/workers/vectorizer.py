@@ -66,7 +66,6 @@ class Vectorizer:
         started = time.monotonic()
         self.embedder = await asyncio.to_thread(Embedder, graph)
         self.query_embedder = await asyncio.to_thread(self.embedder.for_queries)
-        self.matrix = VectorMatrix(self.embedder.dim)
         log.info("model %s loaded in %.2f s", self.embedder.model_id, time.monotonic() - started,
                  extra={"model": self.embedder.model_id})
         bus.export(VECTORIZER_PATH, NearestService(self))
@@ -76,7 +75,7 @@ class Vectorizer:
 
     # ------------------------------------------------------------------ rounds
     async def round(self, owner: OwnerClient) -> Progress:
-        assert self.embedder is not None and self.matrix is not None
+        assert self.embedder is not None
         try:
             if self.model_id is None:
                 self.model_id, stored = await owner.register_model(self.embedder.model_id, self.embedder.dim)
