@@ -17,17 +17,35 @@ class PathRejected(ValueError):
     """The path is not acceptable; the message says why in words a user can act on."""
 
 
-def _check_syntax(raw: str, what: str) -> None:
+def _check_text(raw: str, what: str) -> None:
     if not raw:
         raise PathRejected(f"{what} is empty")
     if "\0" in raw:
         raise PathRejected(f"{what} contains a NUL byte")
     if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH:
         raise PathRejected(f"{what} is longer than {MAX_PATH} bytes")
-    if not raw.startswith("/"):
-        raise PathRejected(f"{what} must be an absolute path, got {raw!r}")
     if ".." in raw.split("/"):
         raise PathRejected(f"{what} must not contain '..': {raw!r}")
+
+
+def _check_syntax(raw: str, what: str) -> None:
+    _check_text(raw, what)
+    if not raw.startswith("/"):
+        raise PathRejected(f"{what} must be an absolute path, got {raw!r}")
+
+
+def relative(raw: str, what: str = "path") -> str:
+    """A path relative to a project root, in the one canonical spelling the index stores:
+    POSIX components, none of them empty, ``.`` or ``..``, and no NUL. Workers send paths
+    this way; anything else is refused, never normalized. (Length is checked where a path
+    comes from a person: a tree may be deeper than one PATH_MAX, and is read with openat.)"""
+    if not raw:
+        raise PathRejected(f"{what} is empty")
+    if "\0" in raw:
+        raise PathRejected(f"{what} contains a NUL byte")
+    if raw.startswith("/") or any(part in ("", ".", "..") for part in raw.split("/")):
+        raise PathRejected(f"{what} must be relative to the project root, in canonical form: {raw!r}")
+    return raw
 
 
 def project_root(raw: str) -> str:
@@ -61,15 +79,7 @@ def project_relpath(root: str, raw: str) -> str:
     Accepts a path relative to the root or an absolute one under it; never touches the disk
     (the file may exist only in the index or its history).
     """
-    if not raw:
-        raise PathRejected("path is empty")
-    if "\0" in raw:
-        raise PathRejected("path contains a NUL byte")
-    if len(raw.encode("utf-8", "surrogateescape")) > MAX_PATH:
-        raise PathRejected(f"path is longer than {MAX_PATH} bytes")
-    parts = raw.split("/")
-    if ".." in parts:
-        raise PathRejected(f"path must not contain '..': {raw!r}")
+    _check_text(raw, "path")
     if raw.startswith("/"):
         prefix = root.rstrip("/") + "/"
         if not raw.startswith(prefix):
@@ -78,4 +88,4 @@ def project_relpath(root: str, raw: str) -> str:
     rel = "/".join(p for p in raw.split("/") if p not in ("", "."))
     if not rel:
         raise PathRejected(f"{raw!r} names the project root, not a file")
-    return rel
+    return relative(rel)

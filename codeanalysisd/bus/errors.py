@@ -44,3 +44,18 @@ class Unavailable(ServiceError):
     """A part the call needs is not running (the vectorizer, for semantic search)."""
 
     name = "Unavailable"
+
+
+_BY_NAME: dict[str, type[ServiceError]] = {
+    ERROR_PREFIX + cls.name: cls
+    for cls in (InvalidArgument, NotFound, Exists, AccessDenied, Busy, Failed, Unavailable)
+}
+
+
+def of(exc: DBusError) -> ServiceError | None:
+    """A bus error a client received, as the suite's class (``None`` if it is not one of
+    the suite's): callers match errors with ``isinstance``, never by comparing names."""
+    if isinstance(exc, ServiceError):
+        return exc
+    cls = _BY_NAME.get(exc.type)
+    return cls(exc.text) if cls is not None else None

@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 
 from pathspec import GitIgnoreSpec
 
+from codeanalysisd import paths
+
 __all__ = ["ProjectFiles", "is_ignore_file"]
 
 # Tool and VCS directories: never source of the project, often huge.
@@ -51,12 +53,10 @@ def is_ignore_file(relpath: str) -> bool:
 def _parts(relpath: str) -> list[str] | None:
     """The components of a relative POSIX path, or None if it is not one (it could name
     something outside the root or the root itself under another spelling)."""
-    if not relpath or "\0" in relpath:
+    try:
+        return paths.relative(relpath).split("/")
+    except paths.PathRejected:
         return None
-    parts = relpath.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return None
-    return parts
 
 
 def _read_patterns(path: str) -> _Patterns | None:

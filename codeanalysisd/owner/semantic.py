@@ -22,7 +22,7 @@ from codeanalysisd.bus.calls import call
 from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
 from codeanalysisd.db.vectors import Match
-from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
+from codeanalysisd.names import VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
 
 MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
 FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
@@ -64,7 +64,7 @@ class Semantic:
             (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest", "suaay",
                                    [text, count, among or []])
         except DBusError as exc:
-            if exc.type.startswith(ERROR_PREFIX):
+            if errors.of(exc) is not None:
                 raise errors.Unavailable(exc.text) from None  # the vectorizer's own reason (still loading)
             if self._repairing():
                 raise errors.Busy("semantic search is paused while a repair runs (it stops the vectorizer); "

@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index import syntax
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, read_file
-from codeanalysisd.workers.owner_client import OwnerClient
 
 log = logging.getLogger("codeanalysisd.watcher")
 

@@ -16,20 +16,21 @@ from dbus_fast.aio import MessageBus
 
 from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import connect
+from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
+from codeanalysisd.records import Counters
 from codeanalysisd.service import Context
-from codeanalysisd.workers.owner_client import OwnerClient
 
 
 @dataclass
-class Progress:
+class RoundReport:
     """What a round of work reports: a status line and counters."""
 
     status: str
-    counters: dict[str, int] = field(default_factory=lambda: {"pending": 0, "done": 0, "errors": 0})
+    counters: Counters = field(default_factory=Counters)
 
 
-Round = Callable[[OwnerClient], Awaitable[Progress]]
+Round = Callable[[OwnerClient], Awaitable[RoundReport]]
 
 
 _CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
@@ -76,12 +77,12 @@ async def run_worker(ctx: Context, name: str, do_round: Round,
     try:
         while True:
             try:
-                progress = await do_round(owner)
-                await owner.report_progress(name, progress.status, progress.counters)
+                report = await do_round(owner)
+                await owner.report_progress(name, report.status, report.counters)
                 if not owner_reachable:
                     ctx.log.info("the DB owner %s answers again", BUS_NAME)
                 owner_reachable = True
-                ctx.notifier.set_status(progress.status)
+                ctx.notifier.set_status(report.status)
             except DBusError as exc:
                 if owner_reachable:
                     ctx.log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)

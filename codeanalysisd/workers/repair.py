@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from dbus_fast import DBusError
 
 from codeanalysisd import service
+from codeanalysisd.bus import errors
+from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import ProjectFiles
-from codeanalysisd.names import ERROR_PREFIX
+from codeanalysisd.records import Counters
 from codeanalysisd.repair import disk
-from codeanalysisd.workers.loop import Progress, run_worker
-from codeanalysisd.workers.owner_client import OwnerClient
+from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.repair")
 
@@ -55,7 +56,7 @@ class RepairWorker:
             queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
         self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1)
 
-    async def round(self, owner: OwnerClient) -> Progress:
+    async def round(self, owner: OwnerClient) -> RoundReport:
         if not self.cycle.queue:
             if self.cycle.number:
                 log.debug("cycle %d done: %d file(s) checked, %d repaired", self.cycle.number, self.cycle.size,
@@ -70,10 +71,11 @@ class RepairWorker:
             try:
                 await self._check(owner, pid, root, paths)
             except DBusError as exc:
-                if exc.type == ERROR_PREFIX + "Busy":
+                known = errors.of(exc)
+                if isinstance(known, errors.Busy):
                     busy = True  # a repair or a bulk index is running: the same batch again later
                     break
-                if exc.type == ERROR_PREFIX + "NotFound":
+                if isinstance(known, errors.NotFound):
                     continue  # the project was removed meanwhile
                 raise
         if not busy:
@@ -84,7 +86,7 @@ class RepairWorker:
                   f"{self.cycle.repaired} repaired; {len(batch)} every {self.ctx.config.repair_interval:g} s")
         if busy:
             status += " (paused: the owner is busy)"
-        return Progress(status, {"pending": len(self.cycle.queue), "done": self.checked, "errors": self.errors})
+        return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 
     async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> None:
         files = self.files.get(pid) or ProjectFiles(root, self.ctx.config.exclude)

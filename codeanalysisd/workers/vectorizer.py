@@ -25,11 +25,12 @@ from dbus_fast.service import ServiceInterface, method
 
 from codeanalysisd import service
 from codeanalysisd.bus import errors
+from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.embed.embedder import DEFAULT_GRAPH, Embedder
 from codeanalysisd.embed.matrix import VectorMatrix
-from codeanalysisd.names import ERROR_PREFIX, VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH
-from codeanalysisd.workers.loop import Progress, run_worker
-from codeanalysisd.workers.owner_client import OwnerClient
+from codeanalysisd.names import VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH
+from codeanalysisd.records import Counters
+from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.vectorizer")
 
@@ -74,7 +75,7 @@ class Vectorizer:
             raise RuntimeError(f"cannot own {VECTORIZER_NAME} ({reply.name}); is another vectorizer running?")
 
     # ------------------------------------------------------------------ rounds
-    async def round(self, owner: OwnerClient) -> Progress:
+    async def round(self, owner: OwnerClient) -> RoundReport:
         assert self.embedder is not None
         try:
             if self.model_id is None:
@@ -86,12 +87,13 @@ class Vectorizer:
                 await self._load(owner)
             return await self._batch(owner)
         except DBusError as exc:
-            if exc.type == ERROR_PREFIX + "Busy":
+            known = errors.of(exc)
+            if isinstance(known, errors.Busy):
                 return self._progress("paused: a repair is running")
-            if exc.type == ERROR_PREFIX + "NotFound":
+            if isinstance(known, errors.NotFound):
                 self.model_id, self.loaded = None, False  # the index was rebuilt: announce the model again
                 return self._progress("the owner forgot the model; announcing it again")
-            if exc.type.startswith(ERROR_PREFIX):
+            if known is not None:
                 self.errors += 1
                 now = time.monotonic()
                 # the same refusal (a full disk) is said once a minute, not every round
@@ -115,7 +117,7 @@ class Vectorizer:
                  self.embedder.model_id if self.embedder else "", time.monotonic() - started,
                  self.matrix.nbytes / 1e6, self.pending)
 
-    async def _batch(self, owner: OwnerClient) -> Progress:
+    async def _batch(self, owner: OwnerClient) -> RoundReport:
         assert self.embedder is not None and self.matrix is not None and self.model_id is not None
         chunks, next_cursor = await owner.pending_chunks(self.model_id, self.cursor, BATCH)
         if not chunks and next_cursor == 0:
@@ -147,9 +149,9 @@ class Vectorizer:
         return self._progress(f"embedding: {self.pending} chunk(s) pending, {self.done} done, "
                               f"{self.rate:.1f} chunks/s ({self.embedder.model_id})", more=True)
 
-    def _progress(self, status: str, more: bool = False) -> Progress:
+    def _progress(self, status: str, more: bool = False) -> RoundReport:
         self.more = more
-        return Progress(status, {"pending": self.pending, "done": self.done, "errors": self.errors})
+        return RoundReport(status, Counters(self.pending, self.done, self.errors))
 
     def interval(self) -> float:
         return 0.0 if self.more else self.ctx.config.report_interval

@@ -13,12 +13,13 @@ from dbus_fast import DBusError
 
 from codeanalysisd import service
 from codeanalysisd.bus.connection import connect
+from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.names import BUS_NAME
+from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.watch.events import Inotify
 from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
 from codeanalysisd.workers.loop import wake_on_project_changes
-from codeanalysisd.workers.owner_client import OwnerClient, ProjectInfo
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -239,11 +240,11 @@ class Watcher:
                 self.dirty.setdefault(pid, {})[rel] = time.monotonic()
 
     # ------------------------------------------------------------------ reporting
-    def counters(self) -> dict[str, int]:
+    def counters(self) -> Counters:
         pending = sum(s.progress.pending for s in self.syncs.values())
         pending += sum(len(p) for p in self.dirty.values())
-        return {"pending": pending, "done": sum(s.progress.done for s in self.syncs.values()),
-                "errors": sum(s.progress.errors for s in self.syncs.values())}
+        return Counters(pending, sum(s.progress.done for s in self.syncs.values()),
+                        sum(s.progress.errors for s in self.syncs.values()))
 
     def status(self) -> str:
         busy = [s for s in self.syncs.values() if s.progress.pending]
@@ -258,7 +259,7 @@ class Watcher:
         checked = sum(s.progress.syntax_checked for s in self.syncs.values())
         syntax = f", concrete syntax of {checked} verified" if checked else ""
         return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
-                f"{files} file(s), {self.counters()['pending']} pending{syntax}")
+                f"{files} file(s), {self.counters().pending} pending{syntax}")
 
     def show_status(self, force: bool = False) -> None:
         """Progress during a batch is shown at most 4 times a second; the settled state always."""

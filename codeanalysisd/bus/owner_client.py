@@ -1,22 +1,18 @@
-"""The calls a worker makes to the DB owner over the bus."""
+"""The calls a worker makes to the DB owner over the bus: the one client of the Worker face."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 from dbus_fast.aio import MessageBus
 
+from codeanalysisd.bus import api
 from codeanalysisd.bus.calls import call
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, WORKER_INTERFACE
+from codeanalysisd.records import Counters, ProjectInfo
 
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    id: str
-    name: str
-    root: str
-    file_count: int
-    state: str
+# (path, size, mtime_ns, source or sha256, facts JSON or state): api.FILE_BATCH / api.FILE_STATES rows
+FileRow = tuple[str, int, int, bytes, str]
 
 
 class OwnerClient:
@@ -24,84 +20,86 @@ class OwnerClient:
         self.bus = bus
 
     async def list_projects(self) -> list[ProjectInfo]:
-        (rows,) = await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, "ListProjects")
+        (rows,) = await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, "ListProjects",
+                             api.MANAGER["ListProjects"].args)
         return [ProjectInfo(*row) for row in rows]
 
-    async def report_progress(self, worker: str, state: str, counters: dict[str, int]) -> None:
-        await self._worker("ReportProgress", "ssa{st}", worker, state, counters)
+    async def _worker(self, member: str, *body: Any) -> list[Any]:
+        return await call(self.bus, BUS_NAME, OBJECT_PATH, WORKER_INTERFACE, member, api.WORKER[member].args,
+                          list(body))
 
-    async def _worker(self, member: str, signature: str, *body: object) -> list:
-        return await call(self.bus, BUS_NAME, OBJECT_PATH, WORKER_INTERFACE, member, signature, list(body))
+    async def report_progress(self, worker: str, state: str, counters: Counters) -> None:
+        await self._worker("ReportProgress", worker, state, counters.as_dict())
 
-    async def file_states(self, project: str) -> list[tuple[str, int, int, bytes, str]]:
-        (rows,) = await self._worker("FileStates", "s", project)
+    async def file_states(self, project: str) -> list[FileRow]:
+        (rows,) = await self._worker("FileStates", project)
         return [(path, size, mtime, bytes(sha), state) for path, size, mtime, sha, state in rows]
 
-    async def index_files(self, project: str, files: list[tuple[str, int, int, bytes, str]]) -> int:
-        (count,) = await self._worker("IndexFiles", "sa(sxxays)", project, [list(f) for f in files])
+    async def index_files(self, project: str, files: list[FileRow]) -> int:
+        (count,) = await self._worker("IndexFiles", project, [list(f) for f in files])
         return count
 
     async def remove_files(self, project: str, paths: list[str]) -> int:
-        (count,) = await self._worker("RemoveFiles", "sas", project, paths)
+        (count,) = await self._worker("RemoveFiles", project, paths)
         return count
 
     async def move_file(self, project: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
-        (moved,) = await self._worker("MoveFile", "sssxx", project, old, new, size, mtime_ns)
+        (moved,) = await self._worker("MoveFile", project, old, new, size, mtime_ns)
         return moved
 
     async def touch_files(self, project: str, stats: list[tuple[str, int, int]]) -> None:
-        await self._worker("TouchFiles", "sa(sxx)", project, [list(s) for s in stats])
+        await self._worker("TouchFiles", project, [list(s) for s in stats])
 
     async def syntax_pending(self, project: str, limit: int) -> list[tuple[str, bytes]]:
-        (rows,) = await self._worker("SyntaxPending", "su", project, limit)
+        (rows,) = await self._worker("SyntaxPending", project, limit)
         return [(path, bytes(sha)) for path, sha in rows]
 
     async def record_syntax(self, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
-        (count,) = await self._worker("RecordSyntax", "sa(says)", project, [list(v) for v in verdicts])
+        (count,) = await self._worker("RecordSyntax", project, [list(v) for v in verdicts])
         return count
 
     async def set_skipped(self, project: str, scope: str, entries: list[tuple[str, str]]) -> None:
-        await self._worker("SetSkipped", "ssa(ss)", project, scope, [list(e) for e in entries])
+        await self._worker("SetSkipped", project, scope, [list(e) for e in entries])
 
     async def set_project_state(self, project: str, state: str, reason: str) -> None:
-        await self._worker("SetProjectState", "sss", project, state, reason)
+        await self._worker("SetProjectState", project, state, reason)
 
     async def repair_paths(self, project: str) -> list[str]:
-        (paths,) = await self._worker("RepairPaths", "s", project)
+        (paths,) = await self._worker("RepairPaths", project)
         return list(paths)
 
     async def reconcile_files(self, project: str, entries: list[tuple[str, bool, int, int, bytes]]
                               ) -> list[tuple[str, str]]:
-        (needed,) = await self._worker("ReconcileFiles", "sa(sbxxay)", project, [list(e) for e in entries])
+        (needed,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
         return [(path, action) for path, action in needed]
 
-    async def repair_files(self, project: str, files: list[tuple[str, int, int, bytes, str]]) -> int:
-        (count,) = await self._worker("RepairFiles", "sa(sxxays)", project, [list(f) for f in files])
+    async def repair_files(self, project: str, files: list[FileRow]) -> int:
+        (count,) = await self._worker("RepairFiles", project, [list(f) for f in files])
         return count
 
     # ------------------------------------------------------------------ the vectorizer
     async def register_model(self, name: str, dim: int) -> tuple[int, int]:
         """(model id, vectors stored of it)."""
-        ((model, stored),) = await self._worker("RegisterModel", "su", name, dim)
+        ((model, stored),) = await self._worker("RegisterModel", name, dim)
         return model, stored
 
     async def pending_chunks(self, model: int, after: int, limit: int) -> tuple[list[tuple[bytes, str]], int]:
-        ((rows, next_after),) = await self._worker("PendingChunks", "utu", model, after, limit)
+        ((rows, next_after),) = await self._worker("PendingChunks", model, after, limit)
         return [(bytes(key), text) for key, text in rows], next_after
 
     async def store_vectors(self, model: int, items: list[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
-        (rows,) = await self._worker("StoreVectors", "ua(ayay)", model, [list(i) for i in items])
+        (rows,) = await self._worker("StoreVectors", model, [list(i) for i in items])
         return [(i, bytes(key)) for i, key in rows]
 
     async def model_vectors(self, model: int, after: int, limit: int) -> list[tuple[int, bytes, bytes]]:
-        (rows,) = await self._worker("ModelVectors", "utu", model, after, limit)
+        (rows,) = await self._worker("ModelVectors", model, after, limit)
         return [(i, bytes(key), bytes(vector)) for i, key, vector in rows]
 
     async def finish_model(self, model: int) -> tuple[bool, int]:
-        ((complete, count),) = await self._worker("FinishModel", "u", model)
+        ((complete, count),) = await self._worker("FinishModel", model)
         return complete, count
 
     async def chunks_pending(self) -> int:
         (value,) = await call(self.bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get", "ss",
                               [MANAGER_INTERFACE, "ChunksPending"])
-        return value.value
+        return int(value.value)
