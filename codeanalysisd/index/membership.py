@@ -174,6 +174,11 @@ class _Patterns:
         return None
 
 
+# What a directory listing holds for the walk: (sort key, name, kind).
+_REGULAR, _DIRECTORY, _SYMLINK = range(3)
+_Entry = tuple[str, str, int]
+
+
 class ProjectFiles:
     """The membership rule for one project root, with cached knowledge of its pattern files."""
 
@@ -242,35 +247,56 @@ class ProjectFiles:
         parts = _parts(relpath)
         return parts is not None and self._could_be_member(relpath, parts)
 
-    def walk(self) -> Iterator[str]:
+    def walk(self, under: str = "", links: dict[str, str] | None = None) -> Iterator[str]:
         """Every member file's relpath, in sorted (deterministic) order, pruning excluded
         directories without descending into them; os.scandir based; never follows symlinks;
         directories that vanish or cannot be read during the walk are skipped (recorded in
-        ``unreadable``)."""
-        # A full walk is how missed events are recovered from: trust nothing cached. The
-        # listings refill the cache as a by-product, which costs nothing extra.
-        self.forget("")
+        ``unreadable``).
+
+        ``under`` (a directory relative to the root, "" for the root) limits the walk to the
+        files below it, with the same decisions as the whole walk: nothing if it is excluded,
+        a symlink, or below one. If ``links`` is given, each symbolic link met that would be
+        a member were it a file is added to it with :meth:`symlink_reason`'s reason. A link
+        to a directory is not: it is a directory that is not followed, like any other.
+        """
+        under = under.rstrip("/")
+        # A walk is how missed events are recovered from: trust nothing cached about what it
+        # walks. The listings refill the cache as a by-product, which costs nothing extra.
+        self.forget(under)
         self.unreadable = []
-        top = self._list("")
+        if under and self.is_excluded_dir(under):
+            return
+        top = self._list(under)
         if top is None:
             return
         # Siblings are sorted with "/" appended to directory names, which makes this
         # depth-first order the same as sorting all the relpaths as strings.
-        stack: list[tuple[str, Iterator[tuple[str, str, bool]]]] = [("", iter(top))]
+        stack: list[tuple[str, Iterator[_Entry]]] = [(under, iter(top))]
         while stack:
             reldir, entries = stack[-1]
-            for _key, name, is_dir in entries:
+            for _key, name, kind in entries:
                 rel = f"{reldir}/{name}" if reldir else name
-                if not is_dir:
+                if kind == _DIRECTORY:
+                    below = self._enter(rel)
+                    if below is not None:
+                        stack.append((rel, iter(below)))
+                        break
+                elif kind == _REGULAR:
                     if not self._pattern_excluded(rel, False, reldir):
                         yield rel
-                    continue
-                below = self._enter(rel)
-                if below is not None:
-                    stack.append((rel, iter(below)))
-                    break
+                elif (links is not None and not self._pattern_excluded(rel, False, reldir)
+                      and not os.path.isdir(os.path.join(self.root, rel))):
+                    links[rel] = self._link_reason(rel)
             else:
                 stack.pop()
+
+    def symlink_reason(self, relpath: str) -> str | None:
+        """Why relpath is not indexed, if it is a symbolic link that would be a project file were
+        it a regular one: the reason names the link's target, or says why it has none. None for
+        anything else."""
+        if not os.path.islink(os.path.join(self.root, relpath)) or not self.could_be_member(relpath):
+            return None
+        return self._link_reason(relpath)
 
     def forget(self, reldir: str = "") -> None:
         """Drop cached .gitignore/venv knowledge for reldir and below (a .gitignore or
@@ -392,12 +418,23 @@ class ProjectFiles:
         return self._info_exclude
 
     # ------------------------------------------------------------------ walking
-    def _list(self, reldir: str) -> list[tuple[str, str, bool]] | None:
-        """The candidate entries of a directory as (sort key, name, is_dir), sorted; None
-        (and the directory recorded) if it cannot be read. Records what the listing tells
-        about pyvenv.cfg and .gitignore, saving a system call per directory later."""
+    def _link_reason(self, relpath: str) -> str:
+        """The reason a symbolic link (that would be a project file) is not followed."""
+        try:
+            target = os.path.realpath(os.path.join(self.root, relpath), strict=True)
+        except OSError as exc:
+            return f"symbolic link, not followed: {exc.strerror}"
+        if target != self.root and not target.startswith(self.root + "/"):
+            return f"symbolic link to {target}, outside the project: not followed"
+        return f"symbolic link to {os.path.relpath(target, self.root)}: not followed (the target is indexed)"
+
+    def _list(self, reldir: str) -> list[_Entry] | None:
+        """The candidate entries of a directory as (sort key, name, kind), sorted; None (and
+        the directory recorded) if it cannot be read. Candidates are directories, and regular
+        files and symbolic links named *.py. Records what the listing tells about pyvenv.cfg
+        and .gitignore, saving a system call per directory later."""
         path = os.path.join(self.root, reldir) if reldir else self.root
-        out = []
+        out: list[_Entry] = []
         has_venv = has_gitignore = False
         try:
             with os.scandir(path) as it:
@@ -410,9 +447,12 @@ class ProjectFiles:
                     try:
                         # d_type from the listing: no extra system call, and never follows a link
                         if entry.is_dir(follow_symlinks=False):
-                            out.append((name + "/", name, True))
-                        elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
-                            out.append((name, name, False))
+                            out.append((name + "/", name, _DIRECTORY))
+                        elif name.endswith(".py"):
+                            if entry.is_file(follow_symlinks=False):
+                                out.append((name, name, _REGULAR))
+                            elif entry.is_symlink():
+                                out.append((name, name, _SYMLINK))
                     except OSError:
                         continue  # vanished between listing and lstat
         except OSError:
@@ -424,7 +464,7 @@ class ProjectFiles:
         out.sort()
         return out
 
-    def _enter(self, reldir: str) -> list[tuple[str, str, bool]] | None:
+    def _enter(self, reldir: str) -> list[_Entry] | None:
         """The listing of a subdirectory met during the walk, or None if it is excluded or
         unreadable. Equivalent to _dir_excluded, ordered so that an excluded directory is
         only listed when pyvenv.cfg is the one thing left to decide it."""

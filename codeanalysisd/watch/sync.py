@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index import syntax
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, read_file
+from codeanalysisd.records import FileState
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -30,8 +31,13 @@ log = logging.getLogger("codeanalysisd.watcher")
 # from their own connection): large batches keep the per-request cost low.
 BATCH_FILES = 64
 BATCH_BYTES = 8 * 1024 * 1024
+
+
 @dataclass
-class Known:
+class IndexedFile:
+    """A file as the index holds it: the stat it was indexed (or last touched) with, its
+    content's sha256, and whether it is live or kept as deleted."""
+
     size: int
     mtime_ns: int
     sha256: bytes
@@ -39,7 +45,10 @@ class Known:
 
 
 @dataclass
-class Progress:
+class SyncProgress:
+    """What a project's sync has done since the watcher started: files pending, indexed,
+    indexed with errors, moved, deleted, and verified by libcst."""
+
     pending: int = 0
     done: int = 0
     errors: int = 0
@@ -49,11 +58,61 @@ class Progress:
 
 
 @dataclass
-class _Plan:
+class Plan:
+    """What differs between disk and index: files to index (new or changed content), files to
+    touch (same content, new stat), live paths gone from disk, and paths that changed while
+    being read (to look at again)."""
+
     index: list[FileRead] = field(default_factory=list)
     touch: list[tuple[str, int, int]] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     retry: set[str] = field(default_factory=set)
+
+
+def compare(files: ProjectFiles, known: Mapping[str, IndexedFile], candidates: Iterable[str]) -> Plan:
+    """The plan for the candidate paths: each is compared as it is on disk (size and mtime
+    first, then the content hash) with what the index holds of it (``known``)."""
+    plan = Plan()
+    for rel in sorted(candidates):
+        indexed = known.get(rel)
+        if files.is_member(rel):
+            try:
+                st = os.lstat(os.path.join(files.root, rel))
+            except OSError:
+                st = None
+            if (st and indexed and indexed.live
+                    and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns)):
+                continue
+            item = read_file(files.root, rel)
+            if item is None:
+                plan.retry.add(rel)
+            elif indexed and indexed.live and item.data is not None and indexed.sha256 == item.sha256:
+                plan.touch.append((rel, item.size, item.mtime_ns))
+            else:
+                plan.index.append(item)
+        elif indexed and indexed.live:
+            plan.gone.append(rel)
+    return plan
+
+
+def find_moves(gone: Sequence[str], new: Sequence[FileRead], known: Mapping[str, IndexedFile]
+               ) -> list[tuple[str, FileRead]]:
+    """The (gone path, new file) pairs to try as moves, in the order of ``new``: a new file
+    whose content (read, not unreadable) is that of a gone path, unless its own path is a live
+    indexed file already. Each gone path is offered once; of several with the same content,
+    the first in ``gone`` goes first."""
+    if not gone or not new:
+        return []
+    by_hash: dict[bytes, list[str]] = {}
+    for rel in gone:
+        by_hash.setdefault(known[rel].sha256, []).append(rel)
+    pairs: list[tuple[str, FileRead]] = []
+    for item in new:
+        olds = by_hash.get(item.sha256) if item.data is not None else None
+        target = known.get(item.rel)
+        if olds and not (target and target.live):
+            pairs.append((olds.pop(0), item))
+    return pairs
 
 
 class ProjectSync:
@@ -64,47 +123,20 @@ class ProjectSync:
         self.root = root
         self.owner = owner
         self.files = ProjectFiles(root, tuple(extra_patterns))
-        self.known: dict[str, Known] = {}
-        self.progress = Progress()
+        self.known: dict[str, IndexedFile] = {}
+        self.progress = SyncProgress()
         self._syntax_queue: list[tuple[str, bytes]] = []
         self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
 
     async def load(self) -> None:
-        self.known = {path: Known(size, mtime, sha, state == "live")
+        self.known = {path: IndexedFile(size, mtime, sha, state == FileState.LIVE)
                       for path, size, mtime, sha, state in await self.owner.file_states(self.id)}
 
     # ------------------------------------------------------------------ what to look at
     def _known_under(self, rel: str) -> Iterator[str]:
         prefix = rel.rstrip("/") + "/" if rel else ""
         return (p for p, k in self.known.items() if k.live and p.startswith(prefix))
-
-    def _symlink_reason(self, rel: str) -> str | None:
-        """Why a path that would be a project file is not followed: it is a symbolic link."""
-        full = os.path.join(self.root, rel)
-        if not os.path.islink(full) or not self.files.could_be_member(rel):
-            return None
-        try:
-            target = os.path.realpath(full, strict=True)
-        except OSError as exc:
-            return f"symbolic link, not followed: {exc.strerror}"
-        if target != self.root and not target.startswith(self.root + "/"):
-            return f"symbolic link to {target}, outside the project: not followed"
-        return f"symbolic link to {os.path.relpath(target, self.root)}: not followed (the target is indexed)"
-
-    def _members_under(self, rel: str, skipped: dict[str, str]) -> Iterator[str]:
-        top = os.path.join(self.root, rel) if rel else self.root
-        for dirpath, dirnames, filenames in os.walk(top):
-            reldir = os.path.relpath(dirpath, self.root)
-            reldir = "" if reldir == "." else reldir
-            dirnames[:] = sorted(d for d in dirnames
-                                 if not self.files.is_excluded_dir(f"{reldir}/{d}" if reldir else d))
-            for name in sorted(filenames):
-                candidate = f"{reldir}/{name}" if reldir else name
-                if self.files.is_member(candidate):
-                    yield candidate
-                elif (reason := self._symlink_reason(candidate)) is not None:
-                    skipped[candidate] = reason
 
     def expand(self, rels: Iterable[str]) -> tuple[set[str], dict[str, dict[str, str]]]:
         """Paths to compare: each path itself, and what lies (or lay) below it if a directory;
@@ -115,16 +147,12 @@ class ProjectSync:
             found = skipped.setdefault(rel, {})
             full = os.path.join(self.root, rel) if rel else self.root
             if os.path.isdir(full) and not os.path.islink(full):
-                if rel and self.files.is_excluded_dir(rel):
-                    out.update(self._known_under(rel))
-                else:
-                    out.update(self._members_under(rel, found))
-                    out.update(self._known_under(rel))
+                out.update(self.files.walk(rel, found))
             else:
                 out.add(rel)
-                out.update(self._known_under(rel))
-                if rel and (reason := self._symlink_reason(rel)) is not None:
+                if rel and (reason := self.files.symlink_reason(rel)) is not None:
                     found[rel] = reason
+            out.update(self._known_under(rel))
         return out, skipped
 
     async def _report_skipped(self, scopes: dict[str, dict[str, str]]) -> None:
@@ -139,32 +167,10 @@ class ProjectSync:
                 self.skipped.update(found)
 
     # ------------------------------------------------------------------ compare and send
-    def _plan(self, candidates: Iterable[str]) -> _Plan:
-        plan = _Plan()
-        for rel in sorted(candidates):
-            known = self.known.get(rel)
-            if self.files.is_member(rel):
-                try:
-                    st = os.lstat(os.path.join(self.root, rel))
-                except OSError:
-                    st = None
-                if st and known and known.live and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                    continue
-                item = read_file(self.root, rel)
-                if item is None:
-                    plan.retry.add(rel)
-                elif known and known.live and item.data is not None and known.sha256 == item.sha256:
-                    plan.touch.append((rel, item.size, item.mtime_ns))
-                else:
-                    plan.index.append(item)
-            elif known and known.live:
-                plan.gone.append(rel)
-        return plan
-
     async def sync(self, rels: Iterable[str]) -> set[str]:
         """Bring the given paths in line; returns paths to look at again (they were changing)."""
         candidates, skipped = self.expand(rels)
-        plan = self._plan(candidates)
+        plan = compare(self.files, self.known, candidates)
         await self._moves(plan)
         if plan.touch:
             await self.owner.touch_files(self.id, plan.touch)
@@ -182,34 +188,26 @@ class ProjectSync:
         self._on_progress()
         return plan.retry
 
-    async def _moves(self, plan: _Plan) -> None:
-        """A gone path and a new path with the same content: a move, keeping the file's identity."""
-        if not plan.gone or not plan.index:
-            return
-        by_hash: dict[bytes, list[str]] = {}
-        for rel in plan.gone:
-            by_hash.setdefault(self.known[rel].sha256, []).append(rel)
-        remaining = []
-        for item in plan.index:
-            olds = by_hash.get(item.sha256) if item.data is not None else None
-            target = self.known.get(item.rel)
-            if olds and not (target and target.live):
-                old = olds.pop(0)
-                if await self.owner.move_file(self.id, old, item.rel, item.size, item.mtime_ns):
-                    self.known[item.rel] = Known(item.size, item.mtime_ns, item.sha256, True)
-                    self.known.pop(old, None)
-                    plan.gone.remove(old)
-                    self.progress.moved += 1
-                    log.info("%s moved to %s", old, item.rel, extra={"project": self.id, "path": item.rel})
-                    continue
-            remaining.append(item)
-        plan.index = remaining
+    async def _moves(self, plan: Plan) -> None:
+        """A gone path and a new path with the same content: a move, keeping the file's identity.
+        What the owner does not move stays in the plan, to be deleted and indexed."""
+        moved: set[str] = set()
+        for old, item in find_moves(plan.gone, plan.index, self.known):
+            if await self.owner.move_file(self.id, old, item.rel, item.size, item.mtime_ns):
+                self.known[item.rel] = IndexedFile(item.size, item.mtime_ns, item.sha256, True)
+                self.known.pop(old, None)
+                plan.gone.remove(old)
+                self.progress.moved += 1
+                log.info("%s moved to %s", old, item.rel, extra={"project": self.id, "path": item.rel})
+                moved.add(item.rel)
+        if moved:
+            plan.index = [item for item in plan.index if item.rel not in moved]
 
     async def _index(self, items: list[FileRead]) -> None:
         self.progress.pending += len(items)
         settled = self.progress.done
         try:
-            in_flight: asyncio.Task | None = None
+            in_flight: asyncio.Task[None] | None = None
             batch: list[tuple[str, int, int, bytes, str]] = []
             sent: list[FileRead] = []
             size = 0
@@ -246,7 +244,7 @@ class ProjectSync:
     async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[FileRead]) -> None:
         await self.owner.index_files(self.id, request)
         for item in items:
-            self.known[item.rel] = Known(item.size, item.mtime_ns, item.sha256, True)
+            self.known[item.rel] = IndexedFile(item.size, item.mtime_ns, item.sha256, True)
         self.progress.pending -= len(items)
         self.progress.done += len(items)
         self._on_progress()

@@ -546,3 +546,111 @@ def test_a_package_named_venv_is_a_member(tmp_path):
     (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     files.forget("venv")
     assert list(files.walk()) == []
+
+
+# ---------------------------------------------------------------------- walking part of the tree
+def every_dir(root):
+    """Every directory below root as os.walk lists them (links to directories too), relative, POSIX."""
+    out = []
+    for dirpath, dirnames, _filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        out += [d if rel == "." else f"{rel}/{d}" for d in dirnames]
+    return sorted(out)
+
+
+def assert_walk_under_agrees(root, *extra):
+    """walk(under=d) and the links it reports equal the full walk's, cut at d; for a fresh
+    instance and for one that walked (and cached) before."""
+    whole = ProjectFiles(str(root), extra)
+    links = {}
+    walked = list(whole.walk(links=links))
+    assert walked == list(ProjectFiles(str(root), extra).walk())  # asking for links changes nothing
+    reused = ProjectFiles(str(root), extra)
+    list(reused.walk())
+    for under in [*every_dir(root), "missing", "missing/deeper"]:
+        prefix = under + "/"
+        for files in (ProjectFiles(str(root), extra), reused):
+            found = {}
+            assert list(files.walk(under, found)) == [p for p in walked if p.startswith(prefix)], under
+            assert found == {p: r for p, r in links.items() if p.startswith(prefix)}, under
+            assert list(files.walk(under + "/")) == [p for p in walked if p.startswith(prefix)], under
+    return walked, links
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_walk_under_a_directory_equals_the_whole_walk_cut_there(tmp_path, seed):
+    dirs = generate_tree(tmp_path, seed)
+    outside = tmp_path.parent / f"outside-{seed}"
+    make(outside, "stolen.py")
+    for i, d in enumerate(dirs[1:8]):
+        base = tmp_path / d
+        (base / f"in{i}.py").symlink_to(tmp_path / "b.py")
+        (base / f"out{i}.py").symlink_to(outside / "stolen.py")
+        (base / f"dir{i}.py").symlink_to(tmp_path)
+        (base / f"dangling{i}.py").symlink_to(base / "nowhere.py")
+    walked, links = assert_walk_under_agrees(tmp_path, "*/lib/gen_1.py")
+    assert walked and links
+
+
+def test_walk_under_excluded_venv_ignored_and_symlinked_directories(tmp_path):
+    make(tmp_path, "pkg/a.py", "pkg/sub/b.py", "pkg/build/c.py", "env/lib/d.py", ".venv/e.py", "node_modules/f.py",
+         "pkg/__pycache__/g.py", "real/h.py")
+    (tmp_path / "pkg" / ".gitignore").write_text("build/\n")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (tmp_path / "pkg" / "file.txt").write_text("")
+    files = ProjectFiles(str(tmp_path))
+    assert list(files.walk("pkg")) == ["pkg/a.py", "pkg/sub/b.py"]
+    assert list(files.walk("pkg/sub")) == ["pkg/sub/b.py"]
+    for under in ("pkg/build", "env", "env/lib", ".venv", "node_modules", "pkg/__pycache__", "linked",
+                  "pkg/file.txt", "pkg/a.py", "../x", "a/./b"):
+        assert list(files.walk(under)) == [], under
+    assert list(files.walk("")) == ["pkg/a.py", "pkg/sub/b.py", "real/h.py"]
+    assert_walk_under_agrees(tmp_path)
+
+
+def test_walk_under_rereads_what_it_walks(tmp_path):
+    make(tmp_path, "a/x.py", "a/sub/y.py", "b/z.py")
+    files = ProjectFiles(str(tmp_path))
+    assert list(files.walk()) == ["a/sub/y.py", "a/x.py", "b/z.py"]
+    (tmp_path / "a" / ".gitignore").write_text("x.py\n")
+    (tmp_path / "b" / ".gitignore").write_text("z.py\n")
+    (tmp_path / "a" / "sub" / "pyvenv.cfg").write_text("")
+    assert list(files.walk("a")) == []  # no forget needed for what is walked
+    assert files.is_member("b/z.py")  # what is not walked stays as cached until forgotten
+    assert list(files.walk()) == []
+
+
+def test_links_are_reported_with_why_they_are_not_followed(tmp_path):
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    make(outside, "stolen.py")
+    make(root, "pkg/real.py", "build/x.py")
+    (root / ".gitignore").write_text("ignored.py\nbuild/\n")
+    (root / "pkg" / "link.py").symlink_to(root / "pkg" / "real.py")
+    (root / "pkg" / "rel.py").symlink_to("real.py")
+    (root / "escape.py").symlink_to(outside / "stolen.py")
+    (root / "dangling.py").symlink_to(root / "nowhere.py")
+    (root / "loop.py").symlink_to(root / "loop.py")
+    (root / "dir.py").symlink_to(root / "pkg")  # a directory, not followed, not reported
+    (root / "linkdir").symlink_to(root / "pkg")  # its links are not met
+    (root / "ignored.py").symlink_to(root / "pkg" / "real.py")  # not a member by name either
+    (root / "build" / "l.py").symlink_to(root / "pkg" / "real.py")  # in an excluded directory
+    (root / "notpy").symlink_to(root / "pkg" / "real.py")
+    files = ProjectFiles(str(root))
+    links = {}
+    assert list(files.walk(links=links)) == ["pkg/real.py"]
+    assert links == {
+        "dangling.py": "symbolic link, not followed: No such file or directory",
+        "escape.py": f"symbolic link to {outside}/stolen.py, outside the project: not followed",
+        "loop.py": "symbolic link, not followed: Too many levels of symbolic links",
+        "pkg/link.py": "symbolic link to pkg/real.py: not followed (the target is indexed)",
+        "pkg/rel.py": "symbolic link to pkg/real.py: not followed (the target is indexed)",
+    }
+    for rel in [*links, "pkg/real.py", "ignored.py", "build/l.py", "notpy", "gone.py"]:
+        assert files.symlink_reason(rel) == links.get(rel), rel
+    # asked about by name, a link to a directory is a link like any other (the walk met it as a directory)
+    assert files.symlink_reason("dir.py") == "symbolic link to pkg: not followed (the target is indexed)"
+    found = {}
+    assert list(files.walk("pkg", found)) == ["pkg/real.py"]
+    assert found == {p: r for p, r in links.items() if p.startswith("pkg/")}
