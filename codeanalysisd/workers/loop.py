@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -18,8 +19,12 @@ from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
+from codeanalysisd.notify import Notifier
 from codeanalysisd.records import Counters
 from codeanalysisd.service import Context
+
+# While the DB owner does not answer, a worker tries again this often (seconds).
+RETRY = 1.0
 
 
 @dataclass
@@ -33,11 +38,41 @@ class RoundReport:
 Round = Callable[[OwnerClient], Awaitable[RoundReport]]
 
 
+class OwnerLink:
+    """Whether the DB owner answered a worker's last attempt, and what follows from that:
+    one warning when it stops answering, one note when it answers again, a status saying
+    what the worker waits for, and a retry every RETRY seconds meanwhile."""
+
+    def __init__(self, log: logging.Logger, notifier: Notifier, reason_in_status: bool = False) -> None:
+        self.log = log
+        self.notifier = notifier
+        self.reason_in_status = reason_in_status  # the status also quotes the bus error
+        self.answers = True
+
+    def answered(self) -> None:
+        """The attempt went through."""
+        if not self.answers:
+            self.log.info("the DB owner %s answers again", BUS_NAME)
+        self.answers = True
+
+    def failed(self, exc: DBusError) -> None:
+        """The attempt failed with a bus error."""
+        if self.answers:
+            self.log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
+        self.answers = False
+        status = f"waiting for the DB owner ({BUS_NAME})"
+        self.notifier.set_status(f"{status}: {exc.text[:120]}" if self.reason_in_status else status)
+
+    def pace(self, wait: float) -> float:
+        """How long to wait before the next attempt: ``wait``, or RETRY while the owner does not answer."""
+        return wait if self.answers else RETRY
+
+
 _CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'")
 
 
-async def wake_on_project_changes(bus, wake: asyncio.Event, also: asyncio.Event | None = None,
+async def wake_on_project_changes(bus: MessageBus, wake: asyncio.Event, also: asyncio.Event | None = None,
                                   properties: tuple[str, ...] = ("Projects",)) -> None:
     """Set ``wake`` (and ``also``) as soon as the owner announces a change of one of these
     properties (by default: a project added or removed)."""
@@ -72,28 +107,23 @@ async def run_worker(ctx: Context, name: str, do_round: Round,
     await wake_on_project_changes(bus, wake, properties=wake_on)
     if on_connect is not None:
         await on_connect(bus)
-    owner_reachable = True
+    link = OwnerLink(ctx.log, ctx.notifier)
     ready = False
     try:
         while True:
             try:
                 report = await do_round(owner)
                 await owner.report_progress(name, report.status, report.counters)
-                if not owner_reachable:
-                    ctx.log.info("the DB owner %s answers again", BUS_NAME)
-                owner_reachable = True
+                link.answered()
                 ctx.notifier.set_status(report.status)
             except DBusError as exc:
-                if owner_reachable:
-                    ctx.log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
-                owner_reachable = False
-                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME})")
+                link.failed(exc)
             if not ready:
                 ctx.notifier.ready(ctx.notifier.status)
                 ctx.log.info("%s ready on the %s bus", name, ctx.bus_kind.value)
                 ready = True
             wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval() if owner_reachable else 1.0)
+                await asyncio.wait_for(wake.wait(), link.pace(interval()))
     finally:
         bus.disconnect()

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import time
+from pathlib import Path
 
 import pyinotify
 from dbus_fast import DBusError
@@ -14,12 +15,12 @@ from dbus_fast import DBusError
 from codeanalysisd import service
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.bus.owner_client import OwnerClient
+from codeanalysisd.config import Config
 from codeanalysisd.index.membership import is_ignore_file
-from codeanalysisd.names import BUS_NAME
 from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.watch.events import Inotify
 from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
-from codeanalysisd.workers.loop import wake_on_project_changes
+from codeanalysisd.workers.loop import OwnerLink, wake_on_project_changes
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -179,7 +180,7 @@ class Watcher:
                 due[pid] = ready
         return due
 
-    async def verify_syntax(self, marker) -> bool:
+    async def verify_syntax(self, marker: Path) -> bool:
         """One slice of libcst verification, once all is quiet; True if there is more."""
         if time.monotonic() - self.last_event < QUIET:
             return False
@@ -196,7 +197,7 @@ class Watcher:
             pending.append(self.last_poll + self.ctx.config.rescan_interval)
         return min(pending) if pending else None
 
-    def reloaded(self, old, new) -> None:
+    def reloaded(self, old: Config, new: Config) -> None:
         if (old.exclude, old.max_parse_size, old.max_watches) != (new.exclude, new.max_parse_size, new.max_watches):
             if self.inotify is not None:
                 self.inotify.max_watches = new.max_watches
@@ -290,30 +291,23 @@ async def serve(ctx: service.Context) -> int:
         ctx.notifier.ready(watcher.status())
         log.info("watcher ready on the %s bus, %d project(s)", ctx.bus_kind.value, len(watcher.syncs))
         last_report = 0.0
-        owner_ok = True
+        link = OwnerLink(log, ctx.notifier, reason_in_status=True)
         while True:
             more_syntax = False
             try:
                 await watcher.step()
                 more_syntax = await watcher.verify_syntax(marker)
-                if time.monotonic() - last_report >= ctx.config.report_interval or not owner_ok:
+                if time.monotonic() - last_report >= ctx.config.report_interval or not link.answers:
                     await watcher.report()
                     last_report = time.monotonic()
-                if not owner_ok:
-                    log.info("the DB owner %s answers again", BUS_NAME)
-                owner_ok = True
+                link.answered()
             except DBusError as exc:
-                if owner_ok:
-                    log.warning("the DB owner %s does not answer (%s); retrying", BUS_NAME, exc.text)
-                owner_ok = False
-                ctx.notifier.set_status(f"waiting for the DB owner ({BUS_NAME}): {exc.text[:120]}")
-            if owner_ok:  # else the status says what the watcher waits for
+                link.failed(exc)
+            if link.answers:  # else the status says what the watcher waits for
                 watcher.show_status(force=True)
             deadline = watcher._next_deadline()
             now = time.monotonic()
-            timeout = ctx.config.report_interval if deadline is None else max(0.0, deadline - now)
-            if not owner_ok:
-                timeout = 1.0
+            timeout = link.pace(ctx.config.report_interval if deadline is None else max(0.0, deadline - now))
             if more_syntax:
                 await asyncio.sleep(0)  # let inotify and bus messages in between slices
                 continue
