@@ -8,41 +8,34 @@ full text) is replaced as a whole, so re-indexing never leaves duplicates.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.index import chunking
+from codeanalysisd.index.record import NO_CONTENT, FileUpdate
+from codeanalysisd.records import FileState
 
 # Full text is indexed in windows of this many lines: small enough to point at a line,
 # large enough that BM25 ranks by context and the FTS table stays compact.
 WINDOW = 30
-NO_CONTENT = b""  # files.sha256 of a file whose bytes could not be read
 
 
 @dataclass(frozen=True)
-class FileUpdate:
+class StoredFile:
+    """What the index holds of a file's stat and content, to compare with disk."""
+
     path: str
     size: int
     mtime_ns: int
-    source: bytes
-    facts: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class FileState:
-    path: str
-    size: int
-    mtime_ns: int
-    sha256: bytes
-    state: str
+    sha256: bytes  # NO_CONTENT if its bytes could not be read
+    state: FileState
 
 
 def _clear_derived(db: apsw.Connection, file_id: int) -> None:
@@ -62,49 +55,53 @@ def _decoded(source: bytes, encoding: str | None) -> str | None:
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
-    unreadable = bool(facts.get("unreadable"))
-    sha = NO_CONTENT if unreadable else hashlib.sha256(update.source).digest()
-    if not unreadable:
-        _keep_blob(db, sha, update.source)
-        history.record_content(db, project_id, update.path, sha, update.source, reason)
-    text = None if unreadable else _decoded(update.source, facts["encoding"])
+    if not facts.unreadable:
+        _keep_blob(db, update.sha256, update.source)
+        history.record_content(db, project_id, update.path, update.sha256, update.source, reason)
+    text = None if facts.unreadable else _decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
-    problems = "\n".join(str(p) for p in facts["problems"])
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
-    values = (update.size, update.mtime_ns, sha, time.time(), facts["encoding"], int(bool(facts["parsed"])),
-              problems, len(lines), facts["docstring"])
+    values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
+              "\n".join(facts.problems), len(lines), facts.docstring)
     if row:
-        file_id = row[0]
+        file_id: int = row[0]
         _clear_derived(db, file_id)
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, state = 'live', syntax = NULL WHERE id = ?", (*values, file_id))
     else:
-        file_id = db.execute(
+        file_id = _returned_id(db.execute(
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
             "project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (*values, project_id, update.path)).fetchone()[0]
+            (*values, project_id, update.path)))
     db.executemany(
         "INSERT INTO definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
         " docstring, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, q, n, k, ln, c, e, json.dumps(dec), json.dumps(bases), sig, doc, parent)
-         for q, n, k, ln, c, e, dec, bases, sig, doc, parent in facts["definitions"]))
+        ((file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, json.dumps(d.decorators),
+          json.dumps(d.bases), d.signature, d.docstring, d.parent) for d in facts.definitions))
     db.executemany(
         "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, *imp) for imp in facts["imports"]))
+        ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
     db.executemany(
         "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, name, name.rsplit(".", 1)[-1], kind, line, col, scope)
-         for name, kind, line, col, scope in facts["references"]))
+        ((file_id, r.name, r.name.rsplit(".", 1)[-1], r.kind, r.line, r.column, r.scope) for r in facts.references))
     for start in range(0, len(lines), WINDOW):
-        chunk_id = db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
-                              (file_id, start + 1)).fetchone()[0]
+        chunk_id = _returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
+                                           (file_id, start + 1)))
         db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, "\n".join(lines[start:start + WINDOW])))
-    _write_chunks(db, file_id, lines, (chunking.Definition(q, k, ln, e, len(dec), parent)
-                                       for q, _n, k, ln, _c, e, dec, _b, _s, _d, parent in facts["definitions"]),
-                  facts["docstring"] is not None)
+    _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
+                                                           d.parent) for d in facts.definitions),
+                  facts.docstring is not None)
     return file_id
+
+
+def _returned_id(cursor: apsw.Cursor) -> int:
+    """The id an ``INSERT ... RETURNING id`` gives: one row, always."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("INSERT ... RETURNING id returned no row")
+    return int(row[0])
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
@@ -126,9 +123,11 @@ def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
 def chunk_existing(db: apsw.Connection) -> int:
     """Chunks for files indexed before chunks existed, from their stored rows (an upgrade)."""
     count = 0
-    for file_id, docstring in db.execute(
-            "SELECT id, docstring FROM files WHERE state = 'live' AND NOT EXISTS "
-            "(SELECT 1 FROM chunks c WHERE c.file_id = files.id)").fetchall():
+    # All read before any is written; the types are the columns' (id INTEGER, docstring TEXT).
+    unchunked = cast(list[tuple[int, str | None]], db.execute(
+        "SELECT id, docstring FROM files WHERE state = 'live' AND NOT EXISTS "
+        "(SELECT 1 FROM chunks c WHERE c.file_id = files.id)").fetchall())
+    for file_id, docstring in unchunked:
         lines = stored_lines(db, file_id)
         if lines is None:
             continue
@@ -211,9 +210,10 @@ def touch(db: apsw.Connection, project_id: str, path: str, size: int, mtime_ns: 
                (size, mtime_ns, project_id, path))
 
 
-def states(db: apsw.Connection, project_id: str) -> list[FileState]:
-    return [FileState(*row) for row in db.execute(
-        "SELECT path, size, mtime_ns, sha256, state FROM files WHERE project_id = ? ORDER BY path", (project_id,))]
+def states(db: apsw.Connection, project_id: str) -> list[StoredFile]:
+    return [StoredFile(path, size, mtime_ns, sha256, FileState(state)) for path, size, mtime_ns, sha256, state in
+            db.execute("SELECT path, size, mtime_ns, sha256, state FROM files WHERE project_id = ? ORDER BY path",
+                       (project_id,))]
 
 
 def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes]]:

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 import apsw
 
 from codeanalysisd.db import history, indexing
-from codeanalysisd.repair.plan import InHistory, InIndex, OnDisk
+from codeanalysisd.index.record import FileUpdate
+from codeanalysisd.records import FileState
+from codeanalysisd.repair.plan import NEEDS_CONTENT, InHistory, InIndex, OnDisk, RepairAction
 
 
 def paths(db: apsw.Connection, project_id: str) -> set[str]:
@@ -24,7 +26,7 @@ def facts(db: apsw.Connection, project_id: str, path: str) -> tuple[InIndex | No
     row = db.execute(
         "SELECT f.state, f.size, f.mtime_ns, f.sha256, EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = f.sha256) "
         "FROM files f WHERE f.project_id = ? AND f.path = ?", (project_id, path)).fetchone()
-    in_index = InIndex(row[0], row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
+    in_index = InIndex(FileState(row[0]), row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
     last = history.latest(db, project_id, path)
     kept = None
     if last is not None:
@@ -33,27 +35,28 @@ def facts(db: apsw.Connection, project_id: str, path: str) -> tuple[InIndex | No
     return in_index, kept
 
 
-def apply(db: apsw.Connection, project_id: str, actions: Iterable[tuple[str, str]],
-          disk: dict[str, OnDisk], updates: dict[str, indexing.FileUpdate]) -> None:
+def apply(db: apsw.Connection, project_id: str, actions: Iterable[tuple[str, RepairAction]],
+          disk: dict[str, OnDisk], updates: dict[str, FileUpdate]) -> None:
     """Carry out (path, action) pairs in order. Content actions take their parsed file from
     ``updates``; a path missing there (it changed again meanwhile) is left for the next pass."""
     for path, action in actions:
-        if action in ("index", "revive", "reindex", "restore"):
+        if action in NEEDS_CONTENT:
             update = updates.get(path)
             if update is not None:
-                indexing.write_file(db, project_id, update, "restored" if action == "restore" else "repaired")
-        elif action == "touch":
+                reason = "restored" if action == RepairAction.RESTORE else "repaired"
+                indexing.write_file(db, project_id, update, reason)
+        elif action == RepairAction.TOUCH:
             stat = disk[path]
             indexing.touch(db, project_id, path, stat.size, stat.mtime_ns)
-        elif action == "preserve":
+        elif action == RepairAction.PRESERVE:
             row = db.execute("SELECT sha256 FROM files WHERE project_id = ? AND path = ?",
                              (project_id, path)).fetchone()
             if row:
                 indexing.preserve(db, project_id, path, bytes(row[0]))
-        elif action == "mark-deleted":
+        elif action == RepairAction.MARK_DELETED:
             if not indexing.mark_deleted(db, project_id, [path]):
                 history.record_deleted(db, project_id, path)
-        elif action == "add-deleted":
+        elif action == RepairAction.ADD_DELETED:
             last = history.latest(db, project_id, path)
             if last is not None:
                 indexing.add_deleted(db, project_id, path, last)

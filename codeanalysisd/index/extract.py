@@ -19,42 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from inspect import cleandoc
 from operator import attrgetter
+from typing import Any
+
+from codeanalysisd.index.facts import Definition, Import, Reference
 
 __all__ = ["Definition", "FileFacts", "Import", "Reference", "extract"]
-
-
-@dataclass(frozen=True)
-class Definition:
-    qualname: str
-    name: str
-    kind: str  # class, function, async_function, method, async_method
-    line: int  # of the def/class keyword, not of the first decorator
-    column: int
-    end_line: int
-    decorators: tuple[str, ...]
-    bases: tuple[str, ...]  # classes only, keywords included as "metaclass=M"
-    signature: str
-    docstring: str | None
-    parent: str | None
-
-
-@dataclass(frozen=True)
-class Import:
-    module: str  # without the leading dots of a relative import; see level
-    name: str | None  # None for `import X`, "*" for a star import
-    alias: str | None
-    level: int
-    line: int  # of the imported name itself, which may sit below the `from` in a parenthesized list
-    column: int
-
-
-@dataclass(frozen=True)
-class Reference:
-    name: str  # "a.b.c" for a chain rooted at a name, else just the attribute
-    kind: str  # call, attribute, name
-    line: int
-    column: int
-    scope: str  # qualname of the innermost enclosing definition, "" at module level
 
 
 @dataclass(frozen=True)
@@ -295,18 +264,19 @@ class _Walk:
         self.references: list[Reference] = []
 
     def run(self, tree: ast.Module) -> None:
-        pending: list[tuple[list, _Scope]] = [(tree.body, _Scope("", "", False))]
+        pending: list[tuple[list[ast.stmt], _Scope]] = [(tree.body, _Scope("", "", False))]
         while pending:
             nodes, scope = pending.pop()
             self._scope(nodes, scope, pending)
 
-    def _scope(self, nodes: list, scope: _Scope, pending: list[tuple[list, _Scope]]) -> None:
+    def _scope(self, nodes: list[ast.stmt], scope: _Scope, pending: list[tuple[list[ast.stmt], _Scope]]) -> None:
         # Locals, not module attributes: this loop runs once per node of every file.
         Name, Attribute, Call, Constant, Load = ast.Name, ast.Attribute, ast.Call, ast.Constant, ast.Load
         references = self.references
         add = references.append
         where = scope.qualname
-        stack = list(nodes)
+        # Any: the loop dispatches on type(node) held in a local (for speed), which mypy does not narrow.
+        stack: list[Any] = list(nodes)
         push, extend, pop = stack.append, stack.extend, stack.pop
         while stack:
             node = pop()
@@ -388,7 +358,7 @@ class _Walk:
     def _define(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: _Scope) -> _Scope:
         qualname = scope.prefix + node.name
         decorators = tuple(_expr(d) for d in node.decorator_list)
-        if type(node) is ast.ClassDef:
+        if isinstance(node, ast.ClassDef):
             bases = (*(_expr(b) for b in node.bases), *(_keyword(k) for k in node.keywords))
             self.definitions.append(Definition(
                 qualname, node.name, "class", node.lineno, node.col_offset, node.end_lineno or node.lineno,

@@ -6,14 +6,17 @@ agree on what "the content" of a file is and on the limits that apply.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import io
 import os
 import stat
+import tokenize
 from dataclasses import dataclass
 
 from codeanalysisd.index import wire
 from codeanalysisd.index.extract import extract
+from codeanalysisd.index.facts import IndexedFacts
+from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 
 # The system bus refuses messages over 32 MiB; a file this large is listed, not indexed.
 MAX_FILE_BYTES = 24 * 1024 * 1024
@@ -27,7 +30,7 @@ class FileRead:
     size: int
     mtime_ns: int
     data: bytes | None
-    sha256: bytes
+    sha256: bytes  # of data; NO_CONTENT when it could not be read
     error: str = ""
 
 
@@ -41,20 +44,20 @@ def read_file(root: str, rel: str) -> FileRead | None:
             st = os.lstat(full)
         except OSError:
             return None  # gone meanwhile; the next event or scan settles it
-        return FileRead(rel, st.st_size, st.st_mtime_ns, None, b"", f"cannot read: {exc.strerror}")
+        return FileRead(rel, st.st_size, st.st_mtime_ns, None, NO_CONTENT, f"cannot read: {exc.strerror}")
     try:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):
-            return FileRead(rel, before.st_size, before.st_mtime_ns, None, b"", "not a regular file")
+            return FileRead(rel, before.st_size, before.st_mtime_ns, None, NO_CONTENT, "not a regular file")
         if before.st_size > MAX_FILE_BYTES:
-            return FileRead(rel, before.st_size, before.st_mtime_ns, None, b"",
+            return FileRead(rel, before.st_size, before.st_mtime_ns, None, NO_CONTENT,
                          f"too large to index: {before.st_size} bytes (limit {MAX_FILE_BYTES})")
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
         after = os.fstat(fd)
     except OSError as exc:
-        return FileRead(rel, 0, 0, None, b"", f"cannot read: {exc.strerror}")
+        return FileRead(rel, 0, 0, None, NO_CONTENT, f"cannot read: {exc.strerror}")
     finally:
         os.close(fd)
     data = b"".join(chunks)
@@ -63,18 +66,39 @@ def read_file(root: str, rel: str) -> FileRead | None:
     return FileRead(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest())
 
 
-def file_facts(item: FileRead, max_parse: int) -> tuple[str, bool]:
-    """The facts to send, and whether the file was read and parsed cleanly."""
+def indexed_facts(item: FileRead, max_parse: int) -> tuple[IndexedFacts, bool]:
+    """What the index keeps of a file read, and whether it was read and parsed cleanly."""
     if item.data is None:
-        return wire.unreadable(item.error), False
+        return IndexedFacts(None, False, (item.error,), None, unreadable=True), False
     if len(item.data) > max_parse:
-        return wire.text_only(item.data, f"larger than {max_parse} bytes: full text only, not parsed "
-                                         "(see MaxParseSize= in codeanalysisd.conf)"), False
+        reason = (f"larger than {max_parse} bytes: full text only, not parsed "
+                  "(see MaxParseSize= in codeanalysisd.conf)")
+        return IndexedFacts(_encoding(item.data), False, (reason,), None), False
     facts = extract(item.data)
-    if len(facts.references) > MAX_REFERENCES:
-        facts = dataclasses.replace(
-            facts, references=facts.references[:MAX_REFERENCES],
-            problems=(*facts.problems, f"only the first {MAX_REFERENCES} references indexed"))
-    return wire.encode(facts), facts.parsed and not facts.problems
+    references, problems = facts.references, facts.problems
+    if len(references) > MAX_REFERENCES:
+        references = references[:MAX_REFERENCES]
+        problems = (*problems, f"only the first {MAX_REFERENCES} references indexed")
+    indexed = IndexedFacts(facts.encoding, facts.parsed, problems, facts.module_docstring, facts.definitions,
+                           facts.imports, references)
+    return indexed, indexed.parsed and not indexed.problems
 
 
+def _encoding(source: bytes) -> str | None:
+    """The encoding of a file kept for full-text search without being parsed."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError:  # an unknown or contradictory coding cookie
+        return None
+
+
+def file_facts(item: FileRead, max_parse: int) -> tuple[str, bool]:
+    """The facts to send (the wire's JSON), and whether the file was read and parsed cleanly."""
+    facts, clean = indexed_facts(item, max_parse)
+    return wire.encode(facts), clean
+
+
+def file_update(item: FileRead, max_parse: int) -> tuple[FileUpdate, bool]:
+    """The file as the index takes it, in this process (no JSON), and whether it parsed cleanly."""
+    facts, clean = indexed_facts(item, max_parse)
+    return FileUpdate(item.rel, item.size, item.mtime_ns, item.data or b"", item.sha256, facts), clean

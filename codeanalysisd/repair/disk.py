@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from codeanalysisd.db.indexing import FileUpdate
-from codeanalysisd.index import wire
 from codeanalysisd.index.membership import ProjectFiles
-from codeanalysisd.index.reading import FileRead, file_facts, read_file
+from codeanalysisd.index.reading import FileRead, file_facts, file_update, read_file
+from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.repair.plan import OnDisk
 
 
@@ -33,11 +32,17 @@ def state(root: str, rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str
     return out, unsettled
 
 
+def _unchanged(root: str, rel: str, expected: bytes) -> FileRead | None:
+    """The file read again, if it still has the content the plan was made on."""
+    item = read_file(root, rel)
+    return None if item is None or item.sha256 != expected else item
+
+
 def reread(root: str, rel: str, expected: bytes, max_parse: int) -> tuple[FileRead, str, bool] | None:
     """The file read again with its facts (the wire's JSON, and whether it parsed cleanly), if
-    it still has the content the plan was made on."""
-    item = read_file(root, rel)
-    if item is None or item.sha256 != expected:
+    it still has the content the plan was made on: what the repair worker sends."""
+    item = _unchanged(root, rel, expected)
+    if item is None:
         return None
     facts, clean = file_facts(item, max_parse)
     return item, facts, clean
@@ -45,15 +50,10 @@ def reread(root: str, rel: str, expected: bytes, max_parse: int) -> tuple[FileRe
 
 def parsed(root: str, rel: str, expected: bytes, max_parse: int) -> FileUpdate | None:
     """The file read and parsed, if it still has the content the plan was made on."""
-    found = reread(root, rel, expected, max_parse)
-    if found is None:
-        return None
-    item, facts, _clean = found
-    return FileUpdate(rel, item.size, item.mtime_ns, item.data or b"", wire.decode(facts))
+    item = _unchanged(root, rel, expected)
+    return None if item is None else file_update(item, max_parse)[0]
 
 
 def from_bytes(rel: str, data: bytes, size: int, mtime_ns: int, max_parse: int) -> FileUpdate:
     """A file just written back into the project, parsed from the bytes that were written."""
-    item = FileRead(rel, size, mtime_ns, data, hashlib.sha256(data).digest())
-    facts, _clean = file_facts(item, max_parse)
-    return FileUpdate(rel, size, mtime_ns, data, wire.decode(facts))
+    return file_update(FileRead(rel, size, mtime_ns, data, hashlib.sha256(data).digest()), max_parse)[0]

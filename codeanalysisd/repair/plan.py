@@ -20,13 +20,35 @@ The three cases, by where the file's content can still be found:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from codeanalysisd.db.indexing import NO_CONTENT
+from codeanalysisd.index.record import NO_CONTENT
+from codeanalysisd.records import FileState
 
-ON_DISK, IN_HISTORY, LOST = "on-disk", "in-history", "lost"
+
+class RepairCase(StrEnum):
+    """Where the file's content can still be found (see the module docstring)."""
+
+    ON_DISK = "on-disk"
+    IN_HISTORY = "in-history"
+    LOST = "lost"
+
+
+class RepairAction(StrEnum):
+    """What the database must do; the values are what the repair's reply and log say."""
+
+    INDEX = "index"  # on disk, not in the index
+    REVIVE = "revive"  # on disk, its row marked deleted
+    REINDEX = "reindex"  # on disk, other content than the index holds
+    RESTORE = "restore"  # gone from disk: written back into the project from the stored content
+    TOUCH = "touch"  # same content, new size or time
+    PRESERVE = "preserve"  # the index's content copied into the version store
+    MARK_DELETED = "mark-deleted"
+    ADD_DELETED = "add-deleted"  # a row marked deleted, for a file known only to the version store
+
 
 # Actions that need the file's parsed content (the caller reads and parses it).
-NEEDS_CONTENT = frozenset({"index", "revive", "reindex", "restore"})
+NEEDS_CONTENT = frozenset({RepairAction.INDEX, RepairAction.REVIVE, RepairAction.REINDEX, RepairAction.RESTORE})
 
 
 @dataclass(frozen=True)
@@ -38,7 +60,7 @@ class OnDisk:
 
 @dataclass(frozen=True)
 class InIndex:
-    state: str  # 'live' or 'deleted'
+    state: FileState
     size: int
     mtime_ns: int
     sha256: bytes
@@ -55,8 +77,8 @@ class InHistory:
 @dataclass(frozen=True)
 class Action:
     path: str
-    case: str
-    action: str
+    case: RepairCase
+    action: RepairAction
     detail: str = ""
 
 
@@ -67,36 +89,40 @@ def classify(path: str, disk: OnDisk | None, row: InIndex | None, kept: InHistor
         return _on_disk(path, disk, row, kept)
     if row is None:
         if kept is not None and not kept.moved_away:
-            return [Action(path, IN_HISTORY, "add-deleted", "known only to the version store")]
+            return [Action(path, RepairCase.IN_HISTORY, RepairAction.ADD_DELETED, "known only to the version store")]
         return []
     in_store = kept is not None and kept.holds_index_content
-    case = IN_HISTORY if in_store else LOST
+    case = RepairCase.IN_HISTORY if in_store else RepairCase.LOST
     actions = []
     if not in_store:
         if row.sha256 == NO_CONTENT or not row.has_source:
             detail = "its content was never readable" if row.sha256 == NO_CONTENT else "no stored source"
-            return [Action(path, LOST, "mark-deleted", detail)] if row.state == "live" else []
-        actions.append(Action(path, LOST, "preserve", "copied from the index into the version store"))
-    if row.state == "live":
+            if row.state != FileState.LIVE:
+                return []
+            return [Action(path, RepairCase.LOST, RepairAction.MARK_DELETED, detail)]
+        actions.append(Action(path, RepairCase.LOST, RepairAction.PRESERVE,
+                              "copied from the index into the version store"))
+    if row.state == FileState.LIVE:
         if restore_missing:
-            actions.append(Action(path, case, "restore", "written back into the project"))
+            actions.append(Action(path, case, RepairAction.RESTORE, "written back into the project"))
         else:
-            actions.append(Action(path, case, "mark-deleted", "gone from disk"))
+            actions.append(Action(path, case, RepairAction.MARK_DELETED, "gone from disk"))
     elif kept is not None and kept.latest_present:
-        actions.append(Action(path, case, "mark-deleted", "the version store did not record the deletion"))
+        actions.append(Action(path, case, RepairAction.MARK_DELETED, "the version store did not record the deletion"))
     return actions
 
 
 def _on_disk(path: str, disk: OnDisk, row: InIndex | None, kept: InHistory | None) -> list[Action]:
     if row is None:
-        return [Action(path, ON_DISK, "index", "not in the index")]
-    if row.state != "live":
-        return [Action(path, ON_DISK, "revive", "on disk, but marked deleted")]
+        return [Action(path, RepairCase.ON_DISK, RepairAction.INDEX, "not in the index")]
+    if row.state != FileState.LIVE:
+        return [Action(path, RepairCase.ON_DISK, RepairAction.REVIVE, "on disk, but marked deleted")]
     if row.sha256 != disk.sha256:
-        return [Action(path, ON_DISK, "reindex", "content differs from the index")]
+        return [Action(path, RepairCase.ON_DISK, RepairAction.REINDEX, "content differs from the index")]
     actions = []
     if (row.size, row.mtime_ns) != (disk.size, disk.mtime_ns):
-        actions.append(Action(path, ON_DISK, "touch", "same content, new size or time"))
+        actions.append(Action(path, RepairCase.ON_DISK, RepairAction.TOUCH, "same content, new size or time"))
     if disk.sha256 != NO_CONTENT and not (kept is not None and kept.holds_index_content):
-        actions.append(Action(path, ON_DISK, "preserve", "current content missing from the version store"))
+        actions.append(Action(path, RepairCase.ON_DISK, RepairAction.PRESERVE,
+                              "current content missing from the version store"))
     return actions

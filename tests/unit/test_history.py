@@ -5,17 +5,18 @@ import time
 
 import pytest
 
-from codeanalysisd.db import history, indexing
+from codeanalysisd.db import history
 from codeanalysisd.db.store import Store
+from codeanalysisd.index.facts import IndexedFacts
+from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.paths import roots_overlap
 
-FACTS = {"encoding": "utf-8", "parsed": True, "problems": [], "docstring": None,
-         "definitions": [], "imports": [], "references": []}
+FACTS = IndexedFacts("utf-8", parsed=True, problems=(), docstring=None)
 DAY = 86400.0
 
 
-def update(path: str, source: bytes) -> indexing.FileUpdate:
-    return indexing.FileUpdate(path, len(source), 1, source, FACTS)
+def update(path: str, source: bytes) -> FileUpdate:
+    return FileUpdate(path, len(source), 1, source, hashlib.sha256(source).digest(), FACTS)
 
 
 def sha(data: bytes) -> bytes:

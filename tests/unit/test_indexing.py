@@ -4,18 +4,20 @@ import hashlib
 
 import pytest
 
-from codeanalysisd.db import indexing, queries
+from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
+from codeanalysisd.index import wire
+from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
+from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.paths import roots_overlap
 
 
-def facts(defs=(), refs=(), problems=(), parsed=True):
-    return {"encoding": "utf-8", "parsed": parsed, "problems": list(problems), "docstring": None,
-            "definitions": [list(d) for d in defs], "imports": [["os", None, None, 0, 1, 0]],
-            "references": [list(r) for r in refs]}
+def facts(defs=(), refs=(), problems=(), parsed=True, unreadable=False):
+    return IndexedFacts("utf-8", parsed, tuple(problems), None, tuple(defs), (Import("os", None, None, 0, 1, 0),),
+                        tuple(refs), unreadable)
 
 
-DEF_F = ("f", "f", "function", 2, 0, 3, [], [], "(x)", "Doc line.\nMore.", None)
+DEF_F = Definition("f", "f", "function", 2, 0, 3, (), (), "(x)", "Doc line.\nMore.", None)
 SOURCE = b"import os\ndef f(x):\n    return os.path.join(x, 'needle_token')\n"
 
 
@@ -28,8 +30,8 @@ def store(tmp_path):
 
 
 def update(path="m.py", source=SOURCE, **kw):
-    return indexing.FileUpdate(path, len(source), 1, source, facts(
-        defs=[DEF_F], refs=[("os.path.join", "call", 3, 11, "f")], **kw))
+    return FileUpdate(path, len(source), 1, source, hashlib.sha256(source).digest(), facts(
+        defs=[DEF_F], refs=[Reference("os.path.join", "call", 3, 11, "f")], **kw))
 
 
 def counts(store):
@@ -77,11 +79,35 @@ def test_move_keeps_identity(store):
 
 
 def test_unreadable_file_is_listed_without_content(store):
-    store.index_files("p", [indexing.FileUpdate("secret.py", 10, 1, b"", {
-        **facts(problems=["cannot read: Permission denied"], parsed=False), "unreadable": True})])
+    store.index_files("p", [FileUpdate("secret.py", 10, 1, b"", NO_CONTENT, facts(
+        problems=["cannot read: Permission denied"], parsed=False, unreadable=True))])
     assert store.problems(None) == [("p", "secret.py", "cannot read: Permission denied")]
     data, _, problems = store.file_source("p", "secret.py")
     assert data is None and "Permission denied" in problems
+
+
+def test_a_file_from_the_wire_is_hashed_once_and_written_like_one_built_here(store):
+    sent = FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts))
+    assert sent == update()
+    assert sent.sha256 == hashlib.sha256(SOURCE).digest()
+    store.index_files("p", [sent])
+    assert store.file_states("p")[0].sha256 == sent.sha256 and store.file_source("p", "m.py")[0] == SOURCE
+    sym, = store.find_symbol("f", "p", "", 10)
+    assert (sym.qualname, sym.line, sym.signature) == ("f", 2, "(x)")
+
+
+def test_an_unreadable_file_from_the_wire_has_no_content_hash(store):
+    text = wire.encode(facts(problems=["cannot read: Permission denied"], parsed=False, unreadable=True))
+    sent = FileUpdate.from_wire("secret.py", 10, 1, b"", text)
+    assert sent.sha256 == NO_CONTENT and sent.facts.unreadable
+    store.index_files("p", [sent])
+    assert store.file_states("p")[0].sha256 == NO_CONTENT and store.file_source("p", "secret.py")[0] is None
+
+
+def test_malformed_facts_are_refused_before_the_transaction(store):
+    with pytest.raises(wire.BadFacts, match=r"references\[0\]"):
+        FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts).replace('"f"]]}', '5]]}'))
+    assert store.file_states("p") == []
 
 
 def test_remove_project_leaves_no_orphans(store):
@@ -103,7 +129,7 @@ def test_long_file_points_at_the_right_line(store):
     lines = [f"x{i} = {i}" for i in range(100)]
     lines[73] = "marker_line = 'here'"
     source = ("\n".join(lines) + "\n").encode()
-    store.index_files("p", [indexing.FileUpdate("long.py", len(source), 1, source, facts())])
+    store.index_files("p", [FileUpdate("long.py", len(source), 1, source, hashlib.sha256(source).digest(), facts())])
     hit, = store.search("marker_line", None, 10)
     assert hit.line == 74 and hashlib.sha256(source).digest() == store.file_states("p")[0].sha256
 

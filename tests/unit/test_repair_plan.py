@@ -2,12 +2,23 @@
 
 import pytest
 
-from codeanalysisd.repair.plan import IN_HISTORY, LOST, NO_CONTENT, ON_DISK, InHistory, InIndex, OnDisk, classify
+from codeanalysisd.index.record import NO_CONTENT
+from codeanalysisd.records import FileState
+from codeanalysisd.repair.plan import (
+    NEEDS_CONTENT,
+    InHistory,
+    InIndex,
+    OnDisk,
+    RepairAction,
+    RepairCase,
+    classify,
+)
 
+ON_DISK, IN_HISTORY, LOST = RepairCase.ON_DISK, RepairCase.IN_HISTORY, RepairCase.LOST
 A, B = b"a" * 32, b"b" * 32
 DISK = OnDisk(10, 100, A)
-LIVE = InIndex("live", 10, 100, A, True)
-GONE = InIndex("deleted", 10, 100, A, True)
+LIVE = InIndex(FileState.LIVE, 10, 100, A, True)
+GONE = InIndex(FileState.DELETED, 10, 100, A, True)
 HELD = InHistory(holds_index_content=True, latest_present=True, moved_away=False)
 HELD_DELETED = InHistory(True, False, False)
 LACKING = InHistory(False, True, False)
@@ -15,7 +26,7 @@ MOVED = InHistory(False, False, True)
 
 
 def live(**kw):
-    return InIndex(**{"state": "live", "size": 10, "mtime_ns": 100, "sha256": A, "has_source": True, **kw})
+    return InIndex(**{"state": FileState.LIVE, "size": 10, "mtime_ns": 100, "sha256": A, "has_source": True, **kw})
 
 
 CASES = [
@@ -50,8 +61,8 @@ CASES = [
     ("lost, deleted row, history present", None, GONE, LACKING, False, [(LOST, "preserve"), (LOST, "mark-deleted")]),
     ("no source", None, live(has_source=False), None, True, [(LOST, "mark-deleted")]),
     ("never readable", None, live(sha256=NO_CONTENT), LACKING, True, [(LOST, "mark-deleted")]),
-    ("no source, deleted", None, InIndex("deleted", 0, 0, A, False), None, False, []),
-    ("never readable, deleted", None, InIndex("deleted", 0, 0, NO_CONTENT, True), LACKING, False, []),
+    ("no source, deleted", None, InIndex(FileState.DELETED, 0, 0, A, False), None, False, []),
+    ("never readable, deleted", None, InIndex(FileState.DELETED, 0, 0, NO_CONTENT, True), LACKING, False, []),
 ]
 
 
@@ -66,3 +77,11 @@ def test_details_say_why_content_is_missing():
     (never,) = classify("m.py", None, live(sha256=NO_CONTENT), None)
     (unstored,) = classify("m.py", None, live(has_source=False), None)
     assert (never.detail, unstored.detail) == ("its content was never readable", "no stored source")
+
+
+def test_actions_and_cases_keep_the_words_the_bus_reply_and_the_log_use():
+    assert [str(a) for a in RepairAction] == ["index", "revive", "reindex", "restore", "touch", "preserve",
+                                              "mark-deleted", "add-deleted"]
+    assert [f"{c}" for c in RepairCase] == ["on-disk", "in-history", "lost"]
+    assert sorted(NEEDS_CONTENT) == ["index", "reindex", "restore", "revive"]
+    assert "reindex" in NEEDS_CONTENT and "touch" not in NEEDS_CONTENT  # as the repair worker's strings come back

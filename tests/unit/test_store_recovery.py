@@ -1,21 +1,23 @@
 """Opening the two databases when one of them is not sound: moved aside, rebuilt from the other."""
 
 import glob
+import hashlib
 import os
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations
+from codeanalysisd.db import history, integrity, migrations
 from codeanalysisd.db.store import Store
+from codeanalysisd.index.facts import IndexedFacts
+from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.paths import roots_overlap
 
-FACTS = {"encoding": "utf-8", "parsed": True, "problems": [], "docstring": None,
-         "definitions": [], "imports": [], "references": []}
+FACTS = IndexedFacts("utf-8", parsed=True, problems=(), docstring=None)
 GARBAGE = b"this is not an SQLite database\n" * 200
 
 
-def update(path: str, source: bytes) -> indexing.FileUpdate:
-    return indexing.FileUpdate(path, len(source), 1, source, FACTS)
+def update(path: str, source: bytes) -> FileUpdate:
+    return FileUpdate(path, len(source), 1, source, hashlib.sha256(source).digest(), FACTS)
 
 
 def populated(tmp_path) -> tuple[str, str]:
