@@ -166,13 +166,14 @@ deb: wheels
 
 lint: venv
 	$(VENV)/bin/ruff check codeanalysisd tests bench
+	$(VENV)/bin/mypy codeanalysisd
 
 # The tests boot real systemd managers in a sandbox: root and a few Debian packages needed.
 test:
 	@test "$$(id -u)" = 0 || { echo "make test: the sandboxed systemd needs root"; exit 1; }
 	tests/install-debian-deps.sh
 	$(MAKE) --no-print-directory venv wheels
-	$(VENV)/bin/ruff check codeanalysisd tests bench
+	$(MAKE) --no-print-directory lint
 	CODEANALYSISD_WHEELHOUSE=$(CURDIR)/$(WHEELS) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 run: venv wheels
