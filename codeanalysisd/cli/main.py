@@ -13,17 +13,20 @@ from dbus_fast import DBusError, Variant
 from dbus_fast.aio import MessageBus
 
 from codeanalysisd import __version__
+from codeanalysisd.bus import api
 from codeanalysisd.bus.calls import call, get_all
 from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT, WORKER_UNITS
+from codeanalysisd.records import Counters, ProjectInfo
 
 
 class Client:
     def __init__(self, bus: MessageBus) -> None:
         self.bus = bus
 
-    async def __call__(self, member: str, signature: str = "", *body: Any) -> list[Any]:
-        return await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, signature, list(body))
+    async def __call__(self, member: str, *body: Any) -> list[Any]:
+        return await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, api.MANAGER[member].args,
+                          list(body))
 
     async def properties(self) -> dict[str, Any]:
         return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
@@ -56,7 +59,8 @@ def _size(n: int) -> str:
 
 
 def _project_rows(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(("id", "name", "root", "files", "state"), row, strict=True)) for row in rows]
+    projects = [ProjectInfo(*row) for row in rows]
+    return [{"id": p.id, "name": p.name, "root": p.root, "files": p.file_count, "state": p.state} for p in projects]
 
 
 def _worker_rows(client_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,7 +70,7 @@ def _worker_rows(client_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _print_workers(workers: list[dict[str, Any]]) -> None:
     rows = []
     for w in workers:
-        counters = "/".join(str(w.get(k, 0)) for k in ("pending", "done", "errors"))
+        counters = "/".join(str(n) for n in Counters.of(w).as_dict().values())
         if w["name"] == "db":
             counters = "-"
         rows.append([
@@ -116,7 +120,7 @@ async def cmd_add(client: Client, args: argparse.Namespace) -> int:
     # The service resolves the path itself; an absolute path here only saves the user from
     # having to know the service's working directory.
     root = os.path.abspath(args.root)
-    (project_id,) = await client("AddProject", "s", root)
+    (project_id,) = await client("AddProject", root)
     if args.json:
         print(json.dumps({"id": project_id, "root": root}))
     else:
@@ -125,7 +129,7 @@ async def cmd_add(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_remove(client: Client, args: argparse.Namespace) -> int:
-    await client("RemoveProject", "s", args.project)
+    await client("RemoveProject", args.project)
     if args.json:
         print(json.dumps({"removed": args.project}))
     else:
@@ -148,7 +152,7 @@ async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
         names = ", ".join(WORKER_UNITS)
         raise SystemExit(f"codeanalysisctl: worker {args.action} needs a worker name ({names})")
     member = {"start": "StartWorker", "stop": "StopWorker", "restart": "RestartWorker"}[args.action]
-    await client(member, "s", args.name)
+    await client(member, args.name)
     if args.json:
         print(json.dumps({"worker": args.name, "action": args.action, "ok": True}))
     else:
@@ -172,21 +176,21 @@ def _symbol(row: dict) -> str:
 
 
 async def cmd_search(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("Search", "ssu", " ".join(args.query), args.project, args.limit)
+    (rows,) = await client("Search", " ".join(args.query), args.project, args.limit)
     return _results(args, rows, ("project", "path", "line", "symbol", "snippet", "score"),
                     lambda h: f"{h['project']}:{h['path']}:{h['line']}{_symbol(h)}: {h['snippet']}")
 
 
 async def cmd_semantic(client: Client, args: argparse.Namespace) -> int:
     member = "HybridSearch" if args.hybrid else "SemanticSearch"
-    (rows,) = await client(member, "ssu", " ".join(args.query), args.project, args.limit)
+    (rows,) = await client(member, " ".join(args.query), args.project, args.limit)
     return _results(args, rows, ("project", "path", "symbol", "line", "end_line", "score", "snippet"),
                     lambda m: f"{m['score']:.3f}  {m['project']}:{m['path']}:{m['line']}-{m['end_line']}"
                               f"{_symbol(m)}: {m['snippet']}")
 
 
 async def cmd_def(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("FindSymbol", "sssu", args.name, args.project, args.kind, args.limit)
+    (rows,) = await client("FindSymbol", args.name, args.project, args.kind, args.limit)
     return _results(args, rows, ("project", "path", "qualname", "kind", "line", "column", "end_line", "signature",
                                  "docstring"),
                     lambda d: f"{d['project']}:{d['path']}:{d['line']}:{d['column']}: {d['kind']} {d['qualname']}"
@@ -194,21 +198,21 @@ async def cmd_def(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_refs(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("FindReferences", "ssu", args.name, args.project, args.limit)
+    (rows,) = await client("FindReferences", args.name, args.project, args.limit)
     return _results(args, rows, ("project", "path", "name", "kind", "scope", "line", "column"),
                     lambda u: f"{u['project']}:{u['path']}:{u['line']}:{u['column']}: {u['kind']} {u['name']}"
                               f" in {u['scope'] or '<module>'}")
 
 
 async def cmd_show(client: Client, args: argparse.Namespace) -> int:
-    (data,) = await client("GetFileSource", "sss", args.project, args.path, args.version)
+    (data,) = await client("GetFileSource", args.project, args.path, args.version)
     sys.stdout.buffer.write(bytes(data))
     sys.stdout.flush()
     return 0
 
 
 async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("ListProblems", "s", args.project)
+    (rows,) = await client("ListProblems", args.project)
     found = [{"project": p, "path": path, "problems": problems.split("\n")} for p, path, problems in rows]
     if args.json:
         print(json.dumps(found, indent=2))
@@ -221,7 +225,7 @@ async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
 async def cmd_history(client: Client, args: argparse.Namespace) -> int:
     import time
 
-    (rows,) = await client("ListVersions", "ss", args.project, args.path)
+    (rows,) = await client("ListVersions", args.project, args.path)
     keys = ("version", "sha256", "at", "size", "reason", "present", "other_path")
     found = [dict(zip(keys, r, strict=True)) for r in rows]
     if args.json:
@@ -239,7 +243,7 @@ async def cmd_history(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_restore(client: Client, args: argparse.Namespace) -> int:
-    (reply,) = await client("RestoreFile", "sssb", args.project, args.path, args.version, args.overwrite)
+    (reply,) = await client("RestoreFile", args.project, args.path, args.version, args.overwrite)
     result = _plain(reply)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -257,7 +261,7 @@ async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
     if not args.json and not args.dry_run:
         print(f"repairing {args.project}: the watcher, vectorizer and repair worker pause meanwhile...",
               file=sys.stderr)
-    (reply,) = await client(member, "sb", args.project, args.dry_run)
+    (reply,) = await client(member, args.project, args.dry_run)
     result = _plain(reply)
     result["actions"] = [dict(zip(("path", "case", "action", "detail"), a, strict=True)) for a in result["actions"]]
     if args.json:

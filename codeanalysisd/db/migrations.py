@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 import apsw
 
+# The migration that added semantic search's chunks: files indexed before it get theirs
+# from their stored rows when it is applied (Store.open).
+CHUNKS = 6
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -150,7 +154,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
-        6,
+        CHUNKS,
         "semantic search: chunks, models, embeddings",
         """
         -- What is embedded: a definition or a window of one (codeanalysisd/index/chunking.py).

@@ -13,7 +13,8 @@ from dbus_fast import introspection as intr
 from dbus_fast.service import ServiceInterface
 
 from codeanalysisd.names import MANAGER_INTERFACE, OBJECT_PATH, WORKER_INTERFACE
-from codeanalysisd.owner.manager import Manager, WorkerChannel
+from codeanalysisd.owner.manager import Manager
+from codeanalysisd.owner.worker import WorkerInterface
 
 HEADER = (
     '<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n'
@@ -29,7 +30,7 @@ def _bare(cls: type[ServiceInterface], name: str) -> intr.Interface:
 
 
 def interfaces() -> list[intr.Interface]:
-    return [_bare(Manager, MANAGER_INTERFACE), _bare(WorkerChannel, WORKER_INTERFACE)]
+    return [_bare(Manager, MANAGER_INTERFACE), _bare(WorkerInterface, WORKER_INTERFACE)]
 
 
 def document() -> str:

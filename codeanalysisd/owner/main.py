@@ -13,8 +13,12 @@ from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
 from codeanalysisd.db.store import OpenReport, Store
 from codeanalysisd.names import BUS_NAME, OBJECT_PATH
-from codeanalysisd.owner.manager import Manager, WorkerChannel, on_corruption
+from codeanalysisd.owner.changes import Change
+from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.guard import Guard
+from codeanalysisd.owner.manager import Manager
 from codeanalysisd.owner.systemd_units import SystemdUnits
+from codeanalysisd.owner.worker import WorkerInterface
 
 EXIT_SCHEMA = 65  # EX_DATAERR: the database could not be migrated
 EXIT_CORRUPT = 74  # EX_IOERR: a database file is corrupt; systemd restarts the owner, which rebuilds
@@ -47,10 +51,10 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
 async def _prune_periodically(store: Store, log) -> None:
     while True:
         await asyncio.sleep(PRUNE_EVERY)
-        pruned = await store.write(store.prune_history)
+        pruned = await store.write(lambda w: w.history.prune())
         if pruned:
             log.info("pruned %d old version(s) from the history", pruned)
-        _log_vectors_pruned(log, await store.write(store.prune_vectors))
+        _log_vectors_pruned(log, await store.write(lambda w: w.vectors.prune_orphans()))
 
 
 def _log_vectors_pruned(log, count: int) -> None:
@@ -72,10 +76,10 @@ async def serve(ctx: service.Context) -> int:
         ctx.notifier.set_status(f"failed: {exc}")
         return EXIT_SCHEMA
     _log_open(log, store, report)
-    pruned = store.prune_history()
+    pruned = store.writes.history.prune()
     if pruned:
         log.info("pruned %d old version(s) from the history", pruned)
-    _log_vectors_pruned(log, store.prune_vectors())
+    _log_vectors_pruned(log, store.writes.vectors.prune_orphans())
 
     bus = await connect(ctx.bus_kind)
     try:
@@ -83,9 +87,9 @@ async def serve(ctx: service.Context) -> int:
         await units.start()
 
         def refresh_status() -> None:
-            projects = len(store.list_projects())
+            projects = store.reads.projects.count()
             ctx.notifier.set_status(
-                f"serving {BUS_NAME}: {projects} project(s), {store.files_indexed()} file(s) indexed"
+                f"serving {BUS_NAME}: {projects} project(s), {store.reads.files.live_count()} file(s) indexed"
             )
 
         corrupt = asyncio.Event()
@@ -98,18 +102,18 @@ async def serve(ctx: service.Context) -> int:
                     integrity.mark_suspect(path, str(why))
                 corrupt.set()
 
-        on_corruption(corruption)
-        manager = Manager(store, units, refresh_status, ctx.config, corruption)
+        core = OwnerCore(store, units, ctx.config, Guard(corruption), corruption)
+        core.on_change(lambda what: refresh_status() if what is not Change.VECTORS else None)
 
         def reloaded(old, new) -> None:
             store.retention = history.Retention(new.max_versions, new.max_age)
-            manager.config = manager.repairs.config = new
+            core.reconfigure(new)
             if old.database_path != new.database_path:
                 log.warning("[Database] Path= changed: it applies at the next restart of %s", ctx.identifier)
 
         ctx.on_reload(reloaded)
-        bus.export(OBJECT_PATH, manager)
-        bus.export(OBJECT_PATH, WorkerChannel(manager))
+        bus.export(OBJECT_PATH, Manager(core))
+        bus.export(OBJECT_PATH, WorkerInterface(core))
         reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
         if reply != RequestNameReply.PRIMARY_OWNER:
             log.error("cannot own %s on the %s bus (%s); is another DB owner running?",

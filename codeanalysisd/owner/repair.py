@@ -14,26 +14,33 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from codeanalysisd.config import Config
-from codeanalysisd.db.indexing import FileUpdate
-from codeanalysisd.db.store import Project, Store
+from codeanalysisd.db.store import Store
 from codeanalysisd.index.membership import ProjectFiles
+from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.names import WORKER_UNITS
+from codeanalysisd.owner import failures
+from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.systemd_units import SystemdUnits
+from codeanalysisd.records import ProjectInfo
 from codeanalysisd.repair import disk, writeback
-from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, classify
+from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, RepairAction, classify
+
+if TYPE_CHECKING:
+    from codeanalysisd.owner.core import OwnerCore
 
 log = logging.getLogger("codeanalysisd.owner")
 
 RUNNING = ("active", "activating", "reloading")
 
 
-class RepairBusy(RuntimeError):
+class RepairBusy(failures.Occupied):
     pass
 
 
-class ProjectUnavailable(RuntimeError):
+class ProjectUnavailable(failures.CouldNot):
     pass
 
 
@@ -54,7 +61,7 @@ class Repairs:
         self.config = config
         self.running: str | None = None  # the project being repaired
 
-    async def run(self, project: Project, dry_run: bool, restore_missing: bool) -> Outcome:
+    async def run(self, project: ProjectInfo, dry_run: bool, restore_missing: bool) -> Outcome:
         if self.running is not None:
             raise RepairBusy(f"a repair of project {self.running!r} is running; try again when it is done")
         if not os.path.isdir(project.root):
@@ -73,7 +80,7 @@ class Repairs:
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    async def _repair(self, project: Project, restore_missing: bool) -> Outcome:
+    async def _repair(self, project: ProjectInfo, restore_missing: bool) -> Outcome:
         outcome = Outcome()
         try:
             for unit in WORKER_UNITS.values():
@@ -96,30 +103,30 @@ class Repairs:
                               extra={"project": project.id, "unit": unit})
         return outcome
 
-    async def _plan(self, project: Project, restore_missing: bool) -> tuple[list[Action], dict[str, OnDisk], int]:
+    async def _plan(self, project: ProjectInfo, restore_missing: bool) -> tuple[list[Action], dict[str, OnDisk], int]:
         def read_disk() -> tuple[dict[str, OnDisk], set[str]]:
             files = ProjectFiles(project.root, self.config.exclude)
             return disk.state(project.root, list(files.walk()), files)
 
         on_disk, unsettled = await asyncio.to_thread(read_disk)
-        every = sorted((self.store.repair_paths(project.id) | set(on_disk)) - unsettled)
-        facts = self.store.repair_facts(project.id, every)
+        every = sorted((self.store.reads.repair.paths(project.id) | set(on_disk)) - unsettled)
+        facts = self.store.reads.repair.facts(project.id, every)
         actions = []
         for path in every:
             row, kept = facts[path]
             actions += classify(path, on_disk.get(path), row, kept, restore_missing)
         return actions, on_disk, len(every)
 
-    async def _apply(self, project: Project, actions: list[Action], on_disk: dict[str, OnDisk]) -> list[Action]:
+    async def _apply(self, project: ProjectInfo, actions: list[Action], on_disk: dict[str, OnDisk]) -> list[Action]:
         """Carry the plan out; returns the actions as taken (a restore that could not be
         written becomes a deletion mark, its content safe in the version store)."""
         updates = {}
         done: list[Action] = []
         for action in actions:
-            if action.action == "restore":
+            if action.action is RepairAction.RESTORE:
                 update, why = await self._restore(project, action.path)
                 if update is None:
-                    done.append(Action(action.path, action.case, "mark-deleted", f"not written back: {why}"))
+                    done.append(Action(action.path, action.case, RepairAction.MARK_DELETED, f"not written back: {why}"))
                     continue
                 updates[action.path] = update
             elif action.action in NEEDS_CONTENT:
@@ -130,12 +137,12 @@ class Repairs:
                     continue  # changed again since it was read; the next pass takes it
                 updates[action.path] = update
             done.append(action)
-        await self.store.write(self.store.apply_repair, project.id, [(a.path, a.action) for a in done], on_disk,
-                               updates)
+        taken = [(a.path, a.action) for a in done]
+        await self.store.write(lambda w: w.repair.apply(project.id, taken, on_disk, updates))
         return done
 
-    async def _restore(self, project: Project, path: str) -> tuple[FileUpdate | None, str]:
-        data = self.store.stored_content(project.id, path)
+    async def _restore(self, project: ProjectInfo, path: str) -> tuple[FileUpdate | None, str]:
+        data = self.store.reads.files.stored_content(project.id, path)
         if data is None:
             return None, "no stored source"
         try:
@@ -147,3 +154,40 @@ class Repairs:
         log.info("restored %s into %s from the stored source", path, project.root,
                  extra={"project": project.id, "path": path})
         return disk.from_bytes(path, data, written.size, written.mtime_ns, self.config.max_parse_size), ""
+
+
+async def repair_project(core: OwnerCore, key: str, dry_run: bool, restore_missing: bool) -> tuple[str, Outcome]:
+    """The Repair and RepairAndRestore methods: the project's id and what was (or would be) done."""
+    found = core.project(key)
+    outcome = await core.repairs.run(found, dry_run, restore_missing)
+    if not dry_run:
+        level = logging.ERROR if outcome.failed else logging.INFO
+        log.log(level, "repair of %s: %d action(s) over %d file(s) in %.2f s%s", found.id, len(outcome.actions),
+                outcome.checked, outcome.seconds, f"; failed: {outcome.failed}" if outcome.failed else "",
+                extra={"project": found.id})
+        core.changed(Change.FILES)
+    return found.id, outcome
+
+
+async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]]
+                          ) -> list[Action]:
+    """A batch the repair worker checked against disk, (path, its disk state or None if gone):
+    the repair rule applied, what needs no content done now in one transaction, and the
+    actions returned that need the file read, parsed and sent (RepairFiles)."""
+    if core.repairs.running is not None:
+        raise failures.Occupied("a repair is running")
+    if core.reports.watcher_indexing():
+        # What looks stale now is in the watcher's queue; checking it twice wastes work.
+        raise failures.Occupied("the watcher is indexing")
+    store = core.store
+    disk_state = {path: state for path, state in entries if state is not None}
+    every = [path for path, _ in entries]
+    facts = store.reads.repair.facts(project_id, every)
+    actions = [a for path in every for a in classify(path, disk_state.get(path), *facts[path])]
+    now = [(a.path, a.action) for a in actions if a.action not in NEEDS_CONTENT]
+    if now:
+        await store.write(lambda w: w.repair.apply(project_id, now, disk_state, {}))
+        log.info("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
+                 extra={"project": project_id})
+        core.changed(Change.FILES)
+    return [a for a in actions if a.action in NEEDS_CONTENT]

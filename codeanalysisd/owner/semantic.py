@@ -23,6 +23,7 @@ from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
 from codeanalysisd.db.vectors import Match
 from codeanalysisd.names import VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
+from codeanalysisd.owner import failures
 
 MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
 FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
@@ -33,9 +34,9 @@ RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the s
 def query_text(query: str) -> str:
     text = query.strip()
     if not text:
-        raise errors.InvalidArgument("query is empty: describe in words what the code does")
+        raise failures.Refused("query is empty: describe in words what the code does")
     if len(text) > MAX_QUERY or "\0" in text:
-        raise errors.InvalidArgument(f"query must be at most {MAX_QUERY} characters of text")
+        raise failures.Refused(f"query must be at most {MAX_QUERY} characters of text")
     return text
 
 
@@ -53,8 +54,8 @@ class Semantic:
         version = self._version()
         cached = self._keys.get(project)
         if cached is None or cached[0] != version:
-            keys: list[bytes] | None = self.store.project_keys(project)
-            if len(keys) > SMALL_SHARE * self.store.chunk_count():
+            keys: list[bytes] | None = self.store.reads.vectors.project_keys(project)
+            if len(keys) > SMALL_SHARE * self.store.reads.vectors.chunk_count():
                 keys = None
             cached = self._keys[project] = (version, keys)
         return cached[1]
@@ -65,11 +66,11 @@ class Semantic:
                                    [text, count, among or []])
         except DBusError as exc:
             if errors.of(exc) is not None:
-                raise errors.Unavailable(exc.text) from None  # the vectorizer's own reason (still loading)
+                raise failures.NotRunning(exc.text) from None  # the vectorizer's own reason (still loading)
             if self._repairing():
-                raise errors.Busy("semantic search is paused while a repair runs (it stops the vectorizer); "
+                raise failures.Occupied("semantic search is paused while a repair runs (it stops the vectorizer); "
                                   "try again when the repair is done") from None
-            raise errors.Unavailable(
+            raise failures.NotRunning(
                 f"semantic search needs the vectorizer, which is not answering ({exc.text}); "
                 f"systemctl status {WORKER_UNITS['vectorizer']} says why") from None
         return [(bytes(key), float(score)) for key, score in ranked]
@@ -81,10 +82,10 @@ class Semantic:
         if among is not None:
             if not among:
                 return []
-            return self.store.semantic_matches(await self._nearest(text, ask, among), project, limit)
+            return self.store.reads.vectors.matches(await self._nearest(text, ask, among), project, limit)
         while True:
             ranked = await self._nearest(text, ask)
-            found = self.store.semantic_matches(ranked, project, limit)
+            found = self.store.reads.vectors.matches(ranked, project, limit)
             if len(found) >= limit or len(ranked) < ask:
                 return found
             ask *= 8
@@ -94,14 +95,14 @@ class Semantic:
         wide = max(limit * 3, 30)
         semantic = await self.search(query, project, wide)
         try:
-            hits = self.store.search(query, project, wide, any_word=True)
+            hits = self.store.reads.files.search(query, project, wide, any_word=True)
         except queries.BadQuery:
             hits = []  # no word to look for (only punctuation): the vectors alone answer
         # A full-text hit stands for the chunk around its line, so the two rankings name the
         # same things and agreement between them counts.
         as_chunks = []
         for h in hits:
-            chunk = self.store.chunk_at(h.project, h.path, h.line)
+            chunk = self.store.reads.vectors.chunk_at(h.project, h.path, h.line)
             symbol, start, end = chunk if chunk else (h.symbol, h.line, h.line)
             as_chunks.append(Match(h.project, h.path, symbol, start, end, h.score, h.snippet))
         return fuse(semantic, as_chunks, limit=limit)

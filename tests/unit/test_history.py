@@ -25,7 +25,7 @@ def sha(data: bytes) -> bytes:
 
 def open_store(tmp_path, retention=None):
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"), retention)
-    store.add_project("/srv/p", roots_overlap)
+    store.writes.projects.add("/srv/p", roots_overlap)
     return store
 
 
@@ -37,7 +37,7 @@ def store(tmp_path):
 
 
 def summary(store, path="m.py"):
-    return [(v.n, v.reason, v.present, v.sha256, v.other_path) for v in store.versions("p", path)]
+    return [(v.n, v.reason, v.present, v.sha256, v.other_path) for v in store.reads.history.versions("p", path)]
 
 
 def contents(store) -> set[bytes]:
@@ -45,40 +45,40 @@ def contents(store) -> set[bytes]:
 
 
 def test_edits_become_versions_once(store):
-    store.index_files("p", [update("m.py", b"one\n")])
-    store.index_files("p", [update("m.py", b"one\n")])  # same content: no new version
-    store.index_files("p", [update("m.py", b"two\n")])
+    store.writes.files.index("p", [update("m.py", b"one\n")])
+    store.writes.files.index("p", [update("m.py", b"one\n")])  # same content: no new version
+    store.writes.files.index("p", [update("m.py", b"two\n")])
     assert summary(store) == [(1, "added", True, sha(b"one\n"), ""), (2, "modified", True, sha(b"two\n"), "")]
-    assert store.versions("p", "m.py")[1].size == 4
+    assert store.reads.history.versions("p", "m.py")[1].size == 4
 
 
 def test_delete_points_at_last_content(store):
-    store.index_files("p", [update("m.py", b"one\n")])
-    assert store.mark_deleted("p", ["m.py"]) == 1
-    assert store.mark_deleted("p", ["m.py"]) == 0
+    store.writes.files.index("p", [update("m.py", b"one\n")])
+    assert store.writes.files.mark_deleted("p", ["m.py"]) == 1
+    assert store.writes.files.mark_deleted("p", ["m.py"]) == 0
     assert summary(store)[1:] == [(2, "deleted", False, sha(b"one\n"), "")]
     # coming back after a deletion is an addition again
-    store.index_files("p", [update("m.py", b"one\n")])
+    store.writes.files.index("p", [update("m.py", b"one\n")])
     assert summary(store)[2][:3] == (3, "added", True)
 
 
 def test_move_recorded_at_both_paths(store):
-    store.index_files("p", [update("old.py", b"x = 1\n")])
-    assert store.move_file("p", "old.py", "new.py", 6, 2)
+    store.writes.files.index("p", [update("old.py", b"x = 1\n")])
+    assert store.writes.files.move("p", "old.py", "new.py", 6, 2)
     assert summary(store, "old.py")[1:] == [(2, "moved", False, sha(b"x = 1\n"), "new.py")]
     assert summary(store, "new.py") == [(1, "moved", True, sha(b"x = 1\n"), "old.py")]
-    assert store.file_source("p", "new.py")[:2] == (b"x = 1\n", "live")
+    assert store.reads.files.source("p", "new.py")[:2] == (b"x = 1\n", "live")
 
 
 def test_find_by_number_and_sha_prefix(store):
     for data in (b"a\n", b"b\n", b"a\n"):
-        store.index_files("p", [update("m.py", data)])
+        store.writes.files.index("p", [update("m.py", data)])
     prefix = sha(b"a\n").hex()[:6]
     assert history.find(store.db, "p", "m.py", " 2 ").n == 2
     assert history.find(store.db, "p", "m.py", prefix.upper()).n == 3  # the newest match
-    found, data = store.version("p", "m.py", sha(b"b\n").hex())
+    found, data = store.reads.history.version("p", "m.py", sha(b"b\n").hex())
     assert (found.n, data) == (2, b"b\n")
-    assert store.version("p", "m.py", "1") == (store.versions("p", "m.py")[0], b"a\n")
+    assert store.reads.history.version("p", "m.py", "1") == (store.reads.history.versions("p", "m.py")[0], b"a\n")
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -91,27 +91,27 @@ def test_find_by_number_and_sha_prefix(store):
     ("", "bad version"),
 ])
 def test_find_bad_specs(store, spec, message):
-    store.index_files("p", [update("m.py", b"only\n")])
+    store.writes.files.index("p", [update("m.py", b"only\n")])
     with pytest.raises(LookupError, match=message):
         history.find(store.db, "p", "m.py", spec)
 
 
 def test_find_superscript_digit_is_a_lookup_error(store):
-    store.index_files("p", [update("m.py", b"only\n")])
+    store.writes.files.index("p", [update("m.py", b"only\n")])
     with pytest.raises(LookupError):
         history.find(store.db, "p", "m.py", "²")
 
 
 def test_find_without_history(store):
     with pytest.raises(LookupError, match=r"no history for x\.py"):
-        store.version("p", "x.py", "1")
+        store.reads.history.version("p", "x.py", "1")
 
 
 def test_max_versions_keeps_newest_and_drops_orphans(tmp_path):
     store = open_store(tmp_path, history.Retention(max_versions=2, max_age=0))
     datas = [f"v{i}\n".encode() for i in range(5)]
     for data in datas:
-        store.index_files("p", [update("m.py", data)])
+        store.writes.files.index("p", [update("m.py", data)])
     assert [(n, s) for n, _, _, s, _ in summary(store)] == [(4, sha(datas[3])), (5, sha(datas[4]))]
     assert contents(store) == {sha(datas[3]), sha(datas[4])}
     store.close()
@@ -119,33 +119,33 @@ def test_max_versions_keeps_newest_and_drops_orphans(tmp_path):
 
 def test_max_age_never_drops_latest(tmp_path):
     store = open_store(tmp_path, history.Retention(max_versions=100, max_age=30 * DAY))
-    store.index_files("p", [update("kept.py", b"k1\n"), update("gone.py", b"g1\n")])
-    store.index_files("p", [update("kept.py", b"k2\n"), update("gone.py", b"g2\n")])
-    store.mark_deleted("p", ["gone.py"])
-    assert store.prune_history(now=time.time() + DAY) == 0  # nothing old enough yet
-    assert store.prune_history(now=time.time() + 31 * DAY) == 3
+    store.writes.files.index("p", [update("kept.py", b"k1\n"), update("gone.py", b"g1\n")])
+    store.writes.files.index("p", [update("kept.py", b"k2\n"), update("gone.py", b"g2\n")])
+    store.writes.files.mark_deleted("p", ["gone.py"])
+    assert store.writes.history.prune(now=time.time() + DAY) == 0  # nothing old enough yet
+    assert store.writes.history.prune(now=time.time() + 31 * DAY) == 3
     assert summary(store, "kept.py") == [(2, "modified", True, sha(b"k2\n"), "")]
     assert summary(store, "gone.py") == [(3, "deleted", False, sha(b"g2\n"), "")]
     # the deleted file's last content stays retrievable
-    assert store.version("p", "gone.py", "3")[1] == b"g2\n"
+    assert store.reads.history.version("p", "gone.py", "3")[1] == b"g2\n"
     assert contents(store) == {sha(b"k2\n"), sha(b"g2\n")}
     store.close()
 
 
 def test_removed_project_history_goes_after_max_age(tmp_path):
     store = open_store(tmp_path, history.Retention(max_versions=100, max_age=30 * DAY))
-    store.index_files("p", [update("m.py", b"x\n")])
-    store.remove_project("p")
-    assert store.prune_history(now=time.time() + DAY) == 0
-    assert store.versions("p", "m.py") != []
-    assert store.prune_history(now=time.time() + 31 * DAY) == 1
-    assert store.versions("p", "m.py") == [] and contents(store) == set()
+    store.writes.files.index("p", [update("m.py", b"x\n")])
+    store.writes.projects.remove("p")
+    assert store.writes.history.prune(now=time.time() + DAY) == 0
+    assert store.reads.history.versions("p", "m.py") != []
+    assert store.writes.history.prune(now=time.time() + 31 * DAY) == 1
+    assert store.reads.history.versions("p", "m.py") == [] and contents(store) == set()
     store.close()
 
 
 def test_record_overwritten(store):
-    store.index_files("p", [update("m.py", b"one\n")])
-    assert store.record_overwritten("p", "m.py", b"one\n") == 1
-    assert store.record_overwritten("p", "m.py", b"local edit\n") == 2
+    store.writes.files.index("p", [update("m.py", b"one\n")])
+    assert store.writes.history.record_overwritten("p", "m.py", b"one\n") == 1
+    assert store.writes.history.record_overwritten("p", "m.py", b"local edit\n") == 2
     assert summary(store)[1] == (2, "overwritten", True, sha(b"local edit\n"), "")
-    assert store.version("p", "m.py", "2")[1] == b"local edit\n"
+    assert store.reads.history.version("p", "m.py", "2")[1] == b"local edit\n"

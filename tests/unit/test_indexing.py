@@ -24,7 +24,7 @@ SOURCE = b"import os\ndef f(x):\n    return os.path.join(x, 'needle_token')\n"
 @pytest.fixture
 def store(tmp_path):
     s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    s.add_project("/srv/p", roots_overlap)
+    s.writes.projects.add("/srv/p", roots_overlap)
     yield s
     s.close()
 
@@ -40,49 +40,50 @@ def counts(store):
 
 
 def test_index_and_query(store):
-    store.index_files("p", [update()])
-    hit, = store.search("needle_token", None, 10)
+    store.writes.files.index("p", [update()])
+    hit, = store.reads.files.search("needle_token", None, 10)
     assert (hit.path, hit.line, hit.symbol) == ("m.py", 3, "f") and "needle_token" in hit.snippet
-    sym, = store.find_symbol("f", "p", "", 10)
+    sym, = store.reads.files.find_symbol("f", "p", "", 10)
     assert (sym.qualname, sym.line, sym.signature, sym.docstring) == ("f", 2, "(x)", "Doc line.")
-    assert [u.name for u in store.find_references("join", None, 10)] == ["os.path.join"]
-    assert [u.name for u in store.find_references("path.join", None, 10)] == ["os.path.join"]
-    assert store.find_references("other.join", None, 10) == []
-    assert store.file_source("p", "m.py")[0] == SOURCE
+    assert [u.name for u in store.reads.files.find_references("join", None, 10)] == ["os.path.join"]
+    assert [u.name for u in store.reads.files.find_references("path.join", None, 10)] == ["os.path.join"]
+    assert store.reads.files.find_references("other.join", None, 10) == []
+    assert store.reads.files.source("p", "m.py")[0] == SOURCE
 
 
 def test_reindex_replaces_derived_rows_and_dedups_blobs(store):
-    store.index_files("p", [update()])
+    store.writes.files.index("p", [update()])
     first = counts(store)
-    store.index_files("p", [update()])
-    store.index_files("p", [update()])
+    store.writes.files.index("p", [update()])
+    store.writes.files.index("p", [update()])
     assert counts(store) == first
 
 
 def test_delete_keeps_row_and_source_and_leaves_results(store):
-    store.index_files("p", [update()])
-    assert store.mark_deleted("p", ["m.py"]) == 1
-    assert store.search("needle_token", None, 10) == [] and store.find_symbol("f", None, "", 10) == []
-    data, state, _ = store.file_source("p", "m.py")
+    store.writes.files.index("p", [update()])
+    assert store.writes.files.mark_deleted("p", ["m.py"]) == 1
+    assert store.reads.files.search("needle_token", None, 10) == []
+    assert store.reads.files.find_symbol("f", None, "", 10) == []
+    data, state, _ = store.reads.files.source("p", "m.py")
     assert data == SOURCE and state == "deleted"
     assert counts(store)["fts"] == 0                   # the trigger kept FTS in step
-    store.index_files("p", [update()])                 # revived, same row
-    assert counts(store)["files"] == 1 and store.search("needle_token", None, 10)
+    store.writes.files.index("p", [update()])                 # revived, same row
+    assert counts(store)["files"] == 1 and store.reads.files.search("needle_token", None, 10)
 
 
 def test_move_keeps_identity(store):
-    store.index_files("p", [update()])
+    store.writes.files.index("p", [update()])
     fid = store.db.execute("SELECT id FROM files").fetchone()[0]
-    assert store.move_file("p", "m.py", "n.py", len(SOURCE), 2)
+    assert store.writes.files.move("p", "m.py", "n.py", len(SOURCE), 2)
     assert store.db.execute("SELECT id, path FROM files").fetchall() == [(fid, "n.py")]
-    assert store.find_symbol("f", None, "", 10)[0].path == "n.py"
+    assert store.reads.files.find_symbol("f", None, "", 10)[0].path == "n.py"
 
 
 def test_unreadable_file_is_listed_without_content(store):
-    store.index_files("p", [FileUpdate("secret.py", 10, 1, b"", NO_CONTENT, facts(
+    store.writes.files.index("p", [FileUpdate("secret.py", 10, 1, b"", NO_CONTENT, facts(
         problems=["cannot read: Permission denied"], parsed=False, unreadable=True))])
-    assert store.problems(None) == [("p", "secret.py", "cannot read: Permission denied")]
-    data, _, problems = store.file_source("p", "secret.py")
+    assert store.reads.files.problems(None) == [("p", "secret.py", "cannot read: Permission denied")]
+    data, _, problems = store.reads.files.source("p", "secret.py")
     assert data is None and "Permission denied" in problems
 
 
@@ -90,9 +91,9 @@ def test_a_file_from_the_wire_is_hashed_once_and_written_like_one_built_here(sto
     sent = FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts))
     assert sent == update()
     assert sent.sha256 == hashlib.sha256(SOURCE).digest()
-    store.index_files("p", [sent])
-    assert store.file_states("p")[0].sha256 == sent.sha256 and store.file_source("p", "m.py")[0] == SOURCE
-    sym, = store.find_symbol("f", "p", "", 10)
+    store.writes.files.index("p", [sent])
+    assert store.reads.files.states("p")[0].sha256 == sent.sha256 and store.reads.files.source("p", "m.py")[0] == SOURCE
+    sym, = store.reads.files.find_symbol("f", "p", "", 10)
     assert (sym.qualname, sym.line, sym.signature) == ("f", 2, "(x)")
 
 
@@ -100,47 +101,50 @@ def test_an_unreadable_file_from_the_wire_has_no_content_hash(store):
     text = wire.encode(facts(problems=["cannot read: Permission denied"], parsed=False, unreadable=True))
     sent = FileUpdate.from_wire("secret.py", 10, 1, b"", text)
     assert sent.sha256 == NO_CONTENT and sent.facts.unreadable
-    store.index_files("p", [sent])
-    assert store.file_states("p")[0].sha256 == NO_CONTENT and store.file_source("p", "secret.py")[0] is None
+    store.writes.files.index("p", [sent])
+    assert store.reads.files.states("p")[0].sha256 == NO_CONTENT
+    assert store.reads.files.source("p", "secret.py")[0] is None
 
 
 def test_malformed_facts_are_refused_before_the_transaction(store):
     with pytest.raises(wire.BadFacts, match=r"references\[0\]"):
         FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts).replace('"f"]]}', '5]]}'))
-    assert store.file_states("p") == []
+    assert store.reads.files.states("p") == []
 
 
 def test_remove_project_leaves_no_orphans(store):
-    store.index_files("p", [update(), update("o.py", SOURCE + b"# other\n")])
-    store.remove_project("p")
+    store.writes.files.index("p", [update(), update("o.py", SOURCE + b"# other\n")])
+    store.writes.projects.remove("p")
     left = counts(store)
     assert left["files"] == left["definitions"] == left["refs"] == left["fts"] == left["text_chunks"] == 0
     assert left["blobs"] == 2                          # sources stay (history)
 
 
 def test_search_words_are_quoted_not_fts_syntax(store):
-    store.index_files("p", [update()])
-    assert store.search('needle_token NEAR("x"', None, 10) == []   # no FTS syntax error, just no match
+    store.writes.files.index("p", [update()])
+    assert store.reads.files.search('needle_token NEAR("x"', None, 10) == []   # no FTS syntax error, just no match
     with pytest.raises(queries.BadQuery):
-        store.search("  ()  ", None, 10)
+        store.reads.files.search("  ()  ", None, 10)
 
 
 def test_long_file_points_at_the_right_line(store):
     lines = [f"x{i} = {i}" for i in range(100)]
     lines[73] = "marker_line = 'here'"
     source = ("\n".join(lines) + "\n").encode()
-    store.index_files("p", [FileUpdate("long.py", len(source), 1, source, hashlib.sha256(source).digest(), facts())])
-    hit, = store.search("marker_line", None, 10)
-    assert hit.line == 74 and hashlib.sha256(source).digest() == store.file_states("p")[0].sha256
+    sha = hashlib.sha256(source).digest()
+    store.writes.files.index("p", [FileUpdate("long.py", len(source), 1, source, sha, facts())])
+    hit, = store.reads.files.search("marker_line", None, 10)
+    assert hit.line == 74 and hashlib.sha256(source).digest() == store.reads.files.states("p")[0].sha256
 
 
 def test_skipped_paths_are_replaced_per_scope(store):
-    store.set_skipped("p", "", [("a/loop.py", "loop"), ("a/b/out.py", "outside"), ("ab/x.py", "x"), ("c_d.py", "c")])
-    store.set_skipped("p", "a", [("a/new.py", "new")])        # replaces a/ and below, not ab/ (prefix != dir)
-    assert store.problems(None) == [("p", "a/new.py", "new"), ("p", "ab/x.py", "x"), ("p", "c_d.py", "c")]
-    store.set_skipped("p", "c%d.py", [])                      # LIKE wildcards are literal
-    assert len(store.problems(None)) == 3
-    store.set_skipped("p", "c_d.py", [])
-    assert [p for _, p, _ in store.problems(None)] == ["a/new.py", "ab/x.py"]
-    store.remove_project("p")
+    store.writes.files.set_skipped("p", "", [("a/loop.py", "loop"), ("a/b/out.py", "outside"), ("ab/x.py", "x"),
+                                             ("c_d.py", "c")])
+    store.writes.files.set_skipped("p", "a", [("a/new.py", "new")])  # replaces a/ and below, not ab/ (prefix != dir)
+    assert store.reads.files.problems(None) == [("p", "a/new.py", "new"), ("p", "ab/x.py", "x"), ("p", "c_d.py", "c")]
+    store.writes.files.set_skipped("p", "c%d.py", [])                      # LIKE wildcards are literal
+    assert len(store.reads.files.problems(None)) == 3
+    store.writes.files.set_skipped("p", "c_d.py", [])
+    assert [p for _, p, _ in store.reads.files.problems(None)] == ["a/new.py", "ab/x.py"]
+    store.writes.projects.remove("p")
     assert store.db.execute("SELECT count(*) FROM skipped").fetchone()[0] == 0

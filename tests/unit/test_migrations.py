@@ -46,24 +46,24 @@ def test_store_projects(tmp_path):
     store, report = Store.open(str(tmp_path / "s.db"), str(tmp_path / "h.db"))
     assert report.applied == [mig.version for mig in m.MIGRATIONS]
     (tmp_path / "a").mkdir()
-    p = store.add_project("/srv/My Project", roots_overlap)
+    p = store.writes.projects.add("/srv/My Project", roots_overlap)
     assert (p.id, p.name, p.file_count, p.state) == ("my-project", "My Project", 0, "active")
-    assert store.add_project("/other/my project", roots_overlap).id == "my-project-2"
+    assert store.writes.projects.add("/other/my project", roots_overlap).id == "my-project-2"
     with pytest.raises(RootTaken, match="already registered"):
-        store.add_project("/srv/My Project", roots_overlap)
+        store.writes.projects.add("/srv/My Project", roots_overlap)
     with pytest.raises(RootTaken, match="overlaps"):
-        store.add_project("/srv/My Project/sub", roots_overlap)
-    assert store.find_project("/other/my project").id == "my-project-2"
-    store.remove_project("my-project")
+        store.writes.projects.add("/srv/My Project/sub", roots_overlap)
+    assert store.reads.projects.find("/other/my project").id == "my-project-2"
+    store.writes.projects.remove("my-project")
     with pytest.raises(UnknownProject):
-        store.find_project("my-project")
-    assert [p.id for p in store.list_projects()] == ["my-project-2"]
+        store.reads.projects.find("my-project")
+    assert [p.id for p in store.reads.projects.list()] == ["my-project-2"]
     # a new root never takes the id whose history belongs to the removed project...
-    assert store.add_project("/x/my-project", roots_overlap).id == "my-project-3"
-    store.remove_project("my-project-3")
+    assert store.writes.projects.add("/x/my-project", roots_overlap).id == "my-project-3"
+    store.writes.projects.remove("my-project-3")
     # ...and the removed root, registered again, gets its id (and its history) back
-    assert store.add_project("/srv/My Project", roots_overlap).id == "my-project"
-    store.remove_project("my-project")
+    assert store.writes.projects.add("/srv/My Project", roots_overlap).id == "my-project"
+    store.writes.projects.remove("my-project")
     store.close()
     reopened, report = Store.open(str(tmp_path / "s.db"), str(tmp_path / "h.db"))
-    assert report.applied == [] and [p.id for p in reopened.list_projects()] == ["my-project-2"]
+    assert report.applied == [] and [p.id for p in reopened.reads.projects.list()] == ["my-project-2"]

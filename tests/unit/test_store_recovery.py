@@ -24,13 +24,14 @@ def populated(tmp_path) -> tuple[str, str]:
     """Both files: a live file, a deleted one, a moved one, and a removed project."""
     index, hist = str(tmp_path / "i.db"), str(tmp_path / "h.db")
     store, _ = Store.open(index, hist)
-    store.add_project("/srv/p", roots_overlap)
-    store.add_project("/srv/gone", roots_overlap)
-    store.index_files("p", [update("live.py", b"live\n"), update("dead.py", b"dead\n"), update("old.py", b"mv\n")])
-    store.index_files("gone", [update("g.py", b"g\n")])
-    store.mark_deleted("p", ["dead.py"])
-    store.move_file("p", "old.py", "new.py", 3, 2)
-    store.remove_project("gone")
+    store.writes.projects.add("/srv/p", roots_overlap)
+    store.writes.projects.add("/srv/gone", roots_overlap)
+    store.writes.files.index("p", [update("live.py", b"live\n"), update("dead.py", b"dead\n"),
+                                   update("old.py", b"mv\n")])
+    store.writes.files.index("gone", [update("g.py", b"g\n")])
+    store.writes.files.mark_deleted("p", ["dead.py"])
+    store.writes.files.move("p", "old.py", "new.py", 3, 2)
+    store.writes.projects.remove("gone")
     store.close()
     return index, hist
 
@@ -49,14 +50,14 @@ def test_garbage_index_is_rebuilt_from_history(tmp_path):
     with open(moved[1], "rb") as f:
         assert f.read() == GARBAGE
     assert report.applied == [m.version for m in migrations.MIGRATIONS] and report.history_applied == []
-    assert report.rebuilt_projects == 1 and [p.id for p in store.list_projects()] == ["p"]
+    assert report.rebuilt_projects == 1 and [p.id for p in store.reads.projects.list()] == ["p"]
     # everything comes back deleted (the watcher revives what is on disk); old.py moved away
-    states = {s.path: s.state for s in store.file_states("p")}
+    states = {s.path: s.state for s in store.reads.files.states("p")}
     assert states == {"dead.py": "deleted", "live.py": "deleted", "new.py": "deleted"}
-    assert store.file_source("p", "live.py")[:2] == (b"live\n", "deleted")
-    assert store.file_source("p", "dead.py")[0] == b"dead\n"
-    assert store.file_source("p", "new.py")[0] == b"mv\n"
-    assert [v.reason for v in store.versions("p", "dead.py")] == ["added", "deleted"]
+    assert store.reads.files.source("p", "live.py")[:2] == (b"live\n", "deleted")
+    assert store.reads.files.source("p", "dead.py")[0] == b"dead\n"
+    assert store.reads.files.source("p", "new.py")[0] == b"mv\n"
+    assert [v.reason for v in store.reads.history.versions("p", "dead.py")] == ["added", "deleted"]
     store.close()
 
 
@@ -68,10 +69,11 @@ def test_garbage_history_is_refilled_from_index(tmp_path):
     assert moved[0] == hist and os.path.exists(moved[1])
     assert report.applied == [] and report.history_applied == [1]
     assert report.adopted_files == 3  # live.py, dead.py, new.py
-    assert [(v.n, v.reason, v.size) for v in store.versions("p", "live.py")] == [(1, "repaired", 5)]
-    assert store.version("p", "new.py", "1")[1] == b"mv\n"
+    assert [(v.n, v.reason, v.size) for v in store.reads.history.versions("p", "live.py")] == [(1, "repaired", 5)]
+    assert store.reads.history.version("p", "new.py", "1")[1] == b"mv\n"
     # a file the index holds as deleted is deleted in the refilled history too
-    assert [(v.reason, v.present) for v in store.versions("p", "dead.py")] == [("repaired", True), ("deleted", False)]
+    dead = store.reads.history.versions("p", "dead.py")
+    assert [(v.reason, v.present) for v in dead] == [("repaired", True), ("deleted", False)]
     assert history.registered_projects(store.db)[0][:3] == ("p", "p", "/srv/p")
     store.close()
 
@@ -84,7 +86,7 @@ def test_suspect_mark_runs_full_check_and_keeps_a_sound_database(tmp_path):
     store, report = Store.open(index, hist)
     assert report.moved_aside == [] and report.rebuilt_projects == 0 and report.adopted_files == 0
     assert not glob.glob(str(tmp_path / ("*" + integrity.SUSPECT_SUFFIX)))  # taken: checked once
-    assert store.file_source("p", "live.py")[:2] == (b"live\n", "live")
+    assert store.reads.files.source("p", "live.py")[:2] == (b"live\n", "live")
     assert store.integrity_problems() == {"index": [], "history": []}
     store.close()
 
@@ -105,7 +107,7 @@ def test_suspect_mark_catches_what_the_probe_misses(tmp_path):
     integrity.mark_suspect(index, "corruption while serving")
     store, report = Store.open(index, hist)
     assert [m[0] for m in report.moved_aside] == [index] and report.rebuilt_projects == 1
-    assert store.file_source("p", "live.py")[0] == b"live\n"
+    assert store.reads.files.source("p", "live.py")[0] == b"live\n"
     store.close()
 
 

@@ -19,12 +19,12 @@ B = b"def add(a, b):\n    return a + b\n"  # the same function as in A: one text
 
 def open_store(tmp_path) -> Store:
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    store.add_project("/srv/p", roots_overlap)
+    store.writes.projects.add("/srv/p", roots_overlap)
     return store
 
 
 def index(store: Store, path: str, data: bytes) -> None:
-    store.index_files("p", [from_bytes(path, data, len(data), 1, 1 << 20)])
+    store.writes.files.index("p", [from_bytes(path, data, len(data), 1, 1 << 20)])
 
 
 def unit(seed: int, dim: int = 4) -> bytes:
@@ -33,24 +33,24 @@ def unit(seed: int, dim: int = 4) -> bytes:
 
 
 def embed_all(store: Store, model_id: int, dim: int = 4) -> int:
-    texts, _ = store.pending_chunks(model_id, 0, 1000)
-    return len(store.store_vectors(model_id, [(key, unit(i, dim)) for i, (key, _t) in enumerate(texts)]))
+    texts, _ = store.reads.vectors.pending(model_id, 0, 1000)
+    return len(store.writes.vectors.store(model_id, [(key, unit(i, dim)) for i, (key, _t) in enumerate(texts)]))
 
 
 def test_pending_texts_are_distinct_and_cut_from_the_stored_source(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
     index(store, "b.py", B)
-    model, new = store.register_model("m", 4)
-    assert new and store.chunks_pending() == 3
-    texts, cursor = store.pending_chunks(model.id, 0, 10)
+    model, new = store.writes.vectors.register_model("m", 4)
+    assert new and store.reads.vectors.pending_count() == 3
+    texts, cursor = store.reads.vectors.pending(model.id, 0, 10)
     assert cursor == 0 and sorted(t for _, t in texts) == [
         '"""Module A."""', "def add(a, b):\n    return a + b", "def sub(a, b):\n    return a - b"]
     assert all(k == hashlib.sha256(t.encode()).digest() for k, t in texts)
-    first, cursor = store.pending_chunks(model.id, 0, 2)
+    first, cursor = store.reads.vectors.pending(model.id, 0, 2)
     assert len(first) == 2 and cursor > 0
-    rest, cursor = store.pending_chunks(model.id, cursor, 2)
-    last, end = store.pending_chunks(model.id, cursor, 2)
+    rest, cursor = store.reads.vectors.pending(model.id, cursor, 2)
+    last, end = store.reads.vectors.pending(model.id, cursor, 2)
     assert last == [] and end == 0  # a page shorter than asked for: the end, start over
     assert {k for k, _ in first + rest} == {k for k, _ in texts}
 
@@ -58,14 +58,14 @@ def test_pending_texts_are_distinct_and_cut_from_the_stored_source(tmp_path):
 def test_a_vector_is_stored_once_per_model_and_key(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    model, _ = store.register_model("m", 4)
-    texts, _ = store.pending_chunks(model.id, 0, 10)
+    model, _ = store.writes.vectors.register_model("m", 4)
+    texts, _ = store.reads.vectors.pending(model.id, 0, 10)
     items = [(key, unit(i)) for i, (key, _) in enumerate(texts)]
-    assert len(store.store_vectors(model.id, items[:2])) == 2
+    assert len(store.writes.vectors.store(model.id, items[:2])) == 2
     # a batch sent again (a restart between storing and hearing the reply) stores only what is new
-    assert len(store.store_vectors(model.id, items)) == 1
-    assert store.vector_count(model.id) == 3 and store.chunks_pending() == 0
-    stored = store.model_vectors(model.id, 0, 10)
+    assert len(store.writes.vectors.store(model.id, items)) == 1
+    assert store.reads.vectors.count(model.id) == 3 and store.reads.vectors.pending_count() == 0
+    stored = store.reads.vectors.page(model.id, 0, 10)
     assert [k for _, k, _ in stored] == [k for k, _ in items] and [v for *_, v in stored] == [v for _, v in items]
 
 
@@ -74,46 +74,46 @@ def test_a_vector_is_stored_once_per_model_and_key(tmp_path):
 def test_bad_vectors_are_refused_and_nothing_is_written(tmp_path, bad, why):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    model, _ = store.register_model("m", 4)
-    good = (store.pending_chunks(model.id, 0, 1)[0][0][0], unit(2))
+    model, _ = store.writes.vectors.register_model("m", 4)
+    good = (store.reads.vectors.pending(model.id, 0, 1)[0][0][0], unit(2))
     with pytest.raises(vectors.BadVector, match=why):
-        store.store_vectors(model.id, [good, bad])
-    assert store.vector_count(model.id) == 0
+        store.writes.vectors.store(model.id, [good, bad])
+    assert store.reads.vectors.count(model.id) == 0
 
 
 def test_rename_and_reindex_keep_every_vector_and_deletion_hides_it(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    model, _ = store.register_model("m", 4)
+    model, _ = store.writes.vectors.register_model("m", 4)
     embed_all(store, model.id)
-    store.move_file("p", "a.py", "moved.py", len(A), 2)
+    store.writes.files.move("p", "a.py", "moved.py", len(A), 2)
     index(store, "moved.py", A)  # re-indexed, unchanged
     index(store, "copy.py", B)
-    assert store.chunks_pending() == 0
-    keys = [(k, 1.0) for _, k, _ in store.model_vectors(model.id, 0, 10)]
-    assert {m.path for m in store.semantic_matches(keys, "p", 10)} == {"moved.py", "copy.py"}
-    store.mark_deleted("p", ["moved.py"])
-    assert {m.path for m in store.semantic_matches(keys, "p", 10)} == {"copy.py"}
-    assert store.semantic_matches(keys, "other", 10) == []
+    assert store.reads.vectors.pending_count() == 0
+    keys = [(k, 1.0) for _, k, _ in store.reads.vectors.page(model.id, 0, 10)]
+    assert {m.path for m in store.reads.vectors.matches(keys, "p", 10)} == {"moved.py", "copy.py"}
+    store.writes.files.mark_deleted("p", ["moved.py"])
+    assert {m.path for m in store.reads.vectors.matches(keys, "p", 10)} == {"copy.py"}
+    assert store.reads.vectors.matches(keys, "other", 10) == []
     # the vectors of code no file holds any more go at the next prune, and only those
-    assert store.prune_vectors() == 2 and store.vector_count(model.id) == 1
+    assert store.writes.vectors.prune_orphans() == 2 and store.reads.vectors.count(model.id) == 1
 
 
 def test_a_new_model_keeps_the_old_vectors_until_it_is_complete(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    old, _ = store.register_model("m", 4)
+    old, _ = store.writes.vectors.register_model("m", 4)
     embed_all(store, old.id)
-    assert store.finish_model(old.id) == []
-    new, created = store.register_model("m2", 8)
-    assert created and store.chunks_pending() == 3
-    texts, _ = store.pending_chunks(new.id, 0, 1)
-    store.store_vectors(new.id, [(texts[0][0], unit(0, 8))])
-    assert store.finish_model(new.id) == []  # not complete: the old vectors stay
-    assert [(m.name, n) for m, n in store.models()] == [("m", 3), ("m2", 1)]
+    assert store.writes.vectors.finish(old.id) == []
+    new, created = store.writes.vectors.register_model("m2", 8)
+    assert created and store.reads.vectors.pending_count() == 3
+    texts, _ = store.reads.vectors.pending(new.id, 0, 1)
+    store.writes.vectors.store(new.id, [(texts[0][0], unit(0, 8))])
+    assert store.writes.vectors.finish(new.id) == []  # not complete: the old vectors stay
+    assert [(m.name, n) for m, n in store.reads.vectors.models()] == [("m", 3), ("m2", 1)]
     embed_all(store, new.id, 8)
-    assert [m.name for m in store.finish_model(new.id)] == ["m"]
-    assert [(m.name, m.complete is not None, n) for m, n in store.models()] == [("m2", True, 3)]
+    assert [m.name for m in store.writes.vectors.finish(new.id)] == ["m"]
+    assert [(m.name, m.complete is not None, n) for m, n in store.reads.vectors.models()] == [("m2", True, 3)]
     assert store.reader.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'vectors_%'").fetchone()[0] > 0
     assert store.reader.execute("SELECT count(*) FROM sqlite_master WHERE name = 'vectors_1'").fetchone()[0] == 0
 
@@ -133,7 +133,7 @@ def test_files_indexed_before_chunks_existed_get_them_at_upgrade(tmp_path):
 def test_the_database_passes_integrity_check_without_the_extension(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    model, _ = store.register_model("m", 4)
+    model, _ = store.writes.vectors.register_model("m", 4)
     embed_all(store, model.id)
     store.close()
     plain = apsw.Connection(str(tmp_path / "i.db"))

@@ -1,0 +1,90 @@
+"""The store's files: their rows, what the watcher and the repair worker write into them,
+and what the index answers from them (full text, definitions, references, sources, problems)."""
+
+from __future__ import annotations
+
+import apsw
+
+from codeanalysisd.db import history, indexing, queries
+from codeanalysisd.index.record import FileUpdate
+
+
+class FileReads:
+    def __init__(self, db: apsw.Connection) -> None:
+        self.db = db
+
+    def states(self, project_id: str) -> list[indexing.StoredFile]:
+        return indexing.states(self.db, project_id)
+
+    def syntax_pending(self, project_id: str, limit: int) -> list[tuple[str, bytes]]:
+        return indexing.syntax_pending(self.db, project_id, limit)
+
+    def syntax_pending_count(self) -> int:
+        return int(self.db.execute(
+            "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1").fetchone()[0])
+
+    def live_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'").fetchone()[0])
+
+    def source(self, project_id: str, path: str) -> tuple[bytes | None, str, str]:
+        """(bytes or None, state, problems) of a file's current content; LookupError if unknown."""
+        return queries.file_source(self.db, project_id, path)
+
+    def stored_content(self, project_id: str, path: str) -> bytes | None:
+        """The bytes the index holds for a file (its current, or last, content)."""
+        data, _state, _problems = queries.file_source(self.db, project_id, path)
+        return data
+
+    def search(self, query: str, project: str | None, limit: int, any_word: bool = False) -> list[queries.Hit]:
+        return queries.search(self.db, query, project, limit, any_word)
+
+    def find_symbol(self, name: str, project: str | None, kind: str, limit: int) -> list[queries.Symbol]:
+        return queries.find_symbol(self.db, name, project, kind, limit)
+
+    def find_references(self, name: str, project: str | None, limit: int) -> list[queries.Usage]:
+        return queries.find_references(self.db, name, project, limit)
+
+    def problems(self, project: str | None) -> list[tuple[str, str, str]]:
+        return queries.problems(self.db, project)
+
+
+class FileWrites(FileReads):
+    """Bound to the writer connection; each method is one transaction."""
+
+    def __init__(self, db: apsw.Connection, retention: history.Retention) -> None:
+        super().__init__(db)
+        self.retention = retention
+
+    def index(self, project_id: str, updates: list[FileUpdate], reason: str | None = None) -> int:
+        with self.db:
+            for update in updates:
+                indexing.write_file(self.db, project_id, update, reason)
+                prune_file(self.db, self.retention, project_id, update.path)
+        return len(updates)
+
+    def mark_deleted(self, project_id: str, paths: list[str]) -> int:
+        with self.db:
+            return indexing.mark_deleted(self.db, project_id, paths)
+
+    def move(self, project_id: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
+        with self.db:
+            return indexing.move(self.db, project_id, old, new, size, mtime_ns)
+
+    def touch(self, project_id: str, stats: list[tuple[str, int, int]]) -> None:
+        with self.db:
+            for path, size, mtime_ns in stats:
+                indexing.touch(self.db, project_id, path, size, mtime_ns)
+
+    def record_syntax(self, project_id: str, verdicts: list[tuple[str, bytes, str]]) -> int:
+        with self.db:
+            return sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)
+
+    def set_skipped(self, project_id: str, scope: str, entries: list[tuple[str, str]]) -> None:
+        with self.db:
+            indexing.set_skipped(self.db, project_id, scope, entries)
+
+
+def prune_file(db: apsw.Connection, retention: history.Retention, project_id: str, path: str) -> None:
+    """Keep one file's history within the retention, inside the caller's transaction."""
+    if history.over_limit(db, project_id, path, retention):
+        history.prune(db, retention, project_id=project_id, path=path)

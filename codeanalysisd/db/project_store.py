@@ -1,0 +1,105 @@
+"""The store's projects: which roots are registered, under which ids, in which state."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+
+import apsw
+
+from codeanalysisd.db import history
+from codeanalysisd.records import ProjectInfo, ProjectState
+
+
+class UnknownProject(LookupError):
+    pass
+
+
+class RootTaken(ValueError):
+    def __init__(self, project: ProjectInfo, message: str) -> None:
+        super().__init__(message)
+        self.project = project
+
+
+_SLUG = re.compile(r"[^a-z0-9._-]+")
+_LIVE_FILES = "(SELECT count(*) FROM files f WHERE f.project_id = p.id AND f.state = 'live')"
+_COLUMNS = f"p.id, p.name, p.root, {_LIVE_FILES}, p.state"
+
+
+def _slug(name: str) -> str:
+    slug = _SLUG.sub("-", name.lower()).strip("-.") or "project"
+    return slug[:48]
+
+
+def _info(row: tuple[str, str, str, int, str]) -> ProjectInfo:
+    return ProjectInfo(*row)
+
+
+class ProjectReads:
+    def __init__(self, db: apsw.Connection) -> None:
+        self.db = db
+
+    def list(self) -> list[ProjectInfo]:
+        return [_info(row) for row in self.db.execute(f"SELECT {_COLUMNS} FROM projects p ORDER BY p.created, p.id")]
+
+    def find(self, key: str) -> ProjectInfo:
+        """A project by id or by root path: one lookup by key (both are unique)."""
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM projects p WHERE p.id = ? UNION ALL "
+                              f"SELECT {_COLUMNS} FROM projects p WHERE p.root = ? LIMIT 1", (key, key)).fetchone()
+        if row is None:
+            raise UnknownProject(key)
+        return _info(row)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM projects").fetchone()[0])
+
+
+class ProjectWrites(ProjectReads):
+    """Bound to the writer connection; each method is one transaction."""
+
+    def add(self, root: str, overlaps: Callable[[str, str], bool]) -> ProjectInfo:
+        """Register a canonical root; ``overlaps(a, b)`` decides which roots conflict."""
+        with self.db:
+            for existing in self.list():
+                if existing.root == root:
+                    raise RootTaken(existing, f"{root} is already registered as project {existing.id!r}")
+                if overlaps(existing.root, root):
+                    raise RootTaken(
+                        existing,
+                        f"{root} overlaps project {existing.id!r} at {existing.root}; "
+                        "a file can belong to one project only",
+                    )
+            name = os.path.basename(root.rstrip("/")) or "root"
+            in_index = {row[0] for row in self.db.execute("SELECT id FROM projects")}
+            # A root registered before gets its id back, and with it its history; a new
+            # root never takes an id whose history belongs to another.
+            pid = history.id_for_root(self.db, root)
+            if pid is None or pid in in_index:
+                taken = in_index | history.taken_ids(self.db)
+                base = _slug(name)
+                pid, n = base, 1
+                while pid in taken:
+                    n += 1
+                    pid = f"{base}-{n}"
+            created = time.time()
+            self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
+                            (pid, name, root, created))
+            history.register_project(self.db, pid, name, root, created)
+        return self.find(pid)
+
+    def remove(self, key: str) -> ProjectInfo:
+        with self.db:
+            project = self.find(key)
+            # files rows go with the project (ON DELETE CASCADE); the history stays until pruned.
+            self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
+            history.unregister_project(self.db, project.id)
+        return project
+
+    def set_state(self, project_id: str, state: ProjectState) -> bool:
+        """True if the state changed."""
+        with self.db:
+            changed = self.db.execute("UPDATE projects SET state = ? WHERE id = ? AND state != ? RETURNING id",
+                                      (str(state), project_id, str(state))).fetchall()
+        return bool(changed)

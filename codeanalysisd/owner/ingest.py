@@ -1,0 +1,85 @@
+"""What the watcher and the repair worker send: files indexed, removed, moved, touched,
+syntax verdicts, skipped paths and project states. Each request is one transaction."""
+
+from __future__ import annotations
+
+import logging
+
+from codeanalysisd import paths
+from codeanalysisd.index.record import FileUpdate
+from codeanalysisd.owner import failures
+from codeanalysisd.owner.changes import Change
+from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.records import ProjectState
+
+log = logging.getLogger("codeanalysisd.owner")
+
+MAX_REASON = 500  # characters of a verdict or a skip reason kept
+
+
+def rel(path: str) -> str:
+    """A path a worker sent: relative to the root, in canonical form (paths.relative)."""
+    return paths.relative(path)
+
+
+FileRow = tuple[str, int, int, bytes, str]
+
+
+async def index_files(core: OwnerCore, project: str, files: list[FileRow], reason: str | None) -> int:
+    """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
+    pid = core.project(project).id
+    updates = [FileUpdate.from_wire(rel(path), size, mtime, source, facts)
+               for path, size, mtime, source, facts in files]
+    count = await core.store.write(lambda w: w.files.index(pid, updates, reason))
+    if reason == "repaired":
+        log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})
+    core.changed(Change.FILES)
+    return count
+
+
+async def remove_files(core: OwnerCore, project: str, relpaths: list[str]) -> int:
+    pid, gone = core.project(project).id, [rel(p) for p in relpaths]
+    count = await core.store.write(lambda w: w.files.mark_deleted(pid, gone))
+    core.changed(Change.FILES)
+    return count
+
+
+async def move_file(core: OwnerCore, project: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
+    pid, old, new = core.project(project).id, rel(old), rel(new)
+    moved = await core.store.write(lambda w: w.files.move(pid, old, new, size, mtime_ns))
+    core.changed(Change.FILES)
+    return moved
+
+
+async def touch_files(core: OwnerCore, project: str, stats: list[tuple[str, int, int]]) -> None:
+    pid, checked = core.project(project).id, [(rel(p), s, m) for p, s, m in stats]
+    await core.store.write(lambda w: w.files.touch(pid, checked))
+
+
+def syntax_pending(core: OwnerCore, project: str, limit: int) -> list[tuple[str, bytes]]:
+    return core.store.reads.files.syntax_pending(core.project(project).id, limit)
+
+
+async def record_syntax(core: OwnerCore, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
+    """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
+    pid, checked = core.project(project).id, [(rel(p), sha, v[:MAX_REASON]) for p, sha, v in verdicts]
+    return await core.store.write(lambda w: w.files.record_syntax(pid, checked))
+
+
+async def set_skipped(core: OwnerCore, project: str, scope: str, entries: list[tuple[str, str]]) -> None:
+    """Paths at and below scope ("" = all) that are not followed, each with its reason."""
+    pid, under = core.project(project).id, rel(scope) if scope else ""
+    checked = [(rel(p), reason[:MAX_REASON]) for p, reason in entries]
+    await core.store.write(lambda w: w.files.set_skipped(pid, under, checked))
+
+
+async def set_project_state(core: OwnerCore, project: str, state: str, reason: str) -> None:
+    try:
+        new = ProjectState(state)
+    except ValueError:
+        raise failures.Refused(f"unknown project state {state!r}") from None
+    pid = core.project(project).id
+    if await core.store.write(lambda w: w.projects.set_state(pid, new)):
+        level = logging.WARNING if new is ProjectState.MISSING else logging.INFO
+        log.log(level, "project %s is %s: %s", pid, new, reason, extra={"project": pid})
+        core.changed(Change.FILES)
