@@ -52,12 +52,16 @@ def _files(main: Path) -> list[Path]:
     return files
 
 
+class _Parser(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # keys keep systemd-style CamelCase
+
+
 def load(main: Path) -> Config:
     values: dict[tuple[str, str], tuple[str, str]] = {}
     files = _files(main)
     for path in files:
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.optionxform = str  # keys keep systemd-style CamelCase
+        parser = _Parser(interpolation=None)
         try:
             parser.read(path, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError) as exc:
@@ -69,29 +73,29 @@ def load(main: Path) -> Config:
              ("Index", "MaxWatches"), ("Index", "RescanInterval"), ("History", "MaxVersions"), ("History", "MaxAge"),
              ("Repair", "PollInterval"), ("Repair", "BatchSize"),
              ("Vectorizer", "Precision")}
-    for (section, key), (_value, path) in values.items():
+    for (section, key), (_value, where) in values.items():
         if (section, key) not in known:
-            raise ConfigError(f"{path}: unknown key {key}= in [{section}]")
+            raise ConfigError(f"{where}: unknown key {key}= in [{section}]")
     cfg: dict[str, object] = {"sources": tuple(str(p) for p in files)}
     if ("Database", "Path") in values:
-        value, path = values[("Database", "Path")]
+        value, where = values[("Database", "Path")]
         if value and not value.startswith("/"):
-            raise ConfigError(f"{path}: [Database] Path= must be an absolute path, got {value!r}")
+            raise ConfigError(f"{where}: [Database] Path= must be an absolute path, got {value!r}")
         cfg["database_path"] = value
     if ("Workers", "ReportInterval") in values:
-        value, path = values[("Workers", "ReportInterval")]
+        value, where = values[("Workers", "ReportInterval")]
         try:
             seconds = float(value.removesuffix("s"))
         except ValueError:
             seconds = -1.0
         if not 0.1 <= seconds <= 3600:
             raise ConfigError(
-                f"{path}: [Workers] ReportInterval= must be seconds between 0.1 and 3600, got {value!r}"
+                f"{where}: [Workers] ReportInterval= must be seconds between 0.1 and 3600, got {value!r}"
             )
         cfg["report_interval"] = seconds
     if ("Index", "MaxParseSize") in values:
-        value, path = values[("Index", "MaxParseSize")]
-        cfg["max_parse_size"] = _size(value, path, "[Index] MaxParseSize=")
+        value, where = values[("Index", "MaxParseSize")]
+        cfg["max_parse_size"] = _size(value, where, "[Index] MaxParseSize=")
     if ("Index", "Exclude") in values:
         cfg["exclude"] = tuple(values[("Index", "Exclude")][0].split())
     if ("Index", "MaxWatches") in values:
@@ -107,9 +111,9 @@ def load(main: Path) -> Config:
     if ("Repair", "BatchSize") in values:
         cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", 1, 100_000)
     if ("Vectorizer", "Precision") in values:
-        value, path = values[("Vectorizer", "Precision")]
+        value, where = values[("Vectorizer", "Precision")]
         if value not in PRECISIONS:
-            raise ConfigError(f"{path}: [Vectorizer] Precision= must be one of {', '.join(PRECISIONS)}, got {value!r}")
+            raise ConfigError(f"{where}: [Vectorizer] Precision= must be one of {', '.join(PRECISIONS)}, got {value!r}")
         cfg["precision"] = value
     return Config(**cfg)  # type: ignore[arg-type]
 

@@ -99,8 +99,8 @@ class _StderrHandler(logging.Handler):
 def setup(identifier: str, debug: bool = False) -> logging.Logger:
     """Route the root logger to the journal (under systemd) or stderr."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     under_journal = "JOURNAL_STREAM" in os.environ or "INVOCATION_ID" in os.environ
     if under_journal and os.path.exists(JOURNAL_SOCKET):
         handler: logging.Handler = JournalHandler(identifier)

@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from codeanalysisd import config, journal
+from codeanalysisd import config as configuration
+from codeanalysisd import journal
 from codeanalysisd.bus.connection import BusKind
 from codeanalysisd.notify import Notifier, keep_alive
 
@@ -31,13 +32,13 @@ class Context:
     identifier: str
     bus_kind: BusKind
     state_dir: Path
-    config: config.Config
+    config: configuration.Config
     notifier: Notifier
     log: logging.Logger
-    config_path: Path = config.SYSTEM_CONFIG
-    reload_hooks: list[Callable[[config.Config, config.Config], None]] = field(default_factory=list)
+    config_path: Path = configuration.SYSTEM_CONFIG
+    reload_hooks: list[Callable[[configuration.Config, configuration.Config], None]] = field(default_factory=list)
 
-    def on_reload(self, hook: Callable[[config.Config, config.Config], None]) -> None:
+    def on_reload(self, hook: Callable[[configuration.Config, configuration.Config], None]) -> None:
         """Call ``hook(old, new)`` after a successful reload."""
         self.reload_hooks.append(hook)
 
@@ -45,8 +46,8 @@ class Context:
         self.notifier.reloading()
         status = self.notifier.status
         try:
-            new = config.load(self.config_path)
-        except config.ConfigError as exc:
+            new = configuration.load(self.config_path)
+        except configuration.ConfigError as exc:
             self.log.error("reload refused, keeping the running configuration: %s", exc)
             self.notifier.ready(status)
             return False
@@ -89,11 +90,11 @@ def run(identifier: str, body: Callable[[Context], Awaitable[int]], argv: list[s
     kind = BusKind.SESSION if args.user else BusKind.SYSTEM
     notifier = Notifier()
     main_config = Path(args.config) if args.config else (
-        config.user_config() if args.user else config.SYSTEM_CONFIG
+        configuration.user_config() if args.user else configuration.SYSTEM_CONFIG
     )
     try:
-        cfg = config.load(main_config)
-    except config.ConfigError as exc:
+        cfg = configuration.load(main_config)
+    except configuration.ConfigError as exc:
         log.error("configuration error: %s", exc)
         notifier.set_status(f"configuration error: {exc}")
         return EXIT_CONFIG

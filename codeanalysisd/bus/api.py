@@ -1,43 +1,90 @@
-"""The bus API's signatures, each written once.
+"""The bus API's types and signatures, each written once.
 
-The owner's two faces annotate their arguments with these names (dbus-fast reads D-Bus
-signatures from annotations), and every client (the workers' ``OwnerClient``, the
-vectorizer's, ``codeanalysisctl``) sends with the in-signature of the same ``Call``.
-``tests/unit/test_bus_api.py`` checks that what the faces introspect equals this table,
-so neither side can drift.
+Every argument and reply type is a ``typing.Annotated`` alias: the Python type the code
+handles, with the D-Bus signature dbus-fast reads from it. The owner's faces annotate
+their handlers with these aliases (so both dbus-fast and the type checker read them), and
+every client (the workers' ``OwnerClient``, ``codeanalysisctl``, the owner's call to the
+vectorizer) sends with the in-signature of the same ``Call``. ``tests/unit/test_bus_api.py``
+checks that what the faces introspect equals this table, so neither side can drift.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Any, get_args
 
-# Compound argument and reply types, named for what they carry.
-FILE_BATCH = "a(sxxays)"  # whole files: (path, size, mtime_ns, source, facts JSON)
-FILE_STATES = "a(sxxays)"  # what the index holds: (path, size, mtime_ns, sha256, state)
-STATS = "a(sxx)"  # (path, size, mtime_ns): same content, new stat
-SYNTAX_PENDING = "a(say)"  # (path, sha256) awaiting a libcst verdict
-SYNTAX_VERDICTS = "a(says)"  # (path, sha256 the verdict was made on, verdict)
-SKIPPED = "a(ss)"  # (path, why it is not followed)
-RECONCILE_ENTRIES = "a(sbxxay)"  # (path, on disk, size, mtime_ns, sha256)
-NEEDED = "a(ss)"  # (path, repair action) the worker must read, parse and send
-COUNTERS = "a{st}"  # a worker's counters by name (records.Counters)
-MODEL = "(ut)"  # (model id, vectors stored of it)
-CHUNKS_PAGE = "(a(ays)t)"  # ((key, text)..., continue after)
-VECTORS_IN = "a(ayay)"  # (key, float32 vector)
-VECTORS_STORED = "a(tay)"  # (id, key)
-VECTORS_PAGE = "a(tayay)"  # (id, key, float32 vector)
-MODEL_DONE = "(bt)"  # (complete, vectors of the model)
+from dbus_fast import Variant
+from dbus_fast.annotations import (
+    DBusBool,
+    DBusBytes,
+    DBusDict,
+    DBusDouble,
+    DBusInt64,
+    DBusSignature,
+    DBusStr,
+    DBusUInt32,
+    DBusUInt64,
+)
 
-PROJECTS = "a(sssus)"  # records.ProjectInfo: id, name, root, file count, state
-WORKER_ROWS = "aa{sv}"
-HITS = "a(ssussd)"  # project, path, line, symbol, line text, score
-MATCHES = "a(sssuuds)"  # project, path, symbol, first line, last line, score, chunk's first line
-SYMBOLS = "a(ssssuuuss)"  # project, path, qualname, kind, line, column, end line, signature, docstring
-USAGES = "a(sssssuu)"  # project, path, name, kind, enclosing symbol, line, column
-VERSIONS = "a(usdtsbs)"  # number, sha256, time, size, reason, present, other path
-PROBLEMS = "a(sss)"  # project, path, reasons
-REPORT = "a{sv}"
-REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail
+# Structs arrive from dbus-fast as lists and may be sent as lists or tuples; the aliases
+# name their fields' types in order.
+Str = DBusStr
+Bool = DBusBool
+UInt32 = DBusUInt32
+UInt64 = DBusUInt64
+Int64 = DBusInt64
+Double = DBusDouble
+Bytes = DBusBytes
+Report = DBusDict  # a{sv}: a reply of named values
+StrList = Annotated[list[str], DBusSignature("as")]
+
+# Compound types, named for what they carry.
+FileRow = tuple[str, int, int, bytes, str]
+FileBatch = Annotated[list[FileRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, source, facts JSON)
+FileStates = Annotated[list[FileRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, sha256, state)
+Stats = Annotated[list[tuple[str, int, int]], DBusSignature("a(sxx)")]  # same content, new stat
+SyntaxPending = Annotated[list[tuple[str, bytes]], DBusSignature("a(say)")]  # (path, sha256) to verify
+SyntaxVerdicts = Annotated[list[tuple[str, bytes, str]], DBusSignature("a(says)")]  # (path, sha256, verdict)
+Skipped = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, why it is not followed)
+ReconcileEntries = Annotated[list[tuple[str, bool, int, int, bytes]],
+                             DBusSignature("a(sbxxay)")]  # (path, on disk, size, mtime_ns, sha256)
+Needed = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, repair action) to read and send
+Counters = Annotated[dict[str, int], DBusSignature("a{st}")]  # records.Counters by name
+Model = Annotated[tuple[int, int], DBusSignature("(ut)")]  # (model id, vectors stored of it)
+ChunksPage = Annotated[tuple[list[tuple[bytes, str]], int], DBusSignature("(a(ays)t)")]  # ((key, text)..., next)
+VectorsIn = Annotated[list[tuple[bytes, bytes]], DBusSignature("a(ayay)")]  # (key, float32 vector)
+VectorsStored = Annotated[list[tuple[int, bytes]], DBusSignature("a(tay)")]  # (id, key)
+VectorsPage = Annotated[list[tuple[int, bytes, bytes]], DBusSignature("a(tayay)")]  # (id, key, vector)
+ModelDone = Annotated[tuple[bool, int], DBusSignature("(bt)")]  # (complete, vectors of the model)
+Keys = Annotated[list[bytes], DBusSignature("aay")]
+Ranked = Annotated[list[tuple[bytes, float]], DBusSignature("a(ayd)")]  # (key, cosine similarity), best first
+
+Projects = Annotated[list[tuple[str, str, str, int, str]], DBusSignature("a(sssus)")]  # records.ProjectInfo
+WorkerRows = Annotated[list[dict[str, Variant]], DBusSignature("aa{sv}")]
+Hits = Annotated[list[tuple[str, str, int, str, str, float]],
+                 DBusSignature("a(ssussd)")]  # project, path, line, symbol, line text, score
+Matches = Annotated[list[tuple[str, str, str, int, int, float, str]],
+                    DBusSignature("a(sssuuds)")]  # project, path, symbol, first, last line, score, first line
+Symbols = Annotated[list[tuple[str, str, str, str, int, int, int, str, str]],
+                    DBusSignature("a(ssssuuuss)")]  # project, path, qualname, kind, line, column, end, signature, doc
+Usages = Annotated[list[tuple[str, str, str, str, str, int, int]],
+                   DBusSignature("a(sssssuu)")]  # project, path, name, kind, enclosing symbol, line, column
+Versions = Annotated[list[tuple[int, str, float, int, str, bool, str]],
+                     DBusSignature("a(usdtsbs)")]  # number, sha256, time, size, reason, present, other path
+Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # project, path, reasons
+EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
+REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
+
+
+def signature(*types: Any) -> str:
+    """The D-Bus signature of a sequence of annotated types."""
+    out = ""
+    for alias in types:
+        found = [a for a in get_args(alias) if isinstance(a, DBusSignature)]
+        if len(found) != 1:
+            raise TypeError(f"{alias!r} carries no D-Bus signature")
+        out += found[0].signature
+    return out
 
 
 @dataclass(frozen=True)
@@ -47,54 +94,60 @@ class Call:
     returns: str = ""  # the out-signature
 
 
+def _call(member: str, args: tuple[Any, ...] = (), returns: tuple[Any, ...] = ()) -> Call:
+    return Call(member, signature(*args), signature(*returns))
+
+
 def _table(*calls: Call) -> dict[str, Call]:
     return {c.member: c for c in calls}
 
 
 # org.codeanalysis1.Worker: what the workers call on the owner.
 WORKER = _table(
-    Call("ReportProgress", "ss" + COUNTERS),
-    Call("FileStates", "s", FILE_STATES),
-    Call("IndexFiles", "s" + FILE_BATCH, "u"),
-    Call("RemoveFiles", "sas", "u"),
-    Call("MoveFile", "sssxx", "b"),
-    Call("TouchFiles", "s" + STATS),
-    Call("SyntaxPending", "su", SYNTAX_PENDING),
-    Call("RecordSyntax", "s" + SYNTAX_VERDICTS, "u"),
-    Call("SetSkipped", "ss" + SKIPPED),
-    Call("SetProjectState", "sss"),
-    Call("RepairPaths", "s", "as"),
-    Call("ReconcileFiles", "s" + RECONCILE_ENTRIES, NEEDED),
-    Call("RepairFiles", "s" + FILE_BATCH, "u"),
-    Call("RegisterModel", "su", MODEL),
-    Call("PendingChunks", "utu", CHUNKS_PAGE),
-    Call("StoreVectors", "u" + VECTORS_IN, VECTORS_STORED),
-    Call("ModelVectors", "utu", VECTORS_PAGE),
-    Call("FinishModel", "u", MODEL_DONE),
+    _call("ReportProgress", (Str, Str, Counters)),
+    _call("FileStates", (Str,), (FileStates,)),
+    _call("IndexFiles", (Str, FileBatch), (UInt32,)),
+    _call("RemoveFiles", (Str, StrList), (UInt32,)),
+    _call("MoveFile", (Str, Str, Str, Int64, Int64), (Bool,)),
+    _call("TouchFiles", (Str, Stats)),
+    _call("SyntaxPending", (Str, UInt32), (SyntaxPending,)),
+    _call("RecordSyntax", (Str, SyntaxVerdicts), (UInt32,)),
+    _call("SetSkipped", (Str, Str, Skipped)),
+    _call("SetProjectState", (Str, Str, Str)),
+    _call("RepairPaths", (Str,), (StrList,)),
+    _call("ReconcileFiles", (Str, ReconcileEntries), (Needed,)),
+    _call("RepairFiles", (Str, FileBatch), (UInt32,)),
+    _call("RegisterModel", (Str, UInt32), (Model,)),
+    _call("PendingChunks", (UInt32, UInt64, UInt32), (ChunksPage,)),
+    _call("StoreVectors", (UInt32, VectorsIn), (VectorsStored,)),
+    _call("ModelVectors", (UInt32, UInt64, UInt32), (VectorsPage,)),
+    _call("FinishModel", (UInt32,), (ModelDone,)),
 )
 
 # org.codeanalysis1.Manager: the public API (dbus/org.codeanalysis1.xml).
 MANAGER = _table(
-    Call("AddProject", "s", "s"),
-    Call("RemoveProject", "s"),
-    Call("ListProjects", "", PROJECTS),
-    Call("WorkerStatus", "", WORKER_ROWS),
-    Call("StartWorker", "s"),
-    Call("StopWorker", "s"),
-    Call("RestartWorker", "s"),
-    Call("Search", "ssu", HITS),
-    Call("SemanticSearch", "ssu", MATCHES),
-    Call("HybridSearch", "ssu", MATCHES),
-    Call("FindSymbol", "sssu", SYMBOLS),
-    Call("FindReferences", "ssu", USAGES),
-    Call("GetFileSource", "sss", "ay"),
-    Call("ListVersions", "ss", VERSIONS),
-    Call("RestoreFile", "sssb", REPORT),
-    Call("Repair", "sb", REPORT),
-    Call("RepairAndRestore", "sb", REPORT),
-    Call("CheckIntegrity", "", REPORT),
-    Call("ListProblems", "s", PROBLEMS),
+    _call("AddProject", (Str,), (Str,)),
+    _call("RemoveProject", (Str,)),
+    _call("ListProjects", (), (Projects,)),
+    _call("WorkerStatus", (), (WorkerRows,)),
+    _call("StartWorker", (Str,)),
+    _call("StopWorker", (Str,)),
+    _call("RestartWorker", (Str,)),
+    _call("Search", (Str, Str, UInt32), (Hits,)),
+    _call("SemanticSearch", (Str, Str, UInt32), (Matches,)),
+    _call("HybridSearch", (Str, Str, UInt32), (Matches,)),
+    _call("FindSymbol", (Str, Str, Str, UInt32), (Symbols,)),
+    _call("FindReferences", (Str, Str, UInt32), (Usages,)),
+    _call("GetFileSource", (Str, Str, Str), (Bytes,)),
+    _call("ListVersions", (Str, Str), (Versions,)),
+    _call("RestoreFile", (Str, Str, Str, Bool), (Report,)),
+    _call("Repair", (Str, Bool), (Report,)),
+    _call("RepairAndRestore", (Str, Bool), (Report,)),
+    _call("CheckIntegrity", (), (Report,)),
+    _call("ListProblems", (Str,), (Problems,)),
 )
 
 # org.codeanalysis1.Vectorizer: what the owner asks the vectorizer.
-NEAREST = Call("Nearest", "suaay", "a(ayd)")
+VECTORIZER = _table(
+    _call("Nearest", (Str, UInt32, Keys), (Ranked,)),
+)

@@ -57,12 +57,15 @@ class _EagainTolerantSocket:
 class _EagainTolerantWriter(_aio_message_bus._MessageWriter):
     def __init__(self, bus: MessageBus) -> None:
         super().__init__(bus)
-        self.sock = _EagainTolerantSocket(bus._sock)
+        assert bus._sock is not None  # the writer is made for a connected bus
+        # dbus-fast declares the attribute a socket; the wrapper answers every call it makes
+        self.sock = _EagainTolerantSocket(bus._sock)  # type: ignore[assignment]
 
 
 def install_eagain_fix() -> None:
     """Make dbus-fast's asyncio bus use the EAGAIN-tolerant writer (idempotent)."""
-    _aio_message_bus._MessageWriter = _EagainTolerantWriter
+    # dbus-fast makes its writer from this module-level name: replacing the class is the fix
+    _aio_message_bus._MessageWriter = _EagainTolerantWriter  # type: ignore[misc]
 
 
 def eagain_fix_installed() -> bool:

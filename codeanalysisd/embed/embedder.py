@@ -32,6 +32,7 @@ class Embedder:
         self.tokenizer = weights.tokenizer()
         self.session = None
         self.weights: dict[str, np.ndarray] | None = None
+        self.graph: pathlib.Path | None
         if graph is not None and graph.is_file():
             import onnxruntime as ort
 

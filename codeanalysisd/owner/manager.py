@@ -1,8 +1,8 @@
 """org.codeanalysis1.Manager: the public bus face. Adapters only: arguments in, the core's
 answer out, every exception answered by the guard's table.
 
-(No ``from __future__ import annotations`` here: dbus-fast reads the D-Bus signatures
-from the annotations at class creation; compound ones are named in ``bus/api.py``.)
+Arguments and replies are annotated with ``bus/api.py``'s aliases: the Python type and,
+for dbus-fast, the D-Bus signature.
 """
 
 from typing import Any
@@ -59,93 +59,93 @@ class Manager(ServiceInterface):
     # ----------------------------------------------------------------- projects
     @method()
     @guarded
-    async def AddProject(self, root: "s") -> "s":
+    async def AddProject(self, root: api.Str) -> api.Str:
         return (await projects.add(self.core, root)).id
 
     @method()
     @guarded
-    async def RemoveProject(self, project: "s"):
+    async def RemoveProject(self, project: api.Str) -> None:
         await projects.remove(self.core, project)
 
     @method()
     @guarded
-    def ListProjects(self) -> api.PROJECTS:
-        return [[p.id, p.name, p.root, p.file_count, p.state] for p in self.core.store.reads.projects.list()]
+    def ListProjects(self) -> api.Projects:
+        return [(p.id, p.name, p.root, p.file_count, p.state) for p in self.core.store.reads.projects.list()]
 
     # ----------------------------------------------------------------- workers
     @method()
     @guarded
-    async def WorkerStatus(self) -> api.WORKER_ROWS:
+    async def WorkerStatus(self) -> api.WorkerRows:
         return await self.workers.status(self.core.calls)
 
     @method()
     @guarded
-    async def StartWorker(self, name: "s"):
+    async def StartWorker(self, name: api.Str) -> None:
         await self.workers.control("start", name)
 
     @method()
     @guarded
-    async def StopWorker(self, name: "s"):
+    async def StopWorker(self, name: api.Str) -> None:
         await self.workers.control("stop", name)
 
     @method()
     @guarded
-    async def RestartWorker(self, name: "s"):
+    async def RestartWorker(self, name: api.Str) -> None:
         await self.workers.control("restart", name)
 
     # ----------------------------------------------------------------- queries
     @method()
     @guarded
-    def Search(self, query: "s", project: "s", limit: "u") -> api.HITS:
-        return [[h.project, h.path, h.line, h.symbol, h.snippet, h.score]
+    def Search(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Hits:
+        return [(h.project, h.path, h.line, h.symbol, h.snippet, h.score)
                 for h in lookup.search(self.core, query, project, limit)]
 
     @method()
     @guarded
-    async def SemanticSearch(self, query: "s", project: "s", limit: "u") -> api.MATCHES:
+    async def SemanticSearch(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Matches:
         """The code chunks nearest to a description in words: (project, path, symbol, first
         line, last line, cosine similarity, first line of the chunk)."""
         found = await self.core.semantic.search(query, self.core.scope(project), lookup.limit_of(limit))
-        return [[m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet] for m in found]
+        return [(m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet) for m in found]
 
     @method()
     @guarded
-    async def HybridSearch(self, query: "s", project: "s", limit: "u") -> api.MATCHES:
+    async def HybridSearch(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Matches:
         """Full text and semantic search fused by reciprocal rank; same rows as
         SemanticSearch, the score being the fused one."""
         found = await self.core.semantic.hybrid(query, self.core.scope(project), lookup.limit_of(limit))
-        return [[m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet] for m in found]
+        return [(m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet) for m in found]
 
     @method()
     @guarded
-    def FindSymbol(self, name: "s", project: "s", kind: "s", limit: "u") -> api.SYMBOLS:
-        return [[s.project, s.path, s.qualname, s.kind, s.line, s.column, s.end_line, s.signature, s.docstring]
+    def FindSymbol(self, name: api.Str, project: api.Str, kind: api.Str, limit: api.UInt32) -> api.Symbols:
+        return [(s.project, s.path, s.qualname, s.kind, s.line, s.column, s.end_line, s.signature, s.docstring)
                 for s in lookup.find_symbol(self.core, name, project, kind, limit)]
 
     @method()
     @guarded
-    def FindReferences(self, name: "s", project: "s", limit: "u") -> api.USAGES:
-        return [[u.project, u.path, u.name, u.kind, u.scope, u.line, u.column]
+    def FindReferences(self, name: api.Str, project: api.Str, limit: api.UInt32) -> api.Usages:
+        return [(u.project, u.path, u.name, u.kind, u.scope, u.line, u.column)
                 for u in lookup.find_references(self.core, name, project, limit)]
 
     @method()
     @guarded
-    def GetFileSource(self, project: "s", path: "s", version: "s") -> "ay":
+    def GetFileSource(self, project: api.Str, path: api.Str, version: api.Str) -> api.Bytes:
         """The exact bytes of a file: its current (or, if deleted, last) content for version
         "" or "current", else the version named by number or sha256 prefix."""
         return lookup.file_source(self.core, project, path, version)
 
     @method()
     @guarded
-    def ListVersions(self, project: "s", path: "s") -> api.VERSIONS:
+    def ListVersions(self, project: api.Str, path: api.Str) -> api.Versions:
         """The local history of one file, oldest first: (number, sha256, time, size, reason,
         present after it, the other path of a move)."""
         *_, versions = lookup.file_history(self.core, project, path)
-        return [[v.n, v.sha256.hex(), v.at, max(v.size, 0), v.reason, v.present, v.other_path] for v in versions]
+        return [(v.n, v.sha256.hex(), v.at, max(v.size, 0), v.reason, v.present, v.other_path) for v in versions]
 
     @method()
     @guarded
-    async def RestoreFile(self, project: "s", path: "s", version: "s", overwrite: "b") -> api.REPORT:
+    async def RestoreFile(self, project: api.Str, path: api.Str, version: api.Str, overwrite: api.Bool) -> api.Report:
         """Write a version back into the project. An existing file is replaced only with
         ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
         done = await restore.restore_file(self.core, project, path, version, overwrite)
@@ -155,14 +155,14 @@ class Manager(ServiceInterface):
     # ----------------------------------------------------------------- repair and integrity
     @method()
     @guarded
-    async def Repair(self, project: "s", dry_run: "b") -> api.REPORT:
+    async def Repair(self, project: api.Str, dry_run: api.Bool) -> api.Report:
         """Bring the project's index and history in line with disk (see README, Repair)."""
         project_id, outcome = await repair_project(self.core, project, dry_run, False)
         return _repair_reply(project_id, dry_run, False, outcome)
 
     @method()
     @guarded
-    async def RepairAndRestore(self, project: "s", dry_run: "b") -> api.REPORT:
+    async def RepairAndRestore(self, project: api.Str, dry_run: api.Bool) -> api.Report:
         """Repair, and write back into the project every file the index holds as present
         that is gone from disk."""
         project_id, outcome = await repair_project(self.core, project, dry_run, True)
@@ -170,7 +170,7 @@ class Manager(ServiceInterface):
 
     @method()
     @guarded
-    async def CheckIntegrity(self) -> api.REPORT:
+    async def CheckIntegrity(self) -> api.Report:
         """PRAGMA integrity_check of the index and the history. A corrupt file makes the
         owner restart, move it aside and rebuild."""
         problems, seconds = await self.core.check_integrity()
@@ -179,49 +179,49 @@ class Manager(ServiceInterface):
 
     @method()
     @guarded
-    def ListProblems(self, project: "s") -> api.PROBLEMS:
-        return [list(row) for row in lookup.problems(self.core, project)]
+    def ListProblems(self, project: api.Str) -> api.Problems:
+        return lookup.problems(self.core, project)
 
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)
-    def Version(self) -> "s":
+    def Version(self) -> api.Str:
         return __version__
 
     @dbus_property(access=PropertyAccess.READ)
-    def Projects(self) -> "u":
+    def Projects(self) -> api.UInt32:
         return self.core.store.reads.projects.count()
 
     @dbus_property(access=PropertyAccess.READ)
-    def FilesIndexed(self) -> "t":
+    def FilesIndexed(self) -> api.UInt64:
         return self.core.store.reads.files.live_count()
 
     @dbus_property(access=PropertyAccess.READ)
-    def DatabaseBytes(self) -> "t":
+    def DatabaseBytes(self) -> api.UInt64:
         return self.core.store.database_bytes()
 
     @dbus_property(access=PropertyAccess.READ)
-    def SyntaxPending(self) -> "t":
+    def SyntaxPending(self) -> api.UInt64:
         return self.core.store.reads.files.syntax_pending_count()
 
     @dbus_property(access=PropertyAccess.READ)
-    def SchemaVersion(self) -> "u":
+    def SchemaVersion(self) -> api.UInt32:
         return self.core.store.schema_version
 
     @dbus_property(access=PropertyAccess.READ)
-    def HistoryBytes(self) -> "t":
+    def HistoryBytes(self) -> api.UInt64:
         return self.core.store.reads.history.stored_bytes()
 
     @dbus_property(access=PropertyAccess.READ)
-    def Repairing(self) -> "s":
+    def Repairing(self) -> api.Str:
         return self.core.repairs.running or ""
 
     @dbus_property(access=PropertyAccess.READ)
-    def ChunksPending(self) -> "t":
+    def ChunksPending(self) -> api.UInt64:
         """Distinct code chunks without a vector of the current model; PropertiesChanged
         names it invalidated whenever it may have changed."""
         return self.core.store.reads.vectors.pending_count()
 
     @dbus_property(access=PropertyAccess.READ)
-    def EmbeddingModels(self) -> "a(subt)":
+    def EmbeddingModels(self) -> api.EmbeddingModels:
         """(model, dimension, complete, vectors) of every model with stored vectors, oldest first."""
-        return [[m.name, m.dim, m.complete is not None, count] for m, count in self.core.store.reads.vectors.models()]
+        return [(m.name, m.dim, m.complete is not None, count) for m, count in self.core.store.reads.vectors.models()]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from dbus_fast import DBusError
 from dbus_fast.aio import MessageBus
 
-from codeanalysisd.bus import errors
+from codeanalysisd.bus import api, errors
 from codeanalysisd.bus.calls import call
 from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
@@ -54,16 +54,15 @@ class Semantic:
         version = self._version()
         cached = self._keys.get(project)
         if cached is None or cached[0] != version:
-            keys: list[bytes] | None = self.store.reads.vectors.project_keys(project)
-            if len(keys) > SMALL_SHARE * self.store.reads.vectors.chunk_count():
-                keys = None
-            cached = self._keys[project] = (version, keys)
+            keys = self.store.reads.vectors.project_keys(project)
+            small = len(keys) <= SMALL_SHARE * self.store.reads.vectors.chunk_count()
+            cached = self._keys[project] = (version, keys if small else None)
         return cached[1]
 
     async def _nearest(self, text: str, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
         try:
-            (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest", "suaay",
-                                   [text, count, among or []])
+            (ranked,) = await call(self.bus, VECTORIZER_NAME, VECTORIZER_PATH, VECTORIZER_INTERFACE, "Nearest",
+                                   api.VECTORIZER["Nearest"].args, [text, count, among or []])
         except DBusError as exc:
             if errors.of(exc) is not None:
                 raise failures.NotRunning(exc.text) from None  # the vectorizer's own reason (still loading)

@@ -35,6 +35,10 @@ class _Cycle:
     repaired: int = 0
 
 
+def _walk(files: ProjectFiles) -> list[str]:
+    return list(files.walk())
+
+
 class RepairWorker:
     def __init__(self, ctx: service.Context) -> None:
         self.ctx = ctx
@@ -51,7 +55,7 @@ class RepairWorker:
                 continue  # a missing root would look like every file deleted
             files = ProjectFiles(project.root, self.ctx.config.exclude)
             self.files[project.id] = files
-            on_disk = await asyncio.to_thread(lambda f=files: list(f.walk()))
+            on_disk = await asyncio.to_thread(_walk, files)
             known = await owner.repair_paths(project.id)
             queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
         self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1)

@@ -24,7 +24,7 @@ from dbus_fast.constants import NameFlag, RequestNameReply
 from dbus_fast.service import ServiceInterface, method
 
 from codeanalysisd import service
-from codeanalysisd.bus import errors
+from codeanalysisd.bus import api, errors
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.embed.embedder import DEFAULT_GRAPH, Embedder
 from codeanalysisd.embed.matrix import VectorMatrix
@@ -180,12 +180,12 @@ class NearestService(ServiceInterface):
         self.vectorizer = vectorizer
 
     @method()
-    async def Nearest(self, text: "s", count: "u", among: "aay") -> "a(ayd)":
+    async def Nearest(self, text: api.Str, count: api.UInt32, among: api.Keys) -> api.Ranked:
         """The ``count`` stored chunk keys nearest to the text, best first, with cosine
         similarity; among the keys ``among`` only, unless it is empty."""
         found = await self.vectorizer.nearest(text, min(int(count), MAX_NEAREST),
                                               [bytes(k) for k in among] if among else None)
-        return [[key, score] for key, score in found]
+        return found
 
 
 async def serve(ctx: service.Context) -> int:
