@@ -79,7 +79,7 @@ def test_start_target_all_running_with_status(system):
 def test_introspection_equals_the_xml_in_the_repository(system):
     import pathlib
     import sys
-    repo = pathlib.Path(__file__).resolve().parent.parent
+    repo = pathlib.Path(__file__).resolve().parents[2]
     sys.path.insert(0, str(repo))
     from codeanalysisd.owner.introspection import canonical
 
