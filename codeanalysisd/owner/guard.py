@@ -9,11 +9,12 @@ to restart and rebuild, and a full disk is said once a minute, not once per retr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import apsw
@@ -116,39 +117,34 @@ _UNGUARDED = Guard()  # for a handler whose object has no guard of its own (neve
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@contextlib.contextmanager
+def _answering(args: tuple[Any, ...], handler: str) -> Iterator[None]:
+    """Around one call of a face's handler: count it (the Manager face counts the calls it
+    answers, WorkerStatus shows them), and answer its exception by the face's guard."""
+    face = args[0] if args else None
+    if (count := getattr(face, "count_call", None)) is not None:
+        count()
+    try:
+        yield
+    except Exception as exc:
+        guard = getattr(face, "guard", None)
+        answer = (guard if isinstance(guard, Guard) else _UNGUARDED).answer(handler, exc)
+        if answer is exc:
+            raise
+        raise answer from exc
+
+
 def guarded(handler: F) -> F:
     """Answer every exception of ``handler`` (a method of a face with a ``guard``) by the table."""
-
-    def guard_of(args: tuple[Any, ...]) -> Guard:
-        found = getattr(args[0], "guard", None) if args else None
-        return found if isinstance(found, Guard) else _UNGUARDED
-
-    def count(args: tuple[Any, ...]) -> None:
-        # The Manager face counts the calls it answers (WorkerStatus shows them).
-        if args and (counter := getattr(args[0], "count_call", None)) is not None:
-            counter()
-
     if inspect.iscoroutinefunction(handler):
         @functools.wraps(handler)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            count(args)
-            try:
+            with _answering(args, handler.__name__):
                 return await handler(*args, **kwargs)
-            except Exception as exc:
-                answer = guard_of(args).answer(handler.__name__, exc)
-                if answer is exc:
-                    raise
-                raise answer from exc
         return run_async  # type: ignore[return-value]
 
     @functools.wraps(handler)
     def run(*args: Any, **kwargs: Any) -> Any:
-        count(args)
-        try:
+        with _answering(args, handler.__name__):
             return handler(*args, **kwargs)
-        except Exception as exc:
-            answer = guard_of(args).answer(handler.__name__, exc)
-            if answer is exc:
-                raise
-            raise answer from exc
     return run  # type: ignore[return-value]
