@@ -6,6 +6,7 @@ from __future__ import annotations
 import apsw
 
 from codeanalysisd.db import history, indexing, queries
+from codeanalysisd.db.rows import single_int
 from codeanalysisd.index.record import FileUpdate
 
 
@@ -20,11 +21,11 @@ class FileReads:
         return indexing.syntax_pending(self.db, project_id, limit)
 
     def syntax_pending_count(self) -> int:
-        return int(self.db.execute(
-            "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1").fetchone()[0])
+        return single_int(self.db.execute(
+            "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"))
 
     def live_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'").fetchone()[0])
+        return single_int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'"))
 
     def source(self, project_id: str, path: str) -> tuple[bytes | None, str, str]:
         """(bytes or None, state, problems) of a file's current content; LookupError if unknown."""
@@ -64,11 +65,13 @@ class FileWrites(FileReads):
 
     def mark_deleted(self, project_id: str, paths: list[str]) -> int:
         with self.db:
-            return indexing.mark_deleted(self.db, project_id, paths)
+            count = indexing.mark_deleted(self.db, project_id, paths)
+        return count
 
     def move(self, project_id: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
         with self.db:
-            return indexing.move(self.db, project_id, old, new, size, mtime_ns)
+            moved = indexing.move(self.db, project_id, old, new, size, mtime_ns)
+        return moved
 
     def touch(self, project_id: str, stats: list[tuple[str, int, int]]) -> None:
         with self.db:
@@ -77,7 +80,8 @@ class FileWrites(FileReads):
 
     def record_syntax(self, project_id: str, verdicts: list[tuple[str, bytes, str]]) -> int:
         with self.db:
-            return sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)
+            recorded = sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)
+        return recorded
 
     def set_skipped(self, project_id: str, scope: str, entries: list[tuple[str, str]]) -> None:
         with self.db:

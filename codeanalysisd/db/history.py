@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import apsw
 
 from codeanalysisd.db.migrations import Migration
+from codeanalysisd.db.rows import single_int
 
 SCHEMA = "history"
 FILENAME = "history.sqlite3"
@@ -123,8 +125,8 @@ def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
 
 def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reason: str, present: bool,
             other_path: str = "", at: float | None = None) -> int:
-    n = db.execute("SELECT coalesce(max(n), 0) + 1 FROM history.versions WHERE project_id = ? AND path = ?",
-                   (project_id, path)).fetchone()[0]
+    n = single_int(db.execute("SELECT coalesce(max(n), 0) + 1 FROM history.versions WHERE project_id = ? AND path = ?",
+                              (project_id, path)))
     db.execute("INSERT INTO history.versions (project_id, path, n, sha256, at, reason, present, other_path) "
                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                (project_id, path, n, sha256, time.time() if at is None else at, reason, int(present), other_path))
@@ -154,8 +156,8 @@ def record_content(db: apsw.Connection, project_id: str, path: str, sha256: byte
 
 
 def over_limit(db: apsw.Connection, project_id: str, path: str, retention: Retention) -> bool:
-    count = db.execute("SELECT count(*) FROM history.versions WHERE project_id = ? AND path = ?",
-                       (project_id, path)).fetchone()[0]
+    count = single_int(db.execute("SELECT count(*) FROM history.versions WHERE project_id = ? AND path = ?",
+                                  (project_id, path)))
     return count > retention.max_versions
 
 
@@ -201,8 +203,9 @@ def taken_ids(db: apsw.Connection) -> set[str]:
 
 
 def registered_projects(db: apsw.Connection) -> list[tuple[str, str, str, float]]:
-    return db.execute("SELECT id, name, root, created FROM history.projects WHERE removed IS NULL "
-                      "ORDER BY created").fetchall()
+    # The types are the columns' (id, name, root TEXT; created REAL).
+    return cast(list[tuple[str, str, str, float]], db.execute(
+        "SELECT id, name, root, created FROM history.projects WHERE removed IS NULL ORDER BY created").fetchall())
 
 
 def known_paths(db: apsw.Connection, project_id: str) -> list[str]:
@@ -223,7 +226,8 @@ def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
     be missing, and the latest is what a restore needs). A removed project's history goes
     whole once it is older than ``max_age``. Returns the number of versions removed."""
     now = time.time() if now is None else now
-    scope, args = "", ()
+    scope = ""
+    args: tuple[str, ...] = ()
     if project_id is not None and path is not None:
         scope, args = "WHERE project_id = ? AND path = ?", (project_id, path)
     ranked = (f"SELECT id, at, row_number() OVER (PARTITION BY project_id, path ORDER BY n DESC) AS age_rank "
@@ -244,7 +248,9 @@ def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
         return 0
     shas = set()
     for version_id in set(doomed):
-        (sha,) = db.execute("DELETE FROM history.versions WHERE id = ? RETURNING sha256", (version_id,)).fetchone()
+        # The row was just selected in this transaction: there is one, and sha256 is a BLOB.
+        (sha,) = cast(tuple[bytes], db.execute("DELETE FROM history.versions WHERE id = ? RETURNING sha256",
+                                               (version_id,)).fetchone())
         shas.add(bytes(sha))
     # Contents are shared between files and versions: only what nothing points at any more goes.
     db.executemany("DELETE FROM history.contents WHERE sha256 = ?1 AND NOT EXISTS "
@@ -253,4 +259,4 @@ def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
 
 
 def stored_bytes(db: apsw.Connection) -> int:
-    return db.execute("SELECT coalesce(sum(size), 0) FROM history.contents").fetchone()[0]
+    return single_int(db.execute("SELECT coalesce(sum(size), 0) FROM history.contents"))

@@ -39,9 +39,10 @@ class HistoryWrites(HistoryReads):
         """Content about to be replaced by a restore becomes a version first (unless it is the
         latest version already); returns the number of the version that holds it."""
         with self.db:
-            return history.record_content(self.db, project_id, path, hashlib.sha256(data).digest(), data,
-                                          "overwritten")
+            n = history.record_content(self.db, project_id, path, hashlib.sha256(data).digest(), data, "overwritten")
+        return n
 
     def prune(self, now: float | None = None) -> int:
         with self.db:
-            return history.prune(self.db, self.retention, now)
+            removed = history.prune(self.db, self.retention, now)
+        return removed

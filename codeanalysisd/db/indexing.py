@@ -18,6 +18,7 @@ import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.queries import like_escape
+from codeanalysisd.db.rows import returned_id
 from codeanalysisd.index import chunking
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
@@ -71,7 +72,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, state = 'live', syntax = NULL WHERE id = ?", (*values, file_id))
     else:
-        file_id = _returned_id(db.execute(
+        file_id = returned_id(db.execute(
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
             "project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*values, project_id, update.path)))
@@ -87,21 +88,13 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, r.name, r.name.rsplit(".", 1)[-1], r.kind, r.line, r.column, r.scope) for r in facts.references))
     for start in range(0, len(lines), WINDOW):
-        chunk_id = _returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
-                                           (file_id, start + 1)))
+        chunk_id = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
+                                          (file_id, start + 1)))
         db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, "\n".join(lines[start:start + WINDOW])))
     _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
                                                            d.parent) for d in facts.definitions),
                   facts.docstring is not None)
     return file_id
-
-
-def _returned_id(cursor: apsw.Cursor) -> int:
-    """The id an ``INSERT ... RETURNING id`` gives: one row, always."""
-    row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("INSERT ... RETURNING id returned no row")
-    return int(row[0])
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import apsw
 
+from codeanalysisd.db.rows import single_int
+
 # The migration that added semantic search's chunks: files indexed before it get theirs
 # from their stored rows when it is applied (Store.open).
 CHUNKS = 6
@@ -201,7 +203,7 @@ class MigrationError(RuntimeError):
 
 
 def schema_version(db: apsw.Connection, schema: str = "main") -> int:
-    return db.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
+    return single_int(db.execute(f"PRAGMA {schema}.user_version"))
 
 
 def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS, schema: str = "main") -> list[int]:

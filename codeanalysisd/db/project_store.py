@@ -10,6 +10,7 @@ from collections.abc import Callable
 import apsw
 
 from codeanalysisd.db import history
+from codeanalysisd.db.rows import single_int
 from codeanalysisd.records import ProjectInfo, ProjectState
 
 
@@ -53,7 +54,7 @@ class ProjectReads:
         return _info(row)
 
     def count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM projects").fetchone()[0])
+        return single_int(self.db.execute("SELECT count(*) FROM projects"))
 
 
 class ProjectWrites(ProjectReads):
@@ -75,14 +76,16 @@ class ProjectWrites(ProjectReads):
             in_index = {row[0] for row in self.db.execute("SELECT id FROM projects")}
             # A root registered before gets its id back, and with it its history; a new
             # root never takes an id whose history belongs to another.
-            pid = history.id_for_root(self.db, root)
-            if pid is None or pid in in_index:
+            before = history.id_for_root(self.db, root)
+            if before is None or before in in_index:
                 taken = in_index | history.taken_ids(self.db)
                 base = _slug(name)
                 pid, n = base, 1
                 while pid in taken:
                     n += 1
                     pid = f"{base}-{n}"
+            else:
+                pid = before
             created = time.time()
             self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
                             (pid, name, root, created))

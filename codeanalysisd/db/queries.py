@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import apsw
 
@@ -64,19 +65,21 @@ def _project_filter(project: str | None) -> tuple[str, tuple[str, ...]]:
 
 
 def enclosing_symbol(db: apsw.Connection, file_id: int, line: int) -> str:
-    row = db.execute("SELECT qualname FROM definitions WHERE file_id = ? AND line <= ? AND end_line >= ? "
-                     "ORDER BY line DESC LIMIT 1", (file_id, line, line)).fetchone()
+    row = cast(tuple[str] | None, db.execute(
+        "SELECT qualname FROM definitions WHERE file_id = ? AND line <= ? AND end_line >= ? "
+        "ORDER BY line DESC LIMIT 1", (file_id, line, line)).fetchone())
     return row[0] if row else ""
 
 
 def search(db: apsw.Connection, query: str, project: str | None, limit: int, any_word: bool = False) -> list[Hit]:
     match, words = _fts_query(query, any_word)
     where, args = _project_filter(project)
-    rows = db.execute(
+    # The types are the columns' (the window's text is what indexing put there; bm25 is REAL).
+    rows = cast(list[tuple[str, str, int, int, str, float]], db.execute(
         "SELECT f.project_id, f.path, f.id, c.start_line, fts.text, bm25(fts) AS score "
         "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
         f"WHERE fts MATCH ? AND f.state = 'live'{where} ORDER BY score LIMIT ?",
-        (match, *args, limit)).fetchall()
+        (match, *args, limit)).fetchall())
     hits = []
     for project_id, path, file_id, start, text, score in rows:
         # the window matched; point at its first line holding one of the words
@@ -94,6 +97,7 @@ def search(db: apsw.Connection, query: str, project: str | None, limit: int, any
 
 def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, limit: int) -> list[Symbol]:
     where, args = _project_filter(project)
+    cond_args: tuple[str, ...]
     if any(ch in name for ch in "*?["):
         column = "d.qualname" if "." in name else "d.name"
         cond, cond_args = f"{column} GLOB ?", (name,)
@@ -104,26 +108,29 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
     if kind:
         where += " AND d.kind = ?"
         args = (*args, kind)
-    rows = db.execute(
+    # The types are the columns' (the docstring coalesced to text).
+    rows = cast(list[tuple[str, str, str, str, int, int, int, str, str]], db.execute(
         "SELECT f.project_id, f.path, d.qualname, d.kind, d.line, d.col, d.end_line, d.signature, "
         "coalesce(d.docstring, '') FROM definitions d JOIN files f ON f.id = d.file_id "
         f"WHERE {cond} AND f.state = 'live'{where} ORDER BY f.project_id, f.path, d.line LIMIT ?",
-        (*cond_args, *args, limit)).fetchall()
+        (*cond_args, *args, limit)).fetchall())
     return [Symbol(*row[:8], row[8].split("\n", 1)[0]) for row in rows]
 
 
 def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
     where, args = _project_filter(project)
     last = name.rsplit(".", 1)[-1]
+    cond_args: tuple[str, ...]
     if "." in name:
         cond = "r.last = ? AND (r.name = ? OR r.name LIKE ? ESCAPE '\\')"
         cond_args = (last, name, "%." + like_escape(name))
     else:
         cond, cond_args = "r.last = ?", (last,)
-    rows = db.execute(
+    # The types are the columns'.
+    rows = cast(list[tuple[str, str, str, str, int, int, str]], db.execute(
         "SELECT f.project_id, f.path, r.name, r.kind, r.line, r.col, r.scope FROM refs r "
         f"JOIN files f ON f.id = r.file_id WHERE {cond} AND f.state = 'live'{where} "
-        "ORDER BY f.project_id, f.path, r.line, r.col LIMIT ?", (*cond_args, *args, limit)).fetchall()
+        "ORDER BY f.project_id, f.path, r.line, r.col LIMIT ?", (*cond_args, *args, limit)).fetchall())
     return [Usage(*row) for row in rows]
 
 
@@ -134,8 +141,10 @@ def like_escape(text: str) -> str:
 
 def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | None, str, str]:
     """(bytes or None, state, problems) of a file's current content; raises LookupError if unknown."""
-    row = db.execute("SELECT b.data, f.state, f.problems FROM files f LEFT JOIN blobs b ON b.sha256 = f.sha256 "
-                     "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone()
+    # The types are the columns' (no blob row: no data).
+    row = cast(tuple[bytes | None, str, str] | None, db.execute(
+        "SELECT b.data, f.state, f.problems FROM files f LEFT JOIN blobs b ON b.sha256 = f.sha256 "
+        "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone())
     if row is None:
         raise LookupError(path)
     return row[0], row[1], row[2]
@@ -143,11 +152,13 @@ def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | N
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:
     where, args = _project_filter(project)
-    rows = db.execute(
+    # The types are the columns' (syntax NULL: not verified yet).
+    rows = cast(list[tuple[str, str, str, str | None]], db.execute(
         "SELECT f.project_id, f.path, f.problems, f.syntax FROM files f WHERE f.state = 'live' AND "
         f"(f.problems != '' OR (f.syntax IS NOT NULL AND f.syntax != 'exact')){where} "
-        "ORDER BY f.project_id, f.path", args).fetchall()
+        "ORDER BY f.project_id, f.path", args).fetchall())
     found = [(pid, path, "\n".join(p for p in (problems, syntax if syntax != "exact" else "") if p))
              for pid, path, problems, syntax in rows]
-    found += db.execute(f"SELECT f.project_id, f.path, f.reason FROM skipped f WHERE 1{where}", args).fetchall()
+    found += cast(list[tuple[str, str, str]], db.execute(
+        f"SELECT f.project_id, f.path, f.reason FROM skipped f WHERE 1{where}", args).fetchall())
     return sorted(found)

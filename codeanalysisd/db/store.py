@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import apsw
 
@@ -191,8 +191,10 @@ class Store:
         with self.db:
             for project in self.writes.projects.list():
                 history.register_project(self.db, project.id, project.name, project.root, time.time())
-                for path, sha, state in self.db.execute(
-                        "SELECT path, sha256, state FROM files WHERE project_id = ?", (project.id,)).fetchall():
+                # The types are the columns' (path TEXT, sha256 BLOB, state TEXT).
+                files = cast(list[tuple[str, bytes, str]], self.db.execute(
+                    "SELECT path, sha256, state FROM files WHERE project_id = ?", (project.id,)).fetchall())
+                for path, sha, state in files:
                     count += indexing.preserve(self.db, project.id, path, bytes(sha))
                     if state == "deleted":
                         history.record_deleted(self.db, project.id, path)

@@ -49,16 +49,20 @@ class VectorWrites(VectorReads):
 
     def register_model(self, name: str, dim: int) -> tuple[vectors.Model, bool]:
         with self.db:
-            return vectors.register_model(self.db, name, dim)
+            registered = vectors.register_model(self.db, name, dim)
+        return registered
 
     def store(self, model_id: int, items: list[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
         with self.db:
-            return vectors.store(self.db, model_id, items)
+            stored = vectors.store(self.db, model_id, items)
+        return stored
 
     def finish(self, model_id: int) -> list[vectors.Model]:
         with self.db:
-            return vectors.finish(self.db, model_id)
+            dropped = vectors.finish(self.db, model_id)
+        return dropped
 
     def prune_orphans(self) -> int:
         with self.db:
-            return vectors.prune_orphans(self.db)
+            pruned = vectors.prune_orphans(self.db)
+        return pruned

@@ -12,13 +12,15 @@ import functools
 import math
 import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import apsw
 import sqlite_vec
 
 from codeanalysisd.db import indexing
+from codeanalysisd.db.rows import returned_id, single_int
 from codeanalysisd.index import chunking
 
 KEY_BYTES = 32  # sha256
@@ -45,6 +47,10 @@ class Model:
     complete: float | None
 
 
+# A models row as Model reads it: id, name, dim, complete (the columns' types; complete NULL: not yet).
+_ModelRow = tuple[int, str, int, float | None]
+
+
 def _table(model_id: int) -> str:
     return f"vectors_{int(model_id)}"
 
@@ -57,8 +63,8 @@ def register_model(db: apsw.Connection, name: str, dim: int) -> tuple[Model, boo
     if row:
         db.execute("UPDATE models SET used = ? WHERE id = ?", (now, row[0]))
         return model(db, row[0]), False
-    model_id = db.execute("INSERT INTO models (name, dim, created, used) VALUES (?, ?, ?, ?) RETURNING id",
-                          (name, dim, now, now)).fetchone()[0]
+    model_id = returned_id(db.execute("INSERT INTO models (name, dim, created, used) VALUES (?, ?, ?, ?) RETURNING id",
+                                      (name, dim, now, now)))
     table = _table(model_id)
     db.execute(f"CREATE VIRTUAL TABLE {table} USING vec0(embedding float[{int(dim)}])")
     db.execute(f"CREATE TRIGGER embeddings_delete_{int(model_id)} AFTER DELETE ON embeddings "
@@ -67,14 +73,16 @@ def register_model(db: apsw.Connection, name: str, dim: int) -> tuple[Model, boo
 
 
 def model(db: apsw.Connection, model_id: int) -> Model:
-    row = db.execute("SELECT id, name, dim, complete FROM models WHERE id = ?", (model_id,)).fetchone()
+    row = cast(_ModelRow | None, db.execute("SELECT id, name, dim, complete FROM models WHERE id = ?",
+                                            (model_id,)).fetchone())
     if row is None:
         raise LookupError(f"no model {model_id}")
     return Model(*row)
 
 
 def current(db: apsw.Connection) -> Model | None:
-    row = db.execute("SELECT id, name, dim, complete FROM models ORDER BY used DESC, id DESC LIMIT 1").fetchone()
+    row = cast(_ModelRow | None, db.execute(
+        "SELECT id, name, dim, complete FROM models ORDER BY used DESC, id DESC LIMIT 1").fetchone())
     return Model(*row) if row else None
 
 
@@ -91,16 +99,17 @@ _MISSING = "NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = ? AND e.ke
 def pending_count(db: apsw.Connection, model_id: int | None) -> int:
     """Distinct chunk texts with no vector of the model (all of them if there is no model yet)."""
     if model_id is None:
-        return db.execute("SELECT count(DISTINCT key) FROM chunks").fetchone()[0]
-    return db.execute(f"SELECT count(DISTINCT c.key) FROM chunks c WHERE {_MISSING}", (model_id,)).fetchone()[0]
+        return single_int(db.execute("SELECT count(DISTINCT key) FROM chunks"))
+    return single_int(db.execute(f"SELECT count(DISTINCT c.key) FROM chunks c WHERE {_MISSING}", (model_id,)))
 
 
 def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple[list[tuple[bytes, str]], int]:
     """Up to ``limit`` chunks after chunk id ``after`` that have no vector of the model, as
     (key, text), and the chunk id to continue after (0: the end was reached, start over)."""
-    rows = db.execute(
+    # The types are the columns' (key BLOB, the rest INTEGER).
+    rows = cast(list[tuple[int, bytes, int, int, int, int]], db.execute(
         f"SELECT c.id, c.key, c.file_id, c.start_line, c.end_line, c.head_line FROM chunks c "
-        f"WHERE c.id > ? AND {_MISSING} ORDER BY c.id LIMIT ?", (after, model_id, limit)).fetchall()
+        f"WHERE c.id > ? AND {_MISSING} ORDER BY c.id LIMIT ?", (after, model_id, limit)).fetchall())
     lines_of = _lines_of(db)
     seen: set[bytes] = set()
     out = []
@@ -115,7 +124,7 @@ def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple
     return out, (rows[-1][0] if len(rows) == limit else 0)
 
 
-def _lines_of(db: apsw.Connection):
+def _lines_of(db: apsw.Connection) -> Callable[[int], list[str] | None]:
     """indexing.stored_lines, each file decoded once for the length of one call."""
     return functools.cache(functools.partial(indexing.stored_lines, db))
 
@@ -148,8 +157,10 @@ def vectors(db: apsw.Connection, model_id: int, after: int, limit: int) -> list[
 
     The vec0 table is read by a rowid range on its own and the keys by the same range:
     joining the two makes SQLite look each vector up one by one, ~90 times slower."""
-    rows = db.execute(f"SELECT rowid, embedding FROM {_table(model_id)} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                      (after, limit)).fetchall()
+    # The types are the columns' (the vec0 rowid, its float32 embedding as a BLOB).
+    rows = cast(list[tuple[int, bytes]], db.execute(
+        f"SELECT rowid, embedding FROM {_table(model_id)} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (after, limit)).fetchall())
     if not rows:
         return []
     keys = dict(db.execute("SELECT id, key FROM embeddings WHERE model_id = ? AND id > ? AND id <= ?",
@@ -158,7 +169,7 @@ def vectors(db: apsw.Connection, model_id: int, after: int, limit: int) -> list[
 
 
 def stored_count(db: apsw.Connection, model_id: int) -> int:
-    return db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", (model_id,)).fetchone()[0]
+    return single_int(db.execute("SELECT count(*) FROM embeddings WHERE model_id = ?", (model_id,)))
 
 
 def finish(db: apsw.Connection, model_id: int) -> list[Model]:
@@ -167,8 +178,8 @@ def finish(db: apsw.Connection, model_id: int) -> list[Model]:
     if pending_count(db, model_id):
         return []
     db.execute("UPDATE models SET complete = ? WHERE id = ? AND complete IS NULL", (time.time(), model_id))
-    dropped = [Model(*row) for row in db.execute(
-        "SELECT id, name, dim, complete FROM models WHERE id != ?", (model_id,)).fetchall()]
+    dropped = [Model(*row) for row in cast(list[_ModelRow], db.execute(
+        "SELECT id, name, dim, complete FROM models WHERE id != ?", (model_id,)).fetchall())]
     for old in dropped:
         db.execute(f"DROP TRIGGER IF EXISTS embeddings_delete_{old.id}")
         db.execute("DELETE FROM embeddings WHERE model_id = ?", (old.id,))
@@ -205,14 +216,15 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
     for key, score in ranked:
         score_of.setdefault(bytes(key), score)
     keys = list(score_of)
-    found = []
+    # The types are the columns' (key BLOB; project_id, path, symbol TEXT; the rest INTEGER).
+    found: list[tuple[bytes, str, str, str, int, int, int, int]] = []
     for start in range(0, len(keys), 500):
         part = keys[start:start + 500]
         marks = ",".join("?" * len(part))
-        found += db.execute(
+        found += cast(list[tuple[bytes, str, str, str, int, int, int, int]], db.execute(
             f"SELECT c.key, f.project_id, f.path, c.symbol, c.start_line, c.end_line, c.file_id, c.id FROM chunks c "
             f"JOIN files f ON f.id = c.file_id WHERE c.key IN ({marks}) AND f.state = 'live'"
-            + (" AND f.project_id = ?" if project else ""), (*part, *([project] if project else []))).fetchall()
+            + (" AND f.project_id = ?" if project else ""), (*part, *([project] if project else []))).fetchall())
     found.sort(key=lambda r: (-score_of[bytes(r[0])], r[1], r[2], r[4]))
     lines_of = _lines_of(db)
     out = []
@@ -229,12 +241,12 @@ def project_keys(db: apsw.Connection, project: str) -> list[bytes]:
 
 
 def chunk_count(db: apsw.Connection) -> int:
-    return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    return single_int(db.execute("SELECT count(*) FROM chunks"))
 
 
 def chunk_at(db: apsw.Connection, project: str, path: str, line: int) -> tuple[str, int, int] | None:
     """(symbol, first line, last line) of the chunk holding a line of a file, if one does."""
-    return db.execute(
+    return cast(tuple[str, int, int] | None, db.execute(
         "SELECT c.symbol, c.start_line, c.end_line FROM chunks c JOIN files f ON f.id = c.file_id "
         "WHERE f.project_id = ? AND f.path = ? AND c.start_line <= ? AND c.end_line >= ? "
-        "ORDER BY c.start_line DESC LIMIT 1", (project, path, line, line)).fetchone()
+        "ORDER BY c.start_line DESC LIMIT 1", (project, path, line, line)).fetchone())
