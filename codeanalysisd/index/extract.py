@@ -220,8 +220,18 @@ def _docstring(body: list[ast.stmt]) -> str | None:
     if body and type(body[0]) is ast.Expr:
         value = body[0].value
         if type(value) is ast.Constant and type(value.value) is str:
-            return cleandoc(value.value)
+            return _storable(cleandoc(value.value))
     return None
+
+
+def _storable(text: str) -> str:
+    """Text that UTF-8 can hold. A docstring may spell a lone surrogate ("\\ud800"), which
+    neither SQLite nor a bus message can carry: it is kept as that escape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # ---------------------------------------------------------------------------- the walk

@@ -8,6 +8,7 @@ from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
 from codeanalysisd.index import wire
 from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
+from codeanalysisd.index.reading import FileRead, file_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.paths import roots_overlap
 
@@ -148,3 +149,15 @@ def test_skipped_paths_are_replaced_per_scope(store):
     assert [p for _, p, _ in store.reads.files.problems(None)] == ["a/new.py", "ab/x.py"]
     store.writes.projects.remove("p")
     assert store.db.execute("SELECT count(*) FROM skipped").fetchone()[0] == 0
+
+
+def test_a_docstring_spelling_a_lone_surrogate_is_indexed_with_its_batch(store):
+    # "\ud800" in a docstring is a str no UTF-8 store can hold; the file, and the rest of
+    # its batch, must be indexed all the same (the escape is kept as text).
+    odd = b'def g():\n    """Half a pair: \\ud800."""\n'
+    sent, clean = file_facts(FileRead("odd.py", len(odd), 1, odd, hashlib.sha256(odd).digest()), 1 << 20)
+    assert clean
+    record = FileUpdate.from_wire("odd.py", len(odd), 1, odd, sent)
+    store.writes.files.index("p", [record, update("next.py")])
+    assert [s.docstring for s in store.reads.files.find_symbol("g", None, "", 10)] == ["Half a pair: \\ud800."]
+    assert store.reads.files.find_symbol("f", None, "", 10)[0].path == "next.py"
