@@ -10,6 +10,11 @@ import apsw
 
 _WORD = re.compile(r"\w+")
 SNIPPET_MAX = 200
+# A full-text query's bounds. FTS5's cost grows with the square of a repeated word's copies
+# (300 copies of "self" over 2,000 windows: about a second on the event loop), so words are
+# deduplicated; distinct words cost linearly, and these caps keep even that small.
+MAX_QUERY_WORDS = 32  # distinct words, after removing repeats (case-insensitive)
+MAX_QUERY_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,29 @@ class BadQuery(ValueError):
     pass
 
 
+class QueryTooLarge(BadQuery):
+    """More words, or more characters, than a full-text query may have (the message says the limit)."""
+
+
+def query_words(query: str) -> list[str]:
+    """The distinct words of a full-text query in the order first seen, repeats (in any case)
+    dropped; BadQuery when there is none, QueryTooLarge beyond MAX_QUERY_CHARS or MAX_QUERY_WORDS."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLarge(f"the query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are allowed")
+    seen: dict[str, str] = {}
+    for word in _WORD.findall(query):
+        seen.setdefault(word.lower(), word)
+    if not seen:
+        raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
+    if len(seen) > MAX_QUERY_WORDS:
+        raise QueryTooLarge(f"the query has {len(seen)} different words; at most {MAX_QUERY_WORDS} are allowed")
+    return list(seen.values())
+
+
 def _fts_query(query: str, any_word: bool = False) -> tuple[str, list[str]]:
     """Plain words to an FTS5 query: every word must occur, or with ``any_word`` one of them
-    (quoted, so no FTS syntax leaks in)."""
-    words = _WORD.findall(query)
-    if not words:
-        raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
+    (quoted, so no FTS syntax leaks in). Each word is asked for once, however often it is written."""
+    words = query_words(query)
     quoted = ('"' + w.replace('"', '""') + '"' for w in words)
     return (" OR " if any_word else " ").join(quoted), [w.lower() for w in words]
 
