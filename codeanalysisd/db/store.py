@@ -3,9 +3,15 @@
 Two connections: the writer, used by one thread (the write thread once serving), and a
 reader for queries (WAL: a read never waits for a write). What each may do is in its
 type: ``store.reads`` (``Reads``: projects, files, history, vectors, repair) runs on the
-reader and is safe on the event loop; ``Writes`` has the same parts bound to the writer,
-each method one transaction, and is reached through ``store.write(lambda w: ...)``, which
-runs it on the write thread.
+reader, on the caller's thread; ``Writes`` has the same parts bound to the writer, each
+method one transaction, and is reached through ``store.write(lambda w: ...)``, which runs
+it on the write thread.
+
+``await store.read(lambda r: ...)`` runs a read off the event loop, in a pool of
+READ_THREADS threads each with a read-only connection of its own, so reads run side by
+side and none holds the loop. Each has a deadline (READ_DEADLINE seconds unless the call
+says otherwise): SQLite's progress handler stops a statement still running past it, and
+the read raises ``ReadTimeout``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +37,30 @@ from codeanalysisd.db.repair_store import RepairReads, RepairWrites
 from codeanalysisd.db.vector_store import VectorReads, VectorWrites
 
 T = TypeVar("T")
+
+READ_DEADLINE = 2.0  # seconds a read may run before it is stopped (Store.read)
+READ_THREADS = 2  # reads that can run at once, each on its own connection
+# SQLite instructions between two looks at the clock: a look costs about 8 µs per 1,000
+# instructions (under 1 %), and 1,000 instructions take well under a millisecond. A virtual
+# table's step (an FTS5 row with its ranking) is one instruction, however long it takes.
+PROGRESS_STEPS = 1000
+
+
+class ReadTimeout(Exception):
+    """A read ran past its deadline; its statement was stopped, and the connection serves on."""
+
+    def __init__(self, seconds: float) -> None:
+        shown = f"{seconds:.1f}" if round(seconds, 1) == seconds else f"{seconds:g}"
+        super().__init__(f"the query took longer than {shown} s and was stopped; "
+                         "narrow it (a project, fewer words)")
+        self.seconds = seconds
+
+
+class StoreClosed(RuntimeError):
+    """A read asked of a store that is closed (or closing: a read running then is stopped)."""
+
+    def __init__(self) -> None:
+        super().__init__("the index is closed: the DB owner is stopping")
 
 
 @dataclass
@@ -91,6 +123,20 @@ class Reads:
         self.repair = RepairReads(db)
 
 
+class _Reader:
+    """One reader thread's connection, its parts, and the deadline its progress handler keeps."""
+
+    def __init__(self, db: apsw.Connection) -> None:
+        self.db = db
+        self.reads = Reads(db)
+        self.deadline = math.inf  # time.monotonic() past which a statement is stopped; none between reads
+        self.stopped = False  # set by Store.close: whatever runs now is stopped
+        db.set_progress_handler(self._stop, PROGRESS_STEPS)
+
+    def _stop(self) -> bool:
+        return self.stopped or time.monotonic() > self.deadline
+
+
 class Writes:
     """Every part of the store, bound to the writer connection: each method one transaction."""
 
@@ -120,6 +166,13 @@ class Store:
         # write thread, through write().
         self.writes = Writes(db, self._retention)
         self._write_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        # Store.read's threads: each opens its connection on its first read (_reader).
+        self._read_threads = concurrent.futures.ThreadPoolExecutor(max_workers=READ_THREADS,
+                                                                   thread_name_prefix="db-reader")
+        self._thread_reader = threading.local()
+        self._readers: list[_Reader] = []  # every connection the read threads opened, closed by close()
+        self._readers_lock = threading.Lock()
+        self._closed = False
 
     @property
     def retention(self) -> history.Retention:
@@ -134,6 +187,52 @@ class Store:
         """Run ``operation(writes)`` on the write thread: writes are serialized there, one
         transaction at a time, and the event loop goes on answering reads meanwhile."""
         return await asyncio.get_running_loop().run_in_executor(self._write_thread, operation, self.writes)
+
+    async def read(self, operation: Callable[[Reads], T], deadline: float = READ_DEADLINE) -> T:
+        """Run ``operation(reads)`` on one of the read threads, on that thread's own read-only
+        connection, and return what it returns (which must not need the connection later: a
+        list, not a cursor). The event loop goes on meanwhile, and up to READ_THREADS reads run
+        at once; more wait for a thread.
+
+        A statement still running ``deadline`` seconds after the operation started is stopped
+        and the read raises ReadTimeout; the next read is answered as usual. A read asked
+        after close(), or running when it is called, raises StoreClosed.
+        """
+        if self._closed:
+            raise StoreClosed
+        try:
+            done = self._read_threads.submit(self._run_read, operation, deadline)
+        except RuntimeError as exc:  # closed by another thread since the check: the pool takes no more
+            raise StoreClosed from exc
+        return await asyncio.wrap_future(done)
+
+    def _run_read(self, operation: Callable[[Reads], T], deadline: float) -> T:
+        reader = self._reader()
+        reader.deadline = time.monotonic() + deadline
+        try:
+            return operation(reader.reads)
+        except apsw.InterruptError as exc:
+            if reader.stopped:
+                raise StoreClosed from exc
+            if time.monotonic() >= reader.deadline:
+                raise ReadTimeout(deadline) from exc
+            raise
+        finally:
+            reader.deadline = math.inf
+
+    def _reader(self) -> _Reader:
+        """This read thread's connection, opened on its first read."""
+        reader: _Reader | None = getattr(self._thread_reader, "reader", None)
+        if reader is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise StoreClosed
+                reader = _Reader(_connect(self.path, self.history_path, readonly=True))
+                self._readers.append(reader)
+            self._thread_reader.reader = reader
+        if reader.stopped:
+            raise StoreClosed
+        return reader
 
     @classmethod
     def open(cls, path: str, history_path: str, retention: history.Retention | None = None
@@ -175,9 +274,9 @@ class Store:
     def _rebuild_from_history(self) -> int:
         with self.db:
             projects = history.registered_projects(self.db)
-            for pid, name, root, created in projects:
-                self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
-                                (pid, name, root, created))
+            for pid, name, root, created, owner_uid in projects:
+                self.db.execute("INSERT INTO projects (id, name, root, created, owner_uid) VALUES (?, ?, ?, ?, ?)",
+                                (pid, name, root, created, owner_uid))
                 for path in history.known_paths(self.db, pid):
                     last = history.latest(self.db, pid, path)
                     # A path the file moved away from is not a file any more; everything else
@@ -190,7 +289,8 @@ class Store:
         count = 0
         with self.db:
             for project in self.writes.projects.list():
-                history.register_project(self.db, project.id, project.name, project.root, time.time())
+                history.register_project(self.db, project.id, project.name, project.root, time.time(),
+                                         project.owner_uid)
                 # The types are the columns' (path TEXT, sha256 BLOB, state TEXT).
                 files = cast(list[tuple[str, bytes, str]], self.db.execute(
                     "SELECT path, sha256, state FROM files WHERE project_id = ?", (project.id,)).fetchall())
@@ -201,6 +301,13 @@ class Store:
         return count
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            for reader in self._readers:
+                reader.stopped = True  # a read running now is stopped at its next look at the clock
+        self._read_threads.shutdown(wait=True)  # reads still queued fail with StoreClosed at once
+        for reader in self._readers:
+            reader.db.close()
         self._write_thread.shutdown(wait=True)  # a write in progress finishes (or rolls back) first
         self.reader.close()
         # A deliberate checkpoint keeps the WAL from growing across restarts.
@@ -230,4 +337,5 @@ class Store:
         return total
 
 
-__all__ = ["OpenReport", "Reads", "RootTaken", "Store", "UnknownProject", "Writes"]
+__all__ = ["READ_DEADLINE", "READ_THREADS", "OpenReport", "ReadTimeout", "Reads", "RootTaken", "Store", "StoreClosed",
+           "UnknownProject", "Writes"]
