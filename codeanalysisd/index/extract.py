@@ -7,6 +7,14 @@ decoded text still feeds full-text search when the parse fails).
 
 ``ast`` rather than libcst: about ten times faster on large trees and it gives lines and
 columns directly. Columns are ``ast``'s: 0-based offsets in the UTF-8 encoding of the line.
+
+Every text a row carries is bounded, whatever the file holds: a signature (a default value
+may be a string of megabytes) at SIGNATURE_MAX characters, a docstring at DOCSTRING_MAX, a
+name at NAME_MAX, each cut with CUT appended; a qualified name (and so a reference's scope)
+keeps its last NAME_MAX characters, its own name, behind a leading "… ". Otherwise a 1 MB
+file could give a FindSymbol reply over the bus's 32 MiB message limit, and an outer name
+repeated in every qualified name under it would multiply the file's size by the number of
+definitions and references inside.
 """
 
 from __future__ import annotations
@@ -23,7 +31,14 @@ from typing import Any
 
 from codeanalysisd.index.facts import Definition, Import, Reference
 
-__all__ = ["Definition", "FileFacts", "Import", "Reference", "extract"]
+__all__ = ["CUT", "DOCSTRING_MAX", "NAME_MAX", "SIGNATURE_MAX", "Definition", "FileFacts", "Import", "Reference",
+           "extract"]
+
+SIGNATURE_MAX = 1000  # characters of a signature (a class's: its bases) kept
+DOCSTRING_MAX = 4000  # characters of a docstring (a definition's or the module's) kept
+NAME_MAX = 1000  # characters of a name, a qualified name, or a reference's (dotted) name kept
+CUT = " …"  # after a text cut short
+_CUT_BEFORE = "… "  # before a qualified name cut short (its end is kept)
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,15 @@ def extract(source: bytes) -> FileFacts:
         # The walk is iterative, so this is only a safety net; what was found so far is still true.
         problems = ("too deeply nested to index completely: some definitions and references are missing",)
     by_position = attrgetter("line", "column")
+    # A reference's name is as long as the identifier or chain written: cut here, once per
+    # file, rather than in the walk's hot loop. (Its scope is a qualified name, cut already.)
+    references = [r if len(r.name) <= NAME_MAX else r._replace(name=_cut(r.name, NAME_MAX)) for r in walk.references]
     return FileFacts(
         text=text,
         encoding=encoding,
         definitions=tuple(sorted(walk.definitions, key=by_position)),
         imports=tuple(sorted(walk.imports, key=by_position)),
-        references=tuple(sorted(walk.references, key=by_position)),
+        references=tuple(sorted(references, key=by_position)),
         module_docstring=_docstring(tree.body),
         problems=problems,
         parsed=True,
@@ -207,7 +225,7 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     signature = f"({', '.join(parts)})"
     if node.returns is not None:
         signature = f"{signature} -> {_expr(node.returns)}"
-    return signature
+    return _cut(signature, SIGNATURE_MAX)
 
 
 def _keyword(keyword: ast.keyword) -> str:
@@ -220,8 +238,22 @@ def _docstring(body: list[ast.stmt]) -> str | None:
     if body and type(body[0]) is ast.Expr:
         value = body[0].value
         if type(value) is ast.Constant and type(value.value) is str:
-            return _storable(cleandoc(value.value))
+            return _cut(_storable(cleandoc(value.value)), DOCSTRING_MAX)
     return None
+
+
+def _cut(text: str, limit: int) -> str:
+    """The text, or its first ``limit`` characters and CUT."""
+    return text if len(text) <= limit else text[:limit] + CUT
+
+
+def _qualname(prefix: str, name: str) -> str:
+    """prefix + name, or "… " and its last NAME_MAX characters (its own name stays readable);
+    a name at module level is its qualified name, cut as a name.
+    The prefix is a qualified name made here, so already bounded: this costs the same for any
+    depth and any length of the names written in the file."""
+    qualname = prefix + name
+    return qualname if len(qualname) <= NAME_MAX or not prefix else _CUT_BEFORE + qualname[-NAME_MAX:]
 
 
 def _storable(text: str) -> str:
@@ -366,19 +398,20 @@ class _Walk:
         push(base)
 
     def _define(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: _Scope) -> _Scope:
-        qualname = scope.prefix + node.name
+        name = _cut(node.name, NAME_MAX)
+        qualname = _qualname(scope.prefix, name)
         decorators = tuple(_expr(d) for d in node.decorator_list)
         if isinstance(node, ast.ClassDef):
             bases = (*(_expr(b) for b in node.bases), *(_keyword(k) for k in node.keywords))
             self.definitions.append(Definition(
-                qualname, node.name, "class", node.lineno, node.col_offset, node.end_lineno or node.lineno,
-                decorators, bases, f"({', '.join(bases)})" if bases else "", _docstring(node.body),
-                scope.qualname or None))
+                qualname, name, "class", node.lineno, node.col_offset, node.end_lineno or node.lineno,
+                decorators, bases, _cut(f"({', '.join(bases)})", SIGNATURE_MAX) if bases else "",
+                _docstring(node.body), scope.qualname or None))
             return _Scope(qualname, qualname + ".", True)
         kind = "function" if type(node) is ast.FunctionDef else "async_function"
         if scope.in_class:
             kind = "method" if kind == "function" else "async_method"
         self.definitions.append(Definition(
-            qualname, node.name, kind, node.lineno, node.col_offset, node.end_lineno or node.lineno,
+            qualname, name, kind, node.lineno, node.col_offset, node.end_lineno or node.lineno,
             decorators, (), _signature(node), _docstring(node.body), scope.qualname or None))
         return _Scope(qualname, qualname + ".<locals>.", False)

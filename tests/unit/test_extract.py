@@ -143,6 +143,81 @@ def test_definition_fields():
     assert (by_name["Plain"].signature, by_name["Plain"].bases) == ("", ())
 
 
+# ---------------------------------------------------------------------------- bounded texts
+
+
+def test_a_signature_is_cut_at_its_cap():
+    """A default value of 900 KB: the signature keeps its first SIGNATURE_MAX characters and says so."""
+    big = "x" * 900_000
+    f, = extract(f"def f(a, b='{big}', *, c=1) -> int: pass\n".encode()).definitions
+    assert f.signature == "(a, b='" + "x" * (extract_module.SIGNATURE_MAX - len("(a, b='")) + " …"
+    assert len(f.signature) == extract_module.SIGNATURE_MAX + len(extract_module.CUT)
+    c, = extract(f"class C(Base[Literal['{big}']], metaclass=M): pass\n".encode()).definitions
+    assert c.signature.startswith("(Base[Literal['xxx") and c.signature.endswith("xxx …")
+    assert len(c.signature) == extract_module.SIGNATURE_MAX + len(extract_module.CUT)
+
+
+def test_a_signature_at_the_cap_is_whole():
+    padding = "y" * (extract_module.SIGNATURE_MAX - len("(a='')"))
+    f, = extract(f"def f(a='{padding}'): pass\n".encode()).definitions
+    assert f.signature == f"(a='{padding}')" and len(f.signature) == extract_module.SIGNATURE_MAX
+
+
+def test_a_docstring_is_cut_at_its_cap():
+    """A 100 KB docstring, of a function, a class and the module."""
+    doc = "".join(f"line {i:06d}\n" for i in range(100_000 // 12))
+    source = f'"""{doc}"""\ndef f():\n    """{doc}"""\nclass C:\n    """{doc}"""\n'.encode()
+    facts = extract(source)
+    expected = doc[:extract_module.DOCSTRING_MAX] + " …"
+    assert [d.docstring for d in facts.definitions] == [expected, expected]
+    assert facts.module_docstring == expected
+    at_cap = "z" * extract_module.DOCSTRING_MAX
+    assert extract(f'def g():\n    """{at_cap}"""\n'.encode()).definitions[0].docstring == at_cap
+
+
+def test_an_escaped_surrogate_docstring_is_cut_after_escaping():
+    facts = extract(('def f():\n    "' + "\\ud800" * 1000 + '"\n').encode())
+    doc = facts.definitions[0].docstring
+    assert doc is not None and doc.endswith(" …") and len(doc) == extract_module.DOCSTRING_MAX + 2
+    doc.encode("utf-8")  # storable
+
+
+def test_names_and_qualified_names_are_bounded_and_keep_their_own_name():
+    """A long class name repeated in every qualified name below it multiplied the file's size
+    by the number of definitions and references inside; each row is now bounded."""
+    outer = "A" * 100_000
+    source = f"class {outer}:\n" + "    def f(self): a; self.b\n" * 200
+    facts = extract(source.encode())
+    cls, *methods = facts.definitions
+    assert cls.name == "A" * extract_module.NAME_MAX + " …"
+    assert cls.qualname == cls.name and cls.parent is None
+    assert len(methods) == 200
+    for m in methods:
+        assert m.name == "f" and m.parent == cls.qualname
+        assert m.qualname.startswith("… ") and m.qualname.endswith("A ….f")
+        assert len(m.qualname) == extract_module.NAME_MAX + 2
+    assert {r.scope for r in facts.references} == {m.qualname for m in methods}
+    assert max(len(r.name) for r in facts.references) <= extract_module.NAME_MAX + 2
+
+
+def test_nested_qualified_names_stay_bounded_at_any_depth():
+    names = [f"N{i}_" + "n" * 400 for i in range(6)]
+    source = "".join("    " * depth + f"class {name}:\n" for depth, name in enumerate(names)) + "    " * 6 + "x = 1\n"
+    qualnames = [d.qualname for d in extract(source.encode()).definitions]
+    assert qualnames[0] == names[0] and qualnames[1] == f"{names[0]}.{names[1]}"  # within the cap: whole
+    for qualname, name in zip(qualnames[2:], names[2:], strict=True):
+        assert qualname.startswith("… ") and qualname.endswith("." + name)
+        assert len(qualname) == extract_module.NAME_MAX + 2
+
+
+def test_a_long_reference_name_is_cut():
+    chain = ".".join(["part"] * 1000)  # 5,000 characters; much deeper, and the parser refuses the file
+    identifier = "i" * 900_000
+    facts = extract(f"{chain}()\nshort.name\nx = {identifier}\n".encode())
+    cut = extract_module.NAME_MAX
+    assert refs(facts) == [(chain[:cut] + " …", "call"), ("short.name", "attribute"), (identifier[:cut] + " …", "name")]
+
+
 def test_lambdas_and_comprehensions_are_not_definitions():
     facts = facts_of("""
         key = lambda x: x
@@ -519,3 +594,32 @@ def test_agrees_with_a_plain_ast_walk_over_part_of_the_standard_library():
                 assert by_position[node.lineno, node.col_offset].signature == f"({ast.unparse(node.args)}){returns}"
         definitions += len(nodes)
     assert definitions > 1000
+
+
+def test_a_find_symbol_reply_over_many_huge_defaults_stays_small(tmp_path):
+    """The review's repro: 40 files, each `def f(x="<900 KB>"): pass`, then FindSymbol f."""
+    import hashlib
+
+    from codeanalysisd.db.store import Store
+    from codeanalysisd.index.reading import FileRead, file_facts
+    from codeanalysisd.index.record import FileUpdate
+    from codeanalysisd.paths import roots_overlap
+
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        store.writes.projects.add("/srv/p", roots_overlap)
+        updates = []
+        for i in range(40):
+            source = f'def f(x="{i:03d}{"v" * 900_000}"):\n    """{"d" * 100_000}"""\n'.encode()
+            read = FileRead(f"m{i:02d}.py", len(source), 1, source, hashlib.sha256(source).digest())
+            facts_json, clean = file_facts(read, 1024 * 1024)
+            assert clean and len(facts_json) < 10_000
+            updates.append(FileUpdate.from_wire(read.rel, read.size, read.mtime_ns, source, facts_json))
+        store.writes.files.index("p", updates)
+        found = store.reads.files.find_symbol("f", "p", "", 1000)
+    finally:
+        store.close()
+    assert len(found) == 40
+    assert all(s.signature.startswith(f"(x='{i:03d}vvv") and s.signature.endswith(" …") for i, s in enumerate(found))
+    reply_characters = sum(len(field) for s in found for field in (s.path, s.qualname, s.signature, s.docstring))
+    assert reply_characters < 40 * (extract_module.SIGNATURE_MAX + extract_module.DOCSTRING_MAX + 100)
