@@ -3,7 +3,7 @@
 # polkit (the DB owner manages worker units through it), the tools the sandbox uses, and
 # what building the Debian package takes.
 set -eu
-need="systemd dbus dbus-user-session polkitd python3-venv util-linux make dpkg-dev debhelper"
+need="systemd dbus dbus-user-session polkitd python3-venv util-linux make dpkg-dev debhelper acl"
 missing=""
 for p in $need; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
