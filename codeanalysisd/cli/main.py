@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -32,6 +33,23 @@ class Client:
         return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
 
 
+# C0 controls, DEL and C1 controls: what a terminal may act on (ESC and CSI start escape
+# sequences; CR, BS and NL move the cursor) instead of showing.
+_CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0))
+
+
+@functools.cache
+def _escapes(keep: str) -> dict[int, str]:
+    return {c: f"\\x{c:02x}" for c in _CONTROLS if chr(c) not in keep}
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text from the index (paths, names, lines of source, messages) as a terminal may be
+    given it: each C0 or C1 control character and DEL becomes a visible escape ("\\x1b"),
+    except those in ``keep`` (a tab, in a line of source). Everything else is unchanged."""
+    return text.translate(_escapes(keep))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Variant):
         return _plain(value.value)
@@ -43,7 +61,7 @@ def _plain(value: Any) -> Any:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
+    cells = [list(map(str, headers))] + [[printable(str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
@@ -90,12 +108,12 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
         return 0
     bus = "session" if args.user else "system"
     healthy = all(w["ActiveState"] == "active" for w in workers)
-    print(f"{'●' if healthy else 'x'} codeanalysisd {props['Version']}: {BUS_NAME} on the {bus} bus")
+    print(printable(f"{'●' if healthy else 'x'} codeanalysisd {props['Version']}: {BUS_NAME} on the {bus} bus"))
     print(f"   Projects: {props['Projects']}    Files indexed: {props['FilesIndexed']}    "
           f"Database: {_size(props['DatabaseBytes'])} (schema {props['SchemaVersion']})")
     models = ", ".join(f"{name} ({count} vectors{'' if complete else ', in progress'})"
                        for name, _dim, complete, count in props.get("EmbeddingModels", []))
-    print(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}")
+    print(printable(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}"))
     print()
     _print_workers(workers)
     return 0
@@ -124,7 +142,7 @@ async def cmd_add(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"id": project_id, "root": root}))
     else:
-        print(f"added project {project_id} ({root})")
+        print(printable(f"added project {project_id} ({root})"))
     return 0
 
 
@@ -133,7 +151,7 @@ async def cmd_remove(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"removed": args.project}))
     else:
-        print(f"removed project {args.project}")
+        print(printable(f"removed project {args.project}"))
     return 0
 
 
@@ -161,13 +179,15 @@ async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace, rows: list, keys: Sequence[str], line: Callable[[dict], str]) -> int:
-    """Rows of a query as JSON objects or one line each; exit status 1 when there are none."""
+    """Rows of a query as JSON objects or one line each, every text of it printable (a snippet,
+    a line of source, keeps its tabs); exit status 1 when there are none."""
     found = [dict(zip(keys, r, strict=True)) for r in rows]
     if args.json:
         print(json.dumps(found, indent=2))
     else:
         for row in found:
-            print(line(row))
+            print(line({k: printable(v, "\t" if k == "snippet" else "") if isinstance(v, str) else v
+                        for k, v in row.items()}))
     return 0 if found else 1
 
 
@@ -206,7 +226,13 @@ async def cmd_refs(client: Client, args: argparse.Namespace) -> int:
 
 async def cmd_show(client: Client, args: argparse.Namespace) -> int:
     (data,) = await client("GetFileSource", args.project, args.path, args.version)
-    sys.stdout.buffer.write(bytes(data))
+    data = bytes(data)
+    if sys.stdout.isatty():
+        # Shown, not obeyed: control characters other than tabs and line ends become escapes,
+        # and bytes that are not UTF-8 too. Piped or redirected, the bytes stay exact.
+        text = printable(data.decode("utf-8", "backslashreplace"), "\t\n")
+        data = text.encode(sys.stdout.encoding or "utf-8", "backslashreplace")
+    sys.stdout.buffer.write(data)
     sys.stdout.flush()
     return 0
 
@@ -218,7 +244,7 @@ async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=2))
     else:
         for f in found:
-            print(f"{f['project']}:{f['path']}: {'; '.join(f['problems'])}")
+            print(printable(f"{f['project']}:{f['path']}: {'; '.join(f['problems'])}"))
     return 0
 
 
@@ -248,11 +274,11 @@ async def cmd_restore(client: Client, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     elif not result["written"]:
-        print(f"{result['path']} already holds version {result['version']}; nothing written")
+        print(printable(f"{result['path']} already holds version {result['version']}; nothing written"))
     else:
         kept = (f"; the replaced content is version {result['replaced_version']}"
                 if result["replaced_version"] else "")
-        print(f"restored {result['path']} (version {result['version']}){kept}")
+        print(printable(f"restored {result['path']} (version {result['version']}){kept}"))
     return 0
 
 
@@ -275,7 +301,7 @@ async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
           f"in {result['seconds']:.2f} s" + ("" if args.dry_run else
                                              f"; restarted: {', '.join(result['restarted']) or 'none'}"))
     if result["failed"]:
-        print(f"codeanalysisctl: repair failed: {result['failed']}", file=sys.stderr)
+        print(printable(f"codeanalysisctl: repair failed: {result['failed']}"), file=sys.stderr)
         return 1
     return 0
 
@@ -288,7 +314,7 @@ async def cmd_check(client: Client, args: argparse.Namespace) -> int:
     else:
         for name in ("index", "history"):
             problems = result.get(name, [])
-            print(f"{name}: {'ok' if not problems else '; '.join(problems[:10])}")
+            print(printable(f"{name}: {'ok' if not problems else '; '.join(problems[:10])}"))
         print(f"checked in {result['seconds']:.2f} s")
         if not result["ok"]:
             print("the DB owner restarts, moves the corrupt file aside and rebuilds "
@@ -449,14 +475,14 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         bus = await connect(kind)
     except (OSError, DBusError) as exc:
-        print(f"codeanalysisctl: cannot connect to the {kind.value} bus: {exc}", file=sys.stderr)
+        print(printable(f"codeanalysisctl: cannot connect to the {kind.value} bus: {exc}"), file=sys.stderr)
         return 1
     try:
         return await args.func(Client(bus), args)
     except DBusError as exc:
         hint = _HINTS.get(exc.type)
         message = f"{hint} ({exc.text})" if hint else exc.text
-        print(f"codeanalysisctl: {message} [{exc.type}]", file=sys.stderr)
+        print(printable(f"codeanalysisctl: {message} [{exc.type}]"), file=sys.stderr)
         return 1
     finally:
         bus.disconnect()
