@@ -41,6 +41,7 @@ class Config:
     repair_interval: float = 10.0  # seconds between the repair worker's batches
     repair_batch: int = 200  # files the repair worker checks per batch
     precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
+    max_projects: int = 50  # projects one user (root excepted) may register
     sources: tuple[str, ...] = ()
 
 
@@ -72,7 +73,7 @@ def load(main: Path) -> Config:
     known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude"),
              ("Index", "MaxWatches"), ("Index", "RescanInterval"), ("History", "MaxVersions"), ("History", "MaxAge"),
              ("Repair", "PollInterval"), ("Repair", "BatchSize"),
-             ("Vectorizer", "Precision")}
+             ("Vectorizer", "Precision"), ("Projects", "MaxPerUser")}
     for (section, key), (_value, where) in values.items():
         if (section, key) not in known:
             raise ConfigError(f"{where}: unknown key {key}= in [{section}]")
@@ -110,6 +111,8 @@ def load(main: Path) -> Config:
         cfg["repair_interval"] = _timespan(*values[("Repair", "PollInterval")], "[Repair] PollInterval=", 0.1, 86400)
     if ("Repair", "BatchSize") in values:
         cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", 1, 100_000)
+    if ("Projects", "MaxPerUser") in values:
+        cfg["max_projects"] = _count(*values[("Projects", "MaxPerUser")], "[Projects] MaxPerUser=", 0, 100_000)
     if ("Vectorizer", "Precision") in values:
         value, where = values[("Vectorizer", "Precision")]
         if value not in PRECISIONS:

@@ -11,6 +11,11 @@ VECTORIZER_PATH = "/org/codeanalysis1/Vectorizer"
 VECTORIZER_INTERFACE = "org.codeanalysis1.Vectorizer"
 ERROR_PREFIX = "org.codeanalysis1.Error."
 
+# Who may call the Manager (besides root), and who may also control the units and check the
+# databases. The service's own user and group, "codeanalysis", is nobody else's.
+USERS_GROUP = "codeanalysis-users"
+ADMIN_GROUP = "codeanalysis-admin"
+
 TARGET_UNIT = "codeanalysisd.target"
 OWNER_UNIT = "codeanalysisd-db.service"
 # Worker name (as used on the bus and the command line) -> systemd unit.

@@ -28,13 +28,15 @@ class ProjectState(StrEnum):
 
 @dataclass(frozen=True)
 class ProjectInfo:
-    """One registered project, in the field order of ``ListProjects``' rows."""
+    """One registered project, in the field order of ``ListProjects``' rows (the owner's uid,
+    last, is the owner's own: it is not part of the row)."""
 
     id: str
     name: str
     root: str
     file_count: int
     state: str
+    owner_uid: int = 0  # who added it: only they (and root) may change it
 
 
 @dataclass

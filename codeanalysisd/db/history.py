@@ -60,6 +60,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX history.versions_by_age ON versions(at);
         """,
     ),
+    Migration(
+        2,
+        "project owners",
+        """
+        -- Kept here too, so an index rebuilt from the history gives each project back to its owner.
+        ALTER TABLE history.projects ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 CONTENT_REASONS = ("added", "modified", "repaired", "restored", "overwritten")
@@ -155,9 +163,16 @@ def record_content(db: apsw.Connection, project_id: str, path: str, sha256: byte
     return _append(db, project_id, path, sha256, reason, True)
 
 
+# Versions a restore makes (what was restored, and what it replaced) are not edits: they do
+# not count toward MaxVersions, so restoring back and forth can never push a file's older
+# versions out of its history. They go by age (MaxAge) like the rest.
+NOT_EDITS = ("restored", "overwritten")
+_EDIT = f"reason NOT IN {NOT_EDITS!r}"
+
+
 def over_limit(db: apsw.Connection, project_id: str, path: str, retention: Retention) -> bool:
-    count = single_int(db.execute("SELECT count(*) FROM history.versions WHERE project_id = ? AND path = ?",
-                                  (project_id, path)))
+    count = single_int(db.execute(f"SELECT count(*) FROM history.versions WHERE project_id = ? AND path = ? "
+                                  f"AND {_EDIT}", (project_id, path)))
     return count > retention.max_versions
 
 
@@ -181,20 +196,22 @@ def record_move(db: apsw.Connection, project_id: str, old: str, new: str, sha256
 
 
 # ---------------------------------------------------------------------- projects
-def register_project(db: apsw.Connection, project_id: str, name: str, root: str, created: float) -> None:
-    db.execute("INSERT INTO history.projects (id, name, root, created) VALUES (?, ?, ?, ?) "
-               "ON CONFLICT (id) DO UPDATE SET name = excluded.name, root = excluded.root, removed = NULL",
-               (project_id, name, root, created))
+def register_project(db: apsw.Connection, project_id: str, name: str, root: str, created: float,
+                     owner_uid: int = 0) -> None:
+    db.execute("INSERT INTO history.projects (id, name, root, created, owner_uid) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (id) DO UPDATE SET name = excluded.name, root = excluded.root, removed = NULL, "
+               "owner_uid = excluded.owner_uid", (project_id, name, root, created, owner_uid))
 
 
 def unregister_project(db: apsw.Connection, project_id: str) -> None:
     db.execute("UPDATE history.projects SET removed = ? WHERE id = ?", (time.time(), project_id))
 
 
-def id_for_root(db: apsw.Connection, root: str) -> str | None:
-    """The id a root had before (its history continues under it)."""
-    row = db.execute("SELECT id FROM history.projects WHERE root = ? ORDER BY created DESC LIMIT 1",
-                     (root,)).fetchone()
+def id_for_root(db: apsw.Connection, root: str, owner_uid: int) -> str | None:
+    """The id a root had before under the same owner (its history continues under it)."""
+    row = cast(tuple[str] | None, db.execute(
+        "SELECT id FROM history.projects WHERE root = ? AND owner_uid = ? ORDER BY created DESC LIMIT 1",
+        (root, owner_uid)).fetchone())
     return row[0] if row else None
 
 
@@ -202,10 +219,11 @@ def taken_ids(db: apsw.Connection) -> set[str]:
     return {row[0] for row in db.execute("SELECT id FROM history.projects")}
 
 
-def registered_projects(db: apsw.Connection) -> list[tuple[str, str, str, float]]:
-    # The types are the columns' (id, name, root TEXT; created REAL).
-    return cast(list[tuple[str, str, str, float]], db.execute(
-        "SELECT id, name, root, created FROM history.projects WHERE removed IS NULL ORDER BY created").fetchall())
+def registered_projects(db: apsw.Connection) -> list[tuple[str, str, str, float, int]]:
+    # The types are the columns' (id, name, root TEXT; created REAL; owner_uid INTEGER).
+    return cast(list[tuple[str, str, str, float, int]], db.execute(
+        "SELECT id, name, root, created, owner_uid FROM history.projects WHERE removed IS NULL "
+        "ORDER BY created").fetchall())
 
 
 def known_paths(db: apsw.Connection, project_id: str) -> list[str]:
@@ -230,9 +248,11 @@ def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
     args: tuple[str, ...] = ()
     if project_id is not None and path is not None:
         scope, args = "WHERE project_id = ? AND path = ?", (project_id, path)
-    ranked = (f"SELECT id, at, row_number() OVER (PARTITION BY project_id, path ORDER BY n DESC) AS age_rank "
+    ranked = (f"SELECT id, at, {_EDIT} AS edit, "
+              "row_number() OVER (PARTITION BY project_id, path ORDER BY n DESC) AS age_rank, "
+              f"sum({_EDIT}) OVER (PARTITION BY project_id, path ORDER BY n DESC) AS edit_rank "
               f"FROM history.versions {scope}")
-    conditions = ["age_rank > ?"]
+    conditions = ["(edit AND edit_rank > ?)"]
     params: list[object] = [*args, retention.max_versions]
     if retention.max_age > 0:
         conditions.append("at < ?")

@@ -193,6 +193,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT;
         """,
     ),
+    Migration(
+        7,
+        "project owners",
+        """
+        -- The uid that added a project: only it (and root) may restore into it, repair it or
+        -- remove it. Projects from before owners were recorded belong to root.
+        ALTER TABLE projects ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX projects_by_owner ON projects(owner_uid);
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -26,7 +26,7 @@ class RootTaken(ValueError):
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 _LIVE_FILES = "(SELECT count(*) FROM files f WHERE f.project_id = p.id AND f.state = 'live')"
-_COLUMNS = f"p.id, p.name, p.root, {_LIVE_FILES}, p.state"
+_COLUMNS = f"p.id, p.name, p.root, {_LIVE_FILES}, p.state, p.owner_uid"
 
 
 def _slug(name: str) -> str:
@@ -34,7 +34,7 @@ def _slug(name: str) -> str:
     return slug[:48]
 
 
-def _info(row: tuple[str, str, str, int, str]) -> ProjectInfo:
+def _info(row: tuple[str, str, str, int, str, int]) -> ProjectInfo:
     return ProjectInfo(*row)
 
 
@@ -56,12 +56,16 @@ class ProjectReads:
     def count(self) -> int:
         return single_int(self.db.execute("SELECT count(*) FROM projects"))
 
+    def owned_by(self, uid: int) -> int:
+        """How many projects the uid has registered."""
+        return single_int(self.db.execute("SELECT count(*) FROM projects WHERE owner_uid = ?", (uid,)))
+
 
 class ProjectWrites(ProjectReads):
     """Bound to the writer connection; each method is one transaction."""
 
-    def add(self, root: str, overlaps: Callable[[str, str], bool]) -> ProjectInfo:
-        """Register a canonical root; ``overlaps(a, b)`` decides which roots conflict."""
+    def add(self, root: str, overlaps: Callable[[str, str], bool], owner_uid: int = 0) -> ProjectInfo:
+        """Register a canonical root for its owner; ``overlaps(a, b)`` decides which roots conflict."""
         with self.db:
             for existing in self.list():
                 if existing.root == root:
@@ -74,9 +78,9 @@ class ProjectWrites(ProjectReads):
                     )
             name = os.path.basename(root.rstrip("/")) or "root"
             in_index = {row[0] for row in self.db.execute("SELECT id FROM projects")}
-            # A root registered before gets its id back, and with it its history; a new
-            # root never takes an id whose history belongs to another.
-            before = history.id_for_root(self.db, root)
+            # A root its owner registered before gets its id back, and with it its history; a
+            # new root (or another user's) never takes an id whose history belongs to another.
+            before = history.id_for_root(self.db, root, owner_uid)
             if before is None or before in in_index:
                 taken = in_index | history.taken_ids(self.db)
                 base = _slug(name)
@@ -87,9 +91,9 @@ class ProjectWrites(ProjectReads):
             else:
                 pid = before
             created = time.time()
-            self.db.execute("INSERT INTO projects (id, name, root, created) VALUES (?, ?, ?, ?)",
-                            (pid, name, root, created))
-            history.register_project(self.db, pid, name, root, created)
+            self.db.execute("INSERT INTO projects (id, name, root, created, owner_uid) VALUES (?, ?, ?, ?, ?)",
+                            (pid, name, root, created, owner_uid))
+            history.register_project(self.db, pid, name, root, created, owner_uid)
         return self.find(pid)
 
     def remove(self, key: str) -> ProjectInfo:

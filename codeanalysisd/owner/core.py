@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable
 
 from codeanalysisd.config import Config
-from codeanalysisd.db.store import Store, UnknownProject
+from codeanalysisd.db.store import Reads, Store, UnknownProject
+from codeanalysisd.names import ADMIN_GROUP
 from codeanalysisd.owner import failures
+from codeanalysisd.owner.callers import Callers, admin_gid
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.guard import Guard
+from codeanalysisd.owner.permissions import View, may_administer
 from codeanalysisd.owner.repair import Repairs
 from codeanalysisd.owner.reports import WorkerReports
 from codeanalysisd.owner.semantic import Semantic
@@ -42,6 +45,8 @@ class OwnerCore:
         self.semantic = Semantic(store, units.bus, lambda: self.repairs.running, lambda: self.index_version)
         self.calls = 0  # Manager calls answered, for WorkerStatus
         self._listeners: list[Callable[[Change], None]] = []
+        self.callers: Callers | None = None  # set once the owner is on the bus
+        self._integrity: asyncio.Future[dict[str, list[str]]] | None = None
 
     def reconfigure(self, config: Config) -> None:
         self.config = self.repairs.config = config
@@ -58,7 +63,7 @@ class OwnerCore:
 
     # ------------------------------------------------------------------ projects
     def project(self, key: str) -> ProjectInfo:
-        """A project by id or root path."""
+        """A project by id or root path, for the suite's own workers (no caller's view applies)."""
         if not key:
             raise failures.Refused("project must be given (an id from ListProjects or a root path)")
         try:
@@ -66,16 +71,48 @@ class OwnerCore:
         except UnknownProject:
             raise failures.Unknown(f"no project {key!r}; codeanalysisctl projects lists them") from None
 
-    def scope(self, key: str) -> str | None:
-        """A query's project: '' means every project; anything else must name one."""
-        return self.project(key).id if key else None
+    # ------------------------------------------------------------------ callers
+    async def view(self) -> View:
+        """The caller of the request being answered, and what they may see."""
+        if self.callers is None:
+            raise failures.CouldNot("the owner does not know its callers yet")
+        return View(await self.callers.current())
+
+    async def visible_project(self, key: str, view: View) -> ProjectInfo:
+        """A project by id or root, if the caller may see it (else the same answer as for none)."""
+        if not key:
+            raise failures.Refused("project must be given (an id from ListProjects or a root path)")
+
+        def run(reads: Reads) -> ProjectInfo:
+            try:
+                found = reads.projects.find(key)
+            except UnknownProject:
+                found = None
+            if found is None or not view.sees_project(found):
+                raise failures.Unknown(f"no project {key!r}; codeanalysisctl projects lists them")
+            return found
+
+        return await self.store.read(run)
+
+    async def owned_project(self, key: str, view: View, what: str) -> ProjectInfo:
+        """A project the caller may change: their own (or any, for root)."""
+        found = await self.visible_project(key, view)
+        view.may_change(found, what)
+        return found
+
+    def administer(self, view: View, what: str) -> None:
+        may_administer(view.caller, admin_gid(ADMIN_GROUP), what)
 
     # ------------------------------------------------------------------ integrity
     async def check_integrity(self) -> tuple[dict[str, list[str]], float]:
         """PRAGMA integrity_check of both files, off the event loop; a corrupt file makes the
         owner restart, move it aside and rebuild. Returns the problems and the seconds taken."""
         started = time.monotonic()
-        problems = await asyncio.to_thread(self.store.integrity_problems)
+        if self._integrity is None:
+            # One check at a time: callers that come while it runs share its answer.
+            self._integrity = asyncio.ensure_future(asyncio.to_thread(self.store.integrity_problems))
+            self._integrity.add_done_callback(lambda _: setattr(self, "_integrity", None))
+        problems = await asyncio.shield(self._integrity)
         bad = {name: found for name, found in problems.items() if found}
         if bad:
             why = "; ".join(f"{name}: {', '.join(found[:3])}" for name, found in bad.items())

@@ -23,7 +23,7 @@ from dbus_fast import DBusError
 from codeanalysisd.bus import errors
 from codeanalysisd.db.migrations import MigrationError
 from codeanalysisd.db.queries import BadQuery
-from codeanalysisd.db.store import RootTaken, UnknownProject
+from codeanalysisd.db.store import ReadTimeout, RootTaken, StoreClosed, UnknownProject
 from codeanalysisd.db.vectors import BadVector
 from codeanalysisd.index.wire import BadFacts
 from codeanalysisd.owner import failures
@@ -47,6 +47,8 @@ ERRORS: tuple[tuple[type[BaseException], type[errors.ServiceError]], ...] = (
     (BadVector, errors.InvalidArgument),
     (failures.Refused, errors.InvalidArgument),
     (failures.Occupied, errors.Busy),
+    (ReadTimeout, errors.Busy),
+    (StoreClosed, errors.Unavailable),
     (failures.NotRunning, errors.Unavailable),
     (failures.Forbidden, errors.AccessDenied),
     (JobFailed, errors.Failed),

@@ -1,20 +1,42 @@
 """The Manager's read-only questions: full text, definitions, references, sources, history, problems.
 
-Each checks its arguments and answers from the store's reader connection.
+Each checks its arguments, then runs on a read thread with a deadline (``Store.read``): the
+query, and the look at the disk that decides what this caller may see of its answer
+(``permissions.View``). A query whose rows the caller may not all see asks again for more,
+so a page is as full as the caller's view allows.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
 from codeanalysisd import paths
 from codeanalysisd.db import history, queries
+from codeanalysisd.db.store import Reads
+from codeanalysisd.db.vectors import Match
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.permissions import View
 from codeanalysisd.records import ProjectInfo
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 KINDS = ("class", "function", "async_function", "method", "async_method")
 MAX_VERSION_SPEC = 80
+MAX_SCANNED = 20_000  # rows a filtered query looks at, at most, to fill one page
+
+
+class _Located(Protocol):
+    @property
+    def project(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Located)
+T = TypeVar("T")
 
 
 def limit_of(limit: int) -> int:
@@ -22,66 +44,146 @@ def limit_of(limit: int) -> int:
     return DEFAULT_LIMIT if limit == 0 else min(int(limit), MAX_LIMIT)
 
 
-def search(core: OwnerCore, query: str, project: str, limit: int) -> list[queries.Hit]:
-    return core.store.reads.files.search(query, core.scope(project), limit_of(limit))
+def visible_page(reads: Reads, view: View, fetch: Callable[[int], list[R]], limit: int) -> list[R]:
+    """Up to ``limit`` rows of ``fetch(n)`` (the first n rows of a query) that the caller may see."""
+    if view.all_seeing:
+        return fetch(limit)
+    projects: dict[str, ProjectInfo] = {p.id: p for p in reads.projects.list()}
+    asked = limit
+    while True:
+        rows = fetch(asked)
+        kept = view.filter(rows, lambda r: (projects.get(r.project), r.path))
+        if len(kept) >= limit or len(rows) < asked or asked >= MAX_SCANNED:
+            return kept[:limit]
+        asked = min(asked * 4, MAX_SCANNED)
 
 
-def find_symbol(core: OwnerCore, name: str, project: str, kind: str, limit: int) -> list[queries.Symbol]:
+async def scope(core: OwnerCore, view: View, key: str) -> str | None:
+    """A query's project: '' means every project (the caller's view of them)."""
+    return (await core.visible_project(key, view)).id if key else None
+
+
+async def search(core: OwnerCore, view: View, query: str, project: str, limit: int) -> list[queries.Hit]:
+    where, wanted = await scope(core, view, project), limit_of(limit)
+    return await core.store.read(
+        lambda r: visible_page(r, view, lambda n: r.files.search(query, where, n), wanted))
+
+
+async def find_symbol(core: OwnerCore, view: View, name: str, project: str, kind: str, limit: int
+                      ) -> list[queries.Symbol]:
     if not name.strip():
         raise failures.Refused("name is empty: give a name, a qualified name (Cls.meth) or a glob (test_*)")
     if kind and kind not in KINDS:
         raise failures.Refused(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
-    return core.store.reads.files.find_symbol(name.strip(), core.scope(project), kind, limit_of(limit))
+    where, wanted, name = await scope(core, view, project), limit_of(limit), name.strip()
+    return await core.store.read(
+        lambda r: visible_page(r, view, lambda n: r.files.find_symbol(name, where, kind, n), wanted))
 
 
-def find_references(core: OwnerCore, name: str, project: str, limit: int) -> list[queries.Usage]:
+async def find_references(core: OwnerCore, view: View, name: str, project: str, limit: int
+                          ) -> list[queries.Usage]:
     if not name.strip():
         raise failures.Refused("name is empty: give a name or a dotted name (os.path.join)")
-    return core.store.reads.files.find_references(name.strip(), core.scope(project), limit_of(limit))
+    where, wanted, name = await scope(core, view, project), limit_of(limit), name.strip()
+    return await core.store.read(
+        lambda r: visible_page(r, view, lambda n: r.files.find_references(name, where, n), wanted))
 
 
-def problems(core: OwnerCore, project: str) -> list[tuple[str, str, str]]:
-    return core.store.reads.files.problems(core.scope(project))
+async def problems(core: OwnerCore, view: View, project: str) -> list[tuple[str, str, str]]:
+    where = await scope(core, view, project)
+
+    def run(reads: Reads) -> list[tuple[str, str, str]]:
+        found = reads.files.problems(where)
+        if view.all_seeing:
+            return found
+        projects = {p.id: p for p in reads.projects.list()}
+        return view.filter(found, lambda row: (projects.get(row[0]), row[1]))
+
+    return await core.store.read(run)
 
 
 def relpath(project: ProjectInfo, raw: str) -> str:
     return paths.project_relpath(project.root, raw)
 
 
-def version(core: OwnerCore, project: ProjectInfo, rel: str, spec: str) -> tuple[history.Version, bytes]:
-    """A version of a file by number or sha256 prefix, with its bytes."""
+def _version(reads: Reads, project: ProjectInfo, rel: str, spec: str) -> tuple[history.Version, bytes]:
     if len(spec) > MAX_VERSION_SPEC or "\0" in spec:
         raise failures.Refused("version must be a number or a sha256 prefix")
     try:
-        return core.store.reads.history.version(project.id, rel, spec)
+        return reads.history.version(project.id, rel, spec)
     except LookupError as exc:
         raise failures.Unknown(f"{exc.args[0] if exc.args else rel} (codeanalysisctl history "
                                f"{project.id} {rel} lists the versions)") from None
 
 
-def file_history(core: OwnerCore, project: str, path: str) -> tuple[ProjectInfo, str, list[history.Version]]:
-    """The project, the checked relative path, and its versions (Unknown if it has none)."""
-    found = core.project(project)
+def _hidden(project: ProjectInfo, rel: str) -> failures.Unknown:
+    # The same answer as for a path the index never had: what the caller may not see, they
+    # cannot tell apart from what is not there.
+    return failures.Unknown(f"no history for {rel} in project {project.id!r}")
+
+
+async def file_history(core: OwnerCore, view: View, project: str, path: str
+                       ) -> tuple[ProjectInfo, str, list[history.Version]]:
+    """The project, the checked relative path, and its versions (Unknown if it has none the
+    caller may see)."""
+    found = await core.visible_project(project, view)
     rel = relpath(found, path)
-    versions = core.store.reads.history.versions(found.id, rel)
+
+    def run(reads: Reads) -> list[history.Version]:
+        if not view.sees_history(found, rel):
+            raise _hidden(found, rel)
+        return reads.history.versions(found.id, rel)
+
+    versions = await core.store.read(run)
     if not versions:
-        raise failures.Unknown(f"no history for {rel} in project {found.id!r}")
+        raise _hidden(found, rel)
     return found, rel, versions
 
 
-def file_source(core: OwnerCore, project: str, path: str, spec: str) -> bytes:
+async def version(core: OwnerCore, view: View, project: str, path: str, spec: str
+                  ) -> tuple[ProjectInfo, str, history.Version, bytes]:
+    """A version of a file by number or sha256 prefix ("" = the latest), with its bytes."""
+    found, rel, versions = await file_history(core, view, project, path)
+    chosen, data = await core.store.read(lambda r: _version(r, found, rel, spec.strip() or str(versions[-1].n)))
+    return found, rel, chosen, data
+
+
+async def file_source(core: OwnerCore, view: View, project: str, path: str, spec: str) -> bytes:
     """The exact bytes of a file: its current (or, if deleted, last) content for version ""
     or "current", else the version named by number or sha256 prefix."""
-    found = core.project(project)
-    rel = relpath(found, path)
     if spec.strip() not in ("", "current"):
-        return version(core, found, rel, spec)[1]
-    try:
-        data, state, problems = core.store.reads.files.source(found.id, rel)
-    except LookupError:
-        if versions := core.store.reads.history.versions(found.id, rel):
-            return version(core, found, rel, str(versions[-1].n))[1]
-        raise failures.Unknown(f"{rel} is not a file of project {found.id!r}") from None
-    if data is None:
-        raise failures.Unknown(f"no stored source for {rel}: {problems or state}")
-    return data
+        return (await version(core, view, project, path, spec))[3]
+    found = await core.visible_project(project, view)
+    rel = relpath(found, path)
+
+    def run(reads: Reads) -> bytes:
+        if not view.sees_history(found, rel):
+            raise failures.Unknown(f"{rel} is not a file of project {found.id!r}")
+        try:
+            data, state, problems = reads.files.source(found.id, rel)
+        except LookupError:
+            if versions := reads.history.versions(found.id, rel):
+                return _version(reads, found, rel, str(versions[-1].n))[1]
+            raise failures.Unknown(f"{rel} is not a file of project {found.id!r}") from None
+        if data is None:
+            raise failures.Unknown(f"no stored source for {rel}: {problems or state}")
+        return data
+
+    return await core.store.read(run)
+
+
+async def nearest(core: OwnerCore, view: View, query: str, project: str, limit: int, hybrid: bool
+                  ) -> list[Match]:
+    """SemanticSearch (or HybridSearch): the chunks nearest to the words, of files the caller may see."""
+    where, wanted = await scope(core, view, project), limit_of(limit)
+    ask = core.semantic.hybrid if hybrid else core.semantic.search
+    if view.all_seeing:
+        return await ask(query, where, wanted)
+    projects = await core.store.read(lambda r: {p.id: p for p in r.projects.list()})
+    asked = wanted
+    while True:
+        found = await ask(query, where, asked)
+        kept = await asyncio.to_thread(view.filter, found, lambda m: (projects.get(m.project), m.path))
+        if len(kept) >= wanted or len(found) < asked or asked >= MAX_SCANNED:
+            return kept[:wanted]
+        asked = min(asked * 4, MAX_SCANNED)

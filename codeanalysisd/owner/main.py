@@ -13,6 +13,7 @@ from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
 from codeanalysisd.db.store import OpenReport, Store
 from codeanalysisd.names import BUS_NAME, OBJECT_PATH
+from codeanalysisd.owner.callers import Callers
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import Guard
@@ -85,6 +86,8 @@ async def serve(ctx: service.Context) -> int:
     try:
         units = SystemdUnits(bus)
         await units.start()
+        callers = Callers(bus)
+        await callers.start()
 
         def refresh_status() -> None:
             projects = store.reads.projects.count()
@@ -103,6 +106,7 @@ async def serve(ctx: service.Context) -> int:
                 corrupt.set()
 
         core = OwnerCore(store, units, ctx.config, Guard(corruption), corruption)
+        core.callers = callers
         core.on_change(lambda what: refresh_status() if what is not Change.VECTORS else None)
 
         def reloaded(old, new) -> None:

@@ -60,17 +60,18 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def AddProject(self, root: api.Str) -> api.Str:
-        return (await projects.add(self.core, root)).id
+        return (await projects.add(self.core, await self.core.view(), root)).id
 
     @method()
     @guarded
     async def RemoveProject(self, project: api.Str) -> None:
-        await projects.remove(self.core, project)
+        await projects.remove(self.core, await self.core.view(), project)
 
     @method()
     @guarded
-    def ListProjects(self) -> api.Projects:
-        return [(p.id, p.name, p.root, p.file_count, p.state) for p in self.core.store.reads.projects.list()]
+    async def ListProjects(self) -> api.Projects:
+        return [(p.id, p.name, p.root, p.file_count, p.state)
+                for p in await projects.listed(self.core, await self.core.view())]
 
     # ----------------------------------------------------------------- workers
     @method()
@@ -81,31 +82,34 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def StartWorker(self, name: api.Str) -> None:
+        self.core.administer(await self.core.view(), "starting a worker")
         await self.workers.control("start", name)
 
     @method()
     @guarded
     async def StopWorker(self, name: api.Str) -> None:
+        self.core.administer(await self.core.view(), "stopping a worker")
         await self.workers.control("stop", name)
 
     @method()
     @guarded
     async def RestartWorker(self, name: api.Str) -> None:
+        self.core.administer(await self.core.view(), "restarting a worker")
         await self.workers.control("restart", name)
 
     # ----------------------------------------------------------------- queries
     @method()
     @guarded
-    def Search(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Hits:
+    async def Search(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Hits:
         return [(h.project, h.path, h.line, h.symbol, h.snippet, h.score)
-                for h in lookup.search(self.core, query, project, limit)]
+                for h in await lookup.search(self.core, await self.core.view(), query, project, limit)]
 
     @method()
     @guarded
     async def SemanticSearch(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Matches:
         """The code chunks nearest to a description in words: (project, path, symbol, first
         line, last line, cosine similarity, first line of the chunk)."""
-        found = await self.core.semantic.search(query, self.core.scope(project), lookup.limit_of(limit))
+        found = await lookup.nearest(self.core, await self.core.view(), query, project, limit, hybrid=False)
         return [(m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet) for m in found]
 
     @method()
@@ -113,42 +117,44 @@ class Manager(ServiceInterface):
     async def HybridSearch(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Matches:
         """Full text and semantic search fused by reciprocal rank; same rows as
         SemanticSearch, the score being the fused one."""
-        found = await self.core.semantic.hybrid(query, self.core.scope(project), lookup.limit_of(limit))
+        found = await lookup.nearest(self.core, await self.core.view(), query, project, limit, hybrid=True)
         return [(m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet) for m in found]
 
     @method()
     @guarded
-    def FindSymbol(self, name: api.Str, project: api.Str, kind: api.Str, limit: api.UInt32) -> api.Symbols:
+    async def FindSymbol(self, name: api.Str, project: api.Str, kind: api.Str, limit: api.UInt32) -> api.Symbols:
+        found = await lookup.find_symbol(self.core, await self.core.view(), name, project, kind, limit)
         return [(s.project, s.path, s.qualname, s.kind, s.line, s.column, s.end_line, s.signature, s.docstring)
-                for s in lookup.find_symbol(self.core, name, project, kind, limit)]
+                for s in found]
 
     @method()
     @guarded
-    def FindReferences(self, name: api.Str, project: api.Str, limit: api.UInt32) -> api.Usages:
-        return [(u.project, u.path, u.name, u.kind, u.scope, u.line, u.column)
-                for u in lookup.find_references(self.core, name, project, limit)]
+    async def FindReferences(self, name: api.Str, project: api.Str, limit: api.UInt32) -> api.Usages:
+        found = await lookup.find_references(self.core, await self.core.view(), name, project, limit)
+        return [(u.project, u.path, u.name, u.kind, u.scope, u.line, u.column) for u in found]
 
     @method()
     @guarded
-    def GetFileSource(self, project: api.Str, path: api.Str, version: api.Str) -> api.Bytes:
+    async def GetFileSource(self, project: api.Str, path: api.Str, version: api.Str) -> api.Bytes:
         """The exact bytes of a file: its current (or, if deleted, last) content for version
         "" or "current", else the version named by number or sha256 prefix."""
-        return lookup.file_source(self.core, project, path, version)
+        return await lookup.file_source(self.core, await self.core.view(), project, path, version)
 
     @method()
     @guarded
-    def ListVersions(self, project: api.Str, path: api.Str) -> api.Versions:
+    async def ListVersions(self, project: api.Str, path: api.Str) -> api.Versions:
         """The local history of one file, oldest first: (number, sha256, time, size, reason,
         present after it, the other path of a move)."""
-        *_, versions = lookup.file_history(self.core, project, path)
+        *_, versions = await lookup.file_history(self.core, await self.core.view(), project, path)
         return [(v.n, v.sha256.hex(), v.at, max(v.size, 0), v.reason, v.present, v.other_path) for v in versions]
 
     @method()
     @guarded
-    async def RestoreFile(self, project: api.Str, path: api.Str, version: api.Str, overwrite: api.Bool) -> api.Report:
+    async def RestoreFile(self, project: api.Str, path: api.Str, version: api.Str, overwrite: api.Bool
+                          ) -> api.Report:
         """Write a version back into the project. An existing file is replaced only with
         ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
-        done = await restore.restore_file(self.core, project, path, version, overwrite)
+        done = await restore.restore_file(self.core, await self.core.view(), project, path, version, overwrite)
         return {"path": Variant("s", done.path), "version": Variant("u", done.version),
                 "written": Variant("b", done.written), "replaced_version": Variant("u", done.replaced_version)}
 
@@ -157,7 +163,7 @@ class Manager(ServiceInterface):
     @guarded
     async def Repair(self, project: api.Str, dry_run: api.Bool) -> api.Report:
         """Bring the project's index and history in line with disk (see README, Repair)."""
-        project_id, outcome = await repair_project(self.core, project, dry_run, False)
+        project_id, outcome = await repair_project(self.core, await self.core.view(), project, dry_run, False)
         return _repair_reply(project_id, dry_run, False, outcome)
 
     @method()
@@ -165,22 +171,23 @@ class Manager(ServiceInterface):
     async def RepairAndRestore(self, project: api.Str, dry_run: api.Bool) -> api.Report:
         """Repair, and write back into the project every file the index holds as present
         that is gone from disk."""
-        project_id, outcome = await repair_project(self.core, project, dry_run, True)
+        project_id, outcome = await repair_project(self.core, await self.core.view(), project, dry_run, True)
         return _repair_reply(project_id, dry_run, True, outcome)
 
     @method()
     @guarded
     async def CheckIntegrity(self) -> api.Report:
-        """PRAGMA integrity_check of the index and the history. A corrupt file makes the
-        owner restart, move it aside and rebuild."""
+        """PRAGMA integrity_check of the index and the history, one at a time (concurrent
+        callers share it). A corrupt file makes the owner restart, move it aside and rebuild."""
+        self.core.administer(await self.core.view(), "checking the databases")
         problems, seconds = await self.core.check_integrity()
         return {"ok": Variant("b", not any(problems.values())), "seconds": Variant("d", seconds),
                 **{name: Variant("as", found[:100]) for name, found in problems.items()}}
 
     @method()
     @guarded
-    def ListProblems(self, project: api.Str) -> api.Problems:
-        return lookup.problems(self.core, project)
+    async def ListProblems(self, project: api.Str) -> api.Problems:
+        return await lookup.problems(self.core, await self.core.view(), project)
 
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)

@@ -1,32 +1,72 @@
-"""Registering and unregistering projects."""
+"""Registering and unregistering projects, each for the caller who owns it."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import pwd
 
 from codeanalysisd import paths
+from codeanalysisd.db.store import Reads, RootTaken
+from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.permissions import View, refuse_root
 from codeanalysisd.records import ProjectInfo
 
 log = logging.getLogger("codeanalysisd.owner")
 
 
-async def add(core: OwnerCore, root: str) -> ProjectInfo:
+def _homes() -> list[tuple[int, str]]:
+    return [(entry.pw_uid, entry.pw_dir) for entry in pwd.getpwall()]
+
+
+def _check(view: View, raw: str) -> str:
+    """The canonical root, if this caller may register it: a tree of their own they can read."""
+    canonical = paths.project_root(raw)
+    refuse_root(view, canonical, _homes())
+    if not view.disk.can_list_dir(canonical):
+        raise failures.Forbidden(f"you cannot read {canonical} yourself (read and search permission on it, and "
+                                 "search permission on every directory above it): only what you can read is "
+                                 "indexed for you")
+    return canonical
+
+
+async def add(core: OwnerCore, view: View, root: str) -> ProjectInfo:
+    uid = view.caller.uid
     try:
-        canonical = paths.project_root(root)
-    except paths.PathRejected as exc:
-        log.log(25, "AddProject refused: %s", exc, extra={"path": root})
+        canonical = await asyncio.to_thread(_check, view, root)
+    except (paths.PathRejected, failures.Forbidden) as exc:
+        log.log(25, "AddProject refused for uid %d: %s", uid, exc, extra={"path": root})
         raise
-    project = await core.store.write(lambda w: w.projects.add(canonical, paths.roots_overlap))
-    log.info("registered project %s at %s", project.id, project.root, extra={"project": project.id,
-                                                                             "path": project.root})
+    if not view.all_seeing:
+        owned = await core.store.read(lambda r: r.projects.owned_by(uid))
+        if owned >= core.config.max_projects:
+            raise failures.Forbidden(f"you have {owned} project(s), the most one user may register "
+                                     f"([Projects] MaxPerUser={core.config.max_projects}); remove one first")
+    try:
+        project = await core.store.write(lambda w: w.projects.add(canonical, paths.roots_overlap, uid))
+    except RootTaken as exc:
+        if view.sees_project(exc.project):
+            raise
+        raise failures.AlreadyThere(f"{canonical} overlaps a project another user registered; a file can "
+                                    "belong to one project only") from None
+    log.info("registered project %s at %s for uid %d", project.id, project.root, uid,
+             extra={"project": project.id, "path": project.root})
     core.changed(Change.PROJECTS)
     return project
 
 
-async def remove(core: OwnerCore, key: str) -> None:
-    found = core.project(key)
+async def remove(core: OwnerCore, view: View, key: str) -> None:
+    found = await core.owned_project(key, view, "remove")
     await core.store.write(lambda w: w.projects.remove(found.id))
     log.info("unregistered project %s (%s)", found.id, found.root, extra={"project": found.id, "path": found.root})
     core.changed(Change.PROJECTS)
+
+
+async def listed(core: OwnerCore, view: View) -> list[ProjectInfo]:
+    """The projects the caller may see."""
+    def run(reads: Reads) -> list[ProjectInfo]:
+        return [p for p in reads.projects.list() if view.sees_project(p)]
+
+    return await core.store.read(run)

@@ -30,6 +30,7 @@ from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, RepairActio
 
 if TYPE_CHECKING:
     from codeanalysisd.owner.core import OwnerCore
+    from codeanalysisd.owner.permissions import View
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -156,9 +157,10 @@ class Repairs:
         return disk.from_bytes(path, data, written.size, written.mtime_ns, self.config.max_parse_size), ""
 
 
-async def repair_project(core: OwnerCore, key: str, dry_run: bool, restore_missing: bool) -> tuple[str, Outcome]:
+async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, restore_missing: bool
+                         ) -> tuple[str, Outcome]:
     """The Repair and RepairAndRestore methods: the project's id and what was (or would be) done."""
-    found = core.project(key)
+    found = await core.owned_project(key, view, "repair")
     outcome = await core.repairs.run(found, dry_run, restore_missing)
     if not dry_run:
         level = logging.ERROR if outcome.failed else logging.INFO

@@ -11,6 +11,7 @@ from codeanalysisd.index.reading import read_file
 from codeanalysisd.owner import failures, lookup
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.permissions import View
 from codeanalysisd.repair import disk, writeback
 
 log = logging.getLogger("codeanalysisd.owner")
@@ -33,11 +34,12 @@ def _current_bytes(root: str, rel: str) -> bytes | None:
     return item.data
 
 
-async def restore_file(core: OwnerCore, project: str, path: str, spec: str, overwrite: bool) -> Restored:
+async def restore_file(core: OwnerCore, view: View, project: str, path: str, spec: str, overwrite: bool
+                       ) -> Restored:
     """Write a version (``spec`` "" = the latest) back. An existing file is replaced only with
     ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
-    found, rel, versions = lookup.file_history(core, project, path)
-    chosen, data = lookup.version(core, found, rel, spec.strip() or str(versions[-1].n))
+    await core.owned_project(project, view, "restore into")
+    found, rel, chosen, data = await lookup.version(core, view, project, path, spec)
     current = await asyncio.to_thread(_current_bytes, found.root, rel)
     if current is not None and hashlib.sha256(current).digest() == chosen.sha256:
         return Restored(rel, chosen.n, False, 0)

@@ -11,6 +11,7 @@ is exact.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from dbus_fast.aio import MessageBus
 from codeanalysisd.bus import api, errors
 from codeanalysisd.bus.calls import call
 from codeanalysisd.db import queries
-from codeanalysisd.db.store import Store
+from codeanalysisd.db.store import Reads, Store
 from codeanalysisd.db.vectors import Match
 from codeanalysisd.names import VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
 from codeanalysisd.owner import failures
@@ -49,14 +50,14 @@ class Semantic:
         self._version = version  # changes whenever the index does
         self._keys: dict[str, tuple[int, list[bytes] | None]] = {}
 
-    def _small_project_keys(self, project: str) -> list[bytes] | None:
+    async def _small_project_keys(self, project: str) -> list[bytes] | None:
         """The project's chunk keys if it is a small part of the index, else None."""
         version = self._version()
         cached = self._keys.get(project)
         if cached is None or cached[0] != version:
-            keys = self.store.reads.vectors.project_keys(project)
-            small = len(keys) <= SMALL_SHARE * self.store.reads.vectors.chunk_count()
-            cached = self._keys[project] = (version, keys if small else None)
+            keys, total = await self.store.read(
+                lambda r: (r.vectors.project_keys(project), r.vectors.chunk_count()))
+            cached = self._keys[project] = (version, keys if len(keys) <= SMALL_SHARE * total else None)
         return cached[1]
 
     async def _nearest(self, text: str, count: int, among: list[bytes] | None = None) -> list[tuple[bytes, float]]:
@@ -77,14 +78,15 @@ class Semantic:
     async def search(self, query: str, project: str | None, limit: int) -> list[Match]:
         text = query_text(query)
         ask = max(FIRST_ASK, limit * 4)
-        among = self._small_project_keys(project) if project else None
+        among = await self._small_project_keys(project) if project else None
         if among is not None:
             if not among:
                 return []
-            return self.store.reads.vectors.matches(await self._nearest(text, ask, among), project, limit)
+            nearest = await self._nearest(text, ask, among)
+            return await self.store.read(lambda r: r.vectors.matches(nearest, project, limit))
         while True:
             ranked = await self._nearest(text, ask)
-            found = self.store.reads.vectors.matches(ranked, project, limit)
+            found = await self.store.read(functools.partial(_matches, ranked=ranked, project=project, limit=limit))
             if len(found) >= limit or len(ranked) < ask:
                 return found
             ask *= 8
@@ -93,18 +95,28 @@ class Semantic:
         """Full text (any of the words, BM25) and vectors, fused by reciprocal rank."""
         wide = max(limit * 3, 30)
         semantic = await self.search(query, project, wide)
-        try:
-            hits = self.store.reads.files.search(query, project, wide, any_word=True)
-        except queries.BadQuery:
-            hits = []  # no word to look for (only punctuation): the vectors alone answer
-        # A full-text hit stands for the chunk around its line, so the two rankings name the
-        # same things and agreement between them counts.
-        as_chunks = []
-        for h in hits:
-            chunk = self.store.reads.vectors.chunk_at(h.project, h.path, h.line)
-            symbol, start, end = chunk if chunk else (h.symbol, h.line, h.line)
-            as_chunks.append(Match(h.project, h.path, symbol, start, end, h.score, h.snippet))
-        return fuse(semantic, as_chunks, limit=limit)
+        return fuse(semantic, await self.store.read(lambda r: _text_as_chunks(r, query, project, wide)), limit=limit)
+
+
+def _matches(reads: Reads, ranked: list[tuple[bytes, float]], project: str | None, limit: int) -> list[Match]:
+    return reads.vectors.matches(ranked, project, limit)
+
+
+def _text_as_chunks(reads: Reads, query: str, project: str | None, wide: int) -> list[Match]:
+    """Full-text hits (any of the words), each standing for the chunk around its line, so the
+    two rankings name the same things and agreement between them counts."""
+    try:
+        hits = reads.files.search(query, project, wide, any_word=True)
+    except queries.QueryTooLarge:
+        raise  # refused, as full-text search refuses it: not answered by half
+    except queries.BadQuery:
+        return []  # no word to look for (only punctuation): the vectors alone answer
+    as_chunks = []
+    for h in hits:
+        chunk = reads.vectors.chunk_at(h.project, h.path, h.line)
+        symbol, start, end = chunk if chunk else (h.symbol, h.line, h.line)
+        as_chunks.append(Match(h.project, h.path, symbol, start, end, h.score, h.snippet))
+    return as_chunks
 
 
 @dataclass

@@ -149,3 +149,37 @@ def test_record_overwritten(store):
     assert store.writes.history.record_overwritten("p", "m.py", b"local edit\n") == 2
     assert summary(store)[1] == (2, "overwritten", True, sha(b"local edit\n"), "")
     assert store.reads.history.version("p", "m.py", "2")[1] == b"local edit\n"
+
+
+def test_restoring_back_and_forth_never_pushes_edits_out(tmp_path):
+    # Restores (and what they replace) are not edits: a loop of them cannot empty a file's history.
+    store = open_store(tmp_path, history.Retention(max_versions=3, max_age=0))
+    edits = [f"edit {i}\n".encode() for i in range(3)]
+    for data in edits:
+        store.writes.files.index("p", [update("m.py", data)])
+    for _ in range(10):
+        for data in (edits[0], edits[2]):
+            store.writes.history.record_overwritten("p", "m.py", b"local\n")
+            store.writes.files.index("p", [update("m.py", data)], "restored")
+    assert [s for _n, reason, _p, s, _o in summary(store) if reason not in history.NOT_EDITS] == [
+        sha(data) for data in edits]
+    assert contents(store) >= {sha(data) for data in edits}
+    # a fourth edit pushes out the oldest edit, and only that
+    store.writes.files.index("p", [update("m.py", b"edit 3\n")])
+    assert [s for _n, reason, _p, s, _o in summary(store) if reason not in history.NOT_EDITS] == [
+        sha(edits[1]), sha(edits[2]), sha(b"edit 3\n")]
+
+
+def test_a_root_gets_its_history_back_only_from_its_own_owner(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    mine = store.writes.projects.add("/srv/app", roots_overlap, 1001)
+    store.writes.files.index(mine.id, [update("secret.py", b"token = 1\n")])
+    store.writes.projects.remove(mine.id)
+    theirs = store.writes.projects.add("/srv/app", roots_overlap, 1002)
+    assert theirs.id != mine.id and theirs.owner_uid == 1002
+    assert store.reads.history.versions(theirs.id, "secret.py") == []
+    store.writes.projects.remove(theirs.id)
+    again = store.writes.projects.add("/srv/app", roots_overlap, 1001)
+    assert again.id == mine.id and store.reads.history.versions(again.id, "secret.py") != []
+    assert history.registered_projects(store.db)[0][4] == 1001
+    store.close()

@@ -67,7 +67,7 @@ def test_garbage_history_is_refilled_from_index(tmp_path):
     store, report = Store.open(index, hist)
     (moved,) = report.moved_aside
     assert moved[0] == hist and os.path.exists(moved[1])
-    assert report.applied == [] and report.history_applied == [1]
+    assert report.applied == [] and report.history_applied == [m.version for m in history.MIGRATIONS]
     assert report.adopted_files == 3  # live.py, dead.py, new.py
     assert [(v.n, v.reason, v.size) for v in store.reads.history.versions("p", "live.py")] == [(1, "repaired", 5)]
     assert store.reads.history.version("p", "new.py", "1")[1] == b"mv\n"
@@ -114,11 +114,12 @@ def test_suspect_mark_catches_what_the_probe_misses(tmp_path):
 def test_fresh_open_creates_both_and_reopen_applies_nothing(tmp_path):
     index, hist = str(tmp_path / "i.db"), str(tmp_path / "h.db")
     store, report = Store.open(index, hist)
-    assert report.applied == [m.version for m in migrations.MIGRATIONS] and report.history_applied == [1]
+    assert report.applied == [m.version for m in migrations.MIGRATIONS]
+    assert report.history_applied == [m.version for m in history.MIGRATIONS]
     assert (report.moved_aside, report.rebuilt_projects, report.adopted_files) == ([], 0, 0)
     store.close()
     assert os.path.getsize(index) > 0 and os.path.getsize(hist) > 0
     store, report = Store.open(index, hist)
     assert (report.applied, report.history_applied, report.moved_aside) == ([], [], [])
-    assert migrations.schema_version(store.db, history.SCHEMA) == 1
+    assert migrations.schema_version(store.db, history.SCHEMA) == history.MIGRATIONS[-1].version
     store.close()
