@@ -37,9 +37,15 @@ def test_apt_install_use_remove_purge(fresh, deb):
     # The host's image forbids maintainer scripts to start services (policy-rc.d exits 101,
     # a container convention); a real machine has no such file, and neither has this box.
     box.run("rm", "-f", "/usr/sbin/policy-rc.d")
+    # a caller from before the callers' group existed: a member of the service's own group
+    box.sh("groupadd --system codeanalysis && useradd --no-create-home --groups codeanalysis olduser")
     # (private network: apt installs from the file alone; every dependency is already there)
     r = box.run("apt-get", "install", "-y", f"{DEBS}/{deb}", timeout=300)
     assert "Setting up codeanalysisd" in r.stdout
+    # ... is moved to the callers' group, and the output says so
+    assert "moved olduser from group codeanalysis (now the service's own) to codeanalysis-users" in r.stdout
+    assert sorted(box.run("id", "-nG", "olduser").stdout.split()) == ["codeanalysis-users", "olduser"]
+    assert box.run("getent", "group", "codeanalysis-admin", check=False).returncode == 0
     # the package enabled and started the target through its maintainer scripts
     assert box.systemctl("is-enabled", "codeanalysisd.target").stdout.strip() == "enabled"
     wait_until(lambda: all_running(box), timeout=30, what="the packaged suite to run")

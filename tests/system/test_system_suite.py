@@ -149,16 +149,16 @@ def test_nobody_is_denied_by_the_bus_policy(system):
 
 
 def test_group_member_may_query_and_non_member_may_not(system):
-    system.sh("id alice >/dev/null 2>&1 || useradd --no-create-home --groups codeanalysis alice; "
+    system.sh("id alice >/dev/null 2>&1 || useradd --no-create-home --groups codeanalysis-users alice; "
               "id mallory >/dev/null 2>&1 || useradd --no-create-home mallory")
-    r = ctl(system, "projects", user="alice", groups="codeanalysis")
+    r = ctl(system, "projects", user="alice", groups="codeanalysis-users")
     assert "alpha" in r.stdout
     r = ctl(system, "projects", check=False, user="mallory")
     assert r.returncode != 0 and "AccessDenied" in r.stderr
     # a group member cannot impersonate a worker
     r = system.run("busctl", "call", "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Worker",
                    "ReportProgress", "ssa{st}", "watcher", "forged", "0", check=False,
-                   user="alice", groups="codeanalysis")
+                   user="alice", groups="codeanalysis-users")
     assert r.returncode != 0 and "Access denied" in r.stderr
 
 
