@@ -18,9 +18,9 @@ from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
 
 CALLS = {
-    "Peer.Ping (floor)": ("org.freedesktop.DBus.Peer", "Ping"),
-    "ListProjects": (MANAGER_INTERFACE, "ListProjects"),
-    "WorkerStatus": (MANAGER_INTERFACE, "WorkerStatus"),
+    "Peer.Ping (floor)": ("org.freedesktop.DBus.Peer", "Ping", "", []),
+    "ListProjects": (MANAGER_INTERFACE, "ListProjects", "uu", [0, 0]),
+    "WorkerStatus": (MANAGER_INTERFACE, "WorkerStatus", "", []),
 }
 
 
@@ -32,13 +32,13 @@ def percentile(samples: list[float], q: float) -> float:
 async def main(n: int, kind: BusKind) -> dict[str, dict[str, float]]:
     bus = await connect(kind)
     out = {}
-    for label, (interface, member) in CALLS.items():
+    for label, (interface, member, signature, body) in CALLS.items():
         for _ in range(20):  # warm up
-            await call(bus, BUS_NAME, OBJECT_PATH, interface, member)
+            await call(bus, BUS_NAME, OBJECT_PATH, interface, member, signature, body)
         samples = []
         for _ in range(n):
             t0 = time.perf_counter()
-            await call(bus, BUS_NAME, OBJECT_PATH, interface, member)
+            await call(bus, BUS_NAME, OBJECT_PATH, interface, member, signature, body)
             samples.append((time.perf_counter() - t0) * 1000)
         out[label] = {"n": n, "p50_ms": statistics.median(samples), "p99_ms": percentile(samples, 0.99)}
     bus.disconnect()

@@ -12,7 +12,7 @@ from dbus_fast import BusType, Message
 from dbus_fast.aio import MessageBus
 
 CALLS = {
-    "ListProjects": ("", []),
+    "ListProjects": ("uu", [0, 0]),
     "WorkerStatus": ("", []),
     "FindSymbol": ("sssu", ["join", "", "", 20]),
 }

@@ -50,7 +50,7 @@ def stop_suite(box: Box) -> float:
 
 
 def owner_answers(box: Box) -> bool:
-    return busctl(box, "ListProjects", check=False).returncode == 0
+    return busctl(box, "ListProjects", "uu", "0", "0", check=False).returncode == 0
 
 
 def journal_cursor(box: Box) -> str:

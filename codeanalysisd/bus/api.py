@@ -75,6 +75,10 @@ Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # pro
 EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
 REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
 
+# ListProjects and ListProblems answer in pages, (offset, limit) in the caller's view: limit 0
+# asks for this many rows, and no page holds more. A page shorter than its limit is the last.
+LIST_PAGE = 1000
+
 
 def signature(*types: Any) -> str:
     """The D-Bus signature of a sequence of annotated types."""
@@ -128,7 +132,7 @@ WORKER = _table(
 MANAGER = _table(
     _call("AddProject", (Str,), (Str,)),
     _call("RemoveProject", (Str,)),
-    _call("ListProjects", (), (Projects,)),
+    _call("ListProjects", (UInt32, UInt32), (Projects,)),  # offset, limit
     _call("WorkerStatus", (), (WorkerRows,)),
     _call("StartWorker", (Str,)),
     _call("StopWorker", (Str,)),
@@ -144,7 +148,7 @@ MANAGER = _table(
     _call("Repair", (Str, Bool), (Report,)),
     _call("RepairAndRestore", (Str, Bool), (Report,)),
     _call("CheckIntegrity", (), (Report,)),
-    _call("ListProblems", (Str,), (Problems,)),
+    _call("ListProblems", (Str, UInt32, UInt32), (Problems,)),  # project, offset, limit
 )
 
 # org.codeanalysis1.Vectorizer: what the owner asks the vectorizer.

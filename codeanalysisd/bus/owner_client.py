@@ -20,9 +20,18 @@ class OwnerClient:
         self.bus = bus
 
     async def list_projects(self) -> list[ProjectInfo]:
-        (rows,) = await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, "ListProjects",
-                             api.MANAGER["ListProjects"].args)
-        return [ProjectInfo(*row) for row in rows]
+        """Every project: ListProjects page by page, until a page shorter than asked."""
+        found: dict[str, ProjectInfo] = {}
+        offset = 0
+        while True:
+            (rows,) = await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, "ListProjects",
+                                 api.MANAGER["ListProjects"].args, [offset, api.LIST_PAGE])
+            for row in rows:
+                project = ProjectInfo(*row)
+                found.setdefault(project.id, project)  # a project removed meanwhile shifts the rest back
+            if len(rows) < api.LIST_PAGE:
+                return list(found.values())
+            offset += len(rows)
 
     async def _worker(self, member: str, *body: Any) -> list[Any]:
         return await call(self.bus, BUS_NAME, OBJECT_PATH, WORKER_INTERFACE, member, api.WORKER[member].args,

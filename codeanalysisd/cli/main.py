@@ -33,6 +33,17 @@ class Client:
         return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
 
 
+async def every_row(client: Client, member: str, *body: Any) -> list[Any]:
+    """Every row of a paged call (ListProjects, ListProblems): pages of api.LIST_PAGE rows,
+    one after another, until one is shorter."""
+    rows: list[Any] = []
+    while True:
+        (page,) = await client(member, *body, len(rows), api.LIST_PAGE)
+        rows += page
+        if len(page) < api.LIST_PAGE:
+            return rows
+
+
 # C0 controls, DEL and C1 controls: what a terminal may act on (ESC and CSI start escape
 # sequences; CR, BS and NL move the cursor) instead of showing.
 _CONTROLS = (*range(0x20), 0x7F, *range(0x80, 0xA0))
@@ -120,7 +131,7 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_projects(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("ListProjects")
+    rows = await every_row(client, "ListProjects")
     projects = _project_rows(rows)
     if args.json:
         print(json.dumps(projects, indent=2))
@@ -238,7 +249,7 @@ async def cmd_show(client: Client, args: argparse.Namespace) -> int:
 
 
 async def cmd_problems(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("ListProblems", args.project)
+    rows = await every_row(client, "ListProblems", args.project)
     found = [{"project": p, "path": path, "problems": problems.split("\n")} for p, path, problems in rows]
     if args.json:
         print(json.dumps(found, indent=2))

@@ -9,10 +9,12 @@ so a page is as full as the caller's view allows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from codeanalysisd import paths
+from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db import history, queries
 from codeanalysisd.db.store import Reads
 from codeanalysisd.db.vectors import Match
@@ -26,6 +28,7 @@ MAX_LIMIT = 1000
 KINDS = ("class", "function", "async_function", "method", "async_method")
 MAX_VERSION_SPEC = 80
 MAX_SCANNED = 20_000  # rows a filtered query looks at, at most, to fill one page
+MAX_PROBLEM_TEXT = 2000  # characters of one file's reasons in ListProblems; a longer text is cut, ending " …"
 
 
 class _Located(Protocol):
@@ -42,6 +45,24 @@ T = TypeVar("T")
 def limit_of(limit: int) -> int:
     """0 means the default; no caller gets more than MAX_LIMIT rows."""
     return DEFAULT_LIMIT if limit == 0 else min(int(limit), MAX_LIMIT)
+
+
+def paged(rows: Iterable[T], offset: int, limit: int) -> list[T]:
+    """ListProjects and ListProblems: rows ``offset`` .. ``offset + limit`` of ``rows`` (limit 0:
+    a full page of api.LIST_PAGE, never more). ``rows`` is read only as far as the page, so a
+    lazy filter by the caller's view looks at no more than it must."""
+    wanted = LIST_PAGE if limit == 0 else min(int(limit), LIST_PAGE)
+    return list(itertools.islice(rows, offset, offset + wanted))
+
+
+def _visible(view: View, rows: Sequence[T], where: Callable[[T], tuple[ProjectInfo | None, str]]) -> Iterator[T]:
+    """The rows the caller may see, checked a page at a time, as far as they are read."""
+    for start in range(0, len(rows), LIST_PAGE):
+        yield from view.filter(rows[start:start + LIST_PAGE], where)
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= MAX_PROBLEM_TEXT else text[:MAX_PROBLEM_TEXT - 2] + " …"
 
 
 def visible_page(reads: Reads, view: View, fetch: Callable[[int], list[R]], limit: int) -> list[R]:
@@ -89,15 +110,19 @@ async def find_references(core: OwnerCore, view: View, name: str, project: str, 
         lambda r: visible_page(r, view, lambda n: r.files.find_references(name, where, n), wanted))
 
 
-async def problems(core: OwnerCore, view: View, project: str) -> list[tuple[str, str, str]]:
+async def problems(core: OwnerCore, view: View, project: str, offset: int, limit: int
+                   ) -> list[tuple[str, str, str]]:
+    """One page of the files with problems the caller may see, by project and path, each
+    file's reasons capped at MAX_PROBLEM_TEXT characters."""
     where = await scope(core, view, project)
 
     def run(reads: Reads) -> list[tuple[str, str, str]]:
         found = reads.files.problems(where)
-        if view.all_seeing:
-            return found
-        projects = {p.id: p for p in reads.projects.list()}
-        return view.filter(found, lambda row: (projects.get(row[0]), row[1]))
+        rows: Iterable[tuple[str, str, str]] = found
+        if not view.all_seeing:
+            projects = {p.id: p for p in reads.projects.list()}
+            rows = _visible(view, found, lambda row: (projects.get(row[0]), row[1]))
+        return [(pid, path, _capped(text)) for pid, path, text in paged(rows, offset, limit)]
 
     return await core.store.read(run)
 

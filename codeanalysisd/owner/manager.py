@@ -69,9 +69,11 @@ class Manager(ServiceInterface):
 
     @method()
     @guarded
-    async def ListProjects(self) -> api.Projects:
+    async def ListProjects(self, offset: api.UInt32, limit: api.UInt32) -> api.Projects:
+        """The projects the caller may see, by creation then id: ``offset`` of them skipped, at
+        most ``limit`` (0: api.LIST_PAGE, never more) sent; a shorter page is the last."""
         return [(p.id, p.name, p.root, p.file_count, p.state)
-                for p in await projects.listed(self.core, await self.core.view())]
+                for p in await projects.listed(self.core, await self.core.view(), offset, limit)]
 
     # ----------------------------------------------------------------- workers
     @method()
@@ -186,8 +188,10 @@ class Manager(ServiceInterface):
 
     @method()
     @guarded
-    async def ListProblems(self, project: api.Str) -> api.Problems:
-        return await lookup.problems(self.core, await self.core.view(), project)
+    async def ListProblems(self, project: api.Str, offset: api.UInt32, limit: api.UInt32) -> api.Problems:
+        """Files with problems the caller may see, by project and path, paged as ListProjects;
+        each file's reasons are cut at lookup.MAX_PROBLEM_TEXT characters."""
+        return await lookup.problems(self.core, await self.core.view(), project, offset, limit)
 
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)

@@ -8,7 +8,7 @@ import pwd
 
 from codeanalysisd import paths
 from codeanalysisd.db.store import Reads, RootTaken
-from codeanalysisd.owner import failures
+from codeanalysisd.owner import failures, lookup
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.permissions import View, refuse_root
@@ -64,9 +64,9 @@ async def remove(core: OwnerCore, view: View, key: str) -> None:
     core.changed(Change.PROJECTS)
 
 
-async def listed(core: OwnerCore, view: View) -> list[ProjectInfo]:
-    """The projects the caller may see."""
+async def listed(core: OwnerCore, view: View, offset: int, limit: int) -> list[ProjectInfo]:
+    """One page of the projects the caller may see, by creation then id (``lookup.paged``)."""
     def run(reads: Reads) -> list[ProjectInfo]:
-        return [p for p in reads.projects.list() if view.sees_project(p)]
+        return lookup.paged((p for p in reads.projects.list() if view.sees_project(p)), offset, limit)
 
     return await core.store.read(run)

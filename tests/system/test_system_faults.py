@@ -103,13 +103,13 @@ HOSTILE = [
     ("FindReferences", ["string: ", "string:", "uint32:0"], "InvalidArgument"),
     ("FindReferences", ["string:a", "string:no-such-project", "uint32:0"], "NotFound"),
     ("Search", ["string:!!! ???", "string:", "uint32:0"], "InvalidArgument"),
-    ("ListProblems", ["string:no-such-project"], "NotFound"),
+    ("ListProblems", ["string:no-such-project", "uint32:0", "uint32:0"], "NotFound"),
 ]
 
 
 def _state(system) -> str:
     return (system.run(PY, f"{SRC}/tests/support/dbedit.py", "dump", PID).stdout
-            + busctl(system, "ListProjects").stdout + system.run("sha256sum", "/etc/passwd").stdout)
+            + busctl(system, "ListProjects", "uu", "0", "0").stdout + system.run("sha256sum", "/etc/passwd").stdout)
 
 
 def test_hostile_calls_get_named_errors_and_change_nothing(system, hostile_project):

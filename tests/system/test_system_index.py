@@ -282,7 +282,7 @@ def test_root_that_disappears_is_reported(system):
     assert "project fleeting is missing" in system.journal("codeanalysisd-db.service", "-p", "warning", "-o", "cat")
     system.run("mv", "/srv/fleeting-away", "/srv/fleeting")
     wait_until(lambda: state() == "active", timeout=15, what="the project to come back")
-    assert busctl(system, "ListProjects").returncode == 0
+    assert busctl(system, "ListProjects", "uu", "0", "0").returncode == 0
     ctl(system, "remove", "fleeting")
 
 

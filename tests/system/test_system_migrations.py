@@ -83,7 +83,7 @@ def test_migration_runs_before_ready(system, crafted_database):
     crafted_database("SELECT 1")  # a valid version-1 database: migration 2 must apply
     system.systemctl("start", "codeanalysisd-db.service")  # returns after READY=1
     # by READY=1 the schema is complete: the first call already sees every table
-    assert busctl(system, "ListProjects").stdout.startswith("a(sssus) 1 \"old\"")
+    assert busctl(system, "ListProjects", "uu", "0", "0").stdout.startswith("a(sssus) 1 \"old\"")
     pending = ", ".join(str(v) for v in range(2, LATEST + 1))
     assert f"migrated to schema version {LATEST} (applied {pending})" in system.journal("codeanalysisd-db.service",
                                                                                           "-o", "cat")

@@ -93,16 +93,17 @@ def test_introspection_equals_the_xml_in_the_repository(system):
 def test_add_project_then_list(system):
     out = busctl(system, "AddProject", "s", PROJECT).stdout.strip()
     assert out == 's "alpha"'
-    listed = busctl(system, "ListProjects").stdout
+    listed = busctl(system, "ListProjects", "uu", "0", "0").stdout
     assert re.search(rf'"alpha" "alpha" "{PROJECT}" [01] "active"', listed), listed
     # the owner announces the change (PropertiesChanged) and the watcher acts on it at once,
     # well before its periodic report (ReportInterval=5 s), and indexes the project's file
-    wait_until(lambda: f'"alpha" "alpha" "{PROJECT}" 1 "active"' in busctl(system, "ListProjects").stdout,
+    wait_until(lambda: f'"alpha" "alpha" "{PROJECT}" 1 "active"' in busctl(system, "ListProjects", "uu", "0",
+                                                                          "0").stdout,
                timeout=5, what="pkg/mod.py to be indexed")
     wait_until(lambda: "watching 1 project(s)" in system.show("codeanalysisd-watcher.service",
                                                               "StatusText")["StatusText"],
                timeout=2, what="the watcher to see the new project")
-    assert busctl(system, "--json=short", "ListProjects", check=False).returncode == 0
+    assert busctl(system, "--json=short", "ListProjects", "uu", "0", "0", check=False).returncode == 0
     props = system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
                        "org.codeanalysis1.Manager", "Version", "Projects").stdout.split("\n")
     assert props[0] == 's "0.1.0"' and props[1] == "u 1"
@@ -125,21 +126,50 @@ def test_duplicate_and_overlapping_roots_are_refused(system):
     ("/srv/projects/private", "is not readable by the service user"),
 ])
 def test_bad_roots_get_invalid_argument(system, path, reason):
-    before = busctl(system, "ListProjects").stdout
+    before = busctl(system, "ListProjects", "uu", "0", "0").stdout
     r = dbus_send(system, "AddProject", f"string:{path}")
     assert r.returncode != 0
     assert "org.codeanalysis1.Error.InvalidArgument" in r.stderr and reason in r.stderr, r.stderr
     assert reason in busctl(system, "AddProject", "s", path, check=False).stderr
-    assert busctl(system, "ListProjects").stdout == before  # nothing written
+    assert busctl(system, "ListProjects", "uu", "0", "0").stdout == before  # nothing written
 
 
 def test_project_survives_restart_of_the_owner(system):
     system.systemctl("restart", "codeanalysisd-db.service")
-    assert f'"{PROJECT}"' in busctl(system, "ListProjects").stdout
+    assert f'"{PROJECT}"' in busctl(system, "ListProjects", "uu", "0", "0").stdout
+
+
+def _rows(system, member: str, signature: str, *args: str) -> list[list]:
+    return json.loads(busctl(system, "--json=short", member, signature, *args).stdout)["data"][0]
+
+
+def test_list_projects_and_problems_answer_in_pages(system):
+    system.sh("mkdir -p /srv/projects/pages-a /srv/projects/pages-b && for n in 0 1 2; do "
+              "printf 'def (:\\n' > /srv/projects/pages-a/bad$n.py; done")
+    added = [json.loads(ctl(system, "--json", "add", f"/srv/projects/pages-{x}").stdout)["id"] for x in "ab"]
+    try:
+        every = ["alpha", *added]
+        assert [r[0] for r in _rows(system, "ListProjects", "uu", "0", "0")] == every
+        assert [r[0] for r in _rows(system, "ListProjects", "uu", "0", "2")] == every[:2]
+        assert [r[0] for r in _rows(system, "ListProjects", "uu", "2", "2")] == every[2:]
+        assert _rows(system, "ListProjects", "uu", "3", "0") == []
+        assert [p["id"] for p in json.loads(ctl(system, "--json", "projects").stdout)] == every
+        project = added[0]
+        wait_until(lambda: len(_rows(system, "ListProblems", "suu", project, "0", "0")) == 3, timeout=15,
+                   what="the three unparsable files to be listed")
+        paths = [f"bad{n}.py" for n in range(3)]
+        assert [r[1] for r in _rows(system, "ListProblems", "suu", project, "0", "0")] == paths
+        assert [r[1] for r in _rows(system, "ListProblems", "suu", project, "0", "2")] == paths[:2]
+        assert [r[1] for r in _rows(system, "ListProblems", "suu", project, "2", "2")] == paths[2:]
+        assert _rows(system, "ListProblems", "suu", project, "3", "2") == []
+        assert [p["path"] for p in json.loads(ctl(system, "--json", "problems", "-p", project).stdout)] == paths
+    finally:
+        for project in added:
+            ctl(system, "remove", project, check=False)
 
 
 def test_nobody_is_denied_by_the_bus_policy(system):
-    r = busctl(system, "ListProjects", check=False, user="nobody")
+    r = busctl(system, "ListProjects", "uu", "0", "0", check=False, user="nobody")
     assert r.returncode != 0 and "Access denied" in r.stderr
     r = ctl(system, "projects", check=False, user="nobody")
     assert r.returncode != 0 and "AccessDenied" in r.stderr
@@ -249,7 +279,7 @@ def test_kill_9_of_the_owner_is_restarted_and_clients_reconnect(system):
     after = system.show(unit, "MainPID", "NRestarts")
     assert after["MainPID"] != before["MainPID"]
     assert int(after["NRestarts"]) == int(before["NRestarts"]) + 1
-    assert f'"{PROJECT}"' in busctl(system, "ListProjects").stdout
+    assert f'"{PROJECT}"' in busctl(system, "ListProjects", "uu", "0", "0").stdout
     # systemd restarts the workers after the owner (Requires=); they come back and report to it
     wait_until(lambda: all_running(system), timeout=15, what="the workers to run again")
     wait_until(lambda: all(w.get("state") for w in json.loads(ctl(system, "--json", "worker", "status").stdout)

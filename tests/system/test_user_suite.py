@@ -37,9 +37,9 @@ def test_start_status(user_box):
 def test_add_list_and_persist(user_box):
     user_box.sh(f"mkdir -p {PROJECT} && echo 'def f(): pass' > {PROJECT}/m.py")
     assert busctl(user_box, "AddProject", "s", PROJECT).stdout.strip() == 's "user-project"'
-    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects").stdout
+    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects", "uu", "0", "0").stdout
     user_box.systemctl("restart", "codeanalysisd-db.service")
-    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects").stdout
+    assert f'"{PROJECT}"' in busctl(user_box, "ListProjects", "uu", "0", "0").stdout
     r = dbus_send(user_box, "AddProject", "string:not/absolute")
     assert "org.codeanalysis1.Error.InvalidArgument" in r.stderr
 
