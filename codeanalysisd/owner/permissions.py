@@ -28,6 +28,9 @@ SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/l
                 "/sys", "/usr", "/var/cache", "/var/lib", "/var/log", "/var/spool")
 
 
+SERVICE_UID = os.getuid()  # the user the owner runs as
+
+
 class View:
     """One request's caller and what they can read (directory verdicts cached for the request).
 
@@ -39,7 +42,7 @@ class View:
     def __init__(self, caller: Caller) -> None:
         self.caller = caller
         self.disk = Visibility(caller)
-        self.all_seeing = caller.is_root or caller.uid == os.getuid()
+        self.all_seeing = caller.is_root or caller.uid == SERVICE_UID
 
     def sees_project(self, project: ProjectInfo) -> bool:
         return (self.all_seeing or project.owner_uid == self.caller.uid
