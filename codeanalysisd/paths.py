@@ -48,6 +48,13 @@ def relative(raw: str, what: str = "path") -> str:
     return raw
 
 
+def absolute(raw: str, what: str = "project root") -> str:
+    """An absolute path from outside, checked (no NUL, no ``..``, not too long) and with
+    repeated or trailing slashes and ``.`` components folded; nothing on disk is looked at."""
+    _check_syntax(raw, what)
+    return "/" + "/".join(p for p in raw.split("/") if p not in ("", "."))
+
+
 def project_root(raw: str) -> str:
     """Canonical form of a directory to register as a project root."""
     _check_syntax(raw, "project root")

@@ -21,14 +21,22 @@ def _homes() -> list[tuple[int, str]]:
     return [(entry.pw_uid, entry.pw_dir) for entry in pwd.getpwall()]
 
 
+def _unreadable(root: str) -> failures.Forbidden:
+    return failures.Forbidden(f"you cannot read {root} yourself (read and search permission on it, and search "
+                              "permission on every directory above it, no symbolic link on the way): only "
+                              "what you can read is indexed for you")
+
+
 def _check(view: View, raw: str) -> str:
     """The canonical root, if this caller may register it: a tree of their own they can read."""
+    if not view.all_seeing and not view.disk.can_list_dir(paths.absolute(raw)):
+        # Asked before the service looks (as itself) at the path: whatever lies where the
+        # caller cannot look, missing or not a directory, gets this same answer.
+        raise _unreadable(raw)
     canonical = paths.project_root(raw)
     refuse_root(view, canonical, _homes())
     if not view.disk.can_list_dir(canonical):
-        raise failures.Forbidden(f"you cannot read {canonical} yourself (read and search permission on it, and "
-                                 "search permission on every directory above it): only what you can read is "
-                                 "indexed for you")
+        raise _unreadable(canonical)
     return canonical
 
 

@@ -69,8 +69,8 @@ def _explain(exc: OSError, target: str) -> WriteFailed:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return WriteFailed(
             f"cannot write {target}: {exc.strerror}. The service may write only where its user may "
-            "and its sandbox allows: give the codeanalysis group write access to the project "
-            "(e.g. setfacl -R -m g:codeanalysis:rwX,d:g:codeanalysis:rwX ROOT) and, for a project outside "
+            "and its sandbox allows: give the service user write access to the project "
+            "(e.g. setfacl -R -m u:codeanalysis:rwX,d:u:codeanalysis:rwX ROOT) and, for a project outside "
             "/home, /srv and /opt, add ReadWritePaths=ROOT in a drop-in (systemctl edit codeanalysisd-db.service)")
     if exc.errno == errno.ELOOP:
         return WriteFailed(f"cannot write {target}: a directory on the way is a symbolic link")
