@@ -43,13 +43,19 @@ class View:
         self.caller = caller
         self.disk = Visibility(caller)
         self.all_seeing = caller.is_root or caller.uid == SERVICE_UID
+        self._files: dict[str, bool] = {}  # a file's verdict, once per request (rows repeat files)
 
     def sees_project(self, project: ProjectInfo) -> bool:
         return (self.all_seeing or project.owner_uid == self.caller.uid
                 or self.disk.can_list_dir(project.root))
 
     def sees_file(self, project: ProjectInfo, rel: str) -> bool:
-        return self.all_seeing or self.disk.can_read_file(_join(project.root, rel))
+        if self.all_seeing:
+            return True
+        path = _join(project.root, rel)
+        if (known := self._files.get(path)) is None:
+            known = self._files[path] = self.disk.can_read_file(path)
+        return known
 
     def sees_history(self, project: ProjectInfo, rel: str) -> bool:
         """Versions of a path: by the rule on the path as it is now; of a path that no longer
