@@ -1,8 +1,9 @@
 """The DB owner's core: the one object both bus faces stand on.
 
 It holds the store, systemd's units, the configuration, the guard, the repairs, the
-workers' reports and semantic search, finds projects by key, and tells whoever listens
-when the index changed. The faces (``manager.py``, ``worker.py``) only convert arguments
+workers' reports and semantic search; it knows who is calling and what they may see
+(``callers``, ``permissions``), finds projects by key, and tells whoever listens when the
+index changed. The faces (``manager.py``, ``worker.py``) only convert arguments
 and results; the work itself lives in the modules named for it (``projects``, ``lookup``,
 ``restore``, ``repair``, ``ingest``, ``embeddings``, ``worker_control``).
 """
