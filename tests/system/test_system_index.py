@@ -260,11 +260,12 @@ def test_a_libcst_crash_is_recorded_not_retried(system):
     # what the watcher leaves behind when the process dies inside libcst
     system.run("setpriv", "--reuid=codeanalysis", "--regid=codeanalysis", "--clear-groups", "sh", "-c",
                f"echo '[\"{PID}\", \"pkg/victim.py\", \"{sha}\"]' > "
-               "/var/lib/codeanalysisd/watcher-libcst-inflight.json")
+               "/var/lib/codeanalysisd/watcher/watcher-libcst-inflight.json")
     system.systemctl("start", "codeanalysisd-watcher.service")
     wait_until(lambda: "crashed" in (db_rows(system)["files"]["pkg/victim.py"]["syntax"] or ""), timeout=15,
                what="the crash to be recorded")
-    assert system.run("test", "-e", "/var/lib/codeanalysisd/watcher-libcst-inflight.json", check=False).returncode
+    marker = "/var/lib/codeanalysisd/watcher/watcher-libcst-inflight.json"
+    assert system.run("test", "-e", marker, check=False).returncode
     assert "libcst crashed the watcher while parsing pkg/victim.py" in system.journal(
         "codeanalysisd-watcher.service", "-p", "warning", "-o", "cat")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -55,6 +56,29 @@ def test_security_exposure_is_at_most_2(system):
             figure(f"systemd-analyze security {label}: {overall[-1].split(':', 1)[1].strip()}")
             assert level <= 2.0, r.stdout
 
+
+
+def test_workers_cannot_write_the_index_and_every_unit_has_limits(system):
+    """The workers (the watcher parses untrusted code) see the state directory read-only, the
+    watcher with one directory of its own; only the DB owner writes the databases."""
+    def write_as_unit(unit: str, path: str) -> subprocess.CompletedProcess[str]:
+        pid = system.show(unit, "MainPID")["MainPID"]
+        uid, gid = (system.run("id", flag, "codeanalysis").stdout.strip() for flag in ("-u", "-g"))
+        return system.run("nsenter", f"--target={pid}", "--mount", f"--setuid={uid}", f"--setgid={gid}",
+                          "touch", path, check=False)
+
+    probe = "/var/lib/codeanalysisd/probe-written-by-a-unit"
+    for unit in SERVICES:
+        r = write_as_unit(unit, probe)
+        if unit == "codeanalysisd-db.service":
+            assert r.returncode == 0, r.stderr
+            system.run("rm", "-f", probe)
+        else:
+            assert r.returncode != 0 and "Read-only file system" in r.stderr, (unit, r.stderr)
+        limits = system.show(unit, "MemoryMax", "TasksMax")
+        assert limits["MemoryMax"] != "infinity" and limits["TasksMax"] != "infinity", (unit, limits)
+    assert write_as_unit("codeanalysisd-watcher.service", "/var/lib/codeanalysisd/watcher/probe").returncode == 0
+    system.run("rm", "-f", "/var/lib/codeanalysisd/watcher/probe")
 
 def test_start_target_all_running_with_status(system):
     stop_suite(system)
