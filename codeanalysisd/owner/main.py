@@ -49,13 +49,18 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
                  ", ".join(map(str, report.history_applied)), extra={"path": store.history_path})
 
 
-async def _prune_periodically(store: Store, log) -> None:
+async def _prune_periodically(store: Store, log, every: float = PRUNE_EVERY) -> None:
+    """Prune the history and orphan vectors every hour. A failed pass (a full disk, a busy
+    database) is logged and tried again at the next hour: the task never dies of it."""
     while True:
-        await asyncio.sleep(PRUNE_EVERY)
-        pruned = await store.write(lambda w: w.history.prune())
-        if pruned:
-            log.info("pruned %d old version(s) from the history", pruned)
-        _log_vectors_pruned(log, await store.write(lambda w: w.vectors.prune_orphans()))
+        await asyncio.sleep(every)
+        try:
+            pruned = await store.write(lambda w: w.history.prune())
+            if pruned:
+                log.info("pruned %d old version(s) from the history", pruned)
+            _log_vectors_pruned(log, await store.write(lambda w: w.vectors.prune_orphans()))
+        except Exception as exc:  # the next pass tries again; nothing is half-done (one transaction each)
+            log.error("pruning failed: %s: %s; trying again in %.0f s", type(exc).__name__, exc, every)
 
 
 def _log_vectors_pruned(log, count: int) -> None:
