@@ -14,12 +14,15 @@ Callers hold the transaction.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 import apsw
 
+from codeanalysisd.db import integrity
 from codeanalysisd.db.migrations import Migration
 from codeanalysisd.db.rows import single_int
 
@@ -280,3 +283,80 @@ def prune(db: apsw.Connection, retention: Retention, now: float | None = None,
 
 def stored_bytes(db: apsw.Connection) -> int:
     return single_int(db.execute("SELECT coalesce(sum(size), 0) FROM history.contents"))
+
+
+# ---------------------------------------------------------------------- salvage
+@dataclass
+class Salvaged:
+    projects: int = 0
+    contents: int = 0
+    versions: int = 0
+    lost_versions: int = 0  # known to have existed (read, or listed by an index) but not copied
+
+
+def _columns(db: apsw.Connection, schema: str, table: str) -> list[str]:
+    return [str(row[1]) for row in db.execute(f"PRAGMA {schema}.table_info({table})")]
+
+
+def salvage(db: apsw.Connection, old_path: str, elsewhere: Callable[[bytes], bytes | None]) -> Salvaged:
+    """Copy into the (fresh) history every row of ``projects``, ``contents`` and ``versions``
+    that can still be read from the history file at ``old_path`` (opened read-only, never
+    changed). A content is taken only if its bytes match its sha256; a version only if its
+    content is kept, from the old file or, failing that, from ``elsewhere`` (the index's
+    copy). One transaction, held here."""
+    found = Salvaged()
+    try:
+        old = apsw.Connection(old_path, flags=apsw.SQLITE_OPEN_READONLY)
+    except apsw.Error:
+        return found
+    try:
+        with db:
+            for table in ("projects", "contents", "versions"):
+                try:
+                    present = set(_columns(old, "main", table))
+                except (*integrity.READ_ERRORS, apsw.SQLError):
+                    present = set()
+                columns = [c for c in _columns(db, SCHEMA, table) if c in present]
+                if not present:
+                    if table == "versions":
+                        found.lost_versions = len(integrity.indexed_rowids(old, table))
+                    continue
+                insert = (f"INSERT OR IGNORE INTO {SCHEMA}.{table} ({', '.join(columns)}) "
+                          f"VALUES ({', '.join('?' * len(columns))})")
+                seen: set[int] = set()
+                copied: set[int] = set()
+                for rowid, *values in integrity.readable_rows(old, table, columns,
+                                                              chunk=64 if table == "contents" else 256):
+                    seen.add(int(rowid))
+                    row = dict(zip(columns, values, strict=True))
+                    if table == "contents":
+                        data, sha = row.get("data"), row.get("sha256")
+                        if not (isinstance(data, bytes) and isinstance(sha, bytes)
+                                and hashlib.sha256(data).digest() == sha):
+                            continue
+                        row["size"] = len(data)
+                    elif table == "versions":
+                        sha = row.get("sha256")
+                        if not isinstance(sha, bytes):
+                            continue
+                        if content(db, sha) is None:
+                            data = elsewhere(sha)
+                            if data is None or hashlib.sha256(data).digest() != sha:
+                                continue
+                            keep_content(db, sha, data)
+                    try:
+                        db.execute(insert, tuple(row[c] for c in columns))
+                    except apsw.ConstraintError:
+                        continue  # a row the damage garbled into something the table refuses
+                    if db.changes():
+                        copied.add(int(rowid))
+                if table == "projects":
+                    found.projects = len(copied)
+                elif table == "contents":
+                    found.contents = len(copied)
+                else:
+                    found.versions = len(copied)
+                    found.lost_versions = len((seen | integrity.indexed_rowids(old, table)) - copied)
+    finally:
+        old.close()
+    return found

@@ -70,6 +70,13 @@ class OpenReport:
     applied: list[int] = field(default_factory=list)
     history_applied: list[int] = field(default_factory=list)
     moved_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, renamed to, why)
+    reindexed: list[tuple[str, str]] = field(default_factory=list)  # (file, what REINDEX fixed in place)
+    # What was read back from a history file that was moved aside into the fresh one:
+    history_salvaged_from: str = ""  # the moved-aside file ("" when nothing was moved)
+    history_salvaged_projects: int = 0
+    history_salvaged_contents: int = 0
+    history_salvaged_versions: int = 0
+    history_lost_versions: int = 0  # known to have been there but unreadable, or without their content
     rebuilt_projects: int = 0  # projects an index recreated from scratch got back from the history
     adopted_files: int = 0  # current contents copied into a history created next to an existing index
     chunked_files: int = 0  # files indexed before semantic search existed, given their chunks
@@ -85,8 +92,13 @@ def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Conne
 
 
 def _open_checked(path: str, schema: str, attach_to: apsw.Connection | None, report: OpenReport) -> apsw.Connection:
-    """Open (or attach) one database file, moving it aside first if it is not sound."""
-    suspect = integrity.take_suspect(path)
+    """Open (or attach) one database file, moving it aside first if it is not sound.
+
+    A file suspected of corruption gets the full check; a problem only in indexes is fixed in
+    place by REINDEX. The suspicion marker goes only once the check has run and the file was
+    found sound, repaired or moved aside: a check cut short runs again at the next start.
+    """
+    suspect = integrity.peek_suspect(path)
     for attempt in (1, 2):
         if attach_to is None:
             db = apsw.Connection(path)
@@ -101,8 +113,15 @@ def _open_checked(path: str, schema: str, attach_to: apsw.Connection | None, rep
                 continue
         problem = integrity.probe(db, schema)
         if problem is None and suspect and attempt == 1:
-            problem = "; ".join(integrity.full_check(db, schema)[:5]) or None
+            problems = integrity.full_check(db, schema)
+            if problems and integrity.index_only(db, schema, problems):
+                found = "; ".join(problems[:5])
+                problems = integrity.reindex(db, schema)
+                if not problems:
+                    report.reindexed.append((path, found))
+            problem = "; ".join(problems[:5]) or None
         if problem is None:
+            integrity.clear_suspect(path)
             return db
         if attach_to is None:
             db.close()
@@ -242,7 +261,8 @@ class Store:
         Raises MigrationError when a schema cannot be brought up to date. A file that is not
         a sound database is moved aside and started afresh: a lost index is rebuilt from the
         history (projects, and deleted files' rows; the watcher re-reads what is on disk), a
-        lost history is refilled from the index's current contents.
+        lost history gets back whatever can still be read of the moved-aside file, and is
+        refilled from the index's current contents.
         """
         report = OpenReport()
         db = _open_checked(path, "main", None, report)
@@ -262,7 +282,11 @@ class Store:
             db.close()
             raise
         store = cls(db, path, history_path, retention)
-        if new_index and not new_history:
+        salvaged = False
+        moved = [renamed for file, renamed, _ in report.moved_aside if file == history_path]
+        if new_history and moved:
+            salvaged = store._salvage_history(moved[0], report)
+        if new_index and (not new_history or salvaged):
             report.rebuilt_projects = store._rebuild_from_history()
         elif new_history and not new_index:
             report.adopted_files = store._adopt_into_history()
@@ -270,6 +294,20 @@ class Store:
             with store.db:
                 report.chunked_files = indexing.chunk_existing(store.db)
         return store, report
+
+    def _salvage_history(self, old_path: str, report: OpenReport) -> bool:
+        """Read back what can be read of a moved-aside history; True if anything was."""
+        found = history.salvage(self.db, old_path, self._index_content)
+        report.history_salvaged_from = old_path
+        report.history_salvaged_projects = found.projects
+        report.history_salvaged_contents = found.contents
+        report.history_salvaged_versions = found.versions
+        report.history_lost_versions = found.lost_versions
+        return bool(found.projects or found.versions)
+
+    def _index_content(self, sha256: bytes) -> bytes | None:
+        row = self.db.execute("SELECT data FROM main.blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        return bytes(row[0]) if row else None
 
     def _rebuild_from_history(self) -> int:
         with self.db:

@@ -30,6 +30,14 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
     for path, moved_to, why in report.moved_aside:
         log.error("%s is not a sound database (%s): moved aside to %s, starting afresh", path, why, moved_to,
                   extra={"path": path})
+    for path, fixed in report.reindexed:
+        log.warning("%s had damaged indexes (%s): rebuilt in place, no row lost", path, fixed, extra={"path": path})
+    if report.history_salvaged_from:
+        log.warning("history recovered from %s: %d version(s), %d content(s) and %d project(s) read back; "
+                    "%d version(s) lost (unreadable, or their content gone)", report.history_salvaged_from,
+                    report.history_salvaged_versions, report.history_salvaged_contents,
+                    report.history_salvaged_projects, report.history_lost_versions,
+                    extra={"path": report.history_salvaged_from})
     if report.rebuilt_projects:
         log.warning("index rebuilt from the history: %d project(s) registered again; the watcher re-reads "
                     "their files", report.rebuilt_projects)
