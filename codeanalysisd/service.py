@@ -132,5 +132,14 @@ async def _supervise(ctx: Context, body: Callable[[Context], Awaitable[int]]) ->
         watchdog.cancel()
 
 
-def entry(identifier: str, body: Callable[[Context], Awaitable[int]]) -> None:
-    sys.exit(run(identifier, body))
+def entry(identifier: str, body: Callable[[Context], Awaitable[int]], skip_finalization: bool = False) -> None:
+    """Run the unit's main process. ``skip_finalization``: once the body has returned (its work
+    done or rolled back, its status reported), leave without the interpreter's teardown, which
+    a daemon thread still inside native code (libcst) can turn into a crash on the way out."""
+    code = run(identifier, body)
+    if skip_finalization:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

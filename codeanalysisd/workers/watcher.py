@@ -323,7 +323,8 @@ async def serve(ctx: service.Context) -> int:
 
 
 def main() -> None:
-    service.entry("codeanalysisd-watcher", serve)
+    # libcst may still be parsing on its daemon thread when a stop comes (watch/sync.off_the_loop)
+    service.entry("codeanalysisd-watcher", serve, skip_finalization=True)
 
 
 if __name__ == "__main__":
