@@ -44,8 +44,13 @@ def stop_suite(box: Box) -> float:
     """
     started = time.monotonic()
     box.systemctl("stop", "codeanalysisd.target")
-    wait_until(lambda: all(box.show(u, "ActiveState")["ActiveState"] in ("inactive", "failed") for u in SERVICES),
-               timeout=10, interval=0.01, what="every service to stop")
+    try:
+        wait_until(lambda: all(box.show(u, "ActiveState")["ActiveState"] in ("inactive", "failed")
+                               for u in SERVICES), timeout=10, interval=0.01, what="every service to stop")
+    except TimeoutError as exc:
+        still = {u: box.show(u, "ActiveState", "SubState", "StatusText") for u in SERVICES}
+        raise TimeoutError(f"{exc}: {still}\n" + box.run("journalctl", "-n", "40", "-o", "short-monotonic",
+                                                          "--no-pager", "-u", "codeanalysisd-*").stdout) from exc
     return time.monotonic() - started
 
 

@@ -213,8 +213,11 @@ def test_a_full_disk_is_reported_reads_go_on_and_writing_resumes(system):
         wait_until(lambda: found("before_full"), timeout=20, what="the project indexed")
         owner_pid = system.show("codeanalysisd-db.service", "MainPID")["MainPID"]
         system.run("dd", "if=/dev/zero", f"of={state}/filler", "bs=1M", check=False)  # until ENOSPC
-        # a file whose transaction needs new space (780 KB of source: parsed, below MaxParseSize)
-        system.sh(f"python3 -c \"print('def after_full():\\n    pass\\n' + 'x = 1\\n' * 130000)\" > {root}/big.py")
+        # a file whose transaction needs new space (780 KB of source: parsed, below MaxParseSize),
+        # in one long literal: cheap for libcst, whose parser holds the GIL for seconds on 130,000
+        # short lines, which would make this test about libcst's speed instead of the full disk
+        system.sh(f"python3 -c \"print('def after_full():\\n    pass\\nBLOB = ' + repr('x' * 780000))\" "
+                  f"> {root}/big.py")
         def owner_journal() -> list[dict]:
             # the whole unit's journal: nothing before this test fills a disk
             out = system.run("journalctl", "-u", "codeanalysisd-db.service", "-o", "json", "--no-pager")
