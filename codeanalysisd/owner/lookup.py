@@ -8,7 +8,7 @@ so a page is as full as the caller's view allows.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 from codeanalysisd import paths
 from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db import history, queries
-from codeanalysisd.db.store import Reads
+from codeanalysisd.db.store import Reads, UnknownProject
 from codeanalysisd.db.vectors import Match
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.core import OwnerCore
@@ -55,6 +55,25 @@ def paged(rows: Iterable[T], offset: int, limit: int) -> list[T]:
     return list(itertools.islice(rows, offset, offset + wanted))
 
 
+def projects_of(reads: Reads) -> Callable[[str], ProjectInfo | None]:
+    """A row's project by id, for one request: looked up once each, and only for the projects
+    the rows name (a listing of every project would count every project's files)."""
+    @functools.cache
+    def find(project_id: str) -> ProjectInfo | None:
+        try:
+            return reads.projects.find(project_id)
+        except UnknownProject:
+            return None  # removed since the row was read: the row is dropped
+
+    return find
+
+
+def seen(reads: Reads, view: View, rows: list[R]) -> list[R]:
+    """The rows whose file the caller may see."""
+    project = projects_of(reads)
+    return view.filter(rows, lambda r: (project(r.project), r.path))
+
+
 def _visible(view: View, rows: Sequence[T], where: Callable[[T], tuple[ProjectInfo | None, str]]) -> Iterator[T]:
     """The rows the caller may see, checked a page at a time, as far as they are read."""
     for start in range(0, len(rows), LIST_PAGE):
@@ -69,11 +88,10 @@ def visible_page(reads: Reads, view: View, fetch: Callable[[int], list[R]], limi
     """Up to ``limit`` rows of ``fetch(n)`` (the first n rows of a query) that the caller may see."""
     if view.all_seeing:
         return fetch(limit)
-    projects: dict[str, ProjectInfo] = {p.id: p for p in reads.projects.list()}
     asked = limit
     while True:
         rows = fetch(asked)
-        kept = view.filter(rows, lambda r: (projects.get(r.project), r.path))
+        kept = seen(reads, view, rows)
         if len(kept) >= limit or len(rows) < asked or asked >= MAX_SCANNED:
             return kept[:limit]
         asked = min(asked * 4, MAX_SCANNED)
@@ -120,8 +138,8 @@ async def problems(core: OwnerCore, view: View, project: str, offset: int, limit
         found = reads.files.problems(where)
         rows: Iterable[tuple[str, str, str]] = found
         if not view.all_seeing:
-            projects = {p.id: p for p in reads.projects.list()}
-            rows = _visible(view, found, lambda row: (projects.get(row[0]), row[1]))
+            project = projects_of(reads)
+            rows = _visible(view, found, lambda row: (project(row[0]), row[1]))
         return [(pid, path, _capped(text)) for pid, path, text in paged(rows, offset, limit)]
 
     return await core.store.read(run)
@@ -204,11 +222,11 @@ async def nearest(core: OwnerCore, view: View, query: str, project: str, limit: 
     ask = core.semantic.hybrid if hybrid else core.semantic.search
     if view.all_seeing:
         return await ask(query, where, wanted)
-    projects = await core.store.read(lambda r: {p.id: p for p in r.projects.list()})
     asked = wanted
     while True:
         found = await ask(query, where, asked)
-        kept = await asyncio.to_thread(view.filter, found, lambda m: (projects.get(m.project), m.path))
+        # the look at the disk on a read thread too, with the deadline of any read
+        kept = await core.store.read(functools.partial(seen, view=view, rows=found))
         if len(kept) >= wanted or len(found) < asked or asked >= MAX_SCANNED:
             return kept[:wanted]
         asked = min(asked * 4, MAX_SCANNED)
