@@ -28,8 +28,8 @@ class ProjectState(StrEnum):
 
 @dataclass(frozen=True)
 class ProjectInfo:
-    """One registered project, in the field order of ``ListProjects``' rows (the owner's uid,
-    last, is the owner's own: it is not part of the row)."""
+    """One registered project, in the field order of ``ListProjects``' rows (the owner's uid
+    and the root's identity, last, are the owner's own: they are not part of the row)."""
 
     id: str
     name: str
@@ -37,6 +37,8 @@ class ProjectInfo:
     file_count: int
     state: str
     owner_uid: int = 0  # who added it: only they (and root) may change it
+    root_dev: int = 0  # the root's identity at registration (tree.RootId); 0 0: not recorded yet
+    root_ino: int = 0
 
 
 @dataclass

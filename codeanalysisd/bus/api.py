@@ -39,9 +39,10 @@ Report = DBusDict  # a{sv}: a reply of named values
 StrList = Annotated[list[str], DBusSignature("as")]
 
 # Compound types, named for what they carry.
-FileRow = tuple[str, int, int, bytes, str]
-FileBatch = Annotated[list[FileRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, source, facts JSON)
-FileStates = Annotated[list[FileRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, sha256, state)
+FileRow = tuple[str, int, int, bytes, str, int]
+FileBatch = Annotated[list[FileRow], DBusSignature("a(sxxaysu)")]  # (path, size, mtime_ns, source, facts JSON, mode)
+StateRow = tuple[str, int, int, bytes, str]
+FileStates = Annotated[list[StateRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, sha256, state)
 Stats = Annotated[list[tuple[str, int, int]], DBusSignature("a(sxx)")]  # same content, new stat
 SyntaxPending = Annotated[list[tuple[str, bytes]], DBusSignature("a(say)")]  # (path, sha256) to verify
 SyntaxVerdicts = Annotated[list[tuple[str, bytes, str]], DBusSignature("a(says)")]  # (path, sha256, verdict)
@@ -60,6 +61,8 @@ Keys = Annotated[list[bytes], DBusSignature("aay")]
 Ranked = Annotated[list[tuple[bytes, float]], DBusSignature("a(ayd)")]  # (key, cosine similarity), best first
 
 Projects = Annotated[list[tuple[str, str, str, int, str]], DBusSignature("a(sssus)")]  # records.ProjectInfo
+# records.ProjectInfo whole, for the workers: with the owner's uid and the root's identity (device, inode)
+ProjectsFull = Annotated[list[tuple[str, str, str, int, str, int, int, int]], DBusSignature("a(sssusutt)")]
 WorkerRows = Annotated[list[dict[str, Variant]], DBusSignature("aa{sv}")]
 Hits = Annotated[list[tuple[str, str, int, str, str, float]],
                  DBusSignature("a(ssussd)")]  # project, path, line, symbol, line text, score
@@ -74,6 +77,7 @@ Versions = Annotated[list[tuple[int, str, float, int, str, bool, str]],
 Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # project, path, reasons
 EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
 REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
+TO_RESTORE = "a(su)"  # path, version: inside RepairAndRestore's Report, the files the caller writes back
 
 # ListProjects and ListProblems answer in pages, (offset, limit) in the caller's view: limit 0
 # asks for this many rows, and no page holds more. A page shorter than its limit is the last.
@@ -109,6 +113,7 @@ def _table(*calls: Call) -> dict[str, Call]:
 # org.codeanalysis1.Worker: what the workers call on the owner.
 WORKER = _table(
     _call("ReportProgress", (Str, Str, Counters)),
+    _call("Projects", (UInt32, UInt32), (ProjectsFull,)),  # offset, limit
     _call("FileStates", (Str,), (FileStates,)),
     _call("IndexFiles", (Str, FileBatch), (UInt32,)),
     _call("RemoveFiles", (Str, StrList), (UInt32,)),
@@ -145,6 +150,7 @@ MANAGER = _table(
     _call("GetFileSource", (Str, Str, Str), (Bytes,)),
     _call("ListVersions", (Str, Str), (Versions,)),
     _call("RestoreFile", (Str, Str, Str, Bool), (Report,)),
+    _call("RecordRestore", (Str, Str, UInt32, Int64, Bool, Bytes), (Report,)),
     _call("Repair", (Str, Bool), (Report,)),
     _call("RepairAndRestore", (Str, Bool), (Report,)),
     _call("CheckIntegrity", (), (Report,)),

@@ -11,21 +11,17 @@ from codeanalysisd.bus.calls import call
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, WORKER_INTERFACE
 from codeanalysisd.records import Counters, ProjectInfo
 
-# (path, size, mtime_ns, source or sha256, facts JSON or state): api.FILE_BATCH / api.FILE_STATES rows
-FileRow = tuple[str, int, int, bytes, str]
-
 
 class OwnerClient:
     def __init__(self, bus: MessageBus) -> None:
         self.bus = bus
 
     async def list_projects(self) -> list[ProjectInfo]:
-        """Every project: ListProjects page by page, until a page shorter than asked."""
+        """Every project, whole (its root's identity too): page by page, until a page shorter than asked."""
         found: dict[str, ProjectInfo] = {}
         offset = 0
         while True:
-            (rows,) = await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, "ListProjects",
-                                 api.MANAGER["ListProjects"].args, [offset, api.LIST_PAGE])
+            (rows,) = await self._worker("Projects", offset, api.LIST_PAGE)
             for row in rows:
                 project = ProjectInfo(*row)
                 found.setdefault(project.id, project)  # a project removed meanwhile shifts the rest back
@@ -40,11 +36,11 @@ class OwnerClient:
     async def report_progress(self, worker: str, state: str, counters: Counters) -> None:
         await self._worker("ReportProgress", worker, state, counters.as_dict())
 
-    async def file_states(self, project: str) -> list[FileRow]:
+    async def file_states(self, project: str) -> list[api.StateRow]:
         (rows,) = await self._worker("FileStates", project)
         return [(path, size, mtime, bytes(sha), state) for path, size, mtime, sha, state in rows]
 
-    async def index_files(self, project: str, files: list[FileRow]) -> int:
+    async def index_files(self, project: str, files: list[api.FileRow]) -> int:
         (count,) = await self._worker("IndexFiles", project, [list(f) for f in files])
         return count
 
@@ -82,7 +78,7 @@ class OwnerClient:
         (needed,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
         return [(path, action) for path, action in needed]
 
-    async def repair_files(self, project: str, files: list[FileRow]) -> int:
+    async def repair_files(self, project: str, files: list[api.FileRow]) -> int:
         (count,) = await self._worker("RepairFiles", project, [list(f) for f in files])
         return count
 

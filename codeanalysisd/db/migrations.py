@@ -203,6 +203,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX projects_by_owner ON projects(owner_uid);
         """,
     ),
+    Migration(
+        8,
+        "project root identities",
+        """
+        -- A root is the directory (device, inode) registered, not whatever its path names later:
+        -- a root swapped for a link or another directory is missing (tree.open_root). 0 0 is a
+        -- project from before, whose identity the owner records the next time it starts.
+        ALTER TABLE projects ADD COLUMN root_dev INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE projects ADD COLUMN root_ino INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -26,7 +26,7 @@ class RootTaken(ValueError):
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 _LIVE_FILES = "(SELECT count(*) FROM files f WHERE f.project_id = p.id AND f.state = 'live')"
-_COLUMNS = f"p.id, p.name, p.root, {_LIVE_FILES}, p.state, p.owner_uid"
+_COLUMNS = f"p.id, p.name, p.root, {_LIVE_FILES}, p.state, p.owner_uid, p.root_dev, p.root_ino"
 
 
 def _slug(name: str) -> str:
@@ -34,7 +34,7 @@ def _slug(name: str) -> str:
     return slug[:48]
 
 
-def _info(row: tuple[str, str, str, int, str, int]) -> ProjectInfo:
+def _info(row: tuple[str, str, str, int, str, int, int, int]) -> ProjectInfo:
     return ProjectInfo(*row)
 
 
@@ -64,8 +64,10 @@ class ProjectReads:
 class ProjectWrites(ProjectReads):
     """Bound to the writer connection; each method is one transaction."""
 
-    def add(self, root: str, overlaps: Callable[[str, str], bool], owner_uid: int = 0) -> ProjectInfo:
-        """Register a canonical root for its owner; ``overlaps(a, b)`` decides which roots conflict."""
+    def add(self, root: str, overlaps: Callable[[str, str], bool], owner_uid: int = 0,
+            identity: tuple[int, int] = (0, 0)) -> ProjectInfo:
+        """Register a canonical root, the directory (device, inode) it names now, for its owner;
+        ``overlaps(a, b)`` decides which roots conflict."""
         with self.db:
             for existing in self.list():
                 if existing.root == root:
@@ -91,8 +93,8 @@ class ProjectWrites(ProjectReads):
             else:
                 pid = before
             created = time.time()
-            self.db.execute("INSERT INTO projects (id, name, root, created, owner_uid) VALUES (?, ?, ?, ?, ?)",
-                            (pid, name, root, created, owner_uid))
+            self.db.execute("INSERT INTO projects (id, name, root, created, owner_uid, root_dev, root_ino) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)", (pid, name, root, created, owner_uid, *identity))
             history.register_project(self.db, pid, name, root, created, owner_uid)
         return self.find(pid)
 
@@ -103,6 +105,12 @@ class ProjectWrites(ProjectReads):
             self.db.execute("DELETE FROM projects WHERE id = ?", (project.id,))
             history.unregister_project(self.db, project.id)
         return project
+
+    def set_identity(self, project_id: str, identity: tuple[int, int]) -> None:
+        """Record the root's identity of a project registered before identities were."""
+        with self.db:
+            self.db.execute("UPDATE projects SET root_dev = ?, root_ino = ? WHERE id = ? AND root_ino = 0",
+                            (*identity, project_id))
 
     def set_state(self, project_id: str, state: ProjectState) -> bool:
         """True if the state changed."""

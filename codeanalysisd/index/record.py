@@ -27,10 +27,12 @@ class FileUpdate:
     source: bytes  # b"" when the file could not be read
     sha256: bytes  # of source; NO_CONTENT exactly when facts.unreadable
     facts: IndexedFacts
+    mode: int = 0  # permission bits (st_mode & 0o7777) as read; 0: not known
 
     @classmethod
-    def from_wire(cls, path: str, size: int, mtime_ns: int, source: bytes, facts_json: str) -> FileUpdate:
+    def from_wire(cls, path: str, size: int, mtime_ns: int, source: bytes, facts_json: str, mode: int = 0
+                  ) -> FileUpdate:
         """A file a worker sent: its facts checked (``wire.BadFacts`` if malformed), its bytes hashed."""
         facts = wire.decode(facts_json)
         sha256 = NO_CONTENT if facts.unreadable else hashlib.sha256(source).digest()
-        return cls(path, size, mtime_ns, source, sha256, facts)
+        return cls(path, size, mtime_ns, source, sha256, facts, mode & 0o7777)

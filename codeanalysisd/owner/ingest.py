@@ -22,14 +22,14 @@ def rel(path: str) -> str:
     return paths.relative(path)
 
 
-FileRow = tuple[str, int, int, bytes, str]
+FileRow = tuple[str, int, int, bytes, str, int]
 
 
 async def index_files(core: OwnerCore, project: str, files: list[FileRow], reason: str | None) -> int:
-    """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
+    """Whole files, each (path, size, mtime_ns, source, facts JSON, mode); the batch is one transaction."""
     pid = core.project(project).id
-    updates = [FileUpdate.from_wire(rel(path), size, mtime, source, facts)
-               for path, size, mtime, source, facts in files]
+    updates = [FileUpdate.from_wire(rel(path), size, mtime, source, facts, mode)
+               for path, size, mtime, source, facts, mode in files]
     count = await core.store.write(lambda w: w.files.index(pid, updates, reason))
     if reason == "repaired":
         log.info("repair worker re-indexed %s", ", ".join(u.path for u in updates[:20]), extra={"project": pid})

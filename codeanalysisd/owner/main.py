@@ -7,7 +7,7 @@ import os
 
 from dbus_fast import NameFlag, RequestNameReply
 
-from codeanalysisd import service
+from codeanalysisd import service, tree
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
@@ -71,6 +71,22 @@ async def _prune_periodically(store: Store, log, every: float = PRUNE_EVERY) -> 
             log.error("pruning failed: %s: %s; trying again in %.0f s", type(exc).__name__, exc, every)
 
 
+def _record_root_identities(store: Store, log) -> None:
+    """Projects registered before roots were identities get the directory their root names
+    now (reached without following a link); a root that is not there yet gets it when it is."""
+    for project in store.reads.projects.list():
+        if project.root_ino:
+            continue
+        try:
+            found = tree.identity(project.root)
+        except tree.RootGone as exc:
+            log.warning("cannot record the root of %s yet: %s", project.id, exc, extra={"project": project.id})
+            continue
+        store.writes.projects.set_identity(project.id, (found.dev, found.ino))
+        log.info("recorded the root of %s as device %d inode %d", project.id, found.dev, found.ino,
+                 extra={"project": project.id, "path": project.root})
+
+
 def _log_vectors_pruned(log, count: int) -> None:
     if count:
         log.info("dropped %d vector(s) of code no file holds any more", count)
@@ -94,6 +110,7 @@ async def serve(ctx: service.Context) -> int:
     if pruned:
         log.info("pruned %d old version(s) from the history", pruned)
     _log_vectors_pruned(log, store.writes.vectors.prune_orphans())
+    _record_root_identities(store, log)
 
     bus = await connect(ctx.bus_kind)
     try:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import pwd
 
-from codeanalysisd import paths
+from codeanalysisd import paths, tree
 from codeanalysisd.db.store import Reads, RootTaken
 from codeanalysisd.owner import failures, lookup
 from codeanalysisd.owner.changes import Change
@@ -27,8 +27,9 @@ def _unreadable(root: str) -> failures.Forbidden:
                               "what you can read is indexed for you")
 
 
-def _check(view: View, raw: str) -> str:
-    """The canonical root, if this caller may register it: a tree of their own they can read."""
+def _check(view: View, raw: str) -> tuple[str, tree.RootId]:
+    """The canonical root, if this caller may register it (a tree of their own they can read),
+    and the directory it names now, reached without following a link."""
     if not view.all_seeing and not view.disk.can_list_dir(paths.absolute(raw)):
         # Asked before the service looks (as itself) at the path: whatever lies where the
         # caller cannot look, missing or not a directory, gets this same answer.
@@ -37,13 +38,16 @@ def _check(view: View, raw: str) -> str:
     refuse_root(view, canonical, _homes())
     if not view.disk.can_list_dir(canonical):
         raise _unreadable(canonical)
-    return canonical
+    try:
+        return canonical, tree.identity(canonical)
+    except tree.RootGone as exc:  # swapped for a link since it was resolved
+        raise paths.PathRejected(f"project root {raw!r} cannot be registered: {exc}") from None
 
 
 async def add(core: OwnerCore, view: View, root: str) -> ProjectInfo:
     uid = view.caller.uid
     try:
-        canonical = await asyncio.to_thread(_check, view, root)
+        canonical, identity = await asyncio.to_thread(_check, view, root)
     except (paths.PathRejected, failures.Forbidden) as exc:
         log.log(25, "AddProject refused for uid %d: %s", uid, exc, extra={"path": root})
         raise
@@ -53,7 +57,8 @@ async def add(core: OwnerCore, view: View, root: str) -> ProjectInfo:
             raise failures.Forbidden(f"you have {owned} project(s), the most one user may register "
                                      f"([Projects] MaxPerUser={core.config.max_projects}); remove one first")
     try:
-        project = await core.store.write(lambda w: w.projects.add(canonical, paths.roots_overlap, uid))
+        project = await core.store.write(
+            lambda w: w.projects.add(canonical, paths.roots_overlap, uid, (identity.dev, identity.ino)))
     except RootTaken as exc:
         if view.sees_project(exc.project):
             raise

@@ -5,11 +5,13 @@ Arguments and replies are annotated with ``bus/api.py``'s aliases: the Python ty
 for dbus-fast, the D-Bus signature.
 """
 
+from dataclasses import astuple
+
 from dbus_fast.service import ServiceInterface, method
 
 from codeanalysisd.bus import api
 from codeanalysisd.names import WORKER_INTERFACE
-from codeanalysisd.owner import embeddings, ingest
+from codeanalysisd.owner import embeddings, ingest, lookup
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
 from codeanalysisd.owner.repair import reconcile_batch
@@ -29,6 +31,13 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
+    async def Projects(self, offset: api.UInt32, limit: api.UInt32) -> api.ProjectsFull:
+        """A page of every project, whole: the roots' identities are what the workers check."""
+        rows = await self.core.store.read(lambda r: lookup.paged(r.projects.list(), offset, limit))
+        return [astuple(p) for p in rows]
+
+    @method()
+    @guarded
     def FileStates(self, project: api.Str) -> api.FileStates:
         return [(f.path, f.size, f.mtime_ns, f.sha256, f.state)
                 for f in self.core.store.reads.files.states(self.core.project(project).id)]
@@ -36,8 +45,9 @@ class WorkerInterface(ServiceInterface):
     @method()
     @guarded
     async def IndexFiles(self, project: api.Str, files: api.FileBatch) -> api.UInt32:
-        """Whole files, each (path, size, mtime_ns, source, facts JSON); the batch is one transaction."""
-        return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f) for p, s, m, b, f in files], None)
+        """Whole files, each (path, size, mtime_ns, source, facts JSON, mode); the batch is one transaction."""
+        return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files],
+                                        None)
 
     @method()
     @guarded
@@ -99,7 +109,7 @@ class WorkerInterface(ServiceInterface):
     @guarded
     async def RepairFiles(self, project: api.Str, files: api.FileBatch) -> api.UInt32:
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
-        return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f) for p, s, m, b, f in files],
+        return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files],
                                         "repaired")
 
     # ------------------------------------------------------------------ the vectorizer

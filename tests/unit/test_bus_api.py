@@ -38,5 +38,5 @@ def test_the_owner_asks_the_vectorizer_with_the_signature_it_serves():
 
 
 def test_signatures_are_derived_from_the_annotated_types():
-    assert api.signature(api.Str, api.FileBatch) == "sa(sxxays)"
-    assert api.WORKER["IndexFiles"].args == "sa(sxxays)" and api.MANAGER["ListProjects"].returns == "a(sssus)"
+    assert api.signature(api.Str, api.FileBatch) == "sa(sxxaysu)"
+    assert api.WORKER["IndexFiles"].args == "sa(sxxaysu)" and api.MANAGER["ListProjects"].returns == "a(sssus)"
