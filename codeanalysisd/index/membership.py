@@ -17,7 +17,7 @@ slate because it is what recovers from missed events.
 
 from __future__ import annotations
 
-import os
+import errno
 import re
 import stat
 from collections.abc import Iterator, Sequence
@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathspec import GitIgnoreSpec
 
 from codeanalysisd import paths
+from codeanalysisd.tree import UNKNOWN, Kind, RootId, Tree
 
 __all__ = ["ProjectFiles", "is_ignore_file"]
 
@@ -59,30 +60,18 @@ def _parts(relpath: str) -> list[str] | None:
         return None
 
 
-def _read_patterns(path: str) -> _Patterns | None:
+def _read_patterns(tree: Tree, rel: str) -> _Patterns | None:
     """The patterns of one pattern file, or None if it is missing, unusable or has no pattern.
 
     Never raises: a broken .gitignore must not stop indexing, and git itself only warns.
     """
-    try:
-        # O_NOFOLLOW: git does not follow a symlinked in-tree .gitignore either, and a
-        # symlink could point anywhere. O_NONBLOCK: a FIFO named .gitignore must not hang us.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+    # No link is followed (git does not follow a symlinked in-tree .gitignore either, and a
+    # link could point anywhere), and a FIFO named .gitignore must not hang us (tree.read_small).
+    data = tree.read_small(rel, MAX_PATTERN_BYTES)
+    if data is None:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_PATTERN_BYTES:
-            return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    try:
-        text = b"".join(chunks).decode("utf-8-sig")  # git skips a UTF-8 BOM too
+        text = data.decode("utf-8-sig")  # git skips a UTF-8 BOM too
     except UnicodeDecodeError:
         return None
     # git splits on LF only (and drops a CR before it); str.splitlines would also split on
@@ -182,8 +171,11 @@ _Entry = tuple[str, str, int]
 class ProjectFiles:
     """The membership rule for one project root, with cached knowledge of its pattern files."""
 
-    def __init__(self, root: str, extra_patterns: Sequence[str] = ()) -> None:
+    def __init__(self, root: str, extra_patterns: Sequence[str] = (), identity: RootId = UNKNOWN) -> None:
         self.root = root
+        # Everything below is looked at through the root registered (its identity), never
+        # through a link: a walk checks the root again first (tree.RootGone if it is not it).
+        self.tree = Tree(root, identity)
         self.unreadable: list[str] = []
         # The configuration is the operator's word: it is checked on its own, so a project's
         # "!" line cannot re-include what the operator excluded.
@@ -203,17 +195,10 @@ class ProjectFiles:
         if parts is None or not self._could_be_member(relpath, parts):
             return False
         # Ancestors are checked live, not from the cache: a directory replaced by a symlink
-        # sends no event that would invalidate it, and lstat on the file alone would follow it.
-        path = self.root
-        for part in parts[:-1]:
-            path = os.path.join(path, part)
-            try:
-                if not stat.S_ISDIR(os.lstat(path).st_mode):
-                    return False
-            except OSError:
-                return False
+        # sends no event that would invalidate it. The tree reaches the file with O_NOFOLLOW on
+        # every component, so such a directory is an error here (ELOOP), never followed.
         try:
-            return stat.S_ISREG(os.lstat(os.path.join(path, parts[-1])).st_mode)
+            return stat.S_ISREG(self.tree.lstat(relpath).st_mode)
         except OSError:
             return False
 
@@ -230,15 +215,10 @@ class ProjectFiles:
             return True
         # A symlinked directory is not part of the project; checked live for the same reason
         # as in is_member. A missing component ends the check: nothing to follow there.
-        path = self.root
-        for part in parts:
-            path = os.path.join(path, part)
-            try:
-                if stat.S_ISLNK(os.lstat(path).st_mode):
-                    return True
-            except OSError:
-                break
-        return False
+        try:
+            return stat.S_ISLNK(self.tree.lstat(reldir).st_mode)
+        except OSError as exc:
+            return exc.errno == errno.ELOOP  # a link further up
 
     def could_be_member(self, relpath: str) -> bool:
         """The same rule WITHOUT touching the filesystem for the file itself (for a file that was just
@@ -249,7 +229,8 @@ class ProjectFiles:
 
     def walk(self, under: str = "", links: dict[str, str] | None = None) -> Iterator[str]:
         """Every member file's relpath, in sorted (deterministic) order, pruning excluded
-        directories without descending into them; os.scandir based; never follows symlinks;
+        directories without descending into them; read through the project tree (tree.Tree),
+        never through a symbolic link, after checking the root is the one registered (RootGone);
         directories that vanish or cannot be read during the walk are skipped (recorded in
         ``unreadable``).
 
@@ -260,6 +241,8 @@ class ProjectFiles:
         to a directory is not: it is a directory that is not followed, like any other.
         """
         under = under.rstrip("/")
+        # The root is opened again from "/" and must be the directory registered (RootGone).
+        self.tree.verify()
         # A walk is how missed events are recovered from: trust nothing cached about what it
         # walks. The listings refill the cache as a by-product, which costs nothing extra.
         self.forget(under)
@@ -284,9 +267,10 @@ class ProjectFiles:
                 elif kind == _REGULAR:
                     if not self._pattern_excluded(rel, False, reldir):
                         yield rel
-                elif (links is not None and not self._pattern_excluded(rel, False, reldir)
-                      and not os.path.isdir(os.path.join(self.root, rel))):
-                    links[rel] = self._link_reason(rel)
+                elif links is not None and not self._pattern_excluded(rel, False, reldir):
+                    reason = self._link_reason(rel, skip_directories=True)
+                    if reason is not None:
+                        links[rel] = reason
             else:
                 stack.pop()
 
@@ -294,7 +278,10 @@ class ProjectFiles:
         """Why relpath is not indexed, if it is a symbolic link that would be a project file were
         it a regular one: the reason names the link's target, or says why it has none. None for
         anything else."""
-        if not os.path.islink(os.path.join(self.root, relpath)) or not self.could_be_member(relpath):
+        try:
+            if not stat.S_ISLNK(self.tree.lstat(relpath).st_mode) or not self.could_be_member(relpath):
+                return None
+        except OSError:
             return None
         return self._link_reason(relpath)
 
@@ -365,7 +352,7 @@ class ProjectFiles:
         known = self._venv.get(reldir)
         if known is None:
             try:
-                os.lstat(os.path.join(self.root, reldir, VENV_MARKER))
+                self.tree.lstat(f"{reldir}/{VENV_MARKER}" if reldir else VENV_MARKER)
                 known = True
             except OSError:
                 if not self._is_dir(reldir):
@@ -376,7 +363,7 @@ class ProjectFiles:
 
     def _is_dir(self, reldir: str) -> bool:
         try:
-            return stat.S_ISDIR(os.lstat(os.path.join(self.root, reldir) if reldir else self.root).st_mode)
+            return stat.S_ISDIR(self.tree.lstat(reldir).st_mode)
         except OSError:
             return False
 
@@ -405,59 +392,66 @@ class ProjectFiles:
             return self._ignores[reldir]
         except KeyError:
             pass
-        spec = _read_patterns(os.path.join(self.root, reldir, GITIGNORE))
+        spec = _read_patterns(self.tree, f"{reldir}/{GITIGNORE}" if reldir else GITIGNORE)
         if spec is not None or reldir in self._venv or self._is_dir(reldir):
             self._ignores[reldir] = spec
         return spec
 
     def _exclude_spec(self) -> _Patterns | None:
         if not self._info_exclude_read:
-            self._info_exclude = _read_patterns(os.path.join(self.root, INFO_EXCLUDE))
+            self._info_exclude = _read_patterns(self.tree, INFO_EXCLUDE)
             # a root that is not there (an unmounted disk) may come back with one
             self._info_exclude_read = self._info_exclude is not None or self._is_dir("")
         return self._info_exclude
 
     # ------------------------------------------------------------------ walking
-    def _link_reason(self, relpath: str) -> str:
-        """The reason a symbolic link (that would be a project file) is not followed."""
+    def _link_reason(self, relpath: str, skip_directories: bool = False) -> str | None:
+        """The reason a symbolic link (that would be a project file) is not followed. Its
+        target is worked out from the link's text: nothing outside the project is looked up
+        (the answer would tell a caller what exists there). With ``skip_directories``, None
+        for a link to a directory of the project (a directory not followed, like any other)."""
         try:
-            target = os.path.realpath(os.path.join(self.root, relpath), strict=True)
+            text = self.tree.readlink(relpath)
         except OSError as exc:
             return f"symbolic link, not followed: {exc.strerror}"
-        if target != self.root and not target.startswith(self.root + "/"):
-            return f"symbolic link to {target}, outside the project: not followed"
-        return f"symbolic link to {os.path.relpath(target, self.root)}: not followed (the target is indexed)"
+        inside = self.tree.inside(relpath, text)
+        if inside is None:
+            return f"symbolic link to {text}, outside the project: not followed"
+        try:
+            kind = stat.S_IFMT(self.tree.lstat(inside).st_mode)
+        except OSError:
+            return f"symbolic link to {inside or '.'}, which is not there: not followed"
+        if kind == stat.S_IFDIR and skip_directories:
+            return None
+        if kind == stat.S_IFLNK:
+            return f"symbolic link to {inside}, itself a link: not followed"
+        return f"symbolic link to {inside or '.'}: not followed (the target is indexed)"
 
     def _list(self, reldir: str) -> list[_Entry] | None:
         """The candidate entries of a directory as (sort key, name, kind), sorted; None (and
         the directory recorded) if it cannot be read. Candidates are directories, and regular
         files and symbolic links named *.py. Records what the listing tells about pyvenv.cfg
         and .gitignore, saving a system call per directory later."""
-        path = os.path.join(self.root, reldir) if reldir else self.root
         out: list[_Entry] = []
         has_venv = has_gitignore = False
         try:
-            with os.scandir(path) as it:
-                for entry in it:
-                    name = entry.name
-                    if name == VENV_MARKER:
-                        has_venv = True
-                    elif name == GITIGNORE:
-                        has_gitignore = True
-                    try:
-                        # d_type from the listing: no extra system call, and never follows a link
-                        if entry.is_dir(follow_symlinks=False):
-                            out.append((name + "/", name, _DIRECTORY))
-                        elif name.endswith(".py"):
-                            if entry.is_file(follow_symlinks=False):
-                                out.append((name, name, _REGULAR))
-                            elif entry.is_symlink():
-                                out.append((name, name, _SYMLINK))
-                    except OSError:
-                        continue  # vanished between listing and lstat
+            listing = self.tree.entries(reldir)
         except OSError:
             self.unreadable.append(reldir)
             return None
+        for name, kind in listing:
+            if name == VENV_MARKER:
+                has_venv = True
+            elif name == GITIGNORE:
+                has_gitignore = True
+            # the kinds come from the listing (d_type): no extra system call, never through a link
+            if kind is Kind.DIRECTORY:
+                out.append((name + "/", name, _DIRECTORY))
+            elif name.endswith(".py"):
+                if kind is Kind.FILE:
+                    out.append((name, name, _REGULAR))
+                elif kind is Kind.LINK:
+                    out.append((name, name, _SYMLINK))
         self._venv[reldir] = has_venv
         if not has_gitignore:
             self._ignores[reldir] = None

@@ -1,7 +1,8 @@
 """Reading one project file and deriving what the index stores of it: one place for both.
 
 The watcher, the repair worker and the DB owner's repair all read files this way, so they
-agree on what "the content" of a file is and on the limits that apply.
+agree on what "the content" of a file is and on the limits that apply. A file is reached
+through its project's ``tree.Tree``: from the root's identity, never through a link.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from codeanalysisd.index import wire
 from codeanalysisd.index.extract import extract
 from codeanalysisd.index.facts import IndexedFacts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
+from codeanalysisd.tree import Tree
 
 # The system bus refuses messages over 32 MiB; a file this large is listed, not indexed.
 MAX_FILE_BYTES = 24 * 1024 * 1024
@@ -32,16 +34,17 @@ class FileRead:
     data: bytes | None
     sha256: bytes  # of data; NO_CONTENT when it could not be read
     error: str = ""
+    mode: int = 0  # permission bits (st_mode & 0o7777)
 
 
-def read_file(root: str, rel: str) -> FileRead | None:
-    """The file's bytes with the stat they belong to; None if it changed while being read."""
-    full = os.path.join(root, rel)
+def read_file(tree: Tree, rel: str) -> FileRead | None:
+    """The file's bytes with the stat they belong to; None if it changed while being read
+    (or is gone). A directory on the way that is a symbolic link now makes it unreadable."""
     try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = tree.open(rel, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         try:
-            st = os.lstat(full)
+            st = tree.lstat(rel)
         except OSError:
             return None  # gone meanwhile; the next event or scan settles it
         return FileRead(rel, st.st_size, st.st_mtime_ns, None, NO_CONTENT, f"cannot read: {exc.strerror}")
@@ -63,7 +66,8 @@ def read_file(root: str, rel: str) -> FileRead | None:
     data = b"".join(chunks)
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
         return None  # written to while read: read it again once it settles
-    return FileRead(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest())
+    return FileRead(rel, after.st_size, after.st_mtime_ns, data, hashlib.sha256(data).digest(),
+                    mode=stat.S_IMODE(after.st_mode))
 
 
 def indexed_facts(item: FileRead, max_parse: int) -> tuple[IndexedFacts, bool]:
@@ -101,4 +105,4 @@ def file_facts(item: FileRead, max_parse: int) -> tuple[str, bool]:
 def file_update(item: FileRead, max_parse: int) -> tuple[FileUpdate, bool]:
     """The file as the index takes it, in this process (no JSON), and whether it parsed cleanly."""
     facts, clean = indexed_facts(item, max_parse)
-    return FileUpdate(item.rel, item.size, item.mtime_ns, item.data or b"", item.sha256, facts), clean
+    return FileUpdate(item.rel, item.size, item.mtime_ns, item.data or b"", item.sha256, facts, item.mode), clean

@@ -13,9 +13,10 @@ from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, file_update, read_file
 from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.repair.plan import OnDisk
+from codeanalysisd.tree import Tree
 
 
-def state(root: str, rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str, OnDisk], set[str]]:
+def state(rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str, OnDisk], set[str]]:
     """The disk state of each given path that is a project file now, and apart, the paths that
     changed while they were read (or vanished between the look and the read): nothing can
     be decided about those in this pass, neither "on disk" nor "gone"."""
@@ -24,7 +25,7 @@ def state(root: str, rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str
     for rel in rels:
         if not files.is_member(rel):
             continue
-        item = read_file(root, rel)
+        item = read_file(files.tree, rel)
         if item is None:
             unsettled.add(rel)
         else:  # an unreadable file's sha256 is NO_CONTENT
@@ -32,25 +33,25 @@ def state(root: str, rels: Iterable[str], files: ProjectFiles) -> tuple[dict[str
     return out, unsettled
 
 
-def _unchanged(root: str, rel: str, expected: bytes) -> FileRead | None:
+def _unchanged(tree: Tree, rel: str, expected: bytes) -> FileRead | None:
     """The file read again, if it still has the content the plan was made on."""
-    item = read_file(root, rel)
+    item = read_file(tree, rel)
     return None if item is None or item.sha256 != expected else item
 
 
-def reread(root: str, rel: str, expected: bytes, max_parse: int) -> tuple[FileRead, str, bool] | None:
+def reread(tree: Tree, rel: str, expected: bytes, max_parse: int) -> tuple[FileRead, str, bool] | None:
     """The file read again with its facts (the wire's JSON, and whether it parsed cleanly), if
     it still has the content the plan was made on: what the repair worker sends."""
-    item = _unchanged(root, rel, expected)
+    item = _unchanged(tree, rel, expected)
     if item is None:
         return None
     facts, clean = file_facts(item, max_parse)
     return item, facts, clean
 
 
-def parsed(root: str, rel: str, expected: bytes, max_parse: int) -> FileUpdate | None:
+def parsed(tree: Tree, rel: str, expected: bytes, max_parse: int) -> FileUpdate | None:
     """The file read and parsed, if it still has the content the plan was made on."""
-    item = _unchanged(root, rel, expected)
+    item = _unchanged(tree, rel, expected)
     return None if item is None else file_update(item, max_parse)[0]
 
 

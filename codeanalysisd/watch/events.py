@@ -14,8 +14,12 @@ from collections.abc import Callable
 
 import pyinotify
 
+# IN_DONT_FOLLOW: a directory swapped for a link between the look and the watch is not
+# watched through it. (What is read is decided by tree.Tree, from the root's identity; a
+# watch only says where to look.)
 MASK = (pyinotify.IN_CLOSE_WRITE | pyinotify.IN_CREATE | pyinotify.IN_DELETE | pyinotify.IN_MOVED_FROM
-        | pyinotify.IN_MOVED_TO | pyinotify.IN_ATTRIB | pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF)
+        | pyinotify.IN_MOVED_TO | pyinotify.IN_ATTRIB | pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF
+        | pyinotify.IN_DONT_FOLLOW)
 
 
 ROOT_GONE = pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF

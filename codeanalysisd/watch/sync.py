@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +26,7 @@ from codeanalysisd.index import syntax
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, read_file
 from codeanalysisd.records import FileState
+from codeanalysisd.tree import UNKNOWN, RootId
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -79,13 +80,13 @@ def compare(files: ProjectFiles, known: Mapping[str, IndexedFile], candidates: I
         indexed = known.get(rel)
         if files.is_member(rel):
             try:
-                st = os.lstat(os.path.join(files.root, rel))
+                st = files.tree.lstat(rel)
             except OSError:
                 st = None
             if (st and indexed and indexed.live
                     and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns)):
                 continue
-            item = read_file(files.root, rel)
+            item = read_file(files.tree, rel)
             if item is None:
                 plan.retry.add(rel)
             elif indexed and indexed.live and item.data is not None and indexed.sha256 == item.sha256:
@@ -119,12 +120,13 @@ def find_moves(gone: Sequence[str], new: Sequence[FileRead], known: Mapping[str,
 
 class ProjectSync:
     def __init__(self, project_id: str, root: str, owner: OwnerClient, extra_patterns: Iterable[str] = (),
-                 max_parse: int = 1024 * 1024, on_progress: Callable[[], None] = lambda: None) -> None:
+                 max_parse: int = 1024 * 1024, on_progress: Callable[[], None] = lambda: None,
+                 identity: RootId = UNKNOWN) -> None:
         self.max_parse = max_parse
         self.id = project_id
         self.root = root
         self.owner = owner
-        self.files = ProjectFiles(root, tuple(extra_patterns))
+        self.files = ProjectFiles(root, tuple(extra_patterns), identity)
         self.known: dict[str, IndexedFile] = {}
         self.progress = SyncProgress()
         self._syntax_queue: list[tuple[str, bytes]] = []
@@ -142,13 +144,13 @@ class ProjectSync:
 
     def expand(self, rels: Iterable[str]) -> tuple[set[str], dict[str, dict[str, str]]]:
         """Paths to compare: each path itself, and what lies (or lay) below it if a directory;
-        and, for each of the given paths, the symbolic links found at or below it."""
+        and, for each of the given paths, the symbolic links found at or below it. Raises
+        tree.RootGone when the root is not the directory registered any more."""
         out: set[str] = set()
         skipped: dict[str, dict[str, str]] = {}
         for rel in rels:
             found = skipped.setdefault(rel, {})
-            full = os.path.join(self.root, rel) if rel else self.root
-            if os.path.isdir(full) and not os.path.islink(full):
+            if not rel or self._is_dir(rel):
                 out.update(self.files.walk(rel, found))
             else:
                 out.add(rel)
@@ -156,6 +158,12 @@ class ProjectSync:
                     found[rel] = reason
             out.update(self._known_under(rel))
         return out, skipped
+
+    def _is_dir(self, rel: str) -> bool:
+        try:
+            return stat.S_ISDIR(self.files.tree.lstat(rel).st_mode)
+        except OSError:
+            return False
 
     async def _report_skipped(self, scopes: dict[str, dict[str, str]]) -> None:
         for scope, found in scopes.items():
@@ -210,7 +218,7 @@ class ProjectSync:
         settled = self.progress.done
         try:
             in_flight: asyncio.Task[None] | None = None
-            batch: list[tuple[str, int, int, bytes, str]] = []
+            batch: list[tuple[str, int, int, bytes, str, int]] = []
             sent: list[FileRead] = []
             size = 0
 
@@ -228,7 +236,7 @@ class ProjectSync:
                 facts, clean = file_facts(item, self.max_parse)
                 if not clean:
                     self.progress.errors += 1
-                batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts))
+                batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts, item.mode))
                 sent.append(item)
                 size += len(item.data or b"") + len(facts)
                 if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
@@ -243,7 +251,7 @@ class ProjectSync:
             self.progress.pending -= len(items) - (self.progress.done - settled)
             raise
 
-    async def _send(self, request: list[tuple[str, int, int, bytes, str]], items: list[FileRead]) -> None:
+    async def _send(self, request: list[tuple[str, int, int, bytes, str, int]], items: list[FileRead]) -> None:
         await self.owner.index_files(self.id, request)
         for item in items:
             self.known[item.rel] = IndexedFile(item.size, item.mtime_ns, item.sha256, True)
@@ -268,7 +276,7 @@ class ProjectSync:
             known = self.known.get(rel)
             if not known or not known.live or known.sha256 != sha:
                 continue  # changed since; it is verified after its re-index
-            item = read_file(self.root, rel)
+            item = read_file(self.files.tree, rel)
             if item is None or item.data is None or item.sha256 != sha:
                 continue
             marker.write_text(json.dumps([self.id, rel, sha.hex()]))

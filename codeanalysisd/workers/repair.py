@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 
 from dbus_fast import DBusError
@@ -22,6 +21,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.records import Counters
 from codeanalysisd.repair import disk
+from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.repair")
@@ -51,11 +51,14 @@ class RepairWorker:
     async def _new_cycle(self, owner: OwnerClient) -> None:
         queue: list[tuple[str, str, str]] = []
         for project in await owner.list_projects():
-            if project.state != "active" or not os.path.isdir(project.root):
-                continue  # a missing root would look like every file deleted
-            files = ProjectFiles(project.root, self.ctx.config.exclude)
+            if project.state != "active":
+                continue
+            files = ProjectFiles(project.root, self.ctx.config.exclude, RootId(project.root_dev, project.root_ino))
+            try:
+                on_disk = await asyncio.to_thread(_walk, files)
+            except RootGone:
+                continue  # gone or not the registered directory: it would look like every file deleted
             self.files[project.id] = files
-            on_disk = await asyncio.to_thread(_walk, files)
             known = await owner.repair_paths(project.id)
             queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
         self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1)
@@ -93,29 +96,37 @@ class RepairWorker:
         return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 
     async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> None:
-        files = self.files.get(pid) or ProjectFiles(root, self.ctx.config.exclude)
+        files = self.files.get(pid)
+        if files is None:
+            return  # its root was not there when the cycle began
 
         def look() -> list[tuple[str, bool, int, int, bytes]]:
-            on_disk, unsettled = disk.state(root, paths, files)
+            # The root again, each batch: one that went meanwhile must not read as files deleted.
+            files.tree.verify()
+            on_disk, unsettled = disk.state(paths, files)
             return [(rel, True, d.size, d.mtime_ns, d.sha256) if (d := on_disk.get(rel)) else (rel, False, 0, 0, b"")
                     for rel in paths if rel not in unsettled]
 
-        entries = await asyncio.to_thread(look)
+        try:
+            entries = await asyncio.to_thread(look)
+        except RootGone:
+            self.files.pop(pid, None)  # the watcher reports it missing; the next cycle looks again
+            return
         needed = await owner.reconcile_files(pid, entries)
         expected = {rel: sha for rel, _present, _size, _mtime, sha in entries}
         if not needed:
             return
 
-        def parse() -> list[tuple[str, int, int, bytes, str]]:
+        def parse() -> list[tuple[str, int, int, bytes, str, int]]:
             out = []
             for rel, _action in needed:
-                found = disk.reread(root, rel, expected[rel], self.ctx.config.max_parse_size)
+                found = disk.reread(files.tree, rel, expected[rel], self.ctx.config.max_parse_size)
                 if found is None:
                     continue  # changed again; the watcher or the next cycle takes it
                 item, facts, clean = found
                 if not clean:
                     self.errors += 1
-                out.append((rel, item.size, item.mtime_ns, item.data or b"", facts))
+                out.append((rel, item.size, item.mtime_ns, item.data or b"", facts, item.mode))
             return out
 
         files_out = await asyncio.to_thread(parse)

@@ -18,6 +18,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.config import Config
 from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.records import Counters, ProjectInfo
+from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.watch.events import Inotify
 from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
 from codeanalysisd.workers.loop import OwnerLink, wake_on_project_changes
@@ -40,7 +41,7 @@ class Watcher:
         self.ctx = ctx
         self.owner = owner
         self.syncs: dict[str, ProjectSync] = {}
-        self.missing: dict[str, str] = {}  # project id -> root, while the root is gone
+        self.missing: dict[str, str] = {}  # project id -> root, while the root is gone (or not the registered one)
         self.reported_missing: set[str] = set()
         self.dirty: dict[str, dict[str, float]] = {}
         self.wake = asyncio.Event()
@@ -104,10 +105,13 @@ class Watcher:
     async def _start_project(self, info: ProjectInfo) -> None:
         assert self.inotify is not None
         sync = ProjectSync(info.id, info.root, self.owner, self.ctx.config.exclude,
-                           self.ctx.config.max_parse_size, on_progress=self.show_status)
+                           self.ctx.config.max_parse_size, on_progress=self.show_status,
+                           identity=RootId(info.root_dev, info.root_ino))
         await sync.load()
         self.syncs[info.id] = sync
-        if not os.path.isdir(info.root):
+        try:
+            sync.files.tree.verify()
+        except RootGone:  # reported by check_missing, with the reason
             self.missing[info.id] = info.root
             return
         self.inotify.watch(info.root, sync.files.is_excluded_dir)
@@ -154,7 +158,13 @@ class Watcher:
         for pid, root in list(self.missing.items()):
             if pid not in self.syncs:
                 self.missing.pop(pid)
-            elif os.path.isdir(root):
+                continue
+            try:
+                self.syncs[pid].files.tree.verify()
+                why = ""
+            except RootGone as exc:
+                why = str(exc)
+            if not why:
                 self.missing.pop(pid)
                 self.reported_missing.discard(pid)
                 self.inotify.unwatch(root)
@@ -164,7 +174,9 @@ class Watcher:
             elif pid not in self.reported_missing:
                 self.inotify.unwatch(root)
                 self.dirty.pop(pid, None)
-                await self.owner.set_project_state(pid, "missing", f"{root} does not exist")
+                log.warning("%s: %s; not followed until the registered directory is back", pid, why,
+                            extra={"project": pid, "path": root})
+                await self.owner.set_project_state(pid, "missing", why)
                 self.reported_missing.add(pid)
 
     # ------------------------------------------------------------------ work
@@ -233,6 +245,12 @@ class Watcher:
                 continue
             try:
                 retry = await sync.sync(rels)
+            except RootGone:
+                # swapped for a link or another directory, or gone: nothing below it is read
+                self.missing[pid] = sync.root
+                for rel in rels:
+                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                continue
             except DBusError:
                 for rel in rels:  # the owner did not take it: try again
                     self.dirty.setdefault(pid, {})[rel] = time.monotonic()

@@ -21,6 +21,7 @@ from codeanalysisd.owner import lookup
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.manager import Manager
 from codeanalysisd.paths import roots_overlap
+from codeanalysisd.tree import Tree
 
 ROOT = Caller(0, frozenset({0}))
 NOBODY = Caller(65534, frozenset({65534}))
@@ -54,7 +55,7 @@ def owner(tmp_path):
         path = pathlib.Path(first, f"bad{n}.py")
         path.write_text("def (:\n")
         path.chmod(0o644)
-    updates = [file_update(read_file(first, f"bad{n}.py"), 1 << 20)[0] for n in range(3)]  # type: ignore[arg-type]
+    updates = [file_update(read_file(Tree(first), f"bad{n}.py"), 1 << 20)[0] for n in range(3)]  # type: ignore[arg-type]
     store.writes.files.index(ids[0], updates)
     core = OwnerCore(store, types.SimpleNamespace(bus=None), Config())  # type: ignore[arg-type]
     core.callers = AsIf()  # type: ignore[assignment]
@@ -116,7 +117,7 @@ def test_no_page_is_larger_than_the_list_page():
     assert lookup.paged(iter(range(5)), 2**32 - 1, 0) == []
 
 
-ROWS = [[f"p{n}", f"p{n}", f"/srv/p{n}", n, "active"] for n in range(2 * api.LIST_PAGE + 5)]
+ROWS = [[f"p{n}", f"p{n}", f"/srv/p{n}", n, "active", 1000, 64769, 100 + n] for n in range(2 * api.LIST_PAGE + 5)]
 
 
 def pages(rows, sent):
@@ -132,7 +133,7 @@ def test_the_workers_client_reads_every_page(monkeypatch):
     answer = pages(ROWS, sent)
 
     async def fake_call(bus, name, path, interface, member, signature="", body=None):
-        assert (member, signature) == ("ListProjects", "uu")
+        assert (member, signature) == ("Projects", "uu")
         return answer(*body)
 
     monkeypatch.setattr(owner_client, "call", fake_call)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -53,19 +54,42 @@ class OsWalkExpand:
         full = os.path.join(self.root, rel)
         if not os.path.islink(full) or not self.files.could_be_member(rel):
             return None
-        try:
-            target = os.path.realpath(full, strict=True)
-        except OSError as exc:
-            return f"symbolic link, not followed: {exc.strerror}"
+        # The target from the link's text alone: nothing outside the root is looked up.
+        text = os.readlink(full)
+        target = os.path.normpath(os.path.join(os.path.dirname(full), text))
         if target != self.root and not target.startswith(self.root + "/"):
-            return f"symbolic link to {target}, outside the project: not followed"
-        return f"symbolic link to {os.path.relpath(target, self.root)}: not followed (the target is indexed)"
+            return f"symbolic link to {text}, outside the project: not followed"
+        inside = os.path.relpath(target, self.root)
+        # walked one component at a time with lstat: a link on the way is not followed
+        path, kind = self.root, None
+        for part in inside.split("/"):
+            path = os.path.join(path, part)
+            try:
+                kind = stat.S_IFMT(os.lstat(path).st_mode)
+            except OSError:
+                kind = None
+                break
+            if kind != stat.S_IFDIR and path != target:
+                kind = None
+                break
+        if kind is None:
+            return f"symbolic link to {inside}, which is not there: not followed"
+        if kind == stat.S_IFLNK:
+            return f"symbolic link to {inside}, itself a link: not followed"
+        return f"symbolic link to {inside}: not followed (the target is indexed)"
 
     def _members_under(self, rel: str, skipped: dict[str, str]) -> Iterator[str]:
         top = os.path.join(self.root, rel) if rel else self.root
         for dirpath, dirnames, filenames in os.walk(top):
             reldir = os.path.relpath(dirpath, self.root)
             reldir = "" if reldir == "." else reldir
+            for name in dirnames:
+                # os.walk lists a link to a directory with the directories; one that leaves the
+                # project is reported all the same (where it leads is not looked at)
+                candidate = f"{reldir}/{name}" if reldir else name
+                reason = self._symlink_reason(candidate)
+                if reason is not None and "(the target is indexed)" not in reason:
+                    skipped[candidate] = reason
             dirnames[:] = sorted(d for d in dirnames
                                  if not self.files.is_excluded_dir(f"{reldir}/{d}" if reldir else d))
             for name in sorted(filenames):

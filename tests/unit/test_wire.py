@@ -11,6 +11,7 @@ from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Referenc
 from codeanalysisd.index.reading import FileRead, file_facts, file_update, indexed_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.repair import disk
+from codeanalysisd.tree import Tree
 
 SOURCE = (b'"""Mod."""\nimport os\nfrom . import x as y\n@dec(1)\nclass A(B, metaclass=M):\n'
           b'    def f(self, a: int = 2) -> str:\n        "Doc."\n        return os.sep\n')
@@ -91,12 +92,12 @@ def test_from_wire_hashes_the_source_once_and_never_an_unreadable_one():
 def test_the_owners_own_parse_reuses_the_read_and_its_hash(tmp_path):
     (tmp_path / "m.py").write_bytes(SOURCE)
     expected = hashlib.sha256(SOURCE).digest()
-    update = disk.parsed(str(tmp_path), "m.py", expected, 1 << 20)
+    update = disk.parsed(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
     assert update is not None and update.sha256 == expected and update.facts == wire.decode(SENT)
-    assert disk.parsed(str(tmp_path), "m.py", b"other" * 6, 1 << 20) is None  # changed since the plan
+    assert disk.parsed(Tree(str(tmp_path)), "m.py", b"other" * 6, 1 << 20) is None  # changed since the plan
     written = disk.from_bytes("m.py", SOURCE, len(SOURCE), 3, 1 << 20)
     assert written == FileUpdate("m.py", len(SOURCE), 3, SOURCE, expected, update.facts)
-    item, text, clean = disk.reread(str(tmp_path), "m.py", expected, 1 << 20)
+    item, text, clean = disk.reread(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
     assert (item.sha256, text, clean) == (expected, SENT, True)
 
 
