@@ -71,6 +71,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE history.projects ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    Migration(
+        3,
+        "recorded modes",
+        """
+        -- The permission bits a file had with this content (st_mode & 0o7777; 0: not known, as
+        -- for every version recorded before): what a restore of the version creates the file with.
+        ALTER TABLE history.versions ADD COLUMN mode INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 CONTENT_REASONS = ("added", "modified", "repaired", "restored", "overwritten")
@@ -85,22 +94,35 @@ class Version:
     reason: str
     present: bool
     other_path: str
+    mode: int = 0  # permission bits the file had with this content; 0: not known
+
+
+_COLUMNS = ("v.n, v.sha256, v.at, coalesce(c.size, -1), v.reason, v.present, v.other_path, v.mode "
+            "FROM history.versions v LEFT JOIN history.contents c ON c.sha256 = v.sha256 ")
+
+
+def _version(row: tuple[object, ...]) -> Version:
+    n, sha, at, size, reason, present, other, mode = row
+    return Version(cast(int, n), bytes(cast(bytes, sha)), cast(float, at), cast(int, size), cast(str, reason),
+                   bool(present), cast(str, other), cast(int, mode))
 
 
 def latest(db: apsw.Connection, project_id: str, path: str) -> Version | None:
-    row = db.execute(
-        "SELECT v.n, v.sha256, v.at, coalesce(c.size, -1), v.reason, v.present, v.other_path "
-        "FROM history.versions v LEFT JOIN history.contents c ON c.sha256 = v.sha256 "
-        "WHERE v.project_id = ? AND v.path = ? ORDER BY v.n DESC LIMIT 1", (project_id, path)).fetchone()
-    return Version(row[0], bytes(row[1]), row[2], row[3], row[4], bool(row[5]), row[6]) if row else None
+    row = db.execute(f"SELECT {_COLUMNS} WHERE v.project_id = ? AND v.path = ? ORDER BY v.n DESC LIMIT 1",
+                     (project_id, path)).fetchone()
+    return _version(row) if row else None
 
 
 def versions(db: apsw.Connection, project_id: str, path: str) -> list[Version]:
-    return [Version(n, bytes(sha), at, size, reason, bool(present), other)
-            for n, sha, at, size, reason, present, other in db.execute(
-                "SELECT v.n, v.sha256, v.at, coalesce(c.size, -1), v.reason, v.present, v.other_path "
-                "FROM history.versions v LEFT JOIN history.contents c ON c.sha256 = v.sha256 "
-                "WHERE v.project_id = ? AND v.path = ? ORDER BY v.n", (project_id, path))]
+    return [_version(row) for row in db.execute(
+        f"SELECT {_COLUMNS} WHERE v.project_id = ? AND v.path = ? ORDER BY v.n", (project_id, path))]
+
+
+def newest_with(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> int | None:
+    """The number of the newest version of the path with this content, if any."""
+    row = db.execute("SELECT max(n) FROM history.versions WHERE project_id = ? AND path = ? AND sha256 = ?",
+                     (project_id, path, sha256)).fetchone()
+    return cast(int, row[0]) if row and row[0] is not None else None
 
 
 def find(db: apsw.Connection, project_id: str, path: str, spec: str) -> Version:
@@ -135,12 +157,13 @@ def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
 
 
 def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reason: str, present: bool,
-            other_path: str = "", at: float | None = None) -> int:
+            other_path: str = "", at: float | None = None, mode: int = 0) -> int:
     n = single_int(db.execute("SELECT coalesce(max(n), 0) + 1 FROM history.versions WHERE project_id = ? AND path = ?",
                               (project_id, path)))
-    db.execute("INSERT INTO history.versions (project_id, path, n, sha256, at, reason, present, other_path) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               (project_id, path, n, sha256, time.time() if at is None else at, reason, int(present), other_path))
+    db.execute("INSERT INTO history.versions (project_id, path, n, sha256, at, reason, present, other_path, mode) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (project_id, path, n, sha256, time.time() if at is None else at, reason, int(present), other_path,
+                mode & 0o7777))
     return n
 
 
@@ -150,20 +173,24 @@ def keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
 
 
 def record_content(db: apsw.Connection, project_id: str, path: str, sha256: bytes, data: bytes,
-                   reason: str | None = None) -> int:
-    """The file now holds ``data``. A new version unless that is already its latest content
-    (a restore is always recorded: it is an event of its own).
+                   reason: str | None = None, mode: int = 0) -> int:
+    """The file now holds ``data``, with permission bits ``mode`` (0: not known). A new version
+    unless that is already its latest content (a restore is always recorded: it is an event
+    of its own); a mode seen anew for the latest content is noted on that version.
 
     ``reason`` None means an ordinary edit: 'added' for a path with no present version,
     'modified' otherwise. Returns the number of the version that holds the content.
     """
     last = latest(db, project_id, path)
     if last is not None and last.present and last.sha256 == sha256 and reason != "restored":
+        if mode and mode != last.mode:
+            db.execute("UPDATE history.versions SET mode = ? WHERE project_id = ? AND path = ? AND n = ?",
+                       (mode & 0o7777, project_id, path, last.n))
         return last.n
     if reason is None:
         reason = "modified" if last is not None and last.present else "added"
     keep_content(db, sha256, data)
-    return _append(db, project_id, path, sha256, reason, True)
+    return _append(db, project_id, path, sha256, reason, True, mode=mode)
 
 
 # Versions a restore makes (what was restored, and what it replaced) are not edits: they do
@@ -184,18 +211,19 @@ def record_deleted(db: apsw.Connection, project_id: str, path: str) -> int | Non
     last = latest(db, project_id, path)
     if last is None or not last.present:
         return None
-    return _append(db, project_id, path, last.sha256, "deleted", False)
+    return _append(db, project_id, path, last.sha256, "deleted", False, mode=last.mode)
 
 
 def record_move(db: apsw.Connection, project_id: str, old: str, new: str, sha256: bytes, data: bytes | None) -> None:
     """A rename: the old path's history ends with a move away, the new path's continues from it."""
     last = latest(db, project_id, old)
+    mode = last.mode if last is not None and last.sha256 == sha256 else 0
     if last is not None and last.present:
-        _append(db, project_id, old, last.sha256, "moved", False, new)
+        _append(db, project_id, old, last.sha256, "moved", False, new, mode=last.mode)
     if data is not None:
         keep_content(db, sha256, data)
     if content(db, sha256) is not None:
-        _append(db, project_id, new, sha256, "moved", True, old)
+        _append(db, project_id, new, sha256, "moved", True, old, mode=mode)
 
 
 # ---------------------------------------------------------------------- projects

@@ -35,11 +35,12 @@ class HistoryWrites(HistoryReads):
         super().__init__(db)
         self.retention = retention
 
-    def record_overwritten(self, project_id: str, path: str, data: bytes) -> int:
-        """Content about to be replaced by a restore becomes a version first (unless it is the
-        latest version already); returns the number of the version that holds it."""
+    def record_overwritten(self, project_id: str, path: str, data: bytes, mode: int = 0) -> int:
+        """Content a restore replaced becomes a version (unless it is the latest version
+        already); returns the number of the version that holds it."""
         with self.db:
-            n = history.record_content(self.db, project_id, path, hashlib.sha256(data).digest(), data, "overwritten")
+            n = history.record_content(self.db, project_id, path, hashlib.sha256(data).digest(), data, "overwritten",
+                                       mode)
         return n
 
     def prune(self, now: float | None = None) -> int:

@@ -58,7 +58,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     facts = update.facts
     if not facts.unreadable:
         _keep_blob(db, update.sha256, update.source)
-        history.record_content(db, project_id, update.path, update.sha256, update.source, reason)
+        history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     text = None if facts.unreadable else _decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",

@@ -1,11 +1,13 @@
 """The version store (history.sqlite3) through the Store, on real SQLite files."""
 
+import dataclasses
 import hashlib
 import time
 
+import apsw
 import pytest
 
-from codeanalysisd.db import history
+from codeanalysisd.db import history, migrations
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.facts import IndexedFacts
 from codeanalysisd.index.record import FileUpdate
@@ -183,3 +185,48 @@ def test_a_root_gets_its_history_back_only_from_its_own_owner(tmp_path):
     assert again.id == mine.id and store.reads.history.versions(again.id, "secret.py") != []
     assert history.registered_projects(store.db)[0][4] == 1001
     store.close()
+
+
+def moded(path: str, source: bytes, mode: int) -> FileUpdate:
+    return dataclasses.replace(update(path, source), mode=mode)
+
+
+def test_a_version_keeps_the_mode_the_file_had(store):
+    store.writes.files.index("p", [moded("s.py", b"secret = 1\n", 0o100600 & 0o7777)])
+    store.writes.files.index("p", [moded("s.py", b"secret = 2\n", 0o755)])
+    store.writes.files.index("p", [update("u.py", b"unknown\n")])  # a worker that did not say
+    assert [v.mode for v in store.reads.history.versions("p", "s.py")] == [0o600, 0o755]
+    assert store.reads.history.version("p", "s.py", "1")[0].mode == 0o600
+    assert store.reads.history.versions("p", "u.py")[0].mode == 0
+    # the same content seen with another mode (a chmod): noted on that version, no new one
+    store.writes.files.index("p", [moded("s.py", b"secret = 2\n", 0o700)])
+    assert [v.mode for v in store.reads.history.versions("p", "s.py")] == [0o600, 0o700]
+    # a deletion and a move carry the last mode along
+    store.writes.files.mark_deleted("p", ["s.py"])
+    assert history.latest(store.db, "p", "s.py").mode == 0o700
+    store.writes.files.index("p", [moded("m.py", b"moved\n", 0o640)])
+    store.writes.files.move("p", "m.py", "n.py", 6, 2)
+    assert [(v.reason, v.mode) for v in store.reads.history.versions("p", "n.py")] == [("moved", 0o640)]
+    assert store.writes.history.record_overwritten("p", "n.py", b"local\n", 0o600) == 2
+    assert store.reads.history.versions("p", "n.py")[-1].mode == 0o600
+
+
+def test_history_migration_adds_modes_to_an_existing_history(tmp_path):
+    """A history made before modes were recorded: migrated at open, its versions keep their
+    content and say mode 0 (not known)."""
+    index, hist = str(tmp_path / "i.db"), str(tmp_path / "h.db")
+    db = apsw.Connection(index)
+    db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (hist,))
+    migrations.migrate(db, history.MIGRATIONS[:2], history.SCHEMA)
+    db.execute("INSERT INTO history.contents (sha256, size, data) VALUES (?, 3, ?)", (sha(b"v1\n"), b"v1\n"))
+    db.execute("INSERT INTO history.versions (project_id, path, n, sha256, at, reason, present) "
+               "VALUES ('p', 'm.py', 1, ?, 1.0, 'added', 1)", (sha(b"v1\n"),))
+    db.close()
+    store, report = Store.open(index, hist)
+    try:
+        assert report.history_applied == [3]
+        assert [(v.n, v.mode, v.reason) for v in store.reads.history.versions("p", "m.py")] == [(1, 0, "added")]
+        assert store.reads.history.version("p", "m.py", "1")[1] == b"v1\n"
+    finally:
+        store.close()
+    assert [m.version for m in history.MIGRATIONS] == list(range(1, len(history.MIGRATIONS) + 1))
