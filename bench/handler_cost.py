@@ -27,6 +27,7 @@ from codeanalysisd.index.reading import file_update, read_file
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.manager import Manager
 from codeanalysisd.paths import roots_overlap
+from codeanalysisd.tree import Tree
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NOBODY = Caller(65534, frozenset({65534}))
@@ -59,8 +60,9 @@ def main() -> None:
     root = str(REPO)
     project = store.writes.projects.add(root, roots_overlap)
     updates = []
+    tree = Tree(root)
     for path in sorted((REPO / "codeanalysisd").rglob("*.py")):
-        item = read_file(root, str(path.relative_to(REPO)))
+        item = read_file(tree, str(path.relative_to(REPO)))
         if item is not None:
             updates.append(file_update(item, 1 << 20)[0])
     store.writes.files.index(project.id, updates)
