@@ -17,6 +17,7 @@ from codeanalysisd import __version__
 from codeanalysisd.bus import api
 from codeanalysisd.bus.calls import call, get_all
 from codeanalysisd.bus.connection import BusKind, connect
+from codeanalysisd.cli import restore_write
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT, WORKER_UNITS
 from codeanalysisd.records import Counters, ProjectInfo
 
@@ -279,18 +280,39 @@ async def cmd_history(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _restored(done: restore_write.Restored) -> dict[str, Any]:
+    return {"path": done.path, "target": done.target, "version": done.version, "written": done.written,
+            "replaced_version": done.replaced_version, "mode": f"0{done.mode:o}", "size": done.size}
+
+
 async def cmd_restore(client: Client, args: argparse.Namespace) -> int:
-    (reply,) = await client("RestoreFile", args.project, args.path, args.version, args.overwrite)
-    result = _plain(reply)
+    try:
+        done = await restore_write.restore(client, args.project, args.path, args.version, args.overwrite)
+    except restore_write.RestoreRefused as exc:
+        print(printable(f"codeanalysisctl: {exc}"), file=sys.stderr)
+        return 1
     if args.json:
-        print(json.dumps(result, indent=2))
-    elif not result["written"]:
-        print(printable(f"{result['path']} already holds version {result['version']}; nothing written"))
+        print(json.dumps(_restored(done), indent=2))
+    elif not done.written:
+        print(printable(f"{done.path} already holds version {done.version}; nothing written"))
     else:
-        kept = (f"; the replaced content is version {result['replaced_version']}"
-                if result["replaced_version"] else "")
-        print(printable(f"restored {result['path']} (version {result['version']}){kept}"))
+        kept = (f"; the replaced content is version {done.replaced_version}" if done.replaced_version else "")
+        print(printable(f"restored {done.path} (version {done.version}, mode 0{done.mode:o}){kept}"))
     return 0
+
+
+async def _restore_missing(client: Client, project: str, listed: list[list[Any]]) -> list[dict[str, Any]]:
+    """Write back what a repair listed, one file at a time as the caller; a file that cannot
+    be written stays marked deleted, its content in the history."""
+    results = []
+    for path, version in listed:
+        try:
+            done = await restore_write.restore(client, project, path, str(version), False)
+            results.append({**_restored(done), "error": ""})
+        except (restore_write.RestoreRefused, DBusError) as exc:
+            why = exc.text if isinstance(exc, DBusError) else str(exc)
+            results.append({"path": path, "version": version, "written": False, "error": why})
+    return results
 
 
 async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
@@ -301,9 +323,14 @@ async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
     (reply,) = await client(member, args.project, args.dry_run)
     result = _plain(reply)
     result["actions"] = [dict(zip(("path", "case", "action", "detail"), a, strict=True)) for a in result["actions"]]
+    listed = result.pop("restore", [])
+    # RepairAndRestore marks the missing files deleted and lists them; they are written back
+    # here, by the caller, after the repair (and its pause of the workers) is over.
+    result["restored"] = [] if args.dry_run else await _restore_missing(client, result["project"], listed)
+    unwritten = [r for r in result["restored"] if r["error"]]
     if args.json:
         print(json.dumps(result, indent=2))
-        return 1 if result["failed"] else 0
+        return 1 if result["failed"] or unwritten else 0
     verb = "would take" if args.dry_run else "took"
     if result["actions"]:
         print(_table(["CASE", "ACTION", "PATH", "DETAIL"],
@@ -311,10 +338,15 @@ async def cmd_repair(client: Client, args: argparse.Namespace) -> int:
     print(f"{args.project}: {result['checked']} file(s) checked; {verb} {len(result['actions'])} action(s) "
           f"in {result['seconds']:.2f} s" + ("" if args.dry_run else
                                              f"; restarted: {', '.join(result['restarted']) or 'none'}"))
+    if result["restored"]:
+        print(f"written back: {len(result['restored']) - len(unwritten)} of {len(result['restored'])} file(s)")
+    for r in unwritten:
+        print(printable(f"codeanalysisctl: {r['path']} not written back (still marked deleted, its content in the "
+                        f"history as version {r['version']}): {r['error']}"), file=sys.stderr)
     if result["failed"]:
         print(printable(f"codeanalysisctl: repair failed: {result['failed']}"), file=sys.stderr)
         return 1
-    return 0
+    return 1 if unwritten else 0
 
 
 async def cmd_check(client: Client, args: argparse.Namespace) -> int:
@@ -391,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project id or root")
     p.add_argument("path", help="path relative to the project root, or absolute under it")
     p.set_defaults(func=cmd_history)
-    p = sub.add_parser("restore", parents=[common], help="write a stored version back into the project")
+    p = sub.add_parser("restore", parents=[common], help="write a stored version back into the project, as you")
     p.add_argument("project", help="project id or root")
     p.add_argument("path", help="path relative to the project root, or absolute under it")
     p.add_argument("--version", default="", help="the version to restore (default: the latest)")
@@ -403,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project id or root")
     p.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
     p.add_argument("--restore-missing", action="store_true",
-                   help="write back into the project the files the index holds that are gone from disk")
+                   help="then write back (as you) the files the index held that are gone from disk")
     p.set_defaults(func=cmd_repair)
     p = sub.add_parser("check", parents=[common], help="full integrity check of the databases")
     p.set_defaults(func=cmd_check)
@@ -454,13 +486,16 @@ _ABOUT = {
                 "modified, deleted, moved, repaired, restored, overwritten).",
                 "codeanalysisctl history app pkg/mod.py"),
     "restore": ("Write a stored version back into the project (default: the latest, e.g. of a deleted file).\n"
-                "An existing file is replaced only with --overwrite, and its content is kept as a version first.\n"
-                "The service writes as its own user: it needs write access to the project.",
+                "It is written by this command, as you: only where you may write yourself, never through a\n"
+                "symbolic link, atomically. A new file gets the version's recorded mode (less your umask); with\n"
+                "--overwrite an existing file is replaced keeping its owner, mode and ACL, and what it held is\n"
+                "kept as a version. Only the project's owner (or root) may restore into it.",
                 "codeanalysisctl restore app pkg/mod.py --version 3 --overwrite"),
     "repair": ("Bring the project's index and history in line with disk: files on disk are indexed and current;\n"
                "files gone from disk are marked deleted, their content kept; content only the index still has is\n"
                "copied into the history. The watcher, vectorizer and repair worker are stopped meanwhile and\n"
-               "started again. --dry-run only reports; --restore-missing writes missing files back.",
+               "started again. --dry-run only reports; --restore-missing then writes the missing files back,\n"
+               "as `restore` does (as you, each with its recorded mode).",
                "codeanalysisctl repair app --dry-run"),
     "check": ("Run SQLite's full integrity check on the index and the history. If either is corrupt, the DB\n"
               "owner restarts, moves the file aside and rebuilds it. Exit status 1 when corrupt.",

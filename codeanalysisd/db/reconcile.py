@@ -36,15 +36,27 @@ def facts(db: apsw.Connection, project_id: str, path: str) -> tuple[InIndex | No
 
 
 def apply(db: apsw.Connection, project_id: str, actions: Iterable[tuple[str, RepairAction]],
-          disk: dict[str, OnDisk], updates: dict[str, FileUpdate]) -> None:
+          disk: dict[str, OnDisk], updates: dict[str, FileUpdate]) -> list[tuple[str, int]]:
     """Carry out (path, action) pairs in order. Content actions take their parsed file from
-    ``updates``; a path missing there (it changed again meanwhile) is left for the next pass."""
+    ``updates``; a path missing there (it changed again meanwhile) is left for the next pass.
+
+    A file to restore is marked deleted like any other gone from disk (its content is in the
+    version store by then: a ``preserve`` comes before it); the client writes it back. Returns
+    those files with the number of the version holding the content the index had."""
+    restorable: list[tuple[str, int]] = []
     for path, action in actions:
         if action in NEEDS_CONTENT:
             update = updates.get(path)
             if update is not None:
-                reason = "restored" if action == RepairAction.RESTORE else "repaired"
-                indexing.write_file(db, project_id, update, reason)
+                indexing.write_file(db, project_id, update, "repaired")
+        elif action == RepairAction.RESTORE:
+            if not indexing.mark_deleted(db, project_id, [path]):
+                history.record_deleted(db, project_id, path)
+            row = db.execute("SELECT sha256 FROM files WHERE project_id = ? AND path = ?",
+                             (project_id, path)).fetchone()
+            n = history.newest_with(db, project_id, path, bytes(row[0])) if row else None
+            if n is not None:
+                restorable.append((path, n))
         elif action == RepairAction.TOUCH:
             stat = disk[path]
             indexing.touch(db, project_id, path, stat.size, stat.mtime_ns)
@@ -62,3 +74,4 @@ def apply(db: apsw.Connection, project_id: str, actions: Iterable[tuple[str, Rep
                 indexing.add_deleted(db, project_id, path, last)
         else:
             raise ValueError(f"unknown repair action {action!r}")
+    return restorable

@@ -33,8 +33,10 @@ class RepairWrites(RepairReads):
         self.retention = retention
 
     def apply(self, project_id: str, actions: list[tuple[str, RepairAction]], disk: dict[str, OnDisk],
-              updates: dict[str, FileUpdate]) -> None:
+              updates: dict[str, FileUpdate]) -> list[tuple[str, int]]:
+        """The actions carried out; the files to restore, each with the version to write back."""
         with self.db:
-            reconcile.apply(self.db, project_id, actions, disk, updates)
+            restorable = reconcile.apply(self.db, project_id, actions, disk, updates)
             for path in updates:
                 prune_file(self.db, self.retention, project_id, path)
+        return restorable

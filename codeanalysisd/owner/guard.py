@@ -29,7 +29,6 @@ from codeanalysisd.index.wire import BadFacts
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.systemd_units import JobFailed
 from codeanalysisd.paths import PathRejected
-from codeanalysisd.repair.writeback import WriteFailed, WriteRefused
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -39,7 +38,6 @@ ERRORS: tuple[tuple[type[BaseException], type[errors.ServiceError]], ...] = (
     (UnknownProject, errors.NotFound),
     (failures.Unknown, errors.NotFound),
     (RootTaken, errors.Exists),
-    (WriteRefused, errors.Exists),
     (failures.AlreadyThere, errors.Exists),
     (PathRejected, errors.InvalidArgument),
     (BadQuery, errors.InvalidArgument),
@@ -52,7 +50,6 @@ ERRORS: tuple[tuple[type[BaseException], type[errors.ServiceError]], ...] = (
     (failures.NotRunning, errors.Unavailable),
     (failures.Forbidden, errors.AccessDenied),
     (JobFailed, errors.Failed),
-    (WriteFailed, errors.Failed),
     (MigrationError, errors.Failed),
     (failures.CouldNot, errors.Failed),
 )

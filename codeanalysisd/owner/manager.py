@@ -32,6 +32,8 @@ def _repair_reply(project_id: str, dry_run: bool, restore_missing: bool, outcome
         "restarted": Variant("as", outcome.restarted),
         "failed": Variant("s", outcome.failed),
         "seconds": Variant("d", outcome.seconds),
+        # the files the caller writes back (RestoreFile, then RecordRestore): (path, version)
+        "restore": Variant(api.TO_RESTORE, [[path, n] for path, n in outcome.restore]),
     }
 
 
@@ -154,11 +156,27 @@ class Manager(ServiceInterface):
     @guarded
     async def RestoreFile(self, project: api.Str, path: api.Str, version: api.Str, overwrite: api.Bool
                           ) -> api.Report:
-        """Write a version back into the project. An existing file is replaced only with
-        ``overwrite``, and its content becomes a version first (reason 'overwritten')."""
-        done = await restore.restore_file(self.core, await self.core.view(), project, path, version, overwrite)
+        """What to write to bring a version back (the project's owner and root only). The
+        service writes nothing: the client writes the bytes as the caller, then calls
+        RecordRestore. ``how`` says in words what to do."""
+        plan = await restore.to_write(self.core, await self.core.view(), project, path, version, overwrite)
+        return {"path": Variant("s", plan.path), "target": Variant("s", plan.target), "root": Variant("s", plan.root),
+                "root_dev": Variant("t", plan.root_dev), "root_ino": Variant("t", plan.root_ino),
+                "version": Variant("u", plan.version), "sha256": Variant("s", plan.sha256),
+                "content": Variant("ay", plan.content), "mode": Variant("u", plan.mode),
+                "overwrite": Variant("b", plan.overwrite), "how": Variant("s", plan.how)}
+
+    @method()
+    @guarded
+    async def RecordRestore(self, project: api.Str, path: api.Str, version: api.UInt32, mtime_ns: api.Int64,
+                            replaced: api.Bool, replaced_content: api.Bytes) -> api.Report:
+        """The client wrote ``version`` of ``path`` (its mtime now ``mtime_ns``) and, if
+        ``replaced``, replaced ``replaced_content``: that becomes a version ('overwritten'),
+        then the file is indexed as restored."""
+        done = await restore.record(self.core, await self.core.view(), project, path, version, mtime_ns, replaced,
+                                    bytes(replaced_content))
         return {"path": Variant("s", done.path), "version": Variant("u", done.version),
-                "written": Variant("b", done.written), "replaced_version": Variant("u", done.replaced_version)}
+                "replaced_version": Variant("u", done.replaced_version)}
 
     # ----------------------------------------------------------------- repair and integrity
     @method()
@@ -171,8 +189,8 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def RepairAndRestore(self, project: api.Str, dry_run: api.Bool) -> api.Report:
-        """Repair, and write back into the project every file the index holds as present
-        that is gone from disk."""
+        """Repair, and list in ``restore`` (path, version) every file the index held as present
+        that is gone from disk, for the caller to write back (RestoreFile, RecordRestore)."""
         project_id, outcome = await repair_project(self.core, await self.core.view(), project, dry_run, True)
         return _repair_reply(project_id, dry_run, True, outcome)
 

@@ -4,14 +4,15 @@ A dry run only plans: it reads the tree and the databases and reports the action
 writes nothing, stops nothing. A real repair stops the workers that could write meanwhile
 (watcher, vectorizer, repair worker) through systemd, plans again on the quiet state,
 carries the plan out in one transaction, and starts exactly the units it stopped, also
-when the repair itself failed.
+when the repair itself failed. It never writes into the project: with ``restore_missing``
+the files to write back are listed (path, version) for the caller, who restores each
+with ``RestoreFile`` and ``RecordRestore``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,14 +20,14 @@ from typing import TYPE_CHECKING
 from codeanalysisd.config import Config
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.membership import ProjectFiles
-from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.names import WORKER_UNITS
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.systemd_units import SystemdUnits
 from codeanalysisd.records import ProjectInfo
-from codeanalysisd.repair import disk, writeback
-from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, RepairAction, classify
+from codeanalysisd.repair import disk
+from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, classify
+from codeanalysisd.tree import RootGone, RootId, Tree
 
 if TYPE_CHECKING:
     from codeanalysisd.owner.core import OwnerCore
@@ -53,6 +54,12 @@ class Outcome:
     restarted: list[str] = field(default_factory=list)
     failed: str = ""
     seconds: float = 0.0
+    restore: list[tuple[str, int]] = field(default_factory=list)  # (path, version) for the caller to write back
+
+
+def _tree(project: ProjectInfo) -> Tree:
+    """The project's tree as registered: its root checked by identity, nothing read through a link."""
+    return Tree(project.root, RootId(project.root_dev, project.root_ino))
 
 
 class Repairs:
@@ -65,9 +72,11 @@ class Repairs:
     async def run(self, project: ProjectInfo, dry_run: bool, restore_missing: bool) -> Outcome:
         if self.running is not None:
             raise RepairBusy(f"a repair of project {self.running!r} is running; try again when it is done")
-        if not os.path.isdir(project.root):
-            raise ProjectUnavailable(f"the root {project.root} of project {project.id!r} is not there: "
-                                     "repairing now would mark every file deleted; nothing done")
+        try:
+            await asyncio.to_thread(_tree(project).verify)
+        except RootGone as exc:
+            raise ProjectUnavailable(f"the root of project {project.id!r} is not the directory registered ({exc}): "
+                                     "repairing now would mark every file deleted; nothing done") from None
         self.running = project.id
         started = time.monotonic()
         try:
@@ -89,7 +98,7 @@ class Repairs:
                     await self.units.stop_unit(unit)
                     outcome.stopped.append(unit)
             planned, on_disk, outcome.checked = await self._plan(project, restore_missing)
-            outcome.actions = await self._apply(project, planned, on_disk)
+            outcome.actions, outcome.restore = await self._apply(project, planned, on_disk)
         except Exception as exc:  # reported to the caller; the units are started again below
             outcome.failed = f"{type(exc).__name__}: {exc}"
             log.error("repair of %s failed: %s", project.id, outcome.failed, extra={"project": project.id})
@@ -106,8 +115,8 @@ class Repairs:
 
     async def _plan(self, project: ProjectInfo, restore_missing: bool) -> tuple[list[Action], dict[str, OnDisk], int]:
         def read_disk() -> tuple[dict[str, OnDisk], set[str]]:
-            files = ProjectFiles(project.root, self.config.exclude)
-            return disk.state(project.root, list(files.walk()), files)
+            files = ProjectFiles(project.root, self.config.exclude, _tree(project).expected)
+            return disk.state(list(files.walk()), files)
 
         on_disk, unsettled = await asyncio.to_thread(read_disk)
         every = sorted((self.store.reads.repair.paths(project.id) | set(on_disk)) - unsettled)
@@ -118,43 +127,24 @@ class Repairs:
             actions += classify(path, on_disk.get(path), row, kept, restore_missing)
         return actions, on_disk, len(every)
 
-    async def _apply(self, project: ProjectInfo, actions: list[Action], on_disk: dict[str, OnDisk]) -> list[Action]:
-        """Carry the plan out; returns the actions as taken (a restore that could not be
-        written becomes a deletion mark, its content safe in the version store)."""
+    async def _apply(self, project: ProjectInfo, actions: list[Action], on_disk: dict[str, OnDisk]
+                     ) -> tuple[list[Action], list[tuple[str, int]]]:
+        """Carry the plan out; returns the actions as taken, and the files to restore with the
+        version each is to be written back from."""
         updates = {}
         done: list[Action] = []
         for action in actions:
-            if action.action is RepairAction.RESTORE:
-                update, why = await self._restore(project, action.path)
-                if update is None:
-                    done.append(Action(action.path, action.case, RepairAction.MARK_DELETED, f"not written back: {why}"))
-                    continue
-                updates[action.path] = update
-            elif action.action in NEEDS_CONTENT:
+            if action.action in NEEDS_CONTENT:
                 expected = on_disk[action.path].sha256
-                update = await asyncio.to_thread(disk.parsed, project.root, action.path, expected,
+                update = await asyncio.to_thread(disk.parsed, _tree(project), action.path, expected,
                                                  self.config.max_parse_size)
                 if update is None:
                     continue  # changed again since it was read; the next pass takes it
                 updates[action.path] = update
             done.append(action)
         taken = [(a.path, a.action) for a in done]
-        await self.store.write(lambda w: w.repair.apply(project.id, taken, on_disk, updates))
-        return done
-
-    async def _restore(self, project: ProjectInfo, path: str) -> tuple[FileUpdate | None, str]:
-        data = self.store.reads.files.stored_content(project.id, path)
-        if data is None:
-            return None, "no stored source"
-        try:
-            written = await asyncio.to_thread(writeback.write_into, project.root, path, data, False)
-        except (writeback.WriteRefused, writeback.WriteFailed) as exc:
-            log.warning("could not restore %s into %s: %s; kept as deleted, with its content in the history",
-                        path, project.root, exc, extra={"project": project.id, "path": path})
-            return None, str(exc)
-        log.info("restored %s into %s from the stored source", path, project.root,
-                 extra={"project": project.id, "path": path})
-        return disk.from_bytes(path, data, written.size, written.mtime_ns, self.config.max_parse_size), ""
+        restore = await self.store.write(lambda w: w.repair.apply(project.id, taken, on_disk, updates))
+        return done, restore
 
 
 async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, restore_missing: bool

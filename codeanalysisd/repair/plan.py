@@ -10,11 +10,14 @@ The three cases, by where the file's content can still be found:
   hold the current content.
 - ``in-history``: gone from disk, but the version store keeps the content the index last
   saw. The row is marked deleted, pointing at that version (and created so, if the index
-  had lost it). With ``restore_missing``, a file the index still believed present is
-  written back into the project instead.
+  had lost it).
 - ``lost``: gone from disk and absent from the version store; only the index still holds
   its bytes. They are copied into the version store (byte for byte) and the row marked
-  deleted, or, with ``restore_missing``, the file is written back.
+  deleted.
+
+With ``restore_missing``, a file the index still believed present is marked deleted in the
+same way (``restore``), and listed for the caller to write back: the service never writes
+into a project (the client does, as the calling user: ``RestoreFile``, ``RecordRestore``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class RepairAction(StrEnum):
     INDEX = "index"  # on disk, not in the index
     REVIVE = "revive"  # on disk, its row marked deleted
     REINDEX = "reindex"  # on disk, other content than the index holds
-    RESTORE = "restore"  # gone from disk: written back into the project from the stored content
+    RESTORE = "restore"  # gone from disk: marked deleted, and listed for the caller to write back
     TOUCH = "touch"  # same content, new size or time
     PRESERVE = "preserve"  # the index's content copied into the version store
     MARK_DELETED = "mark-deleted"
@@ -48,7 +51,7 @@ class RepairAction(StrEnum):
 
 
 # Actions that need the file's parsed content (the caller reads and parses it).
-NEEDS_CONTENT = frozenset({RepairAction.INDEX, RepairAction.REVIVE, RepairAction.REINDEX, RepairAction.RESTORE})
+NEEDS_CONTENT = frozenset({RepairAction.INDEX, RepairAction.REVIVE, RepairAction.REINDEX})
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def classify(path: str, disk: OnDisk | None, row: InIndex | None, kept: InHistor
                               "copied from the index into the version store"))
     if row.state == FileState.LIVE:
         if restore_missing:
-            actions.append(Action(path, case, RepairAction.RESTORE, "written back into the project"))
+            actions.append(Action(path, case, RepairAction.RESTORE, "gone from disk; to be written back by the caller"))
         else:
             actions.append(Action(path, case, RepairAction.MARK_DELETED, "gone from disk"))
     elif kept is not None and kept.latest_present:

@@ -9,7 +9,6 @@ from codeanalysisd.owner import failures
 from codeanalysisd.owner.guard import ERRORS, Guard, bus_error, guarded
 from codeanalysisd.owner.repair import ProjectUnavailable, RepairBusy
 from codeanalysisd.paths import PathRejected
-from codeanalysisd.repair.writeback import WriteFailed
 
 
 class Face:
@@ -66,8 +65,8 @@ def test_named_errors_pass_through_and_async_is_guarded():
     (ProjectUnavailable("the root is not there"), errors.Failed),
     (failures.NotRunning("the vectorizer is not answering"), errors.Unavailable),
     (failures.Forbidden("polkit said no"), errors.AccessDenied),
-    (WriteFailed("cannot write"), errors.Failed),
     (failures.AlreadyThere("x.py exists"), errors.Exists),
+    (failures.CouldNot("cannot do it"), errors.Failed),
 ])
 def test_domain_exceptions_become_their_one_bus_error_with_their_message(exc, error):
     with pytest.raises(error) as info:

@@ -83,5 +83,5 @@ def test_actions_and_cases_keep_the_words_the_bus_reply_and_the_log_use():
     assert [str(a) for a in RepairAction] == ["index", "revive", "reindex", "restore", "touch", "preserve",
                                               "mark-deleted", "add-deleted"]
     assert [f"{c}" for c in RepairCase] == ["on-disk", "in-history", "lost"]
-    assert sorted(NEEDS_CONTENT) == ["index", "reindex", "restore", "revive"]
+    assert sorted(NEEDS_CONTENT) == ["index", "reindex", "revive"]
     assert "reindex" in NEEDS_CONTENT and "touch" not in NEEDS_CONTENT  # as the repair worker's strings come back
