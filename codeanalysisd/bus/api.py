@@ -150,7 +150,7 @@ MANAGER = _table(
     _call("GetFileSource", (Str, Str, Str), (Bytes,)),
     _call("ListVersions", (Str, Str), (Versions,)),
     _call("RestoreFile", (Str, Str, Str, Bool), (Report,)),
-    _call("RecordRestore", (Str, Str, UInt32, Int64, Bool, Bytes), (Report,)),
+    _call("RecordRestore", (Str, Str, UInt32, Int64, Bool, Bytes, UInt32), (Report,)),
     _call("Repair", (Str, Bool), (Report,)),
     _call("RepairAndRestore", (Str, Bool), (Report,)),
     _call("CheckIntegrity", (), (Report,)),

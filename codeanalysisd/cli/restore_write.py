@@ -2,8 +2,9 @@
 
 The service never writes into a project: ``RestoreFile`` answers with the bytes, where they
 go and the mode they were recorded with, and the client writes them here with its own
-authority, then reports what it wrote and what it replaced (``RecordRestore``) so the
-history records both. What a caller could not write by hand, a restore cannot write either.
+authority, then reports what it wrote, with the mode it has, and what it replaced
+(``RecordRestore``) so the history records both. What a caller could not write by hand, a
+restore cannot write either.
 
 How the file is written, so that neither a link nor a race can redirect or lose anything:
 
@@ -487,7 +488,7 @@ async def restore(call: Call, project: str, path: str, version: str, overwrite: 
     if written.unchanged:
         return Restored(plan.path, plan.target, plan.version, False, 0, written.mode, written.size)
     (recorded,) = await call("RecordRestore", project, plan.path, plan.version, written.mtime_ns,
-                             written.replaced is not None, written.replaced or b"")
+                             written.replaced is not None, written.replaced or b"", written.mode)
     kept = recorded["replaced_version"]
     return Restored(plan.path, plan.target, plan.version, True, int(kept.value if isinstance(kept, Variant) else kept),
                     written.mode, written.size)

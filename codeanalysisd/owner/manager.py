@@ -169,12 +169,12 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def RecordRestore(self, project: api.Str, path: api.Str, version: api.UInt32, mtime_ns: api.Int64,
-                            replaced: api.Bool, replaced_content: api.Bytes) -> api.Report:
-        """The client wrote ``version`` of ``path`` (its mtime now ``mtime_ns``) and, if
-        ``replaced``, replaced ``replaced_content``: that becomes a version ('overwritten'),
-        then the file is indexed as restored."""
+                            replaced: api.Bool, replaced_content: api.Bytes, mode: api.UInt32) -> api.Report:
+        """The client wrote ``version`` of ``path`` (its mtime now ``mtime_ns``, its permission
+        bits ``mode``, 0 if not known) and, if ``replaced``, replaced ``replaced_content``:
+        that becomes a version ('overwritten'), then the file is indexed as restored."""
         done = await restore.record(self.core, await self.core.view(), project, path, version, mtime_ns, replaced,
-                                    bytes(replaced_content))
+                                    bytes(replaced_content), mode)
         return {"path": Variant("s", done.path), "version": Variant("u", done.version),
                 "replaced_version": Variant("u", done.replaced_version)}
 

@@ -60,7 +60,7 @@ class ToWrite:
                 "fsync, then link() it into place without overwriting, or with overwrite renameat2(RENAME_EXCHANGE) "
                 "and keep what it swapped out), never through a symbolic link (the root is the directory with "
                 f"device {self.root_dev} and inode {self.root_ino}); then call RecordRestore(project, path, "
-                "version, mtime_ns, replaced, replaced_content) so the history records it "
+                "version, mtime_ns, replaced, replaced_content, mode) so the history records it "
                 "(codeanalysisctl restore does all of this)")
 
 
@@ -86,11 +86,16 @@ async def to_write(core: OwnerCore, view: View, project: str, path: str, spec: s
 
 
 async def record(core: OwnerCore, view: View, project: str, path: str, version: int, mtime_ns: int,
-                 replaced: bool, replaced_content: bytes) -> Recorded:
-    """RecordRestore: the client wrote ``version`` (its file has ``mtime_ns`` now) and, if
-    ``replaced``, replaced ``replaced_content``. That becomes a version ('overwritten') unless
-    it is the restored content itself; then the file is indexed with the version's bytes
-    ('restored')."""
+                 replaced: bool, replaced_content: bytes, mode: int = 0) -> Recorded:
+    """RecordRestore: the client wrote ``version`` (its file has ``mtime_ns`` and permission
+    bits ``mode`` now; 0: not said) and, if ``replaced``, replaced ``replaced_content``. That
+    becomes a version ('overwritten') unless it is the restored content itself; then the file
+    is indexed with the version's bytes ('restored').
+
+    The mode is the client's word, like the mtime: a replaced file keeps its own, which the
+    service never saw, and without it a file kept at 0600 by a restore would come back with
+    an older, wider recorded mode after a later deletion. Where it is not said: for a new
+    file, the version's; for a replacement, the last mode the history knows for the path."""
     if len(replaced_content) > MAX_FILE_BYTES:
         raise failures.Refused(f"replaced_content holds {len(replaced_content)} bytes; at most {MAX_FILE_BYTES} "
                                "are kept as a version")
@@ -98,9 +103,10 @@ async def record(core: OwnerCore, view: View, project: str, path: str, version: 
         raise failures.Refused("replaced_content is given but replaced is false")
     found, rel, chosen, data = await _chosen(core, view, project, path, str(version))
     store = core.store
-    before = await store.read(lambda r: r.history.versions(found.id, rel))
-    # The client keeps a replaced file's mode on the restored one; a new file gets the version's.
-    mode = next((v.mode for v in reversed(before) if v.present), 0) if replaced else chosen.mode
+    mode &= 0o7777
+    if not mode and replaced:
+        before = await store.read(lambda r: r.history.versions(found.id, rel))
+        mode = next((v.mode for v in reversed(before) if v.present), 0)
     replaced_version = 0
     if replaced and hashlib.sha256(replaced_content).digest() != chosen.sha256:
         replaced_version = await store.write(lambda w: w.history.record_overwritten(found.id, rel, replaced_content,
