@@ -70,9 +70,9 @@ def tree(system):
     stdlib = system.run("python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").stdout.strip()
     system.sh(f"rm -rf {ROOT} && mkdir -p {ROOT} && cd {stdlib} && "
               f"for p in {' '.join(PACKAGES)}; do if [ -d $p ]; then cp -r $p {ROOT}/; fi; done && "
-              f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} + && "
-              # the service user may write here: restoring into the project needs it
-              f"chown -R codeanalysis:codeanalysis {ROOT}")
+              f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} +")
+    # root's tree, 0755: the service reads it and may write nothing in it; restores are
+    # written by codeanalysisctl, as root here
     ctl(system, "add", ROOT)
     wait_until(lambda: converged(system), timeout=60, interval=0.2, what="the tree to be indexed")
     yield
@@ -129,8 +129,16 @@ def test_dry_run_changes_nothing_and_repair_restores_every_case(system):
     assert done["failed"] == ""
     assert {(a["path"], a["action"]) for a in done["actions"]} == expected
     assert done["stopped"] == done["restarted"] == ["codeanalysisd-vectorizer.service"]
+    # the owner listed the missing files; codeanalysisctl wrote each back afterwards
+    assert sorted(r["path"] for r in done["restored"]) == sorted(deleted)
+    assert all(r["written"] and r["error"] == "" for r in done["restored"]), done["restored"]
     after = disk_hashes(system)
     assert {p: after.get(p) for p in deleted} == {p: originals[p] for p in deleted}  # byte for byte
+    # written with the mode the files had (0644 under root's umask 022), recorded as restored
+    modes = system.sh(f"cd {ROOT} && stat -c '%a %U' {' '.join(deleted)} | sort -u").stdout.split("\n")
+    assert [m for m in modes if m] == ["644 root"], modes
+    for p in deleted[:3] + lost[:2]:
+        assert json.loads(ctl(system, "--json", "history", PID, p).stdout)[-1]["reason"] == "restored"
     assert converged(system)
     states = {u: s[1] for u, s in unit_states(system).items()}
     assert states == {"codeanalysisd-db.service": "running", "codeanalysisd-vectorizer.service": "running",
@@ -173,7 +181,7 @@ def test_restore_an_older_version_through_the_cli(system):
     shown = system.run("codeanalysisctl", "show", PID, path, "--version", str(v1)).stdout
     assert shown == first
     refused = ctl(system, "restore", PID, path, "--version", str(v1), check=False)
-    assert refused.returncode != 0 and "Error.Exists" in refused.stderr
+    assert refused.returncode == 1 and f"{ROOT}/{path} exists; ask for overwrite" in refused.stderr, refused.stderr
     replaced = system.run("sha256sum", f"{ROOT}/{path}").stdout.split()[0]
     result = json.loads(ctl(system, "--json", "restore", PID, path, "--version", str(v1), "--overwrite").stdout)
     assert system.run("sha256sum", f"{ROOT}/{path}").stdout.split()[0] == hashlib.sha256(first.encode()).hexdigest()

@@ -22,6 +22,7 @@ from sandbox.box import wait_until
 ATTACKER = {"user": "attacker", "groups": "codeanalysis-users"}
 VICTIM = {"user": "victim", "groups": "codeanalysis-users"}
 ADMIN = {"user": "admin", "groups": "codeanalysis-users,codeanalysis-admin"}  # a user who also administers
+ALICE = {"user": "alice", "groups": "codeanalysis-users"}  # restores into her own home (M1, L7)
 OPS = {"user": "ops", "groups": "codeanalysis-admin"}  # in the admin group only
 
 HOME = "/home/victim"
@@ -29,6 +30,7 @@ APP = f"{HOME}/app"            # the victim's private project: id "app"
 PRIVATE = f"{HOME}/private"    # a private directory the service may read, the attacker not
 PUB = "/srv/victimpub"         # the victim's world-readable project, one file of it private, restorable
 OLD = "/srv/victimold"         # a project the victim removed, with a deleted file in its history
+ALICE_ROOT = "/home/alice/proj"  # alice's project in her home: a 0600 secret.py, a 0755 script.py
 OWN = "/srv/attacker/attackproj"  # the attacker's own project
 OWN_Q = "/srv/attacker/second"    # what the attacker adds past the quota
 JSONP = "/srv/sec-json"        # root's project: a copy of the stdlib's json package
@@ -154,10 +156,11 @@ def cleanup(system) -> None:
         system.run("rm", "-f", DROPIN)
         reload_owner(system)
     start_suite(system)
-    for root in (APP, PUB, OLD, OWN, OWN_Q, JSONP):
+    for root in (APP, PUB, OLD, OWN, OWN_Q, JSONP, ALICE_ROOT):
         ctl(system, "remove", root, check=False)
-    system.sh(f"rm -rf {PUB} {OLD} /srv/attacker {JSONP} {HOME}; "
-              "for u in victim attacker admin ops; do id $u >/dev/null 2>&1 && userdel -r $u 2>/dev/null; done; true")
+    system.sh(f"rm -rf {PUB} {OLD} /srv/attacker {JSONP} {HOME} /home/alice; "
+              "for u in victim attacker admin ops alice; do id $u >/dev/null 2>&1 && userdel -r $u 2>/dev/null; done; "
+              "true")
 
 
 # ----------------------------------------------------------------------------- setup
@@ -172,17 +175,17 @@ def world(system, request):
                       ("app/rollback.py", ROLLBACK[0]), ("app/broken_victim.py", "def victim_broken(:\n")):
         system.write_file(f"{APP}/{rel}", text)
     system.write_file(f"{PRIVATE}/notes.py", f'NOTE = "{SECRET}"\n')
+    # Read access only: restores are written by her own client, never by the service.
     system.sh(f"chown -R victim:victim {HOME} && chmod 0700 {HOME} {PRIVATE} "
               f"&& setfacl -m u:codeanalysis:x {HOME} "
-              f"&& setfacl -R -m u:codeanalysis:rX,d:u:codeanalysis:rX {APP} {PRIVATE} "
-              f"&& setfacl -m u:codeanalysis:rwx {APP}/app")  # she wants restores into app/
+              f"&& setfacl -R -m u:codeanalysis:rX,d:u:codeanalysis:rX {APP} {PRIVATE}")
     # The victim's world-readable projects; hidden_mod.py is made private once indexed.
     system.write_file(f"{PUB}/public_mod.py", PUBLIC_PY)
     system.write_file(f"{PUB}/m5_mod.py", M5[0])
     system.write_file(f"{PUB}/hidden_mod.py", HIDDEN_PY)
     system.write_file(f"{PUB}/hidden_broken.py", "def hidden_broken(:\n", mode="0600")
     system.write_file(f"{OLD}/old_mod.py", f'{OLDMARK} = 1\n\n\ndef victim_old_fn():\n    return {OLDMARK}\n')
-    system.sh(f"chown -R victim:victim {PUB} {OLD} && setfacl -R -m u:codeanalysis:rwX,d:u:codeanalysis:rwX {PUB} "
+    system.sh(f"chown -R victim:victim {PUB} {OLD} && setfacl -R -m u:codeanalysis:rX,d:u:codeanalysis:rX {PUB} "
               f"&& setfacl -m u:codeanalysis:r {PUB}/hidden_broken.py")
     # The attacker's own world-readable project; root's copy of json.
     system.write_file(f"{OWN}/own_mod.py", OWN_PY)
@@ -400,6 +403,12 @@ def test_restore_repair_remove_of_the_victims_projects_are_refused(system):
     attack_bus(system, "RestoreFile", "string:app", "string:app/settings.py", "string:1", "boolean:true",
                error="NotFound")
     attack(system, "restore", "victimpub", "public_mod.py", "--version", "1", "--overwrite", error="AccessDenied")
+    # nor can he put words in the history of her files: RecordRestore is hers (and root's) too
+    planted = ("array:byte:0x58,0x3d,0x31", "uint32:420")
+    attack_bus(system, "RecordRestore", "string:app", "string:app/settings.py", "uint32:1", "int64:1",
+               "boolean:true", *planted, error="NotFound")
+    attack_bus(system, "RecordRestore", "string:victimpub", "string:public_mod.py", "uint32:1", "int64:1",
+               "boolean:true", *planted, error="AccessDenied")
     indistinguishable(system, ("repair", "app"), 1, "nosuchproj")
     indistinguishable(system, ("repair", "app", "--dry-run", "--restore-missing"), 1, "nosuchproj")
     attack(system, "repair", "victimpub", error="AccessDenied")
@@ -516,20 +525,109 @@ def test_restoring_back_and_forth_keeps_the_older_edits(system):
         reload_owner(system)
 
 
-@pytest.mark.xfail(strict=True, reason="the DB owner's sandbox keeps /home read-only (ProtectHome=read-only wins "
-                   "over ReadWritePaths=-/home on systemd 252); restores into /home come with restores "
-                   "written by the client, as the caller")
 def test_the_owner_restores_into_her_private_tree(system):
-    """/home/victim/app/app is open to the service for writing (an ACL): a restore works there
-    for the victim as in /srv, and the attacker's attempt changes nothing."""
+    """/home/victim/app is open to the service for reading only, and the DB owner's sandbox
+    keeps /home read-only: the victim's restore works there all the same, written by her own
+    client, and the attacker's attempt changes nothing."""
     path, file = "app/rollback.py", f"{APP}/app/rollback.py"
     write_as(system, VICTIM, file, ROLLBACK[1])
     wait_until(lambda: len(history(system, "app", path, VICTIM)) >= 2, timeout=10, what="the edit recorded")
     attack(system, "restore", "app", path, "--version", "1", "--overwrite", error="NotFound")
     assert system.run("cat", file).stdout == ROLLBACK[1]
+    before = system.run("stat", "-c", "%U:%G %a", file).stdout, system.run("getfacl", "-cp", file).stdout
     r = ctl(system, "--json", "restore", "app", path, "--version", "1", "--overwrite", check=False, **VICTIM)
     assert r.returncode == 0 and json.loads(r.stdout)["written"] is True, r.stderr
     assert system.run("cat", file).stdout == ROLLBACK[0]
+    # her file, with its mode and its ACL (the service's read entry) as they were
+    assert (system.run("stat", "-c", "%U:%G %a", file).stdout, system.run("getfacl", "-cp", file).stdout) == before
+    assert [v["reason"] for v in history(system, "app", path, VICTIM)][-1] == "restored"
+
+
+# ----------------------------------------------------------------------------- M1, L7: restores as the caller
+SECRET_V1, SECRET_V2 = 'ALICE_TOKEN = "v1"\n', 'ALICE_TOKEN = "v2, edited"\n'
+SCRIPT_V1, SCRIPT_V2 = "#!/usr/bin/env python3\nprint('v1')\n", "#!/usr/bin/env python3\nprint('v2')\n"
+
+
+def as_alice(system, script: str, **kw):
+    """A shell command as alice, under umask 022 (every step of the test below)."""
+    return system.run("sh", "-c", f"umask 022; {script}", **ALICE, **kw)
+
+
+def owner_mode(system, *paths: str) -> list[str]:
+    return system.run("stat", "-c", "%u:%g %a", *paths).stdout.split("\n")[:len(paths)]
+
+
+def test_restores_are_written_by_the_caller_keeping_owner_and_mode(system):
+    """alice (an unprivileged user, umask 022) has a project in her home: script.py 0755, and
+    secret.py, indexed while readable, then made 0600 (from then on only she can read it; the
+    service neither reads nor writes it). (a) She overwrites both, and restores version 1 with
+    --overwrite: each keeps its owner and mode exactly (secret.py is not widened to the 0644
+    it was indexed with), holds version 1 byte for byte, and what was replaced is in the
+    history ('overwritten'). (b) She deletes both and restores them: they come back with the
+    modes recorded (0600 and 0755), hers. Root restoring her file keeps it hers. Meanwhile
+    the DB owner could not have written any of it: its sandbox makes /home and /srv read-only."""
+    secret, script = f"{ALICE_ROOT}/secret.py", f"{ALICE_ROOT}/script.py"
+    system.sh("useradd -m -G codeanalysis-users alice && chmod 0711 /home/alice")
+    as_alice(system, f"mkdir {ALICE_ROOT} && cat > {secret}", input=SECRET_V1)
+    as_alice(system, f"cat > {script} && chmod 0755 {script}", input=SCRIPT_V1)
+    ctl(system, "add", ALICE_ROOT, **ALICE)
+    for path in ("secret.py", "script.py"):
+        wait_until(lambda path=path: len(history(system, ALICE_ROOT, path, ALICE)) == 1, timeout=20,
+                   what=f"{path} indexed")
+    uid_gid = system.run("sh", "-c", "echo $(id -u alice):$(id -g alice)").stdout.strip()
+
+    # RestoreFile answers what to write; a busctl caller reads the same in 'how'
+    r = busctl(system, "--json=short", "RestoreFile", "sssb", ALICE_ROOT, "script.py", "1", "false", **ALICE)
+    (reply,) = json.loads(r.stdout)["data"]
+    assert reply["mode"]["data"] == 0o755 and reply["target"]["data"] == script
+    assert bytes(reply["content"]["data"]).decode() == SCRIPT_V1
+    assert "RecordRestore" in reply["how"]["data"] and "as yourself" in reply["how"]["data"]
+    assert system.run("cat", script).stdout == SCRIPT_V1  # RestoreFile wrote nothing
+
+    as_alice(system, f"chmod 0600 {secret}")
+    # (a) overwritten by other content, then restored with --overwrite
+    as_alice(system, f"cat > {secret}", input=SECRET_V2)
+    as_alice(system, f"cat > {script}", input=SCRIPT_V2)
+    assert owner_mode(system, secret, script) == [f"{uid_gid} 600", f"{uid_gid} 755"]
+    replaced = {}
+    for path in ("secret.py", "script.py"):
+        r = ctl(system, "--json", "restore", ALICE_ROOT, path, "--version", "1", "--overwrite", **ALICE)
+        done = json.loads(r.stdout)
+        assert done["written"] is True and done["version"] == 1, done
+        replaced[path] = done["replaced_version"]
+    assert owner_mode(system, secret, script) == [f"{uid_gid} 600", f"{uid_gid} 755"]
+    assert (system.run("cat", secret).stdout, system.run("cat", script).stdout) == (SECRET_V1, SCRIPT_V1)
+    versions = history(system, ALICE_ROOT, "secret.py", ALICE)
+    kept = {v["version"]: v for v in versions}[replaced["secret.py"]]
+    assert kept["reason"] == "overwritten" and versions[-1]["reason"] == "restored", versions
+    assert ctl(system, "show", ALICE_ROOT, "secret.py", "--version", str(kept["version"]), **ALICE
+               ).stdout == SECRET_V2  # exactly what was replaced, which the service itself never read
+    versions = history(system, ALICE_ROOT, "script.py", ALICE)
+    assert versions[-1]["reason"] == "restored" and replaced["script.py"] > 1, versions
+    assert ctl(system, "show", ALICE_ROOT, "script.py", "--version", str(replaced["script.py"]), **ALICE
+               ).stdout == SCRIPT_V2
+
+    # (b) deleted, then restored (the latest version): the recorded modes, hers
+    as_alice(system, f"rm {secret} {script}")
+    for path in ("secret.py", "script.py"):
+        wait_until(lambda path=path: history(system, ALICE_ROOT, path, ALICE)[-1]["reason"] == "deleted",
+                   timeout=20, what=f"{path} recorded as deleted")
+        r = as_alice(system, f"exec codeanalysisctl --json restore {ALICE_ROOT} {path}")
+        assert json.loads(r.stdout)["written"] is True, r.stdout
+        assert history(system, ALICE_ROOT, path, ALICE)[-1]["reason"] == "restored"
+    assert owner_mode(system, secret, script) == [f"{uid_gid} 600", f"{uid_gid} 755"]
+    assert (system.run("cat", secret).stdout, system.run("cat", script).stdout) == (SECRET_V1, SCRIPT_V1)
+
+    # root restoring her file: it stays hers, with its mode
+    as_alice(system, f"cat > {script}", input=SCRIPT_V2)
+    ctl(system, "restore", ALICE_ROOT, "script.py", "--version", "1", "--overwrite")
+    assert owner_mode(system, script) == [f"{uid_gid} 755"] and system.run("cat", script).stdout == SCRIPT_V1
+    # the attacker can do none of it, and the owner's sandbox could not have written a byte
+    attack(system, "restore", ALICE_ROOT, "script.py", "--version", "1", "--overwrite", error="AccessDenied")
+    pid = system.show(DB_UNIT, "MainPID")["MainPID"]
+    for probe in (f"{ALICE_ROOT}/probe.py", f"{PUB}/probe.py"):
+        r = system.run("nsenter", f"--target={pid}", "--mount", "touch", probe, check=False)
+        assert r.returncode != 0 and "Read-only file system" in r.stderr, (probe, r.stderr)
 
 
 # ----------------------------------------------------------------------------- M2

@@ -56,6 +56,33 @@ def test_cli_and_worker_control(user_box):
     assert "codeanalysisd-repair.service" in ctl(user_box, "worker", "status", "repair").stdout
 
 
+def test_restore_is_written_by_the_client_in_the_per_user_suite(user_box):
+    """The same path as on the system bus: RestoreFile answers, codeanalysisctl --user writes
+    (the user's DB owner cannot: its sandbox makes /srv read-only), RecordRestore records."""
+    wait_until(lambda: all_running(user_box), timeout=15, what="all running")
+    path, file = "private.py", f"{PROJECT}/private.py"
+
+    def history() -> list[dict]:
+        r = ctl(user_box, "--json", "history", "user-project", path, check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else []
+
+    user_box.sh(f"umask 077 && echo 'KEY = 1' > {file}")
+    wait_until(lambda: len(history()) == 1, timeout=15, what="private.py indexed")
+    user_box.sh(f"echo 'KEY = 2' > {file}")
+    wait_until(lambda: len(history()) == 2, timeout=15, what="the edit recorded")
+    done = json.loads(ctl(user_box, "--json", "restore", "user-project", path, "--version", "1", "--overwrite").stdout)
+    assert done["written"] is True and done["replaced_version"] == 2, done
+    assert user_box.sh(f"cat {file}; stat -c %a {file}").stdout == "KEY = 1\n600\n"
+    user_box.run("rm", file)
+    wait_until(lambda: history()[-1]["reason"] == "deleted", timeout=15, what="the deletion recorded")
+    ctl(user_box, "restore", "user-project", path)
+    assert user_box.sh(f"cat {file}; stat -c %a {file}").stdout == "KEY = 1\n600\n"  # the recorded mode
+    assert [v["reason"] for v in history()][-1] == "restored"
+    pid = user_box.show("codeanalysisd-db.service", "MainPID")["MainPID"]
+    r = user_box.run("nsenter", f"--target={pid}", "--mount", "touch", f"{PROJECT}/probe.py", check=False)
+    assert r.returncode != 0, r.stderr
+
+
 def test_kill_9_and_journal(user_box):
     before = user_box.show("codeanalysisd-db.service", "MainPID", "NRestarts")
     user_box.run("kill", "-9", before["MainPID"])
