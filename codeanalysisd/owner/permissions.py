@@ -12,6 +12,7 @@ databases is for root and the admin group. Root sees and may do everything.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -19,6 +20,7 @@ from typing import TypeVar
 from codeanalysisd.access import Caller, Visibility
 from codeanalysisd.owner import failures
 from codeanalysisd.records import ProjectInfo
+from codeanalysisd.tree import RootGone, RootId, Tree
 
 T = TypeVar("T")
 
@@ -62,7 +64,7 @@ class View:
         exists, for the owner (and root) only."""
         if self.sees_file(project, rel):
             return True
-        return project.owner_uid == self.caller.uid and not _exists(_join(project.root, rel))
+        return project.owner_uid == self.caller.uid and not _in_project(project, rel)
 
     def may_change(self, project: ProjectInfo, what: str) -> None:
         if not (self.all_seeing or project.owner_uid == self.caller.uid):
@@ -105,11 +107,12 @@ def _join(root: str, rel: str) -> str:
     return root.rstrip("/") + "/" + rel
 
 
-def _exists(path: str) -> bool:
+def _in_project(project: ProjectInfo, rel: str) -> bool:
+    """Whether rel is in the project now, reached from its root's identity without following a
+    link: what lies past a link (another user's tree) must not decide what its owner sees."""
     try:
-        os.lstat(path)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True  # there, but not even the service may look: not "gone"
+        Tree(project.root, RootId(project.root_dev, project.root_ino)).lstat(rel)
+    except OSError as exc:
+        # gone, behind a link, under a non-directory, or the root is not the registered one
+        return exc.errno not in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR) and not isinstance(exc, RootGone)
     return True

@@ -129,3 +129,24 @@ def test_entries_say_what_each_name_is_without_following(tmp_path, victim):
 ])
 def test_where_a_link_points_is_read_from_its_text(rel, target, expected):
     assert Tree("/srv/p").inside(rel, target) == expected
+
+
+def test_what_lies_past_a_link_does_not_decide_what_the_owner_sees(tmp_path, victim):
+    """The versions of a path that is not in the project any more are its owner's to see;
+    a link put where it was, into another tree that has a file there, changes nothing."""
+    from codeanalysisd.access import Caller
+    from codeanalysisd.owner.permissions import View
+    from codeanalysisd.records import ProjectInfo
+
+    root = tmp_path / "p"
+    make(root, "config/local_settings.py", "kept.py")
+    found = identity(str(root))
+    project = ProjectInfo("p", "p", str(root), 1, "active", 4242, found.dev, found.ino)
+    owner, other = View(Caller(4242, frozenset({4242}))), View(Caller(4343, frozenset({4343})))
+    (root / "config").rename(root / "c.real")
+    assert owner.sees_history(project, "config/local_settings.py")  # gone from the project: the owner's
+    (root / "config").symlink_to(victim / "config")
+    assert owner.sees_history(project, "config/local_settings.py")  # the same answer: nothing is probed
+    assert not other.sees_history(project, "config/local_settings.py")
+    os.chmod(tmp_path, 0o700)  # a caller who cannot reach the file itself still cannot see it
+    assert not owner.sees_history(project, "kept.py")
