@@ -225,8 +225,9 @@ def test_repair_worker_converges_within_its_bound(system):
         took = time.monotonic() - started
         figure(f"repair worker converged on {total} files (batch {batch}, every {interval:g} s) in {took:.1f} s "
                f"(bound {bound:.0f} s)")
-        status = json.loads(ctl(system, "--json", "worker", "status", "repair").stdout)[0]
-        assert status["done"] > 0 and "checked" in status["StatusText"]
+        status = json.loads(ctl(system, "--json", "worker", "status", "repair").stdout)
+        assert status["cycle_done"] > 0 and "checked" in status["StatusText"]
+        assert status["schedule"] == f"{batch} file(s) every {interval:g} s over all projects; from config"
         assert all(p in rows(system) and rows(system)[p]["state"] == "deleted" for p in files[210:215])
     finally:
         system.run("rm", "-f", "/etc/codeanalysisd/codeanalysisd.conf.d/50-repair-test.conf")

@@ -9,6 +9,7 @@ import pytest
 from dbus_fast import Message, Variant
 
 from codeanalysisd.bus import api, errors
+from codeanalysisd.cli.main import build_parser
 from codeanalysisd.config import Config
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.guard import bus_error
@@ -117,3 +118,13 @@ def test_the_stop_reply_says_what_happened_and_how_long_it_took(result):
         "ActiveState": "inactive", "SubState": "running", "MainPID": 0}
     assert marshals(reply)
 
+
+def test_the_command_line_takes_the_repair_workers_options_and_refuses_a_negative_count(capsys):
+    args = build_parser().parse_args(["worker", "start", "repair", "--batch-size", "50", "--poll-interval", "0.5",
+                                      "-p", "app"])
+    assert (args.batch_size, args.poll_interval, args.project) == (50, 0.5, "app")
+    args = build_parser().parse_args(["worker", "stop", "repair", "--timeout", "2", "--force"])
+    assert (args.timeout, args.force) == (2.0, True)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["worker", "start", "repair", "--batch-size", "-1"])
+    assert "a whole number of 0 or more is needed" in capsys.readouterr().err
