@@ -86,6 +86,8 @@ RepairProjects = Annotated[list[RepairProjectRow], DBusSignature(REPAIR_PROJECTS
 # The repair worker's schedule as StartRepairWorker set it: project ("" = all), batch size,
 # poll interval (0 = the worker's configured [Repair] value)
 RepairSchedule = Annotated[tuple[str, int, float], DBusSignature("sud")]
+# What 0 stands for in the repair worker: its own [Repair] BatchSize= and PollInterval=
+RepairConfigured = Annotated[tuple[int, float], DBusSignature("(ud)")]
 TO_RESTORE = "a(su)"  # path, version: inside RepairAndRestore's Report, the files the caller writes back
 
 # ListProjects and ListProblems answer in pages, (offset, limit) in the caller's view: limit 0
@@ -136,7 +138,8 @@ WORKER = _table(
     _call("ReconcileFiles", (Str, ReconcileEntries), (BatchActions,)),
     _call("RepairFiles", (Str, FileBatch), (UInt32,)),
     _call("RepairSchedule", (), (RepairSchedule,)),
-    _call("ReportRepair", (UInt32, UInt32, UInt32, UInt32, RepairProjects)),  # cycle, its files, done, repaired
+    # cycle, its files, done, repaired; the worker's configured (batch size, poll interval); per project
+    _call("ReportRepair", (UInt32, UInt32, UInt32, UInt32, RepairConfigured, RepairProjects)),
     _call("RegisterModel", (Str, UInt32), (Model,)),
     _call("PendingChunks", (UInt32, UInt64, UInt32), (ChunksPage,)),
     _call("StoreVectors", (UInt32, VectorsIn), (VectorsStored,)),

@@ -88,9 +88,9 @@ class OwnerClient:
         project, batch_size, poll_interval = await self._worker("RepairSchedule")
         return project, batch_size, poll_interval
 
-    async def report_repair(self, cycle: int, files: int, done: int, repaired: int,
+    async def report_repair(self, cycle: int, files: int, done: int, repaired: int, configured: tuple[int, float],
                             projects: list[api.RepairProjectRow]) -> None:
-        await self._worker("ReportRepair", cycle, files, done, repaired, [list(p) for p in projects])
+        await self._worker("ReportRepair", cycle, files, done, repaired, list(configured), [list(p) for p in projects])
 
     # ------------------------------------------------------------------ the vectorizer
     async def register_model(self, name: str, dim: int) -> tuple[int, int]:

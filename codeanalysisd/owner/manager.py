@@ -83,7 +83,7 @@ class Manager(ServiceInterface):
     async def WorkerStatus(self) -> api.WorkerRows:
         rows = await self.workers.status(self.core.calls)
         shown = await repair_worker.shown_schedule_project(self.core, await self.core.view())
-        schedule = repair_worker.describe(self.core.repair_schedule, self.core.config, shown)
+        schedule = repair_worker.describe(self.core.repair_schedule, repair_worker.configured(self.core), shown)
         for row in rows:
             if row["name"].value == repair_worker.NAME:
                 row["schedule"] = Variant("s", schedule)

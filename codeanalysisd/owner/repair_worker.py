@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from dbus_fast import Variant
 
 from codeanalysisd.bus import api
-from codeanalysisd.config import REPAIR_BATCH_RANGE, REPAIR_INTERVAL_RANGE, Config
+from codeanalysisd.config import REPAIR_BATCH_RANGE, REPAIR_INTERVAL_RANGE
 from codeanalysisd.db.store import Reads, UnknownProject
 from codeanalysisd.names import WORKER_UNITS
 from codeanalysisd.owner import failures
@@ -56,9 +56,16 @@ class Schedule:
     def source(self) -> str:
         return FROM_CALL if (self.project or self.batch_size or self.poll_interval) else FROM_CONFIG
 
-    def in_force(self, config: Config) -> tuple[int, float]:
-        """(files per batch, seconds between batches), the configured values standing for 0."""
-        return self.batch_size or config.repair_batch, self.poll_interval or config.repair_interval
+    def in_force(self, configured: tuple[int, float]) -> tuple[int, float]:
+        """(files per batch, seconds between batches), the ``configured`` ones standing for 0."""
+        return self.batch_size or configured[0], self.poll_interval or configured[1]
+
+
+def configured(core: OwnerCore) -> tuple[int, float]:
+    """What 0 stands for: the worker's own [Repair] values as it last reported them (a reload
+    of the worker alone changes them), else the owner's, read from the same files."""
+    progress = core.reports.repair
+    return progress.configured if progress.at else (core.config.repair_batch, core.config.repair_interval)
 
 
 def check_schedule(batch_size: int, poll_interval: float) -> None:
@@ -78,19 +85,19 @@ def check_stop_wait(timeout: float) -> None:
         raise failures.Refused(f"timeout must be from 0 to {MAX_STOP_WAIT:g} seconds, got {timeout:g}")
 
 
-def describe(schedule: Schedule, config: Config, shown_project: str) -> str:
+def describe(schedule: Schedule, configured: tuple[int, float], shown_project: str) -> str:
     """The schedule in force in words (WorkerStatus, the command line); ``shown_project`` as
     for ``schedule_entries``."""
-    batch_size, poll_interval = schedule.in_force(config)
+    batch_size, poll_interval = schedule.in_force(configured)
     scope = ("all projects" if not schedule.project else
              f"project {shown_project}" if shown_project else "one project")
     return f"{batch_size} file(s) every {poll_interval:g} s over {scope}; from {schedule.source}"
 
 
-def schedule_entries(schedule: Schedule, config: Config, shown_project: str) -> dict[str, Variant]:
+def schedule_entries(schedule: Schedule, configured: tuple[int, float], shown_project: str) -> dict[str, Variant]:
     """The schedule in force as reply entries. ``shown_project`` is the schedule's project if
     the caller may see it, else "": a project they may not see is only said to be one."""
-    batch_size, poll_interval = schedule.in_force(config)
+    batch_size, poll_interval = schedule.in_force(configured)
     return {
         "scope": Variant("s", "project" if schedule.project else "all"),
         "project": Variant("s", shown_project),
@@ -98,7 +105,7 @@ def schedule_entries(schedule: Schedule, config: Config, shown_project: str) -> 
         "poll_interval": Variant("d", poll_interval),
         "source": Variant("s", schedule.source),
         "since": Variant("d", schedule.since),
-        "schedule": Variant("s", describe(schedule, config, shown_project)),
+        "schedule": Variant("s", describe(schedule, configured, shown_project)),
     }
 
 
@@ -137,7 +144,7 @@ async def start(core: OwnerCore, control: WorkerControl, view: View, project: st
     core.set_repair_schedule(Schedule(project_id, batch_size, poll_interval, time.time()))
     await control.control("start", NAME)
     state = await core.units.unit_state(UNIT)
-    return {**schedule_entries(core.repair_schedule, core.config, project_id), **unit_entries(state)}
+    return {**schedule_entries(core.repair_schedule, configured(core), project_id), **unit_entries(state)}
 
 
 async def stop(core: OwnerCore, control: WorkerControl, view: View, timeout: float, force: bool
@@ -189,5 +196,5 @@ async def status(core: OwnerCore, view: View, key: str) -> dict[str, Variant]:
     state, rows, shown = await asyncio.gather(core.units.unit_state(UNIT), core.store.read(visible_rows),
                                               shown_schedule_project(core, view))
     return {**unit_entries(state), "StatusText": Variant("s", state["StatusText"]),
-            **schedule_entries(core.repair_schedule, core.config, shown),
+            **schedule_entries(core.repair_schedule, configured(core), shown),
             **progress_entries(progress, rows, time.monotonic())}

@@ -46,6 +46,9 @@ class RepairProgress:
     repaired: int = 0
     projects: Mapping[str, ProjectRepairs] = field(default_factory=dict)
     at: float = 0.0  # time.monotonic() of the report; 0: none since the owner started
+    # The worker's own [Repair] (BatchSize=, PollInterval=): what 0 in a schedule stands for. Its
+    # configuration, not the owner's: a reload of the worker alone changes it.
+    configured: tuple[int, float] = (0, 0.0)
 
 
 class WorkerReports:
@@ -58,13 +61,13 @@ class WorkerReports:
             raise failures.Refused(f"unknown worker {worker!r}")
         self._last[worker] = WorkerReport(Counters.of(counters), state[:MAX_STATE], time.monotonic())
 
-    def record_repair(self, cycle: int, files: int, done: int, repaired: int,
+    def record_repair(self, cycle: int, files: int, done: int, repaired: int, configured: tuple[int, float],
                       projects: Iterable[tuple[str, int, int, str, str, float]]) -> None:
         self.repair = RepairProgress(
             cycle, files, done, repaired,
             {pid: ProjectRepairs(checked, fixed, action[:MAX_ACTION], path, at)
              for pid, checked, fixed, action, path, at in projects},
-            time.monotonic())
+            time.monotonic(), configured)
 
     def get(self, worker: str) -> WorkerReport | None:
         return self._last.get(worker)

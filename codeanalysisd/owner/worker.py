@@ -130,10 +130,12 @@ class WorkerInterface(ServiceInterface):
     @method()
     @guarded
     def ReportRepair(self, cycle: api.UInt32, files: api.UInt32, done: api.UInt32, repaired: api.UInt32,
-                     projects: api.RepairProjects) -> None:
-        """The repair worker's cycle (its number, files in it, checked so far, repaired) and,
+                     configured: api.RepairConfigured, projects: api.RepairProjects) -> None:
+        """The repair worker's cycle (its number, files in it, checked so far, repaired), what
+        0 stands for in it (its configured files per batch and seconds between batches) and,
         per project since it started: files checked, repaired, the last action, its path, when."""
-        self.core.reports.record_repair(cycle, files, done, repaired, projects)
+        batch_size, poll_interval = configured
+        self.core.reports.record_repair(cycle, files, done, repaired, (batch_size, poll_interval), projects)
 
     # ------------------------------------------------------------------ the vectorizer
     @method()

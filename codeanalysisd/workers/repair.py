@@ -140,6 +140,7 @@ class RepairWorker:
         if busy:
             status += " (paused: the owner is busy)"
         await owner.report_repair(self.cycle.number, self.cycle.size, done, self.cycle.repaired,
+                                  (self.ctx.config.repair_batch, self.ctx.config.repair_interval),
                                   [t.row(pid) for pid, t in self.tallies.items()])
         return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 

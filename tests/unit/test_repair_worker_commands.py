@@ -10,7 +10,6 @@ from dbus_fast import Message, Variant
 
 from codeanalysisd.bus import api, errors
 from codeanalysisd.cli.main import build_parser
-from codeanalysisd.config import Config
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.guard import bus_error
 from codeanalysisd.owner.repair_worker import (
@@ -28,7 +27,7 @@ from codeanalysisd.owner.repair_worker import (
 from codeanalysisd.owner.reports import MAX_ACTION, WorkerReports
 from codeanalysisd.owner.worker_control import Stopped
 
-CONFIG = Config(repair_batch=200, repair_interval=10.0)
+CONFIGURED = (200, 10.0)  # the worker's [Repair] BatchSize= and PollInterval=
 STATE = {"ActiveState": "active", "SubState": "running", "MainPID": 321, "StatusText": "cycle 1"}
 
 
@@ -71,24 +70,24 @@ def test_a_stop_wait_beyond_that_is_refused(timeout):
 
 
 def test_zero_stands_for_the_configured_value_and_says_where_the_schedule_came_from():
-    assert Schedule().in_force(CONFIG) == (200, 10.0) and Schedule().source == FROM_CONFIG
+    assert Schedule().in_force(CONFIGURED) == (200, 10.0) and Schedule().source == FROM_CONFIG
     assert Schedule("", 0, 0.0, time.time()).source == FROM_CONFIG  # set again to the configuration's
-    assert Schedule("", 50, 0.0).in_force(CONFIG) == (50, 10.0)
-    assert Schedule("", 0, 0.5).in_force(CONFIG) == (200, 0.5)
+    assert Schedule("", 50, 0.0).in_force(CONFIGURED) == (50, 10.0)
+    assert Schedule("", 0, 0.5).in_force(CONFIGURED) == (200, 0.5)
     assert Schedule("app", 0, 0.0).source == Schedule("", 50, 0.0).source == FROM_CALL
 
 
 def test_a_project_the_caller_may_not_see_is_only_said_to_be_one():
     schedule = Schedule("app", 50, 0.5, 1000.0)
-    shown = schedule_entries(schedule, CONFIG, "app")
-    hidden = schedule_entries(schedule, CONFIG, "")
+    shown = schedule_entries(schedule, CONFIGURED, "app")
+    hidden = schedule_entries(schedule, CONFIGURED, "")
     assert shown["scope"].value == hidden["scope"].value == "project"
     assert shown["project"].value == "app" and hidden["project"].value == ""
     assert "app" not in repr({k: v.value for k, v in hidden.items()})
-    assert describe(schedule, CONFIG, "") == "50 file(s) every 0.5 s over one project; from StartRepairWorker"
-    assert describe(schedule, CONFIG, "app") == "50 file(s) every 0.5 s over project app; from StartRepairWorker"
-    assert describe(Schedule(), CONFIG, "") == "200 file(s) every 10 s over all projects; from config"
-    everything = schedule_entries(Schedule(), CONFIG, "")
+    assert describe(schedule, CONFIGURED, "") == "50 file(s) every 0.5 s over one project; from StartRepairWorker"
+    assert describe(schedule, CONFIGURED, "app") == "50 file(s) every 0.5 s over project app; from StartRepairWorker"
+    assert describe(Schedule(), CONFIGURED, "") == "200 file(s) every 10 s over all projects; from config"
+    everything = schedule_entries(Schedule(), CONFIGURED, "")
     assert (everything["scope"].value, everything["batch_size"].value, everything["poll_interval"].value,
             everything["source"].value, everything["since"].value) == ("all", 200, 10.0, "config", 0.0)
     assert marshals(shown)
@@ -97,12 +96,14 @@ def test_a_project_the_caller_may_not_see_is_only_said_to_be_one():
 def test_the_status_reply_marshals_with_the_reported_rows():
     reports = WorkerReports()
     assert progress_entries(reports.repair, [], time.monotonic())["reported_ago"].value == -1.0
-    reports.record_repair(3, 312, 150, 2, [("app", 1000, 2, "reindex" * 10, "pkg/m.py", 1_700_000_000.5)])
+    reports.record_repair(3, 312, 150, 2, (60, 1.0), [("app", 1000, 2, "reindex" * 10, "pkg/m.py", 1_700_000_000.5)])
     progress = reports.repair
     assert progress.projects["app"].action == ("reindex" * 10)[:MAX_ACTION]
+    # 0 in a schedule stands for what the worker itself is configured with, as it reported
+    assert Schedule("app", 0, 0.5).in_force(progress.configured) == (60, 0.5)
     rows: list[api.RepairProjectRow] = [("app", 1000, 2, "reindex", "pkg/m.py", 1_700_000_000.5),
                                         ("other", 0, 0, "", "", 0.0)]
-    reply = {**unit_entries(STATE), **schedule_entries(Schedule(), CONFIG, ""),
+    reply = {**unit_entries(STATE), **schedule_entries(Schedule(), CONFIGURED, ""),
              **progress_entries(progress, rows, progress.at + 1.5)}
     assert (reply["cycle"].value, reply["cycle_files"].value, reply["cycle_done"].value,
             reply["cycle_repaired"].value, reply["reported_ago"].value) == (3, 312, 150, 2, 1.5)
