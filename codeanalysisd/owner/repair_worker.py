@@ -24,7 +24,7 @@ from dbus_fast import Variant
 
 from codeanalysisd.bus import api
 from codeanalysisd.config import REPAIR_BATCH_RANGE, REPAIR_INTERVAL_RANGE
-from codeanalysisd.db.store import Reads, UnknownProject
+from codeanalysisd.db.store import Reads
 from codeanalysisd.names import WORKER_UNITS
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.reports import RepairProgress
@@ -156,32 +156,21 @@ async def stop(core: OwnerCore, control: WorkerControl, view: View, timeout: flo
 
 
 async def shown_schedule_project(core: OwnerCore, view: View) -> str:
-    """The schedule's project, if the caller may see it (else "")."""
-    key = core.repair_schedule.project
-
-    def run(reads: Reads) -> str:
-        try:
-            return key if view.sees_project(reads.projects.find(key)) else ""
-        except UnknownProject:
-            return ""  # removed since: the worker finds nothing to check
-
-    return await core.store.read(run) if key else ""
+    """The schedule's project, if the caller may see it (else "", also once it is removed)."""
+    if not (key := core.repair_schedule.project):
+        return ""
+    try:
+        return (await core.visible_project(key, view)).id
+    except failures.Unknown:
+        return ""
 
 
 async def status(core: OwnerCore, view: View, key: str) -> dict[str, Variant]:
     progress = core.reports.repair
+    asked = [await core.visible_project(key, view)] if key else None
 
     def visible_rows(reads: Reads) -> list[api.RepairProjectRow]:
-        if key:
-            try:
-                projects = [reads.projects.find(key)]
-            except UnknownProject:
-                projects = []
-        else:
-            projects = reads.projects.list()
-        seen = [p for p in projects if view.sees_project(p)]
-        if key and not seen:
-            raise failures.Unknown(f"no project {key!r}; codeanalysisctl projects lists them")
+        seen = asked if asked is not None else [p for p in reads.projects.list() if view.sees_project(p)]
         rows = []
         for p in seen:
             done = progress.projects.get(p.id)
