@@ -14,7 +14,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import SERVICES, ctl, journal_cursor, start_suite, stop_suite
+from helpers import SERVICES, copy_stdlib, ctl, journal_cursor, start_suite, stop_suite
 from sandbox.box import wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -67,10 +67,7 @@ def repair(box, *flags: str, check: bool = True) -> dict:
 @pytest.fixture(scope="module", autouse=True)
 def tree(system):
     start_suite(system)
-    stdlib = system.run("python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").stdout.strip()
-    system.sh(f"rm -rf {ROOT} && mkdir -p {ROOT} && cd {stdlib} && "
-              f"for p in {' '.join(PACKAGES)}; do if [ -d $p ]; then cp -r $p {ROOT}/; fi; done && "
-              f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} +")
+    copy_stdlib(system, ROOT, PACKAGES)
     # root's tree, 0755: the service reads it and may write nothing in it; restores are
     # written by codeanalysisctl, as root here
     ctl(system, "add", ROOT)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import IFACE, NAME, OBJ, busctl, ctl, dbus_send, start_suite
+from helpers import IFACE, NAME, OBJ, busctl, copy_stdlib, ctl, dbus_send, start_suite
 from sandbox.box import wait_until
 
 ROOT, PID = "/srv/rw-tree", "rw-tree"
@@ -82,10 +82,8 @@ def hold(system) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def world(system):
     start_suite(system)
-    stdlib = system.run("python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").stdout.strip()
-    system.sh(f"rm -rf {ROOT} {PRIVATE} && mkdir -p {ROOT} && cd {stdlib} && cp -r {' '.join(PACKAGES)} {ROOT}/ && "
-              f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} + && "
-              f"mkdir -m 0700 {PRIVATE} && echo 'PRIVATE = 1' > {PRIVATE}/private_mod.py && "
+    copy_stdlib(system, ROOT, PACKAGES)
+    system.sh(f"rm -rf {PRIVATE} && mkdir -m 0700 {PRIVATE} && echo 'PRIVATE = 1' > {PRIVATE}/private_mod.py && "
               f"setfacl -R -m u:codeanalysis:rX {PRIVATE}")
     system.sh("useradd -M -G codeanalysis-users rwuser && useradd -M -G codeanalysis-users,codeanalysis-admin rwadmin")
     ctl(system, "add", ROOT)
