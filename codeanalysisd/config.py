@@ -21,6 +21,9 @@ def user_config() -> Path:
 
 
 PRECISIONS = ("int8", "exact")
+# What [Repair] accepts; StartRepairWorker holds a schedule it sets to the same bounds.
+REPAIR_BATCH_RANGE = (1, 100_000)  # files per batch
+REPAIR_INTERVAL_RANGE = (0.1, 86400.0)  # seconds between batches
 
 
 class ConfigError(ValueError):
@@ -108,9 +111,10 @@ def load(main: Path) -> Config:
     if ("History", "MaxAge") in values:
         cfg["max_age"] = _timespan(*values[("History", "MaxAge")], "[History] MaxAge=", 0, 100 * 365 * 86400)
     if ("Repair", "PollInterval") in values:
-        cfg["repair_interval"] = _timespan(*values[("Repair", "PollInterval")], "[Repair] PollInterval=", 0.1, 86400)
+        cfg["repair_interval"] = _timespan(*values[("Repair", "PollInterval")], "[Repair] PollInterval=",
+                                            *REPAIR_INTERVAL_RANGE)
     if ("Repair", "BatchSize") in values:
-        cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", 1, 100_000)
+        cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", *REPAIR_BATCH_RANGE)
     if ("Projects", "MaxPerUser") in values:
         cfg["max_projects"] = _count(*values[("Projects", "MaxPerUser")], "[Projects] MaxPerUser=", 0, 100_000)
     if ("Vectorizer", "Precision") in values:

@@ -54,6 +54,14 @@ def stop_suite(box: Box) -> float:
     return time.monotonic() - started
 
 
+def copy_stdlib(box: Box, root: str, packages: tuple[str, ...]) -> None:
+    """A fresh ``root`` holding these packages of the standard library, without __pycache__."""
+    stdlib = box.run("python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").stdout.strip()
+    box.sh(f"rm -rf {root} && mkdir -p {root} && cd {stdlib} && "
+           f"for p in {' '.join(packages)}; do if [ -d $p ]; then cp -r $p {root}/; fi; done && "
+           f"find {root} -name __pycache__ -prune -exec rm -rf {{}} +")
+
+
 def owner_answers(box: Box) -> bool:
     return busctl(box, "ListProjects", "uu", "0", "0", check=False).returncode == 0
 

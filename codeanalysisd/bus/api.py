@@ -49,7 +49,8 @@ SyntaxVerdicts = Annotated[list[tuple[str, bytes, str]], DBusSignature("a(says)"
 Skipped = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, why it is not followed)
 ReconcileEntries = Annotated[list[tuple[str, bool, int, int, bytes]],
                              DBusSignature("a(sbxxay)")]  # (path, on disk, size, mtime_ns, sha256)
-Needed = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, repair action) to read and send
+# (path, repair action): done by the owner, or (an action of repair.plan.NEEDS_CONTENT) for the worker to read and send
+BatchActions = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]
 Counters = Annotated[dict[str, int], DBusSignature("a{st}")]  # records.Counters by name
 Model = Annotated[tuple[int, int], DBusSignature("(ut)")]  # (model id, vectors stored of it)
 ChunksPage = Annotated[tuple[list[tuple[bytes, str]], int], DBusSignature("(a(ays)t)")]  # ((key, text)..., next)
@@ -77,6 +78,16 @@ Versions = Annotated[list[tuple[int, str, float, int, str, bool, str]],
 Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # project, path, reasons
 EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
 REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
+# The repair worker's work per project: project, files checked, files repaired, the last action,
+# the path it was taken on, when (unix time). Reported by the worker, and inside RepairWorkerStatus.
+REPAIR_PROJECTS = "a(sttssd)"
+RepairProjectRow = tuple[str, int, int, str, str, float]
+RepairProjects = Annotated[list[RepairProjectRow], DBusSignature(REPAIR_PROJECTS)]
+# The repair worker's schedule as StartRepairWorker set it: project ("" = all), batch size,
+# poll interval (0 = the worker's configured [Repair] value)
+RepairSchedule = Annotated[tuple[str, int, float], DBusSignature("sud")]
+# What 0 stands for in the repair worker: its own [Repair] BatchSize= and PollInterval=
+RepairConfigured = Annotated[tuple[int, float], DBusSignature("(ud)")]
 TO_RESTORE = "a(su)"  # path, version: inside RepairAndRestore's Report, the files the caller writes back
 
 # ListProjects and ListProblems answer in pages, (offset, limit) in the caller's view: limit 0
@@ -124,8 +135,11 @@ WORKER = _table(
     _call("SetSkipped", (Str, Str, Skipped)),
     _call("SetProjectState", (Str, Str, Str)),
     _call("RepairPaths", (Str,), (StrList,)),
-    _call("ReconcileFiles", (Str, ReconcileEntries), (Needed,)),
+    _call("ReconcileFiles", (Str, ReconcileEntries), (BatchActions,)),
     _call("RepairFiles", (Str, FileBatch), (UInt32,)),
+    _call("RepairSchedule", (), (RepairSchedule,)),
+    # cycle, its files, done, repaired; the worker's configured (batch size, poll interval); per project
+    _call("ReportRepair", (UInt32, UInt32, UInt32, UInt32, RepairConfigured, RepairProjects)),
     _call("RegisterModel", (Str, UInt32), (Model,)),
     _call("PendingChunks", (UInt32, UInt64, UInt32), (ChunksPage,)),
     _call("StoreVectors", (UInt32, VectorsIn), (VectorsStored,)),
@@ -142,6 +156,9 @@ MANAGER = _table(
     _call("StartWorker", (Str,)),
     _call("StopWorker", (Str,)),
     _call("RestartWorker", (Str,)),
+    _call("StartRepairWorker", (Str, UInt32, Double), (Report,)),  # project, batch size, poll interval
+    _call("StopRepairWorker", (Double, Bool), (Report,)),  # timeout, force
+    _call("RepairWorkerStatus", (Str,), (Report,)),  # project
     _call("Search", (Str, Str, UInt32), (Hits,)),
     _call("SemanticSearch", (Str, Str, UInt32), (Matches,)),
     _call("HybridSearch", (Str, Str, UInt32), (Matches,)),

@@ -75,12 +75,22 @@ class OwnerClient:
 
     async def reconcile_files(self, project: str, entries: list[tuple[str, bool, int, int, bytes]]
                               ) -> list[tuple[str, str]]:
-        (needed,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
-        return [(path, action) for path, action in needed]
+        """Every action the repair rule takes on the batch, (path, action)."""
+        (actions,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
+        return [(path, action) for path, action in actions]
 
     async def repair_files(self, project: str, files: list[api.FileRow]) -> int:
         (count,) = await self._worker("RepairFiles", project, [list(f) for f in files])
         return count
+
+    async def repair_schedule(self) -> tuple[str, int, float]:
+        """(project or "" for all, files per batch, seconds between batches); 0: the configured value."""
+        project, batch_size, poll_interval = await self._worker("RepairSchedule")
+        return project, batch_size, poll_interval
+
+    async def report_repair(self, cycle: int, files: int, done: int, repaired: int, configured: tuple[int, float],
+                            projects: list[api.RepairProjectRow]) -> None:
+        await self._worker("ReportRepair", cycle, files, done, repaired, list(configured), [list(p) for p in projects])
 
     # ------------------------------------------------------------------ the vectorizer
     async def register_model(self, name: str, dim: int) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -98,7 +99,7 @@ def _worker_rows(client_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _print_workers(workers: list[dict[str, Any]]) -> None:
-    rows = []
+    rows, schedules = [], []
     for w in workers:
         counters = "/".join(str(n) for n in Counters.of(w).as_dict().values())
         if w["name"] == "db":
@@ -107,7 +108,11 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
             w["unit"], w["ActiveState"], w["SubState"], w["MainPID"] or "-", w["NRestarts"],
             counters, w["StatusText"] or "-",
         ])
+        if w.get("schedule"):
+            schedules.append(f"{w['unit']} schedule: {w['schedule']}")
     print(_table(["UNIT", "ACTIVE", "SUB", "PID", "RESTARTS", "PEND/DONE/ERR", "STATUS"], rows))
+    for line in schedules:
+        print(printable(line))
 
 
 # --------------------------------------------------------------------- commands
@@ -167,7 +172,99 @@ async def cmd_remove(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+REPAIR = "repair"
+STOP_WAIT = 5.0  # seconds `worker stop repair --force` waits before killing, unless --timeout says
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) if at else "-"
+
+
+def _print_repair_status(s: dict[str, Any]) -> None:
+    """RepairWorkerStatus, laid out as systemctl status lays out a unit."""
+    active = s["ActiveState"] == "active"
+    pid = f"    Main PID: {s['MainPID']}" if s["MainPID"] else ""
+    since = f" (since {_when(s['since'])})" if s["since"] else ""
+    reported = (f" (reported {s['reported_ago']:.1f} s ago)" if s["reported_ago"] >= 0
+                else " (no report since the DB owner started)")
+    lines = [
+        f"{'●' if active else '○'} {s['unit']} - the repair worker",
+        f"     Active: {s['ActiveState']} ({s['SubState']}){pid}",
+        f"   Schedule: {s['schedule']}{since}",
+        f"      Cycle: {s['cycle']}: {s['cycle_done']}/{s['cycle_files']} file(s) checked, "
+        f"{s['cycle_repaired']} repaired{reported}",
+        f"     Status: \"{s['StatusText']}\"" if s["StatusText"] else "     Status: -",
+    ]
+    for line in lines:
+        print(printable(line))
+    if s["projects"]:
+        print()
+        print(_table(["PROJECT", "CHECKED", "REPAIRED", "LAST ACTION", "WHEN"],
+                     [[p["project"], p["checked"], p["repaired"],
+                       f"{p['action']} {p['path']}".strip() or "-", _when(p["at"])] for p in s["projects"]]))
+
+
+async def _repair_worker(client: Client, args: argparse.Namespace) -> int | None:
+    """The repair worker's own commands, where the arguments ask for one; None where the plain
+    worker command does (start or stop with no option of the repair worker's)."""
+    if args.action == "status":
+        (reply,) = await client("RepairWorkerStatus", args.project or "")
+        result = _plain(reply)
+        keys = ("project", "checked", "repaired", "action", "path", "at")
+        result["projects"] = [dict(zip(keys, row, strict=True)) for row in result["projects"]]
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            _print_repair_status(result)
+        return 0
+    if args.action == "start" and (args.project is not None or args.batch_size is not None
+                                   or args.poll_interval is not None):
+        (reply,) = await client("StartRepairWorker", args.project or "", args.batch_size or 0,
+                                args.poll_interval or 0.0)
+        result = _plain(reply)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print(printable(f"started {result['unit']} ({result['ActiveState']}): {result['schedule']}"))
+        return 0
+    if args.action == "stop" and (args.timeout is not None or args.force):
+        timeout = STOP_WAIT if args.timeout is None else args.timeout
+        (reply,) = await client("StopRepairWorker", timeout, args.force)
+        result = _plain(reply)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        elif result["result"] == "stopped":
+            print(f"stopped {result['unit']} in {result['seconds']:.2f} s")
+        elif result["result"] == "killed":
+            print(f"killed {result['unit']} (SIGKILL through systemd): it had not stopped within {timeout:g} s; "
+                  f"{result['seconds']:.2f} s in all")
+        else:
+            print(f"{result['unit']} is still stopping after {result['seconds']:.2f} s"
+                  + ("" if args.force else "; systemd kills it at its TimeoutStopSec=, or ask again with --force"),
+                  file=sys.stderr)
+        return 1 if result["result"] == "still-stopping" else 0
+    return None
+
+
+def _repair_options(args: argparse.Namespace) -> list[str]:
+    """The repair worker's options given, for refusing them where they mean nothing."""
+    given = [("--project", args.project is not None), ("--batch-size", args.batch_size is not None),
+             ("--poll-interval", args.poll_interval is not None), ("--timeout", args.timeout is not None),
+             ("--force", args.force)]
+    return [name for name, present in given if present]
+
+
 async def cmd_worker(client: Client, args: argparse.Namespace) -> int:
+    allowed = {"start": {"--project", "--batch-size", "--poll-interval"}, "stop": {"--timeout", "--force"},
+               "status": {"--project"}}.get(args.action, set())
+    is_repair = args.name in (REPAIR, WORKER_UNITS[REPAIR])
+    stray = [o for o in _repair_options(args) if not is_repair or o not in allowed]
+    if stray:
+        raise SystemExit(f"codeanalysisctl: {', '.join(stray)} only with: worker start repair [--project P] "
+                         "[--batch-size N] [--poll-interval S], worker stop repair [--timeout S] [--force], "
+                         "worker status repair [--project P]")
+    if is_repair and (done := await _repair_worker(client, args)) is not None:
+        return done
     if args.action == "status":
         (workers,) = await client("WorkerStatus")
         workers = [w for w in _worker_rows(workers) if args.name in (None, w["name"], w["unit"])]
@@ -365,6 +462,17 @@ async def cmd_check(client: Client, args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def _count(text: str) -> int:
+    """A whole number of zero or more, for options the bus sends unsigned."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"a whole number of 0 or more is needed, got {text!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeanalysisctl",
@@ -445,6 +553,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", parents=[common], help="start, stop, restart or show the worker units")
     p.add_argument("action", choices=["start", "stop", "restart", "status"])
     p.add_argument("name", nargs="?", help=f"one of: {', '.join(WORKER_UNITS)}")
+    p.add_argument("-p", "--project", default=None,
+                   help="repair worker: start on this project only (id or root); status of this project only")
+    p.add_argument("--batch-size", type=_count, default=None, metavar="N",
+                   help="repair worker: files per batch (1-100000; 0: [Repair] BatchSize=)")
+    p.add_argument("--poll-interval", type=float, default=None, metavar="S",
+                   help="repair worker: seconds between batches (0.1-86400; 0: [Repair] PollInterval=)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help=f"repair worker: seconds to wait for it to stop (default with --force: {STOP_WAIT:g})")
+    p.add_argument("--force", action="store_true",
+                   help="repair worker: kill it (SIGKILL, through systemd) if it has not stopped within --timeout")
     p.set_defaults(func=cmd_worker)
     for name, command in sub.choices.items():
         about, example = _ABOUT[name]
@@ -504,7 +622,12 @@ _ABOUT = {
                  "and symbolic links that are not followed, each with the reason.",
                  "codeanalysisctl problems -p app"),
     "worker": ("Start, stop or restart a worker unit through systemd (as `systemctl` would), or show the units\n"
-               "with the workers' own counters (pending, done, errors).", "codeanalysisctl worker restart watcher"),
+               "with the workers' own counters (pending, done, errors). The repair worker also takes a schedule of\n"
+               "its own (start repair with --project, --batch-size, --poll-interval: it holds until the next such\n"
+               "start or a restart of the suite), a stop that kills it past a time (stop repair --timeout S\n"
+               "--force; exit status 1 if it is still stopping), and a status of its cycle and of what it\n"
+               "checked and repaired in each project you may see (status repair [--project P]).",
+               "codeanalysisctl worker start repair --batch-size 50 --poll-interval 0.5 -p app"),
 }
 
 

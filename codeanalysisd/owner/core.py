@@ -1,11 +1,12 @@
 """The DB owner's core: the one object both bus faces stand on.
 
 It holds the store, systemd's units, the configuration, the guard, the repairs, the
-workers' reports and semantic search; it knows who is calling and what they may see
-(``callers``, ``permissions``), finds projects by key, and tells whoever listens when the
-index changed. The faces (``manager.py``, ``worker.py``) only convert arguments
-and results; the work itself lives in the modules named for it (``projects``, ``lookup``,
-``restore``, ``repair``, ``ingest``, ``embeddings``, ``worker_control``).
+workers' reports, the repair worker's schedule and semantic search; it knows who is calling
+and what they may see (``callers``, ``permissions``), finds projects by key, and tells
+whoever listens when the index or the repair worker's schedule changed. The faces
+(``manager.py``, ``worker.py``) only convert arguments and results; the work itself lives
+in the modules named for it (``projects``, ``lookup``, ``restore``, ``repair``, ``ingest``,
+``embeddings``, ``worker_control``, ``repair_worker``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.guard import Guard
 from codeanalysisd.owner.permissions import View, may_administer
 from codeanalysisd.owner.repair import Repairs
+from codeanalysisd.owner.repair_worker import Schedule
 from codeanalysisd.owner.reports import WorkerReports
 from codeanalysisd.owner.semantic import Semantic
 from codeanalysisd.owner.systemd_units import SystemdUnits
@@ -48,6 +50,9 @@ class OwnerCore:
         self._listeners: list[Callable[[Change], None]] = []
         self.callers: Callers | None = None  # set once the owner is on the bus
         self._integrity: asyncio.Future[dict[str, list[str]]] | None = None
+        # In memory on purpose: a schedule set by StartRepairWorker ends with the owner.
+        self.repair_schedule = Schedule()
+        self._schedule_listeners: list[Callable[[], None]] = []
 
     def reconfigure(self, config: Config) -> None:
         self.config = self.repairs.config = config
@@ -61,6 +66,15 @@ class OwnerCore:
             self.index_version += 1
         for listener in self._listeners:
             listener(what)
+
+    # ------------------------------------------------------------------ the repair worker's schedule
+    def on_repair_schedule(self, listener: Callable[[], None]) -> None:
+        self._schedule_listeners.append(listener)
+
+    def set_repair_schedule(self, schedule: Schedule) -> None:
+        self.repair_schedule = schedule
+        for listener in self._schedule_listeners:
+            listener()
 
     # ------------------------------------------------------------------ projects
     def project(self, key: str) -> ProjectInfo:

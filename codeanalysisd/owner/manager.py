@@ -13,7 +13,7 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 from codeanalysisd import __version__
 from codeanalysisd.bus import api
 from codeanalysisd.names import MANAGER_INTERFACE
-from codeanalysisd.owner import lookup, projects, restore
+from codeanalysisd.owner import lookup, projects, repair_worker, restore
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
@@ -81,7 +81,13 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def WorkerStatus(self) -> api.WorkerRows:
-        return await self.workers.status(self.core.calls)
+        rows = await self.workers.status(self.core.calls)
+        shown = await repair_worker.shown_schedule_project(self.core, await self.core.view())
+        schedule = repair_worker.describe(self.core.repair_schedule, repair_worker.configured(self.core), shown)
+        for row in rows:
+            if row["name"].value == repair_worker.NAME:
+                row["schedule"] = Variant("s", schedule)
+        return rows
 
     @method()
     @guarded
@@ -100,6 +106,32 @@ class Manager(ServiceInterface):
     async def RestartWorker(self, name: api.Str) -> None:
         self.core.administer(await self.core.view(), "restarting a worker")
         await self.workers.control("restart", name)
+
+    @method()
+    @guarded
+    async def StartRepairWorker(self, project: api.Str, batch_size: api.UInt32, poll_interval: api.Double
+                                ) -> api.Report:
+        """Start the repair worker (through systemd) on a schedule of its own: one project or
+        all (""), files per batch and seconds between batches (0: the configured value). The
+        schedule holds until the next StartRepairWorker or a restart of the owner; a running
+        worker follows it from its next round. Root and the admin group only."""
+        return await repair_worker.start(self.core, self.workers, await self.core.view(), project, batch_size,
+                                         poll_interval)
+
+    @method()
+    @guarded
+    async def StopRepairWorker(self, timeout: api.Double, force: api.Bool) -> api.Report:
+        """Stop the repair worker through systemd, waiting up to ``timeout`` seconds; past it,
+        with ``force``, kill it (SIGKILL through systemd). ``result``: stopped, killed or
+        still-stopping. Root and the admin group only."""
+        return await repair_worker.stop(self.core, self.workers, await self.core.view(), timeout, force)
+
+    @method()
+    @guarded
+    async def RepairWorkerStatus(self, project: api.Str) -> api.Report:
+        """The repair worker's unit, schedule and cycle, and per project ("" = every project
+        the caller may see) the files it checked and repaired and its last action."""
+        return await repair_worker.status(self.core, await self.core.view(), project)
 
     # ----------------------------------------------------------------- queries
     @method()

@@ -164,8 +164,9 @@ async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, r
 async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]]
                           ) -> list[Action]:
     """A batch the repair worker checked against disk, (path, its disk state or None if gone):
-    the repair rule applied, what needs no content done now in one transaction, and the
-    actions returned that need the file read, parsed and sent (RepairFiles)."""
+    the repair rule applied, what needs no content done now in one transaction. Returns
+    every action: those of NEEDS_CONTENT are for the worker to read, parse and send
+    (RepairFiles), the others are done."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
     if core.reports.watcher_indexing():
@@ -182,4 +183,4 @@ async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[
         log.info("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
                  extra={"project": project_id})
         core.changed(Change.FILES)
-    return [a for a in actions if a.action in NEEDS_CONTENT]
+    return actions

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from codeanalysisd.records import Counters
 
 WATCHER_FRESH = 30.0  # seconds a watcher's report of pending work is believed
 MAX_STATE = 200  # characters of a worker's status line kept
+MAX_ACTION = 40  # characters of a repair action's name kept
 
 
 @dataclass
@@ -24,14 +25,49 @@ class WorkerReport:
     at: float = 0.0
 
 
+@dataclass(frozen=True)
+class ProjectRepairs:
+    """The repair worker's work on one project since it started."""
+
+    checked: int = 0
+    repaired: int = 0
+    action: str = ""  # the last action taken ("" if none yet), on ``path``, at ``at`` (unix time)
+    path: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class RepairProgress:
+    """The repair worker's last report of its cycle (one pass over every path in its scope)."""
+
+    cycle: int = 0  # its number since the worker started; 0: none yet
+    files: int = 0
+    done: int = 0
+    repaired: int = 0
+    projects: Mapping[str, ProjectRepairs] = field(default_factory=dict)
+    at: float = 0.0  # time.monotonic() of the report; 0: none since the owner started
+    # The worker's own [Repair] (BatchSize=, PollInterval=): what 0 in a schedule stands for. Its
+    # configuration, not the owner's: a reload of the worker alone changes it.
+    configured: tuple[int, float] = (0, 0.0)
+
+
 class WorkerReports:
     def __init__(self) -> None:
         self._last: dict[str, WorkerReport] = {}
+        self.repair = RepairProgress()
 
     def record(self, worker: str, state: str, counters: Mapping[str, int]) -> None:
         if worker not in WORKER_UNITS:
             raise failures.Refused(f"unknown worker {worker!r}")
         self._last[worker] = WorkerReport(Counters.of(counters), state[:MAX_STATE], time.monotonic())
+
+    def record_repair(self, cycle: int, files: int, done: int, repaired: int, configured: tuple[int, float],
+                      projects: Iterable[tuple[str, int, int, str, str, float]]) -> None:
+        self.repair = RepairProgress(
+            cycle, files, done, repaired,
+            {pid: ProjectRepairs(checked, fixed, action[:MAX_ACTION], path, at)
+             for pid, checked, fixed, action, path, at in projects},
+            time.monotonic(), configured)
 
     def get(self, worker: str) -> WorkerReport | None:
         return self._last.get(worker)

@@ -1,13 +1,15 @@
-"""Starting, stopping and reading worker units through systemd's own bus API, never by PID.
+"""Starting, stopping, killing and reading worker units through systemd's own bus API, never by PID.
 
 On the system bus the DB owner runs unprivileged; systemd asks polkit, and the rule the
-package installs (packaging/polkit) lets the service user manage the suite's worker
-units and nothing else.
+package installs (packaging/polkit) lets the service user start, stop and restart the
+suite's worker units, and kill the repair worker, and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+from dataclasses import dataclass
 from typing import Any
 
 from dbus_fast import Message, MessageType
@@ -23,6 +25,15 @@ JOB_TIMEOUT = 30.0
 
 class JobFailed(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job systemd has queued: its object path, and its result ("done", "canceled", ...)
+    once systemd announces that it is over (JobRemoved)."""
+
+    path: str
+    result: asyncio.Future[str]
 
 
 class SystemdUnits:
@@ -56,19 +67,28 @@ class SystemdUnits:
                 self._early[job] = result
         return False
 
-    async def _run_job(self, verb: str, unit: str) -> None:
-        (job,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, verb, "ss", [unit, "replace"])
-        if job in self._early:
-            result = self._early.pop(job)
+    async def submit(self, verb: str, unit: str) -> Job:
+        """Queue a job (StartUnit, StopUnit, RestartUnit) without waiting for it; the caller
+        awaits ``Job.result`` and calls ``forget`` when it stops caring."""
+        (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, verb, "ss", [unit, "replace"])
+        result: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if path in self._early:
+            result.set_result(self._early.pop(path))
         else:
-            future = asyncio.get_running_loop().create_future()
-            self._jobs[job] = future
-            try:
-                result = await asyncio.wait_for(future, JOB_TIMEOUT)
-            except TimeoutError:
-                raise JobFailed(f"{verb} {unit}: no result from systemd within {JOB_TIMEOUT:.0f} s") from None
-            finally:
-                self._jobs.pop(job, None)
+            self._jobs[path] = result
+        return Job(path, result)
+
+    def forget(self, job: Job) -> None:
+        self._jobs.pop(job.path, None)
+
+    async def _run_job(self, verb: str, unit: str) -> None:
+        job = await self.submit(verb, unit)
+        try:
+            result = await asyncio.wait_for(job.result, JOB_TIMEOUT)
+        except TimeoutError:
+            raise JobFailed(f"{verb} {unit}: no result from systemd within {JOB_TIMEOUT:.0f} s") from None
+        finally:
+            self.forget(job)
         if result != "done":
             raise JobFailed(f"{verb} {unit} ended with job result {result!r}; see journalctl -u {unit}")
 
@@ -80,6 +100,10 @@ class SystemdUnits:
 
     async def restart_unit(self, unit: str) -> None:
         await self._run_job("RestartUnit", unit)
+
+    async def kill_unit(self, unit: str, signum: int = signal.SIGKILL) -> None:
+        """Send a signal to every process of the unit, through systemd (polkit verb "kill")."""
+        await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "KillUnit", "ssi", [unit, "all", int(signum)])
 
     async def unit_state(self, unit: str) -> dict[str, Any]:
         """ActiveState, SubState, MainPID, StatusText, NRestarts, as systemd reports them."""

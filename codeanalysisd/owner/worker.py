@@ -7,7 +7,7 @@ for dbus-fast, the D-Bus signature.
 
 from dataclasses import astuple
 
-from dbus_fast.service import ServiceInterface, method
+from dbus_fast.service import ServiceInterface, method, signal
 
 from codeanalysisd.bus import api
 from codeanalysisd.names import WORKER_INTERFACE
@@ -23,6 +23,7 @@ class WorkerInterface(ServiceInterface):
         super().__init__(WORKER_INTERFACE)
         self.core = core
         self.guard = core.guard
+        core.on_repair_schedule(self.RepairScheduleChanged)
 
     @method()
     @guarded
@@ -96,14 +97,15 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def ReconcileFiles(self, project: api.Str, entries: api.ReconcileEntries) -> api.Needed:
+    async def ReconcileFiles(self, project: api.Str, entries: api.ReconcileEntries) -> api.BatchActions:
         """A batch checked against disk: (path, on disk, size, mtime_ns, sha256). The owner applies
-        the repair rule; what needs no content is done here, in one transaction; the reply
-        names the files the worker must read, parse and send with RepairFiles."""
+        the repair rule; what needs no content is done here, in one transaction. The reply is
+        every action, (path, action): those that need content (repair.plan.NEEDS_CONTENT) name
+        the files the worker must read, parse and send with RepairFiles; the rest are done."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
-        needed = await reconcile_batch(self.core, self.core.project(project).id, checked)
-        return [(a.path, a.action) for a in needed]
+        actions = await reconcile_batch(self.core, self.core.project(project).id, checked)
+        return [(a.path, a.action) for a in actions]
 
     @method()
     @guarded
@@ -111,6 +113,29 @@ class WorkerInterface(ServiceInterface):
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
         return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files],
                                         "repaired")
+
+    @method()
+    @guarded
+    def RepairSchedule(self) -> api.RepairSchedule:
+        """The schedule StartRepairWorker set: (project, "" for all; files per batch; seconds
+        between batches), 0 standing for the worker's configured [Repair] value."""
+        schedule = self.core.repair_schedule
+        return (schedule.project, schedule.batch_size, schedule.poll_interval)
+
+    @signal()
+    def RepairScheduleChanged(self) -> None:
+        """StartRepairWorker set a schedule: the repair worker asks for it without waiting out
+        its current interval. It carries nothing, so whoever may receive it learns nothing."""
+
+    @method()
+    @guarded
+    def ReportRepair(self, cycle: api.UInt32, files: api.UInt32, done: api.UInt32, repaired: api.UInt32,
+                     configured: api.RepairConfigured, projects: api.RepairProjects) -> None:
+        """The repair worker's cycle (its number, files in it, checked so far, repaired), what
+        0 stands for in it (its configured files per batch and seconds between batches) and,
+        per project since it started: files checked, repaired, the last action, its path, when."""
+        batch_size, poll_interval = configured
+        self.core.reports.record_repair(cycle, files, done, repaired, (batch_size, poll_interval), projects)
 
     # ------------------------------------------------------------------ the vectorizer
     @method()

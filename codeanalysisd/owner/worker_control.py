@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from dbus_fast import DBusError, Variant
 
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.reports import UNITS, WorkerReports, status_row, unit_of
-from codeanalysisd.owner.systemd_units import JobFailed, SystemdUnits
+from codeanalysisd.owner.systemd_units import Job, JobFailed, SystemdUnits
 
 log = logging.getLogger("codeanalysisd.owner")
 
 _DONE = {"start": "started", "stop": "stopped", "restart": "restarted"}
+INACTIVE = ("inactive", "failed")
+# After SIGKILL the kernel and systemd need moments, not seconds: a unit still up after this
+# is stuck where no signal reaches (uninterruptible sleep), and is reported as still stopping.
+KILL_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """How a stop within a time went: ``stopped``, ``killed`` or ``still-stopping``."""
+
+    result: str
+    seconds: float
 
 
 class WorkerControl:
@@ -32,13 +46,54 @@ class WorkerControl:
             log.warning("%s of %s failed: %s", verb, unit, exc, extra={"unit": unit})
             raise
         except DBusError as exc:
-            log.warning("systemd refused to %s %s: %s", verb, unit, exc.text, extra={"unit": unit})
-            if "AccessDenied" in exc.type or "InteractiveAuthorizationRequired" in exc.type:
-                raise failures.Forbidden(
-                    f"systemd refused to {verb} {unit} for the service user: {exc.text} "
-                    "(is the polkit rule installed and polkitd available?)") from None
-            raise failures.CouldNot(f"systemd could not {verb} {unit}: {exc.text}") from None
+            raise _refused(verb, unit, exc) from None
         log.info("%s %s through systemd", _DONE[verb], unit, extra={"unit": unit})
+
+    async def stop_within(self, name: str, timeout: float, force: bool) -> Stopped:
+        """Stop a worker through systemd and wait up to ``timeout`` seconds for it to be down;
+        past that, with ``force``, have systemd SIGKILL every process of the unit. A stop
+        left running goes on in systemd: its own TimeoutStopSec= ends it."""
+        unit = unit_of(name)
+        started = time.monotonic()
+        try:
+            job = await self.units.submit("StopUnit", unit)
+        except DBusError as exc:
+            raise _refused("stop", unit, exc) from None
+        try:
+            if await self._ended(job, unit, timeout):
+                result = "stopped"
+            elif not force:
+                result = "still-stopping"
+            else:
+                try:
+                    await self.units.kill_unit(unit)
+                except DBusError as exc:
+                    if not exc.type.endswith(".NoSuchProcess"):  # it went down meanwhile: nothing to kill
+                        raise _refused("kill", unit, exc) from None
+                result = "killed" if await self._ended(job, unit, KILL_GRACE) else "still-stopping"
+        finally:
+            self.units.forget(job)
+        done = Stopped(result, time.monotonic() - started)
+        if result == "stopped":
+            log.info("stopped %s through systemd in %.2f s", unit, done.seconds, extra={"unit": unit})
+        elif result == "killed":
+            log.warning("%s did not stop within %g s: killed (SIGKILL through systemd) after %.2f s", unit, timeout,
+                        done.seconds, extra={"unit": unit})
+        else:
+            log.warning("%s is still stopping after %.2f s%s", unit, done.seconds,
+                        " and SIGKILL" if force else "; systemd kills it at its TimeoutStopSec=", extra={"unit": unit})
+        return done
+
+    async def _ended(self, job: Job, unit: str, within: float) -> bool:
+        """Whether the stop job ended within ``within`` seconds (or the unit is down and
+        systemd has not said so yet)."""
+        try:
+            result = await asyncio.wait_for(asyncio.shield(job.result), within)
+        except TimeoutError:
+            return (await self.units.unit_state(unit))["ActiveState"] in INACTIVE
+        if result != "done":
+            raise JobFailed(f"stopping {unit} ended with job result {result!r} (was it started again meanwhile?)")
+        return True
 
     async def status(self, owner_calls: int) -> list[dict[str, Variant]]:
         states = await self._unit_states([unit for _, unit in UNITS])
@@ -64,3 +119,13 @@ class WorkerControl:
 
             self._states_in_flight = asyncio.ensure_future(query())
         return await asyncio.shield(self._states_in_flight)
+
+
+def _refused(verb: str, unit: str, exc: DBusError) -> Exception:
+    """What systemd's refusal of a unit operation is answered with (and logged as)."""
+    log.warning("systemd refused to %s %s: %s", verb, unit, exc.text, extra={"unit": unit})
+    if "AccessDenied" in exc.type or "InteractiveAuthorizationRequired" in exc.type:
+        return failures.Forbidden(
+            f"systemd refused to {verb} {unit} for the service user: {exc.text} "
+            "(is the polkit rule installed and polkitd available?)")
+    return failures.CouldNot(f"systemd could not {verb} {unit}: {exc.text}")

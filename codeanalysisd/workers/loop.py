@@ -18,7 +18,7 @@ from dbus_fast.aio import MessageBus
 from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.bus.owner_client import OwnerClient
-from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
+from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, WORKER_INTERFACE
 from codeanalysisd.notify import Notifier
 from codeanalysisd.records import Counters
 from codeanalysisd.service import Context
@@ -72,39 +72,48 @@ _CHANGES = (f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',"
             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'")
 
 
-async def wake_on_project_changes(bus: MessageBus, wake: asyncio.Event, also: asyncio.Event | None = None,
-                                  properties: tuple[str, ...] = ("Projects",)) -> None:
+def _worker_signal(member: str) -> str:
+    return f"type='signal',sender='{BUS_NAME}',path='{OBJECT_PATH}',interface='{WORKER_INTERFACE}',member='{member}'"
+
+
+async def wake_on_changes(bus: MessageBus, wake: asyncio.Event, also: asyncio.Event | None = None,
+                          properties: tuple[str, ...] = ("Projects",), signals: tuple[str, ...] = ()) -> None:
     """Set ``wake`` (and ``also``) as soon as the owner announces a change of one of these
-    properties (by default: a project added or removed)."""
+    properties (by default: a project added or removed) or sends one of these signals of the
+    Worker interface."""
 
     def handler(msg: Message) -> bool:
-        if (msg.message_type == MessageType.SIGNAL and msg.member == "PropertiesChanged"
-                and msg.body and msg.body[0] == MANAGER_INTERFACE
-                and any(name in msg.body[1] for name in properties)):
+        if msg.message_type != MessageType.SIGNAL:
+            return False
+        if ((msg.member == "PropertiesChanged" and msg.body and msg.body[0] == MANAGER_INTERFACE
+                and any(name in msg.body[1] for name in properties))
+                or (msg.interface == WORKER_INTERFACE and msg.member in signals)):
             wake.set()
             if also is not None:
                 also.set()
         return False
 
     bus.add_message_handler(handler)
-    await call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
-               [_CHANGES])
+    for rule in (_CHANGES, *map(_worker_signal, signals)):
+        await call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
+                   [rule])
 
 
 async def run_worker(ctx: Context, name: str, do_round: Round,
                      interval: Callable[[], float] | None = None,
                      on_connect: Callable[[MessageBus], Awaitable[None]] | None = None,
-                     wake_on: tuple[str, ...] = ("Projects",)) -> int:
+                     wake_on: tuple[str, ...] = ("Projects",), wake_on_signals: tuple[str, ...] = ()) -> int:
     """Run rounds every ``interval()`` seconds (default: the report interval) until SIGTERM;
     asked each time, so a reloaded configuration applies from the next round. A change of
-    an owner property named in ``wake_on`` starts the next round at once."""
+    an owner property named in ``wake_on``, or a Worker signal named in ``wake_on_signals``,
+    starts the next round at once."""
     if interval is None:
         def interval() -> float:
             return ctx.config.report_interval
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
     wake = asyncio.Event()
-    await wake_on_project_changes(bus, wake, properties=wake_on)
+    await wake_on_changes(bus, wake, properties=wake_on, signals=wake_on_signals)
     if on_connect is not None:
         await on_connect(bus)
     link = OwnerLink(ctx.log, ctx.notifier)

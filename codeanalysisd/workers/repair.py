@@ -5,12 +5,19 @@ projects (every path on disk, in the index or in the version store), reads and h
 them, and hands the batch to the DB owner, which applies the repair rule (the same as the
 ``Repair`` method's) in one transaction. Files that need re-indexing are parsed here and
 sent back. Nothing is stopped: the watcher keeps running beside it.
+
+StartRepairWorker can set another schedule (one project, another batch size or interval):
+the worker asks the owner for it at the start of every round (the owner's signal
+RepairScheduleChanged starts that round at once), the configured value standing for 0. A
+new project scope starts a new cycle. After every round it reports its cycle and, per
+project, what it checked and repaired (ReportRepair), for RepairWorkerStatus.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from dbus_fast import DBusError
@@ -21,6 +28,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.records import Counters
 from codeanalysisd.repair import disk
+from codeanalysisd.repair.plan import NEEDS_CONTENT
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
@@ -33,6 +41,21 @@ class _Cycle:
     size: int = 0
     number: int = 0
     repaired: int = 0
+    scope: str = ""  # the project it covers; "": every project
+
+
+@dataclass
+class _Tally:
+    """One project's share of the work since the worker started."""
+
+    checked: int = 0
+    repaired: int = 0
+    action: str = ""  # the last action, on ``path``, at ``at`` (unix time)
+    path: str = ""
+    at: float = 0.0
+
+    def row(self, project: str) -> tuple[str, int, int, str, str, float]:
+        return (project, self.checked, self.repaired, self.action, self.path, self.at)
 
 
 def _walk(files: ProjectFiles) -> list[str]:
@@ -47,11 +70,23 @@ class RepairWorker:
         self.repaired = 0
         self.errors = 0
         self.files: dict[str, ProjectFiles] = {}
+        self.tallies: dict[str, _Tally] = {}
+        # The schedule as the owner last gave it (StartRepairWorker's; 0: the configured value).
+        self.scope, self.batch_size, self.poll_interval = "", 0, 0.0
+
+    @property
+    def batch(self) -> int:
+        return self.batch_size or self.ctx.config.repair_batch
+
+    @property
+    def interval(self) -> float:
+        """Asked after each round: a reload of the configuration applies from the next wait."""
+        return self.poll_interval or self.ctx.config.repair_interval
 
     async def _new_cycle(self, owner: OwnerClient) -> None:
         queue: list[tuple[str, str, str]] = []
         for project in await owner.list_projects():
-            if project.state != "active":
+            if project.state != "active" or (self.scope and project.id != self.scope):
                 continue
             files = ProjectFiles(project.root, self.ctx.config.exclude, RootId(project.root_dev, project.root_ino))
             try:
@@ -61,15 +96,21 @@ class RepairWorker:
             self.files[project.id] = files
             known = await owner.repair_paths(project.id)
             queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
-        self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1)
+        self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1, scope=self.scope)
 
     async def round(self, owner: OwnerClient) -> RoundReport:
+        self.scope, self.batch_size, self.poll_interval = await owner.repair_schedule()
+        if self.cycle.scope != self.scope and self.cycle.queue:
+            log.info("cycle %d left at %d of %d file(s): the schedule now covers %s", self.cycle.number,
+                     self.cycle.size - len(self.cycle.queue), self.cycle.size,
+                     "one project" if self.scope else "every project")
+            self.cycle.queue.clear()
+        elif not self.cycle.queue and self.cycle.number:
+            log.debug("cycle %d done: %d file(s) checked, %d repaired", self.cycle.number, self.cycle.size,
+                      self.cycle.repaired)
         if not self.cycle.queue:
-            if self.cycle.number:
-                log.debug("cycle %d done: %d file(s) checked, %d repaired", self.cycle.number, self.cycle.size,
-                          self.cycle.repaired)
             await self._new_cycle(owner)
-        batch = self.cycle.queue[:self.ctx.config.repair_batch]
+        batch = self.cycle.queue[:self.batch]
         by_project: dict[tuple[str, str], list[str]] = {}
         for pid, root, path in batch:
             by_project.setdefault((pid, root), []).append(path)
@@ -88,11 +129,19 @@ class RepairWorker:
         if not busy:
             del self.cycle.queue[:len(batch)]
             self.checked += len(batch)
+            for pid, _root, _path in batch:
+                self.tallies.setdefault(pid, _Tally()).checked += 1
         done = self.cycle.size - len(self.cycle.queue)
+        # No project id here: systemctl status shows this line to every local user.
         status = (f"cycle {self.cycle.number}: {done}/{self.cycle.size} file(s) checked, "
-                  f"{self.cycle.repaired} repaired; {len(batch)} every {self.ctx.config.repair_interval:g} s")
+                  f"{self.cycle.repaired} repaired; {len(batch)} every {self.interval:g} s")
+        if self.scope or self.batch_size or self.poll_interval:
+            status += f" ({'one project, ' if self.scope else ''}set by StartRepairWorker)"
         if busy:
             status += " (paused: the owner is busy)"
+        await owner.report_repair(self.cycle.number, self.cycle.size, done, self.cycle.repaired,
+                                  (self.ctx.config.repair_batch, self.ctx.config.repair_interval),
+                                  [t.row(pid) for pid, t in self.tallies.items()])
         return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 
     async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> None:
@@ -112,10 +161,11 @@ class RepairWorker:
         except RootGone:
             self.files.pop(pid, None)  # the watcher reports it missing; the next cycle looks again
             return
-        needed = await owner.reconcile_files(pid, entries)
+        actions = await owner.reconcile_files(pid, entries)
+        # The owner has done the others already; these need the file read, parsed and sent.
+        needed = [(rel, action) for rel, action in actions if action in NEEDS_CONTENT]
         expected = {rel: sha for rel, _present, _size, _mtime, sha in entries}
-        if not needed:
-            return
+        taken = [(rel, action) for rel, action in actions if action not in NEEDS_CONTENT]
 
         def parse() -> list[tuple[str, int, int, bytes, str, int]]:
             out = []
@@ -129,13 +179,25 @@ class RepairWorker:
                 out.append((rel, item.size, item.mtime_ns, item.data or b"", facts, item.mode))
             return out
 
-        files_out = await asyncio.to_thread(parse)
+        files_out = await asyncio.to_thread(parse) if needed else []
         if files_out:
             await owner.repair_files(pid, files_out)
+        sent = {rel for rel, *_ in files_out}
         for rel, action in needed:
-            log.info("%s %s", action, rel, extra={"project": pid, "path": rel})
-        self.cycle.repaired += len(needed)
-        self.repaired += len(needed)
+            if rel in sent:
+                log.info("%s %s", action, rel, extra={"project": pid, "path": rel})
+                taken.append((rel, action))
+        self._count(pid, taken)
+
+    def _count(self, pid: str, taken: list[tuple[str, str]]) -> None:
+        if not taken:
+            return
+        tally = self.tallies.setdefault(pid, _Tally())
+        tally.repaired += len(taken)
+        tally.path, tally.action = taken[-1]
+        tally.at = time.time()
+        self.cycle.repaired += len(taken)
+        self.repaired += len(taken)
 
 
 async def serve(ctx: service.Context) -> int:
@@ -146,7 +208,8 @@ async def serve(ctx: service.Context) -> int:
             worker.cycle.queue.clear()  # the next round lists the projects by the new rule
 
     ctx.on_reload(reloaded)
-    return await run_worker(ctx, "repair", worker.round, interval=lambda: ctx.config.repair_interval)
+    return await run_worker(ctx, "repair", worker.round, interval=lambda: worker.interval,
+                            wake_on_signals=("RepairScheduleChanged",))
 
 
 def main() -> None:

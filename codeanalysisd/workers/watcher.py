@@ -21,7 +21,7 @@ from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.watch.events import Inotify
 from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
-from codeanalysisd.workers.loop import OwnerLink, wake_on_project_changes
+from codeanalysisd.workers.loop import OwnerLink, wake_on_changes
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -300,7 +300,7 @@ async def serve(ctx: service.Context) -> int:
     ctx.on_reload(watcher.reloaded)
     watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone,
                               ctx.config.max_watches)
-    await wake_on_project_changes(bus, watcher.projects_changed, also=watcher.wake)
+    await wake_on_changes(bus, watcher.projects_changed, also=watcher.wake)
     marker = ctx.state_dir / "watcher-libcst-inflight.json"
     try:
         if marker.exists():

@@ -28,7 +28,7 @@ _codeanalysisctl() {
     case $prev in
         -p|--project) COMPREPLY=($(compgen -W "$(_codeanalysisctl_projects "$user")" -- "$cur")); return ;;
         -k|--kind) COMPREPLY=($(compgen -W "class function async_function method async_method" -- "$cur")); return ;;
-        -n|--limit|--version) return ;;
+        -n|--limit|--version|--batch-size|--poll-interval|--timeout) return ;;
     esac
     local opts="--user --json --help"
     case $command in
@@ -39,6 +39,7 @@ _codeanalysisctl() {
         restore) opts+=" --version --overwrite" ;;
         repair) opts+=" --dry-run --restore-missing" ;;
         problems) opts+=" --project" ;;
+        worker) opts+=" --project --batch-size --poll-interval --timeout --force" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -14,7 +14,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import SERVICES, ctl, journal_cursor, start_suite, stop_suite
+from helpers import SERVICES, copy_stdlib, ctl, journal_cursor, start_suite, stop_suite
 from sandbox.box import wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -67,10 +67,7 @@ def repair(box, *flags: str, check: bool = True) -> dict:
 @pytest.fixture(scope="module", autouse=True)
 def tree(system):
     start_suite(system)
-    stdlib = system.run("python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])").stdout.strip()
-    system.sh(f"rm -rf {ROOT} && mkdir -p {ROOT} && cd {stdlib} && "
-              f"for p in {' '.join(PACKAGES)}; do if [ -d $p ]; then cp -r $p {ROOT}/; fi; done && "
-              f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} +")
+    copy_stdlib(system, ROOT, PACKAGES)
     # root's tree, 0755: the service reads it and may write nothing in it; restores are
     # written by codeanalysisctl, as root here
     ctl(system, "add", ROOT)
@@ -225,8 +222,9 @@ def test_repair_worker_converges_within_its_bound(system):
         took = time.monotonic() - started
         figure(f"repair worker converged on {total} files (batch {batch}, every {interval:g} s) in {took:.1f} s "
                f"(bound {bound:.0f} s)")
-        status = json.loads(ctl(system, "--json", "worker", "status", "repair").stdout)[0]
-        assert status["done"] > 0 and "checked" in status["StatusText"]
+        status = json.loads(ctl(system, "--json", "worker", "status", "repair").stdout)
+        assert status["cycle_done"] > 0 and "checked" in status["StatusText"]
+        assert status["schedule"] == f"{batch} file(s) every {interval:g} s over all projects; from config"
         assert all(p in rows(system) and rows(system)[p]["state"] == "deleted" for p in files[210:215])
     finally:
         system.run("rm", "-f", "/etc/codeanalysisd/codeanalysisd.conf.d/50-repair-test.conf")

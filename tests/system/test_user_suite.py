@@ -83,6 +83,25 @@ def test_restore_is_written_by_the_client_in_the_per_user_suite(user_box):
     assert r.returncode != 0, r.stderr
 
 
+def test_the_repair_workers_own_commands_on_the_session_bus(user_box):
+    wait_until(lambda: all_running(user_box), timeout=15, what="all running")
+    started = json.loads(ctl(user_box, "--json", "worker", "start", "repair", "--batch-size", "20",
+                             "--poll-interval", "0.5").stdout)
+    assert (started["source"], started["batch_size"], started["poll_interval"], started["ActiveState"]) == (
+        "StartRepairWorker", 20, 0.5, "active"), started
+
+    def status() -> dict:
+        return json.loads(ctl(user_box, "--json", "worker", "status", "repair").stdout)
+
+    wait_until(lambda: "every 0.5 s (set by StartRepairWorker)" in status()["StatusText"], timeout=10,
+               what="the worker on the new schedule")
+    assert "user-project" in [p["project"] for p in status()["projects"]]
+    stopped = json.loads(ctl(user_box, "--json", "worker", "stop", "repair", "--timeout", "5", "--force").stdout)
+    assert stopped["result"] == "stopped" and stopped["ActiveState"] == "inactive", stopped
+    again = json.loads(ctl(user_box, "--json", "worker", "start", "repair", "--batch-size", "0").stdout)
+    assert again["source"] == "config" and again["ActiveState"] == "active", again
+
+
 def test_kill_9_and_journal(user_box):
     before = user_box.show("codeanalysisd-db.service", "MainPID", "NRestarts")
     user_box.run("kill", "-9", before["MainPID"])

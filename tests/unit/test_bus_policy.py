@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from codeanalysisd.bus import api
 
 POLICY = pathlib.Path(__file__).resolve().parents[2] / "dbus" / "org.codeanalysis1.conf"
-ADMIN_ONLY = {"StartWorker", "StopWorker", "RestartWorker", "CheckIntegrity"}
+ADMIN_ONLY = {"StartWorker", "StopWorker", "RestartWorker", "StartRepairWorker", "StopRepairWorker", "CheckIntegrity"}
 
 
 def _policy(group: str) -> ET.Element:
