@@ -20,7 +20,7 @@ from codeanalysisd.db import history
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
-from codeanalysisd.index import chunking
+from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
 
@@ -90,8 +90,9 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, r.name, r.name.rsplit(".", 1)[-1], r.kind, r.line, r.column, r.scope) for r in facts.references))
     db.executemany(
-        "INSERT INTO bindings (file_id, scope, name, kind, value, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, *b) for b in facts.bindings))
+        "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
+         for b in facts.bindings))
     db.executemany(
         "INSERT INTO uses (file_id, key, expr, kind, line, col, scope, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         ((file_id, *u) for u in facts.uses))

@@ -231,10 +231,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             name    TEXT NOT NULL,
             kind    TEXT NOT NULL,
             value   TEXT NOT NULL,
+            key     TEXT NOT NULL,  -- the last name of value: what finds the aliases of a name and its subclasses
             line    INTEGER NOT NULL,
             col     INTEGER NOT NULL
         ) STRICT;
         CREATE INDEX bindings_by_file ON bindings(file_id);
+        CREATE INDEX bindings_by_key ON bindings(key);
         CREATE TABLE uses (
             file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
             key     TEXT NOT NULL,
