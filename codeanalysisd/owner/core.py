@@ -26,6 +26,7 @@ from codeanalysisd.owner.permissions import View, may_administer
 from codeanalysisd.owner.repair import Repairs
 from codeanalysisd.owner.reports import WorkerReports
 from codeanalysisd.owner.semantic import Semantic
+from codeanalysisd.owner.structure_models import Models
 from codeanalysisd.owner.systemd_units import SystemdUnits
 from codeanalysisd.records import ProjectInfo
 
@@ -47,6 +48,8 @@ class OwnerCore:
         self.calls = 0  # Manager calls answered, for WorkerStatus
         self._listeners: list[Callable[[Change], None]] = []
         self.callers: Callers | None = None  # set once the owner is on the bus
+        # the structure questions' models, one per project asked about (owner/structure.py)
+        self.structure = Models()
         self._integrity: asyncio.Future[dict[str, list[str]]] | None = None
 
     def reconfigure(self, config: Config) -> None:
