@@ -237,6 +237,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) STRICT;
         CREATE INDEX bindings_by_file ON bindings(file_id);
         CREATE INDEX bindings_by_key ON bindings(key);
+        CREATE INDEX bindings_by_name ON bindings(name);
         CREATE TABLE uses (
             file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
             key     TEXT NOT NULL,

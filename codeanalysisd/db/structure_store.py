@@ -101,6 +101,16 @@ class ProjectFacts:
             "ORDER BY line, col", (file_id, scope)).fetchall())
         return [Use(*row) for row in rows]
 
+    def definers(self, name: str) -> Iterable[tuple[int, str]]:
+        """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""
+        # The types are the columns'.
+        return cast(list[tuple[int, str]], self.db.execute(
+            "SELECT d.file_id, coalesce(d.parent, '') FROM definitions d JOIN files f ON f.id = d.file_id "
+            "WHERE d.name = ? AND f.project_id = ? AND f.state = 'live' UNION "
+            "SELECT b.file_id, b.scope FROM bindings b JOIN files f ON f.id = b.file_id "
+            "WHERE b.name = ? AND b.kind IN ('assign', 'attr', 'import') AND f.project_id = ? AND f.state = 'live'",
+            (name, self.project_id, name, self.project_id)).fetchall())
+
     def classes_named(self, name: str) -> Iterable[tuple[int, str]]:
         # The types are the columns'.
         return cast(list[tuple[int, str]], self.db.execute(

@@ -19,6 +19,7 @@ tests), and whether the caller may see a file from a predicate on its path.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -40,6 +41,9 @@ _DEPTH = 24  # steps of following one name through others before it counts as un
 _PROPERTIES = frozenset({"property", "functools.cached_property", "cached_property"})
 # Definitions a name may denote when an outline or a qualified name is asked for.
 FUNCTION_KINDS = frozenset({"function", "async_function", "method", "async_method"})
+# What the builtin types answer to: `x.append` on an x nobody knows is as likely a list's.
+_BUILTIN_ATTRIBUTES = frozenset(
+    name for kind in vars(builtins).values() if isinstance(kind, type) for name in dir(kind))
 
 
 class DefinitionRow(NamedTuple):
@@ -119,6 +123,10 @@ class Source(Protocol):
 
     def classes_named(self, name: str) -> Iterable[tuple[int, str]]:
         """(file, qualname) of the classes with this plain name."""
+        ...
+
+    def definers(self, name: str) -> Iterable[tuple[int, str]]:
+        """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""
         ...
 
 
@@ -231,6 +239,7 @@ class Model:
         self._mros: dict[tuple[str, str], list[Val | None]] = {}
         self._busy: set[object] = set()
         self._graph: dict[str, list[tuple[str, int]]] | None = None  # module -> (imported, line)
+        self._unambiguous: dict[Val, bool] = {}
         self._reverse: dict[str, list[tuple[str, int]]] | None = None
 
     def using(self, source: Source, check: Callable[[], None] = lambda: None) -> Model:
@@ -268,23 +277,19 @@ class Model:
 
     # ------------------------------------------------------------------ evaluating expressions
     def denotes(self, expr: str, module: str) -> Denoted:
-        """What an expression written in ``module`` names: the thing itself first, then, for a
-        variable, what it is an alias of (``Charset = _charset.Charset``: the variable, then
-        the class)."""
+        """What an expression written in ``module`` names: the thing itself, and, for a variable
+        that is an alias of a definition (``Charset = _charset.Charset``), that definition too.
+        A variable holding a value (an instance, a literal, another variable's value) is only
+        itself: a use of it is no use of where the value came from."""
         value = self.value(expr, module)
         if value is None:
             return Denoted(False, ())
-        names = [value.qualified]
-        seen = {value}
-        while value.kind == VARIABLE:
-            value = self.value(value.expr, value.module) if value.expr[0] != ex.UNKNOWN else None
-            if value is None or value in seen or value.kind == INSTANCE:
-                break
-            if value.kind == EXTERNAL and value.name.endswith("()"):
-                break
-            seen.add(value)
-            names.append(value.qualified)
-        return Denoted(True, tuple(names))
+        if value.kind != VARIABLE:
+            return Denoted(True, (value.qualified,))
+        aliased = self._deref(value, 0)
+        if aliased is None or aliased.kind == INSTANCE or (aliased.kind == EXTERNAL and aliased.name.endswith("()")):
+            return Denoted(True, (value.qualified,))
+        return Denoted(True, (value.qualified, aliased.qualified))
 
     def value(self, expr: str, module: str, depth: int = 0) -> Val | None:
         """What an expression written in ``module`` evaluates to; a variable stays a variable."""
@@ -376,6 +381,8 @@ class Model:
             if value.kind == EXTERNAL:
                 return value if value.name.endswith("()") else Val(EXTERNAL, "", value.name + "()")
             return None
+        if step == "__class__":
+            return Val(CLASS, value.module, value.name) if value.kind == INSTANCE else None
         if value.kind == MODULE:
             found = self.module_attr(value.module, step, depth)
         elif value.kind in (CLASS, INSTANCE):
@@ -483,7 +490,9 @@ class Model:
             if not entries:
                 continue
             on_class = [e for e in entries if e[1] != "attr"]
-            chosen = _last_known(on_class) if on_class else entries[0]
+            # an instance attribute is what __init__ (written first, usually) makes it; a
+            # placeholder (`self._x = None`) says nothing of what is assigned later
+            chosen = _last_known(on_class) if on_class else _first_known(entries)
             return self._entry(klass.module, klass.name, name, chosen, depth)
         return None
 
@@ -529,7 +538,10 @@ class Model:
 
     # ------------------------------------------------------------------ finding definitions by name
     def find(self, qualified: str) -> Val | None:
-        """A module, class, function or variable of the project by its qualified name."""
+        """A module, class, function or variable of the project by its qualified name: a module,
+        then what its file defines under the rest of the name (``pkg.mod.Class.method``,
+        ``pkg.mod.f.<locals>.g``, ``pkg.mod.Class.attribute``), else what its namespace binds
+        there (``asyncio.sleep``, a name a package re-exports)."""
         if self.modules.is_module(qualified):
             return Val(MODULE, qualified, qualified)
         parts = qualified.split(".")
@@ -537,10 +549,21 @@ class Model:
             module = ".".join(parts[:n])
             if not self.modules.is_module(module):
                 continue
+            rest = ".".join(parts[n:])
+            skeleton = self._skeleton(module)
+            if skeleton is not None:
+                found = skeleton.definitions.get(rest)
+                if found is not None:
+                    return _of_definition(module, found)
+                owner, _, name = rest.rpartition(".")
+                if owner in skeleton.definitions and name in skeleton.members.get(owner, {}):
+                    return Val(VARIABLE, module, rest, _last_known(skeleton.members[owner][name])[2])
+                if not owner and name in skeleton.namespace:
+                    return self._entry(module, "", name, _last_known(skeleton.namespace[name]), 0)
             value: Val | None = Val(MODULE, module, module)
-            rest = parts[n:]
-            for index, step in enumerate(rest):
-                value = self._step(value, step, 0, last=index == len(rest) - 1) if value is not None else None
+            steps = parts[n:]
+            for index, step in enumerate(steps):
+                value = self._step(value, step, 0, last=index == len(steps) - 1) if value is not None else None
             if value is not None:
                 return value
         return None
@@ -740,9 +763,35 @@ class Model:
         return sorted(set(found))
 
     # ------------------------------------------------------------------ uses and calls
+    def by_name_only(self, target: Val) -> bool:
+        """Whether a use of the target's name that could not be followed (``x.get_content_type``
+        on an ``x`` of unknown type) is worth listing as a possible use: only where the target
+        is the one thing of that name it could be. Not if a builtin type has an attribute of
+        that name (``x.append``), nor if anything outside the target's class and its bases
+        defines or binds it: another class, or a subclass overriding it (whose own uses by name
+        these are then, being the most specific definition)."""
+        if target in self._unambiguous:
+            return self._unambiguous[target]
+        name = target.name.rsplit(".", 1)[-1]
+        allowed = name not in _BUILTIN_ATTRIBUTES and self._source is not None
+        if allowed and self._source is not None:
+            owner = target.name.rpartition(".")[0] if target.kind != MODULE else ""
+            family: set[tuple[str, str]] = {(target.module, owner)}
+            skeleton = self._skeleton(target.module) if owner else None
+            if skeleton is not None and owner in skeleton.definitions:
+                family |= {(c.module, c.name) for c in self.mro(target.module, owner) if c is not None}
+            for file_id, scope in self._source.definers(name):
+                module = self.key_of.get(file_id)
+                if module is not None and (module, scope) not in family:
+                    allowed = False
+                    break
+        self._unambiguous[target] = allowed
+        return allowed
+
     def usages(self, target: Val, visible: Visible) -> Iterator[UsageRow]:
         """Every use in the project that denotes ``target`` (resolved), then, for its own name,
-        the uses that could not be followed to anything (name)."""
+        the uses that could not be followed to anything, where the name is the target's alone
+        (name: ``by_name_only``)."""
         if self._source is None:
             return
         wanted = target.qualified
@@ -756,7 +805,7 @@ class Model:
             denoted = self.denotes(use.expr, module)
             if wanted in denoted.names:
                 yield UsageRow(path, use.scope, use.kind, use.text, use.line, use.column, "resolved")
-            elif not denoted.resolved and use.key == own:
+            elif not denoted.resolved and use.key == own and self.by_name_only(target):
                 yield UsageRow(path, use.scope, use.kind, use.text, use.line, use.column, "name")
 
     def external_usages(self, wanted: str, visible: Visible) -> Iterator[UsageRow]:
@@ -791,7 +840,7 @@ class Model:
             caller = f"{module}.{use.scope}" if use.scope else module
             if wanted in denoted.names:
                 yield CallRow(caller, wanted, path, use.scope, use.line, "resolved")
-            elif not denoted.resolved and use.key == own:
+            elif not denoted.resolved and use.key == own and self.by_name_only(target):
                 yield CallRow(caller, wanted, path, use.scope, use.line, "name")
 
     def callees(self, caller: Val, visible: Visible) -> Iterator[tuple[CallRow, Val | None]]:
@@ -839,6 +888,13 @@ def _last_known(entries: list[tuple[int, str, str]]) -> tuple[int, str, str]:
         if not (entry[1] == "assign" and entry[2].startswith(ex.UNKNOWN)):
             return entry
     return entries[-1]
+
+
+def _first_known(entries: list[tuple[int, str, str]]) -> tuple[int, str, str]:
+    for entry in entries:
+        if not entry[2].startswith(ex.UNKNOWN):
+            return entry
+    return entries[0]
 
 
 def _c3(lines: list[list[Val | None]]) -> list[Val | None]:

@@ -37,14 +37,15 @@ WEAK = 6  # a lambda's parameter or a comprehension's variable: counts only wher
 
 _BUILTINS = frozenset(dir(builtins))
 _DEPTH = 12  # bindings followed through each other before giving up (x = y; y = x)
+# A literal is an instance of its builtin type.
 _LITERALS: dict[type, str] = {
-    str: "^builtins.str", bytes: "^builtins.bytes", int: "^builtins.int", float: "^builtins.float",
-    complex: "^builtins.complex", bool: "^builtins.bool",
+    str: "^builtins.str()", bytes: "^builtins.bytes()", int: "^builtins.int()", float: "^builtins.float()",
+    complex: "^builtins.complex()", bool: "^builtins.bool()",
 }
 _CONTAINERS: dict[type, str] = {
-    ast.List: "^builtins.list", ast.ListComp: "^builtins.list", ast.Dict: "^builtins.dict",
-    ast.DictComp: "^builtins.dict", ast.Set: "^builtins.set", ast.SetComp: "^builtins.set",
-    ast.Tuple: "^builtins.tuple", ast.JoinedStr: "^builtins.str",
+    ast.List: "^builtins.list()", ast.ListComp: "^builtins.list()", ast.Dict: "^builtins.dict()",
+    ast.DictComp: "^builtins.dict()", ast.Set: "^builtins.set()", ast.SetComp: "^builtins.set()",
+    ast.Tuple: "^builtins.tuple()", ast.JoinedStr: "^builtins.str()",
 }
 # Implicit class methods: their first parameter is the class, not an instance.
 _CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
@@ -63,6 +64,11 @@ def raw(node: ast.AST) -> str:
             suffix.append("." + node.attr)  # type: ignore[attr-defined]  # narrowed by the type test
             node = node.value  # type: ignore[attr-defined]
         elif kind is ast.Call:
+            args = node.args  # type: ignore[attr-defined]
+            if type(node.func) is ast.Name and node.func.id == "type" and len(args) == 1:  # type: ignore[attr-defined]
+                suffix.append(".__class__")  # type(x): the class of x
+                node = args[0]
+                continue
             suffix.append("()")
             node = node.func  # type: ignore[attr-defined]
         elif kind is ast.Name:

@@ -43,6 +43,14 @@ class MemoryProject:
     def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
         return [u for u in self.files[file_id][1].uses if u.scope == scope]
 
+    def definers(self, name: str) -> Iterable[tuple[int, str]]:
+        found = set()
+        for n, (_path, facts) in self.files.items():
+            found.update((n, d.parent or "") for d in facts.definitions if d.name == name)
+            found.update((n, b.scope) for b in facts.bindings
+                         if b.name == name and b.kind in ("assign", "attr", "import"))
+        return sorted(found)
+
     def classes_named(self, name: str) -> Iterable[tuple[int, str]]:
         for n, (_path, facts) in self.files.items():
             for d in facts.definitions:

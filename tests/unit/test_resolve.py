@@ -225,7 +225,8 @@ def test_an_alias_by_assignment_is_a_use_of_both_names():
     })
     assert resolved(p, "charset.Charset") == [("header.py", 2, "_charset.Charset"), ("header.py", 3, "Charset"),
                                               ("header.py", 5, "Other")]
-    assert resolved(p, "header.Charset") == [("header.py", 3, "Charset"), ("header.py", 5, "Other")]
+    assert resolved(p, "header.Charset") == [("header.py", 3, "Charset")]
+    assert resolved(p, "header.Other") == [("header.py", 5, "Other")]
 
 
 def test_a_name_outside_the_project_is_followed_through_imports():
@@ -292,21 +293,49 @@ def test_callers_and_callees_resolved_or_by_name():
         "svc.py": """\
             from util import helper as h
             class Service:
-                def start(self):
+                def launch(self):
                     self.prepare()
                     h()
-                    unknown_thing.start()
+                    unknown_thing.launch()
                 def prepare(self):
                     pass
             def main(s):
-                Service().start()
-                s.start()
+                Service().launch()
+                s.launch()
             """,
         "util.py": "def helper():\n    pass\n",
     })
-    start = p.model.find("svc.Service.start")
-    callers = [(c.caller, c.line, c.resolution) for c in p.model.callers(start, EVERYONE)]
-    assert callers == [("svc.Service.start", 6, "name"), ("svc.main", 10, "resolved"), ("svc.main", 11, "name")]
-    callees = [(c.callee, c.line, c.resolution) for c, _ in p.model.callees(start, EVERYONE)]
+    launch = p.model.find("svc.Service.launch")
+    callers = [(c.caller, c.line, c.resolution) for c in p.model.callers(launch, EVERYONE)]
+    assert callers == [("svc.Service.launch", 6, "name"), ("svc.main", 10, "resolved"), ("svc.main", 11, "name")]
+    callees = [(c.callee, c.line, c.resolution) for c, _ in p.model.callees(launch, EVERYONE)]
     assert callees == [("svc.Service.prepare", 4, "resolved"), ("util.helper", 5, "resolved"),
-                       ("unknown_thing.start", 6, "name")]
+                       ("unknown_thing.launch", 6, "name")]
+
+
+def test_a_name_that_could_mean_something_else_is_no_use_by_name():
+    p = project({
+        "a.py": """\
+            class Log:
+                def append(self, line):
+                    pass
+                def rotate(self):
+                    pass
+            class Other:
+                def rotate(self):
+                    pass
+            class Sub(Log):
+                def rotate(self):
+                    pass
+            def f(x, y):
+                x.append(1)
+                y.rotate()
+            """,
+    })
+    # `append` is also every list's, `rotate` also Other's: only the resolved uses are listed
+    assert usages(p, "a.Log.append") == []
+    assert usages(p, "a.Log.rotate") == []
+    q = project({"b.py": "class Log:\n    def rotate(self):\n        pass\nclass Sub(Log):\n"
+                         "    def rotate(self):\n        pass\ndef f(y):\n    y.rotate()\n"})
+    assert usages(q, "b.Log.rotate") == []  # its subclass overrides it: the more specific may be meant
+    assert usages(q, "b.Sub.rotate") == [("b.py", 8, "y.rotate", "name")]
