@@ -66,7 +66,9 @@ def _name(text: str, what: str, example: str) -> str:
 
 def _dotted(text: str, what: str, example: str) -> str:
     text = _name(text, what, example)
-    if not all(part.isidentifier() for part in text.split(".")):
+    # Python's own qualified names: a definition inside a function is f.<locals>.g
+    if not all(part.isidentifier() or (part == "<locals>" and 0 < n < text.count(".")) for n, part in
+               enumerate(text.split("."))):
         raise failures.Refused(f"{what} {text!r} is not a dotted name: give {example}")
     return text
 
