@@ -50,7 +50,9 @@ class Models:
             self._kept.move_to_end(project.id)
         with kept.lock:
             generation = reads.structure.generation(project.id)
-            if generation is None:
+            if generation is None:  # removed since it was looked up: its model goes with it
+                with self._lock:
+                    self._kept.pop(project.id, None)
                 raise failures.Unknown(f"no project {project.id!r}; codeanalysisctl projects lists them")
             if generation != kept.generation:
                 kept.model.refresh(reads.structure.live_files(project.id))
