@@ -6,6 +6,9 @@ expression over things outside the file; the DB owner evaluates it across the pr
 (``index/resolve.py``). An expression is a root, then steps: ``.name`` (an attribute) or
 ``()`` (a call's result).
 
+Steps besides names and calls: ``[]`` an item of (iterating it, indexing it), and ``*`` a
+collection of what precedes (``List[X]`` is ``X()*``: an item of it is an ``X``).
+
 Roots:
 
 - ``^a.b`` — what ``import``/``from ... import`` names: a module path, perhaps followed by
@@ -22,7 +25,9 @@ Roots:
 
 from __future__ import annotations
 
-__all__ = ["CALL", "DEF", "GLOBAL", "MODULE", "ROOTS", "SUPER", "UNKNOWN", "key", "steps"]
+import re
+
+__all__ = ["CALL", "DEF", "GLOBAL", "ITEM", "ITEMS", "MODULE", "ROOTS", "SUPER", "UNKNOWN", "key", "steps"]
 
 MODULE = "^"
 GLOBAL = "~"
@@ -31,25 +36,20 @@ SUPER = "&"
 UNKNOWN = "?"
 ROOTS = frozenset((MODULE, GLOBAL, DEF, SUPER, UNKNOWN))
 CALL = "()"
+ITEM = "[]"
+ITEMS = "*"
+_STEP = re.compile(r"\(\)|\[\]|\*|[^.()\[\]*]+")
 
 
 def key(expr: str) -> str:
-    """The last name an expression denotes ("" if it ends in a call or names only a root)."""
-    if expr.endswith(")"):
+    """The last name an expression denotes ("" if it ends in a call, an item, or names only a root)."""
+    if expr.endswith((")", "]", "*")):
         return ""
-    cut = max(expr.rfind("."), expr.rfind(")"))
+    cut = max(expr.rfind("."), expr.rfind(")"), expr.rfind("]"), expr.rfind("*"))
     tail = expr[cut + 1:] if cut >= 0 else expr[1:]
     return tail if tail.isidentifier() else ""
 
 
 def steps(text: str) -> list[str]:
-    """The names and calls of a dotted text with calls: "a.b().c" -> ["a", "b", "()", "c"]."""
-    out: list[str] = []
-    for part in text.split("."):
-        if not part:
-            continue
-        bare = part.split("(", 1)[0]
-        if bare:
-            out.append(bare)
-        out.extend(CALL for _ in range(part.count("(")))
-    return out
+    """The names, calls and items of a dotted text: "a.b()[].c" -> ["a", "b", "()", "[]", "c"]."""
+    return _STEP.findall(text)

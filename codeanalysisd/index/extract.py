@@ -309,8 +309,8 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
 
 # The node types _Walk._binder handles.
 _BINDERS = frozenset({
-    ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.withitem, ast.ExceptHandler, ast.comprehension,
-    ast.Lambda, ast.Return, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal, ast.FunctionDef,
+    ast.For, ast.AsyncFor, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.withitem, ast.ExceptHandler,
+    ast.comprehension, ast.Lambda, ast.Return, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal, ast.FunctionDef,
     ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
 })
 
@@ -399,7 +399,17 @@ class _Walk:
         """The nodes that bind names (and ``return``, ``yield``, ``global``): off the walk's hot
         loop, which meets them far less often than the expressions around them."""
         bind, Name, Attribute, Constant = scope.bind, ast.Name, ast.Attribute, ast.Constant
-        if kind is ast.Assign:
+        if kind is ast.For or kind is ast.AsyncFor:
+            # a loop's variable is an item of what it iterates
+            target = node.target
+            if type(target) is Name:
+                bind(target.id, target.lineno, target.col_offset, ASSIGNED, raw(node.iter) + "[]")
+            else:
+                push(target)
+            push(node.iter)
+            extend(node.body)
+            extend(node.orelse)
+        elif kind is ast.Assign:
             value = node.value
             text = None
             for target in node.targets:

@@ -37,6 +37,7 @@ __all__ = [
 # Kinds of what an expression evaluates to.
 MODULE, CLASS, INSTANCE, FUNCTION = "module", "class", "instance", "function"
 VARIABLE, EXTERNAL = "variable", "external"
+ITEMS = "items"  # a collection of what its expr says: "<kind>|<expr>" of the item (with module and name)
 _DEPTH = 24  # steps of following one name through others before it counts as unknown
 _PROPERTIES = frozenset({"property", "functools.cached_property", "cached_property"})
 # Definitions a name may denote when an outline or a qualified name is asked for.
@@ -287,7 +288,8 @@ class Model:
         if value.kind != VARIABLE:
             return Denoted(True, (value.qualified,))
         aliased = self._deref(value, 0)
-        if aliased is None or aliased.kind == INSTANCE or (aliased.kind == EXTERNAL and aliased.name.endswith("()")):
+        if aliased is None or not (aliased.kind in (CLASS, FUNCTION, MODULE) or (
+                aliased.kind == EXTERNAL and not aliased.name.endswith("()"))):
             return Denoted(True, (value.qualified,))
         return Denoted(True, (value.qualified, aliased.qualified))
 
@@ -324,7 +326,7 @@ class Model:
         elif root == ex.SUPER:
             # &Q.name: the longest prefix that is a class of the file is Q (a nested class has dots)
             cls, steps = self._definition(module, ex.steps(expr[1:]), CLASS)
-            if cls is None or not steps or steps[0] == ex.CALL:
+            if cls is None or not steps or steps[0] in (ex.CALL, ex.ITEM, ex.ITEMS):
                 return None
             value = self.class_attr(cls, steps[0], depth + 1, after_self=True)
             steps = steps[1:]
@@ -373,6 +375,15 @@ class Model:
             value = self._deref(value, depth)  # type: ignore[assignment]  # checked just below
             if value is None:
                 return None
+        if step == ex.ITEMS:
+            return Val(ITEMS, value.module, value.name, f"{value.kind}|{value.expr}")
+        if step == ex.ITEM:
+            if value.kind != ITEMS:
+                return None
+            kind, _, expr = value.expr.partition("|")
+            return Val(kind, value.module, value.name, expr)
+        if value.kind == ITEMS:
+            return None
         if step == ex.CALL:
             if value.kind == CLASS:
                 return Val(INSTANCE, value.module, value.name)
@@ -875,7 +886,7 @@ def _of_definition(module: str, found: DefinitionRow) -> Val:
 def _leading_names(steps: list[str]) -> list[str]:
     out = []
     for step in steps:
-        if step == ex.CALL:
+        if step in (ex.CALL, ex.ITEM, ex.ITEMS):
             break
         out.append(step)
     return out

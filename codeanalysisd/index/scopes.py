@@ -47,6 +47,12 @@ _CONTAINERS: dict[type, str] = {
     ast.DictComp: "^builtins.dict()", ast.Set: "^builtins.set()", ast.SetComp: "^builtins.set()",
     ast.Tuple: "^builtins.tuple()", ast.JoinedStr: "^builtins.str()",
 }
+# Generic collections whose items are their (first) parameter.
+_COLLECTIONS = frozenset({
+    "List", "list", "Sequence", "MutableSequence", "Iterable", "Iterator", "Collection", "Set", "set", "FrozenSet",
+    "frozenset", "AbstractSet", "MutableSet", "Deque", "deque", "Tuple", "tuple", "Generator", "AsyncIterator",
+    "AsyncIterable", "AsyncGenerator", "Reversible", "KeysView", "ValuesView",
+})
 # Implicit class methods: their first parameter is the class, not an instance.
 _CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 
@@ -71,6 +77,9 @@ def raw(node: ast.AST) -> str:
                 continue
             suffix.append("()")
             node = node.func  # type: ignore[attr-defined]
+        elif kind is ast.Subscript:
+            suffix.append("[]")
+            node = node.value  # type: ignore[attr-defined]
         elif kind is ast.Name:
             head = node.id  # type: ignore[attr-defined]
             break
@@ -86,16 +95,21 @@ def raw(node: ast.AST) -> str:
 
 def annotation_raw(node: ast.expr | None) -> str:
     """An annotation's raw text, as an instance of what it names: ``Optional[X]``, ``X | None``
-    and ``"X"`` are X; anything else it cannot name is ``?``."""
-    for _ in range(4):
+    and ``"X"`` are X; ``List[X]`` (and the other collections, ``Iterator[X]``, ``tuple[X, ...]``)
+    a collection of X; anything else it cannot name is ``?``."""
+    for _ in range(8):
         if node is None:
             return ex.UNKNOWN
         kind = type(node)
         if kind is ast.Subscript and isinstance(node, ast.Subscript):
-            head = raw(node.value)
-            if head.rsplit(".", 1)[-1] != "Optional":
+            head = raw(node.value).rsplit(".", 1)[-1]
+            inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) and node.slice.elts else node.slice
+            if head in _COLLECTIONS:
+                item = annotation_raw(inner)
+                return ex.UNKNOWN if item == ex.UNKNOWN else item + ex.ITEMS
+            if head != "Optional":
                 return ex.UNKNOWN
-            node = node.slice
+            node = inner
         elif kind is ast.BinOp and isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             if isinstance(node.right, ast.Constant) and node.right.value is None:
                 node = node.left
@@ -105,12 +119,13 @@ def annotation_raw(node: ast.expr | None) -> str:
                 return ex.UNKNOWN
         elif kind is ast.Constant and isinstance(node, ast.Constant) and type(node.value) is str:
             text = node.value.strip()
-            if not text or not all(p.isidentifier() for p in text.split(".")):
+            try:
+                node = ast.parse(text, mode="eval").body if text else None
+            except (SyntaxError, ValueError, RecursionError, MemoryError):  # whatever a string may hold
                 return ex.UNKNOWN
-            return text + "()"
         else:
             text = raw(node)
-            return ex.UNKNOWN if text[0] in ex.ROOTS or text.endswith(")") else text + "()"
+            return ex.UNKNOWN if text[0] in ex.ROOTS or text.endswith((")", "]")) else text + "()"
     return ex.UNKNOWN
 
 
@@ -119,7 +134,7 @@ def split_raw(text: str) -> tuple[str, str]:
     if text[0] in ex.ROOTS:
         return "", text
     cut = len(text)
-    for sep in ".(":
+    for sep in ".([":
         at = text.find(sep)
         if 0 <= at < cut:
             cut = at

@@ -339,3 +339,27 @@ def test_a_name_that_could_mean_something_else_is_no_use_by_name():
                          "    def rotate(self):\n        pass\ndef f(y):\n    y.rotate()\n"})
     assert usages(q, "b.Log.rotate") == []  # its subclass overrides it: the more specific may be meant
     assert usages(q, "b.Sub.rotate") == [("b.py", 8, "y.rotate", "name")]
+
+
+def test_items_of_annotated_collections_and_loop_variables():
+    p = project({
+        "m.py": """\
+            from typing import List, Optional
+            class Param:
+                def cast(self):
+                    pass
+            class Command:
+                params: "List[Param]"
+                def get_params(self) -> Optional[List["Param"]]:
+                    return self.params
+                def run(self, extra: "list[Param]"):
+                    for param in self.get_params():
+                        param.cast()
+                    for p in self.params:
+                        p.cast()
+                    extra[0].cast()
+                    for q in extra:
+                        q.cast()
+            """,
+    })
+    assert [line for _path, line, _text in resolved(p, "m.Param.cast")] == [11, 13, 14, 16]
