@@ -73,6 +73,19 @@ Symbols = Annotated[list[tuple[str, str, str, str, int, int, int, str, str]],
                     DBusSignature("a(ssssuuuss)")]  # project, path, qualname, kind, line, column, end, signature, doc
 Usages = Annotated[list[tuple[str, str, str, str, str, int, int]],
                    DBusSignature("a(sssssuu)")]  # project, path, name, kind, enclosing symbol, line, column
+# Structure (owner/structure.py). A reply cut at its bound ends with one more row whose first
+# field is "": its first number is how many rows were left out (at least), its text says so.
+OutlineRows = Annotated[list[tuple[str, str, int, int, int, str]],
+                        DBusSignature("a(ssuuus)")]  # qualname, kind, line, end line, depth, signature
+ImportRows = Annotated[list[tuple[str, str, str, int]],
+                       DBusSignature("a(sssu)")]  # importer, imported, importer's path, line
+ClassRows = Annotated[list[tuple[str, str, str, int, int]],
+                      DBusSignature("a(sssuu)")]  # class, module, path, line, depth
+CallRows = Annotated[list[tuple[str, str, str, str, int, str]],
+                     DBusSignature("a(ssssus)")]  # caller, callee, path, enclosing symbol, line, resolution
+UsageRows = Annotated[list[tuple[str, str, str, str, str, int, int, str]],
+                      DBusSignature("a(sssssuus)")]  # project, path, enclosing symbol, kind, text, line, column,
+#                                                     resolution
 Versions = Annotated[list[tuple[int, str, float, int, str, bool, str]],
                      DBusSignature("a(usdtsbs)")]  # number, sha256, time, size, reason, present, other path
 Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # project, path, reasons
@@ -172,6 +185,12 @@ MANAGER = _table(
     _call("RepairAndRestore", (Str, Bool), (Report,)),
     _call("CheckIntegrity", (), (Report,)),
     _call("ListProblems", (Str, UInt32, UInt32), (Problems,)),  # project, offset, limit
+    _call("Outline", (Str, Str), (OutlineRows,)),  # project, path
+    _call("Imports", (Str, Str, Str, UInt32), (ImportRows,)),  # project, module, direction, depth
+    _call("ImportChain", (Str, Str, Str), (StrList,)),  # project, importer, imported
+    _call("ClassHierarchy", (Str, Str, Str), (ClassRows,)),  # project, class, direction
+    _call("CallGraph", (Str, Str, Str, UInt32), (CallRows,)),  # project, symbol, direction, depth
+    _call("FindUsages", (Str, Str, UInt32), (UsageRows,)),  # target, project, limit
 )
 
 # org.codeanalysis1.Vectorizer: what the owner asks the vectorizer.

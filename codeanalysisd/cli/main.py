@@ -333,6 +333,75 @@ async def cmd_refs(client: Client, args: argparse.Namespace) -> int:
                               f" in {u['scope'] or '<module>'}")
 
 
+def _structure(args: argparse.Namespace, rows: list, keys: Sequence[str], line: Callable[[dict], str],
+               count: str) -> int:
+    """A structure reply: rows as JSON objects or one line each. A reply cut at its bound ends
+    with a row whose first field is "" (``count`` names its number field): said as a last
+    object {"more": N, "text": ...} in JSON, and on stderr otherwise. Exit status 1 when empty."""
+    more = None
+    if rows and rows[-1][0] == "":
+        more = dict(zip(keys, rows.pop(), strict=True))
+    found = [dict(zip(keys, r, strict=True)) for r in rows]
+    if args.json:
+        tail = [{"more": more[count], "text": next(v for v in more.values() if isinstance(v, str) and " " in v)}
+                ] if more else []
+        print(json.dumps(found + tail, indent=2))
+    else:
+        for row in found:
+            print(line({k: printable(v) if isinstance(v, str) else v for k, v in row.items()}))
+        if more:
+            text = next(v for v in more.values() if isinstance(v, str) and " " in v)
+            print(printable(f"codeanalysisctl: {text}"), file=sys.stderr)
+    return 0 if found else 1
+
+
+async def cmd_outline(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("Outline", args.project, args.path)
+    return _structure(args, rows, ("qualname", "kind", "line", "end_line", "depth", "signature"),
+                      lambda d: f"{d['line']:>5}-{d['end_line']:<5} {'  ' * d['depth']}{d['kind']} "
+                                f"{d['qualname'].rsplit('.', 1)[-1]}{d['signature']}", "line")
+
+
+async def cmd_imports(client: Client, args: argparse.Namespace) -> int:
+    direction = "in" if args.importers else "out"
+    (rows,) = await client("Imports", args.project, args.module, direction, 0 if args.all else args.depth)
+    return _structure(args, rows, ("importer", "imported", "path", "line"),
+                      lambda r: f"{r['importer']} -> {r['imported']}  ({r['path']}:{r['line']})", "line")
+
+
+async def cmd_chain(client: Client, args: argparse.Namespace) -> int:
+    (chain,) = await client("ImportChain", args.project, args.importer, args.imported)
+    if args.json:
+        print(json.dumps(chain))
+    elif chain:
+        print(printable(" -> ".join(chain)))
+    else:
+        print(printable(f"{args.importer} does not import {args.imported}, directly or not"), file=sys.stderr)
+    return 0 if chain else 1
+
+
+async def cmd_hierarchy(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("ClassHierarchy", args.project, args.name, "down" if args.down else "up")
+    return _structure(args, rows, ("name", "module", "path", "line", "depth"),
+                      lambda c: f"{'  ' * c['depth']}{c['name']}" + (f"  ({c['path']}:{c['line']})" if c["path"]
+                                                                      else ""), "line")
+
+
+async def cmd_calls(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("CallGraph", args.project, args.symbol, args.direction, 0 if args.all else args.depth)
+    return _structure(args, rows, ("caller", "callee", "path", "scope", "line", "resolution"),
+                      lambda c: f"{c['path']}:{c['line']}: {c['caller']} -> {c['callee']}"
+                                + ("" if c["resolution"] == "resolved" else "  [by name only]"), "line")
+
+
+async def cmd_usages(client: Client, args: argparse.Namespace) -> int:
+    (rows,) = await client("FindUsages", args.target, args.project, args.limit)
+    return _structure(args, rows, ("project", "path", "scope", "kind", "text", "line", "column", "resolution"),
+                      lambda u: f"{u['project']}:{u['path']}:{u['line']}:{u['column']}: {u['kind']} {u['text']}"
+                                f" in {u['scope'] or '<module>'}"
+                                + ("" if u["resolution"] == "resolved" else "  [by name only]"), "line")
+
+
 async def cmd_show(client: Client, args: argparse.Namespace) -> int:
     (data,) = await client("GetFileSource", args.project, args.path, args.version)
     data = bytes(data)
@@ -521,6 +590,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.add_argument("-n", "--limit", type=int, default=100, help="at most this many (default 100)")
     p.set_defaults(func=cmd_refs)
+    p = sub.add_parser("outline", parents=[common], help="a file's definitions, nested")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("path", help="path relative to the project root, or absolute under it")
+    p.set_defaults(func=cmd_outline)
+    p = sub.add_parser("imports", parents=[common], help="what a module imports, or (--in) who imports it")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("module", help="a dotted module name (pkg.mod) or a path (pkg/mod.py)")
+    p.add_argument("--in", dest="importers", action="store_true", help="who imports it, instead of what it imports")
+    p.add_argument("-d", "--depth", type=int, default=1, help="levels to follow (default 1: direct imports only)")
+    p.add_argument("--all", action="store_true", help="follow every level (transitive)")
+    p.set_defaults(func=cmd_imports)
+    p = sub.add_parser("chain", parents=[common], help="a shortest chain of imports from one module to another")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("importer", help="the module the chain starts at")
+    p.add_argument("imported", help="the module it ends at")
+    p.set_defaults(func=cmd_chain)
+    p = sub.add_parser("hierarchy", parents=[common], help="a class's bases, or (--down) its subclasses")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("name", help="a class by qualified (pkg.mod.Class) or plain name (Class)")
+    p.add_argument("--down", action="store_true", help="its subclasses instead of its bases")
+    p.set_defaults(func=cmd_hierarchy)
+    p = sub.add_parser("calls", parents=[common], help="who calls a function, or what it calls")
+    p.add_argument("project", help="project id or root")
+    p.add_argument("symbol", help="a function, method or class by qualified name (pkg.mod.Class.method)")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--callers", dest="direction", action="store_const", const="callers",
+                     help="who calls it (the default)")
+    way.add_argument("--callees", dest="direction", action="store_const", const="callees", help="what it calls")
+    way.add_argument("--both", dest="direction", action="store_const", const="both", help="both")
+    p.set_defaults(direction="callers")
+    p.add_argument("-d", "--depth", type=int, default=1, help="levels to follow (default 1: direct calls only)")
+    p.add_argument("--all", action="store_true", help="follow every level (transitive)")
+    p.set_defaults(func=cmd_calls)
+    p = sub.add_parser("usages", parents=[common], help="where a qualified name is used, through imports and aliases")
+    p.add_argument("target", help="a qualified name: os.path.join, json.JSONEncoder.default, pkg.mod.func")
+    p.add_argument("-p", "--project", default="", help="only this project (id or root)")
+    p.add_argument("-n", "--limit", type=int, default=100, help="at most this many (default 100, at most 1000)")
+    p.set_defaults(func=cmd_usages)
     p = sub.add_parser("show", parents=[common], help="print a file's exact stored source")
     p.add_argument("project", help="project id or root")
     p.add_argument("path", help="path relative to the project root, or absolute under it")
@@ -597,6 +704,24 @@ _ABOUT = {
             "codeanalysisctl def 'test_*' -k function -p app"),
     "refs": ("Where a name is used: calls, attribute uses and names, with the enclosing symbol.",
              "codeanalysisctl refs os.path.join -p app"),
+    "outline": ("A file's classes, functions and methods in source order, nested as written: lines, kind,\n"
+                "name and signature (a class's bases).", "codeanalysisctl outline app pkg/mod.py"),
+    "imports": ("The modules a module imports (relative imports resolved; `import a.b` counts a.b, and\n"
+                "`from a import b` counts a.b when that is a module, else a), or with --in the modules that\n"
+                "import it; --depth N or --all follows the modules of the project further. Prints importer ->\n"
+                "imported (importer's path:line).", "codeanalysisctl imports app pkg.mod --in --all"),
+    "chain": ("A shortest chain of imports from one module of the project to another, or exit status 1 when\n"
+              "the first does not import the second at all.", "codeanalysisctl chain app pkg.cli pkg.db.store"),
+    "hierarchy": ("A class's bases in method resolution order, or with --down the classes deriving from it,\n"
+                  "transitively, indented by depth; bases are followed through imports and aliases.",
+                  "codeanalysisctl hierarchy app pkg.models.Base --down"),
+    "calls": ("Who calls a function (--callers, the default), what it calls (--callees), or both, through\n"
+              "imports, aliases, self/cls and the class hierarchy; a call matched by its name only (its\n"
+              "receiver unknown) is marked so.", "codeanalysisctl calls app pkg.mod.Class.method --callees"),
+    "usages": ("Every use of a qualified name: through `import x as y`, `from x import y as z`, re-exports by a\n"
+               "package's __init__, self.m / cls.m and inherited methods. A use whose receiver is unknown and\n"
+               "whose name matches is marked [by name only]. A cut list says how many more there are.",
+               "codeanalysisctl usages json.JSONEncoder.default -p app"),
     "show": ("Print the exact stored bytes of a file, also of one deleted from disk, or of an older version\n"
              "(a number from `history`, or 6+ hex digits of its sha256).",
              "codeanalysisctl show app pkg/mod.py --version 3 > /tmp/mod-v3.py"),

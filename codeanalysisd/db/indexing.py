@@ -17,9 +17,10 @@ from typing import cast
 import apsw
 
 from codeanalysisd.db import history
+from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
-from codeanalysisd.index import chunking
+from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
 
@@ -40,7 +41,7 @@ class StoredFile:
 
 
 def _clear_derived(db: apsw.Connection, file_id: int) -> None:
-    for table in ("definitions", "imports", "refs", "text_chunks", "chunks"):
+    for table in ("definitions", "imports", "refs", "text_chunks", "chunks", "bindings", "uses"):
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
 
 
@@ -64,17 +65,18 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
-              "\n".join(facts.problems), len(lines), facts.docstring)
+              "\n".join(facts.problems), len(lines), facts.docstring, STRUCTURE)
     if row:
         file_id: int = row[0]
         _clear_derived(db, file_id)
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
-            "problems = ?, lines = ?, docstring = ?, state = 'live', syntax = NULL WHERE id = ?", (*values, file_id))
+            "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = NULL WHERE id = ?",
+            (*values, file_id))
     else:
         file_id = returned_id(db.execute(
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
-            "project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*values, project_id, update.path)))
     db.executemany(
         "INSERT INTO definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
@@ -87,6 +89,13 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     db.executemany(
         "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, r.name, r.name.rsplit(".", 1)[-1], r.kind, r.line, r.column, r.scope) for r in facts.references))
+    db.executemany(
+        "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
+         for b in facts.bindings))
+    db.executemany(
+        "INSERT INTO uses (file_id, key, expr, kind, line, col, scope, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, *u) for u in facts.uses))
     for start in range(0, len(lines), WINDOW):
         chunk_id = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                           (file_id, start + 1)))
@@ -204,9 +213,12 @@ def touch(db: apsw.Connection, project_id: str, path: str, size: int, mtime_ns: 
 
 
 def states(db: apsw.Connection, project_id: str) -> list[StoredFile]:
+    """What the watcher compares disk with. A live file parsed by an extractor that took no
+    bindings and uses is shown as unread (no content, no time), so it is read and indexed again."""
     return [StoredFile(path, size, mtime_ns, sha256, FileState(state)) for path, size, mtime_ns, sha256, state in
-            db.execute("SELECT path, size, mtime_ns, sha256, state FROM files WHERE project_id = ? ORDER BY path",
-                       (project_id,))]
+            db.execute("SELECT path, size, iif(stale, -1, mtime_ns), iif(stale, ?, sha256), state FROM "
+                       "(SELECT *, parsed = 1 AND structure < ? AND state = 'live' AS stale FROM files) "
+                       "WHERE project_id = ? ORDER BY path", (NO_CONTENT, STRUCTURE, project_id))]
 
 
 def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes]]:

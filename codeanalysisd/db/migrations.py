@@ -18,6 +18,9 @@ from codeanalysisd.db.rows import single_int
 # The migration that added semantic search's chunks: files indexed before it get theirs
 # from their stored rows when it is applied (Store.open).
 CHUNKS = 6
+# What files.structure says of a file whose bindings and uses were taken by this version of
+# the extractor; a file indexed before has 0, and is indexed again (indexing.states).
+STRUCTURE = 1
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,56 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- project from before, whose identity the owner records the next time it starts.
         ALTER TABLE projects ADD COLUMN root_dev INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE projects ADD COLUMN root_ino INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    Migration(
+        9,
+        "structure: bindings, uses, and a change counter per project",
+        """
+        -- What the names a module or class binds mean, and the facts other files need to follow
+        -- a name through this one (index/facts.Binding); every name read, with what it denotes
+        -- as far as its file can tell (index/facts.Use). Replaced with the file, like the rest:
+        -- what is resolved across files is worked out from these when asked (owner/structure.py).
+        CREATE TABLE bindings (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            scope   TEXT NOT NULL,
+            name    TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            value   TEXT NOT NULL,
+            key     TEXT NOT NULL,  -- the last name of value: what finds the aliases of a name and its subclasses
+            line    INTEGER NOT NULL,
+            col     INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX bindings_by_file ON bindings(file_id);
+        CREATE INDEX bindings_by_key ON bindings(key);
+        CREATE INDEX bindings_by_name ON bindings(name);
+        CREATE TABLE uses (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            key     TEXT NOT NULL,
+            expr    TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            line    INTEGER NOT NULL,
+            col     INTEGER NOT NULL,
+            scope   TEXT NOT NULL,
+            text    TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX uses_by_key ON uses(key);
+        CREATE INDEX uses_by_file ON uses(file_id, scope);
+        -- 0: the file's bindings and uses were never taken (indexed before this migration)
+        ALTER TABLE files ADD COLUMN structure INTEGER NOT NULL DEFAULT 0;
+        -- Moves whenever a file row of the project does (written, moved, deleted, revived), in
+        -- the same transaction: what is kept in memory from a project's rows is current while
+        -- it has not moved.
+        ALTER TABLE projects ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        CREATE TRIGGER files_inserted_generation AFTER INSERT ON files BEGIN
+            UPDATE projects SET generation = generation + 1 WHERE id = new.project_id;
+        END;
+        CREATE TRIGGER files_updated_generation AFTER UPDATE OF path, state, sha256, indexed_at ON files BEGIN
+            UPDATE projects SET generation = generation + 1 WHERE id = new.project_id;
+        END;
+        CREATE TRIGGER files_deleted_generation AFTER DELETE ON files BEGIN
+            UPDATE projects SET generation = generation + 1 WHERE id = old.project_id;
+        END;
         """,
     ),
 )

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import apsw
 
 from codeanalysisd.db import history, indexing
+from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.records import FileState
 from codeanalysisd.repair.plan import NEEDS_CONTENT, InHistory, InIndex, OnDisk, RepairAction
@@ -24,9 +25,10 @@ def paths(db: apsw.Connection, project_id: str) -> set[str]:
 
 def facts(db: apsw.Connection, project_id: str, path: str) -> tuple[InIndex | None, InHistory | None]:
     row = db.execute(
-        "SELECT f.state, f.size, f.mtime_ns, f.sha256, EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = f.sha256) "
-        "FROM files f WHERE f.project_id = ? AND f.path = ?", (project_id, path)).fetchone()
-    in_index = InIndex(FileState(row[0]), row[1], row[2], bytes(row[3]), bool(row[4])) if row else None
+        "SELECT f.state, f.size, f.mtime_ns, f.sha256, EXISTS (SELECT 1 FROM blobs b WHERE b.sha256 = f.sha256), "
+        "NOT (f.parsed = 1 AND f.structure < ?) FROM files f WHERE f.project_id = ? AND f.path = ?",
+        (STRUCTURE, project_id, path)).fetchone()
+    in_index = InIndex(FileState(row[0]), row[1], row[2], bytes(row[3]), bool(row[4]), bool(row[5])) if row else None
     last = history.latest(db, project_id, path)
     kept = None
     if last is not None:

@@ -34,6 +34,7 @@ from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
 from codeanalysisd.db.repair_store import RepairReads, RepairWrites
+from codeanalysisd.db.structure_store import StructureReads
 from codeanalysisd.db.vector_store import VectorReads, VectorWrites
 
 T = TypeVar("T")
@@ -140,6 +141,7 @@ class Reads:
         self.history = HistoryReads(db)
         self.vectors = VectorReads(db)
         self.repair = RepairReads(db)
+        self.structure = StructureReads(db)
 
 
 class _Reader:

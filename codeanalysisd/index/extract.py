@@ -29,7 +29,24 @@ from inspect import cleandoc
 from operator import attrgetter
 from typing import Any
 
-from codeanalysisd.index.facts import Definition, Import, Reference
+from codeanalysisd.index.facts import Binding, Definition, Import, Reference, Use
+from codeanalysisd.index.scopes import (
+    ANNOTATED,
+    ASSIGNED,
+    CLASS,
+    DEFINED,
+    FUNCTION,
+    IMPORTED,
+    MODULE,
+    PARAMETER,
+    UNBOUND,
+    WEAK,
+    Scope,
+    annotation_raw,
+    first_parameter,
+    raw,
+    split_raw,
+)
 
 __all__ = ["CUT", "DOCSTRING_MAX", "NAME_MAX", "SIGNATURE_MAX", "Definition", "FileFacts", "Import", "Reference",
            "extract"]
@@ -51,6 +68,8 @@ class FileFacts:
     module_docstring: str | None
     problems: tuple[str, ...]
     parsed: bool
+    bindings: tuple[Binding, ...] = ()
+    uses: tuple[Use, ...] = ()
 
 
 def extract(source: bytes) -> FileFacts:
@@ -60,7 +79,7 @@ def extract(source: bytes) -> FileFacts:
     tree, problem = _parse(text)
     if tree is None:
         return FileFacts(text, encoding, (), (), (), None, (problem,), False)
-    walk = _Walk()
+    walk = _Walk(text)
     problems: tuple[str, ...] = ()
     try:
         walk.run(tree)
@@ -71,6 +90,9 @@ def extract(source: bytes) -> FileFacts:
     # A reference's name is as long as the identifier or chain written: cut here, once per
     # file, rather than in the walk's hot loop. (Its scope is a qualified name, cut already.)
     references = [r if len(r.name) <= NAME_MAX else r._replace(name=_cut(r.name, NAME_MAX)) for r in walk.references]
+    uses = [u if len(u.expr) <= NAME_MAX and len(u.text) <= NAME_MAX else
+            u._replace(expr=_cut(u.expr, NAME_MAX), text=_cut(u.text, NAME_MAX)) for u in walk.uses]
+    bindings = [b if len(b.value) <= NAME_MAX else b._replace(value=_cut(b.value, NAME_MAX)) for b in walk.bindings]
     return FileFacts(
         text=text,
         encoding=encoding,
@@ -80,6 +102,8 @@ def extract(source: bytes) -> FileFacts:
         module_docstring=_docstring(tree.body),
         problems=problems,
         parsed=True,
+        bindings=tuple(sorted(bindings, key=by_position)),
+        uses=tuple(sorted(uses, key=by_position)),
     )
 
 
@@ -283,13 +307,12 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-class _Scope:
-    __slots__ = ("in_class", "prefix", "qualname")
-
-    def __init__(self, qualname: str, prefix: str, in_class: bool) -> None:
-        self.qualname = qualname
-        self.prefix = prefix  # what the qualnames of definitions directly inside start with
-        self.in_class = in_class
+# The node types _Walk._binder handles.
+_BINDERS = frozenset({
+    ast.For, ast.AsyncFor, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.withitem, ast.ExceptHandler,
+    ast.comprehension, ast.Lambda, ast.Return, ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
+})
 
 
 class _Walk:
@@ -297,25 +320,37 @@ class _Walk:
 
     Each scope's nodes are walked with the scope fixed; the bodies of nested definitions are queued
     with their own scope, while their decorators, defaults, annotations and bases stay in the
-    enclosing scope, where Python evaluates them.
+    enclosing scope, where Python evaluates them. A scope's names are bound when its walk is done
+    (``scopes.Scope.finish``), before any scope nested in it is walked.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.definitions: list[Definition] = []
         self.imports: list[Import] = []
         self.references: list[Reference] = []
+        self.uses: list[Use] = []
+        self.bindings: list[Binding] = []
+        self._line_starts = [0]  # offsets in text of the lines found so far (from-import positions)
 
     def run(self, tree: ast.Module) -> None:
-        pending: list[tuple[list[ast.stmt], _Scope]] = [(tree.body, _Scope("", "", False))]
+        module = Scope("", "", MODULE, None)
+        pending: list[tuple[list[ast.stmt], Scope]] = [(tree.body, module)]
         while pending:
             nodes, scope = pending.pop()
             self._scope(nodes, scope, pending)
+            scope.finish(self.uses)
+            self.bindings.extend(scope.bindings_out)
+            if scope.kind == MODULE:
+                self._exports(tree.body, scope)
 
-    def _scope(self, nodes: list[ast.stmt], scope: _Scope, pending: list[tuple[list[ast.stmt], _Scope]]) -> None:
+    def _scope(self, nodes: list[ast.stmt], scope: Scope, pending: list[tuple[list[ast.stmt], Scope]]) -> None:
         # Locals, not module attributes: this loop runs once per node of every file.
         Name, Attribute, Call, Constant, Load = ast.Name, ast.Attribute, ast.Call, ast.Constant, ast.Load
         references = self.references
         add = references.append
+        link = scope.links.append
+        bind = scope.bind
         where = scope.qualname
         # Any: the loop dispatches on type(node) held in a local (for speed), which mypy does not narrow.
         stack: list[Any] = list(nodes)
@@ -326,40 +361,29 @@ class _Walk:
             if kind is Name:
                 if type(node.ctx) is Load:
                     add(Reference(node.id, "name", node.lineno, node.col_offset, where))
+                    link((node.id, "", "name", node.lineno, node.col_offset))
+                else:
+                    bind(node.id, node.lineno, node.col_offset, UNBOUND, "?")
             elif kind is Constant:
                 pass  # the commonest leaf after names: settled here rather than by the generic field lookup
             elif kind is Attribute:
                 if type(node.ctx) is Load:
-                    self._chain(node, "attribute", where, push)
+                    self._chain(node, "attribute", scope, push)
                 else:
                     push(node.value)  # the object of `a.b = x` is itself read
             elif kind is Call:
                 func = node.func
                 if type(func) is Name:
                     add(Reference(func.id, "call", func.lineno, func.col_offset, where))
+                    link((func.id, "", "call", func.lineno, func.col_offset))
                 elif type(func) is Attribute:
-                    self._chain(func, "call", where, push)
+                    self._chain(func, "call", scope, push)
                 else:
                     push(func)
                 extend(node.args)
                 extend(node.keywords)
-            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
-                pending.append((node.body, self._define(node, scope)))
-                extend(node.decorator_list)
-                extend(getattr(node, "type_params", ()))
-                if kind is ast.ClassDef:
-                    extend(node.bases)
-                    extend(node.keywords)
-                else:
-                    push(node.args)
-                    if node.returns is not None:
-                        push(node.returns)
-            elif kind is ast.Import:
-                self.imports.extend(Import(a.name, None, a.asname, 0, a.lineno, a.col_offset) for a in node.names)
-            elif kind is ast.ImportFrom:
-                module, level = node.module or "", node.level or 0
-                self.imports.extend(
-                    Import(module, a.name, a.asname, level, a.lineno, a.col_offset) for a in node.names)
+            elif kind in _BINDERS:
+                self._binder(node, kind, scope, push, extend, pending)
             else:
                 for field in _CHILD_FIELDS.get(kind, ()):
                     value = getattr(node, field, None)
@@ -370,34 +394,237 @@ class _Walk:
                     else:
                         push(value)
 
-    def _chain(self, node: ast.Attribute, kind: str, where: str, push: Callable[[ast.AST], None]) -> None:
-        """One reference for a chain rooted at a name; else one per attribute, and walk on into its base."""
+    def _binder(self, node: Any, kind: type, scope: Scope, push: Callable[[Any], None],
+                extend: Callable[[Any], None], pending: list[tuple[list[ast.stmt], Scope]]) -> None:
+        """The nodes that bind names (and ``return``, ``yield``, ``global``): off the walk's hot
+        loop, which meets them far less often than the expressions around them."""
+        bind, Name, Attribute, Constant = scope.bind, ast.Name, ast.Attribute, ast.Constant
+        if kind is ast.For or kind is ast.AsyncFor:
+            # a loop's variable is an item of what it iterates
+            target = node.target
+            if type(target) is Name:
+                bind(target.id, target.lineno, target.col_offset, ASSIGNED, raw(node.iter) + "[]")
+            else:
+                push(target)
+            push(node.iter)
+            extend(node.body)
+            extend(node.orelse)
+        elif kind is ast.Assign:
+            value = node.value
+            text = None
+            for target in node.targets:
+                if type(target) is Name:
+                    text = text or raw(value)
+                    bind(target.id, target.lineno, target.col_offset, ASSIGNED, text)
+                else:
+                    if type(target) is Attribute and type(target.value) is Name:
+                        text = text or raw(value)
+                        scope.attrs.append((target.value.id, target.attr, text, target.lineno,
+                                            target.col_offset))
+                    push(target)
+            push(value)
+        elif kind is ast.AnnAssign:
+            target = node.target
+            typed = annotation_raw(node.annotation)
+            if typed == "?" and node.value is not None:
+                typed = raw(node.value)
+            if type(target) is Name:
+                bind(target.id, target.lineno, target.col_offset, ASSIGNED, typed)
+            else:
+                if type(target) is Attribute and type(target.value) is Name:
+                    scope.attrs.append((target.value.id, target.attr, typed, target.lineno, target.col_offset))
+                push(target)
+            push(node.annotation)
+            if node.value is not None:
+                push(node.value)
+        elif kind is ast.AugAssign:
+            # `x += 1` rebinds x to what it already is, as far as a name's meaning goes
+            if type(node.target) is not Name:
+                push(node.target)
+            push(node.value)
+        elif kind is ast.NamedExpr:
+            bind(node.target.id, node.target.lineno, node.target.col_offset, ASSIGNED, raw(node.value))
+            push(node.value)
+        elif kind is ast.withitem:
+            target = node.optional_vars
+            if type(target) is Name:
+                bind(target.id, target.lineno, target.col_offset, ASSIGNED, raw(node.context_expr))
+            elif target is not None:
+                push(target)
+            push(node.context_expr)
+        elif kind is ast.ExceptHandler:
+            if node.name is not None:
+                caught = annotation_raw(node.type) if node.type is not None else "?"
+                bind(node.name, node.lineno, node.col_offset, ASSIGNED, caught)
+            if node.type is not None:
+                push(node.type)
+            extend(node.body)
+        elif kind is ast.comprehension:
+            found, only_names = _names_in(node.target)
+            for name in found:
+                bind(name.id, name.lineno, name.col_offset, WEAK, "?")
+            if not only_names:
+                push(node.target)
+            push(node.iter)
+            extend(node.ifs)
+        elif kind is ast.Lambda:
+            for arg in _arguments(node.args):
+                bind(arg.arg, arg.lineno, arg.col_offset, WEAK, "?")
+            push(node.args)
+            push(node.body)
+        elif kind is ast.Return:
+            if node.value is not None:
+                if scope.kind == FUNCTION and type(node.value) is not Constant:
+                    scope.returns.append((node.lineno, raw(node.value)))
+                push(node.value)
+        elif kind is ast.Yield or kind is ast.YieldFrom:
+            scope.generator = True
+            if node.value is not None:
+                push(node.value)
+        elif kind is ast.Global:
+            scope.globals.update(node.names)
+        elif kind is ast.Nonlocal:
+            scope.nonlocals.update(node.names)
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
+            inner = self._define(node, scope)
+            bind(node.name, node.lineno, node.col_offset, DEFINED, "@" + inner.qualname)
+            pending.append((node.body, inner))
+            extend(node.decorator_list)
+            extend(getattr(node, "type_params", ()))
+            if kind is ast.ClassDef:
+                extend(node.bases)
+                extend(node.keywords)
+            else:
+                push(node.args)
+                if node.returns is not None:
+                    push(node.returns)
+        elif kind is ast.Import:
+            for a in node.names:
+                self.imports.append(Import(a.name, None, a.asname, 0, a.lineno, a.col_offset))
+                self._import(a, scope)
+        elif kind is ast.ImportFrom:
+            module, level = node.module or "", node.level or 0
+            self.imports.extend(
+                Import(module, a.name, a.asname, level, a.lineno, a.col_offset) for a in node.names)
+            self._import_from(node, module, level, scope)
+
+    def _chain(self, node: ast.Attribute, kind: str, scope: Scope, push: Callable[[ast.AST], None]) -> None:
+        """One reference for a chain rooted at a name; else one per attribute, and walk on into its base.
+        Every name of the chain is also a use, each placed where its own name is written."""
         links = [node]
         base = node.value
         while type(base) is ast.Attribute:
             links.append(base)
             base = base.value
+        where = scope.qualname
         add = self.references.append
+        record = scope.links.append
+        links.reverse()
         if type(base) is ast.Name:
             names = [base.id]
-            names.extend(link.attr for link in reversed(links))
+            names.extend(a.attr for a in links)
             add(Reference(".".join(names), kind, base.lineno, base.col_offset, where))
-            return
-        # `f().x` has no name to anchor to, so each attribute is placed where its own name is written
-        # (in a fluent chain spread over lines, that is its own line, not the line the chain starts on).
-        for link in links:
-            attr = link.attr
+            record((base.id, "", "name", base.lineno, base.col_offset))
+            head, text = base.id, ""
+        else:
+            # `f().x` has no name to anchor to, so each attribute is placed where its own name is written
+            # (in a fluent chain spread over lines, that is its own line, not the line the chain starts on).
+            head, text = split_raw(raw(base))
+        last = len(links) - 1
+        for index, attribute in enumerate(links):
+            attr = attribute.attr
             width = len(attr) if attr.isascii() else len(attr.encode("utf-8", "surrogatepass"))
-            line, column = link.end_lineno, link.end_col_offset
+            line, column = attribute.end_lineno, attribute.end_col_offset
             if line is None or column is None:
-                line, column = link.lineno, link.col_offset
+                line, column = attribute.lineno, attribute.col_offset
             else:
                 column = max(column - width, 0)
-            add(Reference(attr, kind, line, column, where))
-            kind = "attribute"  # only the outermost link of a callee is the call
-        push(base)
+            text = f"{text}.{attr}"
+            link_kind = kind if index == last else "attribute"  # only the outermost link of a callee is the call
+            record((head, text, link_kind, line, column))
+            if type(base) is not ast.Name:
+                add(Reference(attr, "call" if index == last and kind == "call" else "attribute", line, column,
+                              where))
+        if type(base) is not ast.Name:
+            push(base)
 
-    def _define(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: _Scope) -> _Scope:
+    # ------------------------------------------------------------------ imports
+    def _import(self, alias: ast.alias, scope: Scope) -> None:
+        name, line, column = alias.name, alias.lineno, alias.col_offset
+        parts = name.split(".")
+        if alias.asname:
+            scope.bind(alias.asname, line, column, IMPORTED, "^" + name)
+        else:
+            scope.bind(parts[0], line, column, IMPORTED, "^" + parts[0])
+        # each module of the dotted name is used where it is written (`import a.b` uses a and a.b)
+        at = column
+        for n, part in enumerate(parts):
+            dotted = ".".join(parts[:n + 1])
+            self.uses.append(Use(part, "^" + dotted, "import", line, at, scope.qualname, dotted))
+            at += len(part.encode("utf-8")) + 1
+
+    def _import_from(self, node: ast.ImportFrom, module: str, level: int, scope: Scope) -> None:
+        base = "^" + "." * level + module
+        joined = base if base.endswith(".") or base == "^" else base + "."
+        for alias in node.names:
+            if alias.name == "*":
+                if scope.kind == MODULE:
+                    scope.stars.append((base, alias.lineno, alias.col_offset))
+                continue
+            target = joined + alias.name
+            scope.bind(alias.asname or alias.name, alias.lineno, alias.col_offset, IMPORTED, target)
+            self.uses.append(Use(alias.name, target, "import", alias.lineno, alias.col_offset, scope.qualname,
+                                 alias.name))
+        if module:
+            at = self._module_column(node, level)
+            if at is not None:
+                line, column = at
+                parts = module.split(".")
+                for n, part in enumerate(parts):
+                    dotted = ".".join(parts[:n + 1])
+                    self.uses.append(Use(part, "^" + "." * level + dotted, "import", line, column, scope.qualname,
+                                         "." * level + dotted))
+                    column += len(part.encode("utf-8")) + 1
+
+    def _module_column(self, node: ast.ImportFrom, level: int) -> tuple[int, int] | None:
+        """Where the module of `from <module> import ...` is written (ast does not say): on the
+        statement's own line, after `from`, its dots and the blanks between."""
+        line = self._line(node.lineno)
+        if line is None:
+            return None
+        data = line.encode("utf-8", "surrogatepass") if not line.isascii() else None
+        text = line if data is None else data.decode("latin-1")  # one character per byte: columns are bytes
+        at = node.col_offset + 4  # past "from"
+        dots = 0
+        while at < len(text) and (text[at] in " \t\\" or (text[at] == "." and dots < level)):
+            dots += text[at] == "."
+            at += 1
+        if dots != level or not text.startswith((node.module or "").split(".", 1)[0], at):
+            return None
+        return node.lineno, at
+
+    def _line(self, number: int) -> str | None:
+        starts, text = self._line_starts, self.text
+        while len(starts) < number:
+            at = text.find("\n", starts[-1])
+            if at < 0:
+                return None
+            starts.append(at + 1)
+        end = text.find("\n", starts[number - 1])
+        return text[starts[number - 1]:end if end >= 0 else len(text)]
+
+    def _exports(self, body: list[ast.stmt], module: Scope) -> None:
+        """``__all__`` written as a literal list or tuple of strings: the names a star import takes."""
+        for statement in body:
+            if (type(statement) is ast.Assign and len(statement.targets) == 1
+                    and type(statement.targets[0]) is ast.Name and statement.targets[0].id == "__all__"
+                    and type(statement.value) in (ast.List, ast.Tuple)):
+                items = statement.value.elts  # type: ignore[attr-defined]  # a List or Tuple, tested above
+                if all(type(i) is ast.Constant and type(i.value) is str for i in items):
+                    self.bindings.extend(Binding("", i.value, "export", "", i.lineno, i.col_offset) for i in items)
+
+    # ------------------------------------------------------------------ definitions
+    def _define(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, scope: Scope) -> Scope:
         name = _cut(node.name, NAME_MAX)
         qualname = _qualname(scope.prefix, name)
         decorators = tuple(_expr(d) for d in node.decorator_list)
@@ -407,11 +634,57 @@ class _Walk:
                 qualname, name, "class", node.lineno, node.col_offset, node.end_lineno or node.lineno,
                 decorators, bases, _cut(f"({', '.join(bases)})", SIGNATURE_MAX) if bases else "",
                 _docstring(node.body), scope.qualname or None))
-            return _Scope(qualname, qualname + ".", True)
+            for position, base in enumerate(node.bases):
+                # a generic's base is the class it parametrizes: Generic[T] is Generic
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                scope.bases.append((qualname, position, raw(base), node.lineno, node.col_offset))
+            return Scope(qualname, qualname + ".", CLASS, scope)
         kind = "function" if type(node) is ast.FunctionDef else "async_function"
         if scope.in_class:
             kind = "method" if kind == "function" else "async_method"
         self.definitions.append(Definition(
             qualname, name, kind, node.lineno, node.col_offset, node.end_lineno or node.lineno,
             decorators, (), _signature(node), _docstring(node.body), scope.qualname or None))
-        return _Scope(qualname, qualname + ".<locals>.", False)
+        inner = Scope(qualname, qualname + ".<locals>.", FUNCTION, scope)
+        first = first_parameter(node, scope.qualname) if scope.in_class else None
+        for arg in _arguments(node.args):
+            if first is not None and arg.arg == first[0]:
+                inner.bind(arg.arg, arg.lineno, arg.col_offset, PARAMETER, first[1])
+                first = None
+                continue
+            typed = annotation_raw(arg.annotation)
+            inner.bind(arg.arg, arg.lineno, arg.col_offset, ANNOTATED if typed != "?" else UNBOUND, typed)
+        if node.returns is not None:
+            inner.annotated = True
+            typed = annotation_raw(node.returns)
+            if typed != "?":
+                scope.result_types.append((qualname, typed, node.lineno))
+        return inner
+
+
+def _arguments(args: ast.arguments) -> list[ast.arg]:
+    found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg is not None:
+        found.append(args.vararg)
+    if args.kwarg is not None:
+        found.append(args.kwarg)
+    return found
+
+
+def _names_in(target: ast.expr) -> tuple[list[ast.Name], bool]:
+    """The names a target binds (`x`, `(a, [b, *c])`), and whether it is made of nothing else."""
+    found: list[ast.Name] = []
+    only_names = True
+    stack = [target]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            found.append(node)
+        elif isinstance(node, ast.Tuple | ast.List):
+            stack.extend(node.elts)
+        elif isinstance(node, ast.Starred):
+            stack.append(node.value)
+        else:
+            only_names = False
+    return found, only_names

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["Definition", "Import", "IndexedFacts", "Reference"]
+__all__ = ["Binding", "Definition", "Import", "IndexedFacts", "Reference", "Use"]
 
 
 class Definition(NamedTuple):
@@ -44,6 +44,30 @@ class Reference(NamedTuple):
     scope: str  # qualname of the innermost enclosing definition, "" at module level
 
 
+class Binding(NamedTuple):
+    """A name a module or a class binds, or another fact another file may need to follow a
+    name through this one; ``value`` is an expression (``index/expressions.py``)."""
+
+    scope: str  # "" for the module; a class's qualname; a function's (kind "return")
+    name: str  # the name bound; a base's position ("0", "1", ...); "*" for a star import
+    kind: str  # import, assign, attr, base, return, star, export
+    value: str
+    line: int
+    column: int
+
+
+class Use(NamedTuple):
+    """One name read (or imported), with what it denotes as far as this file can tell."""
+
+    key: str  # the last name of ``expr``: what a lookup by name finds it under
+    expr: str  # what it denotes (index/expressions.py)
+    kind: str  # name, attribute, call, import
+    line: int
+    column: int  # of this name itself (the attribute's own, in a chain)
+    scope: str  # qualname of the innermost enclosing definition, "" at module level
+    text: str  # as written, up to this name ("eu.formatdate", "self.get")
+
+
 @dataclass(frozen=True)
 class IndexedFacts:
     """Everything the index derives from one file's bytes (the bytes themselves travel beside)."""
@@ -56,3 +80,5 @@ class IndexedFacts:
     imports: tuple[Import, ...] = ()
     references: tuple[Reference, ...] = ()
     unreadable: bool = False  # the bytes could not be read: the file is listed, without content
+    bindings: tuple[Binding, ...] = ()
+    uses: tuple[Use, ...] = ()

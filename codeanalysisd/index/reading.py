@@ -84,7 +84,8 @@ def indexed_facts(item: FileRead, max_parse: int) -> tuple[IndexedFacts, bool]:
         references = references[:MAX_REFERENCES]
         problems = (*problems, f"only the first {MAX_REFERENCES} references indexed")
     indexed = IndexedFacts(facts.encoding, facts.parsed, problems, facts.module_docstring, facts.definitions,
-                           facts.imports, references)
+                           facts.imports, references, bindings=facts.bindings,
+                           uses=facts.uses[:MAX_REFERENCES])
     return indexed, indexed.parsed and not indexed.problems
 
 

@@ -5,7 +5,8 @@ whole batch of files to one string per file; ``ensure_ascii`` keeps it valid UTF
 for a docstring holding a lone surrogate.
 
 The object has the keys of ``IndexedFacts`` (the module docstring as "docstring", and
-"unreadable" only when true); each row is an array in the field order of its named tuple.
+"unreadable" only when true; "bindings" and "uses" may be missing, as from a worker that
+came before them); each row is an array in the field order of its named tuple.
 ``decode`` checks every field and every row (type, length, integer range) before anything is
 written: a malformed request is refused whole with ``BadFacts``, not failed half-way through
 the database transaction.
@@ -17,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
+from codeanalysisd.index.facts import Binding, Definition, Import, IndexedFacts, Reference, Use
 
 
 def encode(facts: IndexedFacts) -> str:
@@ -30,6 +31,8 @@ def encode(facts: IndexedFacts) -> str:
         "definitions": facts.definitions,
         "imports": facts.imports,
         "references": facts.references,
+        "bindings": facts.bindings,
+        "uses": facts.uses,
     }
     if facts.unreadable:
         fields["unreadable"] = True
@@ -41,7 +44,8 @@ class BadFacts(ValueError):
 
 
 _KEYS = ("encoding", "parsed", "problems", "docstring", "definitions", "imports", "references")
-_OPTIONAL_KEYS = ("unreadable",)
+# bindings and uses came later: facts without them (an unparsed file, a worker from before) have none
+_OPTIONAL_KEYS = ("unreadable", "bindings", "uses")
 
 
 def decode(text: str) -> IndexedFacts:
@@ -63,6 +67,8 @@ def decode(text: str) -> IndexedFacts:
         definitions=_rows(facts["definitions"], "definitions", _definition, _DEFINITION_SHAPE),
         imports=_rows(facts["imports"], "imports", _import, _IMPORT_SHAPE),
         references=_rows(facts["references"], "references", _reference, _REFERENCE_SHAPE),
+        bindings=_rows(facts.get("bindings", []), "bindings", _binding, _BINDING_SHAPE),
+        uses=_rows(facts.get("uses", []), "uses", _use, _USE_SHAPE),
         unreadable=_flag(facts.get("unreadable", False), "unreadable"),
     )
 
@@ -102,10 +108,14 @@ _DEFINITION_TYPES = frozenset((_S, _S, _S, int, int, int, list, list, _S, doc, p
                               for doc in (_S, _N) for parent in (_S, _N))
 _IMPORT_TYPES = frozenset((_S, name, alias, int, int, int) for name in (_S, _N) for alias in (_S, _N))
 _REFERENCE_TYPES = frozenset({(_S, _S, int, int, _S)})
+_BINDING_TYPES = frozenset({(_S, _S, _S, _S, int, int)})
+_USE_TYPES = frozenset({(_S, _S, _S, int, int, _S, _S)})
 _DEFINITION_SHAPE = ("[qualname, name, kind, line, column, end_line, [decorator, ...], [base, ...], signature, "
                      "docstring or null, parent or null]")
 _IMPORT_SHAPE = "[module, name or null, alias or null, level, line, column]"
 _REFERENCE_SHAPE = "[name, kind, line, column, scope]"
+_BINDING_SHAPE = "[scope, name, kind, value, line, column]"
+_USE_SHAPE = "[key, expr, kind, line, column, scope, text]"
 # SQLite's integers: a larger one could not be stored.
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -148,3 +158,17 @@ def _reference(item: _JsonArray) -> Reference | None:
                                                               _INT_MIN <= item[3] <= _INT_MAX):
         return None
     return Reference._make(item)
+
+
+def _binding(item: _JsonArray) -> Binding | None:
+    if tuple(map(type, item)) not in _BINDING_TYPES or not (_INT_MIN <= item[4] <= _INT_MAX and
+                                                            _INT_MIN <= item[5] <= _INT_MAX):
+        return None
+    return Binding._make(item)
+
+
+def _use(item: _JsonArray) -> Use | None:
+    if tuple(map(type, item)) not in _USE_TYPES or not (_INT_MIN <= item[3] <= _INT_MAX and
+                                                        _INT_MIN <= item[4] <= _INT_MAX):
+        return None
+    return Use._make(item)

@@ -28,6 +28,7 @@ from codeanalysisd.owner.repair import Repairs
 from codeanalysisd.owner.repair_worker import Schedule
 from codeanalysisd.owner.reports import WorkerReports
 from codeanalysisd.owner.semantic import Semantic
+from codeanalysisd.owner.structure_models import Models
 from codeanalysisd.owner.systemd_units import SystemdUnits
 from codeanalysisd.records import ProjectInfo
 
@@ -49,6 +50,8 @@ class OwnerCore:
         self.calls = 0  # Manager calls answered, for WorkerStatus
         self._listeners: list[Callable[[Change], None]] = []
         self.callers: Callers | None = None  # set once the owner is on the bus
+        # the structure questions' models, one per project asked about (owner/structure.py)
+        self.structure = Models()
         self._integrity: asyncio.Future[dict[str, list[str]]] | None = None
         # In memory on purpose: a schedule set by StartRepairWorker ends with the owner.
         self.repair_schedule = Schedule()

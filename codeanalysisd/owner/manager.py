@@ -13,7 +13,7 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 from codeanalysisd import __version__
 from codeanalysisd.bus import api
 from codeanalysisd.names import MANAGER_INTERFACE
-from codeanalysisd.owner import lookup, projects, repair_worker, restore
+from codeanalysisd.owner import lookup, projects, repair_worker, restore, structure
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
@@ -242,6 +242,79 @@ class Manager(ServiceInterface):
         """Files with problems the caller may see, by project and path, paged as ListProjects;
         each file's reasons are cut at lookup.MAX_PROBLEM_TEXT characters."""
         return await lookup.problems(self.core, await self.core.view(), project, offset, limit)
+
+    # ----------------------------------------------------------------- structure
+    # Worked out from the files' facts when asked (owner/structure.py); a reply cut at its
+    # bound ends with a row whose first field is "", its first number how many were left out.
+    @method()
+    @guarded
+    async def Outline(self, project: api.Str, path: api.Str) -> api.OutlineRows:
+        """A file's definitions in source order: (qualified name in the file, kind, line, end
+        line, depth of nesting, signature: a function's parameters, a class's bases)."""
+        rows, more = await structure.outline(self.core, await self.core.view(), project, path)
+        out = [(r.qualname, r.kind, r.line, r.end_line, r.depth, r.signature) for r in rows]
+        if more:
+            out.append(("", "more", more, 0, 0, structure.more_text(more, "definitions")))
+        return out
+
+    @method()
+    @guarded
+    async def Imports(self, project: api.Str, module: api.Str, direction: api.Str, depth: api.UInt32
+                      ) -> api.ImportRows:
+        """``out``: what the module (a dotted name or a path) imports; ``in``: who imports it.
+        ``depth`` 1: directly; n: up to n steps; 0: all. Rows (importer, imported, importer's
+        path, line), breadth first."""
+        rows, more = await structure.imports(self.core, await self.core.view(), project, module, direction, depth)
+        out = [(r.importer, r.imported, r.path, r.line) for r in rows]
+        if more:
+            out.append(("", "", structure.more_text(more, "imports"), more))
+        return out
+
+    @method()
+    @guarded
+    async def ImportChain(self, project: api.Str, importer: api.Str, imported: api.Str) -> api.StrList:
+        """A shortest chain of imports from ``importer`` to ``imported``, both included; [] if none."""
+        return await structure.import_chain(self.core, await self.core.view(), project, importer, imported)
+
+    @method()
+    @guarded
+    async def ClassHierarchy(self, project: api.Str, name: api.Str, direction: api.Str) -> api.ClassRows:
+        """``up``: the class's bases, ``down``: its subclasses, transitively, breadth first from
+        the class itself (depth 0): (qualified class, module, path, line, depth). A base outside
+        the project has no path; one that could not be followed is "?"."""
+        rows, more = await structure.class_hierarchy(self.core, await self.core.view(), project, name, direction)
+        out = [(r.name, r.module, r.path, r.line, r.depth) for r in rows]
+        if more:
+            out.append(("", "", structure.more_text(more, "classes"), more, 0))
+        return out
+
+    @method()
+    @guarded
+    async def CallGraph(self, project: api.Str, symbol: api.Str, direction: api.Str, depth: api.UInt32
+                        ) -> api.CallRows:
+        """Calls of (``callers``), from (``callees``) or both of a function, method or class by
+        qualified name: (caller, callee, path of the call, enclosing symbol in that file, line,
+        ``resolved`` or ``name``). ``depth`` as for Imports."""
+        rows, more = await structure.call_graph(self.core, await self.core.view(), project, symbol, direction,
+                                                depth)
+        out = [(r.caller, r.callee, r.path, r.scope, r.line, r.resolution) for r in rows]
+        if more:
+            out.append(("", "", "", structure.more_text(more, "calls"), more, "more"))
+        return out
+
+    @method()
+    @guarded
+    async def FindUsages(self, target: api.Str, project: api.Str, limit: api.UInt32) -> api.UsageRows:
+        """The uses of a qualified name (in one project, or "" every one the caller sees):
+        (project, path, enclosing symbol, kind, text as written, line, column, ``resolved`` or
+        ``name``). ``limit`` 0: 100, at most 1,000; more rows end with a ``more`` row."""
+        rows, more = await structure.find_usages(self.core, await self.core.view(), target, project, limit)
+        out = [(u.project, u.row.path, u.row.scope, u.row.kind, u.row.text, u.row.line, u.row.column,
+                u.row.resolution) for u in rows]
+        if more:
+            out.append(("", "", "", "more", structure.more_text(more, "uses", "; ask with a larger limit"), more,
+                        0, "more"))
+        return out
 
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)

@@ -68,6 +68,7 @@ class InIndex:
     mtime_ns: int
     sha256: bytes
     has_source: bool  # the index holds the bytes of sha256
+    current: bool = True  # its facts were taken by this version's extractor (db.migrations.STRUCTURE)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def _on_disk(path: str, disk: OnDisk, row: InIndex | None, kept: InHistory | Non
         return [Action(path, RepairCase.ON_DISK, RepairAction.REVIVE, "on disk, but marked deleted")]
     if row.sha256 != disk.sha256:
         return [Action(path, RepairCase.ON_DISK, RepairAction.REINDEX, "content differs from the index")]
+    if not row.current:
+        return [Action(path, RepairCase.ON_DISK, RepairAction.REINDEX, "indexed before bindings and uses were kept")]
     actions = []
     if (row.size, row.mtime_ns) != (disk.size, disk.mtime_ns):
         actions.append(Action(path, RepairCase.ON_DISK, RepairAction.TOUCH, "same content, new size or time"))

@@ -12,7 +12,7 @@ _codeanalysisctl() {
         cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}
         words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
     }
-    local commands="status projects add remove search semantic def refs show history restore repair check problems worker"
+    local commands="status projects add remove search semantic def refs outline imports chain hierarchy calls usages show history restore repair check problems worker"
     local user="" command="" i n=0
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -28,7 +28,7 @@ _codeanalysisctl() {
     case $prev in
         -p|--project) COMPREPLY=($(compgen -W "$(_codeanalysisctl_projects "$user")" -- "$cur")); return ;;
         -k|--kind) COMPREPLY=($(compgen -W "class function async_function method async_method" -- "$cur")); return ;;
-        -n|--limit|--version|--batch-size|--poll-interval|--timeout) return ;;
+        -n|--limit|--version|-d|--depth|--batch-size|--poll-interval|--timeout) return ;;
     esac
     local opts="--user --json --help"
     case $command in
@@ -40,6 +40,10 @@ _codeanalysisctl() {
         repair) opts+=" --dry-run --restore-missing" ;;
         problems) opts+=" --project" ;;
         worker) opts+=" --project --batch-size --poll-interval --timeout --force" ;;
+        imports) opts+=" --in --depth --all" ;;
+        hierarchy) opts+=" --down" ;;
+        calls) opts+=" --callers --callees --both --depth --all" ;;
+        usages) opts+=" --project --limit" ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -47,7 +51,7 @@ _codeanalysisctl() {
     fi
     case $command in
         add) COMPREPLY=($(compgen -d -- "$cur")) ;;
-        remove|repair|show|history|restore)
+        remove|repair|show|history|restore|outline|imports|chain|hierarchy|calls)
             if ((n == 0)); then
                 COMPREPLY=($(compgen -W "$(_codeanalysisctl_projects "$user")" -- "$cur"))
             fi ;;

@@ -44,6 +44,10 @@ def rows(project: str) -> dict:
                                          (fid,)).fetchall()),
             "fts": sorted(db.execute("SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
                                      "WHERE c.file_id = ?", (fid,)).fetchall()),
+            "bindings": sorted(db.execute("SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?",
+                                          (fid,)).fetchall()),
+            "uses": sorted(db.execute("SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ?",
+                                      (fid,)).fetchall()),
         }
     orphans = db.execute("SELECT count(*) FROM fts WHERE rowid NOT IN (SELECT id FROM text_chunks)").fetchone()[0]
     return {"files": files, "derived": derived, "fts_orphans": orphans,

@@ -109,7 +109,7 @@ def test_an_unreadable_file_from_the_wire_has_no_content_hash(store):
 
 def test_malformed_facts_are_refused_before_the_transaction(store):
     with pytest.raises(wire.BadFacts, match=r"references\[0\]"):
-        FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts).replace('"f"]]}', '5]]}'))
+        FileUpdate.from_wire("m.py", len(SOURCE), 1, SOURCE, wire.encode(update().facts).replace('"f"]],', '5]],'))
     assert store.reads.files.states("p") == []
 
 
@@ -161,3 +161,27 @@ def test_a_docstring_spelling_a_lone_surrogate_is_indexed_with_its_batch(store):
     store.writes.files.index("p", [record, update("next.py")])
     assert [s.docstring for s in store.reads.files.find_symbol("g", None, "", 10)] == ["Half a pair: \\ud800."]
     assert store.reads.files.find_symbol("f", None, "", 10)[0].path == "next.py"
+
+
+def test_a_file_indexed_before_bindings_and_uses_is_shown_to_the_watcher_as_unread(store):
+    store.writes.files.index("p", [update()])
+    assert store.reads.files.states("p")[0].sha256 != NO_CONTENT
+    store.db.execute("UPDATE files SET structure = 0")  # as a file indexed before migration 9 is
+    stale = store.reads.files.states("p")[0]
+    assert (stale.sha256, stale.mtime_ns) == (NO_CONTENT, -1)
+    store.writes.files.index("p", [update()])  # read again: current
+    assert store.reads.files.states("p")[0].sha256 == update().sha256
+
+
+def test_every_change_of_a_projects_files_moves_its_generation(store):
+    def generation():
+        return store.db.execute("SELECT generation FROM projects WHERE id = 'p'").fetchone()[0]
+
+    seen = [generation()]
+    store.writes.files.index("p", [update()])
+    seen.append(generation())
+    store.writes.files.move("p", "m.py", "n.py", 1, 2)
+    seen.append(generation())
+    store.writes.files.mark_deleted("p", ["n.py"])
+    seen.append(generation())
+    assert seen == sorted(set(seen))  # strictly growing

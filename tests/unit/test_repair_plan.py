@@ -34,6 +34,7 @@ CASES = [
     ("new file", DISK, None, None, False, [(ON_DISK, "index")]),
     ("deleted row", DISK, GONE, HELD, False, [(ON_DISK, "revive")]),
     ("stale content", DISK, live(sha256=B), HELD, False, [(ON_DISK, "reindex")]),
+    ("facts from before bindings", DISK, live(current=False), HELD, False, [(ON_DISK, "reindex")]),
     ("new stat", DISK, live(mtime_ns=5), HELD, False, [(ON_DISK, "touch")]),
     ("new size", DISK, live(size=11), HELD, False, [(ON_DISK, "touch")]),
     ("history lacks it", DISK, LIVE, LACKING, False, [(ON_DISK, "preserve")]),

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from codeanalysisd.index import reading, wire
-from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
+from codeanalysisd.index.facts import Binding, Definition, Import, IndexedFacts, Reference, Use
 from codeanalysisd.index.reading import FileRead, file_facts, file_update, indexed_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.repair import disk
@@ -21,6 +21,12 @@ SENT = ('{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","def
         '"(self, a: int=2) -> str","Doc.","A"]],"imports":[["os",null,null,0,2,7],["","x","y",1,3,14]],'
         '"references":[["dec","call",4,1,""],["B","name",5,8,""],["M","name",5,21,""],["int","name",6,19,"A"],'
         '["str","name",6,31,"A"],["os.sep","attribute",8,15,"A.f"]]}')
+# ... and what it sends since bindings and uses (the names' meanings) were added after them.
+STRUCTURE = (',"bindings":[["","os","import","^os",2,7],["","y","import","^.x",3,14],["A","0","base","~B",5,0],'
+             '["A.f","","return","^builtins.str()",6,0]],"uses":[["os","^os","import",2,7,"","os"],'
+             '["x","^.x","import",3,14,"","x"],["dec","~dec","call",4,1,"","dec"],["B","~B","name",5,8,"","B"],'
+             '["M","~M","name",5,21,"","M"],["os","^os","name",8,15,"A.f","os"],'
+             '["sep","^os.sep","attribute",8,18,"A.f","os.sep"]]}')
 UNREADABLE_SENT = ('{"encoding": null, "parsed": false, "problems": ["cannot read: Permission denied"], '
                    '"docstring": null, "definitions": [], "imports": [], "references": [], "unreadable": true}')
 TEXT_ONLY_SENT = ('{"encoding": "iso-8859-1", "parsed": false, "problems": ["larger than 10 bytes"], '
@@ -32,9 +38,16 @@ def read(data: bytes | None, error: str = "") -> FileRead:
     return FileRead("m.py", len(data or b""), 7, data, sha, error)
 
 
-def test_a_parsed_file_is_sent_exactly_as_before():
+def test_a_parsed_file_is_sent_exactly_as_before_with_bindings_and_uses_after():
     text, clean = file_facts(read(SOURCE), 1 << 20)
-    assert clean and text == SENT
+    assert clean and text == SENT[:-1] + STRUCTURE
+
+
+def test_bindings_and_uses_arrive_as_typed_rows():
+    facts = wire.decode(SENT[:-1] + STRUCTURE)
+    assert facts.bindings[2] == Binding("A", "0", "base", "~B", 5, 0)
+    assert facts.uses[-1] == Use("sep", "^os.sep", "attribute", 8, 18, "A.f", "os.sep")
+    assert wire.decode(SENT).uses == ()
 
 
 def test_decoded_facts_are_typed_rows():
@@ -93,12 +106,12 @@ def test_the_owners_own_parse_reuses_the_read_and_its_hash(tmp_path):
     (tmp_path / "m.py").write_bytes(SOURCE)
     expected = hashlib.sha256(SOURCE).digest()
     update = disk.parsed(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
-    assert update is not None and update.sha256 == expected and update.facts == wire.decode(SENT)
+    assert update is not None and update.sha256 == expected and update.facts == wire.decode(SENT[:-1] + STRUCTURE)
     assert disk.parsed(Tree(str(tmp_path)), "m.py", b"other" * 6, 1 << 20) is None  # changed since the plan
     written = disk.from_bytes("m.py", SOURCE, len(SOURCE), 3, 1 << 20)
     assert written == FileUpdate("m.py", len(SOURCE), 3, SOURCE, expected, update.facts)
     item, text, clean = disk.reread(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
-    assert (item.sha256, text, clean) == (expected, SENT, True)
+    assert (item.sha256, text, clean) == (expected, SENT[:-1] + STRUCTURE, True)
 
 
 def sent_with(**changes) -> str:
@@ -145,6 +158,10 @@ REF = ["os.sep", "attribute", 3, 4, "f"]
     (sent_with(references=[[*REF[:2], "3", *REF[3:]]]), r"references\[0\]"),
     (sent_with(references=[[*REF[:3], 1 << 64, *REF[4:]]]), r"references\[0\]"),
     (sent_with(references=[[*REF, "extra"]]), r"references\[0\]"),
+    (sent_with(bindings=[["", "x", "import", "^x", 1]]), r"bindings\[0\] must be \[scope, name, kind, value"),
+    (sent_with(bindings=[["", "x", "import", None, 1, 0]]), r"bindings\[0\]"),
+    (sent_with(uses=[["x", "^x", "name", 1, 0, ""]]), r"uses\[0\] must be \[key, expr, kind, line"),
+    (sent_with(uses=[["x", "^x", "name", 1, 1 << 63, "", "x"]]), r"uses\[0\]"),
 ])
 def test_malformed_facts_are_refused_with_a_reason(text, message):
     with pytest.raises(wire.BadFacts, match=message):

@@ -1,0 +1,137 @@
+"""The rows structure questions are answered from: each file's definitions, bindings, imports
+and uses, read for one project (``ProjectFacts`` is what ``index.resolve.Model`` reads)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import cast
+
+import apsw
+
+from codeanalysisd.index.facts import Binding, Import, Use
+from codeanalysisd.index.resolve import DefinitionRow, Skeleton, definition_rows
+
+# Keys asked for at once in one statement (SQLite's default limit on variables is far higher).
+_KEYS_AT_ONCE = 200
+
+
+class StructureReads:
+    def __init__(self, db: apsw.Connection) -> None:
+        self.db = db
+
+    def generation(self, project_id: str) -> int | None:
+        """The project's change counter (None: no such project)."""
+        row = self.db.execute("SELECT generation FROM projects WHERE id = ?", (project_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def live_files(self, project_id: str) -> dict[int, tuple[str, float]]:
+        """Every live file of the project: id -> (path, when indexed)."""
+        # The types are the columns' (id INTEGER, path TEXT, indexed_at REAL).
+        rows = cast(list[tuple[int, str, float]], self.db.execute(
+            "SELECT id, path, indexed_at FROM files WHERE project_id = ? AND state = 'live'",
+            (project_id,)).fetchall())
+        return {file_id: (path, at) for file_id, path, at in rows}
+
+    def outline(self, project_id: str, path: str) -> list[tuple[str, str, int, int, str | None, str]] | None:
+        """A live file's definitions in source order: (qualname, kind, line, end line, parent,
+        signature); None if the project has no such live file."""
+        row = self.db.execute("SELECT id FROM files WHERE project_id = ? AND path = ? AND state = 'live'",
+                              (project_id, path)).fetchone()
+        if row is None:
+            return None
+        # The types are the columns'.
+        return cast(list[tuple[str, str, int, int, str | None, str]], self.db.execute(
+            "SELECT qualname, kind, line, end_line, parent, signature FROM definitions WHERE file_id = ? "
+            "ORDER BY line, col", (row[0],)).fetchall())
+
+    def facts(self, project_id: str) -> ProjectFacts:
+        return ProjectFacts(self.db, project_id)
+
+
+class ProjectFacts:
+    """``index.resolve.Source`` over one project's rows, on the connection of the read in progress."""
+
+    def __init__(self, db: apsw.Connection, project_id: str) -> None:
+        self.db = db
+        self.project_id = project_id
+
+    def skeleton(self, file_id: int) -> Skeleton:
+        # The types are the columns'.
+        definitions = cast(list[tuple[str, str, int, int, str, str | None]], self.db.execute(
+            "SELECT qualname, kind, line, end_line, decorators, parent FROM definitions WHERE file_id = ?",
+            (file_id,)).fetchall())
+        bindings = cast(list[tuple[str, str, str, str, int, int]], self.db.execute(
+            "SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?", (file_id,)).fetchall())
+        return Skeleton.of(definition_rows(definitions), [Binding(*b) for b in bindings])
+
+    def imports(self) -> Iterable[tuple[int, Import]]:
+        # The types are the columns'.
+        rows = cast(list[tuple[int, str, str | None, str | None, int, int, int]], self.db.execute(
+            "SELECT i.file_id, i.module, i.name, i.alias, i.level, i.line, i.col FROM imports i "
+            "JOIN files f ON f.id = i.file_id WHERE f.project_id = ? AND f.state = 'live'",
+            (self.project_id,)).fetchall())
+        return [(row[0], Import(*row[1:])) for row in rows]
+
+    def bindings_keyed(self, keys: Collection[str], kinds: Collection[str]) -> Iterable[tuple[int, Binding]]:
+        out: list[tuple[int, Binding]] = []
+        for some in _chunks(keys):
+            # The types are the columns'.
+            rows = cast(list[tuple[int, str, str, str, str, int, int]], self.db.execute(
+                "SELECT b.file_id, b.scope, b.name, b.kind, b.value, b.line, b.col FROM bindings b "
+                f"JOIN files f ON f.id = b.file_id WHERE b.key IN ({_marks(some)}) AND b.kind IN ({_marks(kinds)}) "
+                "AND f.project_id = ? AND f.state = 'live'", (*some, *kinds, self.project_id)).fetchall())
+            out.extend((row[0], Binding(*row[1:])) for row in rows)
+        return out
+
+    def uses_keyed(self, keys: Collection[str], kinds: Collection[str]) -> Iterable[tuple[int, Use]]:
+        """By path, line and column (the order answers are given in)."""
+        for some in _chunks(sorted(keys)):
+            # The types are the columns'.
+            rows = cast(list[tuple[int, str, str, str, int, int, str, str]], self.db.execute(
+                "SELECT u.file_id, u.key, u.expr, u.kind, u.line, u.col, u.scope, u.text FROM uses u "
+                f"JOIN files f ON f.id = u.file_id WHERE u.key IN ({_marks(some)}) AND u.kind IN ({_marks(kinds)}) "
+                "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
+                (*some, *kinds, self.project_id)).fetchall())
+            yield from ((row[0], Use(*row[1:])) for row in rows)
+
+    def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
+        # The types are the columns'.
+        rows = cast(list[tuple[str, str, str, int, int, str, str]], self.db.execute(
+            "SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ? AND scope = ? "
+            "ORDER BY line, col", (file_id, scope)).fetchall())
+        return [Use(*row) for row in rows]
+
+    def definers(self, name: str) -> Iterable[tuple[int, str]]:
+        """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""
+        # The types are the columns'.
+        return cast(list[tuple[int, str]], self.db.execute(
+            "SELECT d.file_id, coalesce(d.parent, '') FROM definitions d JOIN files f ON f.id = d.file_id "
+            "WHERE d.name = ? AND f.project_id = ? AND f.state = 'live' UNION "
+            "SELECT b.file_id, b.scope FROM bindings b JOIN files f ON f.id = b.file_id "
+            "WHERE b.name = ? AND b.kind IN ('assign', 'attr', 'import') AND f.project_id = ? AND f.state = 'live'",
+            (name, self.project_id, name, self.project_id)).fetchall())
+
+    def classes_named(self, name: str) -> Iterable[tuple[int, str]]:
+        # The types are the columns'.
+        return cast(list[tuple[int, str]], self.db.execute(
+            "SELECT d.file_id, d.qualname FROM definitions d JOIN files f ON f.id = d.file_id "
+            "WHERE d.name = ? AND d.kind = 'class' AND f.project_id = ? AND f.state = 'live' "
+            "ORDER BY f.path, d.line", (name, self.project_id)).fetchall())
+
+
+def _marks(values: Collection[str]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == _KEYS_AT_ONCE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+__all__ = ["DefinitionRow", "ProjectFacts", "StructureReads"]
