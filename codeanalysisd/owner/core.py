@@ -5,7 +5,7 @@ workers' reports and semantic search; it knows who is calling and what they may 
 (``callers``, ``permissions``), finds projects by key, and tells whoever listens when the
 index changed. The faces (``manager.py``, ``worker.py``) only convert arguments
 and results; the work itself lives in the modules named for it (``projects``, ``lookup``,
-``restore``, ``repair``, ``ingest``, ``embeddings``, ``worker_control``).
+``restore``, ``repair``, ``ingest``, ``embeddings``, ``worker_control``, ``freshness``).
 """
 
 from __future__ import annotations
