@@ -111,12 +111,37 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
 
 
 # --------------------------------------------------------------------- commands
+FRESHNESS_KEYS = ("project", "files", "pending", "last_change", "stale", "why")
+
+
+async def _freshness(client: Client) -> list[dict[str, Any]]:
+    """IndexStatus of every project the caller sees; none from a service that predates it."""
+    try:
+        (rows,) = await client("IndexStatus", "")
+    except DBusError as exc:
+        # a service from before IndexStatus, or a bus policy from before it
+        if exc.type in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
+            return []
+        raise
+    return [dict(zip(FRESHNESS_KEYS, row, strict=True)) for row in rows]
+
+
+def _freshness_line(rows: list[dict[str, Any]]) -> str:
+    stale = [r for r in rows if r["stale"]]
+    if not stale:
+        return f"   Index: fresh ({len(rows)} project(s))"
+    shown = "; ".join(f"{r['project']}: {r['why']}" for r in stale[:3])
+    more = f"; and {len(stale) - 3} more" if len(stale) > 3 else ""
+    return f"   Index: stale for {len(stale)} of {len(rows)} project(s): {shown}{more}"
+
+
 async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     props = _plain(await client.properties())
     (workers,) = await client("WorkerStatus")
     workers = _worker_rows(workers)
+    index = await _freshness(client)
     if args.json:
-        print(json.dumps({"manager": props, "units": workers}, indent=2))
+        print(json.dumps({"manager": props, "units": workers, "index": index}, indent=2))
         return 0
     bus = "session" if args.user else "system"
     healthy = all(w["ActiveState"] == "active" for w in workers)
@@ -126,6 +151,8 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     models = ", ".join(f"{name} ({count} vectors{'' if complete else ', in progress'})"
                        for name, _dim, complete, count in props.get("EmbeddingModels", []))
     print(printable(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}"))
+    if index:
+        print(printable(_freshness_line(index)))
     print()
     _print_workers(workers)
     return 0
@@ -457,8 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
 # What each command does, in more words than its one-line help, and an example: every
 # `codeanalysisctl COMMAND --help` stands on its own.
 _ABOUT = {
-    "status": ("The suite's version and bus, the number of projects and indexed files, the database size, and\n"
-               "each unit as systemd reports it (state, PID, restarts, status line) with the worker's counters.",
+    "status": ("The suite's version and bus, the number of projects and indexed files, the database size,\n"
+               "whether the index is fresh for each project you can see (stale while the watcher is stopped or\n"
+               "has changes on disk left to index), and each unit as systemd reports it (state, PID, restarts,\n"
+               "status line) with the worker's counters.",
                "codeanalysisctl status"),
     "projects": ("Every registered project: id (used by the other commands), name, live files, state (active,\n"
                  "or missing while its root is gone) and root.", "codeanalysisctl --json projects"),
