@@ -11,39 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbus_fast import DBusError, Variant
-from dbus_fast.aio import MessageBus
 
 from codeanalysisd import __version__
-from codeanalysisd.bus import api
-from codeanalysisd.bus.calls import call, get_all
 from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.cli import restore_write
-from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT, WORKER_UNITS
+from codeanalysisd.cli.client import Client, every_row
+from codeanalysisd.names import BUS_NAME, TARGET_UNIT, WORKER_UNITS
 from codeanalysisd.records import Counters, ProjectInfo
-
-
-class Client:
-    def __init__(self, bus: MessageBus) -> None:
-        self.bus = bus
-
-    async def __call__(self, member: str, *body: Any) -> list[Any]:
-        return await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, api.MANAGER[member].args,
-                          list(body))
-
-    async def properties(self) -> dict[str, Any]:
-        return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
-
-
-async def every_row(client: Client, member: str, *body: Any) -> list[Any]:
-    """Every row of a paged call (ListProjects, ListProblems): pages of api.LIST_PAGE rows,
-    one after another, until one is shorter."""
-    rows: list[Any] = []
-    while True:
-        (page,) = await client(member, *body, len(rows), api.LIST_PAGE)
-        rows += page
-        if len(page) < api.LIST_PAGE:
-            return rows
-
 
 # C0 controls, DEL and C1 controls: what a terminal may act on (ESC and CSI start escape
 # sequences; CR, BS and NL move the cursor) instead of showing.

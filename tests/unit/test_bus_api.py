@@ -32,6 +32,18 @@ def test_every_manager_method_has_the_signature_the_cli_sends():
         assert served[member] == (call.args, call.returns), member
 
 
+def test_methods_a_service_may_lack_keep_their_signature_once_served():
+    served = _served()["org.codeanalysis1.Manager"]
+    for member, call in api.MANAGER_NEWER.items():
+        if member in api.MANAGER:
+            assert api.MANAGER[member] == call, member
+        if member in served:
+            assert served[member] == (call.args, call.returns), member
+    assert api.MANAGER_NEWER["StartRepairWorker"].args == "sud"
+    assert api.MANAGER_NEWER["StopRepairWorker"].args == "db"
+    assert api.MANAGER_NEWER["RepairWorkerStatus"] == api.Call("RepairWorkerStatus", "s", "a{sv}")
+
+
 def test_the_owner_asks_the_vectorizer_with_the_signature_it_serves():
     served = _served()["org.codeanalysis1.Vectorizer"]
     assert served == {m: (c.args, c.returns) for m, c in api.VECTORIZER.items()}
