@@ -447,6 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["start", "stop", "restart", "status"])
     p.add_argument("name", nargs="?", help=f"one of: {', '.join(WORKER_UNITS)}")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("mcp", parents=[common], help="serve the index to a coding agent: MCP on stdin and stdout")
+    p.add_argument("--project", default="",
+                   help="the project the tools default to (id or root; default: every project, or for a file "
+                        "the one holding it or the working directory)")
+    p.set_defaults(func=None)
     for name, command in sub.choices.items():
         about, example = _ABOUT[name]
         command.description = f"{command.description or ''}\n\n{about}".strip() if about else command.description
@@ -508,6 +513,11 @@ _ABOUT = {
                  "codeanalysisctl problems -p app"),
     "worker": ("Start, stop or restart a worker unit through systemd (as `systemctl` would), or show the units\n"
                "with the workers' own counters (pending, done, errors).", "codeanalysisctl worker restart watcher"),
+    "mcp": ("An MCP server on stdin and stdout for coding agents (Claude Code, Cursor, ...), run by the agent\n"
+            "as you: search, definitions, references, files, history, restore, projects, freshness and repair,\n"
+            "each answer what you could read yourself, saying whether the index is fresh, bounded and paged.\n"
+            "--json does not apply. See README, Agents (MCP), for the agent's configuration.",
+            "codeanalysisctl mcp --project app"),
 }
 
 
@@ -539,6 +549,11 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "mcp":
+        # imported here: the SDK takes longer to load than any other command runs
+        from codeanalysisd.cli.mcp.server import run
+
+        sys.exit(run(BusKind.SESSION if args.user else BusKind.SYSTEM, args.project))
     sys.exit(asyncio.run(_main(args)))
 
 
