@@ -6,32 +6,40 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from dbus_fast import DBusError, Variant
 from dbus_fast.aio import MessageBus
 
+from codeanalysisd.bus.calls import call
 from codeanalysisd.cli.client import Client
 from codeanalysisd.cli.mcp.args import ToolError
-from codeanalysisd.names import BUS_NAME, TARGET_UNIT
+from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT
 
 T = TypeVar("T")
 NOT_RUNNING = ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner")
 UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
 NO_BUS = "org.freedesktop.DBus.Error.NoServer"
+BUS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+
+
+def lacking(member: str, exc: DBusError) -> ToolError:
+    return ToolError(UNKNOWN_METHOD, f"this codeanalysisd does not have {member}: the service is older than this "
+                                     f"client and must be upgraded for it ({exc.text})")
 
 
 def failure(exc: DBusError, member: str) -> ToolError:
     if exc.type == UNKNOWN_METHOD:
-        return ToolError(exc.type, f"this codeanalysisd does not have {member}: the service is older than this "
-                                   f"client and must be upgraded for it ({exc.text})")
+        return lacking(member, exc)
     if exc.type in NOT_RUNNING:
         return ToolError(exc.type, f"{BUS_NAME} is not running; it is started with: systemctl start {TARGET_UNIT} "
                                    f"({exc.text})")
-    if exc.type == "org.freedesktop.DBus.Error.AccessDenied":
-        return ToolError(exc.type, f"the bus refused {member}: on the system bus only root and the members of group "
-                                   f"codeanalysis-users may call {BUS_NAME} ({exc.text})")
+    if exc.type == BUS_DENIED:
+        return ToolError(exc.type, f"the bus refused {member}: its policy lets root and the members of group "
+                                   f"codeanalysis-users call {BUS_NAME}, and worker control only root and "
+                                   f"codeanalysis-admin ({exc.text})")
     return ToolError(exc.type, exc.text)
 
 
@@ -63,6 +71,7 @@ class Bus:
         self._where = where  # "system" or "session", for messages
         self._bus: MessageBus | None = None
         self._connecting: asyncio.Lock | None = None
+        self._members: frozenset[str] | None = None  # the Manager's methods, as the service introspects
 
     async def client(self) -> Client:
         """The connection, made when first needed and again if it was lost (dbus-daemon restarted)."""
@@ -81,7 +90,28 @@ class Bus:
         try:
             return await client(member, *body)
         except DBusError as exc:
+            # The bus policy refuses a method it does not list before the service could say it
+            # has none: the service's own introspection tells which it is.
+            if exc.type == BUS_DENIED and not await self.serves(member):
+                raise lacking(member, exc) from None
             raise failure(exc, member) from None
+
+    async def serves(self, member: str) -> bool:
+        """Whether the service has this Manager method (True if it cannot be told)."""
+        if self._members is None:
+            try:
+                (xml,) = await call(await self._connected(), BUS_NAME, OBJECT_PATH,
+                                    "org.freedesktop.DBus.Introspectable", "Introspect")
+                found = ET.fromstring(xml).iterfind(f"interface[@name='{MANAGER_INTERFACE}']/method")
+                self._members = frozenset(m.get("name", "") for m in found)
+            except (DBusError, ET.ParseError):
+                return True
+        return member in self._members
+
+    async def _connected(self) -> MessageBus:
+        await self.client()
+        assert self._bus is not None
+        return self._bus
 
     async def properties(self) -> dict[str, Any]:
         client = await self.client()

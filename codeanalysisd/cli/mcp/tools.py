@@ -149,7 +149,9 @@ def envelope(shown: list[Item] | None, key: str, more: bool, cursor: Callable[[]
              compact: bool, notes: Sequence[str] = (), projects: Iterable[str] | None = None,
              **extra: Any) -> Answer:
     """An answer: the items (under ``key``; None: an answer of one thing, in ``extra``),
-    whether there is more and from where, freshness of the projects in it, and notes."""
+    whether there is more and from where, freshness of the projects in it (by id: a tool about
+    one project names all of ``fresh``, which IndexStatus answered for it, by id or root),
+    and notes."""
     rows, unknown = fresh
     out: Answer = dict(extra)
     if shown is not None:
@@ -162,6 +164,16 @@ def envelope(shown: list[Item] | None, key: str, more: bool, cursor: Callable[[]
     for text in ([unknown] if unknown else []) + list(notes):
         pages.note(out, text)
     return out
+
+
+def touched(shown: list[Item], fresh: Fresh, scoped: bool) -> list[str]:
+    """The projects a query's answer is about: those of its rows, the one it was asked of, and,
+    when nothing was found anywhere, every project whose index is stale (the answer may be
+    there, not indexed yet)."""
+    named = [str(item["project"]) for item in shown]
+    if scoped:
+        return named + list(fresh[0])
+    return named + ([p for p, row in fresh[0].items() if row[4]] if not shown else [])
 
 
 # ----------------------------------------------------------------------------- queries
@@ -217,7 +229,7 @@ async def ranked(bridge: Bridge, call: Call, tool: str, query_keys: Sequence[str
         more = beyond or len(shown) < len(page)
         return envelope(shown, "results", more,
                         lambda: pages.Cursor(tool, query, offset + len(shown)).encode(), fresh, compact, notes,
-                        **(extra(member) if extra else {}))
+                        touched(shown, fresh, bool(project)), **(extra(member) if extra else {}))
 
     return pages.fit(page, call.args["max_chars"], build, cuttable)
 
@@ -291,7 +303,7 @@ async def read_file(bridge: Bridge, call: Call) -> Answer:
     last = min(query["end_line"] or total, total)
     notes = [] if text.encode() == raw else ["the file is not valid UTF-8: bytes that are not are shown as U+FFFD"]
     if total == 0:
-        return envelope(None, "", False, str, fresh, False, ["the file is empty"], [project], project=project,
+        return envelope(None, "", False, str, fresh, False, ["the file is empty"], list(fresh[0]), project=project,
                         path=query["path"], sha256=sha, lines=0, text="")
     if first > total:
         raise invalid(f"start_line {first} is past the end: the file has {total} line(s)")
@@ -309,7 +321,7 @@ async def read_file(bridge: Bridge, call: Call) -> Answer:
         if span.column:
             out["start_column"] = span.column + 1
         out["text"] = span.text
-        out.update(envelope(None, "", span.next is not None, cursor, fresh, False, notes, [project]))
+        out.update(envelope(None, "", span.next is not None, cursor, fresh, False, notes, list(fresh[0])))
         return out
 
     return pages.fit_lines(lines, first, column, last, call.args["max_chars"], build)
@@ -331,7 +343,7 @@ async def file_history(bridge: Bridge, call: Call) -> Answer:
         return envelope(shown, "versions", more,
                         lambda: pages.Cursor("file_history", query, 0,
                                              {"before": shown[-1]["version"]} if shown else at).encode(),
-                        fresh, compact, [] if rows else ["no versions"], [project], project=project,
+                        fresh, compact, [] if rows else ["no versions"], list(fresh[0]), project=project,
                         path=query["path"], total_versions=len(rows))
 
     return pages.fit(page, call.args["max_chars"], build)
@@ -361,7 +373,7 @@ async def restore_file(bridge: Bridge, call: Call) -> Answer:
         raise refusal(exc) from None
     fresh = await bridge.freshness(project)
     notes = [] if done.written else [f"{done.path} already holds version {done.version}: nothing written"]
-    return envelope(None, "", False, str, fresh, False, notes, [project], project=project, path=done.path,
+    return envelope(None, "", False, str, fresh, False, notes, list(fresh[0]), project=project, path=done.path,
                     target=done.target, version=done.version, written=done.written,
                     replaced_version=done.replaced_version, mode=f"0{done.mode:o}", size=done.size)
 
@@ -501,7 +513,7 @@ async def _report(bridge: Bridge, member: str, body: tuple[Any, ...], project: s
         got, fresh = await alongside(main, bridge.freshness(project))
         (reply,) = got
     report = plain(reply)
-    answer = envelope(None, "", False, str, fresh, False, (), [project] if project else list(fresh[0]),
+    answer = envelope(None, "", False, str, fresh, False, (), list(fresh[0]),
                       **(report if isinstance(report, dict) else {"report": report}))
     del answer["more"]
     return shrink(answer, pages.DEFAULT_CHARS)
