@@ -287,7 +287,7 @@ def test_read_file_pins_the_content_of_its_first_page():
                         {"GetFileSource": [source]})
     assert answer["start_line"] == 1 and answer["more"] and answer["lines"] == 2000
     _, calls = run("read_file", {"cursor": answer["next_cursor"]}, {"GetFileSource": [source]})
-    assert calls[0] == ("GetFileSource", "app", "m.py", answer["sha256"])
+    assert calls[0] == ("GetFileSource", "app", "m.py", answer["sha256"][:16])
     with pytest.raises(ToolError, match="past the end"):
         run("read_file", {"project": "app", "path": "m.py", "start_line": 5000}, {"GetFileSource": [source]})
 
