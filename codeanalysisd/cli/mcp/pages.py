@@ -24,6 +24,7 @@ DEFAULT_CHARS = 8_000
 MAX_CHARS = 40_000
 MIN_CHARS = 1_000
 CURSOR_VERSION = 1
+NOTE_ROOM = 200  # characters a page's own note and cursor may add to an answer without items
 MAX_CURSOR = 4_096  # characters: a cursor holds a query (at most ~1,100) and a position
 
 Answer = dict[str, Any]
@@ -158,7 +159,24 @@ def fit(items: Sequence[Item], max_chars: int, build: Callable[[list[Item], bool
                       "next_cursor continues with them")
         return out
 
-    count = _largest(len(items), lambda n: fits(answer(list(items[:n])), max_chars))
+    def ok(n: int) -> bool:
+        return fits(answer(list(items[:n])), max_chars)
+
+    if ok(len(items)):
+        return answer(list(items))
+    # Each item's own length (and its comma) puts the count within a step or two of the
+    # answer; whole answers are serialized only to confirm it, not to search for it.
+    room = max_chars - len(dumps(answer([]))) - NOTE_ROOM
+    count = 0
+    for item in items:
+        room -= len(dumps(item)) + 1
+        if room < 0:
+            break
+        count += 1
+    while count and not ok(count):
+        count -= 1
+    while count < len(items) and ok(count + 1):
+        count += 1
     if count or not items:
         return answer(list(items[:count]))
     first = _cut_first(items[0], cuttable, lambda item: len(dumps(answer([item]))) - max_chars)
