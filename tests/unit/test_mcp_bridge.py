@@ -320,3 +320,18 @@ def test_a_report_of_unknown_shape_is_bounded_and_says_what_was_cut():
 def test_answers_are_json_an_agent_reads():
     answer, _ = run("list_projects", {}, {"ListProjects": [[["app", "app", "/srv/app", 3, "active"]]]})
     assert json.loads(dumps(answer))["projects"][0]["project"] == "app"
+
+
+def test_freshness_is_asked_once_for_a_burst_of_calls_and_again_after_a_change(monkeypatch):
+    bus = Recorder({"IndexStatus": [FRESH]})
+    bridge = tools.Bridge(bus, "", cwd="/")
+    clock = [100.0]
+    monkeypatch.setattr(tools.time, "monotonic", lambda: clock[0])
+    for _ in range(3):
+        assert asyncio.run(bridge.freshness(""))[0]["app"][4] is False
+    assert len(bus.calls) == 1
+    clock[0] += 2 * tools.FRESH_FOR
+    asyncio.run(bridge.freshness(""))
+    bridge.changed()
+    asyncio.run(bridge.freshness(""))
+    assert len(bus.calls) == 3

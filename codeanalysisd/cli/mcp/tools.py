@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ T = TypeVar("T")
 SERVICE_ROWS = 1000  # the most rows the Manager answers for one query (lookup.MAX_LIMIT)
 KINDS = ("class", "function", "async_function", "method", "async_method")
 KEPT_RESULTS = 8  # repair reports kept for paging
+# How long an IndexStatus answer serves the calls that follow: an agent's burst of calls costs
+# the owner one question, and no answer's freshness is older than this (the watcher itself
+# reports a backlog up to 0.05 s late)
+FRESH_FOR = 0.1
 
 # ----------------------------------------------------------------------------- schemas
 PROJECT = {"type": "string", "maxLength": 4096, "default": "",
@@ -60,6 +65,9 @@ def schema(properties: Mapping[str, Mapping[str, Any]], required: Sequence[str] 
 
 
 # ----------------------------------------------------------------------------- the bridge
+Fresh = tuple[dict[str, list[Any]], str]  # IndexStatus rows by project, or why freshness is not known
+
+
 @dataclass
 class Call:
     """One tool call: the checked arguments (defaults filled in) and what was actually given."""
@@ -77,6 +85,7 @@ class Bridge:
     default_project: str = ""
     cwd: str = field(default_factory=os.getcwd)
     kept: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    known: dict[str, tuple[float, Fresh]] = field(default_factory=dict)  # IndexStatus by project, and when
 
     def project(self, given: str) -> str:
         return given or self.default_project
@@ -98,12 +107,22 @@ class Bridge:
 
     async def freshness(self, project: str) -> Fresh:
         """IndexStatus rows by project (of one project, or of all the caller sees for ""), or
-        why freshness is not known."""
+        why freshness is not known; at most FRESH_FOR seconds old."""
+        asked = time.monotonic()
+        known = self.known.get(project)
+        if known is not None and asked - known[0] < FRESH_FOR:
+            return known[1]
         try:
             (rows,) = await self.bus("IndexStatus", project)
         except ToolError as exc:
             return {}, f"freshness not known: {exc.name}: {exc.message}"
-        return {row[0]: row for row in rows}, ""
+        fresh: Fresh = ({row[0]: row for row in rows}, "")
+        self.known[project] = (asked, fresh)
+        return fresh
+
+    def changed(self) -> None:
+        """A tool changed the index: what was known of its freshness is asked again."""
+        self.known.clear()
 
     def keep(self, result: dict[str, Any]) -> str:
         key = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
@@ -111,9 +130,6 @@ class Bridge:
         while len(self.kept) > KEPT_RESULTS:
             self.kept.popitem(last=False)
         return key
-
-
-Fresh = tuple[dict[str, list[Any]], str]  # IndexStatus rows by project, or why freshness is not known
 
 
 def freshness_of(rows: Mapping[str, Sequence[Any]], projects: Iterable[str], compact: bool) -> dict[str, Any]:
@@ -372,6 +388,7 @@ async def restore_file(bridge: Bridge, call: Call) -> Answer:
         done = await restore_write.restore(bridge.bus, project, a["path"], a["version"], a["overwrite"])
     except restore_write.RestoreRefused as exc:
         raise refusal(exc) from None
+    bridge.changed()
     fresh = await bridge.freshness(project)
     notes = [] if done.written else [f"{done.path} already holds version {done.version}: nothing written"]
     return envelope(None, "", False, str, fresh, False, notes, list(fresh[0]), project=project, path=done.path,
@@ -399,6 +416,7 @@ async def list_projects(bridge: Bridge, call: Call) -> Answer:
 async def add_project(bridge: Bridge, call: Call) -> Answer:
     root = os.path.abspath(os.path.join(bridge.cwd, os.path.expanduser(call.args["root"] or ".")))
     (project,) = await bridge.bus("AddProject", root)
+    bridge.changed()
     fresh = await bridge.freshness(project)
     return envelope(None, "", False, str, fresh, False,
                     ["the watcher indexes it now; freshness says when it is done"], [project],
@@ -450,6 +468,7 @@ async def repair_database(bridge: Bridge, call: Call) -> Answer:
                                                      f"{result['failed']}; restarted: "
                                                      f"{', '.join(result.get('restarted', [])) or 'none'}")
         key = bridge.keep(result)
+        bridge.changed()
     project = str(result["project"])
     listed = {path: version for path, version in result.get("restore", [])}
     actions = []
