@@ -4,5 +4,5 @@ A thin client of the Manager on the bus, started by the agent as its user: every
 that user's view under the service's rules, says whether the index is fresh for each project
 it touches, and is bounded in size and paged. ``args`` checks arguments against the tools'
 own schemas, ``pages`` sizes and pages answers, ``tools`` holds the tools, ``server`` speaks
-MCP with the official SDK.
+MCP with the official SDK, over ``stdio``.
 """

@@ -15,7 +15,6 @@ import anyio
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
-from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from codeanalysisd import __version__
@@ -23,6 +22,7 @@ from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.cli.mcp.args import ToolError
 from codeanalysisd.cli.mcp.bus import Bus
 from codeanalysisd.cli.mcp.pages import dumps
+from codeanalysisd.cli.mcp.stdio import stdio
 from codeanalysisd.cli.mcp.tools import BY_NAME, TOOLS, Bridge, Tool
 from codeanalysisd.names import ERROR_PREFIX
 
@@ -85,7 +85,7 @@ async def serve(kind: BusKind, default_project: str = "") -> None:
     bridge = Bridge(bus, default_project)
     server = make_server(bridge)
     try:
-        async with stdio_server() as (read, write):
+        async with stdio() as (read, write):
             await server.run(read, write, server.create_initialization_options())
     finally:
         bus.close()
