@@ -33,7 +33,7 @@ VPY      := $(VENV)/bin/python
 WHEELS   := build/wheels
 UNITS    := $(wildcard units/*.service units/*.target)
 
-.PHONY: all venv wheels install install-files install-user uninstall uninstall-user test lint run run-stop clean deb
+.PHONY: all venv wheels npm install install-files install-user uninstall uninstall-user test lint run run-stop clean deb
 
 all: venv
 
@@ -70,6 +70,20 @@ $(WHEELS)/.done: $(VENV)/.done pyproject.toml $(shell find codeanalysisd -name '
 	touch $@
 
 wheels: $(WHEELS)/.done
+
+# The MCP Inspector, the second MCP client the tests drive `codeanalysisctl mcp` with, and the
+# Node.js it runs on: its 2.x releases need Node >= 22.19, newer than Debian's, so both come
+# from the npm registry into build/npm (nothing is installed system-wide).
+NPM_DIR   := build/npm
+NODE_PKG  := node@22.23.3
+INSPECTOR := @modelcontextprotocol/inspector@2.12.0
+$(NPM_DIR)/.done:
+	mkdir -p $(NPM_DIR)
+	npm install --prefix $(NPM_DIR) --no-audit --no-fund --loglevel=error $(NODE_PKG) $(INSPECTOR)
+	$(NPM_DIR)/node_modules/.bin/node --version
+	touch $@
+
+npm: $(NPM_DIR)/.done
 
 install:
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "make install: run as root (or set DESTDIR)"; exit 1; }
@@ -172,7 +186,7 @@ lint: venv
 test:
 	@test "$$(id -u)" = 0 || { echo "make test: the sandboxed systemd needs root"; exit 1; }
 	tests/install-debian-deps.sh
-	$(MAKE) --no-print-directory venv wheels
+	$(MAKE) --no-print-directory venv wheels npm
 	$(MAKE) --no-print-directory lint
 	CODEANALYSISD_WHEELHOUSE=$(CURDIR)/$(WHEELS) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

@@ -60,6 +60,8 @@ VectorsPage = Annotated[list[tuple[int, bytes, bytes]], DBusSignature("a(tayay)"
 ModelDone = Annotated[tuple[bool, int], DBusSignature("(bt)")]  # (complete, vectors of the model)
 Keys = Annotated[list[bytes], DBusSignature("aay")]
 Ranked = Annotated[list[tuple[bytes, float]], DBusSignature("a(ayd)")]  # (key, cosine similarity), best first
+# The watcher's backlog: (project, paths changed on disk not indexed yet, last change seen: unix time, 0 none)
+Pending = Annotated[list[tuple[str, int, float]], DBusSignature("a(sud)")]
 
 Projects = Annotated[list[tuple[str, str, str, int, str]], DBusSignature("a(sssus)")]  # records.ProjectInfo
 # records.ProjectInfo whole, for the workers: with the owner's uid and the root's identity (device, inode)
@@ -90,6 +92,8 @@ Versions = Annotated[list[tuple[int, str, float, int, str, bool, str]],
                      DBusSignature("a(usdtsbs)")]  # number, sha256, time, size, reason, present, other path
 Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # project, path, reasons
 EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
+Freshness = Annotated[list[tuple[str, int, int, float, bool, str]],
+                      DBusSignature("a(suudbs)")]  # project, files indexed, pending, last change, stale, why
 REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
 # The repair worker's work per project: project, files checked, files repaired, the last action,
 # the path it was taken on, when (unix time). Reported by the worker, and inside RepairWorkerStatus.
@@ -137,6 +141,7 @@ def _table(*calls: Call) -> dict[str, Call]:
 # org.codeanalysis1.Worker: what the workers call on the owner.
 WORKER = _table(
     _call("ReportProgress", (Str, Str, Counters)),
+    _call("ReportPending", (Pending,)),
     _call("Projects", (UInt32, UInt32), (ProjectsFull,)),  # offset, limit
     _call("FileStates", (Str,), (FileStates,)),
     _call("IndexFiles", (Str, FileBatch), (UInt32,)),
@@ -191,6 +196,7 @@ MANAGER = _table(
     _call("ClassHierarchy", (Str, Str, Str), (ClassRows,)),  # project, class, direction
     _call("CallGraph", (Str, Str, Str, UInt32), (CallRows,)),  # project, symbol, direction, depth
     _call("FindUsages", (Str, Str, UInt32), (UsageRows,)),  # target, project, limit
+    _call("IndexStatus", (Str,), (Freshness,)),
 )
 
 # org.codeanalysis1.Vectorizer: what the owner asks the vectorizer.

@@ -36,6 +36,9 @@ class OwnerClient:
     async def report_progress(self, worker: str, state: str, counters: Counters) -> None:
         await self._worker("ReportProgress", worker, state, counters.as_dict())
 
+    async def report_pending(self, rows: list[tuple[str, int, float]]) -> None:
+        await self._worker("ReportPending", [list(r) for r in rows])
+
     async def file_states(self, project: str) -> list[api.StateRow]:
         (rows,) = await self._worker("FileStates", project)
         return [(path, size, mtime, bytes(sha), state) for path, size, mtime, sha, state in rows]

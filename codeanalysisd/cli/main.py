@@ -12,39 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dbus_fast import DBusError, Variant
-from dbus_fast.aio import MessageBus
 
 from codeanalysisd import __version__
-from codeanalysisd.bus import api
-from codeanalysisd.bus.calls import call, get_all
 from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.cli import restore_write
-from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH, TARGET_UNIT, WORKER_UNITS
+from codeanalysisd.cli.client import Client, every_row
+from codeanalysisd.names import BUS_NAME, TARGET_UNIT, WORKER_UNITS
 from codeanalysisd.records import Counters, ProjectInfo
-
-
-class Client:
-    def __init__(self, bus: MessageBus) -> None:
-        self.bus = bus
-
-    async def __call__(self, member: str, *body: Any) -> list[Any]:
-        return await call(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, api.MANAGER[member].args,
-                          list(body))
-
-    async def properties(self) -> dict[str, Any]:
-        return await get_all(self.bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE)
-
-
-async def every_row(client: Client, member: str, *body: Any) -> list[Any]:
-    """Every row of a paged call (ListProjects, ListProblems): pages of api.LIST_PAGE rows,
-    one after another, until one is shorter."""
-    rows: list[Any] = []
-    while True:
-        (page,) = await client(member, *body, len(rows), api.LIST_PAGE)
-        rows += page
-        if len(page) < api.LIST_PAGE:
-            return rows
-
 
 # C0 controls, DEL and C1 controls: what a terminal may act on (ESC and CSI start escape
 # sequences; CR, BS and NL move the cursor) instead of showing.
@@ -116,12 +90,37 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
 
 
 # --------------------------------------------------------------------- commands
+FRESHNESS_KEYS = ("project", "files", "pending", "last_change", "stale", "why")
+
+
+async def _freshness(client: Client) -> list[dict[str, Any]]:
+    """IndexStatus of every project the caller sees; none from a service that predates it."""
+    try:
+        (rows,) = await client("IndexStatus", "")
+    except DBusError as exc:
+        # a service from before IndexStatus, or a bus policy from before it
+        if exc.type in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
+            return []
+        raise
+    return [dict(zip(FRESHNESS_KEYS, row, strict=True)) for row in rows]
+
+
+def _freshness_line(rows: list[dict[str, Any]]) -> str:
+    stale = [r for r in rows if r["stale"]]
+    if not stale:
+        return f"   Index: fresh ({len(rows)} project(s))"
+    shown = "; ".join(f"{r['project']}: {r['why']}" for r in stale[:3])
+    more = f"; and {len(stale) - 3} more" if len(stale) > 3 else ""
+    return f"   Index: stale for {len(stale)} of {len(rows)} project(s): {shown}{more}"
+
+
 async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     props = _plain(await client.properties())
     (workers,) = await client("WorkerStatus")
     workers = _worker_rows(workers)
+    index = await _freshness(client)
     if args.json:
-        print(json.dumps({"manager": props, "units": workers}, indent=2))
+        print(json.dumps({"manager": props, "units": workers, "index": index}, indent=2))
         return 0
     bus = "session" if args.user else "system"
     healthy = all(w["ActiveState"] == "active" for w in workers)
@@ -131,6 +130,8 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     models = ", ".join(f"{name} ({count} vectors{'' if complete else ', in progress'})"
                        for name, _dim, complete, count in props.get("EmbeddingModels", []))
     print(printable(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}"))
+    if index:
+        print(printable(_freshness_line(index)))
     print()
     _print_workers(workers)
     return 0
@@ -671,6 +672,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="repair worker: kill it (SIGKILL, through systemd) if it has not stopped within --timeout")
     p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("mcp", parents=[common], help="serve the index to a coding agent: MCP on stdin and stdout")
+    p.add_argument("--project", default="",
+                   help="the project the tools default to (id or root; default: every project, or for a file "
+                        "the one holding it or the working directory)")
+    p.set_defaults(func=None)
     for name, command in sub.choices.items():
         about, example = _ABOUT[name]
         command.description = f"{command.description or ''}\n\n{about}".strip() if about else command.description
@@ -682,8 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
 # What each command does, in more words than its one-line help, and an example: every
 # `codeanalysisctl COMMAND --help` stands on its own.
 _ABOUT = {
-    "status": ("The suite's version and bus, the number of projects and indexed files, the database size, and\n"
-               "each unit as systemd reports it (state, PID, restarts, status line) with the worker's counters.",
+    "status": ("The suite's version and bus, the number of projects and indexed files, the database size,\n"
+               "whether the index is fresh for each project you can see (stale while the watcher is stopped or\n"
+               "has changes on disk left to index), and each unit as systemd reports it (state, PID, restarts,\n"
+               "status line) with the worker's counters.",
                "codeanalysisctl status"),
     "projects": ("Every registered project: id (used by the other commands), name, live files, state (active,\n"
                  "or missing while its root is gone) and root.", "codeanalysisctl --json projects"),
@@ -753,6 +761,11 @@ _ABOUT = {
                "--force; exit status 1 if it is still stopping), and a status of its cycle and of what it\n"
                "checked and repaired in each project you may see (status repair [--project P]).",
                "codeanalysisctl worker start repair --batch-size 50 --poll-interval 0.5 -p app"),
+    "mcp": ("An MCP server on stdin and stdout for coding agents (Claude Code, Cursor, ...), run by the agent\n"
+            "as you: search, definitions, references, files, history, restore, projects, freshness and repair,\n"
+            "each answer what you could read yourself, saying whether the index is fresh, bounded and paged.\n"
+            "--json does not apply. See README, Agents (MCP), for the agent's configuration.",
+            "codeanalysisctl mcp --project app"),
 }
 
 
@@ -784,6 +797,11 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "mcp":
+        # imported here: the SDK takes longer to load than any other command runs
+        from codeanalysisd.cli.mcp.server import run
+
+        sys.exit(run(BusKind.SESSION if args.user else BusKind.SYSTEM, args.project))
     sys.exit(asyncio.run(_main(args)))
 
 

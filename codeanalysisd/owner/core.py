@@ -6,7 +6,7 @@ and what they may see (``callers``, ``permissions``), finds projects by key, and
 whoever listens when the index or the repair worker's schedule changed. The faces
 (``manager.py``, ``worker.py``) only convert arguments and results; the work itself lives
 in the modules named for it (``projects``, ``lookup``, ``restore``, ``repair``, ``ingest``,
-``embeddings``, ``worker_control``, ``repair_worker``).
+``embeddings``, ``worker_control``, ``repair_worker``, ``freshness``, ``structure``).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Arguments and replies are annotated with ``bus/api.py``'s aliases: the Python ty
 for dbus-fast, the D-Bus signature.
 """
 
+from dataclasses import astuple
 from typing import Any
 
 from dbus_fast import Variant
@@ -13,7 +14,7 @@ from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, m
 from codeanalysisd import __version__
 from codeanalysisd.bus import api
 from codeanalysisd.names import MANAGER_INTERFACE
-from codeanalysisd.owner import lookup, projects, repair_worker, restore, structure
+from codeanalysisd.owner import freshness, lookup, projects, repair_worker, restore, structure
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
@@ -315,6 +316,14 @@ class Manager(ServiceInterface):
             out.append(("", "", "", "more", structure.more_text(more, "uses", "; ask with a larger limit"), more,
                         0, "more"))
         return out
+
+    @method()
+    @guarded
+    async def IndexStatus(self, project: api.Str) -> api.Freshness:
+        """Whether the index of a project (id or root; "" = every project the caller may see)
+        says what is on disk now: (project, files indexed, paths changed on disk and not
+        indexed yet, last change seen (unix time, 0 = none), stale, why)."""
+        return [astuple(row) for row in await freshness.index_status(self.core, await self.core.view(), project)]
 
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)

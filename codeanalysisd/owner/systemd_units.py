@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from dbus_fast import Message, MessageType
+from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from codeanalysisd.bus.calls import call, get_all
@@ -20,7 +21,11 @@ from codeanalysisd.bus.calls import call, get_all
 SYSTEMD = "org.freedesktop.systemd1"
 SYSTEMD_PATH = "/org/freedesktop/systemd1"
 SYSTEMD_MANAGER = "org.freedesktop.systemd1.Manager"
+SYSTEMD_UNIT = "org.freedesktop.systemd1.Unit"
 JOB_TIMEOUT = 30.0
+# How long a unit's ActiveState is believed without systemd announcing a change: the signals
+# keep it current, and this bounds what a missed one (systemd re-executed) could cost.
+STATE_TRUSTED = 5.0
 
 
 class JobFailed(RuntimeError):
@@ -41,6 +46,12 @@ class SystemdUnits:
         self.bus = bus
         self._jobs: dict[str, asyncio.Future[str]] = {}
         self._early: dict[str, str] = {}
+        # ActiveState by unit, as last read or announced (value, monotonic time), for the
+        # questions asked on every query (IndexStatus): kept current by PropertiesChanged.
+        self._active: dict[str, tuple[str, float]] = {}
+        self._unit_paths: dict[str, str] = {}
+        self._path_units: dict[str, str] = {}
+        self._changes: dict[str, int] = {}  # per unit, signals seen: a read overtaken by one is not kept
 
     async def start(self) -> None:
         """Subscribe to job completion signals (JobRemoved)."""
@@ -57,6 +68,16 @@ class SystemdUnits:
         await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "Subscribe")
 
     def _on_message(self, msg: Message) -> bool:
+        if msg.message_type == MessageType.SIGNAL and msg.member == "PropertiesChanged":
+            unit = self._path_units.get(msg.path or "")
+            if unit is not None and msg.body and msg.body[0] == SYSTEMD_UNIT:
+                self._changes[unit] = self._changes.get(unit, 0) + 1
+                value = msg.body[1].get("ActiveState")
+                if isinstance(value, Variant):
+                    self._active[unit] = (value.value, time.monotonic())
+                else:
+                    self._active.pop(unit, None)
+            return False
         if msg.message_type == MessageType.SIGNAL and msg.member == "JobRemoved":
             _id, job, _unit, result = msg.body
             future = self._jobs.pop(job, None)
@@ -104,6 +125,28 @@ class SystemdUnits:
     async def kill_unit(self, unit: str, signum: int = signal.SIGKILL) -> None:
         """Send a signal to every process of the unit, through systemd (polkit verb "kill")."""
         await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "KillUnit", "ssi", [unit, "all", int(signum)])
+
+    async def active_state(self, unit: str) -> str:
+        """The unit's ActiveState: from memory while systemd's PropertiesChanged signals keep it
+        current (subscribed in start()), else asked of systemd."""
+        known = self._active.get(unit)
+        if known is not None and time.monotonic() - known[1] < STATE_TRUSTED:
+            return known[0]
+        path = self._unit_paths.get(unit)
+        if path is None:
+            (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "LoadUnit", "s", [unit])
+            # The match comes before the read: a change after the read is announced, not missed.
+            await call(self.bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch",
+                       "s", [f"type='signal',sender='{SYSTEMD}',path='{path}',"
+                             "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'"])
+            self._unit_paths[unit], self._path_units[path] = path, unit
+        changes = self._changes.get(unit, 0)
+        (value,) = await call(self.bus, SYSTEMD, path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                              [SYSTEMD_UNIT, "ActiveState"])
+        state = str(value.value)
+        if self._changes.get(unit, 0) == changes:  # no announcement overtook the answer
+            self._active[unit] = (state, time.monotonic())
+        return state
 
     async def unit_state(self, unit: str) -> dict[str, Any]:
         """ActiveState, SubState, MainPID, StatusText, NRestarts, as systemd reports them."""

@@ -32,6 +32,13 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
+    def ReportPending(self, projects: api.Pending) -> None:
+        """The watcher's backlog, every project it follows: (project, paths changed on disk and
+        not indexed yet, unix time it last saw a change there, 0 = none). Replaces the last."""
+        self.core.reports.record_backlog([(p, n, last) for p, n, last in projects])
+
+    @method()
+    @guarded
     async def Projects(self, offset: api.UInt32, limit: api.UInt32) -> api.ProjectsFull:
         """A page of every project, whole: the roots' identities are what the workers check."""
         rows = await self.core.store.read(lambda r: lookup.paged(r.projects.list(), offset, limit))

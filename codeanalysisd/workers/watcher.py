@@ -35,6 +35,10 @@ QUIET = 1.0
 # often several writes and a rename, and one index request per save is the goal.
 SETTLE = 0.015
 
+# The owner hears of a project's backlog as soon as it changes (answers say "stale" while it
+# lasts), but at most this often: a burst of saves is a few reports, not one per event.
+BACKLOG_GAP = 0.05
+
 
 class Watcher:
     def __init__(self, ctx: service.Context, owner: OwnerClient) -> None:
@@ -53,6 +57,9 @@ class Watcher:
         self.inotify: Inotify | None = None
         self._last_status = 0.0
         self.last_event = 0.0
+        self.last_change: dict[str, float] = {}  # project id -> unix time of its last inotify event
+        self.in_sync: dict[str, int] = {}  # project id -> paths being compared and sent right now
+        self.backlog_changed = asyncio.Event()
 
     # ------------------------------------------------------------------ events in
     def _project_of(self, path: str) -> tuple[ProjectSync, str] | None:
@@ -67,6 +74,7 @@ class Watcher:
             return
         sync, rel = found
         self.last_event = time.monotonic()
+        self.last_change[sync.id] = time.time()
         if mask & pyinotify.IN_ISDIR:
             # a directory appeared, vanished or moved: what was cached about it no longer holds
             sync.files.forget(rel)
@@ -77,6 +85,7 @@ class Watcher:
             rel = os.path.dirname(rel)
             sync.files.forget(rel)
         self.dirty.setdefault(sync.id, {})[rel] = time.monotonic()
+        self.backlog_changed.set()
         self.wake.set()
 
     def on_root_gone(self, root: str) -> None:
@@ -87,6 +96,10 @@ class Watcher:
 
     def on_overflow(self) -> None:
         self.overflowed = True
+        now = time.time()
+        for pid in self.syncs:  # a change was seen everywhere, and which is not known
+            self.last_change[pid] = now
+        self.backlog_changed.set()
         self.wake.set()
 
     # ------------------------------------------------------------------ projects
@@ -98,14 +111,16 @@ class Watcher:
                 self.inotify.unwatch(self.syncs.pop(pid).root)
                 self.dirty.pop(pid, None)
                 self.missing.pop(pid, None)
+                self.last_change.pop(pid, None)
         for pid, info in projects.items():
             if pid not in self.syncs:
                 await self._start_project(info)
+        self.backlog_changed.set()
 
     async def _start_project(self, info: ProjectInfo) -> None:
         assert self.inotify is not None
         sync = ProjectSync(info.id, info.root, self.owner, self.ctx.config.exclude,
-                           self.ctx.config.max_parse_size, on_progress=self.show_status,
+                           self.ctx.config.max_parse_size, on_progress=self._progressed,
                            identity=RootId(info.root_dev, info.root_ino))
         await sync.load()
         self.syncs[info.id] = sync
@@ -243,6 +258,8 @@ class Watcher:
             sync = self.syncs.get(pid)
             if sync is None:
                 continue
+            self.in_sync[pid] = len(rels)
+            self.backlog_changed.set()
             try:
                 retry = await sync.sync(rels)
             except RootGone:
@@ -255,10 +272,41 @@ class Watcher:
                 for rel in rels:  # the owner did not take it: try again
                     self.dirty.setdefault(pid, {})[rel] = time.monotonic()
                 raise
+            finally:
+                self.in_sync.pop(pid, None)
+                self.backlog_changed.set()
             for rel in retry:
                 self.dirty.setdefault(pid, {})[rel] = time.monotonic()
 
     # ------------------------------------------------------------------ reporting
+    def backlog(self) -> list[tuple[str, int, float]]:
+        """Per project: paths changed on disk and not indexed yet (a directory being scanned
+        counts once until its files are read), and when a change was last seen there."""
+        rows = []
+        for pid, sync in self.syncs.items():
+            pending = len(self.dirty.get(pid, ())) + max(sync.progress.pending, self.in_sync.get(pid, 0))
+            rows.append((pid, pending, self.last_change.get(pid, 0.0)))
+        return rows
+
+    async def report_backlog(self) -> None:
+        """Tell the owner each project's backlog whenever it changes (at most every
+        BACKLOG_GAP seconds), and every ReportInterval regardless, so that it knows the
+        report is current. Runs beside the main loop, so a long sync is reported as it goes."""
+        sent: list[tuple[str, int, float]] | None = None
+        sent_at = 0.0
+        while True:
+            self.backlog_changed.clear()
+            rows = self.backlog()
+            if rows != sent or time.monotonic() - sent_at >= self.ctx.config.report_interval:
+                try:
+                    await self.owner.report_pending(rows)
+                    sent, sent_at = rows, time.monotonic()
+                except DBusError:
+                    sent = None  # the main loop says the owner does not answer; sent again when it does
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.backlog_changed.wait(), self.ctx.config.report_interval)
+            await asyncio.sleep(BACKLOG_GAP)
+
     def counters(self) -> Counters:
         pending = sum(s.progress.pending for s in self.syncs.values())
         pending += sum(len(p) for p in self.dirty.values())
@@ -280,6 +328,10 @@ class Watcher:
         return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
                 f"{files} file(s), {self.counters().pending} pending{syntax}")
 
+    def _progressed(self) -> None:
+        self.backlog_changed.set()
+        self.show_status()
+
     def show_status(self, force: bool = False) -> None:
         """Progress during a batch is shown at most 4 times a second; the settled state always."""
         now = time.monotonic()
@@ -293,6 +345,12 @@ class Watcher:
         await self.owner.report_progress("watcher", status, self.counters())
 
 
+def _ended(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        # Answers say "stale" once the owner stops hearing from it: a journal line says why.
+        log.error("reporting the backlog to the DB owner stopped", exc_info=task.exception())
+
+
 async def serve(ctx: service.Context) -> int:
     bus = await connect(ctx.bus_kind)
     owner = OwnerClient(bus)
@@ -302,6 +360,8 @@ async def serve(ctx: service.Context) -> int:
                               ctx.config.max_watches)
     await wake_on_changes(bus, watcher.projects_changed, also=watcher.wake)
     marker = ctx.state_dir / "watcher-libcst-inflight.json"
+    backlog = asyncio.ensure_future(watcher.report_backlog())
+    backlog.add_done_callback(_ended)
     try:
         if marker.exists():
             await recover_syntax_crash(owner, marker)
@@ -336,6 +396,7 @@ async def serve(ctx: service.Context) -> int:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(watcher.wake.wait(), min(timeout, ctx.config.report_interval))
     finally:
+        backlog.cancel()
         watcher.inotify.close()
         bus.disconnect()
 

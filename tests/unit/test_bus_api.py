@@ -32,6 +32,12 @@ def test_every_manager_method_has_the_signature_the_cli_sends():
         assert served[member] == (call.args, call.returns), member
 
 
+def test_the_repair_worker_commands_have_the_signatures_agents_were_promised():
+    assert api.MANAGER["StartRepairWorker"].args == "sud"
+    assert api.MANAGER["StopRepairWorker"].args == "db"
+    assert api.MANAGER["RepairWorkerStatus"] == api.Call("RepairWorkerStatus", "s", "a{sv}")
+
+
 def test_the_owner_asks_the_vectorizer_with_the_signature_it_serves():
     served = _served()["org.codeanalysis1.Vectorizer"]
     assert served == {m: (c.args, c.returns) for m, c in api.VECTORIZER.items()}
