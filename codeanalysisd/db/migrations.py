@@ -249,7 +249,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             text    TEXT NOT NULL
         ) STRICT;
         CREATE INDEX uses_by_key ON uses(key);
-        CREATE INDEX uses_by_file ON uses(file_id, scope);
+        CREATE INDEX uses_by_file ON uses(file_id);
         -- 0: the file's bindings and uses were never taken (indexed before this migration)
         ALTER TABLE files ADD COLUMN structure INTEGER NOT NULL DEFAULT 0;
         -- Moves whenever a file row of the project does (written, moved, deleted, revived), in

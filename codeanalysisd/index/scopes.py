@@ -53,6 +53,9 @@ _COLLECTIONS = frozenset({
     "frozenset", "AbstractSet", "MutableSet", "Deque", "deque", "Tuple", "tuple", "Generator", "AsyncIterator",
     "AsyncIterable", "AsyncGenerator", "Reversible", "KeysView", "ValuesView",
 })
+# Subscripted typing constructs that name no class of their own to be an instance of.
+_NOT_A_CLASS = frozenset({"Union", "Callable", "Literal", "Annotated", "ClassVar", "Final", "Dict", "dict", "Mapping",
+                          "MutableMapping", "DefaultDict", "OrderedDict", "Counter", "ChainMap", "TypeGuard"})
 # Implicit class methods: their first parameter is the class, not an instance.
 _CLASS_FIRST = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
 
@@ -96,7 +99,8 @@ def raw(node: ast.AST) -> str:
 def annotation_raw(node: ast.expr | None) -> str:
     """An annotation's raw text, as an instance of what it names: ``Optional[X]``, ``X | None``
     and ``"X"`` are X; ``List[X]`` (and the other collections, ``Iterator[X]``, ``tuple[X, ...]``)
-    a collection of X; anything else it cannot name is ``?``."""
+    a collection of X; ``Type[X]`` the class X; a generic class ``G[T]`` G; anything else it
+    cannot name (a union, a mapping, a callable) is ``?``."""
     for _ in range(8):
         if node is None:
             return ex.UNKNOWN
@@ -107,8 +111,14 @@ def annotation_raw(node: ast.expr | None) -> str:
             if head in _COLLECTIONS:
                 item = annotation_raw(inner)
                 return ex.UNKNOWN if item == ex.UNKNOWN else item + ex.ITEMS
-            if head != "Optional":
+            if head in ("Type", "type"):  # the class itself, not an instance of it
+                item = annotation_raw(inner)
+                return item[:-2] if item.endswith("()") else ex.UNKNOWN
+            if head in _NOT_A_CLASS:
                 return ex.UNKNOWN
+            if head != "Optional":
+                node = node.value  # a generic class (Future[T]): an instance of the class
+                continue
             node = inner
         elif kind is ast.BinOp and isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             if isinstance(node.right, ast.Constant) and node.right.value is None:

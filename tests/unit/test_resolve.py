@@ -363,3 +363,24 @@ def test_items_of_annotated_collections_and_loop_variables():
             """,
     })
     assert [line for _path, line, _text in resolved(p, "m.Param.cast")] == [11, 13, 14, 16]
+
+
+def test_generic_classes_and_types_in_annotations():
+    p = project({
+        "m.py": """\
+            import typing as t
+            V = t.TypeVar("V")
+            class Bar(t.Generic[V]):
+                def update(self):
+                    pass
+            def bar() -> "Bar[int]":
+                return Bar()
+            def kind(k: t.Type[Bar]):
+                k.update(None)
+            def union(u: t.Union[Bar, int]):
+                u.update()
+            with bar() as progress:
+                progress.update()
+            """,
+    })
+    assert [line for _path, line, _text in resolved(p, "m.Bar.update")] == [9, 13]
