@@ -189,8 +189,10 @@ def test_directories_beyond_the_watch_limit_are_reported_and_rescanned(system):
         wait_until(lambda: "watchlimit are not watched" in warnings(), timeout=20, what="the unwatched dirs reported")
         warning = warnings()
         assert "watchlimit are not watched ([Index] MaxWatches=3)" in warning and "rescanned every 1 s" in warning
-        status = system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"]
-        assert "rescanned every 1 s (watch limit)" in status, status
+        # the status line follows once the step that set the project up is done
+        wait_until(lambda: "rescanned every 1 s (watch limit)"
+                   in system.show("codeanalysisd-watcher.service", "StatusText")["StatusText"],
+                   timeout=10, what="the status to name the rescanned directories")
         # nothing is missed: new files in every directory, and in a directory made afterwards
         system.sh(f"for i in 0 1 2 3 4 5 6 7; do echo 'watchlimit_marker = 1' > {root}/d$i/sub/new.py; done && "
                   f"mkdir -p {root}/d7/later && echo 'watchlimit_marker = 2' > {root}/d7/later/n.py")

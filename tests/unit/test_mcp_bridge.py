@@ -231,8 +231,10 @@ def test_repair_worker_tools_call_the_manager_with_their_arguments():
     assert calls == [("StopRepairWorker", 5.0, True)]
     _, calls = run("stop_repair_worker", {}, {"StopRepairWorker": report})
     assert calls == [("StopRepairWorker", 30.0, False)]
-    _, calls = run("repair_worker_status", {"project": "app"}, {"RepairWorkerStatus": report})
+    status = [{"cycle": 2, "projects": [["app", 10, 1, "reindex", "m.py", 1.0]]}]
+    answer, calls = run("repair_worker_status", {"project": "app"}, {"RepairWorkerStatus": status})
     assert ("RepairWorkerStatus", "app") in calls
+    assert answer["by_project"] == [["app", 10, 1, "reindex", "m.py", 1.0]] and answer["cycle"] == 2
     for member, reply in (("StartRepairWorker", "sud"), ("StopRepairWorker", "db"), ("RepairWorkerStatus", "s")):
         assert signature_of(member) == reply
 

@@ -533,8 +533,12 @@ async def _report(bridge: Bridge, member: str, body: tuple[Any, ...], project: s
         got, fresh = await alongside(main, bridge.freshness(project))
         (reply,) = got
     report = plain(reply)
-    answer = envelope(None, "", False, str, fresh, False, (), list(fresh[0]),
-                      **(report if isinstance(report, dict) else {"report": report}))
+    fields = dict(report) if isinstance(report, dict) else {"report": report}
+    # RepairWorkerStatus's per-project rows would take the name the answer's own list of
+    # projects has (the envelope's), so they go by another
+    if "projects" in fields:
+        fields["by_project"] = fields.pop("projects")
+    answer = envelope(None, "", False, str, fresh, False, (), list(fresh[0]), **fields)
     del answer["more"]
     return shrink(answer, pages.DEFAULT_CHARS)
 
