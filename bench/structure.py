@@ -189,6 +189,11 @@ def _target(d: Any) -> str | None:
             return f"{outer}.<locals>.{d.name}" if outer else None
         return str(d.full_name) if d.full_name else None
     if d.type in ("statement", "instance") and parent is not None:
+        if not (d.full_name or "").endswith(f".{d.name}"):
+            # jedi names an enum member after its class (full_name asyncio.timeouts._State for
+            # _State.EXPIRING): the qualified name is read off where it is defined instead
+            classes = _classes_around(path, d.line)
+            return None if classes is None else ".".join([d.module_name, *classes, d.name])
         if parent.type in ("module", "class"):
             return str(d.full_name) if d.full_name else None
         grand = parent.parent() if parent.type == "function" else None
@@ -197,6 +202,30 @@ def _target(d: Any) -> str | None:
             outer = _target(grand)
             return f"{outer}.{d.name}" if outer else None
     return None
+
+
+_TREES: dict[str, Any] = {}
+
+
+def _classes_around(path: str, line: int) -> list[str] | None:
+    """The classes (outermost first) whose bodies hold ``line`` of the file at ``path``; None
+    when a function does (a local, which has no qualified name)."""
+    import ast
+
+    if path not in _TREES:
+        _TREES[path] = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
+    chain: list[str] = []
+    node = _TREES[path]
+    while True:
+        inner = [c for c in ast.iter_child_nodes(node)
+                 if isinstance(c, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                 and c.lineno < line <= (c.end_lineno or c.lineno)]
+        if not inner:
+            return chain
+        node = inner[0]
+        if not isinstance(node, ast.ClassDef):
+            return None
+        chain.append(node.name)
 
 
 def _names(rel: str) -> list[tuple[str, int, int]]:

@@ -648,12 +648,15 @@ class _Walk:
             decorators, (), _signature(node), _docstring(node.body), scope.qualname or None))
         inner = Scope(qualname, qualname + ".<locals>.", FUNCTION, scope)
         first = first_parameter(node, scope.qualname) if scope.in_class else None
+        defaults = _defaults(node.args)
         for arg in _arguments(node.args):
             if first is not None and arg.arg == first[0]:
                 inner.bind(arg.arg, arg.lineno, arg.col_offset, PARAMETER, first[1])
                 first = None
                 continue
             typed = annotation_raw(arg.annotation)
+            if typed == "?" and arg.arg in defaults:
+                typed = defaults[arg.arg]  # an unannotated parameter is what its default is, when one is named
             inner.bind(arg.arg, arg.lineno, arg.col_offset, ANNOTATED if typed != "?" else UNBOUND, typed)
         if node.returns is not None:
             inner.annotated = True
@@ -669,6 +672,21 @@ def _arguments(args: ast.arguments) -> list[ast.arg]:
         found.append(args.vararg)
     if args.kwarg is not None:
         found.append(args.kwarg)
+    return found
+
+
+def _defaults(args: ast.arguments) -> dict[str, str]:
+    """Parameters whose default is a name or an attribute chain (a module's constant, a policy
+    object), as raw texts; a literal default (None, 0) says too little to go by."""
+    positional = [*args.posonlyargs, *args.args]
+    pairs = [*zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True),
+             *((a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None)]
+    found = {}
+    for arg, default in pairs:
+        if isinstance(default, ast.Name | ast.Attribute | ast.Call):
+            text = raw(default)
+            if text[0] not in "^?~@&":
+                found[arg.arg] = text
     return found
 
 

@@ -325,24 +325,27 @@ class Scope:
 
 
 def _pick(bound: list[Bound], line: int | None) -> Bound:
-    """The binding a read sees: at ``line``, the last one above it (else the first below);
-    with no line (read from an inner function, after the scope ran), the last one whose
-    value is known (else the last)."""
+    """The binding a read sees: at ``line``, the last one above it whose value is known (a
+    placeholder, `x = None` in one branch, says nothing of what x is in the other), else the
+    last above, else the first below; with no line (read from an inner function, after the
+    scope ran), the last one whose value is known (else the last)."""
     if len(bound) == 1:
         return bound[0]
     strong = [b for b in bound if b[2] != WEAK] or bound
     if line is None:
         for b in reversed(strong):
-            if b[2] != UNBOUND:
+            if _known(b):
                 return b
         return strong[-1]
-    before = None
-    for b in strong:
-        if b[0] < line:
-            before = b
-        else:
-            break
-    return before if before is not None else strong[0]
+    before = [b for b in strong if b[0] < line]
+    for b in reversed(before):
+        if _known(b):
+            return b
+    return before[-1] if before else strong[0]
+
+
+def _known(bound: Bound) -> bool:
+    return bound[2] != UNBOUND and bound[3] != ex.UNKNOWN
 
 
 def first_parameter(node: ast.FunctionDef | ast.AsyncFunctionDef, class_qualname: str) -> tuple[str, str] | None:

@@ -384,3 +384,30 @@ def test_generic_classes_and_types_in_annotations():
             """,
     })
     assert [line for _path, line, _text in resolved(p, "m.Bar.update")] == [9, 13]
+
+
+def test_placeholders_and_parameter_defaults():
+    p = project({
+        "m.py": """\
+            class Policy:
+                def fetch(self):
+                    pass
+            default = Policy()
+            class Node:
+                parent: "Node"
+                def walk(self):
+                    c = self
+                    while c:
+                        if c.stop():
+                            c = None
+                        else:
+                            c = c.parent
+                def stop(self):
+                    pass
+            def use(policy=default, other=None):
+                policy.fetch()
+                other.fetch()
+            """,
+    })
+    assert [line for _path, line, _text in resolved(p, "m.Node.parent")] == [13]
+    assert [line for _path, line, _text in resolved(p, "m.Policy.fetch")] == [17]  # other: None says nothing
