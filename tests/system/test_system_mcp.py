@@ -54,7 +54,7 @@ def server_argv(system, who: dict[str, str] = AGENT) -> list[str]:
                        "--inh-caps=-all", "--", "codeanalysisctl", "mcp")
 
 
-def session(system, scenario: Callable[[ClientSession], Awaitable[Any]], who: dict[str, str] = AGENT) -> Any:
+def served(system, scenario: Callable[[ClientSession], Awaitable[Any]], who: dict[str, str] = AGENT) -> Any:
     """Run the scenario against a fresh server, with the SDK's real stdio client."""
     argv = server_argv(system, who)
 
@@ -140,7 +140,7 @@ def test_the_tools_are_listed_with_closed_schemas_for_an_agent(system):
         listed = await s.list_tools()
         return {t.name: t for t in listed.tools}
 
-    tools = session(system, scenario)
+    tools = served(system, scenario)
     assert set(tools) == TOOLS
     for name, t in tools.items():
         assert t.input_schema["type"] == "object" and t.input_schema["additionalProperties"] is False, name
@@ -219,7 +219,7 @@ def test_every_tool_with_good_and_bad_arguments(system):
         alive = await s.list_tools()  # nothing above ended the server
         return good, worker, refused, named, len(alive.tools)
 
-    good, worker, refused, named, alive = session(system, scenario)
+    good, worker, refused, named, alive = served(system, scenario)
     assert alive == len(TOOLS)
     for name, reply in good.items():
         assert not reply.error, (name, reply.text)
@@ -284,7 +284,7 @@ def test_answers_are_bounded_and_paged_without_losing_anything(system):
         first = await tool(s, "search", query="padding", mode="text", limit=100, max_chars=1000)
         return text, pages, seen, first
 
-    text, pages, seen, first = session(system, scenario)
+    text, pages, seen, first = served(system, scenario)
     assert text == BIG and pages > 10
     assert len(seen) == len(set(seen))
     assert first.data["more"] and any("did not fit" in n for n in first.data.get("notes", []))
@@ -313,7 +313,7 @@ def test_a_saved_file_is_found_at_once_and_the_answer_is_fresh(system):
         settled = await eventually(fresh, 5.0, "the answer to say the index is fresh")
         return reply, took, settled
 
-    reply, took, settled = session(system, scenario)
+    reply, took, settled = served(system, scenario)
     assert reply.data["results"][0]["path"] == "fresh_save.py"
     assert settled.data["freshness"]["mcpproj"]["last_change"] is not None
     assert took < 1.5, f"found {took:.2f} s after the save"
@@ -335,7 +335,7 @@ def test_answers_say_stale_while_the_watcher_is_stopped(system):
             }
             return replies
 
-        replies = session(system, scenario)
+        replies = served(system, scenario)
         # not found anywhere: the answer names the stale projects, where it may lie unindexed
         assert replies["search"].data["results"] == []
         for name in ("search", "read_file", "list_projects"):
@@ -354,7 +354,7 @@ def test_answers_say_stale_while_the_watcher_is_stopped(system):
 
         return await eventually(fresh_and_found, 20.0, "the watcher to catch up")
 
-    assert session(system, after).data["results"][0]["path"] == "mod.py"
+    assert served(system, after).data["results"][0]["path"] == "mod.py"
 
 
 def test_nothing_of_another_users_private_project_reaches_any_answer(system):
@@ -385,7 +385,7 @@ def test_nothing_of_another_users_private_project_reaches_any_answer(system):
             cursor = reply.data["next_cursor"]
         return replies
 
-    replies = session(system, scenario)
+    replies = served(system, scenario)
     for name, arguments, reply in replies:
         text = reply.text
         for typed in sorted({str(v) for v in arguments.values() if len(str(v)) >= 3}, key=len, reverse=True):
@@ -396,7 +396,7 @@ def test_nothing_of_another_users_private_project_reaches_any_answer(system):
     secret_read = by_call[("read_file", json.dumps({"project": "mcpsecret", "path": "secret_mod.py"}, sort_keys=True))]
     assert secret_read.name == NOT_FOUND  # as for a project that does not exist
     # the other user sees her own project through the same tools
-    mine = session(system, lambda s: tool(s, "search", query=SECRET, mode="text"), who=OTHER)
+    mine = served(system, lambda s: tool(s, "search", query=SECRET, mode="text"), who=OTHER)
     assert mine.data["results"] and mine.data["freshness"]["mcpsecret"]["stale"] in (True, False)
 
 
