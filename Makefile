@@ -10,6 +10,7 @@ SYSCONFDIR ?= /etc
 LIBDIR   := $(PREFIX)/lib/codeanalysisd
 BINDIR   := $(PREFIX)/bin
 DOCDIR   := $(PREFIX)/share/doc/codeanalysisd
+MANDIR   := $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 # dbus-daemon, polkitd, sysusers and tmpfiles read only /usr (vendor) and /etc (admin):
@@ -32,8 +33,11 @@ VENV     := .venv
 VPY      := $(VENV)/bin/python
 WHEELS   := build/wheels
 UNITS    := $(wildcard units/*.service units/*.target)
+# The manual pages `make install` writes (python -m codeanalysisd.manpages), and their links.
+MANPAGES := man1/codeanalysisctl.1 man5/codeanalysisd.conf.5 man8/codeanalysisd.8 \
+	$(patsubst units/%,man8/%.8,$(UNITS))
 
-.PHONY: all venv wheels install install-files install-user uninstall uninstall-user test lint run run-stop clean deb
+.PHONY: all venv wheels install install-files install-user uninstall uninstall-user test lint run run-stop clean deb man
 
 all: venv
 
@@ -78,6 +82,9 @@ install:
 	if [ -n "$(DESTDIR)" ]; then \
 	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
 	$(MAKE) --no-print-directory install-files
+	@# the manual pages, written by the installed program from its own parser and this tree
+	$(DESTDIR)$(LIBDIR)/bin/python -I -m codeanalysisd.manpages --tree $(CURDIR) --out $(DESTDIR)$(MANDIR) \
+	  --libdir $(LIBDIR) >/dev/null
 	@# activate only on a booted systemd system (not in a chroot, a container build or a user session)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then \
 	  echo "activating: sysusers, tmpfiles, daemon-reload, dbus reload"; \
@@ -135,13 +142,15 @@ install-user:
 	install -m 0644 packaging/completion/codeanalysisctl.bash \
 	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
 	ln -sfn $(USER_LIB)/bin/codeanalysisctl $(USER_PREFIX)/bin/codeanalysisctl
+	$(USER_LIB)/bin/python -I -m codeanalysisd.manpages --tree $(CURDIR) --out $(USER_PREFIX)/share/man \
+	  --libdir $(USER_LIB) >/dev/null
 	-systemctl --user daemon-reload 2>/dev/null
 	@echo "installed for $$(id -un): systemctl --user enable --now codeanalysisd.target; codeanalysisctl --user status"
 
 uninstall-user:
 	-systemctl --user stop codeanalysisd.target 2>/dev/null
 	rm -rf $(USER_LIB) $(addprefix $(USER_UNITS)/,$(notdir $(UNITS))) $(USER_PREFIX)/bin/codeanalysisctl \
-	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
+	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl $(addprefix $(USER_PREFIX)/share/man/,$(MANPAGES))
 	-systemctl --user daemon-reload 2>/dev/null
 	@echo "the configuration and the state (index, history) are kept"
 
@@ -151,7 +160,7 @@ uninstall:
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules \
 	  $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf \
 	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES))
 
 # The Debian package, built by dpkg-buildpackage from a copy of the tree with
 # packaging/debian as its debian/ directory, offline from the wheelhouse.
@@ -163,6 +172,11 @@ deb: wheels
 	cp packaging/sysusers/codeanalysisd.conf $(DEBDIR)/src/debian/codeanalysisd.sysusers
 	cd $(DEBDIR)/src && WHEELHOUSE=$(CURDIR)/$(WHEELS) dpkg-buildpackage -b -us -uc --no-sign
 	@ls $(DEBDIR)/*.deb
+
+# The manual pages from this checkout, to read with `man -l build/man/man1/codeanalysisctl.1`.
+man: venv
+	rm -rf build/man
+	$(VPY) -m codeanalysisd.manpages --out build/man
 
 lint: venv
 	$(VENV)/bin/ruff check codeanalysisd tests bench
