@@ -80,9 +80,9 @@ wheels: $(WHEELS)/.done
 install:
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "make install: run as root (or set DESTDIR)"; exit 1; }
 	$(call install_app,$(DESTDIR)$(LIBDIR))
-	@# a staged venv must name its final location in scripts and activate files
+	@# a staged venv must name its final location in scripts, activate files and pyvenv.cfg
 	if [ -n "$(DESTDIR)" ]; then \
-	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
+	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin $(DESTDIR)$(LIBDIR)/pyvenv.cfg | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
 	$(MAKE) --no-print-directory install-files
 	@# the manual pages, written by the installed program from its own parser and this tree
 	$(DESTDIR)$(LIBDIR)/bin/python -I -m codeanalysisd.manpages --tree $(CURDIR) --out $(DESTDIR)$(MANDIR) \
