@@ -52,9 +52,8 @@ def _sentence(text: str) -> str:
 
 
 def help_text(action: argparse.Action, prog: str) -> str:
-    text = action.help or ""
-    if "%(" in text:
-        text = text % {**vars(action), "prog": prog}
+    """The option's help as `--help` prints it (%(default)s and the like filled in), as a sentence."""
+    text = argparse.HelpFormatter(prog)._expand_help(action) if action.help else ""
     text = _sentence(text)
     if action.choices and action.option_strings:
         text += " One of: " + ", ".join(f"`{c}`" for c in action.choices) + "."
