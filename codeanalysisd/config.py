@@ -30,6 +30,16 @@ class ConfigError(ValueError):
     pass
 
 
+# Every (section, key) the files may set; anything else is refused. The manual page
+# codeanalysisd.conf(5) lists exactly these.
+KEYS: tuple[tuple[str, str], ...] = (
+    ("Database", "Path"), ("Workers", "ReportInterval"), ("Projects", "MaxPerUser"),
+    ("Index", "MaxParseSize"), ("Index", "Exclude"), ("Index", "MaxWatches"), ("Index", "RescanInterval"),
+    ("History", "MaxVersions"), ("History", "MaxAge"), ("Repair", "PollInterval"), ("Repair", "BatchSize"),
+    ("Vectorizer", "Precision"),
+)
+
+
 @dataclass(frozen=True)
 class Config:
     database_path: str = ""  # empty: index.sqlite3 in the state directory
@@ -73,12 +83,8 @@ def load(main: Path) -> Config:
         for section in parser.sections():
             for key, value in parser.items(section):
                 values[(section, key)] = (value.strip(), str(path))
-    known = {("Database", "Path"), ("Workers", "ReportInterval"), ("Index", "MaxParseSize"), ("Index", "Exclude"),
-             ("Index", "MaxWatches"), ("Index", "RescanInterval"), ("History", "MaxVersions"), ("History", "MaxAge"),
-             ("Repair", "PollInterval"), ("Repair", "BatchSize"),
-             ("Vectorizer", "Precision"), ("Projects", "MaxPerUser")}
     for (section, key), (_value, where) in values.items():
-        if (section, key) not in known:
+        if (section, key) not in KEYS:
             raise ConfigError(f"{where}: unknown key {key}= in [{section}]")
     cfg: dict[str, object] = {"sources": tuple(str(p) for p in files)}
     if ("Database", "Path") in values:

@@ -74,14 +74,19 @@ def state_dir(kind: BusKind, explicit: str | None) -> Path:
 
 
 def parse_args(identifier: str, argv: list[str] | None) -> argparse.Namespace:
+    return build_parser(identifier).parse_args(argv)
+
+
+def build_parser(identifier: str) -> argparse.ArgumentParser:
+    """A unit's command line (also what codeanalysisd(8) lists)."""
     parser = argparse.ArgumentParser(prog=identifier, description=f"{identifier}: a unit of codeanalysisd")
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument("--system", dest="user", action="store_false", help="use the system bus (default)")
     scope.add_argument("--user", dest="user", action="store_true", help="use the session bus")
-    parser.add_argument("--state-dir", help="state directory (default: $STATE_DIRECTORY)")
-    parser.add_argument("--config", help="main configuration file")
+    parser.add_argument("--state-dir", metavar="DIR", help="state directory (default: $STATE_DIRECTORY)")
+    parser.add_argument("--config", metavar="FILE", help="main configuration file")
     parser.add_argument("--debug", action="store_true", help="log debug messages")
-    return parser.parse_args(argv)
+    return parser
 
 
 def run(identifier: str, body: Callable[[Context], Awaitable[int]], argv: list[str] | None = None) -> int:

@@ -1,10 +1,12 @@
-"""The Debian package: built with dpkg-buildpackage, installed with apt into a fresh
-sandboxed system (never the host), used, removed and purged as an admin would."""
+"""The Debian package: built with dpkg-buildpackage, checked with lintian, installed with
+apt into a fresh sandboxed system (never the host), used, removed and purged as an admin
+would."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -32,6 +34,35 @@ def fresh(deb):
     box.stop()
 
 
+# "E: codeanalysisd: tag context [pointer]"; O: is a tag the package overrides
+_LINTIAN = re.compile(r"^([EWIPOXC]): codeanalysisd(?: \(binary\))?: (\S+)")
+
+
+def test_lintian(deb):
+    """No error from lintian; every warning it still gives and every override the package
+    carries is explained in packaging/README.md, and every override is used."""
+    done = subprocess.run(["lintian", "--show-overrides", "--tag-display-limit", "0",
+                           str(REPO / "build" / "deb" / deb)], capture_output=True, text=True, timeout=900)
+    said = [(m.group(1), m.group(2), line) for line in done.stdout.splitlines() if (m := _LINTIAN.match(line))]
+    assert said or done.returncode == 0, done.stderr
+    errors = [line for kind, _tag, line in said if kind == "E"]
+    assert not errors, "\n".join(errors)
+    readme = (REPO / "packaging" / "README.md").read_text()
+    unexplained = sorted({line for kind, tag, line in said if kind in "WO" and f"`{tag}`" not in readme})
+    assert not unexplained, "explain in packaging/README.md:\n" + "\n".join(unexplained)
+    assert not [line for _kind, tag, line in said if tag in ("unused-override", "mismatched-override")]
+    # every override line has its reason above it, in a comment of its own block
+    overrides = (REPO / "packaging" / "debian" / "codeanalysisd.lintian-overrides").read_text()
+    for block in overrides.split("\n\n"):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if any(not line.startswith("#") for line in lines):
+            assert lines[0].startswith("#"), f"an override without its reason:\n{block}"
+    used = {tag for kind, tag, _line in said if kind == "O"}
+    for line in overrides.splitlines():
+        if line and not line.startswith("#"):
+            assert line.split()[1] in used, f"an override lintian no longer needs: {line}"
+
+
 def test_apt_install_use_remove_purge(fresh, deb):
     box = fresh
     # The host's image forbids maintainer scripts to start services (policy-rc.d exits 101,
@@ -50,6 +81,14 @@ def test_apt_install_use_remove_purge(fresh, deb):
     assert box.systemctl("is-enabled", "codeanalysisd.target").stdout.strip() == "enabled"
     wait_until(lambda: all_running(box), timeout=30, what="the packaged suite to run")
     assert box.run("id", "-nG", "codeanalysis").stdout.split() == ["codeanalysis"]
+    # no byte-code in the package; postinst wrote it
+    assert "__pycache__" not in box.run("dpkg", "-L", "codeanalysisd").stdout
+    assert box.sh("find /usr/lib/codeanalysisd -name '*.pyc' | wc -l").stdout.strip() != "0"
+    # the manual pages, found by name (a unit's name too) and shown without a warning
+    for name, part in (("codeanalysisctl", "restore PROJECT PATH"), ("codeanalysisd.conf", "MaxVersions="),
+                       ("codeanalysisd-db.service", "org.codeanalysis1.Error.NotFound")):
+        shown = box.run("man", "--warnings", "-P", "cat", name)
+        assert part in shown.stdout and shown.stderr == "", (name, shown.stderr)
     assert "enable codeanalysisd.target" in box.run("cat", "/lib/systemd/system-preset/80-codeanalysisd.preset").stdout
     conf = box.run("cat", "/etc/codeanalysisd/codeanalysisd.conf").stdout
     keys = [line for line in conf.splitlines() if "=" in line and not line.startswith("#")]

@@ -8,6 +8,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "codeanalysisd"
 
 FLOORS = {
     "owner": 4, "workers": 4,
+    "manpages": 4,
     "db": 3, "cli": 3, "service": 3,
     "bus": 2, "watch": 2, "repair": 2,
     "index": 1, "embed": 1, "access": 1, "records": 1, "paths": 1, "tree": 1, "names": 1, "config": 1,
