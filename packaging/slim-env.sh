@@ -12,9 +12,13 @@ site=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 # huggingface_hub with what it alone needs: tokenizers declares it for from_pretrained(),
 # and the suite reads the tokenizer from a file. pip and setuptools go last: nothing is
 # installed into this environment after this, and nothing in it imports them.
-"$py" -m pip uninstall --disable-pip-version-check -y -qq \
+# Of these, only what no remaining distribution requires goes (packaging/droppable.py): the
+# MCP SDK and uvicorn need anyio, httpx2, h11, idna and click, and those stay.
+drop=$("$py" "$(dirname "$0")/droppable.py" \
   onnx ml_dtypes protobuf flatbuffers packaging \
-  huggingface_hub hf-xet httpx2 httpcore2 h11 anyio idna truststore fsspec filelock tqdm click PyYAML
+  huggingface_hub hf-xet httpx2 httpcore2 h11 anyio idna truststore fsspec filelock tqdm click PyYAML)
+# shellcheck disable=SC2086 # one distribution name a word
+[ -z "$drop" ] || "$py" -m pip uninstall --disable-pip-version-check -y -qq $drop
 "$py" -m pip uninstall --disable-pip-version-check -y -qq setuptools pip
 
 # Parts of the remaining packages the suite never imports: onnxruntime's model tools, which

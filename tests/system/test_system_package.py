@@ -12,6 +12,7 @@ import subprocess
 import pytest
 from conftest import REPO
 from helpers import SERVICES, all_running
+from mcp_client import served, tool
 from sandbox.box import SYSBOX, Box, wait_until
 
 DEBS = "/opt/codeanalysisd-debs"
@@ -103,6 +104,13 @@ def test_apt_install_use_remove_purge(fresh, deb):
 
     hits = wait_until(found, timeout=20, what="the packaged suite to index and search")
     assert hits[0][1] == "m.py"
+
+    # the MCP bridge runs on what the package left in its environment
+    async def agent(s):
+        return {t.name for t in (await s.list_tools()).tools}, await tool(s, "search", query="packaged_marker_fn",
+                                                                             mode="text")
+    tools, searched = served(box, agent, {"user": "root", "groups": "root"})
+    assert "search" in tools and not searched.error and searched.data["results"][0]["path"] == "m.py", searched.text
 
     box.run("apt-get", "remove", "-y", "codeanalysisd", timeout=300)
     assert box.run("pgrep", "-u", "codeanalysis", check=False).stdout == ""  # every unit stopped
