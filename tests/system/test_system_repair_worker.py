@@ -1,5 +1,5 @@
 """The repair worker's own commands under a real system manager: StartRepairWorker,
-StopRepairWorker and RepairWorkerStatus, through busctl and codeanalysisctl.
+StopRepairWorker and RepairWorkerStatus, through busctl, codeanalysisctl and an MCP client.
 
 A copy of part of the standard library (about 250 files, root's, world-readable) and a small
 project only root can read (the service by ACL); `rwuser` is a caller (codeanalysis-users)
@@ -8,12 +8,15 @@ and `rwadmin` an admin (codeanalysis-admin) who cannot read the private project 
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import time
 
 import pytest
 from conftest import SRC, figure
 from helpers import IFACE, NAME, OBJ, busctl, copy_stdlib, ctl, dbus_send, start_suite
+from mcp_client import served, tool
 from sandbox.box import wait_until
 
 ROOT, PID = "/srv/rw-tree", "rw-tree"
@@ -135,6 +138,46 @@ def test_a_schedule_set_through_busctl_is_followed_batch_by_batch(system):
     rows = json.loads(ctl(system, "--json", "worker", "status").stdout)
     assert next(r for r in rows if r["name"] == "repair")["schedule"] == s["schedule"]
     assert f"{UNIT} schedule: 50 file(s) every 0.5 s over project {PID}" in ctl(system, "worker", "status").stdout
+
+
+def test_an_admin_agent_sets_the_schedule_and_kills_a_hung_worker_through_mcp(system):
+    """The same commands as MCP tools, from `codeanalysisctl mcp` run as an admin."""
+    wait_until(lambda: watcher_quiet(system), timeout=40, what="the watcher done indexing")
+
+    async def schedule(s):
+        started = await tool(s, "start_repair_worker", project=PID, batch_size=50, poll_interval=0.5)
+        seen: list[tuple[float, tuple[int, int]]] = []  # (when, (cycle, cycle_done)) at each change
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(seen) < 5:
+            now = await tool(s, "repair_worker_status", project=PID)
+            assert not now.error, now.text
+            step = (now.data["cycle"], now.data["cycle_done"])
+            if not seen or seen[-1][1] != step:
+                seen.append((time.monotonic(), step))
+            await asyncio.sleep(0.05)
+        return started, now, seen
+
+    started, last, seen = served(system, schedule, ADMIN)
+    assert not started.error, started.text
+    assert {k: started.data[k] for k in ("scope", "project", "batch_size", "poll_interval", "source")} == {
+        "scope": "project", "project": PID, "batch_size": 50, "poll_interval": 0.5, "source": "StartRepairWorker"}
+    assert last.data["schedule"] == f"50 file(s) every 0.5 s over project {PID}; from StartRepairWorker"
+    assert last.data["cycle_files"] == files_on_disk(system)
+    assert len(seen) >= 4, seen  # the first sighting, then at least three batches
+    steps = [(b[1] - a[1]) if a[0] == b[0] else b[1] for (_, a), (_, b) in itertools.pairwise(seen)]
+    assert all(0 < n <= 50 for n in steps), seen
+    took = seen[-1][0] - seen[1][0]
+    assert took >= (len(seen) - 2) * 0.5 - 0.3, seen  # never faster than one batch every 0.5 s
+
+    wait_until(lambda: running(system), timeout=15, what="the repair worker running")
+    try:
+        hold(system)
+        stopped = served(system, lambda s: tool(s, "stop_repair_worker", timeout=1.0, force=True), ADMIN)
+        assert not stopped.error, stopped.text
+        assert stopped.data["result"] == "killed" and 1.0 <= stopped.data["seconds"] < 5.0, stopped.data
+        assert system.show(UNIT, "Result")["Result"] == "signal"
+    finally:
+        back_to_running(system)
 
 
 def test_the_cli_sets_a_schedule_and_shows_the_last_action_per_project(system):
