@@ -169,34 +169,58 @@ def test_bad_queries_and_a_stopped_vectorizer_are_named_errors(system):
 
 
 def test_restarts_mid_run_lose_and_duplicate_nothing(system):
-    """A bigger project; the vectorizer is restarted, then killed with SIGKILL, while it embeds."""
+    """A bigger project; the vectorizer is restarted, then killed with SIGKILL, while it embeds.
+
+    The backlog is made first, with the vectorizer stopped, so that each interruption surely
+    falls inside a run that still has hundreds of chunks to go, however fast this machine is.
+    """
     root = "/srv/sem-big"
     system.sh(f"rm -rf {root} && mkdir -p {root} && cp -r {STDLIB}/email {STDLIB}/json {root}/")
-    ctl(system, "add", root)
+    system.systemctl("stop", VECTORIZER)
+    try:
+        ctl(system, "add", root)
+        files = int(system.sh(f"find {root} -name '*.py' | wc -l").stdout)
+        wait_until(lambda: _indexed(system, "sem-big") == files, timeout=60, what="sem-big indexed")
+        backlog = prop(system, "ChunksPending")
+        assert backlog >= 300, backlog  # enough that 50 embedded leaves a run in progress
+        system.systemctl("start", VECTORIZER)
 
-    def done() -> int:
-        return vectorizer(system)["done"]
+        def running(least: int) -> bool:
+            row = vectorizer(system)
+            return row["ActiveState"] == "active" and row["done"] >= least and prop(system, "ChunksPending") > 0
 
-    for how in ("restart", "kill"):
-        mark = done() if how == "restart" else 0  # a restarted process counts from 0
-        wait_until(lambda mark=mark: done() >= mark + 50 and prop(system, "ChunksPending") > 0,
-                   timeout=60, interval=0.05, what=f"the vectorizer mid-run before the {how}")
-        if how == "restart":
-            system.systemctl("restart", VECTORIZER)
-        else:
-            system.systemctl("kill", "-s", "KILL", VECTORIZER)
-    wait_until(lambda: settled(system), timeout=180, what="every chunk embedded after the restarts")
-    assert int(system.show(VECTORIZER, "NRestarts")["NRestarts"]) >= 1  # the SIGKILL was a crash, restarted
-    found = vectors(system)
-    (model,) = found["models"].values()
-    assert found["integrity"] == "ok" and model["missing"] == 0
-    assert model["embeddings"] == model["distinct_keys"] == model["vec_rows"]
-    # a project that is a small part of the index is searched among its own keys only
-    small = semantic(system, "remove common leading whitespace from every line", "-p", PID, "-n", "5")
-    assert "dedent" in {m["symbol"] for m in small} and {m["project"] for m in small} == {PID}
-    big = semantic(system, "parse an email message from bytes", "-p", "sem-big", "-n", "5")
-    assert len(big) == 5 and {m["project"] for m in big} == {"sem-big"}
-    ctl(system, "remove", root)
+        for how in ("restart", "kill"):
+            try:
+                wait_until(lambda: running(50), timeout=90, interval=0.05,
+                           what=f"the vectorizer mid-run before the {how}")
+            except TimeoutError as exc:
+                raise AssertionError(f"{exc}; vectorizer: {vectorizer(system)}, ChunksPending: "
+                                     f"{prop(system, 'ChunksPending')}, journal:\n"
+                                     + system.sh(f"journalctl -u {VECTORIZER} -n 30 --no-pager").stdout) from None
+            if how == "restart":
+                system.systemctl("restart", VECTORIZER)
+            else:
+                system.systemctl("kill", "-s", "KILL", VECTORIZER)
+            # a new process counts from 0: the next wait is on its own progress
+        wait_until(lambda: settled(system), timeout=180, what="every chunk embedded after the restarts")
+        assert int(system.show(VECTORIZER, "NRestarts")["NRestarts"]) >= 1  # the SIGKILL was a crash, restarted
+        found = vectors(system)
+        (model,) = found["models"].values()
+        assert found["integrity"] == "ok" and model["missing"] == 0
+        assert model["embeddings"] == model["distinct_keys"] == model["vec_rows"]
+        # a project that is a small part of the index is searched among its own keys only
+        small = semantic(system, "remove common leading whitespace from every line", "-p", PID, "-n", "5")
+        assert "dedent" in {m["symbol"] for m in small} and {m["project"] for m in small} == {PID}
+        big = semantic(system, "parse an email message from bytes", "-p", "sem-big", "-n", "5")
+        assert len(big) == 5 and {m["project"] for m in big} == {"sem-big"}
+    finally:
+        system.systemctl("start", VECTORIZER)
+        ctl(system, "remove", root, check=False)
+
+
+def _indexed(box, project: str) -> int:
+    rows = json.loads(ctl(box, "--json", "projects").stdout)
+    return next((p["files"] for p in rows if p["name"] == project), -1)
 
 
 def test_a_new_model_re_embeds_everything_and_keeps_the_old_vectors_until_done(system):
