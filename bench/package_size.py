@@ -28,8 +28,14 @@ GROUPS = {
     "libcst": "libcst", "tokenizers": "tokenizers", "apsw": "apsw", "dbus_fast": "dbus-fast",
     "codeanalysisd": "codeanalysisd itself",
 }
-HUB = {"huggingface_hub", "hf_xet", "httpx2", "httpcore2", "h11", "anyio", "idna", "truststore", "fsspec",
-       "filelock", "tqdm", "click", "yaml", "_yaml", "packaging", "flatbuffers"}
+HUB = {"huggingface_hub", "hf_xet", "fsspec", "filelock", "tqdm", "yaml", "_yaml", "packaging", "flatbuffers"}
+# the official MCP SDK (codeanalysisctl mcp) and what it requires; huggingface_hub shares
+# the HTTP stack with it, which counts here, where it stays
+MCP = {"mcp", "mcp_types", "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "starlette",
+       "sse_starlette", "uvicorn", "click", "jsonschema", "jsonschema_specifications", "referencing", "rpds",
+       "rpds_py", "attr", "attrs", "jwt", "pyjwt", "cryptography", "cffi", "_cffi_backend", "pycparser",
+       "multipart", "python_multipart", "opentelemetry", "opentelemetry_api", "httpx2", "httpcore2", "h11",
+       "anyio", "idna", "truststore", "sniffio", "certifi"}
 
 
 def component(path: str) -> str:
@@ -49,8 +55,11 @@ def component(path: str) -> str:
     name = re.sub(r"-[^-]+\.dist-info$", "", top).replace("-", "_").lower()
     if top.endswith(".dist-info"):
         name = {"protobuf": "google", "pyyaml": "yaml"}.get(name, name)
+    name = re.sub(r"\.cpython-.*$", "", name)
     if name in HUB:
-        return "huggingface_hub and its dependencies, packaging, flatbuffers"
+        return "huggingface_hub and what it alone needs, packaging, flatbuffers"
+    if name in MCP:
+        return "the MCP SDK and what it needs (pydantic, starlette, uvicorn, httpx2, cryptography, ...)"
     return GROUPS.get(name, GROUPS.get(top, "other libraries"))
 
 
