@@ -84,7 +84,8 @@ def prepare() -> dict[str, dict[str, Any]]:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", CLICK, "-d",
                         str(WORK)], check=True, capture_output=True)
         with tarfile.open(WORK / "click-8.1.7.tar.gz") as archive:
-            archive.extractall(WORK, filter="data")
+            # the "data" filter (no links out, no devices) where this Python has it (3.11.4 on)
+            archive.extractall(WORK, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     return {
         "corpus": {"root": corpus, "reference_root": STDLIB_HERE, "packages": PACKAGES,
                    "inside": [f"{p}/" for p in PACKAGES], "sys_path": [str(STDLIB_HERE)]},
@@ -207,11 +208,14 @@ def _target(d: Any) -> str | None:
 _TREES: dict[str, Any] = {}
 
 
-def _classes_around(path: str, line: int) -> list[str] | None:
+def _classes_around(path: str, line: int | None) -> list[str] | None:
     """The classes (outermost first) whose bodies hold ``line`` of the file at ``path``; None
-    when a function does (a local, which has no qualified name)."""
+    when a function does (a local, which has no qualified name), or when jedi gives the name no
+    line (one it made up, not written in the file)."""
     import ast
 
+    if line is None:
+        return None
     if path not in _TREES:
         _TREES[path] = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
     chain: list[str] = []
@@ -415,6 +419,7 @@ def main() -> None:
             report[f"imports {name}"] = compare_imports(box, ids[name], corpora[name])
             report[f"usages {name}"] = compare_usages(box, ids[name], corpora[name], args.names, args.rows,
                                                       args.seed)
+            pathlib.Path(args.out).write_text(json.dumps(report, indent=2))  # a later failure keeps these
         report["latency"] = json.loads(box.run(PY, PROBE, "latency", ids["stdlib"],
                                                f"{IN_BOX}/latency-queries.json", "-n", str(args.rounds),
                                                timeout=1800).stdout)

@@ -762,8 +762,9 @@ _ABOUT = {
                "checked and repaired in each project you may see (status repair [--project P]).",
                "codeanalysisctl worker start repair --batch-size 50 --poll-interval 0.5 -p app"),
     "mcp": ("An MCP server on stdin and stdout for coding agents (Claude Code, Cursor, ...), run by the agent\n"
-            "as you: search, definitions, references, files, history, restore, projects, freshness and repair,\n"
-            "each answer what you could read yourself, saying whether the index is fresh, bounded and paged.\n"
+            "as you: search, definitions, references, outlines, imports, usages, calls, class hierarchies,\n"
+            "files, history, restore, projects, freshness and repair, each answer what you could read\n"
+            "yourself, saying whether the index is fresh, bounded and paged.\n"
             "--json does not apply. See README, Agents (MCP), for the agent's configuration.",
             "codeanalysisctl mcp --project app"),
 }

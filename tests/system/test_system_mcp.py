@@ -41,10 +41,21 @@ NOT_FOUND = "org.codeanalysis1.Error.NotFound"
 
 MOD = ('"""The agent\'s module."""\n\n\ndef agent_fn(value):\n    """Double a value."""\n'
        "    return helper(value) * 2\n\n\ndef helper(value):\n    return value\n")
+# a small package: a subclass across modules through an aliased relative import, a re-export
+# under another name, self.method and a method called on an instance of an aliased module's class
+SHAPES = {
+    "shapes/__init__.py": '"""Shapes."""\nfrom shapes.base import Shape as BaseShape\n\n__all__ = ["BaseShape"]\n',
+    "shapes/base.py": ("class Shape:\n    def area(self):\n        return 0\n\n    def describe(self):\n"
+                       "        return f\"area {self.area()}\"\n"),
+    "shapes/square.py": ("from . import base as b\n\n\nclass Square(b.Shape):\n    def __init__(self, side):\n"
+                         "        self.side = side\n\n    def area(self):\n        return self.side ** 2\n"),
+    "use_shapes.py": ("import shapes.square as sq\nfrom shapes import BaseShape\n\n\ndef total(side):\n"
+                      "    return sq.Square(side).area()\n\n\ndef plain():\n    return BaseShape().describe()\n"),
+}
 BIG = "".join(f"LINE_{i:05d} = {i}  # {'padding ' * 8}\n" for i in range(3000))
 TOOLS = {"search", "find_symbol", "find_references", "read_file", "file_history", "restore_file", "list_projects",
          "add_project", "index_status", "repair_database", "start_repair_worker", "stop_repair_worker",
-         "repair_worker_status"}
+         "repair_worker_status", "outline", "imports", "relations"}
 
 
 # ----------------------------------------------------------------------------- the clients
@@ -116,6 +127,8 @@ def world(system, request):
     system.write_file(f"{ROOT}/mod.py", MOD)
     system.write_file(f"{ROOT}/big.py", BIG)
     system.write_file(f"{ROOT}/gone.py", "GONE_MARKER = 1\n")
+    for path, text in SHAPES.items():
+        system.write_file(f"{ROOT}/{path}", text)
     system.write_file(f"{SECOND}/second.py", "SECOND = 2\n")
     system.sh(f"chown -R agent:agent {ROOT} {SECOND} && chmod 0755 /home/agent")
     system.write_file(f"{PRIVATE}/secret_mod.py",
@@ -129,7 +142,8 @@ def world(system, request):
         r = ctl(system, "--json", "def", name, check=False, **who)
         return r.returncode == 0 and any(d["qualname"] == name for d in json.loads(r.stdout))
 
-    wait_until(lambda: defined("agent_fn", AGENT), timeout=30, what="the agent's project indexed")
+    wait_until(lambda: defined("agent_fn", AGENT) and defined("total", AGENT) and defined("Square", AGENT),
+               timeout=30, what="the agent's project indexed")
     wait_until(lambda: defined("other_secret_fn", OTHER), timeout=30, what="the other's project indexed")
     system.run("rm", f"{ROOT}/gone.py", **AGENT)  # in the history only, for restore_file
 
@@ -152,6 +166,12 @@ def test_the_tools_are_listed_with_closed_schemas_for_an_agent(system):
     assert set(tools["start_repair_worker"].input_schema["properties"]) == {"project", "batch_size", "poll_interval"}
     assert set(tools["stop_repair_worker"].input_schema["properties"]) == {"timeout", "force"}
     assert set(tools["repair_worker_status"].input_schema["properties"]) == {"project"}
+    assert tools["outline"].input_schema["required"] == ["path"]
+    assert tools["imports"].input_schema["properties"]["direction"]["enum"] == ["out", "in"]
+    assert "to" in tools["imports"].input_schema["properties"]
+    assert tools["relations"].input_schema["required"] == ["kind", "target"]
+    assert tools["relations"].input_schema["properties"]["kind"]["enum"] == ["hierarchy", "calls", "usages"]
+    assert all(tools[name].annotations.read_only_hint for name in ("outline", "imports", "relations"))
 
 
 def test_every_tool_with_good_and_bad_arguments(system):
@@ -169,6 +189,9 @@ def test_every_tool_with_good_and_bad_arguments(system):
         good["repair_database"] = await tool(s, "repair_database", project="mcpproj", dry_run=True)
         good["restore_file"] = await tool(s, "restore_file", project="mcpproj", path="gone.py")
         good["add_project"] = await tool(s, "add_project", root=SECOND)
+        good["file outline"] = await tool(s, "outline", project="mcpproj", path="mod.py")
+        good["imports"] = await tool(s, "imports", project="mcpproj", module="mod")
+        good["relations"] = await tool(s, "relations", kind="usages", target="mod.helper", project="mcpproj")
         worker = {name: await tool(s, name, **arguments) for name, arguments in (
             ("start_repair_worker", {"project": "mcpproj", "batch_size": 10, "poll_interval": 1.5}),
             ("repair_worker_status", {"project": "mcpproj"}),
@@ -191,6 +214,19 @@ def test_every_tool_with_good_and_bad_arguments(system):
             "start_repair_worker": [{"batch_size": "many"}, {"poll_interval": -1}],
             "stop_repair_worker": [{"timeout": -1}, {"force": 1}],
             "repair_worker_status": [{"project": 5}],
+            "outline": [{"project": "mcpproj"}, {"project": "mcpproj", "path": "mod.py", "limit": 0},
+                        {"project": "mcpproj", "path": ""}],
+            "imports": [{"project": "mcpproj"}, {"project": "mcpproj", "module": "mod", "direction": "up"},
+                        {"project": "mcpproj", "module": "mod", "depth": 99},
+                        {"project": "mcpproj", "module": "mod", "to": "shapes", "direction": "in"},
+                        {"project": "mcpproj", "module": "mod", "cursor": "xyz"}],
+            "relations": [{"target": "mod.helper"}, {"kind": "usages"}, {"kind": "imports", "target": "mod"},
+                          {"kind": "hierarchy", "target": "Shape", "direction": "callers", "project": "mcpproj"},
+                          {"kind": "calls", "target": "mod.helper", "direction": "down", "project": "mcpproj"},
+                          {"kind": "usages", "target": "mod.helper", "direction": "up"},
+                          {"kind": "usages", "target": "mod.helper", "depth": 2},
+                          {"kind": "calls", "target": "not a name", "project": "mcpproj"},
+                          {"kind": "usages", "target": "mod.helper", "limit": 500}],
         }
         refused = {name: [await tool(s, name, **arguments) for arguments in cases] for name, cases in bad.items()}
         # two versions of a file: restoring the first over the second needs overwrite
@@ -213,6 +249,10 @@ def test_every_tool_with_good_and_bad_arguments(system):
             "existing file": await tool(s, "restore_file", project="mcpproj", path="twice.py", version="2"),
             "system tree": await tool(s, "add_project", root="/etc"),
             "unknown status": await tool(s, "index_status", project="nosuchproj"),
+            "outline of a missing file": await tool(s, "outline", project="mcpproj", path="nope.py"),
+            "unknown module": await tool(s, "imports", project="mcpproj", module="no.such.module"),
+            "unknown class": await tool(s, "relations", kind="hierarchy", target="NoSuchClass", project="mcpproj"),
+            "unknown function": await tool(s, "relations", kind="calls", target="mod.nope", project="mcpproj"),
         }
         with pytest.raises(MCPError):
             await s.call_tool("no_such_tool", {})
@@ -259,6 +299,77 @@ def test_every_tool_with_good_and_bad_arguments(system):
     assert named["existing file"].name == "org.codeanalysis1.Error.Exists"
     assert named["system tree"].name == "org.codeanalysis1.Error.AccessDenied"
     assert named["unknown status"].name == NOT_FOUND
+    for name in ("outline of a missing file", "unknown module", "unknown class", "unknown function"):
+        assert named[name].name == NOT_FOUND, (name, named[name].text)
+    assert [d["name"] for d in good["file outline"].data["definitions"]] == ["agent_fn", "helper"]
+    assert good["imports"].data["imports"] == [] and good["imports"].data["module"] == "mod"
+    assert [(u["in"], u["kind"], u["resolution"]) for u in good["relations"].data["results"]] == [
+        ("agent_fn", "call", "resolved")]
+    for name in ("file outline", "imports", "relations"):
+        assert set(good[name].data["freshness"]["mcpproj"]) >= {"stale", "files_indexed"}, name
+
+
+def test_structure_follows_aliases_re_exports_self_and_subclasses_across_modules(system):
+    async def scenario(s: ClientSession):
+        asked = {
+            "outline": ("outline", {"project": "mcpproj", "path": "shapes/base.py"}),
+            "imports out": ("imports", {"project": "mcpproj", "module": "shapes/square.py"}),
+            "imported by": ("imports", {"project": "mcpproj", "module": "shapes.base", "direction": "in"}),
+            "all imports": ("imports", {"project": "mcpproj", "module": "use_shapes", "depth": 0}),
+            "chain": ("imports", {"project": "mcpproj", "module": "use_shapes", "to": "shapes.base"}),
+            "no chain": ("imports", {"project": "mcpproj", "module": "shapes.base", "to": "use_shapes"}),
+            "subclasses": ("relations", {"kind": "hierarchy", "target": "shapes.base.Shape", "direction": "down",
+                                         "project": "mcpproj"}),
+            "bases": ("relations", {"kind": "hierarchy", "target": "Square", "project": "mcpproj"}),
+            "self call": ("relations", {"kind": "calls", "target": "shapes.base.Shape.area", "project": "mcpproj"}),
+            "callees": ("relations", {"kind": "calls", "target": "use_shapes.total", "direction": "callees",
+                                      "project": "mcpproj"}),
+            "usages": ("relations", {"kind": "usages", "target": "shapes.base.Shape", "project": "mcpproj"}),
+            "inherited": ("relations", {"kind": "usages", "target": "shapes.base.Shape.describe"}),
+        }
+        replies = {label: await tool(s, name, **arguments) for label, (name, arguments) in asked.items()}
+        # a page at a time, one row a page: the cursor alone carries the question
+        rows, cursor = [], None
+        while True:
+            reply = await tool(s, "relations", limit=1, **({"cursor": cursor} if cursor else {
+                "kind": "usages", "target": "shapes.base.Shape", "project": "mcpproj"}))
+            rows += reply.data["results"]
+            if not reply.data["more"]:
+                break
+            cursor = reply.data["next_cursor"]
+        return replies, rows
+
+    replies, paged = served(system, scenario)
+    for label, reply in replies.items():
+        assert not reply.error, (label, reply.text)
+        assert "mcpproj" in reply.data["freshness"], label
+    outline = replies["outline"].data["definitions"]
+    assert [(d["name"], d["kind"], d["depth"]) for d in outline] == [
+        ("Shape", "class", 0), ("Shape.area", "method", 1), ("Shape.describe", "method", 1)]
+    assert outline[0]["line"] == 1 and outline[0]["end_line"] == 6
+    edges = lambda label: {(r["importer"], r["imported"]) for r in replies[label].data["imports"]}  # noqa: E731
+    assert edges("imports out") == {("shapes.square", "shapes.base")}  # `from . import base as b`
+    assert edges("imported by") == {("shapes", "shapes.base"), ("shapes.square", "shapes.base")}
+    assert edges("all imports") == {("use_shapes", "shapes.square"), ("use_shapes", "shapes"),
+                                    ("shapes.square", "shapes.base"), ("shapes", "shapes.base")}
+    assert replies["chain"].data["chain"] == ["use_shapes", "shapes.square", "shapes.base"]
+    assert replies["chain"].data["found"] is True
+    assert replies["no chain"].data["found"] is False and replies["no chain"].data["chain"] == []
+    assert [(r["class"], r["path"], r["depth"]) for r in replies["subclasses"].data["results"]] == [
+        ("shapes.base.Shape", "shapes/base.py", 0), ("shapes.square.Square", "shapes/square.py", 1)]
+    assert [(r["class"], r["depth"]) for r in replies["bases"].data["results"]] == [
+        ("shapes.square.Square", 0), ("shapes.base.Shape", 1)]
+    assert [(r["caller"], r["in"], r["line"], r["resolution"]) for r in replies["self call"].data["results"]] == [
+        ("shapes.base.Shape.describe", "Shape.describe", 6, "resolved")]
+    callees = {(r["callee"], r["resolution"]) for r in replies["callees"].data["results"]}
+    assert ("shapes.square.Square.area", "resolved") in callees  # sq.Square(side).area(): through the alias
+    uses = {(r["path"], r["line"], r["text"], r["resolution"]) for r in replies["usages"].data["results"]}
+    assert uses == {("shapes/__init__.py", 2, "Shape", "resolved"), ("shapes/square.py", 4, "b.Shape", "resolved"),
+                    ("use_shapes.py", 2, "BaseShape", "resolved"), ("use_shapes.py", 10, "BaseShape", "resolved")}
+    assert [(r["project"], r["path"], r["in"], r["text"]) for r in replies["inherited"].data["results"]] == [
+        ("mcpproj", "use_shapes.py", "plain", "BaseShape().describe")]
+    assert {(r["path"], r["line"]) for r in paged} == {(path, line) for path, line, _t, _r in uses}
+    assert len(paged) == len(uses)
 
 
 def test_answers_are_bounded_and_paged_without_losing_anything(system):
@@ -372,7 +483,11 @@ def test_nothing_of_another_users_private_project_reaches_any_answer(system):
                   ("repair_database", {"project": "mcpsecret", "dry_run": True}),
                   ("repair_database", {"project": PRIVATE, "dry_run": True}),
                   ("repair_worker_status", {"project": "mcpsecret"}),
-                  ("add_project", {"root": PRIVATE})]
+                  ("add_project", {"root": PRIVATE}),
+                  ("relations", {"kind": "usages", "target": "helper", "limit": 200}),
+                  ("relations", {"kind": "usages", "target": "secret_mod.other_secret_fn", "project": "mcpsecret"}),
+                  ("outline", {"project": "mcpsecret", "path": "secret_mod.py"}),
+                  ("imports", {"project": "mcpsecret", "module": "secret_mod", "direction": "in"})]
         for name, arguments in calls:
             replies.append((name, arguments, await tool(s, name, **arguments)))
         cursor, pages = None, 0

@@ -68,7 +68,8 @@ def test_every_tool_schema_is_checkable_and_closed():
     for tool in tools.TOOLS:
         s = tool.input_schema
         assert s["type"] == "object" and s["additionalProperties"] is False
-        defaults = check(s, {name: "x" * 3 for name in s.get("required", ())})
+        given = {name: s["properties"][name].get("enum", ["x" * 3])[0] for name in s.get("required", ())}
+        defaults = check(s, given)
         # every argument but the required ones has a default
         assert set(defaults) == set(s["properties"]) - {"cursor"}, tool.name
     assert len(tools.TOOLS) <= 16
@@ -337,3 +338,125 @@ def test_freshness_is_asked_once_for_a_burst_of_calls_and_again_after_a_change(m
     bridge.changed()
     asyncio.run(bridge.freshness(""))
     assert len(bus.calls) == 3
+
+
+# ----------------------------------------------------------------------------- structure
+MORE_CALLS = ["", "", "", "25 more calls not shown", 25, "more"]
+
+
+def test_structure_arguments_are_checked_before_the_bus_is_asked():
+    relations = tools.BY_NAME["relations"].input_schema
+    assert "kind must be one of hierarchy, calls, usages" in refused(relations, {"kind": "imports", "target": "a"})
+    assert "target must be given" in refused(relations, {"kind": "usages"})
+    assert "depth must be from 0 to 64" in refused(relations, {"kind": "calls", "target": "f", "depth": -1})
+    for arguments, says in (({"kind": "hierarchy", "target": "C", "direction": "callers"},
+                             "direction for hierarchy must be up or down"),
+                            ({"kind": "calls", "target": "f", "direction": "down"},
+                             "direction for calls must be callers, callees or both"),
+                            ({"kind": "usages", "target": "f", "direction": "up"}, "leave direction out"),
+                            ({"kind": "usages", "target": "f", "depth": 3}, "leave depth out")):
+        with pytest.raises(ToolError, match=says):
+            run("relations", {**arguments, "project": "app"}, {})
+    with pytest.raises(ToolError, match="leave direction out"):
+        run("imports", {"project": "app", "module": "a", "to": "b", "direction": "in"}, {})
+    imports = tools.BY_NAME["imports"].input_schema
+    assert "direction must be one of out, in" in refused(imports, {"module": "a", "direction": "up"})
+    assert "module must be given" in refused(imports, {})
+    assert "path must be given" in refused(tools.BY_NAME["outline"].input_schema, {"project": "app"})
+
+
+def test_a_direction_left_out_is_the_kinds_first():
+    _, calls = run("relations", {"kind": "calls", "target": "pkg.f", "project": "app"}, {"CallGraph": [[]]})
+    assert ("CallGraph", "app", "pkg.f", "callers", 1) in calls
+    _, calls = run("relations", {"kind": "hierarchy", "target": "C", "project": "app"}, {"ClassHierarchy": [[]]})
+    assert ("ClassHierarchy", "app", "C", "up") in calls
+    answer, calls = run("relations", {"kind": "usages", "target": "pkg.f", "limit": 10}, {"FindUsages": [[]]})
+    assert ("FindUsages", "pkg.f", "", 10) in calls and "direction" not in answer
+    assert answer["results"] == [] and "no use of pkg.f found" in answer["notes"]
+
+
+def test_calls_are_paged_over_the_services_answer_and_its_cut_is_said():
+    rows = [["pkg.f", f"pkg.g{i}", "pkg/m.py", "f", i + 1, "resolved"] for i in range(1000)] + [MORE_CALLS]
+    answer, calls = run("relations", {"kind": "calls", "target": "pkg.f", "direction": "callees", "depth": 0,
+                                      "project": "app", "limit": 200, "max_chars": 40000},
+                        {"CallGraph": [rows]})
+    assert ("CallGraph", "app", "pkg.f", "callees", 0) in calls
+    assert answer["results"][0] == {"caller": "pkg.f", "callee": "pkg.g0", "path": "pkg/m.py", "in": "f",
+                                    "line": 1, "resolution": "resolved"}
+    assert answer["more"] and answer["freshness"]["app"]["stale"] is False
+    assert any("25 more calls not shown" in n for n in answer["notes"])
+    seen, cursor = [r["callee"] for r in answer["results"]], answer["next_cursor"]
+    while cursor:
+        page, _ = run("relations", {"cursor": cursor, "limit": 200, "max_chars": 40000}, {"CallGraph": [rows]})
+        seen += [r["callee"] for r in page["results"]]
+        cursor = page.get("next_cursor")
+    assert seen == [f"pkg.g{i}" for i in range(1000)]  # every row once, the service's cut row never among them
+
+
+def test_usages_ask_the_service_for_what_the_page_needs_and_go_on_past_it():
+    def usages(target, project, limit):
+        rows = [["app", f"m{i}.py", "", "call", "f", i + 1, 0, "resolved"] for i in range(min(limit, 30))]
+        return [rows + ([["", "", "", "more", f"{30 - limit} more uses not shown", 30 - limit, 0, "more"]]
+                        if limit < 30 else [])]
+
+    answer, calls = run("relations", {"kind": "usages", "target": "pkg.f", "limit": 20}, {"FindUsages": usages})
+    assert ("FindUsages", "pkg.f", "", 20) in calls and len(answer["results"]) == 20 and answer["more"]
+    assert not any("at most" in n for n in answer.get("notes", []))  # not the service's bound: the next page
+    rest, calls = run("relations", {"cursor": answer["next_cursor"], "limit": 20}, {"FindUsages": usages})
+    assert ("FindUsages", "pkg.f", "", 40) in calls
+    assert [r["path"] for r in rest["results"]] == [f"m{i}.py" for i in range(20, 30)] and not rest["more"]
+
+
+def test_hierarchy_keeps_the_levels_asked_for():
+    rows = [["pkg.C", "pkg", "pkg/__init__.py", 3, 0], ["pkg.base.B", "pkg.base", "pkg/base.py", 1, 1],
+            ["object", "builtins", "", 0, 2]]
+    near, _ = run("relations", {"kind": "hierarchy", "target": "C", "project": "app"}, {"ClassHierarchy": [rows]})
+    assert [r["class"] for r in near["results"]] == ["pkg.C", "pkg.base.B"]
+    every, _ = run("relations", {"kind": "hierarchy", "target": "C", "depth": 0, "project": "app"},
+                   {"ClassHierarchy": [rows]})
+    assert [r["depth"] for r in every["results"]] == [0, 1, 2] and every["direction"] == "up"
+
+
+def test_imports_list_or_chain():
+    rows = [["pkg.cli", "pkg.db", "pkg/cli.py", 2], ["pkg.cli", "os", "pkg/cli.py", 1]]
+    answer, calls = run("imports", {"project": "app", "module": "pkg.cli"}, {"Imports": [rows]})
+    assert ("Imports", "app", "pkg.cli", "out", 1) in calls
+    assert answer["imports"][0] == {"importer": "pkg.cli", "imported": "pkg.db", "path": "pkg/cli.py", "line": 2}
+    chain, calls = run("imports", {"project": "app", "module": "pkg.cli", "to": "pkg.store"},
+                       {"ImportChain": [["pkg.cli", "pkg.db", "pkg.store"]]})
+    assert ("ImportChain", "app", "pkg.cli", "pkg.store") in calls
+    assert chain["chain"] == ["pkg.cli", "pkg.db", "pkg.store"] and chain["found"] and not chain["more"]
+    none, _ = run("imports", {"project": "app", "module": "pkg.store", "to": "pkg.cli"}, {"ImportChain": [[]]})
+    assert none["found"] is False and none["chain"] == [] and "does not import" in none["notes"][0]
+    assert none["freshness"]["app"]["stale"] is False
+
+
+def test_an_outline_says_how_deep_each_definition_is_and_a_long_one_is_paged():
+    rows = [["C", "class", 1, 400, 0, "Base"]] + [[f"C.m{i}", "method", 2 + i, 2 + i, 1, "(self)"]
+                                                  for i in range(300)]
+    answer, calls = run("outline", {"project": "app", "path": "pkg/m.py", "max_chars": 1000},
+                        {"Outline": [rows]})
+    assert ("Outline", "app", "pkg/m.py") in calls
+    assert answer["definitions"][0] == {"name": "C", "kind": "class", "line": 1, "end_line": 400, "depth": 0,
+                                        "signature": "Base"}
+    assert answer["more"] and answer["path"] == "pkg/m.py" and len(dumps(answer)) <= 1000
+    names, cursor = [], None
+    while True:
+        page, _ = run("outline", {"cursor": cursor} if cursor else {"project": "app", "path": "pkg/m.py"},
+                      {"Outline": [rows]})
+        names += [d["name"] for d in page["definitions"]]
+        cursor = page.get("next_cursor")
+        if not page["more"]:
+            break
+    assert names == [r[0] for r in rows]
+
+
+def test_a_structure_question_without_a_project_takes_the_working_directorys():
+    bus = Recorder({"IndexStatus": [FRESH], "ListProjects": [[["app", "app", "/srv/app", 1, "active"]]],
+                    "ClassHierarchy": [[["pkg.C", "pkg", "pkg/__init__.py", 3, 0]]]})
+    tool = tools.BY_NAME["relations"]
+    bridge = tools.Bridge(bus, "", cwd="/srv/app/pkg")
+    asyncio.run(tool.run(bridge, tool.check({"kind": "hierarchy", "target": "C"})))
+    assert ("ClassHierarchy", "app", "C", "up") in bus.calls
+    with pytest.raises(ToolError, match="project must be given"):
+        run("imports", {"module": "pkg"}, {"ListProjects": [[]]})

@@ -34,7 +34,7 @@ def test_requests_on_stdin_answers_on_stdout_then_the_end():
     assert server.wait(timeout=30) == 0, server.stderr.read()
     assert server.stdout.read() == ""  # nothing after the answers
     assert answers[1]["result"]["serverInfo"]["name"] == "codeanalysisd"
-    assert len(answers[2]["result"]["tools"]) == 13
+    assert len(answers[2]["result"]["tools"]) == 16
     error = answers[3]["result"]
     assert error["isError"] and error["structuredContent"]["error"]["name"] == "org.codeanalysis1.Error.InvalidArgument"
 

@@ -31,7 +31,9 @@ log = logging.getLogger("codeanalysisctl.mcp")
 INSTRUCTIONS = (
     "codeanalysisd keeps a live index of the Python projects on this machine, followed on disk as files "
     "change. Answers show only what you could read on disk yourself. Start with list_projects (or search "
-    "across all). Every answer says per project whether the index is fresh (freshness: stale, files_pending, "
+    "across all). For structure, outline shows a file's definitions, imports the import graph, and relations "
+    "the usages, calls and class hierarchy of a qualified name, resolved through imports and aliases. Every "
+    "answer says per project whether the index is fresh (freshness: stale, files_pending, "
     "why); if stale, results may miss the latest edits. Answers are bounded by max_chars and paged: when more "
     "is true, call again with next_cursor. Errors carry the service's error name and what to do."
 )

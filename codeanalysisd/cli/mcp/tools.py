@@ -300,6 +300,170 @@ async def find_references(bridge: Bridge, call: Call) -> Answer:
                         lambda q, ask: (q["name"], q["project"], ask), row, ("name", "in"))
 
 
+# ----------------------------------------------------------------------------- structure
+def split_more(rows: Sequence[Sequence[Any]]) -> tuple[list[list[Any]], int, str]:
+    """A structure reply's rows, and, when the service cut it at its bound, how many rows it
+    left out and what it says of them (its last row: first field "", first number the count)."""
+    if rows and rows[-1][0] == "":
+        last = rows[-1]
+        count = next((v for v in last if isinstance(v, int) and not isinstance(v, bool)), 0)
+        text = next((v for v in last if isinstance(v, str) and " " in v), "")
+        return [list(r) for r in rows[:-1]], count, text
+    return [list(r) for r in rows], 0, ""
+
+
+def paged_rows(tool: str, query: dict[str, Any], offset: int, per_page: int, max_chars: int,
+               rows: Sequence[Sequence[Any]], row: Callable[[list[Any]], Item], key: str, fresh: Fresh,
+               projects: Callable[[list[Item]], Iterable[str]], cuttable: Sequence[str], narrow: str,
+               notes: Sequence[str] = (), asked: int = SERVICE_ROWS, **extra: Any) -> Answer:
+    """One page of a structure reply (the service answers every row at once, up to its bound;
+    each page asks again and shows its slice). A reply the service cut at its bound says so,
+    with how to narrow the question; one cut only because fewer rows were ``asked`` for goes
+    on with next_cursor."""
+    found, left, said = split_more(rows)
+    page = [row(r) for r in found[offset:offset + per_page]]
+    told = list(notes)
+    capped = left > 0 and asked >= SERVICE_ROWS
+    if capped:
+        told.append(f"the service answers at most {SERVICE_ROWS} rows for one question and {said}: {narrow}")
+
+    def build(shown: list[Item], compact: bool) -> Answer:
+        more = len(found) > offset + len(shown) or (left > 0 and not capped and len(shown) == len(page))
+        return envelope(shown, key, more, lambda: pages.Cursor(tool, query, offset + len(shown)).encode(), fresh,
+                        compact, told, projects(shown), **extra)
+
+    return pages.fit(page, max_chars, build, cuttable)
+
+
+async def outline(bridge: Bridge, call: Call) -> Answer:
+    query, offset, _ = pages.resume("outline", call.args, call.given, ("project", "path"))
+    project = await bridge.file_project(query["project"], query["path"])
+    (rows,), fresh = await alongside(bridge.bus("Outline", project, query["path"]), bridge.freshness(project))
+
+    def row(r: list[Any]) -> Item:
+        qualname, kind, line, end, depth, signature = r
+        return {"name": qualname, "kind": kind, "line": line, "end_line": end, "depth": depth,
+                "signature": signature}
+
+    return paged_rows("outline", query, offset, call.args["limit"], call.args["max_chars"], rows, row,
+                      "definitions", fresh, lambda shown: list(fresh[0]), ("signature",),
+                      "read the file in parts with read_file", [] if rows else ["no definitions in this file"],
+                      project=project, path=query["path"])
+
+
+IMPORT_DEFAULTS = {"direction": "out", "depth": 1}
+
+
+async def imports(bridge: Bridge, call: Call) -> Answer:
+    query, offset, _ = pages.resume("imports", call.args, call.given, ("project", "module", "direction", "depth",
+                                                                       "to"))
+    project = await bridge.file_project(query["project"])
+    if query["to"]:
+        # one chain answers "how does module come to import to": a direction or depth would be ignored
+        ignored = [k for k, v in IMPORT_DEFAULTS.items() if query[k] != v]
+        if ignored:
+            raise invalid(f"to asks for one shortest chain from module to to: leave {' and '.join(ignored)} out "
+                          "(or leave to out to list imports)")
+        (chain,), fresh = await alongside(bridge.bus("ImportChain", project, query["module"], query["to"]),
+                                          bridge.freshness(project))
+        notes = [] if chain else [f"{query['module']} does not import {query['to']}, directly or through other "
+                                  "modules of the project"]
+        return envelope(None, "", False, str, fresh, False, notes, list(fresh[0]), project=project,
+                        module=query["module"], to=query["to"], chain=list(chain), found=bool(chain))
+    (rows,), fresh = await alongside(bridge.bus("Imports", project, query["module"], query["direction"],
+                                                query["depth"]), bridge.freshness(project))
+
+    def row(r: list[Any]) -> Item:
+        importer, imported, path, line = r
+        return {"importer": importer, "imported": imported, "path": path, "line": line}
+
+    nothing = ("imports nothing" if query["direction"] == "out" else "is imported by no module of the project")
+    return paged_rows("imports", query, offset, call.args["limit"], call.args["max_chars"], rows, row, "imports",
+                      fresh, lambda shown: list(fresh[0]), ("path",), "ask with a smaller depth",
+                      [] if rows else [f"{query['module']} {nothing}"], project=project, module=query["module"],
+                      direction=query["direction"])
+
+
+RELATIONS = {"hierarchy": ("up", "down"), "calls": ("callers", "callees", "both"), "usages": ("",)}
+
+
+def relation_query(query: Mapping[str, Any]) -> str:
+    """The direction a relations question goes (its kind's first when not given), or why the
+    question is not one: each kind takes its own directions, and usages no depth."""
+    kind, direction = query["kind"], query["direction"]
+    allowed = RELATIONS[kind]
+    if kind == "usages":
+        if direction:
+            raise invalid("direction is for hierarchy (up, down) and calls (callers, callees, both): usages are "
+                          "the uses of target, leave direction out")
+        if query["depth"] != 1:
+            raise invalid("depth is for hierarchy and calls: usages are every use of target, leave depth out")
+        return ""
+    if not direction:
+        return allowed[0]
+    if direction not in allowed:
+        raise invalid(f"direction for {kind} must be {', '.join(allowed[:-1])} or {allowed[-1]}, not {direction!r}")
+    return str(direction)
+
+
+def usage_row(r: list[Any]) -> Item:
+    project, path, scope, kind, text, line, column, resolution = r
+    return {"project": project, "path": path, "in": scope or "<module>", "kind": kind, "text": text, "line": line,
+            "column": column, "resolution": resolution}
+
+
+def class_row(r: list[Any]) -> Item:
+    name, module, path, line, depth = r
+    return {"class": name, "module": module, "path": path, "line": line, "depth": depth}
+
+
+def call_row(r: list[Any]) -> Item:
+    caller, callee, path, scope, line, resolution = r
+    return {"caller": caller, "callee": callee, "path": path, "in": scope or "<module>", "line": line,
+            "resolution": resolution}
+
+
+async def relations(bridge: Bridge, call: Call) -> Answer:
+    query, offset, _ = pages.resume("relations", call.args, call.given, ("kind", "target", "direction", "depth",
+                                                                         "project"))
+    direction = relation_query(query)
+    kind, target, depth = query["kind"], query["target"], query["depth"]
+    per_page, max_chars = call.args["limit"], call.args["max_chars"]
+    about = {"kind": kind, "target": target, **({"direction": direction} if direction else {})}
+    if kind == "usages":
+        project = bridge.project(query["project"])  # "" is every project the caller sees
+        ask = min(SERVICE_ROWS, offset + per_page)
+        reply, fresh = await alongside(bridge.bus("FindUsages", target, project, ask), bridge.freshness(project))
+        rows = reply[0]
+        return paged_rows("relations", query, offset, per_page, max_chars, rows, usage_row, "results", fresh,
+                          lambda shown: touched(shown, fresh, bool(project)), ("text", "in"),
+                          "name one project, or a more precise target",
+                          [] if rows else [f"no use of {target} found"], asked=ask, **about)
+    project = await bridge.file_project(query["project"])
+    if kind == "calls":
+        reply, fresh = await alongside(bridge.bus("CallGraph", project, target, direction, depth),
+                                         bridge.freshness(project))
+        rows = reply[0]
+        return paged_rows("relations", query, offset, per_page, max_chars, rows, call_row, "results", fresh,
+                          lambda shown: list(fresh[0]), ("in",), "ask with a smaller depth or one direction",
+                          [] if rows else [f"no {direction} of {target} found"], **about)
+    reply, fresh = await alongside(bridge.bus("ClassHierarchy", project, target, direction),
+                                     bridge.freshness(project))
+    rows = reply[0]
+    found, left, said = split_more(rows)
+    # the service walks every level; depth keeps the nearer ones (the class itself is level 0)
+    kept: list[Sequence[Any]] = [r for r in found if not depth or r[4] <= depth]
+    notes = []
+    if left and len(kept) < len(found):  # what the service left out lies past the rows kept, or not: say so
+        notes.append(f"the service answers at most {SERVICE_ROWS} classes and {said}: some within depth may be "
+                     "among them; name the class by its qualified name")
+    elif left:
+        kept.append(rows[-1])
+    return paged_rows("relations", query, offset, per_page, max_chars, kept, class_row, "results", fresh,
+                      lambda shown: list(fresh[0]), ("class",), "name the class by its qualified name", notes,
+                      **about)
+
+
 # ----------------------------------------------------------------------------- files
 async def read_file(bridge: Bridge, call: Call) -> Answer:
     query, _, at = pages.resume("read_file", call.args, call.given,
@@ -594,9 +758,9 @@ TOOLS: tuple[Tool, ...] = (
          search),
     Tool("find_symbol",
          "Where names are defined: functions, classes, methods. name is a plain name ('join'), a qualified "
-         "name ('JSONEncoder.default') or a glob ('test_*'); with path and the default '*', the definitions of "
-         "those files (an outline). Rows: project, path, qualified name, kind, line, column, end_line, "
-         "signature, first docstring line. " + FRESHNESS_WORDS,
+         "name ('JSONEncoder.default') or a glob ('test_*'); with path and the default '*', every definition in "
+         "the files matching path (outline gives one file's, nested). Rows: project, path, qualified name, kind, "
+         "line, column, end_line, signature, first docstring line. " + FRESHNESS_WORDS,
          schema({"name": {"type": "string", "minLength": 1, "maxLength": 1024, "default": "*",
                           "description": "Name, qualified name or glob (default '*': every definition)."},
                  "kind": {"type": "string", "enum": ["", *KINDS], "default": "",
@@ -613,6 +777,59 @@ TOOLS: tuple[Tool, ...] = (
                  "project": PROJECT, "path": PATH_GLOB, "limit": limit(100, 200), "cursor": CURSOR,
                  "max_chars": MAX_CHARS}, ["name"]),
          find_references),
+    Tool("outline",
+         "The definitions of one file, in source order and nested as written: each class, function and method "
+         "with its qualified name in the file ('Parser.feed'), kind, line, end_line, depth of nesting (0: top "
+         "level) and signature (a function's parameters, a class's bases). Cheaper than reading the file to see "
+         "its shape. " + FRESHNESS_WORDS,
+         schema({"project": PROJECT, "path": FILE, "limit": limit(200, 1000, "definitions"), "cursor": CURSOR,
+                 "max_chars": MAX_CHARS}, ["path"]),
+         outline),
+    Tool("imports",
+         "The import graph of a project's modules. direction 'out' (default): what module imports; 'in': which "
+         "modules import it. depth 1 (default) is direct imports, n follows n steps, 0 all of them. Relative "
+         "imports are resolved and 'import a.b' counts a.b. Rows: importer, imported, path of the importer, "
+         "line of the import. With to: instead, a shortest chain of imports from module to to (['a', 'b', "
+         "'c']: a imports b, b imports c), or found false when module does not import to at all. "
+         + FRESHNESS_WORDS,
+         schema({"project": PROJECT,
+                 "module": {"type": "string", "minLength": 1, "maxLength": 1000,
+                            "description": "The module, by dotted name ('pkg.db.store') or path ('pkg/db/store.py')."},
+                 "direction": {"type": "string", "enum": ["out", "in"], "default": "out",
+                               "description": "out (default): what module imports; in: who imports module."},
+                 "depth": {"type": "integer", "minimum": 0, "maximum": 64, "default": 1,
+                           "description": "Steps to follow (default 1: direct imports; 0: all, transitively)."},
+                 "to": {"type": "string", "maxLength": 1000, "default": "",
+                        "description": "Another module: answer a shortest import chain from module to it instead "
+                                       "of listing imports (direction and depth then stay at their defaults)."},
+                 "limit": limit(100, 500, "imports"), "cursor": CURSOR, "max_chars": MAX_CHARS}, ["module"]),
+         imports),
+    Tool("relations",
+         "How code is related, resolved through imports, aliases ('import x as y', 'from x import y as z', "
+         "re-exports), self/cls and inheritance. kind 'usages': every use of a qualified name ('pkg.mod.func', "
+         "'json.JSONEncoder.default', 'os.path.join'), rows: project, path, enclosing symbol (in), kind, text as "
+         "written, line, column. kind 'calls': callers (default), callees or both of a function or method by "
+         "qualified name ('pkg.mod.Class.method'), rows: caller, callee, path, in, line. kind 'hierarchy': a "
+         "class's bases (direction up, default) or subclasses (down), by qualified or plain name, rows: class, "
+         "module, path, line, depth (the class itself is depth 0; a base outside the project has no path). "
+         "Calls and usages carry resolution: 'resolved' when bound through the code, 'name' when only the name "
+         "matched (receiver unknown). " + FRESHNESS_WORDS,
+         schema({"kind": {"type": "string", "enum": list(RELATIONS),
+                          "description": "usages: uses of target; calls: the call graph around target; hierarchy: "
+                                         "bases or subclasses of target."},
+                 "target": {"type": "string", "minLength": 1, "maxLength": 1000,
+                            "description": "A qualified name: the class (hierarchy; a plain name also), the function "
+                                           "or method (calls), anything defined or imported (usages)."},
+                 "direction": {"type": "string", "enum": ["", "up", "down", "callers", "callees", "both"],
+                               "default": "",
+                               "description": "hierarchy: up (default) or down; calls: callers (default), callees "
+                                              "or both; usages: none."},
+                 "depth": {"type": "integer", "minimum": 0, "maximum": 64, "default": 1,
+                           "description": "hierarchy and calls: levels to follow (default 1: direct bases, "
+                                          "subclasses, callers or callees; 0: all, transitively)."},
+                 "project": PROJECT, "limit": limit(50, 200), "cursor": CURSOR, "max_chars": MAX_CHARS},
+                ["kind", "target"]),
+         relations),
     Tool("read_file",
          "The exact stored text of a file (also of one deleted from disk, or of an older version from "
          "file_history), lines start_line..end_line. A long file comes in pages: pass next_cursor to go on. "
