@@ -19,12 +19,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import mcp_client
 import pytest
 from conftest import REPO, figure
 from helpers import ctl, start_suite
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
+from mcp_client import Reply, tool
 from sandbox.box import wait_until
 
 AGENT = {"user": "agent", "groups": "codeanalysis-users"}
@@ -60,40 +61,11 @@ TOOLS = {"search", "find_symbol", "find_references", "read_file", "file_history"
 
 # ----------------------------------------------------------------------------- the clients
 def server_argv(system, who: dict[str, str] = AGENT) -> list[str]:
-    """`codeanalysisctl mcp` inside the box, as the user: what an agent's configuration runs."""
-    return system.argv("setpriv", f"--reuid={who['user']}", f"--regid={who['user']}", f"--groups={who['groups']}",
-                       "--inh-caps=-all", "--", "codeanalysisctl", "mcp")
+    return mcp_client.server_argv(system, who)
 
 
 def served(system, scenario: Callable[[ClientSession], Awaitable[Any]], who: dict[str, str] = AGENT) -> Any:
-    """Run the scenario against a fresh server, with the SDK's real stdio client."""
-    argv = server_argv(system, who)
-
-    async def main() -> Any:
-        async with (stdio_client(StdioServerParameters(command=argv[0], args=argv[1:])) as (read, write),
-                    ClientSession(read, write) as s):
-            await s.initialize()
-            return await scenario(s)
-
-    return asyncio.run(main())
-
-
-class Reply:
-    def __init__(self, result, max_chars: int) -> None:
-        self.error = bool(result.is_error)
-        self.text = result.content[0].text
-        self.data = result.structured_content or {}
-        if not self.error:
-            assert len(self.text) <= max_chars, (len(self.text), max_chars)
-            assert json.loads(self.text) == self.data
-
-    @property
-    def name(self) -> str:
-        return self.data["error"]["name"] if self.error else ""
-
-
-async def tool(s: ClientSession, tool_name: str, /, **arguments: Any) -> Reply:
-    return Reply(await s.call_tool(tool_name, arguments), arguments.get("max_chars", 8000))
+    return mcp_client.served(system, scenario, who)
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
