@@ -71,7 +71,8 @@ TEST: dict[str, Target] = {
     "raise an exception if the response status indicates an error": ("requests/models.py", "Response.raise_for_status"),
     "iterate over the response body one line at a time": ("requests/models.py", "Response.iter_lines"),
     "decode the response body as JSON": ("requests/models.py", "Response.json"),
-    "compute the digest authentication header for a request": ("requests/auth.py", "HTTPDigestAuth.build_digest_header"),
+    "compute the digest authentication header for a request":
+        ("requests/auth.py", "HTTPDigestAuth.build_digest_header"),
     "follow the redirects of a response and yield each subsequent response":
         ("requests/sessions.py", "SessionRedirectMixin.resolve_redirects"),
     "send an HTTP DELETE request": ("requests/api.py", "delete"),
@@ -109,7 +110,8 @@ DEV: dict[str, Target] = {
     "guess the file name of a file object": ("requests/utils.py", "guess_filename"),
     "choose the proxy to use for a URL": ("requests/utils.py", "select_proxy"),
     "quote a URI again so that it is fully and consistently quoted": ("requests/utils.py", "requote_uri"),
-    "encode files as multipart form data for the request body": ("requests/models.py", "RequestEncodingMixin._encode_files"),
+    "encode files as multipart form data for the request body":
+        ("requests/models.py", "RequestEncodingMixin._encode_files"),
     "close the session and all its adapters": ("requests/sessions.py", "Session.close"),
     "check that a string is a valid IPv4 address": ("requests/utils.py", "is_ipv4_address"),
 }
