@@ -16,6 +16,7 @@ The amounts were chosen by measurement on the DEV queries of bench/retrieval_que
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -66,3 +67,22 @@ def definitions(candidates: Iterable[Candidate], limit: int, weights: Weights = 
             best[key] = (c, score)
     ranked = sorted(best.values(), key=lambda e: (-e[1], e[0].project, e[0].path, e[0].line))
     return ranked[:limit]
+
+
+_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_QUERY_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def name_parts(symbol: str) -> list[str]:
+    """The words of a definition's own name, lower case: ``_copy_tree``, ``copyTree`` and
+    ``CopyTree`` are copy, tree."""
+    return [p.lower() for p in _PART.findall(symbol.rsplit(".", 1)[-1])]
+
+
+def names_query(symbol: str, query: str) -> bool:
+    """The query says a word of the definition's name (or the name is a word of it, as
+    ``nlargest`` holds "largest"): words of three letters or more."""
+    words = {w.lower() for w in _QUERY_WORD.findall(query) if len(w) >= 3}
+    name = symbol.rsplit(".", 1)[-1].lower().strip("_")
+    parts = [p for p in name_parts(symbol) if len(p) >= 3]
+    return any(p in words for p in parts) or any(len(w) >= 4 and w in name for w in words)

@@ -3,7 +3,7 @@ body windows and private names marked down (index/ranking.py)."""
 
 import pytest
 
-from codeanalysisd.index.ranking import Candidate, Weights, adjusted, definitions, is_private
+from codeanalysisd.index.ranking import Candidate, Weights, adjusted, definitions, is_private, name_parts, names_query
 
 W = Weights(window=0.05, private=0.03)
 
@@ -49,3 +49,22 @@ def test_ties_are_broken_by_place_and_the_limit_counts_definitions():
     rows = definitions([c("b", 0.5, 20), c("a", 0.5, 10), c("a", 0.5, 3), c("z", 0.1, 1)], 2, W)
     assert [(r.symbol, r.line) for r, _ in rows] == [("a", 3), ("b", 20)]
     assert definitions([], 5, W) == []
+
+
+@pytest.mark.parametrize("symbol, query, says", [
+    ("heapq.merge", "merge several sorted inputs", True), ("nlargest", "the n largest elements", True),
+    ("gettempdir", "gettempdir default temporary directory", True),
+    ("get_encoding_from_headers", "character encoding of a Content-Type header", True),
+    ("HTTPDigestAuth.build_digest_header", "digest authentication", True),
+    ("copytree", "copy a directory tree recursively", True),  # "copy" in copytree
+    ("rmtree", "copy a directory tree recursively", True), ("move", "copy a directory tree", False),
+    ("", "anything at all", False), ("ab", "ab cd", False),  # words of three letters or more
+])
+def test_a_query_names_a_definition_when_it_says_a_word_of_its_name(symbol, query, says):
+    assert names_query(symbol, query) is says
+
+
+def test_name_parts_split_snake_and_camel_case():
+    assert name_parts("C._copy_tree") == ["copy", "tree"]
+    assert name_parts("getHTTPHeaders") == ["get", "http", "headers"]
+    assert name_parts("b32decode") == ["b", "32", "decode"]

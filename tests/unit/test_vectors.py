@@ -10,7 +10,7 @@ from codeanalysisd.db import migrations, vectors
 from codeanalysisd.db.store import Store
 from codeanalysisd.embed.matrix import VectorMatrix
 from codeanalysisd.index import ranking
-from codeanalysisd.owner.semantic import TEXT_WEIGHT, fuse
+from codeanalysisd.owner.semantic import fuse
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.repair.disk import from_bytes
 
@@ -191,15 +191,15 @@ def test_rank_fusion_rewards_agreement():
     # two text hits in g, the second in a later window of it: one definition, counted once
     text = [Match("p", "b.py", "g", 1, 2, -3.0, "g()"), Match("p", "b.py", "g", 26, 50, -2.5, "g()"),
             Match("p", "c.py", "", 9, 9, -2.0, "x")]
-    fused = fuse(semantic, text, limit=10, weights=(1.0, 1.0))
+    fused = fuse(semantic, text, limit=10)
     assert [(m.path, m.symbol) for m in fused] == [("b.py", "g"), ("a.py", "f"), ("c.py", "")]
     assert fused[0].snippet == "def g" and fused[0].end_line == 2  # the first ranking's row
     assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)  # the second hit of b.py counts once
     assert fused[2].score == pytest.approx(1 / 63)
-    # the full text counts for less by default: it ranks what repeats a sentence's common words
-    weighted = fuse(semantic, text, limit=10)
-    assert weighted[0].score == pytest.approx(1 / 62 + TEXT_WEIGHT / 61) and 0 < TEXT_WEIGHT < 1
-    assert [(m.path, m.symbol) for m in weighted] == [("b.py", "g"), ("a.py", "f"), ("c.py", "")]
+    # a ranking that counts for less moves less
+    weighted = fuse(semantic, text, limit=10, weights=(1.0, 0.01))
+    assert [(m.path, m.symbol) for m in weighted] == [("a.py", "f"), ("b.py", "g"), ("c.py", "")]
+    assert weighted[1].score == pytest.approx(1 / 62 + 0.01 / 61)
 
 
 def test_semantic_matches_are_one_row_per_definition_placed_by_its_best_chunk(tmp_path):
