@@ -33,9 +33,20 @@ def test_the_same_name_in_two_files_or_projects_is_two_definitions():
 def test_a_public_definition_outranks_its_private_helper_that_says_the_same():
     rows = definitions([c("_copytree", 0.62, 10), c("copytree", 0.60, 40)], 10, W)
     assert [r.symbol for r, _ in rows] == ["copytree", "_copytree"]
-    # a private definition that says much more is still first: a mark-down, not a filter
-    rows = definitions([c("_copytree", 0.70, 10), c("copytree", 0.60, 40)], 10, W)
-    assert [r.symbol for r, _ in rows] == ["_copytree", "copytree"]
+    # a private definition of another name that says much more is still first: a mark-down, not a filter
+    rows = definitions([c("_copy_entries", 0.70, 10), c("copytree", 0.60, 40)], 10, W)
+    assert [r.symbol for r, _ in rows] == ["_copy_entries", "copytree"]
+
+
+def test_a_public_definition_scores_at_least_its_private_twin_and_comes_first():
+    rows = definitions([c("_copytree", 0.70, 10), c("copytree", 0.60, 40), c("other", 0.66, 60)], 10, W)
+    assert [(r.symbol, s) for r, s in rows] == [("copytree", pytest.approx(0.67)), ("_copytree", pytest.approx(0.67)),
+                                                ("other", 0.66)]
+    # twins are in the same scope of the same file: a method's twin is a method of its class
+    rows = definitions([c("C._run", 0.70, 10), c("run", 0.60, 40), c("C.run", 0.5, 50),
+                        c("_copytree", 0.70, 10, path="a.py"), c("copytree", 0.60, 40, path="b.py")], 10, W)
+    assert [(r.path, r.symbol) for r, _ in rows] == [
+        ("m.py", "C.run"), ("a.py", "_copytree"), ("m.py", "C._run"), ("b.py", "copytree"), ("m.py", "run")]
 
 
 def test_a_definition_header_outranks_a_body_window_of_another_that_matched_a_little_better():
