@@ -123,7 +123,8 @@ def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
 
 
 def chunk_existing(db: apsw.Connection) -> int:
-    """Chunks for files indexed before chunks existed, from their stored rows (an upgrade)."""
+    """Chunks for the live files that have none, from their stored rows: an upgrade (files
+    indexed before chunks existed; every file, when a migration cuts them again)."""
     count = 0
     # All read before any is written; the types are the columns' (id INTEGER, docstring TEXT).
     unchunked = cast(list[tuple[int, str | None]], db.execute(

@@ -9,6 +9,7 @@ Migrations are append-only: never edit one that has shipped, add the next.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import apsw
@@ -21,6 +22,8 @@ CHUNKS = 6
 # What files.structure says of a file whose bindings and uses were taken by this version of
 # the extractor; a file indexed before has 0, and is indexed again (indexing.states).
 STRUCTURE = 1
+# The migration that added header chunks: every file is cut again inside it.
+HEADER_CHUNKS = 10
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         END;
         """,
     ),
+    Migration(
+        HEADER_CHUNKS,
+        "semantic search: a function's header chunk",
+        """
+        -- Every file is cut again (index/chunking.py), in this migration's transaction
+        -- (Store.open gives migrate the step): an upgrade leaves each file with the new set of
+        -- chunks, or, interrupted, with the old one. A vector is kept per chunk text, so only
+        -- the texts that are new (the header chunks) wait for the vectorizer.
+        DELETE FROM chunks;
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
@@ -280,8 +294,12 @@ def schema_version(db: apsw.Connection, schema: str = "main") -> int:
     return single_int(db.execute(f"PRAGMA {schema}.user_version"))
 
 
-def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS, schema: str = "main") -> list[int]:
-    """Apply every pending migration to ``schema`` (an attached database's name); return the versions applied."""
+def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS, schema: str = "main",
+            steps: Mapping[int, Callable[[apsw.Connection], object]] | None = None) -> list[int]:
+    """Apply every pending migration to ``schema`` (an attached database's name); return the versions applied.
+
+    ``steps``: work in Python that a migration needs done in its own transaction, after its SQL
+    (what SQL alone cannot do: cutting files into chunks); by version."""
     current = schema_version(db, schema)
     latest = migrations[-1].version
     if current > latest:
@@ -296,10 +314,14 @@ def migrate(db: apsw.Connection, migrations: tuple[Migration, ...] = MIGRATIONS,
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(migration.sql)
+            if steps and migration.version in steps:
+                steps[migration.version](db)
             db.execute(f"PRAGMA {schema}.user_version = {int(migration.version)}")
             db.execute("COMMIT")
-        except apsw.Error as exc:
+        except BaseException as exc:
             db.execute("ROLLBACK")
+            if not isinstance(exc, apsw.Error):
+                raise
             raise MigrationError(
                 f"migration {migration.version} ({migration.description}) failed: {exc}; "
                 f"the {'' if schema == 'main' else schema + ' '}database stays at schema version "

@@ -80,7 +80,7 @@ class OpenReport:
     history_lost_versions: int = 0  # known to have been there but unreadable, or without their content
     rebuilt_projects: int = 0  # projects an index recreated from scratch got back from the history
     adopted_files: int = 0  # current contents copied into a history created next to an existing index
-    chunked_files: int = 0  # files indexed before semantic search existed, given their chunks
+    chunked_files: int = 0  # files given their chunks by an upgrade (before semantic search; header chunks)
 
 
 def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Connection:
@@ -278,7 +278,10 @@ class Store:
             db.execute(f"PRAGMA {history.SCHEMA}.synchronous = NORMAL")
             new_index = migrations.schema_version(db) == 0
             new_history = migrations.schema_version(db, history.SCHEMA) == 0
-            report.applied = migrations.migrate(db)
+            def cut_again(db: apsw.Connection) -> None:
+                report.chunked_files = indexing.chunk_existing(db)
+
+            report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA)
         except BaseException:
             db.close()

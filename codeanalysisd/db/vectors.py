@@ -21,7 +21,7 @@ import sqlite_vec
 
 from codeanalysisd.db import indexing
 from codeanalysisd.db.rows import returned_id, single_int
-from codeanalysisd.index import chunking
+from codeanalysisd.index import chunking, ranking
 
 KEY_BYTES = 32  # sha256
 
@@ -205,15 +205,12 @@ class Match:
     snippet: str
 
 
-def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project: str | None, limit: int
-            ) -> list[Match]:
-    """The live chunks (in ``project``, if given) behind the best keys, best first: a key
-    no file holds any more (deleted or edited code) yields nothing."""
-    ranked = list(scored)
-    if not ranked:
-        return []
+def candidates(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project: str | None
+               ) -> list[ranking.Candidate]:
+    """Every live chunk (in ``project``, if given) behind the keys, with its key's score: a
+    key no file holds any more (deleted or edited code) yields nothing."""
     score_of: dict[bytes, float] = {}
-    for key, score in ranked:
+    for key, score in scored:
         score_of.setdefault(bytes(key), score)
     keys = list(score_of)
     # The types are the columns' (key BLOB; project_id, path, symbol TEXT; the rest INTEGER).
@@ -222,16 +219,25 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
         part = keys[start:start + 500]
         marks = ",".join("?" * len(part))
         found += cast(list[tuple[bytes, str, str, str, int, int, int, int]], db.execute(
-            f"SELECT c.key, f.project_id, f.path, c.symbol, c.start_line, c.end_line, c.file_id, c.id FROM chunks c "
+            f"SELECT c.key, f.project_id, f.path, c.symbol, c.start_line, c.end_line, c.head_line, c.file_id "
+            f"FROM chunks c "
             f"JOIN files f ON f.id = c.file_id WHERE c.key IN ({marks}) AND f.state = 'live'"
             + (" AND f.project_id = ?" if project else ""), (*part, *([project] if project else []))).fetchall())
-    found.sort(key=lambda r: (-score_of[bytes(r[0])], r[1], r[2], r[4]))
+    return [ranking.Candidate(pid, path, symbol, start, end, head != 0, score_of[bytes(key)], file_id)
+            for key, pid, path, symbol, start, end, head, file_id in found]
+
+
+def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project: str | None, limit: int,
+            weights: ranking.Weights = ranking.WEIGHTS) -> list[Match]:
+    """The definitions behind the best keys, each once, best first (index/ranking.py)."""
+    chosen = ranking.definitions(candidates(db, scored, project), limit, weights)
     lines_of = _lines_of(db)
     out = []
-    for key, pid, path, symbol, start, end, file_id, _cid in found[:limit]:
-        text = lines_of(file_id) or []
-        snippet = next((text[i].strip() for i in range(start - 1, min(end, len(text))) if text[i].strip()), "")
-        out.append(Match(pid, path, symbol, start, end, score_of[bytes(key)], snippet[:200]))
+    for c, score in chosen:
+        text = lines_of(c.file_id) or []
+        snippet = next((text[i].strip() for i in range(c.line - 1, min(c.end_line, len(text))) if text[i].strip()),
+                       "")
+        out.append(Match(c.project, c.path, c.symbol, c.line, c.end_line, score, snippet[:200]))
     return out
 
 

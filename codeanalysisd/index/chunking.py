@@ -3,7 +3,10 @@
 A chunk is a definition (a function or method; a class's header and docstring; a module's
 docstring), cut into windows the model can read: MiniLM reads at most 256 tokens, and 94 %
 of 40-line pieces of code are longer, so a window is 25 lines, and each window after the
-first repeats the definition's first line so it still says what it belongs to.
+first repeats the definition's first line so it still says what it belongs to. A function
+or method with a docstring and more code after it also has a header chunk, its signature and
+docstring alone: what the function is for, said once, without its body diluting it (measured:
+bench/retrieval.py). Search ranks definitions, not chunks (index/ranking.py).
 
 A chunk is known by the sha256 of its text, which holds no path and no line number: a
 renamed or moved file, or a re-index of unchanged code, yields the same keys, and a vector
@@ -13,11 +16,16 @@ already stored for a key is not computed again.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 WINDOW = 25
+# Moves whenever chunks() would cut a stored file differently: files chunked by an older
+# version are cut again when the owner opens the database (indexing.rechunk_stale).
+VERSION = 1  # 1: header chunks
 _FUNCTIONS = frozenset({"function", "async_function", "method", "async_method"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -92,7 +100,37 @@ def chunks(lines: Sequence[str], definitions: Iterable[Definition], module_docst
             header_end = min([end, d.line + WINDOW - 1, *(line - 1 for line in children)])
             out.append(_chunk(lines, d.qualname, d.kind, d.line, header_end))
             continue
+        doc_end = _docstring_end(lines, d.line, min(end, d.line + WINDOW - 1))
+        if doc_end is not None and doc_end < min(end, d.line + WINDOW - 1):
+            out.append(_chunk(lines, d.qualname, d.kind, d.line, doc_end))
         for start in range(d.line, end + 1, WINDOW):
             out.append(_chunk(lines, d.qualname, d.kind, start, min(start + WINDOW - 1, end),
                               d.line if start != d.line else 0))
     return [c for c in out if c is not None]
+
+
+def _docstring_end(lines: Sequence[str], start: int, end: int) -> int | None:
+    """The last line of the docstring of the function whose ``def`` is on line ``start``,
+    if it has one that ends by line ``end``."""
+    indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
+    # dedented by the def line's indent, so the tokenizer meets no unexpected indent
+    text = "".join(line[min(indent, len(line) - len(line.lstrip())):] + "\n" for line in lines[start - 1:end])
+    depth, header_done = 0, False
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if not header_done:
+                if tok.type == tokenize.OP and tok.string in "([{":
+                    depth += 1
+                elif tok.type == tokenize.OP and tok.string in ")]}":
+                    depth -= 1
+                elif tok.type == tokenize.OP and tok.string == ":" and depth == 0:
+                    header_done = True
+                continue
+            if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT):
+                continue
+            if tok.type == tokenize.STRING and "f" not in tok.string.split(tok.string[-1], 1)[0].lower():
+                return start + tok.end[0] - 1
+            return None
+    except (tokenize.TokenError, SyntaxError):
+        pass  # a docstring longer than the lines given, or code the tokenizer refuses: no header
+    return None

@@ -50,7 +50,8 @@ def _log_open(log, store: Store, report: OpenReport) -> None:
     else:
         log.info("database %s at schema version %d", store.path, store.schema_version, extra={"path": store.path})
     if report.chunked_files:
-        log.info("semantic search: chunks made for %d file(s) indexed before it existed; the vectorizer embeds them",
+        log.info("semantic search: %d file(s) cut into chunks by an upgrade; the vectorizer embeds the texts "
+                 "that are new",
                  report.chunked_files)
     if report.history_applied:
         log.info("history %s created or migrated (applied %s)", store.history_path,

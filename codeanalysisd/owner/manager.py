@@ -144,8 +144,8 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def SemanticSearch(self, query: api.Str, project: api.Str, limit: api.UInt32) -> api.Matches:
-        """The code chunks nearest to a description in words: (project, path, symbol, first
-        line, last line, cosine similarity, first line of the chunk)."""
+        """The definitions nearest to a description in words, one row each, placed by their best
+        chunk: (project, path, symbol, first line, last line of that chunk, its score, its first line)."""
         found = await lookup.nearest(self.core, await self.core.view(), query, project, limit, hybrid=False)
         return [(m.project, m.path, m.symbol, m.line, m.end_line, m.score, m.snippet) for m in found]
 

@@ -89,6 +89,18 @@ def test_a_function_is_found_by_what_it_does(system, query):
     assert best["path"].endswith(".py") and best["line"] <= best["end_line"] and 0 < best["score"] <= 1.0001
 
 
+def test_results_are_one_row_per_definition_and_the_public_one_comes_before_its_private_helper(system):
+    # shutil.copytree and its helper _copytree describe the same work; so do many windows of both
+    for args in ((), ("--hybrid",)):
+        found = semantic(system, "copy a directory tree recursively", "-p", PID, "-n", "10", *args)
+        where = [(m["path"], m["symbol"]) for m in found]
+        assert len(found) == 10 and len(set(where)) == len(where), where
+        symbols = [m["symbol"] for m in found]
+        assert "copytree" in symbols and ("_copytree" not in symbols
+                                          or symbols.index("copytree") < symbols.index("_copytree")), symbols
+    figure(f"semantic: 'copy a directory tree recursively' top 5, one row per definition: {symbols[:5]}")
+
+
 def test_every_chunk_has_exactly_one_vector(system):
     found = vectors(system)
     (model,) = found["models"].values()

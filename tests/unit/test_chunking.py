@@ -76,3 +76,29 @@ def test_lines_are_counted_as_python_counts_them():
     lines = chunking.source_lines(source)
     tree = ast.parse(source)
     assert [lines[n.lineno - 1].split("(")[0] for n in tree.body[1:]] == ["def f", "def g"]
+
+
+def chunk_texts(source: str, symbol: str) -> list[str]:
+    lines = chunking.source_lines(source)
+    return [c.text(lines) for c in chunking.chunks(lines, definitions(source), False) if c.symbol == symbol]
+
+
+def test_a_documented_function_has_its_signature_and_docstring_as_a_chunk_of_their_own():
+    assert chunk_texts(SOURCE, "load") == ['def load(path):\n    """Read a settings file."""',
+                                           'def load(path):\n    """Read a settings file."""\n'
+                                           '    with open(path) as f:\n        return f.read()']
+    source = ('class C:\n    @staticmethod\n    def pick(items: dict[str, int] = {"a": 1},\n'
+              '             key=lambda item: item[0]) -> int:  # a comment\n'
+              '        # why\n        r"""Pick one.\n\n        Of many.\n        """\n        return 1\n')
+    assert chunk_texts(source, "C.pick")[0].endswith('Of many.\n        """')
+    assert len(chunk_texts(source, "C.pick")) == 2
+
+
+def test_no_header_chunk_without_a_docstring_or_without_more_code_after_it():
+    assert chunk_texts("def f(x):\n    return x\n", "f") == ["def f(x):\n    return x"]
+    assert chunk_texts('def f(x):\n    """Only a docstring."""\n', "f") == ['def f(x):\n    """Only a docstring."""']
+    assert chunk_texts('def f(x): """One line."""\n', "f") == ['def f(x): """One line."""']
+    assert len(chunk_texts('def f(x):\n    f"not a docstring {x}"\n    return x\n', "f")) == 1
+    # a docstring that runs past the first window: that window already says it
+    long_doc = 'def f(x):\n    """' + "words\n" * 40 + '    """\n    return x\n'
+    assert [len(t.splitlines()) for t in chunk_texts(long_doc, "f")] == [25, 19]

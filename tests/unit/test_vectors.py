@@ -6,9 +6,10 @@ import apsw
 import numpy as np
 import pytest
 
-from codeanalysisd.db import indexing, vectors
+from codeanalysisd.db import migrations, vectors
 from codeanalysisd.db.store import Store
 from codeanalysisd.embed.matrix import VectorMatrix
+from codeanalysisd.index import ranking
 from codeanalysisd.owner.semantic import fuse
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.repair.disk import from_bytes
@@ -118,15 +119,46 @@ def test_a_new_model_keeps_the_old_vectors_until_it_is_complete(tmp_path):
     assert store.reader.execute("SELECT count(*) FROM sqlite_master WHERE name = 'vectors_1'").fetchone()[0] == 0
 
 
-def test_files_indexed_before_chunks_existed_get_them_at_upgrade(tmp_path):
+DOC = b'def copy(src, dst):\n    """Copy src to dst."""\n    data = src.read()\n    dst.write(data)\n'
+
+
+def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_path):
     store = open_store(tmp_path)
     index(store, "a.py", A)
-    expected = store.reader.execute("SELECT symbol, start_line, end_line, key FROM chunks ORDER BY id").fetchall()
-    store.db.execute("DELETE FROM chunks")
+    index(store, "doc.py", DOC)
+    expected = store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks ORDER BY id"
+                                    ).fetchall()
+    assert [(s, a, b) for f, s, a, b, k in expected if s == "copy"] == [("copy", 1, 2), ("copy", 1, 4)]
+    model, _ = store.writes.vectors.register_model("m", 4)
+    embed_all(store, model.id)
+    # as the version before header chunks left it
     with store.db:
-        assert indexing.chunk_existing(store.db) == 1
-    assert store.reader.execute("SELECT symbol, start_line, end_line, key FROM chunks ORDER BY id").fetchall() \
-        == expected
+        store.db.execute("DELETE FROM chunks WHERE symbol = 'copy' AND end_line = 2")
+    store.db.execute(f"PRAGMA user_version = {migrations.HEADER_CHUNKS - 1}")
+    store.close()
+    store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    assert report.applied == [migrations.HEADER_CHUNKS] and report.chunked_files == 2
+    assert sorted(store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks").fetchall()) \
+        == sorted(expected)
+    # every vector kept (its text is still cut), none wanting: the header's was kept as unused till now
+    assert store.reads.vectors.count(model.id) == len({r[4] for r in expected})
+    assert store.reads.vectors.pending_count() == 0
+    store.close()
+
+
+def test_a_migration_whose_step_fails_leaves_the_database_as_it_was(tmp_path):
+    store = open_store(tmp_path)
+    index(store, "doc.py", DOC)
+    before = store.reader.execute("SELECT * FROM chunks ORDER BY id").fetchall()
+    store.db.execute(f"PRAGMA user_version = {migrations.HEADER_CHUNKS - 1}")
+
+    def fail(db):
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        migrations.migrate(store.db, steps={migrations.HEADER_CHUNKS: fail})
+    assert migrations.schema_version(store.db) == migrations.HEADER_CHUNKS - 1
+    assert store.reader.execute("SELECT * FROM chunks ORDER BY id").fetchall() == before
     store.close()
 
 
@@ -156,10 +188,34 @@ def test_rank_fusion_rewards_agreement():
     from codeanalysisd.db.vectors import Match
 
     semantic = [Match("p", "a.py", "f", 1, 3, 0.9, "def f"), Match("p", "b.py", "g", 1, 2, 0.8, "def g")]
-    text = [Match("p", "b.py", "g", 1, 2, -3.0, "g()"), Match("p", "b.py", "g", 1, 2, -2.5, "g()"),
+    # two text hits in g, the second in a later window of it: one definition, counted once
+    text = [Match("p", "b.py", "g", 1, 2, -3.0, "g()"), Match("p", "b.py", "g", 26, 50, -2.5, "g()"),
             Match("p", "c.py", "", 9, 9, -2.0, "x")]
     fused = fuse(semantic, text, limit=10)
     assert [(m.path, m.symbol) for m in fused] == [("b.py", "g"), ("a.py", "f"), ("c.py", "")]
     assert fused[0].snippet == "def g" and fused[0].end_line == 2  # the first ranking's row
     assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)  # the second hit of b.py counts once
     assert fused[2].score == pytest.approx(1 / 63)
+    # a ranking that counts for less moves less
+    weighted = fuse(semantic, text, limit=10, weights=(1.0, 0.01))
+    assert [(m.path, m.symbol) for m in weighted] == [("a.py", "f"), ("b.py", "g"), ("c.py", "")]
+    assert weighted[1].score == pytest.approx(1 / 62 + 0.01 / 61)
+
+
+def test_semantic_matches_are_one_row_per_definition_placed_by_its_best_chunk(tmp_path):
+    store = open_store(tmp_path)
+    body = "".join(f"    x{i} = {i}\n" for i in range(40))
+    index(store, "long.py", f'def long(a):\n    """Add things."""\n{body}    return a\n'.encode())
+    index(store, "a.py", A)
+    model, _ = store.writes.vectors.register_model("m", 4)
+    embed_all(store, model.id)
+    chunks = {(s, a, b): bytes(k) for s, a, b, k in store.reader.execute(
+        "SELECT symbol, start_line, end_line, key FROM chunks")}
+    assert sorted(c for c in chunks if c[0] == "long") == [("long", 1, 2), ("long", 1, 25), ("long", 26, 43)]
+    # the later window of long is the nearest chunk, then add, then long's header
+    ranked = [(chunks[("long", 26, 43)], 0.9), (chunks[("add", 3, 4)], 0.88), (chunks[("long", 1, 2)], 0.7),
+              (chunks[("long", 1, 25)], 0.6)]
+    found = store.reads.vectors.matches(ranked, "p", 10)
+    assert [(m.symbol, m.line) for m in found] == [("add", 3), ("long", 26)]
+    assert found[1].score == pytest.approx(0.9 - ranking.WEIGHTS.window)
+    assert found[1].snippet == "x23 = 23"
