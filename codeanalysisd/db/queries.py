@@ -114,9 +114,10 @@ def path_glob(*args: apsw.SQLiteValue) -> int:
 
 def search(db: apsw.Connection, query: str | Query, project: str | None, limit: int, any_word: bool = False
            ) -> list[Hit]:
-    """Full-text hits, best first (BM25), one per window of lines: the first line of it that
-    holds every line-level term (phrases, regexes, a definition sym:/kind: admit), or without
-    those the first line with a word. With ``any_word`` one word of the query is enough.
+    """Full-text hits, best first (BM25) by window of lines: without line-level terms one per
+    window, at its first line with a word; with them (phrases, regexes, definitions sym: and
+    kind: admit) each line of the window they admit (_lines_in_window), in order. With
+    ``any_word`` one word of the query is enough.
     ``query`` is the query language's (query_language.parse reads a str)."""
     if isinstance(query, str):
         query = query_language.parse(query)
@@ -138,25 +139,25 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         (match, *args, *path_args, *def_args, MAX_CANDIDATES if filtered else limit))
     hits: list[Hit] = []
     for project_id, path, file_id, start, text, score in cast(Iterator[tuple[str, str, int, int, str, float]], rows):
-        found = _line_in_window(db, query, words, any_word, file_id, start, text)
-        if found is not None:
-            offset, line = found
+        for offset, line in _lines_in_window(db, query, words, any_word, file_id, start, text):
             hits.append(Hit(project_id, path, start + offset, enclosing_symbol(db, file_id, start + offset),
                             line.strip()[:SNIPPET_MAX], -score))
-            if len(hits) >= limit:
-                break
-    return hits
+        if len(hits) >= limit:
+            break
+    return hits[:limit]
 
 
-def _line_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
-                    start: int, text: str) -> tuple[int, str] | None:
-    """The line (offset in the window, text) a window's hit points at, or None if the window
-    does not hold the query after all (case, phrases, regexes, definitions)."""
+def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
+                     start: int, text: str) -> list[tuple[int, str]]:
+    """The lines (offset in the window, text) a window's hits point at: with line-level terms
+    (phrases, regexes, sym:/kind:) every line they admit that holds one of the words, or the
+    first they admit if none does; without them the first line with a word. None at all if
+    the window does not hold the query after all (case, phrases, regexes, definitions)."""
     if query.case:
         tokens = set(_WORD.findall(text))
         present = [w for w in query.fts_words() if w in tokens]
         if not present or (not any_word and len(present) < len(query.fts_words())):
-            return None
+            return []
     lines = text.split("\n")
     admitted: set[int] | None = None
     if query.definitions_only:
@@ -164,8 +165,9 @@ def _line_in_window(db: apsw.Connection, query: Query, words: list[str], any_wor
         admitted = {line for (line,) in cast(list[tuple[int]], db.execute(
             f"SELECT d.line FROM definitions d WHERE d.file_id = ? AND d.line >= ? AND d.line < ?{defs}",
             (file_id, start, start + len(lines), *args)).fetchall())}
-    line_level = admitted is not None or query.phrases or query.regexes
+    line_level = admitted is not None or bool(query.phrases or query.regexes)
     first: tuple[int, str] | None = None  # the first line the line-level terms admit
+    found: list[tuple[int, str]] = []
     for i, line in enumerate(lines):
         if admitted is not None and start + i not in admitted:
             continue
@@ -178,10 +180,14 @@ def _line_in_window(db: apsw.Connection, query: Query, words: list[str], any_wor
         else:
             holds_word = any(w in {t.lower() for t in _WORD.findall(line)} for w in words)
         if holds_word:
-            return i, line  # of the lines admitted, the first with one of the words
-    if first is not None and line_level:
-        return first
-    return None if line_level else (0, "")
+            found.append((i, line))
+            if not line_level:
+                break
+    if found:
+        return found
+    if line_level:
+        return [first] if first is not None else []
+    return [(0, "")]
 
 
 def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: int) -> list[Hit]:

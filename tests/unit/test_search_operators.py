@@ -52,7 +52,7 @@ def test_every_word_must_occur_in_the_window(store):
 
 
 def test_a_phrase_is_exact_and_points_at_its_line(store):
-    assert found(store, '"_copytree(src, dst)"') == [("pkg/shutil_like.py", 6)]
+    assert found(store, '"_copytree(src, dst)"') == [("pkg/shutil_like.py", 6), ("pkg/shutil_like.py", 9)]
     assert found(store, '"copytree(src,dst)"') == []  # the words are there, the text is not
 
 
@@ -60,6 +60,14 @@ def test_path_and_not_path(store):
     assert {p for p, _ in found(store, "copytree path:tests/")} == {"tests/test_copy.py"}
     assert {p for p, _ in found(store, "copytree -path:tests/")} == {"pkg/shutil_like.py"}
     assert {p for p, _ in found(store, "copytree path:*.py -path:pkg/*")} == {"tests/test_copy.py"}
+
+
+def test_each_line_a_line_level_term_admits_is_a_hit_if_it_holds_a_word(store):
+    assert sorted(found(store, "def kind:function")) == [("pkg/shutil_like.py", 4), ("pkg/shutil_like.py", 9),
+                                                        ("pkg/shutil_like.py", 18), ("tests/test_copy.py", 4)]
+    assert found(store, "recursively kind:function") == [("pkg/shutil_like.py", 4)]  # none holds it: the first
+    assert found(store, "def kind:function path:shutil", limit=2) == [("pkg/shutil_like.py", 4),
+                                                                      ("pkg/shutil_like.py", 9)]
 
 
 def test_kind_keeps_definition_lines_of_that_kind(store):

@@ -581,11 +581,14 @@ TOOLS: tuple[Tool, ...] = (
     Tool("search",
          "Search the indexed Python code of projects you can read. mode 'hybrid' (default) ranks by both meaning "
          "and words, for a description ('retry a request with backoff') or identifiers; 'text' is exact full "
-         "text, every word must occur (BM25), one row per matching line; 'semantic' is by meaning only. Rows: "
+         "text, every word must occur (BM25), one row per matching line; 'semantic' is by meaning only. 'text' "
+         "and 'hybrid' read operators in the query: \"exact phrase\", path:GLOB, -path:GLOB, kind:function|"
+         "class|method, sym:NAME (in a definition's name), case:yes, /regex/ (beside a word). Rows: "
          "project, path, line (end_line for a hybrid or semantic chunk), enclosing symbol, text, score. "
          + FRESHNESS_WORDS,
          schema({"query": {"type": "string", "minLength": 1, "maxLength": 1024,
-                           "description": "Words or identifiers to find, or a description of what the code does."},
+                           "description": "Words or identifiers to find, or a description of what the code does; "
+                                          "with operators such as path:tests/ kind:function \"a phrase\"."},
                  "mode": {"type": "string", "enum": ["hybrid", "text", "semantic"], "default": "hybrid",
                           "description": "hybrid (default): meaning and words fused; text: every word, exact; "
                                          "semantic: meaning only."},
