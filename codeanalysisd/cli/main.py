@@ -782,9 +782,13 @@ _ABOUT = {
             "codeanalysisctl add ~/src/app"),
     "remove": ("Unregister a project: its index rows go, its history stays (until pruned); adding the same\n"
                "root again gets the same id and the history back.", "codeanalysisctl remove app"),
-    "search": ("Full-text search over every indexed file (BM25 ranking; every word must occur). Prints\n"
-               "project:path:line (enclosing symbol): the matching line. Exit status 1 when nothing matches.",
-               "codeanalysisctl search -p app 'unified diff'"),
+    "search": ("Full-text search over every indexed file (BM25 ranking). Words must all occur; also\n"
+               '"exact phrase", path:GLOB and -path:GLOB, kind:KIND (definition lines of that kind), sym:NAME\n'
+               "(definitions whose name contains it), case:yes, /regex/ (beside a word) and page:N. Prints\n"
+               "project:path:line (enclosing symbol): the matching line, what matched highlighted on a terminal\n"
+               "(not with NO_COLOR); -C N adds N lines around each hit from the stored source, as grep -C does.\n"
+               "Exit status 1 when nothing matches.",
+               "codeanalysisctl search -p app -C 2 'copytree kind:function -path:tests'"),
     "semantic": ("Find functions, methods, classes and modules by a description of what they do: the nearest\n"
                  "code chunks by embedding (all-MiniLM-L6-v2, offline). Prints the cosine similarity and\n"
                  "project:path:first-last line (symbol). --hybrid fuses the ranking with full-text search, which\n"
