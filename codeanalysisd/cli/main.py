@@ -357,6 +357,9 @@ async def _stored_lines(client: Client, project: str, path: str) -> list[str] | 
 
 async def cmd_semantic(client: Client, args: argparse.Namespace) -> int:
     member = "HybridSearch" if args.hybrid else "SemanticSearch"
+    if args.page > 1 and not args.hybrid:
+        raise SystemExit("codeanalysisctl: --page needs --hybrid (semantic search alone answers one ranking: "
+                         "ask for more with -n)")
     text = _query_text(args) if args.hybrid else " ".join(args.query)
     (rows,) = await client(member, text, args.project, args.limit)
     if args.json:
