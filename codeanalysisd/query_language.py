@@ -38,6 +38,12 @@ MAX_REGEX_CHARS = 256
 # time on a line is bounded by a small power of its length.
 REGEX_LINE_CHARS = 2000
 
+# A window longer than this is not scanned whole by a regex (see REGEX_LINE_CHARS).
+WINDOW_SCAN_CHARS = 30 * REGEX_LINE_CHARS
+# Regex constructs whose match on a line alone can differ from the same line within its
+# window (\A and \Z, look-behind): such a regex is checked line by line only.
+_LINE_BOUND = re.compile(r"\\[AZ]|\(\?<[=!]")
+
 KINDS = ("class", "function", "async_function", "method", "async_method")
 # What each kind: value admits: the plain kinds include their async forms.
 KIND_FAMILIES = {"class": ("class",), "function": ("function", "async_function"),
@@ -114,6 +120,18 @@ class Query:
         if not all((p if self.case else p.lower()) in folded for p in self.phrases):
             return False
         return all(r.search(line[:REGEX_LINE_CHARS]) for r in self.regexes)
+
+    def window_may_hold(self, text: str) -> bool:
+        """False when no line of ``text`` can hold the phrases and regexes (and, with case:yes,
+        the words as written): one scan of the whole window instead of one per line."""
+        folded = text if self.case else text.lower()
+        if not all((p if self.case else p.lower()) in folded for p in self.phrases):
+            return False
+        if self.case and self.words and not any(w in text for w in self.words):
+            return False
+        if len(text) > WINDOW_SCAN_CHARS:
+            return True  # a window of very long lines: each line is read up to REGEX_LINE_CHARS instead
+        return all(r.search(text) for r in self.regexes if not _LINE_BOUND.search(r.pattern))
 
     def words_in(self, text: str) -> bool:
         """Every word occurs in ``text`` as a whole word, in the case written when case:yes."""
@@ -260,7 +278,8 @@ def _compile(source: str, column: int, case: bool) -> re.Pattern[str]:
     if len(source) > MAX_REGEX_CHARS:
         raise QueryTooLarge(f"a /regex/ may have at most {MAX_REGEX_CHARS} characters", column)
     try:
-        compiled = re.compile(source, 0 if case else re.IGNORECASE)
+        # MULTILINE: ^ and $ at each line's ends, so a window's text can be searched whole
+        compiled = re.compile(source, re.MULTILINE | (0 if case else re.IGNORECASE))
         parsed = sre_parse.parse(source, compiled.flags)
     except re.error as exc:
         where = column + 1 + (exc.pos or 0)

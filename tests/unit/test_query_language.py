@@ -166,3 +166,17 @@ def test_any_text_parses_or_is_a_bad_query_with_a_column_inside_it(text):
         assert 0 <= exc.column <= len(text) + 1
     else:
         assert isinstance(q, Query) and (q.fts_words() or q.definitions_only)
+
+
+def test_a_window_is_ruled_out_only_when_no_line_of_it_can_match():
+    window = "def f(x):\n    return x + 1\n"
+    assert parse(r"x /^\s+return/").window_may_hold(window)  # ^ at each line's start
+    assert not parse(r"x /^return/").window_may_hold(window)
+    assert parse(r"x /1$/").window_may_hold(window)
+    assert not parse('"x + 2"').window_may_hold(window)
+    assert parse('"X + 1"').window_may_hold(window) and not parse('"X + 1" case:yes').window_may_hold(window)
+    assert not parse("F case:yes").window_may_hold(window)
+    # \A and look-behind mean something else in a window than in one line: checked per line only
+    assert parse(r"x /\Areturn/").window_may_hold(window)
+    assert parse(r"x /(?<![ ])return/").window_may_hold(window)
+    assert parse(r'"return" /\Areturn/').line_admits("return x") is True
