@@ -333,7 +333,7 @@ async def cmd_search(client: Client, args: argparse.Namespace) -> int:
     sources: dict[tuple[str, str], list[str] | None] = {}
     for n, (project, path, line, symbol, snippet, _score) in enumerate(rows):
         hit = hits.Shown(project, path, line, symbol, snippet)
-        if not args.context:
+        if args.context is None:
             print(hits.hit_line(hit, query, color, printable))
             continue
         if (project, path) not in sources:
@@ -653,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "sym:NAME, case:yes, /regex/, page:N")
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.add_argument("-n", "--limit", type=int, default=20, help="at most this many hits (default 20)")
-    p.add_argument("-C", "--context", type=_context_lines, default=0, metavar="N",
+    p.add_argument("-C", "--context", type=_context_lines, default=None, metavar="N",
                    help="print N lines of context around each hit, from the stored source (like grep -C)")
     _output_options(p)
     p.set_defaults(func=cmd_search)
