@@ -21,12 +21,11 @@ from codeanalysisd.db.vectors import Match
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.permissions import View
-from codeanalysisd.query_language import Query
+from codeanalysisd.query_language import KINDS, Query
 from codeanalysisd.records import ProjectInfo
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
-KINDS = ("class", "function", "async_function", "method", "async_method")
 MAX_VERSION_SPEC = 80
 MAX_SCANNED = 20_000  # rows a filtered query looks at, at most, to fill one page
 MAX_REACH = 10_000  # the last full-text result a page: may reach

@@ -25,10 +25,10 @@ from codeanalysisd.cli.mcp.args import ToolError, invalid
 from codeanalysisd.cli.mcp.bus import Bus, plain, when
 from codeanalysisd.cli.mcp.pages import Answer, Item
 from codeanalysisd.names import ERROR_PREFIX
+from codeanalysisd.query_language import KINDS
 
 T = TypeVar("T")
 SERVICE_ROWS = 1000  # the most rows the Manager answers for one query (lookup.MAX_LIMIT)
-KINDS = ("class", "function", "async_function", "method", "async_method")
 KEPT_RESULTS = 8  # repair reports kept for paging
 # How long an IndexStatus answer serves the calls that follow: an agent's burst of calls costs
 # the owner one question, and no answer's freshness is older than this (the watcher itself
