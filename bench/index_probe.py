@@ -104,11 +104,31 @@ QUERIES = [
     ("Search 'self' (most common word)", MANAGER_INTERFACE, "Search", "ssu", ("self", "", 20)),
 ]
 
+# The query language (bench/query_language.py): each operator over the whole standard library,
+# as one caller would write it; "unified diff" again as the plain reference of the same run.
+LANGUAGE_QUERIES = [
+    ("Peer.Ping (floor)", "org.freedesktop.DBus.Peer", "Ping", "", ()),
+    *[(f"Search {q!r}", MANAGER_INTERFACE, "Search", "ssu", (q, "", 20)) for q in (
+        "unified diff",
+        '"unified diff"',
+        "unified diff path:difflib",
+        "copytree -path:test",
+        "dumps kind:function",
+        "sym:copytree",
+        "Error case:yes",
+        r'raise /raise \w+Error\(f"/',
+        r"self /self\.\w+ = None$/",
+        r"import /^from \.+ import/",
+        "self page:10",
+        "self /no_such_text_anywhere/",  # the worst case: every candidate window read, none kept
+    )],
+]
 
-async def queries(n: int) -> dict[str, object]:
+
+async def queries(n: int, which: list[tuple[str, str, str, str, tuple]] = QUERIES) -> dict[str, object]:
     bus = await connect(BusKind.SYSTEM)
     out = {}
-    for label, interface, member, signature, body in QUERIES:
+    for label, interface, member, signature, body in which:
         for _ in range(10):
             await call(bus, BUS_NAME, OBJECT_PATH, interface, member, signature, list(body))
         samples = []
@@ -133,13 +153,14 @@ def main() -> None:
     p.add_argument("-n", type=int, default=200)
     p = sub.add_parser("queries")
     p.add_argument("-n", type=int, default=500)
+    p.add_argument("--language", action="store_true", help="the query language's queries")
     args = parser.parse_args()
     if args.what == "parse":
         result = parse_reference(args.root, args.libcst)
     elif args.what == "latency":
         result = asyncio.run(latency(args.root, args.project, args.n))
     else:
-        result = asyncio.run(queries(args.n))
+        result = asyncio.run(queries(args.n, LANGUAGE_QUERIES if args.language else QUERIES))
     json.dump(result, sys.stdout)
 
 

@@ -25,6 +25,7 @@ from retrieval import SETS, figures, package_tree
 from retrieval_queries import STDLIB_MODULES
 from stdlib_box import REPO, default_stdlib
 
+from codeanalysisd import query_language
 from codeanalysisd.db import vectors
 from codeanalysisd.db.store import Store
 from codeanalysisd.embed.embedder import Embedder
@@ -98,7 +99,7 @@ def main() -> None:
         store, matrix, query_embedder = build(tmp)
         db = store.reads.vectors.db
         nearest = {q: matrix.nearest(query_embedder.embed([q])[0], 400) for q in DEV}
-        text = {q: _text_as_chunks(store.reads, q, "corpus", 30) for q in DEV}
+        text = {q: _text_as_chunks(store.reads, query_language.parse(q), "corpus", 30) for q in DEV}
         print("| window | private | semantic top-1 | top-5 | MRR |\n|---|---|---|---|---|")
         results = {}
         for w, p in itertools.product(STEPS, STEPS):

@@ -13,9 +13,9 @@ from typing import Any
 
 from dbus_fast import DBusError, Variant
 
-from codeanalysisd import __version__
+from codeanalysisd import __version__, query_language
 from codeanalysisd.bus.connection import BusKind, connect
-from codeanalysisd.cli import restore_write
+from codeanalysisd.cli import hits, restore_write
 from codeanalysisd.cli.client import Client, every_row
 from codeanalysisd.names import BUS_NAME, TARGET_UNIT, WORKER_UNITS
 from codeanalysisd.records import Counters, ProjectInfo
@@ -305,18 +305,76 @@ def _symbol(row: dict) -> str:
     return f" ({row['symbol']})" if row["symbol"] else ""
 
 
+def _query_text(args: argparse.Namespace) -> str:
+    """The words as given, with --page as the language's page:."""
+    text = " ".join(args.query)
+    return f"{text} page:{args.page}" if getattr(args, "page", 0) > 1 else text
+
+
+def _parsed(text: str) -> query_language.Query | None:
+    """The query as the service read it (it answered, so it parses), for highlighting."""
+    try:
+        return query_language.parse(text)
+    except query_language.BadQuery:
+        return None
+
+
+def _more(args: argparse.Namespace, rows: list) -> None:
+    if rows and len(rows) >= args.limit and sys.stdout.isatty():
+        print(f"(a full page: --page {max(args.page, 1) + 1} shows the next)", file=sys.stderr)
+
+
 async def cmd_search(client: Client, args: argparse.Namespace) -> int:
-    (rows,) = await client("Search", " ".join(args.query), args.project, args.limit)
-    return _results(args, rows, ("project", "path", "line", "symbol", "snippet", "score"),
-                    lambda h: f"{h['project']}:{h['path']}:{h['line']}{_symbol(h)}: {h['snippet']}")
+    text = _query_text(args)
+    (rows,) = await client("Search", text, args.project, args.limit)
+    if args.json:
+        return _results(args, rows, ("project", "path", "line", "symbol", "snippet", "score"), lambda h: "")
+    query, color = _parsed(text), hits.use_color(args.color, sys.stdout)
+    sources: dict[tuple[str, str], list[str] | None] = {}
+    for n, (project, path, line, symbol, snippet, _score) in enumerate(rows):
+        hit = hits.Shown(project, path, line, symbol, snippet)
+        if args.context is None:
+            print(hits.hit_line(hit, query, color, printable))
+            continue
+        if (project, path) not in sources:
+            sources[project, path] = await _stored_lines(client, project, path)
+        if n:
+            print(hits.GROUP_SEPARATOR if not color else f"{hits.SEPARATOR}{hits.GROUP_SEPARATOR}{hits.RESET}")
+        print("\n".join(hits.context(hit, sources[project, path], args.context, query, color, printable)))
+    _more(args, rows)
+    return 0 if rows else 1
+
+
+async def _stored_lines(client: Client, project: str, path: str) -> list[str] | None:
+    """A file's lines as the index stores them, through the bus: what the caller may read.
+    None when it cannot be had (gone since the search, or never stored)."""
+    try:
+        (data,) = await client("GetFileSource", project, path, "")
+    except DBusError:
+        return None
+    return hits.source_lines(bytes(data))
 
 
 async def cmd_semantic(client: Client, args: argparse.Namespace) -> int:
     member = "HybridSearch" if args.hybrid else "SemanticSearch"
-    (rows,) = await client(member, " ".join(args.query), args.project, args.limit)
-    return _results(args, rows, ("project", "path", "symbol", "line", "end_line", "score", "snippet"),
-                    lambda m: f"{m['score']:.3f}  {m['project']}:{m['path']}:{m['line']}-{m['end_line']}"
-                              f"{_symbol(m)}: {m['snippet']}")
+    if args.page > 1 and not args.hybrid:
+        raise SystemExit("codeanalysisctl: --page needs --hybrid (semantic search alone answers one ranking: "
+                         "ask for more with -n)")
+    text = _query_text(args) if args.hybrid else " ".join(args.query)
+    (rows,) = await client(member, text, args.project, args.limit)
+    if args.json:
+        return _results(args, rows, ("project", "path", "symbol", "line", "end_line", "score", "snippet"),
+                        lambda m: "")
+    query = _parsed(text) if args.hybrid else None
+    color = hits.use_color(args.color, sys.stdout)
+    for project, path, symbol, line, end_line, score, snippet in rows:
+        shown = hits.Shown(project, path, line, symbol, snippet)
+        where = hits.location(shown, line, ":", color, printable)
+        print(f"{score:.3f}  {where}-{end_line}{hits.with_symbol(shown, printable)}: "
+              f"{hits.highlight(snippet, query, color, printable)}")
+    if args.hybrid:
+        _more(args, rows)
+    return 0 if rows else 1
 
 
 async def cmd_def(client: Client, args: argparse.Namespace) -> int:
@@ -543,6 +601,27 @@ def _count(text: str) -> int:
     return number
 
 
+def _context_lines(text: str) -> int:
+    number = _count(text)
+    if number > hits.MAX_CONTEXT:
+        raise argparse.ArgumentTypeError(f"at most {hits.MAX_CONTEXT} lines of context, got {number}")
+    return number
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--page", type=_page, default=1, metavar="N",
+                   help="the N-th page of results (as page:N in the query)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="highlight what matched: auto (default) on a terminal unless NO_COLOR is set")
+
+
+def _page(text: str) -> int:
+    number = _count(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("pages are numbered from 1")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeanalysisctl",
@@ -569,16 +648,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", parents=[common], help="unregister a project (its history stays)")
     p.add_argument("project", help="project id or root path")
     p.set_defaults(func=cmd_remove)
-    p = sub.add_parser("search", parents=[common], help="full-text search (every word must occur), best first")
-    p.add_argument("query", nargs="+", help="words to find")
+    p = sub.add_parser("search", parents=[common], help="full-text search in the query language, best first")
+    p.add_argument("query", nargs="+", help='words (all must occur), "a phrase", path:GLOB, -path:GLOB, kind:KIND, '
+                                            "sym:NAME, case:yes, /regex/, page:N")
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.add_argument("-n", "--limit", type=int, default=20, help="at most this many hits (default 20)")
+    p.add_argument("-C", "--context", type=_context_lines, default=None, metavar="N",
+                   help="print N lines of context around each hit, from the stored source (like grep -C)")
+    _output_options(p)
     p.set_defaults(func=cmd_search)
     p = sub.add_parser("semantic", parents=[common], help="find code by what it does, in words (embeddings)")
     p.add_argument("query", nargs="+", help="a description, e.g. 'retry a request with backoff'")
     p.add_argument("-p", "--project", default="", help="only this project (id or root)")
     p.add_argument("-n", "--limit", type=int, default=10, help="at most this many (default 10)")
-    p.add_argument("--hybrid", action="store_true", help="fuse with full-text search (reciprocal rank fusion)")
+    p.add_argument("--hybrid", action="store_true", help="fuse with full-text search (reciprocal rank fusion); "
+                                                         "the query is then read as search reads it")
+    _output_options(p)
     p.set_defaults(func=cmd_semantic)
     p = sub.add_parser("def", parents=[common], help="where a name is defined")
     p.add_argument("name", help="a name (join), a qualified name (JSONEncoder.default) or a glob (test_*)")
@@ -700,9 +785,13 @@ _ABOUT = {
             "codeanalysisctl add ~/src/app"),
     "remove": ("Unregister a project: its index rows go, its history stays (until pruned); adding the same\n"
                "root again gets the same id and the history back.", "codeanalysisctl remove app"),
-    "search": ("Full-text search over every indexed file (BM25 ranking; every word must occur). Prints\n"
-               "project:path:line (enclosing symbol): the matching line. Exit status 1 when nothing matches.",
-               "codeanalysisctl search -p app 'unified diff'"),
+    "search": ("Full-text search over every indexed file (BM25 ranking). Words must all occur; also\n"
+               '"exact phrase", path:GLOB and -path:GLOB, kind:KIND (definition lines of that kind), sym:NAME\n'
+               "(definitions whose name contains it), case:yes, /regex/ (beside a word) and page:N. Prints\n"
+               "project:path:line (enclosing symbol): the matching line, what matched highlighted on a terminal\n"
+               "(not with NO_COLOR); -C N adds N lines around each hit from the stored source, as grep -C does.\n"
+               "Exit status 1 when nothing matches.",
+               "codeanalysisctl search -p app -C 2 'copytree kind:function -path:tests'"),
     "semantic": ("Find functions, methods, classes and modules by a description of what they do: the nearest\n"
                  "code chunks by embedding (all-MiniLM-L6-v2, offline). Prints the cosine similarity and\n"
                  "project:path:first-last line (symbol). --hybrid fuses the ranking with full-text search, which\n"

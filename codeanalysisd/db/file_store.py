@@ -7,7 +7,9 @@ import apsw
 
 from codeanalysisd.db import history, indexing, queries
 from codeanalysisd.db.rows import single_int
+from codeanalysisd.db.vectors import Match
 from codeanalysisd.index.record import FileUpdate
+from codeanalysisd.query_language import Query
 
 
 class FileReads:
@@ -36,8 +38,21 @@ class FileReads:
         data, _state, _problems = queries.file_source(self.db, project_id, path)
         return data
 
-    def search(self, query: str, project: str | None, limit: int, any_word: bool = False) -> list[queries.Hit]:
+    def search(self, query: str | Query, project: str | None, limit: int, any_word: bool = False
+               ) -> list[queries.Hit]:
         return queries.search(self.db, query, project, limit, any_word)
+
+    def admitted(self, query: Query, matches: list[Match]) -> list[Match]:
+        """The chunks a query's path:, kind: and sym: admit: a chunk of a definition stands for it."""
+        def admits(m: Match) -> bool:
+            if not query.path_admits(m.path):
+                return False
+            if not query.definitions_only:
+                return True
+            found = queries.definition_of(self.db, m.project, m.path, m.symbol, m.line) if m.symbol else None
+            return found is not None and query.definition_admits(*found)
+
+        return [m for m in matches if admits(m)]
 
     def find_symbol(self, name: str, project: str | None, kind: str, limit: int) -> list[queries.Symbol]:
         return queries.find_symbol(self.db, name, project, kind, limit)

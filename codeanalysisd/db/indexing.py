@@ -18,15 +18,11 @@ import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.migrations import STRUCTURE
-from codeanalysisd.db.queries import like_escape
+from codeanalysisd.db.queries import WINDOW, like_escape
 from codeanalysisd.db.rows import returned_id
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
-
-# Full text is indexed in windows of this many lines: small enough to point at a line,
-# large enough that BM25 ranks by context and the FTS table stays compact.
-WINDOW = 30
 
 
 @dataclass(frozen=True)

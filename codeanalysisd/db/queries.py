@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
 import apsw
 
+from codeanalysisd import query_language
+from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
+
+# A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
+# grows with the square of a repeated word's copies (300 copies of "self" over 2,000 windows:
+# about a second on the event loop), so words are deduplicated; distinct words cost linearly,
+# and the caps keep even that small.
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "BadQuery", "QueryTooLarge", "query_words"]
+
 _WORD = re.compile(r"\w+")
 SNIPPET_MAX = 200
-# A full-text query's bounds. FTS5's cost grows with the square of a repeated word's copies
-# (300 copies of "self" over 2,000 windows: about a second on the event loop), so words are
-# deduplicated; distinct words cost linearly, and these caps keep even that small.
-MAX_QUERY_WORDS = 32  # distinct words, after removing repeats (case-insensitive)
-MAX_QUERY_CHARS = 1024
+# Full text is indexed in windows of this many lines (indexing.write_file): small enough to
+# point at a line, large enough that BM25 ranks by context and the FTS table stays compact.
+WINDOW = 30
+# Windows a query's filters (case, phrases, regexes, definitions) look at, at most, for one
+# answer: each costs a few microseconds of Python beside FTS5's own ranking.
+MAX_CANDIDATES = 20_000
 
 
 @dataclass(frozen=True)
@@ -51,33 +62,11 @@ class Usage:
     scope: str
 
 
-class BadQuery(ValueError):
-    pass
-
-
-class QueryTooLarge(BadQuery):
-    """More words, or more characters, than a full-text query may have (the message says the limit)."""
-
-
-def query_words(query: str) -> list[str]:
-    """The distinct words of a full-text query in the order first seen, repeats (in any case)
-    dropped; BadQuery when there is none, QueryTooLarge beyond MAX_QUERY_CHARS or MAX_QUERY_WORDS."""
-    if len(query) > MAX_QUERY_CHARS:
-        raise QueryTooLarge(f"the query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are allowed")
-    seen: dict[str, str] = {}
-    for word in _WORD.findall(query):
-        seen.setdefault(word.lower(), word)
-    if not seen:
-        raise BadQuery(f"nothing to search for in {query!r}: give at least one word")
-    if len(seen) > MAX_QUERY_WORDS:
-        raise QueryTooLarge(f"the query has {len(seen)} different words; at most {MAX_QUERY_WORDS} are allowed")
-    return list(seen.values())
-
-
-def _fts_query(query: str, any_word: bool = False) -> tuple[str, list[str]]:
-    """Plain words to an FTS5 query: every word must occur, or with ``any_word`` one of them
-    (quoted, so no FTS syntax leaks in). Each word is asked for once, however often it is written."""
-    words = query_words(query)
+def _fts_query(query: str | Query, any_word: bool = False) -> tuple[str, list[str]]:
+    """A query's words (its phrases' too) to an FTS5 query: every word must occur, or with
+    ``any_word`` one of them (quoted, so no FTS syntax leaks in). Each word is asked for once,
+    however often it is written."""
+    words = query_words(query) if isinstance(query, str) else query.fts_words()
     quoted = ('"' + w.replace('"', '""') + '"' for w in words)
     return (" OR " if any_word else " ").join(quoted), [w.lower() for w in words]
 
@@ -93,28 +82,155 @@ def enclosing_symbol(db: apsw.Connection, file_id: int, line: int) -> str:
     return row[0] if row else ""
 
 
-def search(db: apsw.Connection, query: str, project: str | None, limit: int, any_word: bool = False) -> list[Hit]:
+def _path_filter(query: Query) -> tuple[str, tuple[str, ...]]:
+    sql, args = "", cast(tuple[str, ...], ())
+    if query.paths:
+        sql += " AND (" + " OR ".join("path_glob(?, f.path)" for _ in query.paths) + ")"
+        args += query.paths
+    for glob in query.not_paths:
+        sql += " AND NOT path_glob(?, f.path)"
+        args += (glob,)
+    return sql, args
+
+
+def _definition_filter(query: Query) -> tuple[str, tuple[str, ...]]:
+    """SQL over ``definitions d``: the kinds and names the query admits (query.definition_admits)."""
+    sql, args = "", cast(tuple[str, ...], ())
+    if query.kinds:
+        sql += " AND d.kind IN (" + ", ".join("?" for _ in query.kinds) + ")"
+        args += query.kinds
+    if query.syms:
+        name = "d.name" if query.case else "lower(d.name)"
+        sql += " AND (" + " OR ".join(f"instr({name}, ?) > 0" for _ in query.syms) + ")"
+        args += tuple(s if query.case else s.lower() for s in query.syms)
+    return sql, args
+
+
+def path_glob(*args: apsw.SQLiteValue) -> int:
+    """SQL's path_glob(glob, path), registered on every connection (store._connect)."""
+    glob, path = args
+    return int(isinstance(glob, str) and isinstance(path, str) and query_language.glob_match(glob, path))
+
+
+def search(db: apsw.Connection, query: str | Query, project: str | None, limit: int, any_word: bool = False
+           ) -> list[Hit]:
+    """Full-text hits, best first (BM25) by window of lines: without line-level terms one per
+    window, at its first line with a word; with them (phrases, regexes, definitions sym: and
+    kind: admit) each line of the window they admit (_lines_in_window), in order. With
+    ``any_word`` one word of the query is enough.
+    ``query`` is the query language's (query_language.parse reads a str)."""
+    if isinstance(query, str):
+        query = query_language.parse(query)
+    if not query.fts_words():
+        return _definitions(db, query, project, limit)
     match, words = _fts_query(query, any_word)
     where, args = _project_filter(project)
-    # The types are the columns' (the window's text is what indexing put there; bm25 is REAL).
-    rows = cast(list[tuple[str, str, int, int, str, float]], db.execute(
-        "SELECT f.project_id, f.path, f.id, c.start_line, fts.text, bm25(fts) AS score "
+    paths, path_args = _path_filter(query)
+    defs, def_args = _definition_filter(query)
+    if query.definitions_only:
+        defs = (" AND EXISTS (SELECT 1 FROM definitions d WHERE d.file_id = f.id AND d.line >= c.start_line "
+                f"AND d.line < c.start_line + {WINDOW}{defs})")
+    filtered = query.case or query.phrases or query.regexes or query.definitions_only
+    # Ranked without the windows' text: sorting thousands of candidates with their text costs
+    # ten times as much as sorting their ids, and a filter reads only as many as it needs.
+    # The types are the columns' (bm25 is REAL).
+    rows = db.execute(
+        "SELECT c.id, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
         "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
-        f"WHERE fts MATCH ? AND f.state = 'live'{where} ORDER BY score LIMIT ?",
-        (match, *args, limit)).fetchall())
-    hits = []
-    for project_id, path, file_id, start, text, score in rows:
-        # the window matched; point at its first line holding one of the words
-        offset, snippet = 0, ""
-        for i, line in enumerate(text.split("\n")):
-            tokens = {t.lower() for t in _WORD.findall(line)}
-            if any(w in tokens for w in words):
-                offset, snippet = i, line.strip()
+        f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score LIMIT ?",
+        (match, *args, *path_args, *def_args, MAX_CANDIDATES if filtered else limit))
+    hits: list[Hit] = []
+    for chunk, project_id, path, file_id, start, score in cast(Iterator[tuple[int, str, str, int, int, float]], rows):
+        text = _window_text(db, chunk)
+        if not query.window_may_hold(text):
+            continue
+        for offset, line in _lines_in_window(db, query, words, any_word, file_id, start, text):
+            hits.append(Hit(project_id, path, start + offset, enclosing_symbol(db, file_id, start + offset),
+                            line.strip()[:SNIPPET_MAX], -score))
+        if len(hits) >= limit:
+            break
+    return hits[:limit]
+
+
+def _window_text(db: apsw.Connection, chunk: int) -> str:
+    row = cast(tuple[str] | None, db.execute("SELECT text FROM fts WHERE rowid = ?", (chunk,)).fetchone())
+    return row[0] if row else ""
+
+
+def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
+                     start: int, text: str) -> list[tuple[int, str]]:
+    """The lines (offset in the window, text) a window's hits point at: with line-level terms
+    (phrases, regexes, sym:/kind:) every line they admit that holds one of the words, or the
+    first they admit if none does; without them the first line with a word. None at all if
+    the window does not hold the query after all (case, phrases, regexes, definitions)."""
+    if query.case:
+        tokens = set(_WORD.findall(text))
+        present = [w for w in query.fts_words() if w in tokens]
+        if not present or (not any_word and len(present) < len(query.fts_words())):
+            return []
+    lines = text.split("\n")
+    admitted: set[int] | None = None
+    if query.definitions_only:
+        defs, args = _definition_filter(query)
+        admitted = {line for (line,) in cast(list[tuple[int]], db.execute(
+            f"SELECT d.line FROM definitions d WHERE d.file_id = ? AND d.line >= ? AND d.line < ?{defs}",
+            (file_id, start, start + len(lines), *args)).fetchall())}
+    line_level = admitted is not None or bool(query.phrases or query.regexes)
+    first: tuple[int, str] | None = None  # the first line the line-level terms admit
+    found: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        if admitted is not None and start + i not in admitted:
+            continue
+        if not query.line_admits(line):
+            continue
+        if first is None:
+            first = (i, line)
+        if query.case:
+            holds_word = any(w in set(_WORD.findall(line)) for w in query.fts_words())
+        else:
+            holds_word = any(w in {t.lower() for t in _WORD.findall(line)} for w in words)
+        if holds_word:
+            found.append((i, line))
+            if not line_level:
                 break
-        line_no = start + offset
-        hits.append(Hit(project_id, path, line_no, enclosing_symbol(db, file_id, line_no), snippet[:SNIPPET_MAX],
-                        -score))
+    if found:
+        return found
+    if line_level:
+        return [first] if first is not None else []
+    return [(0, "")]
+
+
+def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: int) -> list[Hit]:
+    """A query of sym:/kind: without words: the definition lines themselves, shortest name
+    first (the name asked for before longer ones holding it), then by place."""
+    where, args = _project_filter(project)
+    paths, path_args = _path_filter(query)
+    defs, def_args = _definition_filter(query)
+    rows = db.execute(
+        "SELECT f.project_id, f.path, f.id, d.line, d.qualname FROM definitions d JOIN files f ON f.id = d.file_id "
+        f"WHERE f.state = 'live'{where}{paths}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line LIMIT ?",
+        (*args, *path_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
+    hits: list[Hit] = []
+    for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):
+        window = cast(tuple[int, str] | None, db.execute(
+            "SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
+            "WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)).fetchone())
+        lines = window[1].split("\n") if window else []
+        text = lines[line - window[0]] if window and 0 <= line - window[0] < len(lines) else ""
+        if not query.line_admits(text):
+            continue
+        hits.append(Hit(project_id, path, line, qualname, text.strip()[:SNIPPET_MAX], 0.0))
+        if len(hits) >= limit:
+            break
     return hits
+
+
+def definition_of(db: apsw.Connection, project: str, path: str, qualname: str, line: int) -> tuple[str, str] | None:
+    """(kind, name) of the live definition ``qualname`` spanning ``line`` of a file, if any."""
+    return cast(tuple[str, str] | None, db.execute(
+        "SELECT d.kind, d.name FROM definitions d JOIN files f ON f.id = d.file_id WHERE f.project_id = ? "
+        "AND f.path = ? AND f.state = 'live' AND d.qualname = ? AND d.line <= ? AND d.end_line >= ? "
+        "ORDER BY d.line DESC LIMIT 1", (project, path, qualname, line, line)).fetchone())
 
 
 def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, limit: int) -> list[Symbol]:

@@ -29,7 +29,7 @@ from typing import TypeVar, cast
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, vectors
+from codeanalysisd.db import history, indexing, integrity, migrations, queries, vectors
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
@@ -88,6 +88,7 @@ def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Conne
     db = apsw.Connection(path, flags=flags)
     db.setbusytimeout(5000)
     vectors.load_extension(db)
+    db.create_scalar_function("path_glob", queries.path_glob, 2, deterministic=True)
     db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
     return db
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
-from codeanalysisd import paths
+from codeanalysisd import paths, query_language
 from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db import history, queries
 from codeanalysisd.db.store import Reads, UnknownProject
@@ -21,13 +21,14 @@ from codeanalysisd.db.vectors import Match
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.permissions import View
+from codeanalysisd.query_language import KINDS, Query
 from codeanalysisd.records import ProjectInfo
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
-KINDS = ("class", "function", "async_function", "method", "async_method")
 MAX_VERSION_SPEC = 80
 MAX_SCANNED = 20_000  # rows a filtered query looks at, at most, to fill one page
+MAX_REACH = 10_000  # the last full-text result a page: may reach
 MAX_PROBLEM_TEXT = 2000  # characters of one file's reasons in ListProblems; a longer text is cut, ending " …"
 
 
@@ -102,10 +103,24 @@ async def scope(core: OwnerCore, view: View, key: str) -> str | None:
     return (await core.visible_project(key, view)).id if key else None
 
 
+def _skipped(query: Query, wanted: int) -> int:
+    """The results before the query's page:, refused past MAX_REACH (each page is re-ranked
+    from the first result, so a deep page costs what all the pages before it do)."""
+    skip = (query.page - 1) * wanted
+    if skip + wanted > MAX_REACH:
+        raise failures.Refused(f"page:{query.page} of {wanted} results would reach result {skip + wanted}; "
+                               f"at most {MAX_REACH} can be reached: narrow the query (path:, sym:, more words)")
+    return skip
+
+
 async def search(core: OwnerCore, view: View, query: str, project: str, limit: int) -> list[queries.Hit]:
+    """Search: the query language's (query_language.parse) hits, the query's page: of them."""
+    parsed = query_language.parse(query)
     where, wanted = await scope(core, view, project), limit_of(limit)
-    return await core.store.read(
-        lambda r: visible_page(r, view, lambda n: r.files.search(query, where, n), wanted))
+    skip = _skipped(parsed, wanted)
+    found = await core.store.read(
+        lambda r: visible_page(r, view, lambda n: r.files.search(parsed, where, n), skip + wanted))
+    return found[skip:]
 
 
 async def find_symbol(core: OwnerCore, view: View, name: str, project: str, kind: str, limit: int
@@ -217,16 +232,22 @@ async def file_source(core: OwnerCore, view: View, project: str, path: str, spec
 
 async def nearest(core: OwnerCore, view: View, query: str, project: str, limit: int, hybrid: bool
                   ) -> list[Match]:
-    """SemanticSearch (or HybridSearch): the chunks nearest to the words, of files the caller may see."""
-    where, wanted = await scope(core, view, project), limit_of(limit)
-    ask = core.semantic.hybrid if hybrid else core.semantic.search
+    """SemanticSearch (or HybridSearch): the chunks nearest to the words, of files the caller
+    may see. HybridSearch reads the query language (query_language.parse): its filters
+    restrict both rankings, and page: picks the page."""
+    where, wanted, skip = await scope(core, view, project), limit_of(limit), 0
+    ask: Callable[[str, str | None, int], Awaitable[list[Match]]] = core.semantic.search
+    if hybrid:
+        parsed = query_language.parse(query)
+        skip = _skipped(parsed, wanted)
+        ask = lambda _, where, n: core.semantic.hybrid(parsed, where, n)  # noqa: E731
     if view.all_seeing:
-        return await ask(query, where, wanted)
-    asked = wanted
+        return (await ask(query, where, skip + wanted))[skip:]
+    asked = skip + wanted
     while True:
         found = await ask(query, where, asked)
         # the look at the disk on a read thread too, with the deadline of any read
         kept = await core.store.read(functools.partial(seen, view=view, rows=found))
-        if len(kept) >= wanted or len(found) < asked or asked >= MAX_SCANNED:
-            return kept[:wanted]
+        if len(kept) >= skip + wanted or len(found) < asked or asked >= MAX_SCANNED:
+            return kept[skip:skip + wanted]
         asked = min(asked * 4, MAX_SCANNED)

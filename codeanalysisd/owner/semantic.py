@@ -27,6 +27,7 @@ from codeanalysisd.db.vectors import Match
 from codeanalysisd.index import ranking
 from codeanalysisd.names import VECTORIZER_INTERFACE, VECTORIZER_NAME, VECTORIZER_PATH, WORKER_UNITS
 from codeanalysisd.owner import failures
+from codeanalysisd.query_language import Query
 
 MAX_QUERY = 2000  # characters; the model reads 256 tokens anyway
 FIRST_ASK = 50  # keys asked for first (at least 4 per result wanted)
@@ -42,6 +43,8 @@ RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the s
 # 0.05 costs one query's top-1 there (54 %, MRR 0.710) and is kept for identifiers.
 NAME_WEIGHT = 0.1
 TEXT_WEIGHT = 0.05
+FILTERED_ASK = 4000  # nearest chunks HybridSearch ranks, at most, to find those its filters admit
+
 
 def query_text(query: str) -> str:
     text = query.strip()
@@ -102,22 +105,42 @@ class Semantic:
                 return found
             ask *= 8
 
-    async def hybrid(self, query: str, project: str | None, limit: int) -> list[Match]:
+    async def hybrid(self, query: Query, project: str | None, limit: int) -> list[Match]:
         """Vectors, the names the query says, and full text, fused by reciprocal rank per
-        definition (NAME_WEIGHT, TEXT_WEIGHT)."""
+        definition (NAME_WEIGHT, TEXT_WEIGHT). The query language's filters (path:, kind:,
+        sym:) restrict every ranking; the vectors are asked its free text."""
         wide = max(limit * 3, 30)
-        semantic = await self.search(query, project, wide)
+        semantic = await self._admitted(query, project, wide)
         text = await self.store.read(lambda r: _text_as_chunks(r, query, project, wide))
-        named = [m for m in semantic if ranking.names_query(m.symbol, query)]
-        return fuse(semantic, [m for m in text if ranking.names_query(m.symbol, query)], named, limit=limit,
+        words = query.free_text()
+        named = [m for m in semantic if ranking.names_query(m.symbol, words)]
+        return fuse(semantic, [m for m in text if ranking.names_query(m.symbol, words)], named, limit=limit,
                     weights=(1.0, TEXT_WEIGHT, NAME_WEIGHT))
+
+    async def _admitted(self, query: Query, project: str | None, wide: int) -> list[Match]:
+        """The ``wide`` nearest chunks the query's filters admit, asking for a longer ranking
+        while too few of it pass (at most FILTERED_ASK chunks)."""
+        text = query.free_text()
+        if not query.filters_chunks:
+            return await self.search(text, project, wide)
+        ask = wide
+        while True:
+            found = await self.search(text, project, ask)
+            kept = await self.store.read(functools.partial(_admitted, query=query, matches=found))
+            if len(kept) >= wide or len(found) < ask or ask >= FILTERED_ASK:
+                return kept[:wide]
+            ask = min(ask * 4, FILTERED_ASK)
+
+
+def _admitted(reads: Reads, query: Query, matches: list[Match]) -> list[Match]:
+    return reads.files.admitted(query, matches)
 
 
 def _matches(reads: Reads, ranked: list[tuple[bytes, float]], project: str | None, limit: int) -> list[Match]:
     return reads.vectors.matches(ranked, project, limit)
 
 
-def _text_as_chunks(reads: Reads, query: str, project: str | None, wide: int) -> list[Match]:
+def _text_as_chunks(reads: Reads, query: Query, project: str | None, wide: int) -> list[Match]:
     """Full-text hits (any of the words), each standing for the chunk around its line, so the
     two rankings name the same things and agreement between them counts."""
     try:

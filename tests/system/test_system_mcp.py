@@ -146,6 +146,21 @@ def test_the_tools_are_listed_with_closed_schemas_for_an_agent(system):
     assert all(tools[name].annotations.read_only_hint for name in ("outline", "imports", "relations"))
 
 
+def test_search_reads_the_query_language(system):
+    """The search tool passes the query to the service as written: the same operators as
+    Search and HybridSearch, and bad syntax named with its column."""
+    async def scenario(s: ClientSession):
+        return {"kind": await tool(s, "search", query="value kind:function sym:help", mode="text"),
+                "phrase": await tool(s, "search", query='"helper(value) * 2"', mode="text"),
+                "hybrid": await tool(s, "search", query="double a value path:mod.py -path:big"),
+                "bad": await tool(s, "search", query='value "never closed', mode="text")}
+
+    replies = served(system, scenario)
+    assert [(r["path"], r["line"]) for r in replies["kind"].data["results"]] == [("mod.py", 9)]
+    assert [(r["path"], r["line"]) for r in replies["phrase"].data["results"]] == [("mod.py", 6)]
+    assert replies["hybrid"].data["results"] and {r["path"] for r in replies["hybrid"].data["results"]} == {"mod.py"}
+    assert replies["bad"].error and replies["bad"].name == INVALID and "column 7" in replies["bad"].text
+
 def test_every_tool_with_good_and_bad_arguments(system):
     async def scenario(s: ClientSession):
         good = {}

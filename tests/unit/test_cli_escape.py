@@ -52,7 +52,7 @@ SEARCH_ROWS = [["app", EVIL_PATH, 3, "C.\x1bm", EVIL_SNIPPET, 1.5], ["app", "ok.
 
 def run_search(json_mode):
     client = FakeClient({"Search": [SEARCH_ROWS]})
-    args = argparse.Namespace(query=["x"], project="", limit=20, json=json_mode)
+    args = argparse.Namespace(query=["x"], project="", limit=20, json=json_mode, context=None, page=1, color="auto")
     return asyncio.run(cli.cmd_search(client, args))
 
 

@@ -25,10 +25,10 @@ from codeanalysisd.cli.mcp.args import ToolError, invalid
 from codeanalysisd.cli.mcp.bus import Bus, plain, when
 from codeanalysisd.cli.mcp.pages import Answer, Item
 from codeanalysisd.names import ERROR_PREFIX
+from codeanalysisd.query_language import KINDS
 
 T = TypeVar("T")
 SERVICE_ROWS = 1000  # the most rows the Manager answers for one query (lookup.MAX_LIMIT)
-KINDS = ("class", "function", "async_function", "method", "async_method")
 KEPT_RESULTS = 8  # repair reports kept for paging
 # How long an IndexStatus answer serves the calls that follow: an agent's burst of calls costs
 # the owner one question, and no answer's freshness is older than this (the watcher itself
@@ -745,11 +745,14 @@ TOOLS: tuple[Tool, ...] = (
     Tool("search",
          "Search the indexed Python code of projects you can read. mode 'hybrid' (default) ranks by both meaning "
          "and words, for a description ('retry a request with backoff') or identifiers; 'text' is exact full "
-         "text, every word must occur (BM25), one row per matching line; 'semantic' is by meaning only. Rows: "
+         "text, every word must occur (BM25), one row per matching line; 'semantic' is by meaning only. 'text' "
+         "and 'hybrid' read operators in the query: \"exact phrase\", path:GLOB, -path:GLOB, kind:function|"
+         "class|method, sym:NAME (in a definition's name), case:yes, /regex/ (beside a word). Rows: "
          "project, path, line (end_line for a hybrid or semantic chunk), enclosing symbol, text, score. "
          + FRESHNESS_WORDS,
          schema({"query": {"type": "string", "minLength": 1, "maxLength": 1024,
-                           "description": "Words or identifiers to find, or a description of what the code does."},
+                           "description": "Words or identifiers to find, or a description of what the code does; "
+                                          "with operators such as path:tests/ kind:function \"a phrase\"."},
                  "mode": {"type": "string", "enum": ["hybrid", "text", "semantic"], "default": "hybrid",
                           "description": "hybrid (default): meaning and words fused; text: every word, exact; "
                                          "semantic: meaning only."},
