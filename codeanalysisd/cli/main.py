@@ -190,7 +190,15 @@ async def cmd_add(client: Client, args: argparse.Namespace) -> int:
     # Progress goes to stderr, as a bar when that is a terminal: stdout stays the command's answer.
     display = None if args.json else progress.Display(
         sys.stderr, sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns)
-    waited = await progress.wait_indexed(ask, display)
+    try:
+        waited = await progress.wait_indexed(ask, display)
+    except DBusError as exc:
+        if exc.type not in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
+            raise
+        # a service (or bus policy) from before IndexProgress: registered, nothing to wait with
+        print(json.dumps({"id": project_id, "root": root}) if args.json else
+              "the service does not tell indexing progress; codeanalysisctl status shows whether it is fresh")
+        return 0
     row = waited.row
     if args.json:
         print(json.dumps({"id": project_id, "root": root, "phase": row.phase if row else "",

@@ -99,8 +99,9 @@ def describe(row: Row, rate: float | None, with_bar: bool) -> str:
 
 
 class Display:
-    """Where progress goes: on a terminal one line redrawn in place (at most as wide as the
-    terminal), elsewhere a plain line every ``plain_every`` seconds and at each new phase."""
+    """Where progress goes: on a terminal one line redrawn in place (a carriage return and the
+    line padded to the terminal's width less one: no escape sequence, so even TERM=dumb
+    shows it right), elsewhere a plain line every ``plain_every`` seconds and at each new phase."""
 
     def __init__(self, out: TextIO, terminal: bool, width: int = 80, plain_every: float = PLAIN_EVERY) -> None:
         self.out, self.terminal, self.width, self.plain_every = out, terminal, width, plain_every
@@ -113,7 +114,7 @@ class Display:
         self.rate.add(now, row.done)
         line = describe(row, self.rate.per_second(), self.terminal)
         if self.terminal:
-            self.out.write("\r" + line[:self.width - 1] + "\x1b[K")
+            self.out.write("\r" + line[:self.width - 1].ljust(self.width - 1))
             self.drawn = True
         elif row.phase != self.last_phase or now - self.shown_at >= self.plain_every:
             self.out.write(line + "\n")
@@ -124,7 +125,7 @@ class Display:
     def end(self, text: str) -> None:
         """The last line: on a terminal it replaces the bar."""
         if self.terminal and self.drawn:
-            self.out.write("\r\x1b[K")
+            self.out.write("\r" + " " * (self.width - 1) + "\r")
         self.out.write(text + "\n")
         self.out.flush()
 
