@@ -116,6 +116,8 @@ class Display:
         if self.terminal:
             self.out.write("\r" + line[:self.width - 1].ljust(self.width - 1))
             self.drawn = True
+        elif row.phase == READY:
+            pass  # the end line says it, with the time it took
         elif row.phase != self.last_phase or now - self.shown_at >= self.plain_every:
             self.out.write(line + "\n")
             self.shown_at = now

@@ -70,6 +70,7 @@ def test_elsewhere_a_plain_line_every_few_seconds_and_at_each_new_phase():
     shown.show(row(done=0, total=100), 0.5)  # a new phase: a line at once
     for t in range(1, 10):
         shown.show(row(done=10 * t, total=100), 0.5 + t * 0.5)  # 4.5 s of answers: one more line, at 3.5 s
+    shown.show(row("ready", indexed=100), 5.5)  # no line of its own: the end line says it
     lines = out.getvalue().splitlines()
     assert len(lines) == 3, lines
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
