@@ -74,7 +74,7 @@ def main() -> None:
         report["reference"] = ref
         box.systemctl("start", "codeanalysisd.target")
         t0 = time.monotonic()
-        box.run("codeanalysisctl", "add", "/srv/stdlib")
+        box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")
         wait_until(lambda: files_indexed(box) >= ref["files"], timeout=600, interval=0.05, what="the stdlib indexed")
         report["add_to_indexed_s"] = time.monotonic() - t0
         report["files_indexed"] = files_indexed(box)

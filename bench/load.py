@@ -45,14 +45,14 @@ def main() -> None:
         box.sh(f"cp -r {STDLIB_MOUNT} /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages && "
                "mkdir -p /srv/small && echo 'def join(): pass' > /srv/small/m.py")
         box.systemctl("start", "codeanalysisd.target")
-        box.run("codeanalysisctl", "add", "/srv/small")
+        box.run("codeanalysisctl", "add", "--no-block", "/srv/small")
         wait_until(lambda: files_indexed(box) >= 1, timeout=30, what="the small project")
         idle = json.loads(box.run(PY, PROBE, str(args.clients), str(args.idle_seconds), timeout=300).stdout)
         load = subprocess.Popen(box.argv(PY, PROBE, str(args.clients), str(args.load_seconds)),
                                 stdout=subprocess.PIPE, text=True)
         time.sleep(0.2)
         started = time.monotonic()
-        box.run("codeanalysisctl", "add", "/srv/stdlib")
+        box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")
         out, _ = load.communicate(timeout=300)
         indexed_at_end = files_indexed(box)
         busy = json.loads(out)

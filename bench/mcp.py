@@ -132,7 +132,7 @@ def main() -> None:
         box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
         box.sh(f"useradd --no-create-home --groups codeanalysis-users {USER['user']}")
         box.systemctl("start", "codeanalysisd.target")
-        box.run("codeanalysisctl", "add", "/srv/stdlib")
+        box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")
 
         def settled() -> bool:
             rows = json.loads(box.run("codeanalysisctl", "--json", "status").stdout)["index"]

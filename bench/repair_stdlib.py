@@ -88,7 +88,7 @@ def main() -> None:
         r["hash_tree_s"] = statistics.median(h["seconds"] for h in hashes)
         box.systemctl("start", "codeanalysisd.target")
         t0 = time.monotonic()
-        box.run("codeanalysisctl", "add", ROOT)
+        box.run("codeanalysisctl", "add", "--no-block", ROOT)
         wait_until(lambda: prop(box, "FilesIndexed") >= r["files"], timeout=600, interval=0.05, what="indexed")
         r["add_to_indexed_s"] = time.monotonic() - t0
         wait_until(lambda: live(box) == disk(box), timeout=120, interval=0.5, what="index equal to disk")

@@ -79,7 +79,7 @@ def embed_project(box: Box, root: str, packages: list[str], alone: bool) -> dict
     box.sh(f"mkdir -p {root} && " + " && ".join(f"cp -r {STDLIB_MOUNT}/{p} {root}/" for p in packages))
     if alone:
         box.systemctl("stop", VECTORIZER)
-    box.run("codeanalysisctl", "add", root)
+    box.run("codeanalysisctl", "add", "--no-block", root)
     if alone:
         time.sleep(2)
         wait_until(lambda: quiet(box), timeout=600, interval=0.5, what="the watcher done with the project")
@@ -114,7 +114,7 @@ def throughput(box: Box, packages: list[str], during: list[str]) -> dict:
 def synthetic(box: Box, root: str, files: int, first: int, model: str) -> dict:
     box.systemctl("stop", VECTORIZER)
     probe(box, "write-project", root, str(files), str(first))
-    box.run("codeanalysisctl", "add", root)
+    box.run("codeanalysisctl", "add", "--no-block", root)
     # with the vectorizer stopped, every chunk of the project is pending once it is indexed
     wait_until(lambda: prop(box, "ChunksPending") >= files * 100, timeout=600, interval=0.5,
                what=f"{root} indexed")

@@ -405,7 +405,7 @@ def main() -> None:
         box.systemctl("start", "codeanalysisd.target")
         ids = {}
         for name, root in (("corpus", "/srv/corpus"), ("click", "/srv/click-8.1.7"), ("stdlib", "/srv/stdlib")):
-            box.run("codeanalysisctl", "add", root)
+            box.run("codeanalysisctl", "add", "--no-block", root)
             ids[name] = project_id(box, root)
         for name, root in (("corpus", corpora["corpus"]["root"]), ("click", corpora["click"]["root"]),
                            ("stdlib", stdlib)):

@@ -58,7 +58,7 @@ def main() -> None:
             box.systemctl("start", "codeanalysisd.target")
             starts.append(time.perf_counter() - t0)
             if i == 0:
-                box.run("codeanalysisctl", "add", "/srv/p")
+                box.run("codeanalysisctl", "add", "--no-block", "/srv/p")
             t0 = time.perf_counter()
             box.systemctl("stop", "codeanalysisd.target")
             wait_until(lambda: inactive(box), timeout=10, interval=0.005, what="stop")

@@ -14,6 +14,29 @@ export SYSBOX_STATE="$REPO/build/sandbox/state"
 
 in_box() { "$SYSBOX" exec "$BOX" "$@"; }
 
+# Whether a root is registered already. $1...: how to run codeanalysisctl; the last: the root.
+registered() {
+  local root=${!#}
+  "${@:1:$#-1}" --json projects | python3 -c 'import json, sys
+sys.exit(0 if any(p["root"] == sys.argv[1] for p in json.load(sys.stdin)) else 1)' "$root"
+}
+
+# After the index: wait (at most 3 minutes) for the vectorizer to embed what was added, then
+# one full-text and one semantic search over the project. $1...: how to run codeanalysisctl.
+searches() {
+  local root=${!#} n=0 pending
+  set -- "${@:1:$#-1}"
+  while pending=$("$@" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["manager"]["ChunksPending"])') \
+        && [ "$pending" != 0 ] && [ $n -lt 180 ]; do
+    [ $((n % 10)) = 0 ] && echo "embedding: $pending chunk(s) to go"
+    sleep 1; n=$((n + 1))
+  done
+  echo; echo "\$ codeanalysisctl search -p $root -n 5 repair worker batch"
+  "$@" search -p "$root" -n 5 repair worker batch || true
+  echo; echo "\$ codeanalysisctl semantic -p $root -n 5 'wait until a project is indexed and show progress'"
+  "$@" semantic -p "$root" -n 5 'wait until a project is indexed and show progress' || true
+}
+
 case "${1:-start}" in
 stop)
   if "$SYSBOX" pid "$BOX" >/dev/null 2>&1; then "$SYSBOX" stop "$BOX"; echo "sandbox $BOX stopped"; fi
@@ -38,9 +61,11 @@ if [ "$(id -u)" != 0 ] && systemctl --user show-environment >/dev/null 2>&1; the
   systemctl --user daemon-reload
   systemctl --user start codeanalysisd.target
   ctl=("$REPO/.venv/bin/codeanalysisctl" --user)
-  "${ctl[@]}" add "$REPO" 2>/dev/null || true
+  # add waits until the project is indexed, showing how far; a second run finds it registered
+  registered "${ctl[@]}" "$REPO" || "${ctl[@]}" add "$REPO" || true
   "${ctl[@]}" status
   echo; "${ctl[@]}" projects
+  searches "${ctl[@]}" "$REPO"
   echo; echo "the suite runs under your user manager: systemctl --user status codeanalysisd.target; make run-stop stops it"
   exit 0
 fi
@@ -58,9 +83,11 @@ if ! "$SYSBOX" pid "$BOX" >/dev/null 2>&1; then
 fi
 in_box make -C /opt/codeanalysisd-src --no-print-directory install WHEELHOUSE=/opt/codeanalysisd-wheels >/dev/null
 in_box systemctl start codeanalysisd.target
-in_box codeanalysisctl add /opt/codeanalysisd-src 2>/dev/null || true
+# add waits until the project is indexed, showing how far; a second run finds it registered
+registered in_box codeanalysisctl /opt/codeanalysisd-src || in_box codeanalysisctl add /opt/codeanalysisd-src || true
 in_box codeanalysisctl status
 echo; in_box codeanalysisctl projects
+searches in_box codeanalysisctl /opt/codeanalysisd-src
 cat <<TXT
 
 The suite runs in a sandboxed systemd ($BOX); this repository is the project

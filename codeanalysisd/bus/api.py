@@ -60,8 +60,10 @@ VectorsPage = Annotated[list[tuple[int, bytes, bytes]], DBusSignature("a(tayay)"
 ModelDone = Annotated[tuple[bool, int], DBusSignature("(bt)")]  # (complete, vectors of the model)
 Keys = Annotated[list[bytes], DBusSignature("aay")]
 Ranked = Annotated[list[tuple[bytes, float]], DBusSignature("a(ayd)")]  # (key, cosine similarity), best first
-# The watcher's backlog: (project, paths changed on disk not indexed yet, last change seen: unix time, 0 none)
-Pending = Annotated[list[tuple[str, int, float]], DBusSignature("a(sud)")]
+# The watcher's backlog: (project, paths changed on disk not indexed yet, last change seen: unix time, 0 none,
+# its reconcile scan running, files sent and files in all of its current work: 0 while not counted yet)
+PendingRow = tuple[str, int, float, bool, int, int]
+Pending = Annotated[list[PendingRow], DBusSignature("a(sudbuu)")]
 
 Projects = Annotated[list[tuple[str, str, str, int, str]], DBusSignature("a(sssus)")]  # records.ProjectInfo
 # records.ProjectInfo whole, for the workers: with the owner's uid and the root's identity (device, inode)
@@ -94,6 +96,8 @@ Problems = Annotated[list[tuple[str, str, str]], DBusSignature("a(sss)")]  # pro
 EmbeddingModels = Annotated[list[tuple[str, int, bool, int]], DBusSignature("a(subt)")]
 Freshness = Annotated[list[tuple[str, int, int, float, bool, str]],
                       DBusSignature("a(suudbs)")]  # project, files indexed, pending, last change, stale, why
+Progress = Annotated[list[tuple[str, str, int, int, int, str]],
+                     DBusSignature("a(ssuuus)")]  # project, phase, files done, files in all, files indexed, why
 REPAIR_ACTIONS = "a(ssss)"  # path, case, action, detail: inside a Report
 # The repair worker's work per project: project, files checked, files repaired, the last action,
 # the path it was taken on, when (unix time). Reported by the worker, and inside RepairWorkerStatus.
@@ -154,6 +158,7 @@ WORKER = _table(
     _call("SetProjectState", (Str, Str, Str)),
     _call("RepairPaths", (Str,), (StrList,)),
     _call("ReconcileFiles", (Str, ReconcileEntries), (BatchActions,)),
+    _call("WatcherHas", (), (StrList,)),
     _call("RepairFiles", (Str, FileBatch), (UInt32,)),
     _call("RepairSchedule", (), (RepairSchedule,)),
     # cycle, its files, done, repaired; the worker's configured (batch size, poll interval); per project
@@ -197,6 +202,7 @@ MANAGER = _table(
     _call("CallGraph", (Str, Str, Str, UInt32), (CallRows,)),  # project, symbol, direction, depth
     _call("FindUsages", (Str, Str, UInt32), (UsageRows,)),  # target, project, limit
     _call("IndexStatus", (Str,), (Freshness,)),
+    _call("IndexProgress", (Str,), (Progress,)),
 )
 
 # org.codeanalysis1.Vectorizer: what the owner asks the vectorizer.

@@ -36,7 +36,7 @@ class OwnerClient:
     async def report_progress(self, worker: str, state: str, counters: Counters) -> None:
         await self._worker("ReportProgress", worker, state, counters.as_dict())
 
-    async def report_pending(self, rows: list[tuple[str, int, float]]) -> None:
+    async def report_pending(self, rows: list[api.PendingRow]) -> None:
         await self._worker("ReportPending", [list(r) for r in rows])
 
     async def file_states(self, project: str) -> list[api.StateRow]:
@@ -81,6 +81,11 @@ class OwnerClient:
         """Every action the repair rule takes on the batch, (path, action)."""
         (actions,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
         return [(path, action) for path, action in actions]
+
+    async def watcher_has(self) -> set[str]:
+        """The projects the watcher is indexing (or about to scan): not the repair worker's now."""
+        (projects,) = await self._worker("WatcherHas")
+        return set(projects)
 
     async def repair_files(self, project: str, files: list[api.FileRow]) -> int:
         (count,) = await self._worker("RepairFiles", project, [list(f) for f in files])

@@ -9,13 +9,14 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import astuple
 from typing import Any
 
 from dbus_fast import DBusError, Variant
 
 from codeanalysisd import __version__, query_language
 from codeanalysisd.bus.connection import BusKind, connect
-from codeanalysisd.cli import hits, restore_write
+from codeanalysisd.cli import hits, progress, restore_write
 from codeanalysisd.cli.client import Client, every_row
 from codeanalysisd.names import BUS_NAME, TARGET_UNIT, WORKER_UNITS
 from codeanalysisd.records import Counters, ProjectInfo
@@ -105,6 +106,17 @@ async def _freshness(client: Client) -> list[dict[str, Any]]:
     return [dict(zip(FRESHNESS_KEYS, row, strict=True)) for row in rows]
 
 
+async def _progress(client: Client) -> list[progress.Row]:
+    """IndexProgress of every project the caller sees; none from a service that predates it."""
+    try:
+        (rows,) = await client("IndexProgress", "")
+    except DBusError as exc:
+        if exc.type in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
+            return []
+        raise
+    return [progress.Row.of(row) for row in rows]
+
+
 def _freshness_line(rows: list[dict[str, Any]]) -> str:
     stale = [r for r in rows if r["stale"]]
     if not stale:
@@ -119,8 +131,12 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     (workers,) = await client("WorkerStatus")
     workers = _worker_rows(workers)
     index = await _freshness(client)
+    working = [r for r in await _progress(client) if r.phase in (progress.WAITING, progress.SCANNING,
+                                                                  progress.INDEXING)]
     if args.json:
-        print(json.dumps({"manager": props, "units": workers, "index": index}, indent=2))
+        print(json.dumps({"manager": props, "units": workers, "index": index,
+                          "progress": [dict(zip(progress.KEYS, astuple(r), strict=True)) for r in working]},
+                         indent=2))
         return 0
     bus = "session" if args.user else "system"
     healthy = all(w["ActiveState"] == "active" for w in workers)
@@ -132,6 +148,8 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     print(printable(f"   Chunks to embed: {props['ChunksPending']}    Models: {models or 'none yet'}"))
     if index:
         print(printable(_freshness_line(index)))
+    for row in working:
+        print(printable(f"   {progress.describe(row, None, True)}"))
     print()
     _print_workers(workers)
     return 0
@@ -152,16 +170,51 @@ async def cmd_projects(client: Client, args: argparse.Namespace) -> int:
 
 async def cmd_add(client: Client, args: argparse.Namespace) -> int:
     import os
+    import shutil
 
     # The service resolves the path itself; an absolute path here only saves the user from
     # having to know the service's working directory.
     root = os.path.abspath(args.root)
     (project_id,) = await client("AddProject", root)
+    if not args.json:
+        print(printable(f"added project {project_id} ({root})"), flush=True)
+    if args.no_block:
+        if args.json:
+            print(json.dumps({"id": project_id, "root": root}))
+        return 0
+
+    async def ask() -> progress.Row:
+        (rows,) = await client("IndexProgress", project_id)
+        return progress.Row.of(rows[0])
+
+    # Progress goes to stderr, as a bar when that is a terminal: stdout stays the command's answer.
+    display = None if args.json else progress.Display(
+        sys.stderr, sys.stderr.isatty(), shutil.get_terminal_size((80, 24)).columns)
+    try:
+        waited = await progress.wait_indexed(ask, display)
+    except DBusError as exc:
+        if exc.type not in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
+            raise
+        # a service (or bus policy) from before IndexProgress: registered, nothing to wait with
+        print(json.dumps({"id": project_id, "root": root}) if args.json else
+              "the service does not tell indexing progress; codeanalysisctl status shows whether it is fresh")
+        return 0
+    row = waited.row
     if args.json:
-        print(json.dumps({"id": project_id, "root": root}))
-    else:
-        print(printable(f"added project {project_id} ({root})"))
-    return 0
+        print(json.dumps({"id": project_id, "root": root, "phase": row.phase if row else "",
+                          "indexed": row.indexed if row else 0, "interrupted": waited.interrupted,
+                          "seconds": round(waited.seconds, 3)}))
+    elif display is not None:
+        if waited.interrupted:
+            display.end(printable(f"stopped waiting; {project_id} is still being indexed "
+                                  "(codeanalysisctl status shows how far)"))
+        elif row is not None and row.phase == progress.READY:
+            display.end(printable(f"{project_id}: indexed, {row.indexed} file(s) in {waited.seconds:.1f} s"))
+        elif row is not None:
+            display.end(printable(f"{project_id} is registered but not indexed now: {row.why}"))
+    if waited.interrupted:
+        return 130  # as a shell reports a command SIGINT ended
+    return 0 if row is not None and row.phase == progress.READY else 1
 
 
 async def cmd_remove(client: Client, args: argparse.Namespace) -> int:
@@ -642,8 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
     p = sub.add_parser("projects", parents=[common], help="list registered projects")
     p.set_defaults(func=cmd_projects)
-    p = sub.add_parser("add", parents=[common], help="register a directory as a project")
+    p = sub.add_parser("add", parents=[common], help="register a directory as a project, wait until it is indexed")
     p.add_argument("root", help="the project's root directory")
+    p.add_argument("--no-block", action="store_true",
+                   help="return once the project is registered, without waiting for it to be indexed")
     p.set_defaults(func=cmd_add)
     p = sub.add_parser("remove", parents=[common], help="unregister a project (its history stays)")
     p.add_argument("project", help="project id or root path")
@@ -781,7 +836,11 @@ _ABOUT = {
     "projects": ("Every registered project: id (used by the other commands), name, live files, state (active,\n"
                  "or missing while its root is gone) and root.", "codeanalysisctl --json projects"),
     "add": ("Register a directory; the watcher indexes it at once and follows it. Which files belong: .py\n"
-            "files minus .gitignore'd paths, virtual environments, __pycache__, .git and configured patterns.",
+            "files minus .gitignore'd paths, virtual environments, __pycache__, .git and configured patterns.\n"
+            "Waits until every file is indexed (searchable), showing progress on stderr: a bar with files done\n"
+            "of all, rate and time left on a terminal, a plain line every few seconds elsewhere. Ctrl-C stops\n"
+            "the waiting, not the indexing (exit status 130); --no-block does not wait. Exit status 1 when the\n"
+            "project cannot be indexed now (the watcher is stopped, the root is missing), with the reason.",
             "codeanalysisctl add ~/src/app"),
     "remove": ("Unregister a project: its index rows go, its history stays (until pruned); adding the same\n"
                "root again gets the same id and the history back.", "codeanalysisctl remove app"),

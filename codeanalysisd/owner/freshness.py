@@ -1,24 +1,29 @@
-"""IndexStatus: for each project the caller may see, whether its index says what is on disk now.
+"""IndexStatus and IndexProgress: for each project the caller may see, whether its index says
+what is on disk now, and how far the watcher is with it; and which projects are the
+watcher's, which the repair worker leaves alone.
 
 The facts come from two places: the watcher's per-project backlog (its ReportPending, kept in
-``reports.WorkerReports``) and the watcher unit's state from systemd. The rule that joins
-them is ``reports.freshness``.
+``reports.WorkerReports``) and the watcher unit's state from systemd. The rules that join
+them are ``reports.freshness`` and ``reports.progress``.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+from typing import TYPE_CHECKING
 
 from dbus_fast import DBusError
 
 from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db.store import Reads
 from codeanalysisd.names import WORKER_UNITS
-from codeanalysisd.owner.core import OwnerCore
-from codeanalysisd.owner.permissions import View
-from codeanalysisd.owner.reports import WATCHER_FRESH, Freshness, freshness
+from codeanalysisd.owner.reports import WATCHER_FRESH, WATCHER_HAS, Freshness, Progress, freshness, progress
 from codeanalysisd.records import ProjectInfo
+
+if TYPE_CHECKING:  # the core imports the repair, which asks here whose a project is
+    from codeanalysisd.owner.core import OwnerCore
+    from codeanalysisd.owner.permissions import View
 
 
 def max_report_age(report_interval: float) -> float:
@@ -27,19 +32,41 @@ def max_report_age(report_interval: float) -> float:
     return max(WATCHER_FRESH, 3 * report_interval)
 
 
-async def index_status(core: OwnerCore, view: View, key: str) -> list[Freshness]:
+async def _projects(core: OwnerCore, view: View, key: str) -> list[ProjectInfo]:
     """One project (by id or root), or every project the caller may see ("": at most
     LIST_PAGE of them, by creation then id)."""
     if key:
-        projects = [await core.visible_project(key, view)]
-    else:
-        def run(reads: Reads) -> list[ProjectInfo]:
-            return list(itertools.islice((p for p in reads.projects.list() if view.sees_project(p)), LIST_PAGE))
+        return [await core.visible_project(key, view)]
 
-        projects = await core.store.read(run)
+    def run(reads: Reads) -> list[ProjectInfo]:
+        return list(itertools.islice((p for p in reads.projects.list() if view.sees_project(p)), LIST_PAGE))
+
+    return await core.store.read(run)
+
+
+async def _watcher_state(core: OwnerCore) -> str:
     try:
-        watcher = await core.units.active_state(WORKER_UNITS["watcher"])
+        return await core.units.active_state(WORKER_UNITS["watcher"])
     except DBusError as exc:  # then nobody can say the index is fresh
-        watcher = f"of unknown state (systemd did not answer: {exc.text})"
+        return f"of unknown state (systemd did not answer: {exc.text})"
+
+
+async def index_status(core: OwnerCore, view: View, key: str) -> list[Freshness]:
+    projects = await _projects(core, view, key)
+    watcher = await _watcher_state(core)
     now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
     return [freshness(p, watcher, core.reports, now, max_age) for p in projects]
+
+
+async def index_progress(core: OwnerCore, view: View, key: str) -> list[Progress]:
+    projects = await _projects(core, view, key)
+    watcher = await _watcher_state(core)
+    now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
+    return [progress(p, watcher, core.reports, now, max_age) for p in projects]
+
+
+async def watcher_has(core: OwnerCore, projects: list[ProjectInfo]) -> set[str]:
+    """The ids of those projects whose changes are the watcher's to index now (``WATCHER_HAS``)."""
+    watcher = await _watcher_state(core)
+    now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
+    return {p.id for p in projects if progress(p, watcher, core.reports, now, max_age).phase in WATCHER_HAS}

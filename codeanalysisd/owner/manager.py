@@ -325,6 +325,14 @@ class Manager(ServiceInterface):
         indexed yet, last change seen (unix time, 0 = none), stale, why)."""
         return [astuple(row) for row in await freshness.index_status(self.core, await self.core.view(), project)]
 
+    @method()
+    @guarded
+    async def IndexProgress(self, project: api.Str) -> api.Progress:
+        """How far the watcher is with a project (id or root; "" = every project the caller may
+        see): (project, phase: waiting, scanning, indexing, ready or stale, files sent and files
+        in all of its current work (0: not counted yet), files indexed, why in words)."""
+        return [astuple(row) for row in await freshness.index_progress(self.core, await self.core.view(), project)]
+
     # ----------------------------------------------------------------- properties
     @dbus_property(access=PropertyAccess.READ)
     def Version(self) -> api.Str:

@@ -21,12 +21,12 @@ from codeanalysisd.config import Config
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.names import WORKER_UNITS
-from codeanalysisd.owner import failures
+from codeanalysisd.owner import failures, freshness
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.systemd_units import SystemdUnits
 from codeanalysisd.records import ProjectInfo
 from codeanalysisd.repair import disk
-from codeanalysisd.repair.plan import NEEDS_CONTENT, Action, OnDisk, classify
+from codeanalysisd.repair.plan import LEFT_TO_WATCHER, NEEDS_CONTENT, Action, OnDisk, classify
 from codeanalysisd.tree import RootGone, RootId, Tree
 
 if TYPE_CHECKING:
@@ -162,16 +162,18 @@ async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, r
 
 
 async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]]
-                          ) -> list[Action]:
+                          ) -> list[tuple[str, str]]:
     """A batch the repair worker checked against disk, (path, its disk state or None if gone):
     the repair rule applied, what needs no content done now in one transaction. Returns
-    every action: those of NEEDS_CONTENT are for the worker to read, parse and send
-    (RepairFiles), the others are done."""
+    (path, action) for every action: those of NEEDS_CONTENT are for the worker to read, parse
+    and send (RepairFiles), the others are done. While the watcher has the project (it is
+    scanning it, has changes of it queued, or has not set it up yet), every path is
+    LEFT_TO_WATCHER and nothing is done: what differs there is the watcher's to index, and
+    the repair worker is for what the watcher missed."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
-    if core.reports.watcher_indexing():
-        # What looks stale now is in the watcher's queue; checking it twice wastes work.
-        raise failures.Occupied("the watcher is indexing")
+    if await freshness.watcher_has(core, [core.project(project_id)]):
+        return [(path, LEFT_TO_WATCHER) for path, _ in entries]
     store = core.store
     disk_state = {path: state for path, state in entries if state is not None}
     every = [path for path, _ in entries]
@@ -180,7 +182,8 @@ async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[
     now = [(a.path, a.action) for a in actions if a.action not in NEEDS_CONTENT]
     if now:
         await store.write(lambda w: w.repair.apply(project_id, now, disk_state, {}))
-        log.info("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
-                 extra={"project": project_id})
+        # The worker's journal says what each batch did; the paths are here, for debugging.
+        log.debug("repair worker: %s", ", ".join(f"{a} {p}" for p, a in now[:20]) + ("..." if len(now) > 20 else ""),
+                  extra={"project": project_id})
         core.changed(Change.FILES)
-    return actions
+    return [(a.path, str(a.action)) for a in actions]

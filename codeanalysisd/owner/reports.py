@@ -4,7 +4,7 @@ WorkerStatus rows, and whether a project's index is fresh (IndexStatus)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,10 +55,23 @@ class RepairProgress:
 @dataclass(frozen=True)
 class Backlog:
     """What the watcher last said of one project: paths changed on disk it has not indexed
-    yet, and when it last saw a change there (unix time; 0: none since it started)."""
+    yet, and when it last saw a change there (unix time; 0: none since it started); whether
+    its reconcile scan (at start, after an overflow, when the root is back) is still running;
+    and of the files it is indexing now, how many it has sent and how many there are in all
+    (0: not counted yet, while the scan compares the tree with the index)."""
 
     pending: int
     last_change: float
+    scanning: bool = False
+    done: int = 0
+    total: int = 0
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> Backlog:
+        pending, last = max(0, int(row[1])), max(0.0, float(row[2]))
+        scanning, done, total = (bool(row[3]), max(0, int(row[4])), max(0, int(row[5]))) if len(row) > 3 else (
+            False, 0, 0)
+        return cls(pending, last, scanning, done, max(done, total) if total else 0)
 
 
 class WorkerReports:
@@ -87,15 +100,10 @@ class WorkerReports:
     def get(self, worker: str) -> WorkerReport | None:
         return self._last.get(worker)
 
-    def record_backlog(self, rows: list[tuple[str, int, float]]) -> None:
-        self.backlog = {project: Backlog(max(0, int(pending)), max(0.0, float(last)))
-                        for project, pending, last in rows}
+    def record_backlog(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows (project, pending, last change, scanning, done, total); the last three may be left out."""
+        self.backlog = {str(row[0]): Backlog.of(row) for row in rows}
         self.backlog_at = time.monotonic()
-
-    def watcher_indexing(self) -> bool:
-        """The watcher said lately that it has files queued: what looks stale now is in its queue."""
-        last = self._last.get("watcher")
-        return last is not None and last.counters.pending > 0 and time.monotonic() - last.at < WATCHER_FRESH
 
 
 def unit_of(name: str) -> str:
@@ -173,3 +181,50 @@ def freshness(project: ProjectInfo, watcher: str, reports: WorkerReports, now: f
     if pending:
         return row(True, f"{pending} path(s) changed on disk are not indexed yet")
     return row(False, "")
+
+
+# What the watcher is doing with a project (IndexProgress): ``READY`` is IndexStatus's fresh;
+# while ``WATCHER_HAS`` a project, its changes are in the watcher's hands and nobody else's.
+WAITING, SCANNING, INDEXING, READY, STALE = "waiting", "scanning", "indexing", "ready", "stale"
+WATCHER_HAS = frozenset({WAITING, SCANNING, INDEXING})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One IndexProgress row: how far the watcher is with a project's changes."""
+
+    project: str
+    phase: str  # one of WAITING, SCANNING, INDEXING, READY, STALE
+    done: int  # files sent to the index since the watcher's current work on the project began
+    total: int  # files in that work; 0 while not counted yet (a scan comparing the tree)
+    indexed: int  # live files in the index
+    why: str  # what the phase means here, in words ("" when ready)
+
+
+def progress(project: ProjectInfo, watcher: str, reports: WorkerReports, now: float, max_age: float) -> Progress:
+    """IndexStatus's rule, told as a phase. A project is the watcher's (``WATCHER_HAS``) while
+    it is starting, has not set the project up, scans it or has paths of it left to index; not
+    while the watcher is stopped, silent past ``max_age`` or the root is missing (``STALE``):
+    then what differs from disk is nobody's but the repair worker's."""
+    fresh = freshness(project, watcher, reports, now, max_age)
+    seen = reports.backlog.get(project.id)
+    done, total = (seen.done, seen.total) if seen else (0, 0)
+
+    def row(phase: str) -> Progress:
+        return Progress(project.id, phase, done, total, project.file_count, fresh.why)
+
+    if not fresh.stale:
+        return row(READY)
+    if project.state == ProjectState.MISSING:
+        return row(STALE)
+    if watcher != "active":
+        return row(WAITING if watcher in ("activating", "reloading") else STALE)
+    if not reports.backlog_at:
+        return row(WAITING)
+    if now - reports.backlog_at > max_age:
+        return row(STALE)
+    if seen is None:
+        return row(WAITING)
+    if seen.scanning and not seen.total:
+        return row(SCANNING)
+    return row(INDEXING)

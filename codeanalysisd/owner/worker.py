@@ -11,7 +11,7 @@ from dbus_fast.service import ServiceInterface, method, signal
 
 from codeanalysisd.bus import api
 from codeanalysisd.names import WORKER_INTERFACE
-from codeanalysisd.owner import embeddings, ingest, lookup
+from codeanalysisd.owner import embeddings, freshness, ingest, lookup
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
 from codeanalysisd.owner.repair import reconcile_batch
@@ -34,8 +34,9 @@ class WorkerInterface(ServiceInterface):
     @guarded
     def ReportPending(self, projects: api.Pending) -> None:
         """The watcher's backlog, every project it follows: (project, paths changed on disk and
-        not indexed yet, unix time it last saw a change there, 0 = none). Replaces the last."""
-        self.core.reports.record_backlog([(p, n, last) for p, n, last in projects])
+        not indexed yet, unix time it last saw a change there, 0 = none, whether its reconcile
+        scan runs, files sent and files in all of its current work). Replaces the last."""
+        self.core.reports.record_backlog(projects)
 
     @method()
     @guarded
@@ -108,11 +109,18 @@ class WorkerInterface(ServiceInterface):
         """A batch checked against disk: (path, on disk, size, mtime_ns, sha256). The owner applies
         the repair rule; what needs no content is done here, in one transaction. The reply is
         every action, (path, action): those that need content (repair.plan.NEEDS_CONTENT) name
-        the files the worker must read, parse and send with RepairFiles; the rest are done."""
+        the files the worker must read, parse and send with RepairFiles; the rest are done.
+        While the watcher has the project, each path is answered repair.plan.LEFT_TO_WATCHER."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
-        actions = await reconcile_batch(self.core, self.core.project(project).id, checked)
-        return [(a.path, a.action) for a in actions]
+        return await reconcile_batch(self.core, self.core.project(project).id, checked)
+
+    @method()
+    @guarded
+    async def WatcherHas(self) -> api.StrList:
+        """The projects whose changes are the watcher's to index now (it is starting, has not set
+        them up, scans them or has paths of them queued): the repair worker leaves them be."""
+        return sorted(await freshness.watcher_has(self.core, self.core.store.reads.projects.list()))
 
     @method()
     @guarded

@@ -53,6 +53,10 @@ class RepairAction(StrEnum):
 # Actions that need the file's parsed content (the caller reads and parses it).
 NEEDS_CONTENT = frozenset({RepairAction.INDEX, RepairAction.REVIVE, RepairAction.REINDEX})
 
+# Not an action but the reply to the repair worker for a path of a project the watcher is
+# indexing (or about to scan): nothing was done, what differs there is the watcher's work.
+LEFT_TO_WATCHER = "watcher"
+
 
 @dataclass(frozen=True)
 class OnDisk:

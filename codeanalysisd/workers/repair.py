@@ -6,6 +6,12 @@ them, and hands the batch to the DB owner, which applies the repair rule (the sa
 ``Repair`` method's) in one transaction. Files that need re-indexing are parsed here and
 sent back. Nothing is stopped: the watcher keeps running beside it.
 
+It repairs only what the watcher missed (a change while it was stopped, an event lost): the
+paths of a project the watcher is indexing, scanning or about to scan are the watcher's
+(``WatcherHas``, and the owner checks again on ``ReconcileFiles``), and are skipped. Each
+batch is one journal line per project: files checked, repaired, and skipped because the
+watcher has them.
+
 StartRepairWorker can set another schedule (one project, another batch size or interval):
 the worker asks the owner for it at the start of every round (the owner's signal
 RepairScheduleChanged starts that round at once), the configured value standing for 0. A
@@ -28,7 +34,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.records import Counters
 from codeanalysisd.repair import disk
-from codeanalysisd.repair.plan import NEEDS_CONTENT
+from codeanalysisd.repair.plan import LEFT_TO_WATCHER, NEEDS_CONTENT
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
@@ -56,6 +62,21 @@ class _Tally:
 
     def row(self, project: str) -> tuple[str, int, int, str, str, float]:
         return (project, self.checked, self.repaired, self.action, self.path, self.at)
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """What one batch did in one project."""
+
+    checked: int = 0
+    repaired: int = 0
+    skipped: int = 0  # left to the watcher, which has them
+
+
+def batch_line(project: str, done: BatchDone) -> str:
+    """The batch's journal line for one project."""
+    return (f"{project}: checked {done.checked}, repaired {done.repaired}, skipped {done.skipped} "
+            "(the watcher has them)")
 
 
 def _walk(files: ProjectFiles) -> list[str]:
@@ -115,9 +136,14 @@ class RepairWorker:
         for pid, root, path in batch:
             by_project.setdefault((pid, root), []).append(path)
         busy = False
+        held = await owner.watcher_has() if by_project else set()
+        results: dict[str, BatchDone] = {}
         for (pid, root), paths in by_project.items():
+            if pid in held:  # not read at all: the watcher is reading them
+                results[pid] = BatchDone(skipped=len(paths))
+                continue
             try:
-                await self._check(owner, pid, root, paths)
+                results[pid] = await self._check(owner, pid, root, paths)
             except DBusError as exc:
                 known = errors.of(exc)
                 if isinstance(known, errors.Busy):
@@ -128,9 +154,12 @@ class RepairWorker:
                 raise
         if not busy:
             del self.cycle.queue[:len(batch)]
-            self.checked += len(batch)
-            for pid, _root, _path in batch:
-                self.tallies.setdefault(pid, _Tally()).checked += 1
+            for pid, result in results.items():
+                self.checked += result.checked
+                self.tallies.setdefault(pid, _Tally()).checked += result.checked
+                # Quiet batches only at debug level: at the default schedule that is a line every 10 s.
+                level = logging.INFO if result.repaired or result.skipped else logging.DEBUG
+                log.log(level, "%s", batch_line(pid, result), extra={"project": pid})
         done = self.cycle.size - len(self.cycle.queue)
         # No project id here: systemctl status shows this line to every local user.
         status = (f"cycle {self.cycle.number}: {done}/{self.cycle.size} file(s) checked, "
@@ -144,10 +173,10 @@ class RepairWorker:
                                   [t.row(pid) for pid, t in self.tallies.items()])
         return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 
-    async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> None:
+    async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> BatchDone:
         files = self.files.get(pid)
         if files is None:
-            return  # its root was not there when the cycle began
+            return BatchDone()  # its root was not there when the cycle began
 
         def look() -> list[tuple[str, bool, int, int, bytes]]:
             # The root again, each batch: one that went meanwhile must not read as files deleted.
@@ -160,8 +189,11 @@ class RepairWorker:
             entries = await asyncio.to_thread(look)
         except RootGone:
             self.files.pop(pid, None)  # the watcher reports it missing; the next cycle looks again
-            return
+            return BatchDone()
         actions = await owner.reconcile_files(pid, entries)
+        left = sum(1 for _rel, action in actions if action == LEFT_TO_WATCHER)
+        if left:  # the watcher took the project on since WatcherHas was asked
+            return BatchDone(skipped=left)
         # The owner has done the others already; these need the file read, parsed and sent.
         needed = [(rel, action) for rel, action in actions if action in NEEDS_CONTENT]
         expected = {rel: sha for rel, _present, _size, _mtime, sha in entries}
@@ -183,11 +215,9 @@ class RepairWorker:
         if files_out:
             await owner.repair_files(pid, files_out)
         sent = {rel for rel, *_ in files_out}
-        for rel, action in needed:
-            if rel in sent:
-                log.info("%s %s", action, rel, extra={"project": pid, "path": rel})
-                taken.append((rel, action))
+        taken += [(rel, action) for rel, action in needed if rel in sent]
         self._count(pid, taken)
+        return BatchDone(checked=len(entries), repaired=len({rel for rel, _action in taken}))
 
     def _count(self, pid: str, taken: list[tuple[str, str]]) -> None:
         if not taken:

@@ -13,6 +13,7 @@ import pyinotify
 from dbus_fast import DBusError
 
 from codeanalysisd import service
+from codeanalysisd.bus.api import PendingRow
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.config import Config
@@ -59,6 +60,10 @@ class Watcher:
         self.last_event = 0.0
         self.last_change: dict[str, float] = {}  # project id -> unix time of its last inotify event
         self.in_sync: dict[str, int] = {}  # project id -> paths being compared and sent right now
+        self.scanning: set[str] = set()  # projects whose reconcile scan has not finished yet
+        # project id -> its files indexed (SyncProgress.done) when its current work began: what
+        # IndexProgress counts from, until the project has nothing pending again
+        self.work_began: dict[str, int] = {}
         self.backlog_changed = asyncio.Event()
 
     # ------------------------------------------------------------------ events in
@@ -112,6 +117,8 @@ class Watcher:
                 self.dirty.pop(pid, None)
                 self.missing.pop(pid, None)
                 self.last_change.pop(pid, None)
+                self.scanning.discard(pid)
+                self.work_began.pop(pid, None)
         for pid, info in projects.items():
             if pid not in self.syncs:
                 await self._start_project(info)
@@ -133,7 +140,7 @@ class Watcher:
         self._report_unwatched(info.id, info.root)
         if info.state == "missing":
             await self.owner.set_project_state(info.id, "active", "the root is back")
-        self.dirty.setdefault(info.id, {})[""] = 0.0  # reconcile scan
+        self.rescan(info.id)
         log.info("watching %s at %s", info.id, info.root, extra={"project": info.id, "path": info.root})
 
     def _report_unwatched(self, pid: str, root: str) -> None:
@@ -185,7 +192,7 @@ class Watcher:
                 self.inotify.unwatch(root)
                 self.inotify.watch(root, self.syncs[pid].files.is_excluded_dir)
                 await self.owner.set_project_state(pid, "active", "the root is back")
-                self.dirty.setdefault(pid, {})[""] = 0.0
+                self.rescan(pid)
             elif pid not in self.reported_missing:
                 self.inotify.unwatch(root)
                 self.dirty.pop(pid, None)
@@ -195,6 +202,13 @@ class Watcher:
                 self.reported_missing.add(pid)
 
     # ------------------------------------------------------------------ work
+    def rescan(self, pid: str) -> None:
+        """A reconcile scan of the whole project: until it is done, the project is the
+        watcher's (the repair worker leaves it alone) and IndexProgress says it is scanning."""
+        self.dirty.setdefault(pid, {})[""] = 0.0
+        self.scanning.add(pid)
+        self.backlog_changed.set()
+
     def _due(self, now: float) -> dict[str, set[str]]:
         due: dict[str, set[str]] = {}
         for pid, paths in self.dirty.items():
@@ -249,7 +263,7 @@ class Watcher:
             self.overflowed = False
             log.warning("the inotify queue overflowed; rescanning every project")
             for pid in self.syncs:
-                self.dirty.setdefault(pid, {})[""] = 0.0
+                self.rescan(pid)
         if self.missing:
             await self.check_missing()
         now = time.monotonic()
@@ -277,22 +291,33 @@ class Watcher:
                 self.backlog_changed.set()
             for rel in retry:
                 self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+            if "" in rels:
+                self.scanning.discard(pid)
 
     # ------------------------------------------------------------------ reporting
-    def backlog(self) -> list[tuple[str, int, float]]:
+    def backlog(self) -> list[PendingRow]:
         """Per project: paths changed on disk and not indexed yet (a directory being scanned
-        counts once until its files are read), and when a change was last seen there."""
+        counts once until its files are read), when a change was last seen there, whether its
+        reconcile scan runs, and of its current work (since it last had nothing pending) the
+        files sent and the files in all, 0 while they are still being compared."""
         rows = []
         for pid, sync in self.syncs.items():
-            pending = len(self.dirty.get(pid, ())) + max(sync.progress.pending, self.in_sync.get(pid, 0))
-            rows.append((pid, pending, self.last_change.get(pid, 0.0)))
+            queued = sync.progress.pending
+            pending = len(self.dirty.get(pid, ())) + max(queued, self.in_sync.get(pid, 0))
+            if pending:
+                done = sync.progress.done - self.work_began.setdefault(pid, sync.progress.done)
+            else:
+                self.work_began.pop(pid, None)
+                done = 0
+            total = done + queued if queued or done else 0
+            rows.append((pid, pending, self.last_change.get(pid, 0.0), pid in self.scanning, done, total))
         return rows
 
     async def report_backlog(self) -> None:
         """Tell the owner each project's backlog whenever it changes (at most every
         BACKLOG_GAP seconds), and every ReportInterval regardless, so that it knows the
         report is current. Runs beside the main loop, so a long sync is reported as it goes."""
-        sent: list[tuple[str, int, float]] | None = None
+        sent: list[PendingRow] | None = None
         sent_at = 0.0
         while True:
             self.backlog_changed.clear()

@@ -45,9 +45,9 @@ def one_round(box: Box, rng: random.Random, source: str, n: int, phase: str) -> 
     box.sh(f"rm -rf {root} && cp -r {source} {root}")
     editor = None
     if phase == "bulk":
-        box.run("codeanalysisctl", "add", root)
+        box.run("codeanalysisctl", "add", "--no-block", root)
     else:
-        box.run("codeanalysisctl", "add", root)
+        box.run("codeanalysisctl", "add", "--no-block", root)
         wait_until(lambda: _converged(box, root, pid), timeout=120, interval=0.2, what="the project indexed")
         script = (f"cd {root} && for i in $(seq 1 400); do "
                   f"f=$(ls *.py */*.py 2>/dev/null | shuf -n 1 --random-source=/dev/zero); "

@@ -3,7 +3,7 @@ lately, follows the project and has nothing of it left to index; anything else i
 with the reason."""
 
 from codeanalysisd.owner.freshness import max_report_age
-from codeanalysisd.owner.reports import WorkerReports, freshness
+from codeanalysisd.owner.reports import WorkerReports, freshness, progress
 from codeanalysisd.records import ProjectInfo
 
 APP = ProjectInfo("app", "app", "/srv/app", 12, "active")
@@ -56,3 +56,35 @@ def test_a_report_replaces_the_last_and_bad_numbers_are_clamped():
 
 def test_reports_are_believed_for_three_intervals_and_never_less_than_30_s():
     assert max_report_age(5) == 30 and max_report_age(60) == 180
+
+
+def phase(rows, watcher="active", at=NOW - 1, project=APP):
+    return progress(project, watcher, reported(rows, at), NOW, 30)
+
+
+def test_the_phase_follows_the_watcher_from_waiting_through_scanning_and_indexing_to_ready():
+    assert phase([("other", 0, 0.0)]).phase == "waiting"  # not set up yet
+    assert phase([("app", 1, 0.0, True, 0, 0)]).phase == "scanning"  # comparing, nothing counted
+    shown = phase([("app", 380, 0.0, True, 100, 480)])
+    assert (shown.phase, shown.done, shown.total, shown.indexed) == ("indexing", 100, 480, 12)
+    assert phase([("app", 2, 0.0)]).phase == "indexing"  # a live change queued
+    ready = phase([("app", 0, 0.0)])
+    assert (ready.phase, ready.why) == ("ready", "")
+
+
+def test_the_watcher_has_a_project_only_while_it_is_at_work_on_it():
+    has = {"waiting", "scanning", "indexing"}
+    assert phase([("app", 0, 0.0)], watcher="activating", at=0).phase in has  # its scan comes
+    assert phase([("app", 3, 0.0)]).phase in has
+    # stopped, silent or facing a missing root: the drift is nobody's but the repair worker's
+    assert phase([("app", 3, 0.0)], watcher="inactive").phase == "stale"
+    assert phase([("app", 3, 0.0)], at=NOW - 31).phase == "stale"
+    gone = ProjectInfo("app", "app", "/srv/app", 12, "missing")
+    assert phase([("app", 3, 0.0)], project=gone).phase == "stale"
+    assert phase([("app", 0, 0.0)]).phase == "ready"
+
+
+def test_counts_sent_are_clamped_and_a_total_is_never_below_what_is_done():
+    reports = reported([("app", 1, 0.0, True, -4, 0), ("b", 1, 0.0, False, 9, 5)])
+    assert (reports.backlog["app"].done, reports.backlog["app"].total) == (0, 0)
+    assert (reports.backlog["b"].done, reports.backlog["b"].total) == (9, 9)

@@ -1,0 +1,217 @@
+"""A project's first index under a real system manager: the repair worker leaves it to the
+watcher and repairs only what the watcher missed, saying per batch what it did; and
+`codeanalysisctl add` waits for it with progress to watch (piped, on a terminal through
+script(1)), or not (--no-block), and Ctrl-C ends the waiting but not the indexing.
+
+The projects are copies of parts of the standard library (a few hundred files each).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import signal
+import time
+
+import pytest
+from conftest import figure
+from helpers import busctl, copy_stdlib, ctl, start_suite
+from sandbox.box import wait_until
+
+# of Debian's python3.11: about 370 and 110 files
+BIG = ("encodings", "lib2to3", "asyncio", "email", "multiprocessing", "importlib", "xml", "unittest", "test")
+SMALL = ("asyncio", "email", "xml", "json", "http", "concurrent", "urllib", "logging")
+REPAIR_UNIT = "codeanalysisd-repair.service"
+BATCH_LINE = re.compile(r"^(?P<project>[\w.-]+): checked (?P<checked>\d+), repaired (?P<repaired>\d+), "
+                        r"skipped (?P<skipped>\d+) \(the watcher has them\)$")
+ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint")
+
+
+def on_disk(system, root: str) -> int:
+    return int(system.sh(f"find {root} -name '*.py' | wc -l").stdout)
+
+
+def progress(system, project: str) -> dict:
+    r = busctl(system, "--json=short", "IndexProgress", "s", project)
+    ((pid, phase, done, total, indexed, why),) = json.loads(r.stdout)["data"][0]
+    return {"project": pid, "phase": phase, "done": done, "total": total, "indexed": indexed, "why": why}
+
+
+def fresh(system, project: str) -> bool:
+    (row,) = json.loads(busctl(system, "--json=short", "IndexStatus", "s", project).stdout)["data"][0]
+    return row[4] is False
+
+
+def now_us(system) -> int:
+    """The box's clock, in the journal's unit (microseconds since the epoch)."""
+    return int(system.run("date", "+%s%6N").stdout)
+
+
+def repair_lines(system, since_us: int) -> list[str]:
+    """The repair worker's journal lines since then. (journalctl -u with --after-cursor leaves
+    entries out here, as with -p: the entries are filtered by hand.)"""
+    entries = [json.loads(line) for line in system.journal(REPAIR_UNIT, "-o", "json").splitlines() if line.strip()]
+    return [e["MESSAGE"] for e in entries
+            if int(e["__REALTIME_TIMESTAMP"]) > since_us and e.get("_COMM") != "systemd" and e.get("MESSAGE")]
+
+
+def batches(lines: list[str], project: str) -> list[dict[str, int]]:
+    out = []
+    for line in lines:
+        m = BATCH_LINE.match(line)
+        if m and m["project"] == project:
+            out.append({k: int(m[k]) for k in ("checked", "repaired", "skipped")})
+    return out
+
+
+def per_file_lines(lines: list[str]) -> list[str]:
+    """Lines naming one file's repair (`index pkg/mod.py`, as the worker once logged)."""
+    return [line for line in lines if re.match(r"^(index|reindex|revive|touch|preserve|mark-deleted) \S+\.py$", line)]
+
+
+def worker_row(system, project: str) -> dict:
+    """The repair worker's row for the project: files checked and repaired since it started."""
+    rows = json.loads(ctl(system, "--json", "worker", "status", "repair").stdout)["projects"]
+    return next(r for r in rows if r["project"] == project)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def world(system):
+    start_suite(system)
+    for root in ROOTS:
+        copy_stdlib(system, root, BIG if root in ("/srv/first-big", "/srv/first-noblock", "/srv/first-sigint")
+                    else SMALL)
+    yield
+    busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
+    ctl(system, "worker", "start", "watcher", check=False)
+    for root in ROOTS:
+        ctl(system, "remove", root, check=False)
+    system.sh(f"rm -rf {' '.join(ROOTS)}")
+
+
+def test_the_repair_worker_leaves_a_first_index_to_the_watcher_and_repairs_what_it_missed(system):
+    root, pid = "/srv/first-big", "first-big"
+    files = on_disk(system, root)
+    assert files >= 300, files
+    # The repair worker at a short interval over every project: it meets the new one at once.
+    busctl(system, "StartRepairWorker", "sud", "", "50", "0.2")
+    cursor = now_us(system)
+    started = time.monotonic()
+    r = ctl(system, "add", root)  # waits until the project is indexed
+    took = time.monotonic() - started
+    assert progress(system, pid)["phase"] == "ready" and progress(system, pid)["indexed"] == files
+    # a few cycles more over the project, now the watcher's work is done
+    time.sleep(3)
+    lines = repair_lines(system, cursor)
+    seen = batches(lines, pid)
+    skipped = sum(b["skipped"] for b in seen)
+    figure(f"first index of {files} files with the repair worker at 50 files / 0.2 s: {took:.1f} s; "
+           f"repair worker: {len(seen)} batch line(s), {sum(b['checked'] for b in seen)} checked, "
+           f"{skipped} skipped while the watcher had them, {sum(b['repaired'] for b in seen)} repaired")
+    assert r.stderr.strip().splitlines()[-1].startswith(f"{pid}: indexed, {files} file(s)"), r.stderr
+    # The repair worker met the project while the watcher indexed it, left it, and repaired none of it.
+    assert skipped > 0, lines[-20:]
+    assert all(b["repaired"] == 0 for b in seen), seen
+    # once the watcher was done it checked the project (quiet batches are logged at debug level only)
+    row = worker_row(system, pid)
+    assert row["checked"] > 0 and row["repaired"] == 0, row
+    versions = json.loads(busctl(system, "--json=short", "ListVersions", "ss", pid, "lib2to3/main.py").stdout)
+    assert [v[4] for v in versions["data"][0]] == ["added"]
+    assert not per_file_lines(lines), per_file_lines(lines)
+
+    # Drift the watcher misses: a change while it is stopped. The repair worker repairs it.
+    ctl(system, "worker", "stop", "watcher")
+    cursor = now_us(system)
+    system.sh(f"echo 'first_index_drift_marker = 1' >> {root}/lib2to3/main.py && "
+              f"echo 'first_index_drift_marker = 2' > {root}/drifted_new.py")
+
+    def repaired() -> set[str]:
+        r = ctl(system, "--json", "search", "-p", pid, "first_index_drift_marker", check=False)
+        return {hit["path"] for hit in json.loads(r.stdout or "[]")}
+
+    wait_until(lambda: repaired() == {"lib2to3/main.py", "drifted_new.py"}, timeout=30, interval=0.2,
+               what="the drift repaired by the repair worker")
+    deadline = time.monotonic() + 10
+    while True:
+        lines = repair_lines(system, cursor)
+        if sum(b["repaired"] for b in batches(lines, pid)) >= 2:
+            break
+        assert time.monotonic() < deadline, ("the repairs not in the journal", lines,
+                                             system.journal(REPAIR_UNIT, "-n", "40", "-o", "short-precise"))
+        time.sleep(0.2)
+    seen = batches(lines, pid)
+    assert sum(b["repaired"] for b in seen) == 2 and all(b["skipped"] == 0 for b in seen), seen
+    assert not per_file_lines(lines), per_file_lines(lines)
+    assert all(BATCH_LINE.match(line) for line in lines), lines  # nothing but per-batch lines
+    versions = json.loads(busctl(system, "--json=short", "ListVersions", "ss", pid, "lib2to3/main.py").stdout)
+    assert [v[4] for v in versions["data"][0]] == ["added", "repaired"]
+    assert worker_row(system, pid)["repaired"] >= 2  # actions: a re-index may also keep the old content
+
+    # The watcher back: its reconcile scan finds nothing left to do.
+    ctl(system, "worker", "start", "watcher")
+    wait_until(lambda: fresh(system, pid), timeout=30, what="the project fresh again")
+
+
+def test_add_piped_waits_until_the_files_are_searchable_printing_progress_lines(system):
+    root, pid = "/srv/first-piped", "first-piped"
+    files = on_disk(system, root)
+    r = ctl(system, "add", root)
+    # right after it returns: every file searchable, the index fresh
+    assert r.stdout.strip() == f"added project {pid} ({root})"
+    projects = {p["id"]: p for p in json.loads(ctl(system, "--json", "projects").stdout)}
+    assert projects[pid]["files"] == files and fresh(system, pid)
+    hits = json.loads(ctl(system, "--json", "def", "BaseEventLoop", "-p", pid).stdout)
+    assert [h["path"] for h in hits] == ["asyncio/base_events.py"]
+    lines = r.stderr.strip().splitlines()
+    assert "\r" not in r.stderr  # not a terminal: plain lines, no bar redrawn
+    assert any(re.match(rf"^{pid}: (waiting|scanning|indexing)", line) for line in lines), lines
+    assert re.match(rf"^{pid}: indexed, {files} file\(s\) in [\d.]+ s$", lines[-1]), lines
+    figure(f"add, piped, of {files} files: {len(lines)} progress line(s); {lines[-1]}")
+
+
+def test_add_on_a_terminal_draws_a_bar_in_place(system):
+    root, pid = "/srv/first-tty", "first-tty"
+    files = on_disk(system, root)
+    # script(1) gives it a terminal and keeps what was written to it, carriage returns and all
+    system.run("script", "-qefc", f"codeanalysisctl add {root}", "/tmp/first-tty.typescript")
+    out = base64.b64decode(system.run("base64", "-w0", "/tmp/first-tty.typescript").stdout).decode()
+    assert f"added project {pid} ({root})" in out
+    redrawn = re.findall(r"\r(?!\n)([^\r\n]*)", out)  # a return not ending a line: a frame drawn over the last
+    assert any(f.startswith(f"{pid}: ") for f in redrawn), repr(out)
+    bars = [f for f in redrawn if re.match(rf"{pid}: indexing \[[#-]{{24}}\] \d+/{files} files", f)]
+    assert bars, repr(out)
+    assert re.search(rf"{pid}: indexed, {files} file\(s\) in [\d.]+ s\r?\n", out), repr(out)
+    figure(f"add, on a terminal, of {files} files: {len(redrawn)} frame(s) drawn in place, {len(bars)} with a bar")
+    assert fresh(system, pid)
+
+
+def test_add_no_block_returns_before_the_index_and_status_shows_progress(system):
+    root, pid = "/srv/first-noblock", "first-noblock"
+    files = on_disk(system, root)
+    started = time.monotonic()
+    r = ctl(system, "--json", "add", "--no-block", root)
+    took = time.monotonic() - started
+    assert json.loads(r.stdout) == {"id": pid, "root": root}
+    first = progress(system, pid)
+    assert first["phase"] in ("waiting", "scanning", "indexing") and first["indexed"] < files, first
+    status = ctl(system, "status").stdout
+    assert re.search(rf"^   {pid}: (waiting|scanning|indexing)", status, re.M) or fresh(system, pid), status
+    wait_until(lambda: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.2,
+               what="the project indexed")
+    assert progress(system, pid)["indexed"] == files
+    assert f"   {pid}: " not in ctl(system, "status").stdout  # nothing to show once it is indexed
+    figure(f"add --no-block of {files} files returned in {took:.2f} s, at phase {first['phase']}")
+
+
+def test_ctrl_c_stops_the_waiting_not_the_indexing(system):
+    root, pid = "/srv/first-sigint", "first-sigint"
+    files = on_disk(system, root)
+    # SIGINT one second in, as Ctrl-C would send it; timeout(1) passes the command's own status on
+    r = system.run("timeout", "--preserve-status", "-s", "INT", "1", "codeanalysisctl", "add", root, check=False)
+    assert r.returncode == 128 + signal.SIGINT, (r.returncode, r.stderr)
+    assert f"stopped waiting; {pid} is still being indexed" in r.stderr, r.stderr
+    assert progress(system, pid)["indexed"] < files  # it was stopped before the end...
+    wait_until(lambda: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.2,
+               what="the project indexed all the same")
+    assert progress(system, pid)["indexed"] == files
