@@ -9,25 +9,14 @@ import json
 
 import pytest
 from helpers import IFACE, NAME, OBJ, ctl, dbus_send, start_suite
+from query_corpus import COPY_FILES
 from sandbox.box import wait_until
 
 ROOT = "/srv/querylang"
 PID = "querylang"
 INVALID = "org.codeanalysis1.Error.InvalidArgument"
 FILES = {
-    "pkg/shutil_like.py": (
-        "import os\n\n\n"
-        "def copytree(src, dst):\n"
-        '    """Recursively copy a directory tree."""\n'
-        "    return _copytree(src, dst)\n\n\n"
-        "def _copytree(src, dst):\n"
-        "    os.makedirs(dst)  # Copy the tree\n\n\n"
-        "class TreeCopier:\n"
-        "    def copy(self, src):\n"
-        "        return copytree(src, src + '.bak')\n\n\n"
-        "async def copy_later(src):\n"
-        "    return copytree(src, 'x')\n"),
-    "tests/test_copy.py": "from pkg.shutil_like import copytree\n\n\ndef test_copytree():\n    copytree('a', 'b')\n",
+    **COPY_FILES,
     "pkg/many.py": "".join(f"def handler_{n:02d}(event):\n    return event.kind == {n}\n\n\n" for n in range(30)),
 }
 MATCH = "\x1b[1;31m"

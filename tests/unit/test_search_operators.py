@@ -1,6 +1,7 @@
 """Each operator of the query language, evaluated by the index's own SQLite on real files."""
 
 import pytest
+from query_corpus import COPY_FILES
 
 from codeanalysisd.db import indexing, queries
 from codeanalysisd.db.store import Store
@@ -11,19 +12,7 @@ from codeanalysisd.query_language import parse
 from codeanalysisd.tree import Tree
 
 FILES = {
-    "pkg/shutil_like.py": (
-        "import os\n\n\n"
-        "def copytree(src, dst):\n"
-        '    """Recursively copy a directory tree."""\n'
-        "    return _copytree(src, dst)\n\n\n"
-        "def _copytree(src, dst):\n"
-        "    os.makedirs(dst)  # Copy the tree\n\n\n"
-        "class TreeCopier:\n"
-        "    def copy(self, src):\n"
-        "        return copytree(src, src + '.bak')\n\n\n"
-        "async def copy_later(src):\n"
-        "    return copytree(src, 'x')\n"),
-    "tests/test_copy.py": "from pkg.shutil_like import copytree\n\n\ndef test_copytree():\n    copytree('a', 'b')\n",
+    **COPY_FILES,
     "pkg/big.py": "".join(f"value_{n} = {n}  # filler\n" for n in range(100)) + "needle = 'found at the end'\n",
 }
 
