@@ -25,7 +25,8 @@ SMALL = ("asyncio", "email", "xml", "json", "http", "concurrent", "urllib", "log
 REPAIR_UNIT = "codeanalysisd-repair.service"
 BATCH_LINE = re.compile(r"^(?P<project>[\w.-]+): checked (?P<checked>\d+), repaired (?P<repaired>\d+), "
                         r"skipped (?P<skipped>\d+) \(the watcher has them\)$")
-ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint")
+ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint",
+         "/srv/first-killed")
 
 
 def on_disk(system, root: str) -> int:
@@ -80,8 +81,8 @@ def worker_row(system, project: str) -> dict:
 def world(system):
     start_suite(system)
     for root in ROOTS:
-        copy_stdlib(system, root, BIG if root in ("/srv/first-big", "/srv/first-noblock", "/srv/first-sigint")
-                    else SMALL)
+        copy_stdlib(system, root, BIG if root in ("/srv/first-big", "/srv/first-noblock", "/srv/first-sigint",
+                                                  "/srv/first-killed") else SMALL)
     yield
     busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
     ctl(system, "worker", "start", "watcher", check=False)
@@ -151,6 +152,39 @@ def test_the_repair_worker_leaves_a_first_index_to_the_watcher_and_repairs_what_
     # The watcher back: its reconcile scan finds nothing left to do.
     ctl(system, "worker", "start", "watcher")
     wait_until(lambda: fresh(system, pid), timeout=30, what="the project fresh again")
+
+
+def test_a_first_index_converges_when_the_watcher_is_killed_mid_way(system):
+    """kill -9 of the watcher while it indexes a new project, the repair worker running at a
+    short interval: systemd restarts the watcher, and the index ends equal to disk, which a
+    repair dry run confirms; the history has one version of a file."""
+    root, pid = "/srv/first-killed", "first-killed"
+    files = on_disk(system, root)
+    watcher = "codeanalysisd-watcher.service"
+    busctl(system, "StartRepairWorker", "sud", "", "50", "0.2")
+    try:
+        ctl(system, "add", "--no-block", root)
+        wait_until(lambda: progress(system, pid)["indexed"] >= 30, timeout=60, interval=0.02,
+                   what="the watcher part of the way through")
+        at_kill = progress(system, pid)
+        assert at_kill["indexed"] < files, at_kill  # mid-way: the kill is not after the end
+        before = system.show(watcher, "MainPID", "NRestarts")
+        system.run("kill", "-9", before["MainPID"])
+        wait_until(lambda: system.show(watcher, "NRestarts")["NRestarts"] != before["NRestarts"], timeout=30,
+                   what="systemd to restart the watcher")
+        wait_until(lambda: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.2,
+                   what="the project indexed after the kill")
+        assert progress(system, pid)["indexed"] == files
+        dry = json.loads(ctl(system, "--json", "repair", pid, "--dry-run").stdout)
+        assert dry["actions"] == [], dry["actions"][:10]
+        assert json.loads(ctl(system, "--json", "check").stdout)["ok"]
+        # one version of a file whatever indexed it (the watcher, or the repair worker while it was down)
+        versions = json.loads(busctl(system, "--json=short", "ListVersions", "ss", pid, "email/parser.py").stdout)
+        assert len(versions["data"][0]) == 1, versions
+        figure(f"watcher killed at {at_kill['indexed']} of {files} files of a first index: converged, "
+               "repair dry run empty")
+    finally:
+        busctl(system, "StartRepairWorker", "sud", "", "0", "0")
 
 
 def test_add_piped_waits_until_the_files_are_searchable_printing_progress_lines(system):
