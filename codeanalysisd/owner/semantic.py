@@ -39,8 +39,8 @@ RRF_K = 60  # reciprocal rank fusion's constant: ranks 1 and 2 weigh about the s
 # (``gettempdir``: ranking.says_unread_name); and the full-text hits (any word, BM25) in such
 # a definition, which reach one the vectors did not rank. Measured on the 90 DEV queries of
 # bench/retrieval_queries.py (bench/retrieval_dev.py), not the held-out ones: counting any word
-# of a name the query says ("split", "file") cost every figure at every weight (0.1: top-1
-# 52 % to 47 %, MRR 0.650 to 0.629); this rule at 0.02 each leaves DEV as the vectors rank it
+# of a name the query says ("split", "file") lowered top-1 and MRR at every weight (0.1:
+# 52 % to 47 %, 0.650 to 0.629); this rule at 0.02 each leaves DEV as the vectors rank it
 # (52 % / 82 % / 0.650) and puts ``gettempdir`` first for "gettempdir default temporary
 # directory", which the vectors rank second.
 NAME_WEIGHT = 0.02
