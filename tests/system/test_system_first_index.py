@@ -185,6 +185,12 @@ def test_a_first_index_converges_when_the_watcher_is_killed_mid_way(system):
                "repair dry run empty")
     finally:
         busctl(system, "StartRepairWorker", "sud", "", "0", "0")
+        # a manual start, as an admin's after a crash: NRestarts counts from 0 again, as later tests expect
+        ctl(system, "worker", "stop", "watcher")
+        ctl(system, "worker", "start", "watcher")
+        wait_until(lambda: system.show(watcher, "SubState")["SubState"] == "running", timeout=20,
+                   what="the watcher running")
+        assert system.show(watcher, "NRestarts")["NRestarts"] == "0"
 
 
 def test_add_piped_waits_until_the_files_are_searchable_printing_progress_lines(system):
