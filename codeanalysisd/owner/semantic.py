@@ -12,6 +12,7 @@ is exact. The answer is one row per definition, placed by its best chunk
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -114,7 +115,10 @@ class Semantic:
         wide = max(limit * 3, 30)
         semantic = await self._admitted(query, project, wide)
         text = await self.store.read(lambda r: _text_as_chunks(r, query, project, wide))
-        words, known = query.free_text(), vocabulary.words()
+        words = query.free_text()
+        # the first read of the vocabulary (tokenizer.json, about 50 ms) is not done on the loop
+        known = vocabulary.words() if vocabulary.words.cache_info().currsize else await asyncio.to_thread(
+            vocabulary.words)
         named = [m for m in semantic if ranking.says_unread_name(m.symbol, words, known)]
         return fuse(semantic, [m for m in text if ranking.says_unread_name(m.symbol, words, known)], named,
                     limit=limit, weights=(1.0, TEXT_WEIGHT, NAME_WEIGHT))
