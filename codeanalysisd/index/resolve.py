@@ -799,21 +799,25 @@ class Model:
         self._unambiguous[target] = allowed
         return allowed
 
-    def usages(self, target: Val, visible: Visible) -> Iterator[UsageRow]:
-        """Every use in the project that denotes ``target`` (resolved), then, for its own name,
-        the uses that could not be followed to anything, where the name is the target's alone
-        (name: ``by_name_only``)."""
+    def _denoted_uses(self, keys: Collection[str], visible: Visible) -> Iterator[tuple[str, Use, Denoted]]:
+        """The uses of those names in files the caller may see, each with what it denotes."""
         if self._source is None:
             return
-        wanted = target.qualified
-        own = target.name.rsplit(".", 1)[-1]
-        for file_id, use in self._source.uses_keyed(self.aliases(target), ("name", "attribute", "call", "import")):
+        for file_id, use in self._source.uses_keyed(keys, ("name", "attribute", "call", "import")):
             self._check()
             module = self.key_of.get(file_id)
             path = self.stamps[file_id][0] if file_id in self.stamps else ""
             if module is None or not visible(path):
                 continue
-            denoted = self.denotes(use.expr, module)
+            yield path, use, self.denotes(use.expr, module)
+
+    def usages(self, target: Val, visible: Visible) -> Iterator[UsageRow]:
+        """Every use in the project that denotes ``target`` (resolved), then, for its own name,
+        the uses that could not be followed to anything, where the name is the target's alone
+        (name: ``by_name_only``)."""
+        wanted = target.qualified
+        own = target.name.rsplit(".", 1)[-1]
+        for path, use, denoted in self._denoted_uses(self.aliases(target), visible):
             if wanted in denoted.names:
                 yield UsageRow(path, use.scope, use.kind, use.text, use.line, use.column, "resolved")
             elif not denoted.resolved and use.key == own and self.by_name_only(target):
@@ -821,16 +825,7 @@ class Model:
 
     def external_usages(self, wanted: str, visible: Visible) -> Iterator[UsageRow]:
         """Uses of something outside the project (``os.path.join``), through the project's imports."""
-        if self._source is None:
-            return
-        for file_id, use in self._source.uses_keyed([wanted.rsplit(".", 1)[-1]],
-                                                    ("name", "attribute", "call", "import")):
-            self._check()
-            module = self.key_of.get(file_id)
-            path = self.stamps[file_id][0] if file_id in self.stamps else ""
-            if module is None or not visible(path):
-                continue
-            denoted = self.denotes(use.expr, module)
+        for path, use, denoted in self._denoted_uses([wanted.rsplit(".", 1)[-1]], visible):
             if wanted in denoted.names:
                 yield UsageRow(path, use.scope, use.kind, use.text, use.line, use.column, "resolved")
             elif not denoted.resolved:
