@@ -94,27 +94,26 @@ def _print_workers(workers: list[dict[str, Any]]) -> None:
 FRESHNESS_KEYS = ("project", "files", "pending", "last_change", "stale", "why")
 
 
-async def _freshness(client: Client) -> list[dict[str, Any]]:
-    """IndexStatus of every project the caller sees; none from a service that predates it."""
+async def _all_rows_if_served(client: Client, member: str) -> list[Any]:
+    """A per-project method's rows for every project the caller sees; none from a service,
+    or a bus policy, that predates the method."""
     try:
-        (rows,) = await client("IndexStatus", "")
+        (rows,) = await client(member, "")
     except DBusError as exc:
-        # a service from before IndexStatus, or a bus policy from before it
         if exc.type in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
             return []
         raise
-    return [dict(zip(FRESHNESS_KEYS, row, strict=True)) for row in rows]
+    return list(rows)
+
+
+async def _freshness(client: Client) -> list[dict[str, Any]]:
+    """IndexStatus of every project the caller sees."""
+    return [dict(zip(FRESHNESS_KEYS, row, strict=True)) for row in await _all_rows_if_served(client, "IndexStatus")]
 
 
 async def _progress(client: Client) -> list[progress.Row]:
-    """IndexProgress of every project the caller sees; none from a service that predates it."""
-    try:
-        (rows,) = await client("IndexProgress", "")
-    except DBusError as exc:
-        if exc.type in ("org.freedesktop.DBus.Error.UnknownMethod", "org.freedesktop.DBus.Error.AccessDenied"):
-            return []
-        raise
-    return [progress.Row.of(row) for row in rows]
+    """IndexProgress of every project the caller sees."""
+    return [progress.Row.of(row) for row in await _all_rows_if_served(client, "IndexProgress")]
 
 
 def _freshness_line(rows: list[dict[str, Any]]) -> str:
