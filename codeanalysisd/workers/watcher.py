@@ -64,6 +64,10 @@ class Watcher:
         # project id -> its files indexed (SyncProgress.done) when its current work began: what
         # IndexProgress counts from, until the project has nothing pending again
         self.work_began: dict[str, int] = {}
+        # files indexed and errors of projects no longer followed: the counters WorkerStatus
+        # shows are this process's totals, and never go down when a project is removed
+        self.dropped_done = 0
+        self.dropped_errors = 0
         self.backlog_changed = asyncio.Event()
 
     # ------------------------------------------------------------------ events in
@@ -108,14 +112,22 @@ class Watcher:
         self.wake.set()
 
     # ------------------------------------------------------------------ projects
+    def _drop(self, pid: str) -> None:
+        """Stop following a project; what was done for it still counts in the worker's totals."""
+        assert self.inotify is not None
+        sync = self.syncs.pop(pid)
+        self.inotify.unwatch(sync.root)
+        self.dropped_done += sync.progress.done
+        self.dropped_errors += sync.progress.errors
+        self.dirty.pop(pid, None)
+        self.missing.pop(pid, None)
+
     async def refresh_projects(self) -> None:
         assert self.inotify is not None
         projects = {p.id: p for p in await self.owner.list_projects()}
         for pid in list(self.syncs):
             if pid not in projects or projects[pid].root != self.syncs[pid].root:
-                self.inotify.unwatch(self.syncs.pop(pid).root)
-                self.dirty.pop(pid, None)
-                self.missing.pop(pid, None)
+                self._drop(pid)
                 self.last_change.pop(pid, None)
                 self.scanning.discard(pid)
                 self.work_began.pop(pid, None)
@@ -252,9 +264,7 @@ class Watcher:
         if self.rule_changed and self.inotify is not None:
             self.rule_changed = False
             for pid in list(self.syncs):
-                self.inotify.unwatch(self.syncs.pop(pid).root)
-                self.dirty.pop(pid, None)
-                self.missing.pop(pid, None)
+                self._drop(pid)
             log.info("Exclude= or MaxParseSize= changed: rescanning every project")
         if self.projects_changed.is_set():
             self.projects_changed.clear()
@@ -335,8 +345,8 @@ class Watcher:
     def counters(self) -> Counters:
         pending = sum(s.progress.pending for s in self.syncs.values())
         pending += sum(len(p) for p in self.dirty.values())
-        return Counters(pending, sum(s.progress.done for s in self.syncs.values()),
-                        sum(s.progress.errors for s in self.syncs.values()))
+        return Counters(pending, self.dropped_done + sum(s.progress.done for s in self.syncs.values()),
+                        self.dropped_errors + sum(s.progress.errors for s in self.syncs.values()))
 
     def status(self) -> str:
         busy = [s for s in self.syncs.values() if s.progress.pending]
