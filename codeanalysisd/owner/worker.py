@@ -15,7 +15,7 @@ from codeanalysisd.owner import embeddings, freshness, ingest, lookup
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import guarded
 from codeanalysisd.owner.repair import reconcile_batch
-from codeanalysisd.repair.plan import OnDisk
+from codeanalysisd.repair.plan import LEFT_TO_WATCHER, NEEDS_CONTENT, OnDisk
 
 
 class WorkerInterface(ServiceInterface):
@@ -113,7 +113,10 @@ class WorkerInterface(ServiceInterface):
         While the watcher has the project, each path is answered repair.plan.LEFT_TO_WATCHER."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
-        return await reconcile_batch(self.core, self.core.project(project).id, checked)
+        actions = await reconcile_batch(self.core, self.core.project(project).id, checked)
+        if any(action != LEFT_TO_WATCHER and action not in NEEDS_CONTENT for _, action in actions):
+            self.IndexRepaired()
+        return actions
 
     @method()
     @guarded
@@ -126,8 +129,17 @@ class WorkerInterface(ServiceInterface):
     @guarded
     async def RepairFiles(self, project: api.Str, files: api.FileBatch) -> api.UInt32:
         """Like IndexFiles, for files the repair worker found stale: recorded with reason 'repaired'."""
-        return await ingest.index_files(self.core, project, [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files],
-                                        "repaired")
+        count = await ingest.index_files(self.core, project,
+                                         [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files], "repaired")
+        if count:
+            self.IndexRepaired()
+        return count
+
+    @signal()
+    def IndexRepaired(self) -> None:
+        """The repair worker changed the index (ReconcileFiles or RepairFiles did something):
+        the watcher compares with the index anew instead of what it last knew of it. It
+        carries nothing, so whoever may receive it learns nothing."""
 
     @method()
     @guarded

@@ -128,12 +128,14 @@ class ProjectSync:
         self.owner = owner
         self.files = ProjectFiles(root, tuple(extra_patterns), identity)
         self.known: dict[str, IndexedFile] = {}
+        self.stale = True  # known must be (re)loaded from the index before it is compared with
         self.progress = SyncProgress()
         self._syntax_queue: list[tuple[str, bytes]] = []
         self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
 
     async def load(self) -> None:
+        self.stale = False
         self.known = {path: IndexedFile(size, mtime, sha, state == FileState.LIVE)
                       for path, size, mtime, sha, state in await self.owner.file_states(self.id)}
 
@@ -179,6 +181,13 @@ class ProjectSync:
     # ------------------------------------------------------------------ compare and send
     async def sync(self, rels: Iterable[str]) -> set[str]:
         """Bring the given paths in line; returns paths to look at again (they were changing)."""
+        rels = set(rels)
+        if self.stale or "" in rels:
+            # The index was changed by the repair worker (signalled, or unknown to this process
+            # while it was stopped, which a full scan after an overflow follows): compare with
+            # what the index holds now, or a file it indexed and that is gone since stays live,
+            # and content it replaced is taken for what the index holds.
+            await self.load()
         candidates, skipped = self.expand(rels)
         plan = compare(self.files, self.known, candidates)
         await self._moves(plan)
@@ -267,6 +276,8 @@ class ProjectSync:
         marker names the file being parsed, so after such a crash the restarted watcher
         records that verdict instead of crashing on the same file again.
         """
+        if self.stale:
+            await self.load()
         if not self._syntax_queue:
             self._syntax_queue = await self.owner.syntax_pending(self.id, 64)
         verdicts: list[tuple[str, bytes, str]] = []

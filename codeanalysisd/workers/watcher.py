@@ -52,6 +52,8 @@ class Watcher:
         self.wake = asyncio.Event()
         self.overflowed = False
         self.projects_changed = asyncio.Event()
+        # the repair worker changed the index: what each sync knows of it may be out of date
+        self.index_repaired = asyncio.Event()
         self.rule_changed = False
         self.reported_unwatched: dict[str, int] = {}
         self.last_poll = time.monotonic()
@@ -141,7 +143,6 @@ class Watcher:
         sync = ProjectSync(info.id, info.root, self.owner, self.ctx.config.exclude,
                            self.ctx.config.max_parse_size, on_progress=self._progressed,
                            identity=RootId(info.root_dev, info.root_ino))
-        await sync.load()
         self.syncs[info.id] = sync
         try:
             sync.files.tree.verify()
@@ -269,6 +270,10 @@ class Watcher:
         if self.projects_changed.is_set():
             self.projects_changed.clear()
             await self.refresh_projects()
+        if self.index_repaired.is_set():
+            self.index_repaired.clear()
+            for following in self.syncs.values():
+                following.stale = True
         if self.overflowed:
             self.overflowed = False
             log.warning("the inotify queue overflowed; rescanning every project")
@@ -394,6 +399,7 @@ async def serve(ctx: service.Context) -> int:
     watcher.inotify = Inotify(asyncio.get_running_loop(), watcher.on_path, watcher.on_overflow, watcher.on_root_gone,
                               ctx.config.max_watches)
     await wake_on_changes(bus, watcher.projects_changed, also=watcher.wake)
+    await wake_on_changes(bus, watcher.index_repaired, properties=(), signals=("IndexRepaired",))
     marker = ctx.state_dir / "watcher-libcst-inflight.json"
     backlog = asyncio.ensure_future(watcher.report_backlog())
     backlog.add_done_callback(_ended)

@@ -36,6 +36,20 @@ def live_files(box, project: str = PID) -> dict[str, str]:
     return {p: f["sha256"] for p, f in db_rows(box, project)["files"].items() if f["state"] == "live"}
 
 
+def difference(box) -> str:
+    """What a wait for the index to equal disk saw last, and what the watcher was doing."""
+    index, disk = live_files(box), disk_hashes(box, ROOT)
+    missing = sorted(set(disk) - set(index))
+    extra = sorted(set(index) - set(disk))
+    stale = sorted(p for p in set(disk) & set(index) if disk[p] != index[p])
+    journal = box.journal("codeanalysisd-watcher.service", "-o", "short-monotonic")
+    return (f"not indexed: {len(missing)} {missing[:5]}; still live in the index: {len(extra)} {extra[:5]}; "
+            f"stale: {len(stale)} {stale[:5]}\nwatcher: {watcher_counters(box)}\n"
+            f"status: {box.show('codeanalysisd-watcher.service', 'StatusText')}\n"
+            f"watcher's journal:\n{journal[-4000:]}\n"
+            f"owner's journal:\n{box.journal('codeanalysisd-db.service', '-o', 'short-monotonic')[-2000:]}")
+
+
 def watcher_counters(box) -> dict:
     return json.loads(ctl(box, "--json", "worker", "status", "watcher").stdout)[0]
 
@@ -224,8 +238,11 @@ def test_overflow_rescan_converges(system):
     finally:
         system.run("kill", "-CONT", pid)
     started = time.monotonic()
-    wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=120, interval=0.5,
-               what="the index to equal disk after the overflow")
+    try:
+        wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=120, interval=0.5,
+                   what="the index to equal disk after the overflow")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}\n{difference(system)}") from None
     figure(f"inotify overflow (>20,000 events while stopped): index equal to disk {time.monotonic() - started:.1f} s "
            "after SIGCONT")
     log = system.journal("codeanalysisd-watcher.service", "-o", "cat")
@@ -233,6 +250,32 @@ def test_overflow_rescan_converges(system):
     assert system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"] == pid
     system.run("rm", "-rf", f"{ROOT}/flood")
     wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=60, interval=0.5, what="cleanup")
+
+
+def test_a_file_the_repair_worker_indexed_behind_the_watchers_back_is_deleted_when_it_goes(system):
+    """The repair worker indexes a file while the watcher is stopped; the file is deleted before the
+    watcher runs again. The watcher knew nothing of it, but the owner's IndexRepaired signal makes it
+    compare with the index anew, so the deletion it then sees is recorded."""
+    path = "pkg/behind.py"
+    wait_until(lambda: watcher_counters(system)["pending"] == 0, timeout=30, what="the watcher idle")
+    pid = system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"]
+    system.run("kill", "-STOP", pid)
+    try:
+        system.write_file(f"{ROOT}/{path}", "def behind():\n    return 1\n")
+        busctl(system, "StartRepairWorker", "sud", PID, "500", "0.2")
+        wait_until(lambda: path in live_files(system), timeout=30, what="the repair worker to index behind.py")
+        # the repair worker must not be the one that notices the deletion
+        system.systemctl("stop", "codeanalysisd-repair.service")
+        system.run("rm", f"{ROOT}/{path}")
+    finally:
+        system.run("kill", "-CONT", pid)
+    try:
+        wait_until(lambda: path not in live_files(system), timeout=30,
+                   what="the watcher to record the deletion of a file the repair worker indexed")
+        assert system.show("codeanalysisd-watcher.service", "MainPID")["MainPID"] == pid
+    finally:
+        system.systemctl("start", "codeanalysisd-repair.service")
+        busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
 
 
 def test_concrete_syntax_is_verified_and_differences_are_listed(system):
