@@ -18,8 +18,9 @@ import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.migrations import STRUCTURE
-from codeanalysisd.db.queries import WINDOW, like_escape
+from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
+from codeanalysisd.db.stored_text import WINDOW, decoded, stored_lines, window
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
@@ -41,22 +42,13 @@ def _clear_derived(db: apsw.Connection, file_id: int) -> None:
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
 
 
-def _decoded(source: bytes, encoding: str | None) -> str | None:
-    if encoding is None:
-        return None
-    try:
-        return source.decode(encoding)
-    except (LookupError, UnicodeDecodeError):
-        return None
-
-
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
     if not facts.unreadable:
         _keep_blob(db, update.sha256, update.source)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
-    text = None if facts.unreadable else _decoded(update.source, facts.encoding)
+    text = None if facts.unreadable else decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
@@ -92,10 +84,10 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     db.executemany(
         "INSERT INTO uses (file_id, key, expr, kind, line, col, scope, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         ((file_id, *u) for u in facts.uses))
-    for start in range(0, len(lines), WINDOW):
+    for start in range(1, len(lines) + 1, WINDOW):
         chunk_id = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
-                                          (file_id, start + 1)))
-        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, "\n".join(lines[start:start + WINDOW])))
+                                          (file_id, start)))
+        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, window(lines, start)))
     _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
                                                            d.parent) for d in facts.definitions),
                   facts.docstring is not None)
@@ -110,12 +102,19 @@ def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
          for c in chunking.chunks(lines, definitions, module_docstring)))
 
 
-def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
-    """The lines of a file's stored content, as its index rows count them (None: not text)."""
-    row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
-                     (file_id,)).fetchone()
-    text = _decoded(bytes(row[0]), row[1]) if row else None
-    return chunking.source_lines(text) if text is not None else None
+def tokenize_existing(db: apsw.Connection) -> int:
+    """Every window's tokens into the full-text index again, cut from the stored bytes (an
+    upgrade to the contentless table); returns the windows written."""
+    count = 0
+    current, lines = -1, None  # one file's lines at a time: the windows come by file
+    # All read before any is written; the types are the columns'.
+    for chunk_id, file_id, start in cast(list[tuple[int, int, int]], db.execute(
+            "SELECT id, file_id, start_line FROM text_chunks ORDER BY file_id, start_line").fetchall()):
+        if file_id != current:
+            current, lines = file_id, stored_lines(db, file_id)
+        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, window(lines, start)))
+        count += 1
+    return count
 
 
 def chunk_existing(db: apsw.Connection) -> int:

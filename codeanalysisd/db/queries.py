@@ -10,6 +10,7 @@ from typing import cast
 import apsw
 
 from codeanalysisd import query_language
+from codeanalysisd.db.stored_text import WINDOW, lines_of, window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
 # A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
@@ -20,9 +21,6 @@ __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "BadQuery", "QueryTooLarge", "q
 
 _WORD = re.compile(r"\w+")
 SNIPPET_MAX = 200
-# Full text is indexed in windows of this many lines (indexing.write_file): small enough to
-# point at a line, large enough that BM25 ranks by context and the FTS table stays compact.
-WINDOW = 30
 # Windows a query's filters (case, phrases, regexes, definitions) look at, at most, for one
 # answer: each costs a few microseconds of Python beside FTS5's own ranking.
 MAX_CANDIDATES = 20_000
@@ -135,13 +133,14 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
     # The types are the columns' (bm25 is REAL).
     rows = db.execute(
-        "SELECT c.id, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
+        "SELECT f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
         "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
         f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score LIMIT ?",
         (match, *args, *path_args, *def_args, MAX_CANDIDATES if filtered else limit))
     hits: list[Hit] = []
-    for chunk, project_id, path, file_id, start, score in cast(Iterator[tuple[int, str, str, int, int, float]], rows):
-        text = _window_text(db, chunk)
+    lines = lines_of(db)
+    for project_id, path, file_id, start, score in cast(Iterator[tuple[str, str, int, int, float]], rows):
+        text = window(lines(file_id), start)
         if not query.window_may_hold(text):
             continue
         for offset, line in _lines_in_window(db, query, words, any_word, file_id, start, text):
@@ -150,11 +149,6 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         if len(hits) >= limit:
             break
     return hits[:limit]
-
-
-def _window_text(db: apsw.Connection, chunk: int) -> str:
-    row = cast(tuple[str] | None, db.execute("SELECT text FROM fts WHERE rowid = ?", (chunk,)).fetchone())
-    return row[0] if row else ""
 
 
 def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
@@ -211,12 +205,10 @@ def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: 
         f"WHERE f.state = 'live'{where}{paths}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line LIMIT ?",
         (*args, *path_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
     hits: list[Hit] = []
+    lines = lines_of(db)
     for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):
-        window = cast(tuple[int, str] | None, db.execute(
-            "SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
-            "WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)).fetchone())
-        lines = window[1].split("\n") if window else []
-        text = lines[line - window[0]] if window and 0 <= line - window[0] < len(lines) else ""
+        stored = lines(file_id) or []
+        text = stored[line - 1] if 0 < line <= len(stored) else ""
         if not query.line_admits(text):
             continue
         hits.append(Hit(project_id, path, line, qualname, text.strip()[:SNIPPET_MAX], 0.0))

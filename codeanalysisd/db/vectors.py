@@ -8,18 +8,17 @@ model keeps the two in step, whatever deletes an embeddings row.
 
 from __future__ import annotations
 
-import functools
 import math
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import apsw
 import sqlite_vec
 
-from codeanalysisd.db import indexing
+from codeanalysisd.db import stored_text
 from codeanalysisd.db.rows import returned_id, single_int
 from codeanalysisd.index import chunking, ranking
 
@@ -110,7 +109,7 @@ def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple
     rows = cast(list[tuple[int, bytes, int, int, int, int]], db.execute(
         f"SELECT c.id, c.key, c.file_id, c.start_line, c.end_line, c.head_line FROM chunks c "
         f"WHERE c.id > ? AND {_MISSING} ORDER BY c.id LIMIT ?", (after, model_id, limit)).fetchall())
-    lines_of = _lines_of(db)
+    lines_of = stored_text.lines_of(db)
     seen: set[bytes] = set()
     out = []
     for _id, key, file_id, start, end, head in rows:
@@ -122,11 +121,6 @@ def pending(db: apsw.Connection, model_id: int, after: int, limit: int) -> tuple
         if text is not None and end <= len(text):
             out.append((key, chunking.chunk_text(text, start, end, head)))
     return out, (rows[-1][0] if len(rows) == limit else 0)
-
-
-def _lines_of(db: apsw.Connection) -> Callable[[int], list[str] | None]:
-    """indexing.stored_lines, each file decoded once for the length of one call."""
-    return functools.cache(functools.partial(indexing.stored_lines, db))
 
 
 def store(db: apsw.Connection, model_id: int, items: Sequence[tuple[bytes, bytes]]) -> list[tuple[int, bytes]]:
@@ -231,7 +225,7 @@ def resolve(db: apsw.Connection, scored: Iterable[tuple[bytes, float]], project:
             weights: ranking.Weights = ranking.WEIGHTS) -> list[Match]:
     """The definitions behind the best keys, each once, best first (index/ranking.py)."""
     chosen = ranking.definitions(candidates(db, scored, project), limit, weights)
-    lines_of = _lines_of(db)
+    lines_of = stored_text.lines_of(db)
     out = []
     for c, score in chosen:
         text = lines_of(c.file_id) or []
