@@ -39,10 +39,15 @@ def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
     return chunking.source_lines(text) if text is not None else None
 
 
+# Files whose lines one call keeps decoded: a query's hits and a page of chunks come a few
+# files at a time, and a query that reads thousands of windows must not hold them all.
+KEPT_FILES = 64
+
+
 def lines_of(db: apsw.Connection) -> Lines:
-    """stored_lines, each file decoded once for the length of one call (a query, a page of
-    chunks): hits and windows of one file share it."""
-    return functools.cache(functools.partial(stored_lines, db))
+    """stored_lines for the length of one call (a query, a page of chunks), the files read
+    last kept decoded: hits and windows of one file share them."""
+    return functools.lru_cache(maxsize=KEPT_FILES)(functools.partial(stored_lines, db))
 
 
 def window(lines: list[str] | None, start_line: int) -> str:
