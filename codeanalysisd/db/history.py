@@ -24,9 +24,11 @@ import apsw
 
 from codeanalysisd.db import integrity
 from codeanalysisd.db.migrations import Migration
+from codeanalysisd.db.packing import pack, unpack, unpack_any
 from codeanalysisd.db.rows import single_int
 
 SCHEMA = "history"
+PACKED_CONTENTS = 4
 FILENAME = "history.sqlite3"
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -78,6 +80,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- The permission bits a file had with this content (st_mode & 0o7777; 0: not known, as
         -- for every version recorded before): what a restore of the version creates the file with.
         ALTER TABLE history.versions ADD COLUMN mode INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    Migration(
+        PACKED_CONTENTS,
+        "contents compressed",
+        """
+        -- Every content is packed (db/packing.py) by the migration's step (pack_existing), in
+        -- its transaction. size stays the bytes' own.
+        SELECT 1;
         """,
     ),
 )
@@ -153,7 +164,27 @@ def holds(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> boo
 
 def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
     row = db.execute("SELECT data FROM history.contents WHERE sha256 = ?", (sha256,)).fetchone()
-    return bytes(row[0]) if row else None
+    return unpack(row[0]) if row else None
+
+
+def pack_existing(db: apsw.Connection, table: str = f"{SCHEMA}.contents") -> int:
+    """Pack every content of ``table`` (the version store's, or the index's blobs) stored as
+    plain bytes before packing; returns how many. One packed already (its unpacked bytes have
+    its sha256) is left as it is: run twice, it packs nothing twice."""
+    count = 0
+    # All read before any is written; the types are the columns'.
+    for (sha256,) in cast(list[tuple[bytes]], db.execute(f"SELECT sha256 FROM {table}").fetchall()):
+        (data,) = cast(tuple[bytes], db.execute(f"SELECT data FROM {table} WHERE sha256 = ?", (sha256,)).fetchone())
+        plain = unpack_any(data)
+        if plain is not data and hashlib.sha256(plain).digest() == sha256:
+            continue
+        db.execute(f"UPDATE {table} SET data = ? WHERE sha256 = ?", (pack(data), sha256))
+        count += 1
+    return count
+
+
+def has_content(db: apsw.Connection, sha256: bytes) -> bool:
+    return db.execute("SELECT 1 FROM history.contents WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
 
 def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reason: str, present: bool,
@@ -168,8 +199,9 @@ def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reas
 
 
 def keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
-    db.execute("INSERT OR IGNORE INTO history.contents (sha256, size, data) VALUES (?, ?, ?)",
-               (sha256, len(data), data))
+    if not has_content(db, sha256):
+        db.execute("INSERT INTO history.contents (sha256, size, data) VALUES (?, ?, ?)",
+                   (sha256, len(data), pack(data)))
 
 
 def record_content(db: apsw.Connection, project_id: str, path: str, sha256: bytes, data: bytes,
@@ -222,7 +254,7 @@ def record_move(db: apsw.Connection, project_id: str, old: str, new: str, sha256
         _append(db, project_id, old, last.sha256, "moved", False, new, mode=last.mode)
     if data is not None:
         keep_content(db, sha256, data)
-    if content(db, sha256) is not None:
+    if has_content(db, sha256):
         _append(db, project_id, new, sha256, "moved", True, old, mode=mode)
 
 
@@ -359,15 +391,17 @@ def salvage(db: apsw.Connection, old_path: str, elsewhere: Callable[[bytes], byt
                     row = dict(zip(columns, values, strict=True))
                     if table == "contents":
                         data, sha = row.get("data"), row.get("sha256")
-                        if not (isinstance(data, bytes) and isinstance(sha, bytes)
-                                and hashlib.sha256(data).digest() == sha):
+                        if not (isinstance(data, bytes) and isinstance(sha, bytes)):
                             continue
-                        row["size"] = len(data)
+                        data = unpack_any(data)  # the moved-aside store may predate packing
+                        if hashlib.sha256(data).digest() != sha:
+                            continue
+                        row["size"], row["data"] = len(data), pack(data)
                     elif table == "versions":
                         sha = row.get("sha256")
                         if not isinstance(sha, bytes):
                             continue
-                        if content(db, sha) is None:
+                        if not has_content(db, sha):
                             data = elsewhere(sha)
                             if data is None or hashlib.sha256(data).digest() != sha:
                                 continue

@@ -10,6 +10,7 @@ from typing import cast
 import apsw
 
 from codeanalysisd import query_language
+from codeanalysisd.db.packing import unpack
 from codeanalysisd.db.stored_text import WINDOW, lines_of, window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
@@ -277,7 +278,7 @@ def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | N
         "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone())
     if row is None:
         raise LookupError(path)
-    return row[0], row[1], row[2]
+    return (unpack(row[0]) if row[0] is not None else None), row[1], row[2]
 
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:

@@ -32,6 +32,7 @@ import apsw
 from codeanalysisd.db import history, indexing, integrity, migrations, queries, vectors
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
+from codeanalysisd.db.packing import unpack
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
 from codeanalysisd.db.repair_store import RepairReads, RepairWrites
 from codeanalysisd.db.structure_store import StructureReads
@@ -282,9 +283,12 @@ class Store:
             def cut_again(db: apsw.Connection) -> None:
                 report.chunked_files = indexing.chunk_existing(db)
 
-            report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
-                                                           migrations.CONTENTLESS_FTS: indexing.tokenize_existing})
-            report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA)
+            report.applied = migrations.migrate(db, steps={
+                migrations.HEADER_CHUNKS: cut_again,
+                migrations.CONTENTLESS_FTS: indexing.tokenize_existing,
+                migrations.PACKED_BLOBS: lambda db: history.pack_existing(db, "main.blobs")})
+            report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
+                                                        steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:
             db.close()
             raise
@@ -314,7 +318,7 @@ class Store:
 
     def _index_content(self, sha256: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM main.blobs WHERE sha256 = ?", (sha256,)).fetchone()
-        return bytes(row[0]) if row else None
+        return unpack(row[0]) if row else None
 
     def _rebuild_from_history(self) -> int:
         with self.db:

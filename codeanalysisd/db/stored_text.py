@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import apsw
 
+from codeanalysisd.db.packing import unpack
 from codeanalysisd.index import chunking
 
 # Full text is indexed in windows of this many lines (indexing.write_file): small enough to
@@ -35,7 +36,7 @@ def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
     """The lines of a file's stored content, as its index rows count them (None: not text)."""
     row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
                      (file_id,)).fetchone()
-    text = decoded(bytes(row[0]), row[1]) if row else None
+    text = decoded(unpack(row[0]), row[1]) if row else None
     return chunking.source_lines(text) if text is not None else None
 
 

@@ -224,9 +224,12 @@ def test_history_migration_adds_modes_to_an_existing_history(tmp_path):
     db.close()
     store, report = Store.open(index, hist)
     try:
-        assert report.history_applied == [3]
+        assert report.history_applied == [3, history.PACKED_CONTENTS]
         assert [(v.n, v.mode, v.reason) for v in store.reads.history.versions("p", "m.py")] == [(1, 0, "added")]
         assert store.reads.history.version("p", "m.py", "1")[1] == b"v1\n"
+        # the content was packed by the next migration, and reads back as it was
+        (stored, size), = store.db.execute("SELECT data, size FROM history.contents").fetchall()
+        assert stored != b"v1\n" and size == 3
     finally:
         store.close()
     assert [m.version for m in history.MIGRATIONS] == list(range(1, len(history.MIGRATIONS) + 1))
