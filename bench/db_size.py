@@ -67,12 +67,12 @@ def main() -> None:
 
 
 def report(stdlib: str, files: int, source: int, stats: dict, top: int) -> None:
-    total = sum(s["file_bytes"] for s in stats.values())
+    total = sum(s["db_bytes"] for s in stats.values())
     print(f"corpus: {stdlib}: {files} files indexed, {source / 1e6:.1f} MB of .py source (all .py files in the tree)")
     print(f"index + history: {total / 1e6:.1f} MB = {total / source:.2f}x the source (target ≤ 3x)")
     for path, s in stats.items():
         name = pathlib.Path(path).name
-        print(f"\n{name}: {s['file_bytes'] / 1e6:.1f} MB ({s['file_bytes'] / source:.2f}x the source), "
+        print(f"\n{name}: {s['db_bytes'] / 1e6:.1f} MB ({s['db_bytes'] / source:.2f}x the source), "
               f"{s['free_pages']} free page(s) of {s['pages']}")
         by_table: collections.Counter[str] = collections.Counter()
         payload: collections.Counter[str] = collections.Counter()
@@ -82,8 +82,8 @@ def report(stdlib: str, files: int, source: int, stats: dict, top: int) -> None:
         print("| table (with its indexes, or shadow tables) | MB | share | x source | payload MB |")
         print("| --- | --- | --- | --- | --- |")
         for table, size in by_table.most_common():
-            if size >= 0.001 * s["file_bytes"]:
-                print(f"| {table} | {size / 1e6:.1f} | {size / s['file_bytes']:.0%} | {size / source:.2f} | "
+            if size >= 0.001 * s["db_bytes"]:
+                print(f"| {table} | {size / 1e6:.1f} | {size / s['db_bytes']:.0%} | {size / source:.2f} | "
                       f"{payload[table] / 1e6:.1f} |")
         print(f"\nlargest objects of {name}:")
         print("| object | of | MB | payload MB | unused MB |")
