@@ -57,6 +57,7 @@ CORPUS_MOUNT = "/opt/scale-corpus"
 SRV = "/srv/scale"
 UNITS = ("codeanalysisd-db.service", "codeanalysisd-watcher.service", "codeanalysisd-repair.service")
 WATCHER = "codeanalysisd-watcher.service"
+ALL_UNITS = (*UNITS, "codeanalysisd-vectorizer.service")
 
 # (distribution, pinned version, what pip downloads, the smallest size that includes it).
 # Wheels for CPython 3.11 on x86_64 Linux; Django as its sdist, which carries its tests.
@@ -168,6 +169,10 @@ def unpack(name: str, version: str, form: str) -> pathlib.Path:
     return dest
 
 
+def log(what: str) -> None:
+    print(time.strftime("%H:%M:%S ") + what, file=sys.stderr, flush=True)
+
+
 def prop(box: Box, name: str) -> int:
     return int(box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
                        "org.codeanalysis1.Manager", name).stdout.split()[1])
@@ -204,11 +209,17 @@ def database_files(box: Box) -> dict[str, int]:
 
 def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]], n_queries: int) -> dict:
     expected = sum(counts[r][0] for r in roots)
-    box.systemctl("stop", "codeanalysisd.target")
-    box.sh(f"rm -rf {STATE}")  # an empty index and history, as for a first install
+    # An empty index and history, as for a first install, and units started afresh.
+    box.systemctl("stop", "codeanalysisd.target", *ALL_UNITS)
+    active = box.systemctl("is-active", *ALL_UNITS, check=False).stdout.split()
+    if any(state not in ("inactive", "failed") for state in active):
+        sys.exit(f"the units did not stop: {active}")
+    box.sh(f"rm -rf {STATE}")
     box.systemctl("reset-failed", check=False)
     box.systemctl("start", "codeanalysisd.target")
     box.systemctl("stop", "codeanalysisd-vectorizer.service")
+    if prop(box, "Projects") != 0:
+        sys.exit(f"{STATE} removed, yet the owner still knows {prop(box, 'Projects')} project(s)")
     r: dict = {"size": size, "projects": len(roots), "files": expected,
                "bytes": sum(counts[x][1] for x in roots)}
     t0 = time.monotonic()
@@ -221,6 +232,7 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
         ready = phases(box)
         return "ready" if len(ready) == len(roots) and all(p == "ready" for p in ready) else ""
 
+    log(f"{size}x: {len(roots)} projects added")
     r["done_by"] = wait_until(indexed, timeout=7200, interval=0.25, what=f"{size}x indexed")
     r["index_s"] = time.monotonic() - t0
     r["files_indexed"] = prop(box, "FilesIndexed")
@@ -233,7 +245,7 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     r["syntax_pending_after_queries"] = prop(box, "SyntaxPending")
     r["memory_peak"] = memory(box)
     r["inotify_watches_after_queries"] = inotify_watches(box)
-    print(f"[{size}x] {expected} files: indexed in {r['index_s']:.1f} s", file=sys.stderr, flush=True)
+    log(f"{size}x: {expected} files indexed in {r['index_s']:.1f} s, queries measured")
     return r
 
 
@@ -243,7 +255,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3,10", help="which of 1, 3, 10 to run, in that order")
     parser.add_argument("--queries", type=int, default=300, help="samples per query at each size")
     parser.add_argument("--prepare-only", action="store_true", help="download and unpack, boot nothing")
+    parser.add_argument("--report", metavar="JSON", help="print the report of an earlier run, boot nothing")
     args = parser.parse_args()
+    if args.report:
+        print_report(json.loads(pathlib.Path(args.report).read_text()))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     stdlib = args.stdlib or default_stdlib()
     trees = {f"{name}-{version}": (unpack(name, version, form), tier) for name, version, form, tier in PACKAGES}
@@ -251,6 +267,7 @@ def main() -> None:
         return
     report: dict = {"stdlib": stdlib, "packages": [f"{n}=={v} ({f})" for n, v, f, _ in PACKAGES],
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "sizes": []}
+    log("booting the sandbox and installing the suite")
     box = boot("scale", stdlib, (f"{CACHE / 'corpus'}:{CORPUS_MOUNT}:ro",))
     try:
         box.sh(f"mkdir -p {SRV} && cp -r /opt/stdlib-src {SRV}/stdlib"
@@ -259,7 +276,9 @@ def main() -> None:
             box.run("cp", "-r", f"{CORPUS_MOUNT}/{tree}", f"{SRV}/{tree}", timeout=600)
         roots = [f"{SRV}/stdlib", *(f"{SRV}/{t}" for t in trees)]
         counts = json.loads(box.run(PY, "-c", COUNT, *roots, timeout=600).stdout)
+        log(f"{len(roots)} trees copied into the sandbox")
         report["corpus"] = counts
+        report["cgroup_controllers"] = box.run("cat", "/sys/fs/cgroup/cgroup.controllers", check=False).stdout.strip()
         report["max_user_watches"] = int(box.run("sysctl", "-n", "fs.inotify.max_user_watches").stdout)
         for size in sizes:
             chosen = [f"{SRV}/stdlib", *(f"{SRV}/{t}" for t, (_, tier) in trees.items() if tier <= size)]
@@ -270,6 +289,10 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=1))
     print_report(report)
     print(f"\n(the whole report: {out})")
+
+
+def _mb(value: float) -> str:
+    return "n/a" if value != value else f"{value:.0f}"  # NaN: no memory.peak in the sandbox's cgroup
 
 
 def print_report(r: dict) -> None:
@@ -294,8 +317,8 @@ def print_report(r: dict) -> None:
               f"({db / s['bytes']:.1f}x) | {s['inotify_watches']} |")
     print("\npeak memory, VmHWM of the MainPID (cgroup memory.peak, page cache included), MB:")
     for s in r["sizes"]:
-        cells = [f"{u.removeprefix('codeanalysisd-').removesuffix('.service')} "
-                 f"{m['vmhwm_mb']:.0f} ({m['cgroup_peak_mb']:.0f})" for u, m in s["memory_peak"].items()]
+        cells = [f"{u.removeprefix('codeanalysisd-').removesuffix('.service')} {m['vmhwm_mb']:.0f} "
+                 f"({_mb(m['cgroup_peak_mb'])})" for u, m in s["memory_peak"].items()]
         print(f"  {s['size']}x: " + ", ".join(cells) + "; vectorizer stopped")
     labels = list(r["sizes"][0]["queries"]) if r["sizes"] else []
     print("\nquery latency through the bus, p50 / p99 ms:")
