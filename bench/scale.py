@@ -17,7 +17,9 @@ each tree one project (`codeanalysisctl add --no-block`, one after another), rec
     number of member files, or every project's IndexProgress phase `ready`);
   - index + history database files on disk (and the DatabaseBytes property);
   - each unit's peak memory: VmHWM of its MainPID (resident set, the figure the targets
-    mean) and its cgroup's memory.peak (which also counts the page cache charged to it);
+    mean), right after the index and at the end, and its cgroup's memory.peak (which also
+    counts the page cache charged to it) where the sandbox's cgroup tree has the memory
+    controller (the test sandbox delegates none: then it is reported as n/a);
   - inotify watches the watcher holds (`inotify wd:` lines in /proc/PID/fdinfo);
   - query latency through the system bus, the same queries at each size
     (bench/index_probe.py `queries`: FindSymbol, FindReferences, Search, Peer.Ping).
