@@ -23,14 +23,14 @@ def default_stdlib() -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-def boot(name: str, stdlib: str) -> Box:
-    """Boot, install the suite; the caller stops the box."""
+def boot(name: str, stdlib: str, binds: tuple[str, ...] = ()) -> Box:
+    """Boot, install the suite; the caller stops the box. ``binds`` are more "host:box[:ro]" mounts."""
     wheels = REPO / "build" / "wheels"
     if not (wheels / ".done").exists():
         sys.exit("run `make wheels` first")
     subprocess.run([str(SYSBOX), "gc"], check=False, capture_output=True)
     binds = (f"{REPO}:/opt/codeanalysisd-src:ro", f"{wheels}:/opt/codeanalysisd-wheels:ro",
-             f"{stdlib}:{STDLIB_MOUNT}:ro")
+             f"{stdlib}:{STDLIB_MOUNT}:ro", *binds)
     box = Box(f"bench-{name}-{os.getpid()}", binds=binds, private_network=True)
     box.start()
     try:
