@@ -24,6 +24,8 @@ CHUNKS = 6
 STRUCTURE = 1
 # The migration that added header chunks: every file is cut again inside it.
 HEADER_CHUNKS = 10
+# The migration that added the trigram index of definitions' names (sym:).
+DEFINITION_SEARCH = 11
 
 
 @dataclass(frozen=True)
@@ -279,6 +281,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- chunks, or, interrupted, with the old one. A vector is kept per chunk text, so only
         -- the texts that are new (the header chunks) wait for the vectorizer.
         DELETE FROM chunks;
+        """,
+    ),
+    Migration(
+        DEFINITION_SEARCH,
+        "search: definitions by name part, and by line within their file",
+        """
+        -- sym:NAME asks for definitions whose name contains NAME: a trigram index of the
+        -- names answers it without reading every name. It indexes the definitions' own
+        -- column (external content: no copy of the names) and keeps only which rows hold each
+        -- trigram (detail=none, no column sizes), the smallest form that narrows; the names
+        -- it finds are checked exactly afterwards. The triggers keep it in step with every
+        -- write of definitions, in the same transaction, deletes by a file's cascade included.
+        CREATE VIRTUAL TABLE definition_names USING fts5(
+            name, content = 'definitions', content_rowid = 'id', tokenize = 'trigram', detail = 'none',
+            columnsize = 0);
+        INSERT INTO definition_names (definition_names) VALUES ('rebuild');
+        CREATE TRIGGER definitions_named AFTER INSERT ON definitions BEGIN
+            INSERT INTO definition_names (rowid, name) VALUES (new.id, new.name);
+        END;
+        CREATE TRIGGER definitions_unnamed AFTER DELETE ON definitions BEGIN
+            INSERT INTO definition_names (definition_names, rowid, name) VALUES ('delete', old.id, old.name);
+        END;
+        CREATE TRIGGER definitions_renamed AFTER UPDATE OF id, name ON definitions BEGIN
+            INSERT INTO definition_names (definition_names, rowid, name) VALUES ('delete', old.id, old.name);
+            INSERT INTO definition_names (rowid, name) VALUES (new.id, new.name);
+        END;
+        -- kind: and sym: beside words ask, for each window of lines the words found, whether a
+        -- definition of the file starts within it: by file and line, a range of this index
+        -- instead of every definition of the file (its prefix serves what the index by file did).
+        DROP INDEX definitions_by_file;
+        CREATE INDEX definitions_by_file_line ON definitions(file_id, line);
         """,
     ),
 )

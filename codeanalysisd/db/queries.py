@@ -26,6 +26,14 @@ WINDOW = 30
 # Windows a query's filters (case, phrases, regexes, definitions) look at, at most, for one
 # answer: each costs a few microseconds of Python beside FTS5's own ranking.
 MAX_CANDIDATES = 20_000
+# A filtered query first ranks only this many windows per row asked for (the best of them,
+# which FTS5 keeps without sorting the rest), and ranks the rest only when those did not fill
+# the answer: sorting every window that holds a common word costs more than filtering the few
+# an answer usually needs.
+FIRST_CANDIDATES_PER_ROW = 4
+# sym: values this long or longer are looked up in the trigram index of definitions' names;
+# a shorter one holds no trigram, so every name is read.
+TRIGRAM = 3
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,21 @@ def _definition_filter(query: Query) -> tuple[str, tuple[str, ...]]:
     return sql, args
 
 
+def _name_candidates(query: Query) -> tuple[str, tuple[str, ...]]:
+    """SQL over ``definitions d`` that narrows sym: to the definitions whose names hold every
+    trigram of one of the values (definition_names), beside _definition_filter's exact check;
+    nothing when a value is too short to have a trigram."""
+    values = [s if query.case else s.lower() for s in query.syms]
+    if not values or any(len(v) < TRIGRAM for v in values):
+        return "", ()
+    alternatives = []
+    for value in values:
+        trigrams = dict.fromkeys(value[i:i + TRIGRAM] for i in range(len(value) - TRIGRAM + 1))
+        alternatives.append("(" + " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams) + ")")
+    return " AND d.id IN (SELECT rowid FROM definition_names WHERE definition_names MATCH ?)", (
+        " OR ".join(alternatives),)
+
+
 def path_glob(*args: apsw.SQLiteValue) -> int:
     """SQL's path_glob(glob, path), registered on every connection (store._connect)."""
     glob, path = args
@@ -133,14 +156,14 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     filtered = query.case or query.phrases or query.regexes or query.definitions_only
     # Ranked without the windows' text: sorting thousands of candidates with their text costs
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
-    # The types are the columns' (bm25 is REAL).
-    rows = db.execute(
-        "SELECT c.id, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
-        "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
-        f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score LIMIT ?",
-        (match, *args, *path_args, *def_args, MAX_CANDIDATES if filtered else limit))
+    # Ties in score go by window id, so that the batches (_ranked) are one order.
+    sql = ("SELECT c.id, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
+           "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
+           f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score, c.id")
+    batches = (limit * FIRST_CANDIDATES_PER_ROW, MAX_CANDIDATES) if filtered else (limit,)
     hits: list[Hit] = []
-    for chunk, project_id, path, file_id, start, score in cast(Iterator[tuple[int, str, str, int, int, float]], rows):
+    for chunk, project_id, path, file_id, start, score in _ranked(db, sql, (match, *args, *path_args, *def_args),
+                                                                 batches):
         text = _window_text(db, chunk)
         if not query.window_may_hold(text):
             continue
@@ -150,6 +173,24 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         if len(hits) >= limit:
             break
     return hits[:limit]
+
+
+def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], batches: tuple[int, ...]
+            ) -> Iterator[tuple[int, str, str, int, int, float]]:
+    """The rows of ``sql`` (ordered, without LIMIT) up to each of ``batches`` in turn, each
+    batch asked for only once the caller has taken every row of the one before."""
+    taken = 0
+    for end in batches:
+        if end <= taken:
+            continue
+        # The types are the columns' (bm25 is REAL).
+        rows = cast(Iterator[tuple[int, str, str, int, int, float]],
+                    db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, end - taken, taken)))
+        for row in rows:
+            taken += 1
+            yield row
+        if taken < end:
+            return
 
 
 def _window_text(db: apsw.Connection, chunk: int) -> str:
@@ -206,10 +247,11 @@ def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: 
     where, args = _project_filter(project)
     paths, path_args = _path_filter(query)
     defs, def_args = _definition_filter(query)
+    names, name_args = _name_candidates(query)
     rows = db.execute(
         "SELECT f.project_id, f.path, f.id, d.line, d.qualname FROM definitions d JOIN files f ON f.id = d.file_id "
-        f"WHERE f.state = 'live'{where}{paths}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line LIMIT ?",
-        (*args, *path_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
+        f"WHERE f.state = 'live'{where}{paths}{names}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line "
+        "LIMIT ?", (*args, *path_args, *name_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
     hits: list[Hit] = []
     for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):
         window = cast(tuple[int, str] | None, db.execute(
