@@ -203,11 +203,13 @@ def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_wo
     """The lines (offset in the window, text) a window's hits point at: with line-level terms
     (phrases, regexes, sym:/kind:) every line they admit that holds one of the words, or the
     first they admit if none does; without them the first line with a word. None at all if
-    the window does not hold the query after all (case, phrases, regexes, definitions)."""
+    the window does not hold the query after all (case, phrases, regexes, definitions).
+    ``words``: the query's words lower-cased (_fts_query); with case:yes they are read as written."""
     if query.case:
+        words = query.fts_words()  # as written
         tokens = set(_WORD.findall(text))
-        present = [w for w in query.fts_words() if w in tokens]
-        if not present or (not any_word and len(present) < len(query.fts_words())):
+        present = [w for w in words if w in tokens]
+        if not present or (not any_word and len(present) < len(words)):
             return []
     lines = text.split("\n")
     admitted: set[int] | None = None
@@ -226,10 +228,8 @@ def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_wo
             continue
         if first is None:
             first = (i, line)
-        if query.case:
-            holds_word = any(w in set(_WORD.findall(line)) for w in query.fts_words())
-        else:
-            holds_word = any(w in {t.lower() for t in _WORD.findall(line)} for w in words)
+        tokens = set(_WORD.findall(line) if query.case else (t.lower() for t in _WORD.findall(line)))
+        holds_word = any(w in tokens for w in words)
         if holds_word:
             found.append((i, line))
             if not line_level:
