@@ -157,13 +157,12 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     # Ranked without the windows' text: sorting thousands of candidates with their text costs
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
     # Ties in score go by window id, so that the batches (_ranked) are one order.
-    sql = ("SELECT c.id, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
+    sql = ("SELECT c.id AS chunk, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
            "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
            f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score, c.id")
-    batches = (limit * FIRST_CANDIDATES_PER_ROW, MAX_CANDIDATES) if filtered else (limit,)
+    ranked = _ranked(db, sql, (match, *args, *path_args, *def_args), limit, bool(filtered), _text_filter(query))
     hits: list[Hit] = []
-    for chunk, project_id, path, file_id, start, score in _ranked(db, sql, (match, *args, *path_args, *def_args),
-                                                                 batches):
+    for chunk, project_id, path, file_id, start, score in ranked:
         text = _window_text(db, chunk)
         if not query.window_may_hold(text):
             continue
@@ -175,22 +174,46 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     return hits[:limit]
 
 
-def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], batches: tuple[int, ...]
-            ) -> Iterator[tuple[int, str, str, int, int, float]]:
-    """The rows of ``sql`` (ordered, without LIMIT) up to each of ``batches`` in turn, each
-    batch asked for only once the caller has taken every row of the one before."""
-    taken = 0
-    for end in batches:
-        if end <= taken:
-            continue
-        # The types are the columns' (bm25 is REAL).
-        rows = cast(Iterator[tuple[int, str, str, int, int, float]],
-                    db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, end - taken, taken)))
-        for row in rows:
-            taken += 1
-            yield row
-        if taken < end:
-            return
+def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, filtered: bool,
+            text_filter: tuple[str, tuple[str, ...]]) -> Iterator[tuple[int, str, str, int, int, float]]:
+    """The rows of ``sql`` (ordered, without LIMIT): ``limit`` of them unless ``filtered``;
+    if so, a first batch, and only once the caller has taken all of it the rest of the first
+    MAX_CANDIDATES, those without the texts the query requires (_text_filter) left out by
+    SQLite, which reads a window's text in a fraction of what a step of the caller's loop costs."""
+    # The types are the columns' (bm25 is REAL).
+    if not filtered:
+        yield from cast(Iterator[tuple[int, str, str, int, int, float]],
+                        db.execute(f"{sql} LIMIT ?", (*args, limit)))
+        return
+    first, taken = min(limit * FIRST_CANDIDATES_PER_ROW, MAX_CANDIDATES), 0
+    for row in cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(f"{sql} LIMIT ?", (*args, first))):
+        taken += 1
+        yield row
+    if taken < first or first == MAX_CANDIDATES:
+        return
+    rest, rest_args = f"{sql} LIMIT ? OFFSET ?", (*args, MAX_CANDIDATES - first, first)
+    condition, condition_args = text_filter
+    if condition:
+        rest = (f"SELECT r.* FROM ({rest}) r JOIN fts t ON t.rowid = r.chunk WHERE {condition} "
+                "ORDER BY r.score, r.chunk")
+        rest_args += condition_args
+    yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
+
+
+def _text_filter(query: Query) -> tuple[str, tuple[str, ...]]:
+    """SQL over ``fts t``: the window holds every text the query requires (Query.required_texts),
+    as Query.window_may_hold would find it; "" if none. SQLite's lower() folds ASCII letters
+    only: where case is folded, a window with other characters is let through (to Python)."""
+    conditions: list[str] = []
+    args: list[str] = []
+    for text, exact in query.required_texts():
+        if exact:
+            conditions.append("instr(t.text, ?) > 0")
+            args.append(text)
+        elif text.isascii():
+            conditions.append("(instr(lower(t.text), ?) > 0 OR length(t.text) != octet_length(t.text))")
+            args.append(text.lower())
+    return " AND ".join(conditions), tuple(args)
 
 
 def _window_text(db: apsw.Connection, chunk: int) -> str:
