@@ -134,3 +134,30 @@ def test_a_filtered_query_reads_past_the_first_batch_when_it_must(tmp_path):
             assert found(s, "word /word word/", limit=limit) == ranked[:limit]
     finally:
         s.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("word /no_such_text/", []),
+    ("word /needle'$/", [("x.py", 29), ("y.py", 29)]),
+    ("word /NEEDLE/ case:yes", [("x.py", 29)]),
+    ('word "Needle"', [("x.py", 29), ("y.py", 29)]),
+    ('word "needle" case:yes', [("y.py", 29)]),
+    # Python folds the Kelvin sign to k and the long s to S: SQLite's lower() does not, and a
+    # window with such characters must still reach Python's check
+    ("word /ks/", [("k.py", 29)]),
+    ('word "\'kb"', [("k.py", 29)]),
+    ("word /KS/ case:yes", []),
+])
+def test_past_the_first_batch_sqlite_narrows_to_the_same_hits(tmp_path, query, expected):
+    files = {f"m{n:02d}.py": "value = 'word word word word'  # kb\n" for n in range(30)}
+    filler = "".join(f"filler_{n} = {n}\n" for n in range(28))
+    files |= {"x.py": filler + "word = 'NEEDLE'\n", "y.py": filler + "word = 'needle'\n",
+              "k.py": filler + "word = '\u212a\u017f', '\u212aB'\n"}
+    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        s.writes.projects.add("/srv/p", roots_overlap)
+        index(s, files)
+        assert sorted(found(s, query, limit=1) + found(s, query, limit=100)[1:]) == expected
+        assert found(s, query, limit=1) == found(s, query, limit=100)[:1]
+    finally:
+        s.close()
