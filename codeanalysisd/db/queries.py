@@ -179,7 +179,8 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, fi
     """The rows of ``sql`` (ordered, without LIMIT): ``limit`` of them unless ``filtered``;
     if so, a first batch, and only once the caller has taken all of it the rest of the first
     MAX_CANDIDATES, those without the texts the query requires (_text_filter) left out by
-    SQLite, which reads a window's text in a fraction of what a step of the caller's loop costs."""
+    SQLite as they come, which reads a window's text in a fraction of what a step of the
+    caller's loop costs."""
     # The types are the columns' (bm25 is REAL).
     if not filtered:
         yield from cast(Iterator[tuple[int, str, str, int, int, float]],
@@ -194,8 +195,10 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, fi
     rest, rest_args = f"{sql} LIMIT ? OFFSET ?", (*args, MAX_CANDIDATES - first, first)
     condition, condition_args = text_filter
     if condition:
-        rest = (f"SELECT r.* FROM ({rest}) r JOIN fts t ON t.rowid = r.chunk WHERE {condition} "
-                "ORDER BY r.score, r.chunk")
+        # Each window's text is read as the caller takes the next row, in rank order: the
+        # ranked rows are a subquery with a LIMIT, which SQLite does not merge into the
+        # filtering one, and the text comes from a subquery of its own, not a join to reorder.
+        rest = f"SELECT r.* FROM ({rest}) r WHERE (SELECT {condition} FROM fts t WHERE t.rowid = r.chunk)"
         rest_args += condition_args
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
 
