@@ -6,6 +6,9 @@ every file's concrete syntax is verified (the watcher is then idle), stops the v
 (so embedding does not share the two cores with the queries), and times each operator of
 the language through the system bus (p50/p99 over N calls, 20 rows), beside Peer.Ping to the
 same owner and `grep -rEc` of the same regular expressions over the tree (one run each).
+Then the bytes of what serves sym: and kind: (the trigram index of definitions' names, the
+index of definitions by file and line) beside the whole index database, by SQLite's dbstat
+(`bench/dbstat_probe.py`).
 
 Run as root after `make wheels`:
   .venv/bin/python bench/query_language.py [--stdlib DIR] [-n 200]
@@ -27,6 +30,10 @@ from stdlib_box import boot, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
+DBSTAT = "/opt/codeanalysisd-src/bench/dbstat_probe.py"
+INDEX_DB = "/var/lib/codeanalysisd/index.sqlite3"
+# the objects that serve sym: and kind: (dbstat_probe counts a virtual table's shadow tables with it)
+SIZED = ("definition_names", "definitions_by_file_line")
 # grep -E spellings of the probe's regular expressions (POSIX classes for \w)
 GREP = {
     r'raise /raise \w+Error\(f"/': r'raise [[:alnum:]_]+Error\(f"',
@@ -66,6 +73,7 @@ def main() -> None:
             t0 = time.monotonic()
             box.run("grep", "-rEc", "--include=*.py", pattern, "/srv/stdlib", check=False)
             grep[query] = time.monotonic() - t0
+        stats = json.loads(box.run(PY, DBSTAT, INDEX_DB, timeout=600).stdout)[INDEX_DB]
     finally:
         box.stop()
     print(f"corpus: {stdlib}: {indexed} files indexed; {args.n} calls each, 20 rows, vectorizer stopped")
@@ -73,6 +81,10 @@ def main() -> None:
         print(f"{label:48s} p50 {f['p50_ms']:7.2f} ms  p99 {f['p99_ms']:7.2f} ms")
     for query, seconds in grep.items():
         print(f"reference: grep -rEc for {query!r} over the tree: {seconds * 1000:.0f} ms")
+    for name in SIZED:
+        size = sum(o["bytes"] for o in stats["objects"] if name in (o["name"], o["table"]))
+        print(f"{name}: {size:,} bytes")
+    print(f"{INDEX_DB}: {stats['file_bytes']:,} bytes")
 
 
 if __name__ == "__main__":

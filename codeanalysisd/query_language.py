@@ -133,6 +133,13 @@ class Query:
             return True  # a window of very long lines: each line is read up to REGEX_LINE_CHARS instead
         return all(r.search(text) for r in self.regexes if not _LINE_BOUND.search(r.pattern))
 
+    def required_texts(self) -> list[tuple[str, bool]]:
+        """Texts every line a phrase or regex admits contains, each with whether it is matched
+        in its case: a window holding none of one of them holds no hit."""
+        texts = [(p, self.case) for p in self.phrases]
+        texts += [(t, not r.flags & re.IGNORECASE) for r in self.regexes if (t := required_text(r))]
+        return texts
+
     def words_in(self, text: str) -> bool:
         """Every word occurs in ``text`` as a whole word, in the case written when case:yes."""
         if self.case:
@@ -270,6 +277,20 @@ def _nested_repeat(parsed: object, inside: bool = False) -> bool:
         elif name in ("ASSERT", "ASSERT_NOT") and _nested_repeat(arg[1], inside):
             return True
     return False
+
+
+def required_text(regex: re.Pattern[str]) -> str:
+    """The longest run of characters that every match of ``regex`` holds (its longest row of
+    literal characters outside any group, alternative or repetition; "" if none), in the
+    regex's own case rule."""
+    best = run = ""
+    for op, arg in sre_parse.parse(regex.pattern, regex.flags):
+        if str(op) == "LITERAL":
+            run += chr(arg)
+            best = max(best, run, key=len)
+        else:
+            run = ""
+    return best
 
 
 def _compile(source: str, column: int, case: bool) -> re.Pattern[str]:

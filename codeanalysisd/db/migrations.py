@@ -26,6 +26,8 @@ STRUCTURE = 1
 HEADER_CHUNKS = 10
 PACKED_BLOBS = 11
 CONTENTLESS_FTS = 12
+# The migration that added the trigram index of definitions' names (sym:).
+DEFINITION_SEARCH = 13
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
             DELETE FROM fts WHERE rowid = old.id;
         END;
+        """,
+    ),
+    Migration(
+        DEFINITION_SEARCH,
+        "search: definitions by name part, and by line within their file",
+        """
+        -- sym:NAME asks for definitions whose name contains NAME: a trigram index of the
+        -- names answers it without reading every name. It indexes the definitions' own
+        -- column (external content: no copy of the names) and keeps only which rows hold each
+        -- trigram (detail=none, no column sizes), the smallest form that narrows; the names
+        -- it finds are checked exactly afterwards. The triggers keep it in step with every
+        -- write of definitions, in the same transaction, deletes by a file's cascade included.
+        CREATE VIRTUAL TABLE definition_names USING fts5(
+            name, content = 'definitions', content_rowid = 'id', tokenize = 'trigram', detail = 'none',
+            columnsize = 0);
+        INSERT INTO definition_names (definition_names) VALUES ('rebuild');
+        CREATE TRIGGER definitions_named AFTER INSERT ON definitions BEGIN
+            INSERT INTO definition_names (rowid, name) VALUES (new.id, new.name);
+        END;
+        CREATE TRIGGER definitions_unnamed AFTER DELETE ON definitions BEGIN
+            INSERT INTO definition_names (definition_names, rowid, name) VALUES ('delete', old.id, old.name);
+        END;
+        CREATE TRIGGER definitions_renamed AFTER UPDATE OF id, name ON definitions BEGIN
+            INSERT INTO definition_names (definition_names, rowid, name) VALUES ('delete', old.id, old.name);
+            INSERT INTO definition_names (rowid, name) VALUES (new.id, new.name);
+        END;
+        -- kind: and sym: beside words ask, for each window of lines the words found, whether a
+        -- definition of the file starts within it: by file and line, a range of this index
+        -- instead of every definition of the file (its prefix serves what the index by file did).
+        DROP INDEX definitions_by_file;
+        CREATE INDEX definitions_by_file_line ON definitions(file_id, line);
         """,
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import apsw
 
 from codeanalysisd import query_language
 from codeanalysisd.db.packing import unpack
-from codeanalysisd.db.stored_text import WINDOW, lines_of, window
+from codeanalysisd.db.stored_text import WINDOW, Lines, lines_of, window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
 # A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
@@ -25,6 +26,17 @@ SNIPPET_MAX = 200
 # Windows a query's filters (case, phrases, regexes, definitions) look at, at most, for one
 # answer: each costs a few microseconds of Python beside FTS5's own ranking.
 MAX_CANDIDATES = 20_000
+# A filtered query first ranks only this many windows per row asked for (the best of them,
+# which FTS5 keeps without sorting the rest), and ranks the rest only when those did not fill
+# the answer: sorting every window that holds a common word costs more than filtering the few
+# an answer usually needs.
+FIRST_CANDIDATES_PER_ROW = 4
+# Past the first batch, windows are read this many at a time, file by file: a common word's
+# windows come from most files in rank order, and each file is unpacked once per batch.
+REST_BATCH = 2_000
+# sym: values this long or longer are looked up in the trigram index of definitions' names;
+# a shorter one holds no trigram, so every name is read.
+TRIGRAM = 3
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,21 @@ def _definition_filter(query: Query) -> tuple[str, tuple[str, ...]]:
     return sql, args
 
 
+def _name_candidates(query: Query) -> tuple[str, tuple[str, ...]]:
+    """SQL over ``definitions d`` that narrows sym: to the definitions whose names hold every
+    trigram of one of the values (definition_names), beside _definition_filter's exact check;
+    nothing when a value is too short to have a trigram."""
+    values = [s if query.case else s.lower() for s in query.syms]
+    if not values or any(len(v) < TRIGRAM for v in values):
+        return "", ()
+    alternatives = []
+    for value in values:
+        trigrams = dict.fromkeys(value[i:i + TRIGRAM] for i in range(len(value) - TRIGRAM + 1))
+        alternatives.append("(" + " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams) + ")")
+    return " AND d.id IN (SELECT rowid FROM definition_names WHERE definition_names MATCH ?)", (
+        " OR ".join(alternatives),)
+
+
 def path_glob(*args: apsw.SQLiteValue) -> int:
     """SQL's path_glob(glob, path), registered on every connection (store._connect)."""
     glob, path = args
@@ -132,15 +159,15 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     filtered = query.case or query.phrases or query.regexes or query.definitions_only
     # Ranked without the windows' text: sorting thousands of candidates with their text costs
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
-    # The types are the columns' (bm25 is REAL).
-    rows = db.execute(
-        "SELECT f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
-        "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
-        f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score LIMIT ?",
-        (match, *args, *path_args, *def_args, MAX_CANDIDATES if filtered else limit))
-    hits: list[Hit] = []
+    # Ties in score go by window id, so that the batches (_ranked) are one order.
+    sql = ("SELECT f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
+           "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
+           f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score, c.id")
     lines = lines_of(db)
-    for project_id, path, file_id, start, score in cast(Iterator[tuple[str, str, int, int, float]], rows):
+    ranked = _ranked(db, sql, (match, *args, *path_args, *def_args), limit, bool(filtered),
+                     query.required_texts(), lines)
+    hits: list[Hit] = []
+    for project_id, path, file_id, start, score in ranked:
         text = window(lines(file_id), start)
         if not query.window_may_hold(text):
             continue
@@ -152,16 +179,70 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     return hits[:limit]
 
 
+Ranked = tuple[str, str, int, int, float]  # project, path, file id, window's first line, score
+
+
+def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, filtered: bool,
+            required: list[tuple[str, bool]], lines: Lines) -> Iterator[Ranked]:
+    """The rows of ``sql`` (ordered, without LIMIT): ``limit`` of them unless ``filtered``;
+    if so, a first batch, and only once the caller has taken all of it the rest of the first
+    MAX_CANDIDATES, in batches of REST_BATCH without the windows that lack a text the query
+    requires (Query.required_texts). A batch's windows are read file by file, so a file's
+    stored bytes are unpacked once per batch, not once per window."""
+    # The types are the columns' (bm25 is REAL).
+    if not filtered:
+        yield from cast(Iterator[Ranked], db.execute(f"{sql} LIMIT ?", (*args, limit)))
+        return
+    first, taken = min(limit * FIRST_CANDIDATES_PER_ROW, MAX_CANDIDATES), 0
+    for row in cast(Iterator[Ranked], db.execute(f"{sql} LIMIT ?", (*args, first))):
+        taken += 1
+        yield row
+    if taken < first or first == MAX_CANDIDATES:
+        return
+    rest = cast(Iterator[Ranked], db.execute(f"{sql} LIMIT ? OFFSET ?", (*args, MAX_CANDIDATES - first, first)))
+    if not required:
+        yield from rest
+        return
+    while batch := list(itertools.islice(rest, REST_BATCH)):
+        by_file: dict[int, list[int]] = {}
+        for i, row in enumerate(batch):
+            by_file.setdefault(row[2], []).append(i)
+        kept: set[int] = set()
+        for file_id, rows in by_file.items():
+            stored = lines(file_id)
+            kept.update(i for i in rows if _holds(window(stored, batch[i][3]), required))
+        yield from (row for i, row in enumerate(batch) if i in kept)
+
+
+def _holds(text: str, required: list[tuple[str, bool]]) -> bool:
+    """Whether a window may hold a hit: it holds every required text (as written, or with case
+    folded). Folding is trusted for ASCII only: a regex's IGNORECASE also equates characters
+    that lower() keeps apart (the long s and s), so a window with others is let through."""
+    folded: str | None = None
+    for needed, exact in required:
+        if exact:
+            if needed not in text:
+                return False
+        elif needed.isascii() and text.isascii():
+            if folded is None:
+                folded = text.lower()
+            if needed.lower() not in folded:
+                return False
+    return True
+
+
 def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
                      start: int, text: str) -> list[tuple[int, str]]:
     """The lines (offset in the window, text) a window's hits point at: with line-level terms
     (phrases, regexes, sym:/kind:) every line they admit that holds one of the words, or the
     first they admit if none does; without them the first line with a word. None at all if
-    the window does not hold the query after all (case, phrases, regexes, definitions)."""
+    the window does not hold the query after all (case, phrases, regexes, definitions).
+    ``words``: the query's words lower-cased (_fts_query); with case:yes they are read as written."""
     if query.case:
+        words = query.fts_words()  # as written
         tokens = set(_WORD.findall(text))
-        present = [w for w in query.fts_words() if w in tokens]
-        if not present or (not any_word and len(present) < len(query.fts_words())):
+        present = [w for w in words if w in tokens]
+        if not present or (not any_word and len(present) < len(words)):
             return []
     lines = text.split("\n")
     admitted: set[int] | None = None
@@ -180,10 +261,8 @@ def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_wo
             continue
         if first is None:
             first = (i, line)
-        if query.case:
-            holds_word = any(w in set(_WORD.findall(line)) for w in query.fts_words())
-        else:
-            holds_word = any(w in {t.lower() for t in _WORD.findall(line)} for w in words)
+        tokens = set(_WORD.findall(line) if query.case else (t.lower() for t in _WORD.findall(line)))
+        holds_word = any(w in tokens for w in words)
         if holds_word:
             found.append((i, line))
             if not line_level:
@@ -201,10 +280,11 @@ def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: 
     where, args = _project_filter(project)
     paths, path_args = _path_filter(query)
     defs, def_args = _definition_filter(query)
+    names, name_args = _name_candidates(query)
     rows = db.execute(
         "SELECT f.project_id, f.path, f.id, d.line, d.qualname FROM definitions d JOIN files f ON f.id = d.file_id "
-        f"WHERE f.state = 'live'{where}{paths}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line LIMIT ?",
-        (*args, *path_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
+        f"WHERE f.state = 'live'{where}{paths}{names}{defs} ORDER BY length(d.name), f.project_id, f.path, d.line "
+        "LIMIT ?", (*args, *path_args, *name_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
     hits: list[Hit] = []
     lines = lines_of(db)
     for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):

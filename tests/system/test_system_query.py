@@ -188,3 +188,21 @@ def test_hybrid_filters_restrict_both_rankings(system):
     assert named and named <= {f"handler_{n}" for n in range(10, 20)}
     out = ctl(system, "semantic", "--hybrid", "-p", PID, "copy a directory tree path:tests/").stdout
     assert out and all(" querylang:tests/test_copy.py:" in line for line in out.splitlines()), out
+
+
+def test_sym_follows_a_definition_renamed_and_deleted_on_disk(system):
+    # last: it edits the project. Names of three characters or more go through the names'
+    # trigram index; of one or two, through every name: both must follow the edits.
+    path = f"{ROOT}/pkg/renamed.py"
+    system.write_file(path, "def zq_first_name():\n    pass\n")
+    wait_until(lambda: places(search(system, "sym:zq_first")) == [("pkg/renamed.py", 1)], timeout=30,
+               what="the new file's definition found by name")
+    system.write_file(path, "x = 1\n\n\ndef zq_second_name():\n    pass\n")
+    wait_until(lambda: places(search(system, "sym:zq_second")) == [("pkg/renamed.py", 4)], timeout=30,
+               what="the renamed definition found by its new name")
+    assert search(system, "sym:zq_first") == [] and search(system, "sym:FIRST_NAME") == []
+    assert places(search(system, "sym:zq")) == places(search(system, "sym:q")) == [("pkg/renamed.py", 4)]
+    assert places(search(system, "sym:SECOND kind:function")) == [("pkg/renamed.py", 4)]
+    system.sh(f"rm {path}")
+    wait_until(lambda: search(system, "sym:zq_second") == [], timeout=30, what="the deleted file's name gone")
+    assert search(system, "sym:zq") == [] and search(system, "sym:q") == []

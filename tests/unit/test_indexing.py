@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from old_schema import UNDO_DEFINITION_SEARCH
 
 from codeanalysisd.db import history, migrations, packing, queries
 from codeanalysisd.db.store import Store
@@ -193,6 +194,7 @@ def _as_before_contentless(store):
     windows = store.db.execute("SELECT c.id, c.file_id, c.start_line FROM text_chunks c").fetchall()
     texts = {cid: window(stored_lines(store.db, fid), start) for cid, fid, start in windows}
     with store.db:
+        store.db.execute(UNDO_DEFINITION_SEARCH)  # the migration after this one
         store.db.execute("DROP TRIGGER text_chunks_delete; DROP TABLE fts; "
                          "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = \"unicode61 tokenchars '_'\"); "
                          "CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN "
@@ -213,7 +215,7 @@ def test_the_full_text_index_keeps_no_text_and_an_upgrade_to_it_loses_no_hit(tmp
     _as_before_contentless(store)
     store.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    assert report.applied == [migrations.CONTENTLESS_FTS]
+    assert report.applied == [migrations.CONTENTLESS_FTS, migrations.DEFINITION_SEARCH]
     assert [(h.path, h.line, h.symbol, h.snippet) for h in store.reads.files.search("needle_token", None, 10)] \
         == expected
     assert [h.line for h in store.reads.files.search("line_31", None, 10)] == [31]  # the second window's first line
@@ -242,7 +244,7 @@ def test_an_index_of_plain_contents_is_packed_and_reads_back_the_same(tmp_path):
     assert store.db.execute("SELECT data FROM blobs").fetchall() == [(SOURCE,)]
     store.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    assert report.applied == [migrations.PACKED_BLOBS, migrations.CONTENTLESS_FTS]
+    assert report.applied == [migrations.PACKED_BLOBS, migrations.CONTENTLESS_FTS, migrations.DEFINITION_SEARCH]
     (stored, size), = store.db.execute("SELECT data, size FROM blobs").fetchall()
     assert stored != SOURCE and packing.unpack(stored) == SOURCE and size == len(SOURCE)
     assert store.reads.files.source("p", "m.py")[0] == SOURCE

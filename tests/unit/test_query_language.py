@@ -15,6 +15,7 @@ from codeanalysisd.query_language import (
     QueryTooLarge,
     glob_match,
     parse,
+    required_text,
 )
 
 
@@ -151,6 +152,31 @@ def test_spans_mark_words_phrases_and_regexes_merged():
     line = "os.path.JOIN(a, b) + join_all(42)"
     assert q.spans(line) == [(8, 12), (13, 17), (30, 32)]  # join_all is not the word join
     assert parse('"ab" "bc"').spans("abc") == [(0, 3)]
+
+
+def test_the_text_a_regex_requires():
+    def required(regex: str) -> str:
+        return required_text(parse(f"x /{regex}/").regexes[0])
+
+    assert required("no_such_text") == "no_such_text"
+    assert required(r"self\.\w+ = None$") == " = None"  # the longest row of literals
+    assert required(r"^from \.+ import") == " import"
+    assert required(r"a(bcd)?e") == "a" and required("ab|cd") == "" and required("[ab]c*") == ""
+    assert required(r"\x41B") == "AB"  # as the regex reads it
+    assert parse('x "Ph" /(?i)Ab/ case:yes').required_texts() == [("Ph", True), ("Ab", False)]
+    assert parse("x /ab|c/ /de/").required_texts() == [("de", False)]
+
+
+@given(st.text("abAB.+*?()|[]^$\\{}1,", max_size=12), st.text("abAB .\n", max_size=20), st.booleans())
+def test_every_match_holds_the_required_text(source, line, case):
+    try:
+        query = parse(f"x /{source}/" + (" case:yes" if case else ""))
+    except BadQuery:
+        return
+    regex = query.regexes[0]
+    text = required_text(regex)
+    if regex.search(line):
+        assert (text in line) if not regex.flags & re.IGNORECASE else (text.lower() in line.lower())
 
 
 def test_free_text_leaves_operators_out():
