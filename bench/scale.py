@@ -211,7 +211,10 @@ def database_files(box: Box) -> dict[str, int]:
 
 def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]], n_queries: int) -> dict:
     expected = sum(counts[r][0] for r in roots)
-    # An empty index and history, as for a first install, and units started afresh.
+    # An empty index and history, as for a first install, and units started afresh. Each unit
+    # is stopped by name: `systemctl stop codeanalysisd.target` returns once the target is
+    # down, and the target, ordered after its units, stops before them (the owner was seen
+    # still active right after it).
     box.systemctl("stop", "codeanalysisd.target", *ALL_UNITS)
     active = box.systemctl("is-active", *ALL_UNITS, check=False).stdout.split()
     if any(state not in ("inactive", "failed") for state in active):
