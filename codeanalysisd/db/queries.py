@@ -12,7 +12,7 @@ import apsw
 
 from codeanalysisd import query_language
 from codeanalysisd.db.packing import unpack
-from codeanalysisd.db.stored_text import WINDOW, Lines, lines_of, window
+from codeanalysisd.db.stored_text import WINDOW, Lines, lines_of, stored_source, window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
 # A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
@@ -187,8 +187,9 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, fi
     """The rows of ``sql`` (ordered, without LIMIT): ``limit`` of them unless ``filtered``;
     if so, a first batch, and only once the caller has taken all of it the rest of the first
     MAX_CANDIDATES, in batches of REST_BATCH without the windows that lack a text the query
-    requires (Query.required_texts). A batch's windows are read file by file, so a file's
-    stored bytes are unpacked once per batch, not once per window."""
+    requires (Query.required_texts). A file that lacks one is ruled out whole, once for the
+    query; the windows of the others are read file by file, each file's lines cut once per
+    batch, not once per window."""
     # The types are the columns' (bm25 is REAL).
     if not filtered:
         yield from cast(Iterator[Ranked], db.execute(f"{sql} LIMIT ?", (*args, limit)))
@@ -203,10 +204,15 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, fi
     if not required:
         yield from rest
         return
+    file_holds: dict[int, bool] = {}
     while batch := list(itertools.islice(rest, REST_BATCH)):
         by_file: dict[int, list[int]] = {}
         for i, row in enumerate(batch):
-            by_file.setdefault(row[2], []).append(i)
+            file_id = row[2]
+            if file_id not in file_holds:
+                file_holds[file_id] = _holds(stored_source(db, file_id) or "", required)
+            if file_holds[file_id]:
+                by_file.setdefault(file_id, []).append(i)
         kept: set[int] = set()
         for file_id, rows in by_file.items():
             stored = lines(file_id)

@@ -32,11 +32,16 @@ def decoded(source: bytes, encoding: str | None) -> str | None:
         return None
 
 
-def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
-    """The lines of a file's stored content, as its index rows count them (None: not text)."""
+def stored_source(db: apsw.Connection, file_id: int) -> str | None:
+    """A file's stored content as text (None: not text)."""
     row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
                      (file_id,)).fetchone()
-    text = decoded(unpack(row[0]), row[1]) if row else None
+    return decoded(unpack(row[0]), row[1]) if row else None
+
+
+def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
+    """The lines of a file's stored content, as its index rows count them (None: not text)."""
+    text = stored_source(db, file_id)
     return chunking.source_lines(text) if text is not None else None
 
 
