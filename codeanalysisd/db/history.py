@@ -167,10 +167,11 @@ def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
     return unpack(row[0]) if row else None
 
 
-def pack_existing(db: apsw.Connection, table: str = f"{SCHEMA}.contents") -> int:
-    """Pack every content of ``table`` (the version store's, or the index's blobs) stored as
-    plain bytes before packing; returns how many. One packed already (its unpacked bytes have
-    its sha256) is left as it is: run twice, it packs nothing twice."""
+def pack_existing(db: apsw.Connection) -> int:
+    """Pack every content stored as plain bytes before packing; returns how many. One packed
+    already (its unpacked bytes have its sha256) is left as it is: run twice, it packs
+    nothing twice."""
+    table = f"{SCHEMA}.contents"
     count = 0
     # All read before any is written; the types are the columns'.
     for (sha256,) in cast(list[tuple[bytes]], db.execute(f"SELECT sha256 FROM {table}").fetchall()):

@@ -18,7 +18,6 @@ import apsw
 
 from codeanalysisd.db import history
 from codeanalysisd.db.migrations import STRUCTURE
-from codeanalysisd.db.packing import pack, unpack
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
 from codeanalysisd.db.stored_text import WINDOW, decoded, stored_lines, window
@@ -139,13 +138,12 @@ def chunk_existing(db: apsw.Connection) -> int:
 
 
 def _keep_blob(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
-    if db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)).fetchone() is None:
-        db.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), pack(data)))
+    db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), data))
 
 
 def _blob(db: apsw.Connection, sha256: bytes) -> bytes | None:
     row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
-    return unpack(row[0]) if row else None
+    return bytes(row[0]) if row else None
 
 
 def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:

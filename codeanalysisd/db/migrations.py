@@ -24,10 +24,9 @@ CHUNKS = 6
 STRUCTURE = 1
 # The migration that added header chunks: every file is cut again inside it.
 HEADER_CHUNKS = 10
-PACKED_BLOBS = 11
-CONTENTLESS_FTS = 12
+CONTENTLESS_FTS = 11
 # The migration that added the trigram index of definitions' names (sym:).
-DEFINITION_SEARCH = 13
+DEFINITION_SEARCH = 12
 
 
 @dataclass(frozen=True)
@@ -283,17 +282,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- chunks, or, interrupted, with the old one. A vector is kept per chunk text, so only
         -- the texts that are new (the header chunks) wait for the vectorizer.
         DELETE FROM chunks;
-        """,
-    ),
-    Migration(
-        PACKED_BLOBS,
-        "file contents compressed",
-        """
-        -- Every stored content is packed (db/packing.py) by the migration's step, in its
-        -- transaction (Store.open gives migrate the step): a file's bytes are all-or-nothing
-        -- in the old form or the new. size stays the bytes' own. (Before the full-text
-        -- windows are cut again from them, in the next migration.)
-        SELECT 1;
         """,
     ),
     Migration(

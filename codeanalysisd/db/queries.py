@@ -11,7 +11,6 @@ from typing import cast
 import apsw
 
 from codeanalysisd import query_language
-from codeanalysisd.db.packing import unpack
 from codeanalysisd.db.stored_text import WINDOW, Lines, lines_of, stored_source, window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
@@ -32,7 +31,7 @@ MAX_CANDIDATES = 20_000
 # an answer usually needs.
 FIRST_CANDIDATES_PER_ROW = 4
 # Past the first batch, windows are read this many at a time, file by file: a common word's
-# windows come from most files in rank order, and each file is unpacked once per batch.
+# windows come from most files in rank order, and each file's lines are cut once per batch.
 REST_BATCH = 2_000
 # sym: values this long or longer are looked up in the trigram index of definitions' names;
 # a shorter one holds no trigram, so every name is read.
@@ -364,7 +363,7 @@ def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | N
         "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone())
     if row is None:
         raise LookupError(path)
-    return (unpack(row[0]) if row[0] is not None else None), row[1], row[2]
+    return row[0], row[1], row[2]
 
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:

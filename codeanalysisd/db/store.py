@@ -32,7 +32,6 @@ import apsw
 from codeanalysisd.db import history, indexing, integrity, migrations, queries, vectors
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
-from codeanalysisd.db.packing import unpack
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
 from codeanalysisd.db.repair_store import RepairReads, RepairWrites
 from codeanalysisd.db.structure_store import StructureReads
@@ -285,8 +284,7 @@ class Store:
 
             report.applied = migrations.migrate(db, steps={
                 migrations.HEADER_CHUNKS: cut_again,
-                migrations.CONTENTLESS_FTS: indexing.tokenize_existing,
-                migrations.PACKED_BLOBS: lambda db: history.pack_existing(db, "main.blobs")})
+                migrations.CONTENTLESS_FTS: indexing.tokenize_existing})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:
@@ -318,7 +316,7 @@ class Store:
 
     def _index_content(self, sha256: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM main.blobs WHERE sha256 = ?", (sha256,)).fetchone()
-        return unpack(row[0]) if row else None
+        return bytes(row[0]) if row else None
 
     def _rebuild_from_history(self) -> int:
         with self.db:

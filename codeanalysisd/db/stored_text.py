@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import apsw
 
-from codeanalysisd.db.packing import unpack
 from codeanalysisd.index import chunking
 
 # Full text is indexed in windows of this many lines (indexing.write_file): small enough to
@@ -36,7 +35,7 @@ def stored_source(db: apsw.Connection, file_id: int) -> str | None:
     """A file's stored content as text (None: not text)."""
     row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
                      (file_id,)).fetchone()
-    return decoded(unpack(row[0]), row[1]) if row else None
+    return decoded(bytes(row[0]), row[1]) if row else None
 
 
 def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:

@@ -34,7 +34,8 @@ def source_lines(text: str) -> list[str]:
     """The lines of a source as Python counts them (\\n, \\r\\n or \\r), so line numbers
     from ``ast`` index them; str.splitlines also splits at form feeds and other characters
     that Python keeps inside a line."""
-    lines = _NEWLINE.split(text)
+    # str.split is ten times the regular expression's speed, and most files hold no \r
+    lines = text.split("\n") if "\r" not in text else _NEWLINE.split(text)
     if lines and lines[-1] == "":
         lines.pop()
     return lines

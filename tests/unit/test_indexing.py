@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from old_schema import UNDO_DEFINITION_SEARCH
 
-from codeanalysisd.db import history, migrations, packing, queries
+from codeanalysisd.db import migrations, queries
 from codeanalysisd.db.store import Store
 from codeanalysisd.db.stored_text import stored_lines, window
 from codeanalysisd.index import wire
@@ -229,25 +229,3 @@ def test_the_full_text_index_keeps_no_text_and_an_upgrade_to_it_loses_no_hit(tmp
     assert store.reads.files.search("line_31", None, 10) == []
     store.close()
 
-
-def test_an_index_of_plain_contents_is_packed_and_reads_back_the_same(tmp_path):
-    """An index from before packing (plain bytes in blobs, the text in FTS5 too): migrated at
-    open, every content is packed once and reads back byte for byte; search still finds it."""
-    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    store.writes.projects.add("/srv/p", roots_overlap)
-    store.writes.files.index("p", [update()])
-    _as_before_contentless(store)
-    with store.db:
-        for sha, data in store.db.execute("SELECT sha256, data FROM blobs").fetchall():
-            store.db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (packing.unpack(data), sha))
-    store.db.execute(f"PRAGMA user_version = {migrations.PACKED_BLOBS - 1}")
-    assert store.db.execute("SELECT data FROM blobs").fetchall() == [(SOURCE,)]
-    store.close()
-    store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    assert report.applied == [migrations.PACKED_BLOBS, migrations.CONTENTLESS_FTS, migrations.DEFINITION_SEARCH]
-    (stored, size), = store.db.execute("SELECT data, size FROM blobs").fetchall()
-    assert stored != SOURCE and packing.unpack(stored) == SOURCE and size == len(SOURCE)
-    assert store.reads.files.source("p", "m.py")[0] == SOURCE
-    assert [h.line for h in store.reads.files.search("needle_token", None, 10)] == [3]
-    assert history.pack_existing(store.db, "main.blobs") == 0  # packed once, never twice
-    store.close()
