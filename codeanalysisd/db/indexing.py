@@ -102,21 +102,6 @@ def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
          for c in chunking.chunks(lines, definitions, module_docstring)))
 
 
-def tokenize_existing(db: apsw.Connection) -> int:
-    """Every window's tokens into the full-text index again, cut from the stored bytes (an
-    upgrade to the contentless table); returns the windows written."""
-    count = 0
-    current, lines = -1, None  # one file's lines at a time: the windows come by file
-    # All read before any is written; the types are the columns'.
-    for chunk_id, file_id, start in cast(list[tuple[int, int, int]], db.execute(
-            "SELECT id, file_id, start_line FROM text_chunks ORDER BY file_id, start_line").fetchall()):
-        if file_id != current:
-            current, lines = file_id, stored_lines(db, file_id)
-        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, window(lines, start)))
-        count += 1
-    return count
-
-
 def chunk_existing(db: apsw.Connection) -> int:
     """Chunks for the live files that have none, from their stored rows: an upgrade (files
     indexed before chunks existed; every file, when a migration cuts them again)."""

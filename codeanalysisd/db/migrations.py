@@ -24,9 +24,8 @@ CHUNKS = 6
 STRUCTURE = 1
 # The migration that added header chunks: every file is cut again inside it.
 HEADER_CHUNKS = 10
-CONTENTLESS_FTS = 11
 # The migration that added the trigram index of definitions' names (sym:).
-DEFINITION_SEARCH = 12
+DEFINITION_SEARCH = 11
 
 
 @dataclass(frozen=True)
@@ -282,25 +281,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- chunks, or, interrupted, with the old one. A vector is kept per chunk text, so only
         -- the texts that are new (the header chunks) wait for the vectorizer.
         DELETE FROM chunks;
-        """,
-    ),
-    Migration(
-        CONTENTLESS_FTS,
-        "full text without a second copy of the text",
-        """
-        -- The windows' text was stored twice: in blobs and in FTS5's own content table (as much
-        -- again as the source). A contentless table keeps the tokens only; what a query shows
-        -- of a window is cut from the file's stored bytes (db/stored_text.py), and
-        -- contentless_delete lets the trigger delete a window's tokens by rowid alone. The
-        -- windows are tokenized again from the stored bytes, in this migration's transaction
-        -- (Store.open gives migrate the step), whatever the table held before.
-        DROP TRIGGER text_chunks_delete;
-        DROP TABLE fts;
-        CREATE VIRTUAL TABLE fts USING fts5(text, content = '', contentless_delete = 1,
-                                            tokenize = "unicode61 tokenchars '_'");
-        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
-            DELETE FROM fts WHERE rowid = old.id;
-        END;
         """,
     ),
     Migration(

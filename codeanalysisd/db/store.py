@@ -282,9 +282,7 @@ class Store:
             def cut_again(db: apsw.Connection) -> None:
                 report.chunked_files = indexing.chunk_existing(db)
 
-            report.applied = migrations.migrate(db, steps={
-                migrations.HEADER_CHUNKS: cut_again,
-                migrations.CONTENTLESS_FTS: indexing.tokenize_existing})
+            report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

@@ -1,8 +1,10 @@
-"""A file's text as the index counts its lines, read from its stored bytes.
+"""A file's text as the index counts its lines, read back from its stored bytes.
 
-The index keeps a file's content once, in ``blobs``: the full-text index holds only its
-tokens (a contentless FTS5 table), so a hit's line, a window a filter reads and a chunk the
-vectorizer embeds are all cut from the stored bytes, by the rule that cut them at indexing.
+The chunks the vectorizer embeds are cut from the stored bytes (``blobs``) by the rule that
+cut them at indexing, and the full-text windows by the same ``window``. (The full-text index
+keeps its windows' text itself: a query reads thousands of windows in rank order, and cutting
+each from its file's bytes made regex queries three to five times slower, measured in
+``bench/query_language.py``.)
 """
 
 from __future__ import annotations
@@ -31,27 +33,22 @@ def decoded(source: bytes, encoding: str | None) -> str | None:
         return None
 
 
-def stored_source(db: apsw.Connection, file_id: int) -> str | None:
-    """A file's stored content as text (None: not text)."""
-    row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
-                     (file_id,)).fetchone()
-    return decoded(bytes(row[0]), row[1]) if row else None
-
-
 def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
     """The lines of a file's stored content, as its index rows count them (None: not text)."""
-    text = stored_source(db, file_id)
+    row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
+                     (file_id,)).fetchone()
+    text = decoded(bytes(row[0]), row[1]) if row else None
     return chunking.source_lines(text) if text is not None else None
 
 
-# Files whose lines one call keeps decoded: a query's hits and a page of chunks come a few
-# files at a time, and a query that reads thousands of windows must not hold them all.
+# Files whose lines one call keeps decoded: a page of chunks comes a few files at a time, and
+# a page must not hold every file it read.
 KEPT_FILES = 64
 
 
 def lines_of(db: apsw.Connection) -> Lines:
-    """stored_lines for the length of one call (a query, a page of chunks), the files read
-    last kept decoded: hits and windows of one file share them."""
+    """stored_lines for the length of one call (a page of chunks), the files read last kept
+    decoded: the chunks of one file share them."""
     return functools.lru_cache(maxsize=KEPT_FILES)(functools.partial(stored_lines, db))
 
 

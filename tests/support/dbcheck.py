@@ -42,9 +42,8 @@ def rows(project: str) -> dict:
                                       (fid,)).fetchall()),
             "imports": sorted(db.execute("SELECT module, name, line FROM imports WHERE file_id = ?",
                                          (fid,)).fetchall()),
-            # the table keeps tokens only: each window, and whether the full-text index has it
-            "fts": db.execute("SELECT c.start_line, EXISTS (SELECT 1 FROM fts WHERE fts.rowid = c.id) "
-                              "FROM text_chunks c WHERE c.file_id = ? ORDER BY c.start_line", (fid,)).fetchall(),
+            "fts": sorted(db.execute("SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
+                                     "WHERE c.file_id = ?", (fid,)).fetchall()),
             "bindings": sorted(db.execute("SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?",
                                           (fid,)).fetchall()),
             "uses": sorted(db.execute("SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ?",

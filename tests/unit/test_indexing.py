@@ -3,11 +3,9 @@
 import hashlib
 
 import pytest
-from old_schema import UNDO_DEFINITION_SEARCH
 
-from codeanalysisd.db import migrations, queries
+from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
-from codeanalysisd.db.stored_text import stored_lines, window
 from codeanalysisd.index import wire
 from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
 from codeanalysisd.index.reading import FileRead, file_facts
@@ -187,45 +185,3 @@ def test_every_change_of_a_projects_files_moves_its_generation(store):
     store.writes.files.mark_deleted("p", ["n.py"])
     seen.append(generation())
     assert seen == sorted(set(seen))  # strictly growing
-
-
-def _as_before_contentless(store):
-    """The full-text table as schema 10 had it: FTS5 with its own copy of every window's text."""
-    windows = store.db.execute("SELECT c.id, c.file_id, c.start_line FROM text_chunks c").fetchall()
-    texts = {cid: window(stored_lines(store.db, fid), start) for cid, fid, start in windows}
-    with store.db:
-        store.db.execute(UNDO_DEFINITION_SEARCH)  # the migration after this one
-        store.db.execute("DROP TRIGGER text_chunks_delete; DROP TABLE fts; "
-                         "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = \"unicode61 tokenchars '_'\"); "
-                         "CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN "
-                         "DELETE FROM fts WHERE rowid = old.id; END;")
-        store.db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", list(texts.items()))
-    store.db.execute(f"PRAGMA user_version = {migrations.CONTENTLESS_FTS - 1}")
-
-
-def test_the_full_text_index_keeps_no_text_and_an_upgrade_to_it_loses_no_hit(tmp_path):
-    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    store.writes.projects.add("/srv/p", roots_overlap)
-    long = b"".join(b"line_%d = %d\n" % (i, i) for i in range(1, 75)) + b"def tail():\n    return 'needle_token'\n"
-    store.writes.files.index("p", [update(), update("long.py", long)])
-    expected = [(h.path, h.line, h.symbol, h.snippet) for h in store.reads.files.search("needle_token", None, 10)]
-    # (update() gives every file the definitions of SOURCE: long.py's line 76 is in none)
-    assert sorted(expected) == [("long.py", 76, "", "return 'needle_token'"),
-                                ("m.py", 3, "f", "return os.path.join(x, 'needle_token')")]
-    _as_before_contentless(store)
-    store.close()
-    store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    assert report.applied == [migrations.CONTENTLESS_FTS, migrations.DEFINITION_SEARCH]
-    assert [(h.path, h.line, h.symbol, h.snippet) for h in store.reads.files.search("needle_token", None, 10)] \
-        == expected
-    assert [h.line for h in store.reads.files.search("line_31", None, 10)] == [31]  # the second window's first line
-    # the tokens only: no content table, and the text column reads as nothing
-    assert store.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'fts_content'").fetchone()[0] == 0
-    assert store.db.execute("SELECT count(*) FROM fts WHERE text IS NOT NULL").fetchone()[0] == 0
-    # a window's tokens go with it: a changed file is found by its new words only
-    store.writes.files.index("p", [update("long.py", b"def tail():\n    return 'other_token'\n")])
-    assert [h.path for h in store.reads.files.search("needle_token", None, 10)] == ["m.py"]
-    assert [h.line for h in store.reads.files.search("other_token", None, 10)] == [2]
-    assert store.reads.files.search("line_31", None, 10) == []
-    store.close()
-

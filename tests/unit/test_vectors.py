@@ -139,7 +139,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     store.db.execute(f"PRAGMA user_version = {migrations.HEADER_CHUNKS - 1}")
     store.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    assert report.applied == [migrations.HEADER_CHUNKS, migrations.CONTENTLESS_FTS, migrations.DEFINITION_SEARCH]
+    assert report.applied == [migrations.HEADER_CHUNKS, migrations.DEFINITION_SEARCH]
     assert report.chunked_files == 2
     assert sorted(store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks").fetchall()) \
         == sorted(expected)
