@@ -84,7 +84,7 @@ def main() -> None:
     for name in SIZED:
         size = sum(o["bytes"] for o in stats["objects"] if name in (o["name"], o["table"]))
         print(f"{name}: {size:,} bytes")
-    print(f"{INDEX_DB}: {stats['file_bytes']:,} bytes")
+    print(f"{INDEX_DB}: {stats['db_bytes']:,} bytes")
 
 
 if __name__ == "__main__":
