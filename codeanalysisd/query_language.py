@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import re
 import re._parser as sre_parse  # type: ignore[import-not-found]  # the stdlib's own regex parser
+import warnings
 from dataclasses import dataclass
 
 MAX_QUERY_WORDS = 32  # distinct words, after removing repeats (case-insensitive)
@@ -299,9 +300,13 @@ def _compile(source: str, column: int, case: bool) -> re.Pattern[str]:
     if len(source) > MAX_REGEX_CHARS:
         raise QueryTooLarge(f"a /regex/ may have at most {MAX_REGEX_CHARS} characters", column)
     try:
-        # MULTILINE: ^ and $ at each line's ends, so a window's text can be searched whole
-        compiled = re.compile(source, re.MULTILINE | (0 if case else re.IGNORECASE))
-        parsed = sre_parse.parse(source, compiled.flags)
+        # A caller's pattern is theirs to write: Python's notes on what a future version may
+        # read differently ("Possible nested set") would only fill the owner's journal.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            # MULTILINE: ^ and $ at each line's ends, so a window's text can be searched whole
+            compiled = re.compile(source, re.MULTILINE | (0 if case else re.IGNORECASE))
+            parsed = sre_parse.parse(source, compiled.flags)
     except re.error as exc:
         where = column + 1 + (exc.pos or 0)
         raise BadQuery(f"not a regular expression: {exc.msg}", where) from None
