@@ -26,7 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/dbstat_probe.py"
@@ -50,7 +50,7 @@ def main() -> None:
     stdlib = args.stdlib or default_stdlib()
     box = boot("dbsize", stdlib)
     try:
-        box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
+        copy_stdlib(box)
         box.systemctl("start", "codeanalysisd.target")
         box.systemctl("stop", "codeanalysisd-vectorizer.service")
         box.run("codeanalysisctl", "add", "/srv/stdlib", timeout=900)

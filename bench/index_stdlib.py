@@ -28,7 +28,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
@@ -68,7 +68,7 @@ def main() -> None:
     report: dict[str, object] = {"stdlib": stdlib}
     box = boot("index", stdlib)
     try:
-        box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
+        copy_stdlib(box)
         ref = json.loads(box.run(PY, PROBE, "parse", "/srv/stdlib", *([] if args.no_libcst else ["--libcst"]),
                                  timeout=900).stdout)
         report["reference"] = ref

@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import time
 
-from stdlib_box import STDLIB_MOUNT, boot, default_stdlib, wait_until
+from stdlib_box import boot, copy_stdlib, default_stdlib, wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/load_probe.py"
@@ -42,8 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     box = boot("load", default_stdlib())
     try:
-        box.sh(f"cp -r {STDLIB_MOUNT} /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages && "
-               "mkdir -p /srv/small && echo 'def join(): pass' > /srv/small/m.py")
+        copy_stdlib(box)
+        box.sh("mkdir -p /srv/small && echo 'def join(): pass' > /srv/small/m.py")
         box.systemctl("start", "codeanalysisd.target")
         box.run("codeanalysisctl", "add", "--no-block", "/srv/small")
         wait_until(lambda: files_indexed(box) >= 1, timeout=30, what="the small project")

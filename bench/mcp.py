@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from mcp import ClientSession, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/mcp_probe.py"
@@ -129,7 +129,7 @@ def main() -> None:
     stdlib = args.stdlib or default_stdlib()
     box = boot("mcp", stdlib)
     try:
-        box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
+        copy_stdlib(box)
         box.sh(f"useradd --no-create-home --groups codeanalysis-users {USER['user']}")
         box.systemctl("start", "codeanalysisd.target")
         box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")

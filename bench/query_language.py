@@ -26,7 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
@@ -56,7 +56,7 @@ def main() -> None:
     stdlib = args.stdlib or default_stdlib()
     box = boot("query", stdlib)
     try:
-        box.sh("cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages")
+        copy_stdlib(box)
         files = int(box.sh("find /srv/stdlib -name '*.py' | wc -l").stdout)
         box.systemctl("start", "codeanalysisd.target")
         box.run("codeanalysisctl", "add", "/srv/stdlib")

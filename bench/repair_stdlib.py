@@ -29,7 +29,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 CHECK = "/opt/codeanalysisd-src/tests/support/dbcheck.py"
@@ -81,8 +81,8 @@ def main() -> None:
     r: dict[str, object] = {"stdlib": stdlib}
     box = boot("repair", stdlib)
     try:
-        box.sh(f"cp -r /opt/stdlib-src {ROOT} && rm -rf {ROOT}/site-packages {ROOT}/dist-packages && "
-               f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} +")
+        copy_stdlib(box, ROOT)
+        box.sh(f"find {ROOT} -name __pycache__ -prune -exec rm -rf {{}} +")
         hashes = [json.loads(box.run(PY, "-c", HASH_TREE, ROOT).stdout) for _ in range(args.runs)]
         r["files"] = hashes[0]["files"]
         r["hash_tree_s"] = statistics.median(h["seconds"] for h in hashes)

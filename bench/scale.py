@@ -49,7 +49,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
@@ -275,8 +275,7 @@ def main() -> None:
     log("booting the sandbox and installing the suite")
     box = boot("scale", stdlib, (f"{CACHE / 'corpus'}:{CORPUS_MOUNT}:ro",))
     try:
-        box.sh(f"mkdir -p {SRV} && cp -r /opt/stdlib-src {SRV}/stdlib"
-               f" && rm -rf {SRV}/stdlib/site-packages {SRV}/stdlib/dist-packages")
+        copy_stdlib(box, f"{SRV}/stdlib")
         for tree in trees:
             box.run("cp", "-r", f"{CORPUS_MOUNT}/{tree}", f"{SRV}/{tree}", timeout=600)
         roots = [f"{SRV}/stdlib", *(f"{SRV}/{t}" for t in trees)]

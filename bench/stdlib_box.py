@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
 
-__all__ = ["REPO", "STDLIB_MOUNT", "Box", "boot", "default_stdlib", "wait_until"]
+__all__ = ["REPO", "STDLIB_MOUNT", "Box", "boot", "copy_stdlib", "default_stdlib", "wait_until"]
 
 STDLIB_MOUNT = "/opt/stdlib-src"
 
@@ -21,6 +21,15 @@ STDLIB_MOUNT = "/opt/stdlib-src"
 def default_stdlib() -> str:
     return subprocess.run(["python3", "-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
+
+
+def copy_stdlib(box: Box, to: str = "/srv/stdlib", timeout: float = 600) -> str:
+    """The mounted standard library copied into the box as a project holds it: without the
+    third-party packages installed beside it (site-packages, dist-packages). Returns where."""
+    parent = to.rsplit("/", 1)[0] or "/"
+    box.sh(f"mkdir -p {parent} && cp -r {STDLIB_MOUNT} {to} && rm -rf {to}/site-packages {to}/dist-packages",
+           timeout=timeout)
+    return to
 
 
 def boot(name: str, stdlib: str, binds: tuple[str, ...] = ()) -> Box:

@@ -50,7 +50,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from stdlib_box import boot, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
 from codeanalysisd.index.extract import extract  # noqa: E402
 from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
@@ -398,8 +398,8 @@ def main() -> None:
     (WORK / "latency-queries.json").write_text(json.dumps(queries))
     box = boot("structure", str(stdlib))
     try:
+        copy_stdlib(box)
         box.sh(f"cp -r {IN_BOX}/corpus /srv/corpus && cp -r {IN_BOX}/click-8.1.7 /srv/click-8.1.7 && "
-               "cp -r /opt/stdlib-src /srv/stdlib && rm -rf /srv/stdlib/site-packages /srv/stdlib/dist-packages && "
                "find /srv/corpus /srv/click-8.1.7 /srv/stdlib -name __pycache__ -prune -exec rm -rf {} + && "
                "chmod -R a+rX /srv", timeout=600)
         box.systemctl("start", "codeanalysisd.target")
