@@ -94,7 +94,8 @@ async def wake_on_changes(bus: MessageBus, wake: asyncio.Event, also: asyncio.Ev
         return False
 
     bus.add_message_handler(handler)
-    for rule in (_CHANGES, *map(_worker_signal, signals)):
+    # Each rule once per call: a call for signals alone asks the bus for no property changes.
+    for rule in ((_CHANGES,) if properties else ()) + tuple(map(_worker_signal, signals)):
         await call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
                    [rule])
 
