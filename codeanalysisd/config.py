@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SYSTEM_CONFIG = Path("/etc/codeanalysisd/codeanalysisd.conf")
@@ -24,6 +24,12 @@ PRECISIONS = ("int8", "exact")
 # What [Repair] accepts; StartRepairWorker holds a schedule it sets to the same bounds.
 REPAIR_BATCH_RANGE = (1, 100_000)  # files per batch
 REPAIR_INTERVAL_RANGE = (0.1, 86400.0)  # seconds between batches
+PARSER_UNITS_RANGE = (1, 64)
+
+
+def default_parser_units() -> int:
+    """One parser unit per CPU this process may run on (what [Parser] Units= defaults to)."""
+    return max(PARSER_UNITS_RANGE[0], min(PARSER_UNITS_RANGE[1], len(os.sched_getaffinity(0))))
 
 
 class ConfigError(ValueError):
@@ -36,7 +42,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Database", "Path"), ("Workers", "ReportInterval"), ("Projects", "MaxPerUser"),
     ("Index", "MaxParseSize"), ("Index", "Exclude"), ("Index", "MaxWatches"), ("Index", "RescanInterval"),
     ("History", "MaxVersions"), ("History", "MaxAge"), ("Repair", "PollInterval"), ("Repair", "BatchSize"),
-    ("Vectorizer", "Precision"),
+    ("Vectorizer", "Precision"), ("Parser", "Units"),
 )
 
 
@@ -55,6 +61,7 @@ class Config:
     repair_batch: int = 200  # files the repair worker checks per batch
     precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
     max_projects: int = 50  # projects one user (root excepted) may register
+    parser_units: int = field(default_factory=default_parser_units)  # libcst verification, one unit each
     sources: tuple[str, ...] = ()
 
 
@@ -123,6 +130,8 @@ def load(main: Path) -> Config:
         cfg["repair_batch"] = _count(*values[("Repair", "BatchSize")], "[Repair] BatchSize=", *REPAIR_BATCH_RANGE)
     if ("Projects", "MaxPerUser") in values:
         cfg["max_projects"] = _count(*values[("Projects", "MaxPerUser")], "[Projects] MaxPerUser=", 0, 100_000)
+    if ("Parser", "Units") in values and values[("Parser", "Units")][0]:  # empty: one per CPU, as if unset
+        cfg["parser_units"] = _count(*values[("Parser", "Units")], "[Parser] Units=", *PARSER_UNITS_RANGE)
     if ("Vectorizer", "Precision") in values:
         value, where = values[("Vectorizer", "Precision")]
         if value not in PRECISIONS:

@@ -24,3 +24,11 @@ WORKER_UNITS = {
     "vectorizer": "codeanalysisd-vectorizer.service",
     "repair": "codeanalysisd-repair.service",
 }
+# The parser units (a template): libcst verification of concrete syntax, one instance per core
+# by default ([Parser] Units=), started by the DB owner through systemd. Numbered from 1.
+PARSER_TEMPLATE = "codeanalysisd-parser@.service"
+
+
+def parser_unit(number: int) -> str:
+    """The unit of parser instance ``number`` (1-based)."""
+    return f"codeanalysisd-parser@{number}.service"

@@ -152,7 +152,7 @@ WORKER = _table(
     _call("RemoveFiles", (Str, StrList), (UInt32,)),
     _call("MoveFile", (Str, Str, Str, Int64, Int64), (Bool,)),
     _call("TouchFiles", (Str, Stats)),
-    _call("SyntaxPending", (Str, UInt32), (SyntaxPending,)),
+    _call("SyntaxPending", (Str, UInt32, Str), (SyntaxPending,)),
     _call("RecordSyntax", (Str, SyntaxVerdicts), (UInt32,)),
     _call("SetSkipped", (Str, Str, Skipped)),
     _call("SetProjectState", (Str, Str, Str)),

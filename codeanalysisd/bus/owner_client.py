@@ -58,8 +58,8 @@ class OwnerClient:
     async def touch_files(self, project: str, stats: list[tuple[str, int, int]]) -> None:
         await self._worker("TouchFiles", project, [list(s) for s in stats])
 
-    async def syntax_pending(self, project: str, limit: int) -> list[tuple[str, bytes]]:
-        (rows,) = await self._worker("SyntaxPending", project, limit)
+    async def syntax_pending(self, project: str, limit: int, claimant: str) -> list[tuple[str, bytes]]:
+        (rows,) = await self._worker("SyntaxPending", project, limit, claimant)
         return [(path, bytes(sha)) for path, sha in rows]
 
     async def record_syntax(self, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:

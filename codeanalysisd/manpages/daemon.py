@@ -36,13 +36,15 @@ ROLES = {
                 f"bus name `{BUS_NAME}`. The workers require it: when it restarts, systemd restarts them after it.",
     "codeanalysisd-watcher.service": "Follows every registered project with inotify: a reconcile scan at start, "
                                      "then every create, change, delete and move, and a full rescan if the kernel's "
-                                     "event queue overflows. It parses changed files and hands them to the DB owner, "
-                                     "and in quiet time checks with libcst that each file's concrete syntax tree "
-                                     "gives back its bytes exactly.",
+                                     "event queue overflows. It parses changed files and hands them to the DB owner.",
     "codeanalysisd-vectorizer.service": "Embeds definitions and docstrings for semantic search, offline (the "
                                         "all-MiniLM-L6-v2 model, run as an int8 ONNX graph built at install time), "
                                         "stores the vectors through the DB owner and answers its semantic queries. "
                                         "It runs at a lower priority (`Nice=10`): indexing goes first.",
+    "codeanalysisd-parser@.service": "Checks with libcst that each file's concrete syntax tree gives back its "
+                                     "bytes exactly. The DB owner starts instances 1 to `[Parser] Units=` (one per "
+                                     "CPU by default) and gives each file to one of them, none while the watcher "
+                                     "has a backlog; they run at a lower priority (`Nice=10`).",
     "codeanalysisd-repair.service": "Every `PollInterval=` it checks the next `BatchSize=` files, round-robin over "
                                     "all projects, against disk, and repairs what differs by the same rule as "
                                     "`codeanalysisctl repair`, without stopping anything.",

@@ -14,6 +14,7 @@ import asyncio
 import grp
 import os
 import pwd
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from dbus_fast import Message, MessageType, Variant
@@ -55,6 +56,11 @@ class Callers:
         self.bus = bus
         self._known: dict[str, Caller] = {}
         self._asking: dict[str, asyncio.Future[Caller]] = {}
+        self._gone_hooks: list[Callable[[str], None]] = []
+
+    def on_gone(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(unique_name)`` when a connection leaves the bus."""
+        self._gone_hooks.append(hook)
 
     async def start(self) -> None:
         self.bus.add_message_handler(self._on_message)
@@ -66,6 +72,8 @@ class Callers:
         elif (msg.message_type is MessageType.SIGNAL and msg.member == "NameOwnerChanged"
               and msg.sender == DBUS[0] and msg.body and str(msg.body[0]).startswith(":") and not msg.body[2]):
             self._known.pop(msg.body[0], None)  # the connection left the bus: its name is never reused
+            for hook in self._gone_hooks:
+                hook(str(msg.body[0]))
         return False
 
     async def current(self) -> Caller:

@@ -23,6 +23,7 @@ from codeanalysisd.owner import failures
 from codeanalysisd.owner.callers import Callers, admin_gid
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.guard import Guard
+from codeanalysisd.owner.parsers import SyntaxClaims
 from codeanalysisd.owner.permissions import View, may_administer
 from codeanalysisd.owner.repair import Repairs
 from codeanalysisd.owner.repair_worker import Schedule
@@ -45,6 +46,7 @@ class OwnerCore:
         self.on_corrupt = on_corrupt
         self.repairs = Repairs(store, units, config)
         self.reports = WorkerReports()
+        self.syntax_claims = SyntaxClaims()  # which parser unit verifies which file (owner/parsers.py)
         self.index_version = 0  # counts changes of the index, for what is cached from it
         self.semantic = Semantic(store, units.bus, lambda: self.repairs.running, lambda: self.index_version)
         self.calls = 0  # Manager calls answered, for WorkerStatus

@@ -4,12 +4,14 @@ syntax verdicts, skipped paths and project states. Each request is one transacti
 from __future__ import annotations
 
 import logging
+import time
 
 from codeanalysisd import paths
 from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.parsers import watcher_busy
 from codeanalysisd.records import ProjectState
 
 log = logging.getLogger("codeanalysisd.owner")
@@ -56,14 +58,25 @@ async def touch_files(core: OwnerCore, project: str, stats: list[tuple[str, int,
     await core.store.write(lambda w: w.files.touch(pid, checked))
 
 
-def syntax_pending(core: OwnerCore, project: str, limit: int) -> list[tuple[str, bytes]]:
-    return core.store.reads.files.syntax_pending(core.project(project).id, limit)
+def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> list[tuple[str, bytes]]:
+    """Up to ``limit`` files of the project for ``claimant`` (a parser unit) to verify, none
+    another holds; nothing while the watcher has a backlog (owner/parsers.py)."""
+    pid = core.project(project).id
+    if watcher_busy(core.reports):
+        return []
+    now = time.monotonic()
+    others = core.syntax_claims.held_by_others(pid, claimant, now)
+    rows = [r for r in core.store.reads.files.syntax_pending(pid, limit + len(others)) if r[0] not in others]
+    core.syntax_claims.take(pid, claimant, (path for path, _ in rows[:limit]), now)
+    return rows[:limit]
 
 
 async def record_syntax(core: OwnerCore, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
     """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
     pid, checked = core.project(project).id, [(rel(p), sha, v[:MAX_REASON]) for p, sha, v in verdicts]
-    return await core.store.write(lambda w: w.files.record_syntax(pid, checked))
+    recorded = await core.store.write(lambda w: w.files.record_syntax(pid, checked))
+    core.syntax_claims.release(pid, (path for path, _, _ in checked))
+    return recorded
 
 
 async def set_skipped(core: OwnerCore, project: str, scope: str, entries: list[tuple[str, str]]) -> None:

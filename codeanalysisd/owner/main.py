@@ -18,6 +18,7 @@ from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.guard import Guard
 from codeanalysisd.owner.manager import Manager
+from codeanalysisd.owner.parsers import match_parser_units
 from codeanalysisd.owner.systemd_units import SystemdUnits
 from codeanalysisd.owner.worker import WorkerInterface
 
@@ -138,11 +139,21 @@ async def serve(ctx: service.Context) -> int:
 
         core = OwnerCore(store, units, ctx.config, Guard(corruption), corruption)
         core.callers = callers
+        callers.on_gone(core.syntax_claims.forget)
         core.on_change(lambda what: refresh_status() if what is not Change.VECTORS else None)
+
+        background: set[asyncio.Future[None]] = set()
+
+        def match_parsers(count: int) -> None:
+            task = asyncio.ensure_future(match_parser_units(units, count))
+            background.add(task)
+            task.add_done_callback(background.discard)
 
         def reloaded(old, new) -> None:
             store.retention = history.Retention(new.max_versions, new.max_age)
             core.reconfigure(new)
+            if old.parser_units != new.parser_units:
+                match_parsers(new.parser_units)
             if old.database_path != new.database_path:
                 log.warning("[Database] Path= changed: it applies at the next restart of %s", ctx.identifier)
 
@@ -157,13 +168,14 @@ async def serve(ctx: service.Context) -> int:
         log.info("owns %s on the %s bus as uid %d", BUS_NAME, ctx.bus_kind.value, os.getuid())
         refresh_status()
         ctx.notifier.ready(ctx.notifier.status)
+        match_parsers(ctx.config.parser_units)  # once the DB owner is active: they require it
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())
         corrupted = asyncio.ensure_future(corrupt.wait())
         pruning = asyncio.ensure_future(_prune_periodically(store, log))
         try:
             await asyncio.wait({disconnected, corrupted}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (disconnected, corrupted, pruning):
+            for task in (disconnected, corrupted, pruning, *background):
                 task.cancel()
         if corrupt.is_set():
             await asyncio.sleep(0.2)  # let the reply that reported it leave

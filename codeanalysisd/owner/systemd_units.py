@@ -126,6 +126,12 @@ class SystemdUnits:
         """Send a signal to every process of the unit, through systemd (polkit verb "kill")."""
         await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "KillUnit", "ssi", [unit, "all", int(signum)])
 
+    async def loaded_units(self, pattern: str) -> dict[str, str]:
+        """The units systemd has loaded whose names match ``pattern`` (a glob), with their ActiveState."""
+        (rows,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, "ListUnitsByPatterns", "asas",
+                             [[], [pattern]])
+        return {str(row[0]): str(row[3]) for row in rows}
+
     async def active_state(self, unit: str) -> str:
         """The unit's ActiveState: from memory while systemd's PropertiesChanged signals keep it
         current (subscribed in start()), else asked of systemd."""

@@ -76,8 +76,9 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
-    def SyntaxPending(self, project: api.Str, limit: api.UInt32) -> api.SyntaxPending:
-        return ingest.syntax_pending(self.core, project, limit)
+    def SyntaxPending(self, project: api.Str, limit: api.UInt32, claimant: api.Str) -> api.SyntaxPending:
+        """Files for the parser unit ``claimant`` to verify, held for it alone (owner/parsers.py)."""
+        return ingest.syntax_pending(self.core, project, limit, claimant)
 
     @method()
     @guarded

@@ -11,18 +11,12 @@ identity and is not parsed again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import stat
-import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from codeanalysisd.bus.owner_client import OwnerClient
-from codeanalysisd.index import syntax
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, read_file
 from codeanalysisd.records import FileState
@@ -57,7 +51,6 @@ class SyncProgress:
     errors: int = 0
     moved: int = 0
     removed: int = 0
-    syntax_checked: int = 0
 
 
 @dataclass
@@ -130,7 +123,6 @@ class ProjectSync:
         self.known: dict[str, IndexedFile] = {}
         self.stale = True  # known must be (re)loaded from the index before it is compared with
         self.progress = SyncProgress()
-        self._syntax_queue: list[tuple[str, bytes]] = []
         self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
 
@@ -267,80 +259,3 @@ class ProjectSync:
         self.progress.pending -= len(items)
         self.progress.done += len(items)
         self._on_progress()
-
-    # ------------------------------------------------------------------ concrete syntax
-    async def verify_syntax(self, budget: float, marker: Path) -> bool:
-        """Give libcst verdicts for pending files for about ``budget`` seconds; True if it got anywhere.
-
-        libcst's native parser can crash the process outright on pathological input. The
-        marker names the file being parsed, so after such a crash the restarted watcher
-        records that verdict instead of crashing on the same file again.
-        """
-        if self.stale:
-            await self.load()
-        if not self._syntax_queue:
-            self._syntax_queue = await self.owner.syntax_pending(self.id, 64)
-        verdicts: list[tuple[str, bytes, str]] = []
-        started = time.monotonic()
-        while self._syntax_queue and time.monotonic() - started < budget:
-            rel, sha = self._syntax_queue.pop(0)
-            known = self.known.get(rel)
-            if not known or not known.live or known.sha256 != sha:
-                continue  # changed since; it is verified after its re-index
-            item = read_file(self.files.tree, rel)
-            if item is None or item.data is None or item.sha256 != sha:
-                continue
-            marker.write_text(json.dumps([self.id, rel, sha.hex()]))
-            try:
-                verdicts.append((rel, sha, await off_the_loop(syntax.verdict, item.data)))
-            finally:
-                # Parsed, or interrupted by a stop: either way libcst did not crash on it (a
-                # crash takes the process down, and leaves the marker behind).
-                marker.unlink(missing_ok=True)
-        if verdicts:
-            await self.owner.record_syntax(self.id, verdicts)
-            self.progress.syntax_checked += len(verdicts)
-        return bool(verdicts)
-
-
-async def off_the_loop(work: Callable[[bytes], str], data: bytes) -> str:
-    """``work(data)`` on a daemon thread of its own. libcst takes seconds on a large file (8 s
-    for 130,000 short lines), releasing the GIL as it goes: meanwhile the loop answers SIGTERM
-    and feeds the watchdog, and a stop does not wait for the parse to end (a daemon thread
-    does not hold the process up, where asyncio's own pool would be joined at exit)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[str] = loop.create_future()
-
-    def run() -> None:
-        result, error = "", None
-        try:
-            result = work(data)
-        except BaseException as exc:  # handed to the awaiting task, as a call's exception would be
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the process is stopping
-            loop.call_soon_threadsafe(_deliver, done, result, error)
-
-    threading.Thread(target=run, name="libcst", daemon=True).start()
-    return await done
-
-
-def _deliver(done: asyncio.Future[str], result: str, error: BaseException | None) -> None:
-    if done.done():  # cancelled meanwhile: a stop
-        return
-    if error is not None:
-        done.set_exception(error)
-    else:
-        done.set_result(result)
-
-
-async def recover_syntax_crash(owner: OwnerClient, marker: Path) -> None:
-    """A marker left behind means libcst took the process down on that file: record it."""
-    try:
-        project, rel, sha_hex = json.loads(marker.read_text())
-    except (OSError, ValueError):
-        return
-    log.warning("libcst crashed the watcher while parsing %s; recorded, not retried", rel,
-                extra={"project": project, "path": rel})
-    await owner.record_syntax(project, [(rel, bytes.fromhex(sha_hex),
-                                          "libcst crashed on this file (the watcher was restarted)")])
-    marker.unlink(missing_ok=True)

@@ -103,11 +103,13 @@ async def wake_on_changes(bus: MessageBus, wake: asyncio.Event, also: asyncio.Ev
 async def run_worker(ctx: Context, name: str, do_round: Round,
                      interval: Callable[[], float] | None = None,
                      on_connect: Callable[[MessageBus], Awaitable[None]] | None = None,
-                     wake_on: tuple[str, ...] = ("Projects",), wake_on_signals: tuple[str, ...] = ()) -> int:
+                     wake_on: tuple[str, ...] = ("Projects",), wake_on_signals: tuple[str, ...] = (),
+                     report: bool = True) -> int:
     """Run rounds every ``interval()`` seconds (default: the report interval) until SIGTERM;
     asked each time, so a reloaded configuration applies from the next round. A change of
     an owner property named in ``wake_on``, or a Worker signal named in ``wake_on_signals``,
-    starts the next round at once."""
+    starts the next round at once. With ``report`` each round's status and counters go to
+    the owner (ReportProgress, for WorkerStatus); always to systemd (STATUS=)."""
     if interval is None:
         def interval() -> float:
             return ctx.config.report_interval
@@ -122,10 +124,11 @@ async def run_worker(ctx: Context, name: str, do_round: Round,
     try:
         while True:
             try:
-                report = await do_round(owner)
-                await owner.report_progress(name, report.status, report.counters)
+                done = await do_round(owner)
+                if report:
+                    await owner.report_progress(name, done.status, done.counters)
                 link.answered()
-                ctx.notifier.set_status(report.status)
+                ctx.notifier.set_status(done.status)
             except DBusError as exc:
                 link.failed(exc)
             if not ready:

@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import time
-from pathlib import Path
 
 import pyinotify
 from dbus_fast import DBusError
@@ -21,16 +20,10 @@ from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.watch.events import Inotify
-from codeanalysisd.watch.sync import ProjectSync, recover_syntax_crash
+from codeanalysisd.watch.sync import ProjectSync
 from codeanalysisd.workers.loop import OwnerLink, wake_on_changes
 
 log = logging.getLogger("codeanalysisd.watcher")
-
-# Concrete-syntax verification (libcst, ~10x slower than ast) is low priority: it runs in
-# slices this long, and only once the projects have been quiet for QUIET seconds, so a save
-# during an editing session never waits behind libcst parsing a large file.
-SYNTAX_SLICE = 0.05
-QUIET = 1.0
 
 # Events for a path are merged until it has been quiet this long: an editor's save is
 # often several writes and a rename, and one index request per save is the goal.
@@ -59,7 +52,6 @@ class Watcher:
         self.last_poll = time.monotonic()
         self.inotify: Inotify | None = None
         self._last_status = 0.0
-        self.last_event = 0.0
         self.last_change: dict[str, float] = {}  # project id -> unix time of its last inotify event
         self.in_sync: dict[str, int] = {}  # project id -> paths being compared and sent right now
         self.scanning: set[str] = set()  # projects whose reconcile scan has not finished yet
@@ -84,7 +76,6 @@ class Watcher:
         if found is None:
             return
         sync, rel = found
-        self.last_event = time.monotonic()
         self.last_change[sync.id] = time.time()
         if mask & pyinotify.IN_ISDIR:
             # a directory appeared, vanished or moved: what was cached about it no longer holds
@@ -234,17 +225,6 @@ class Watcher:
                 due[pid] = ready
         return due
 
-    async def verify_syntax(self, marker: Path) -> bool:
-        """One slice of libcst verification, once all is quiet; True if there is more."""
-        if time.monotonic() - self.last_event < QUIET:
-            return False
-        if any(self.dirty.get(pid) for pid in self.syncs if pid not in self.missing):
-            return False
-        for pid, sync in self.syncs.items():
-            if pid not in self.missing and await sync.verify_syntax(SYNTAX_SLICE, marker):
-                return True
-        return False
-
     def _next_deadline(self) -> float | None:
         pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
         if self.unwatched_count():
@@ -363,10 +343,8 @@ class Watcher:
         unwatched = self.unwatched_count()
         if unwatched:
             missing += f", {unwatched} dir(s) rescanned every {self.ctx.config.rescan_interval:g} s (watch limit)"
-        checked = sum(s.progress.syntax_checked for s in self.syncs.values())
-        syntax = f", concrete syntax of {checked} verified" if checked else ""
         return (f"idle, watching {len(self.syncs) - len(self.missing)} project(s){missing}, "
-                f"{files} file(s), {self.counters().pending} pending{syntax}")
+                f"{files} file(s), {self.counters().pending} pending")
 
     def _progressed(self) -> None:
         self.backlog_changed.set()
@@ -400,22 +378,17 @@ async def serve(ctx: service.Context) -> int:
                               ctx.config.max_watches)
     await wake_on_changes(bus, watcher.projects_changed, also=watcher.wake)
     await wake_on_changes(bus, watcher.index_repaired, properties=(), signals=("IndexRepaired",))
-    marker = ctx.state_dir / "watcher-libcst-inflight.json"
     backlog = asyncio.ensure_future(watcher.report_backlog())
     backlog.add_done_callback(_ended)
     try:
-        if marker.exists():
-            await recover_syntax_crash(owner, marker)
         await watcher.refresh_projects()
         ctx.notifier.ready(watcher.status())
         log.info("watcher ready on the %s bus, %d project(s)", ctx.bus_kind.value, len(watcher.syncs))
         last_report = 0.0
         link = OwnerLink(log, ctx.notifier, reason_in_status=True)
         while True:
-            more_syntax = False
             try:
                 await watcher.step()
-                more_syntax = await watcher.verify_syntax(marker)
                 if time.monotonic() - last_report >= ctx.config.report_interval or not link.answers:
                     await watcher.report()
                     last_report = time.monotonic()
@@ -427,11 +400,6 @@ async def serve(ctx: service.Context) -> int:
             deadline = watcher._next_deadline()
             now = time.monotonic()
             timeout = link.pace(ctx.config.report_interval if deadline is None else max(0.0, deadline - now))
-            if more_syntax:
-                await asyncio.sleep(0)  # let inotify and bus messages in between slices
-                continue
-            if deadline is None and time.monotonic() - watcher.last_event < QUIET:
-                timeout = QUIET  # come back when it is quiet, to verify syntax
             watcher.wake.clear()
             if deadline is None or deadline > now:
                 with contextlib.suppress(TimeoutError):
@@ -443,8 +411,7 @@ async def serve(ctx: service.Context) -> int:
 
 
 def main() -> None:
-    # libcst may still be parsing on its daemon thread when a stop comes (watch/sync.off_the_loop)
-    service.entry("codeanalysisd-watcher", serve, skip_finalization=True)
+    service.entry("codeanalysisd-watcher", serve)
 
 
 if __name__ == "__main__":

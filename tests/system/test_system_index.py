@@ -294,23 +294,106 @@ def test_concrete_syntax_is_verified_and_differences_are_listed(system):
 
 
 def test_a_libcst_crash_is_recorded_not_retried(system):
-    """After libcst takes the watcher down on a file, the restarted watcher records it and moves on."""
+    """After libcst takes a parser unit down on a file, the restarted instance records it and moves on."""
     system.write_file(f"{ROOT}/pkg/victim.py", "def victim():\n    pass\n")
     wait_until(lambda: db_rows(system)["files"].get("pkg/victim.py", {}).get("syntax") == "exact", timeout=30,
                what="victim.py verified")
     sha = db_rows(system)["files"]["pkg/victim.py"]["sha256"]
-    system.systemctl("stop", "codeanalysisd-watcher.service")
-    # what the watcher leaves behind when the process dies inside libcst
+    system.systemctl("stop", PARSER_1)
+    # what an instance leaves behind when the process dies inside libcst
+    marker = "/var/lib/codeanalysisd/parser-1/libcst-inflight.json"
     system.run("setpriv", "--reuid=codeanalysis", "--regid=codeanalysis", "--clear-groups", "sh", "-c",
-               f"echo '[\"{PID}\", \"pkg/victim.py\", \"{sha}\"]' > "
-               "/var/lib/codeanalysisd/watcher/watcher-libcst-inflight.json")
-    system.systemctl("start", "codeanalysisd-watcher.service")
+               f"echo '[\"{PID}\", \"pkg/victim.py\", \"{sha}\"]' > {marker}")
+    system.systemctl("start", PARSER_1)
     wait_until(lambda: "crashed" in (db_rows(system)["files"]["pkg/victim.py"]["syntax"] or ""), timeout=15,
                what="the crash to be recorded")
-    marker = "/var/lib/codeanalysisd/watcher/watcher-libcst-inflight.json"
     assert system.run("test", "-e", marker, check=False).returncode
-    assert "libcst crashed the watcher while parsing pkg/victim.py" in system.journal(
-        "codeanalysisd-watcher.service", "-p", "warning", "-o", "cat")
+    assert "libcst crashed the parser while parsing pkg/victim.py" in system.journal(PARSER_1, "-p", "warning",
+                                                                                      "-o", "cat")
+
+
+PARSER_1 = "codeanalysisd-parser@1.service"
+PARSERS_DROPIN = "/etc/codeanalysisd/codeanalysisd.conf.d/50-parsers.conf"
+
+
+def _parser_units(box) -> dict[str, str]:
+    out = box.systemctl("list-units", "--all", "--plain", "--no-legend", "codeanalysisd-parser@*.service").stdout
+    return {line.split()[0]: line.split()[2] for line in out.splitlines() if line.strip()}
+
+
+def _verified_by(box, unit: str) -> int:
+    status = box.show(unit, "StatusText")["StatusText"]  # "...: N file(s) verified, M differ"
+    return int(status.split(": ", 1)[1].split()[0]) if ": " in status else 0
+
+
+def _unverified(box, prefix: str) -> list[str]:
+    return [p for p, f in db_rows(box)["files"].items() if p.startswith(prefix) and f["state"] == "live"
+            and f["parsed"] and not f["syntax"]]
+
+
+def _write_modules(box, directory: str, count: int, functions: int) -> None:
+    """``count`` modules of ``functions`` small functions each: a few hundred ms of libcst apiece."""
+    body = "".join(f"def f{i}(a, b=1, *c, **d):\n    return [a + b for _ in c if d] or {{{i}: a}}\n\n"
+                   for i in range(functions))
+    box.sh(f"mkdir -p {directory} && for i in $(seq 1 {count}); do cat > {directory}/m$i.py <<'EOF'\n"
+           f"{body}EOF\ndone")
+
+
+def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(system):
+    """[Parser] Units= instances run (the owner starts and stops them on reload); files are
+    shared out between them, each verified by one instance only."""
+    wait_until(lambda: system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                                  "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
+               timeout=60, what="nothing pending verification")
+    system.systemctl("stop", "codeanalysisd-parser@*.service")
+    _write_modules(system, f"{ROOT}/shared", 48, 120)
+    wait_until(lambda: len(_unverified(system, "shared/")) == 48, timeout=60, what="48 modules indexed")
+    try:
+        system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=3\n")
+        system.systemctl("reload", "codeanalysisd-db.service")
+        wait_until(lambda: _parser_units(system) .get("codeanalysisd-parser@3.service") == "active", timeout=30,
+                   what="three parser units")
+        wait_until(lambda: not _unverified(system, "shared/"), timeout=120, what="every module verified")
+        files = db_rows(system)["files"]
+        assert all(files[f"shared/m{i}.py"]["syntax"] == "exact" for i in range(1, 49))
+        counts = {u: _verified_by(system, u) for u in (f"codeanalysisd-parser@{n}.service" for n in (1, 2, 3))}
+        assert sum(counts.values()) == 48, counts  # each file once
+        assert sum(1 for c in counts.values() if c) >= 2, counts  # side by side
+        system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=1\n")
+        system.systemctl("reload", "codeanalysisd-db.service")
+        wait_until(lambda: [u for u, state in _parser_units(system).items() if state == "active"] == [PARSER_1],
+                   timeout=30, what="instances 2 and 3 stopped")
+        assert "stopped codeanalysisd-parser@2.service, codeanalysisd-parser@3.service: [Parser] Units=1" in \
+            system.journal("codeanalysisd-db.service", "-o", "cat")
+    finally:
+        system.run("rm", "-f", PARSERS_DROPIN)
+        system.systemctl("reload", "codeanalysisd-db.service")
+        system.run("rm", "-rf", f"{ROOT}/shared")
+
+
+def test_files_a_killed_parser_held_go_to_the_next_at_once(system):
+    """An instance killed mid-batch leaves the bus: the owner hands its files out again at
+    once, not when the claim lapses (two minutes)."""
+    system.systemctl("stop", "codeanalysisd-parser@*.service")
+    _write_modules(system, f"{ROOT}/held", 24, 400)
+    wait_until(lambda: len(_unverified(system, "held/")) == 24, timeout=60, what="24 modules indexed")
+    system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=1\n")
+    try:
+        system.systemctl("reload", "codeanalysisd-db.service")
+        wait_until(lambda: 0 < len(_unverified(system, "held/")) < 20, timeout=60, interval=0.05,
+                   what="the first files verified")
+        pid = system.show(PARSER_1, "MainPID")["MainPID"]
+        system.systemctl("kill", "--signal=SIGKILL", PARSER_1)
+        wait_until(lambda: system.show(PARSER_1, "MainPID")["MainPID"] not in ("0", pid), timeout=15,
+                   what="the instance restarted by systemd")
+        wait_until(lambda: not _unverified(system, "held/"), timeout=60, what="every module verified")
+        verdicts = [f["syntax"] for p, f in db_rows(system)["files"].items() if p.startswith("held/")]
+        # the file libcst was parsing when the process died is recorded as a crash, once
+        assert verdicts.count("exact") >= 23 and len(verdicts) == 24, verdicts
+    finally:
+        system.run("rm", "-f", PARSERS_DROPIN)
+        system.systemctl("reload", "codeanalysisd-db.service")
+        system.run("rm", "-rf", f"{ROOT}/held")
 
 
 def test_root_that_disappears_is_reported(system):

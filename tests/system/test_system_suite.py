@@ -25,6 +25,7 @@ from helpers import (
 )
 from sandbox.box import wait_until
 
+PARSER = "codeanalysisd-parser@1.service"  # an instance of the template the DB owner starts
 UNIT_FILES = [f"/usr/lib/systemd/system/{u}" for u in (*SERVICES, "codeanalysisd.target")]
 PROJECT = "/srv/projects/alpha"
 
@@ -38,7 +39,7 @@ def project_dirs(system):
 
 
 def test_units_verify(system):
-    r = system.run("systemd-analyze", "verify", *UNIT_FILES, check=False)
+    r = system.run("systemd-analyze", "verify", *UNIT_FILES, PARSER, check=False)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip() == ""
 
@@ -46,8 +47,9 @@ def test_units_verify(system):
 def test_security_exposure_is_at_most_2(system):
     """Every unit as loaded by the manager, and as a file (offline), at or below 2.0
     (systemd-timesyncd, for comparison, is at 2.3 here)."""
-    for unit in SERVICES:
-        for how in ([unit], ["--offline=true", f"/usr/lib/systemd/system/{unit}"]):
+    for unit in (*SERVICES, PARSER):
+        template = unit.split("@")[0] + "@.service" if "@" in unit else unit
+        for how in ([unit], ["--offline=true", f"/usr/lib/systemd/system/{template}"]):
             r = system.run("systemd-analyze", "security", "--no-pager", *how, check=False)
             overall = [line for line in r.stdout.splitlines() if "Overall exposure level" in line]
             assert overall, r.stdout[-2000:] + r.stderr
@@ -59,8 +61,9 @@ def test_security_exposure_is_at_most_2(system):
 
 
 def test_workers_cannot_write_the_index_and_every_unit_has_limits(system):
-    """The workers (the watcher parses untrusted code) see the state directory read-only, the
-    watcher with one directory of its own; only the DB owner writes the databases."""
+    """The workers (the watcher and the parser units parse untrusted code) see the state
+    directory read-only, each parser unit with one directory of its own; only the DB owner
+    writes the databases."""
     def write_as_unit(unit: str, path: str) -> subprocess.CompletedProcess[str]:
         pid = system.show(unit, "MainPID")["MainPID"]
         uid, gid = (system.run("id", flag, "codeanalysis").stdout.strip() for flag in ("-u", "-g"))
@@ -77,8 +80,11 @@ def test_workers_cannot_write_the_index_and_every_unit_has_limits(system):
             assert r.returncode != 0 and "Read-only file system" in r.stderr, (unit, r.stderr)
         limits = system.show(unit, "MemoryMax", "TasksMax")
         assert limits["MemoryMax"] != "infinity" and limits["TasksMax"] != "infinity", (unit, limits)
-    assert write_as_unit("codeanalysisd-watcher.service", "/var/lib/codeanalysisd/watcher/probe").returncode == 0
-    system.run("rm", "-f", "/var/lib/codeanalysisd/watcher/probe")
+    # A parser unit (it runs libcst on untrusted code) writes only its own directory.
+    parser = PARSER
+    assert write_as_unit(parser, probe).returncode != 0
+    assert write_as_unit(parser, "/var/lib/codeanalysisd/parser-1/probe").returncode == 0
+    system.run("rm", "-f", "/var/lib/codeanalysisd/parser-1/probe")
 
 def test_start_target_all_running_with_status(system):
     stop_suite(system)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from codeanalysisd.watch.sync import off_the_loop
+from codeanalysisd.workers.parser import off_the_loop
 
 
 def test_the_result_and_the_error_come_back():

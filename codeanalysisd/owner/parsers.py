@@ -1,0 +1,76 @@
+"""The parser units: how many run, and which files each is given to verify with libcst.
+
+libcst costs about ten times what the index's own parse does, so its verdicts come from
+``[Parser] Units=`` instances of ``codeanalysisd-parser@.service`` side by side, one per
+core by default. The DB owner starts and stops instances through systemd to match that
+number (at its start and on reload), and hands files out: each file pending verification
+goes to one instance at a time (``SyntaxClaims``), and none while the watcher has a backlog,
+so that verification never takes a core the index or a save is waiting for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from codeanalysisd.names import parser_unit
+from codeanalysisd.owner.reports import WorkerReports
+from codeanalysisd.owner.systemd_units import SystemdUnits
+
+log = logging.getLogger("codeanalysisd.owner")
+
+# A claim lapses after this long without a verdict, or at once when its instance leaves the bus
+# (killed or stopped mid-batch). libcst takes up to ~10 s on the largest file it is given.
+CLAIM_SECONDS = 120.0
+PARSER_UNITS = "codeanalysisd-parser@*.service"
+
+
+class SyntaxClaims:
+    """Which parser instance holds which pending file, until it answers or the claim lapses."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], tuple[str, float]] = {}  # (project, path) -> (claimant, until)
+
+    def held_by_others(self, project: str, claimant: str, now: float) -> set[str]:
+        return {path for (pid, path), (who, until) in self._held.items()
+                if pid == project and who != claimant and until > now}
+
+    def take(self, project: str, claimant: str, paths: Iterable[str], now: float) -> None:
+        for key in [k for k, (_, until) in self._held.items() if until <= now]:
+            del self._held[key]
+        for path in paths:
+            self._held[(project, path)] = (claimant, now + CLAIM_SECONDS)
+
+    def forget(self, claimant: str) -> None:
+        """The claimant left the bus (its process ended): its files go to the others at once."""
+        for key in [k for k, (who, _) in self._held.items() if who == claimant]:
+            del self._held[key]
+
+    def release(self, project: str, paths: Iterable[str]) -> None:
+        for path in paths:
+            self._held.pop((project, path), None)
+
+
+def watcher_busy(reports: WorkerReports) -> bool:
+    """Whether the watcher has files to index or a tree to scan, in any project."""
+    return any(b.pending or b.scanning for b in reports.backlog.values())
+
+
+async def match_parser_units(units: SystemdUnits, count: int) -> None:
+    """Start instances 1..count and stop those above it that run, through systemd. A failure
+    is a journal line; the others go on."""
+    wanted = {parser_unit(n) for n in range(1, count + 1)}
+    try:
+        loaded = await units.loaded_units(PARSER_UNITS)
+    except Exception as exc:  # the bus error says why
+        log.error("cannot list the parser units: %s", exc)
+        loaded = {}
+    extra = sorted(u for u, state in loaded.items() if u not in wanted and state not in ("inactive", "failed"))
+    jobs = [(units.start_unit, u) for u in sorted(wanted)] + [(units.stop_unit, u) for u in extra]
+    results = await asyncio.gather(*(job(unit) for job, unit in jobs), return_exceptions=True)
+    for (job, unit), result in zip(jobs, results, strict=True):
+        if isinstance(result, BaseException):  # polkit, a missing unit file: the message says which
+            log.error("cannot %s %s: %s", "start" if job == units.start_unit else "stop", unit, result)
+    if extra:
+        log.info("stopped %s: [Parser] Units=%d", ", ".join(extra), count)

@@ -1,0 +1,159 @@
+"""codeanalysisd-parser@N: checks with libcst that files' concrete syntax trees give back their bytes.
+
+One instance per core by default (``[Parser] Units=``), started by the DB owner through
+systemd. Each asks the owner for files pending verification (``SyntaxPending``): the owner
+gives every file to one instance at a time, and none while the watcher has a backlog, so
+the instances verify side by side once the index is done, and a save never waits for them.
+Each reads the file through its project's root identity, as the watcher does, and gives its
+verdict only for the content it was asked about (a file changed since is verified after it is
+indexed again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbus_fast.aio import MessageBus
+
+from codeanalysisd import service
+from codeanalysisd.bus.owner_client import OwnerClient
+from codeanalysisd.index import syntax
+from codeanalysisd.index.reading import read_file
+from codeanalysisd.records import Counters, ProjectInfo, ProjectState
+from codeanalysisd.tree import RootGone, RootId, Tree
+from codeanalysisd.workers.loop import RoundReport, run_worker
+
+log = logging.getLogger("codeanalysisd.parser")
+
+BATCH = 16  # files asked for at once: what an instance killed mid-batch leaves to the claim's lapse
+MARKER = "libcst-inflight.json"
+
+
+@dataclass
+class Tally:
+    verified: int = 0
+    differ: int = 0  # verdicts other than exact
+
+
+class Parser:
+    def __init__(self, state_dir: Path) -> None:
+        self.marker = state_dir / MARKER
+        self.claimant = ""
+        self.tally = Tally()
+        self.busy = False  # the last round found work: the next starts at once
+
+    def connected(self, bus: MessageBus) -> None:
+        self.claimant = bus.unique_name or ""
+
+    async def round(self, owner: OwnerClient) -> RoundReport:
+        if self.marker.exists():
+            await recover_crash(owner, self.marker)
+        self.busy = False
+        for project in await owner.list_projects():
+            if project.state != ProjectState.MISSING:
+                self.busy |= await self.verify(owner, project)
+        state = "verifying concrete syntax" if self.busy else "idle"
+        return RoundReport(f"{state}: {self.tally.verified} file(s) verified, {self.tally.differ} differ",
+                           Counters(done=self.tally.verified, errors=self.tally.differ))
+
+    async def verify(self, owner: OwnerClient, project: ProjectInfo) -> bool:
+        """One batch of the project's pending files; True if there was any."""
+        batch = await owner.syntax_pending(project.id, BATCH, self.claimant)
+        if not batch:
+            return False
+        tree = Tree(project.root, RootId(project.root_dev, project.root_ino))
+        try:
+            tree.verify()
+        except RootGone:  # the watcher reports it; nothing is verified meanwhile
+            return False
+        verdicts: list[tuple[str, bytes, str]] = []
+        for rel, sha in batch:
+            item = read_file(tree, rel)
+            if item is None or item.data is None or item.sha256 != sha:
+                continue  # changed since it was indexed: it is verified after its next index
+            self.marker.write_text(json.dumps([project.id, rel, sha.hex()]))
+            try:
+                verdicts.append((rel, sha, await off_the_loop(syntax.verdict, item.data)))
+            finally:
+                # Parsed, or interrupted by a stop: either way libcst did not crash on it (a
+                # crash takes the process down, and leaves the marker behind).
+                self.marker.unlink(missing_ok=True)
+        if verdicts:
+            await owner.record_syntax(project.id, verdicts)
+            self.tally.verified += len(verdicts)
+            self.tally.differ += sum(v != syntax.EXACT for _, _, v in verdicts)
+        return True
+
+
+async def off_the_loop(work: Callable[[bytes], str], data: bytes) -> str:
+    """``work(data)`` on a daemon thread of its own. libcst takes seconds on a large file (8 s
+    for 130,000 short lines), releasing the GIL as it goes: meanwhile the loop answers SIGTERM
+    and feeds the watchdog, and a stop does not wait for the parse to end (a daemon thread
+    does not hold the process up, where asyncio's own pool would be joined at exit)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str] = loop.create_future()
+
+    def run() -> None:
+        result, error = "", None
+        try:
+            result = work(data)
+        except BaseException as exc:  # handed to the awaiting task, as a call's exception would be
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the process is stopping
+            loop.call_soon_threadsafe(_deliver, done, result, error)
+
+    threading.Thread(target=run, name="libcst", daemon=True).start()
+    return await done
+
+
+def _deliver(done: asyncio.Future[str], result: str, error: BaseException | None) -> None:
+    if done.done():  # cancelled meanwhile: a stop
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result)
+
+
+async def recover_crash(owner: OwnerClient, marker: Path) -> None:
+    """A marker left behind means libcst took the process down on that file: record it."""
+    try:
+        project, rel, sha_hex = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        marker.unlink(missing_ok=True)
+        return
+    log.warning("libcst crashed the parser while parsing %s; recorded, not retried", rel,
+                extra={"project": project, "path": rel})
+    await owner.record_syntax(project, [(rel, bytes.fromhex(sha_hex),
+                                          "libcst crashed on this file (the parser was restarted)")])
+    marker.unlink(missing_ok=True)
+
+
+async def serve(ctx: service.Context) -> int:
+    parser = Parser(ctx.state_dir)
+
+    async def connected(bus: MessageBus) -> None:
+        parser.connected(bus)
+
+    def interval() -> float:
+        return 0.0 if parser.busy else ctx.config.report_interval
+
+    # Idle, it asks again every ReportInterval, or at once when a project comes or goes. Its
+    # status is systemd's STATUS= line alone: WorkerStatus names the three workers.
+    return await run_worker(ctx, "parser", parser.round, interval=interval, on_connect=connected, report=False)
+
+
+def main() -> None:
+    # libcst may still be parsing on its daemon thread when a stop comes (off_the_loop)
+    service.entry("codeanalysisd-parser", serve, skip_finalization=True)
+
+
+if __name__ == "__main__":
+    main()

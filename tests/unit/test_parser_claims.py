@@ -1,0 +1,49 @@
+"""Which parser unit verifies which file: each pending file goes to one instance at a time,
+until it answers or its claim lapses; none while the watcher has a backlog."""
+
+from codeanalysisd.owner.parsers import CLAIM_SECONDS, SyntaxClaims, watcher_busy
+from codeanalysisd.owner.reports import WorkerReports
+
+
+def test_a_claimed_file_is_held_from_the_others_not_from_its_claimant():
+    claims = SyntaxClaims()
+    claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
+    assert claims.held_by_others("p", ":1.6", 101.0) == {"a.py", "b.py"}
+    assert claims.held_by_others("p", ":1.5", 101.0) == set()
+    assert claims.held_by_others("q", ":1.6", 101.0) == set()  # another project's paths are its own
+
+
+def test_a_verdict_releases_the_file():
+    claims = SyntaxClaims()
+    claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
+    claims.release("p", ["a.py"])
+    assert claims.held_by_others("p", ":1.6", 101.0) == {"b.py"}
+
+
+def test_a_claim_lapses_so_a_killed_instances_files_go_to_the_others():
+    claims = SyntaxClaims()
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    assert claims.held_by_others("p", ":1.6", 100.0 + CLAIM_SECONDS - 1) == {"a.py"}
+    assert claims.held_by_others("p", ":1.6", 100.0 + CLAIM_SECONDS) == set()
+    # taken again by another, it is held for that one now
+    claims.take("p", ":1.6", ["a.py"], now=100.0 + CLAIM_SECONDS)
+    assert claims.held_by_others("p", ":1.5", 100.0 + CLAIM_SECONDS + 1) == {"a.py"}
+
+
+def test_the_watcher_is_busy_while_any_project_has_files_pending_or_a_scan():
+    reports = WorkerReports()
+    assert not watcher_busy(reports)
+    reports.record_backlog([("p", 0, 0.0, False, 0, 0), ("q", 0, 0.0, False, 0, 0)])
+    assert not watcher_busy(reports)
+    reports.record_backlog([("p", 0, 0.0, False, 0, 0), ("q", 3, 1.0, False, 0, 0)])
+    assert watcher_busy(reports)
+    reports.record_backlog([("p", 0, 0.0, True, 0, 0)])
+    assert watcher_busy(reports)
+
+
+def test_an_instance_that_leaves_the_bus_leaves_its_files_at_once():
+    claims = SyntaxClaims()
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    claims.take("p", ":1.7", ["b.py"], now=100.0)
+    claims.forget(":1.5")
+    assert claims.held_by_others("p", ":1.6", 101.0) == {"b.py"}
