@@ -10,8 +10,11 @@ import ast
 import asyncio
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 from codeanalysisd.bus.calls import call
@@ -62,7 +65,28 @@ def parse_reference(root: str, with_libcst: bool) -> dict[str, object]:
                 failed += 1
         out["libcst_parse_s"] = time.perf_counter() - t0
         out["libcst_failed"] = failed
+    out.update(ctags_reference(files_of(root)))
     return out
+
+
+def ctags_reference(paths: list[str]) -> dict[str, object]:
+    """universal-ctags over the same files (tags only; one process): the second reference."""
+    ctags = shutil.which("ctags")
+    if ctags is None:
+        return {"ctags": "not installed (apt install universal-ctags)"}
+    version = subprocess.run([ctags, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    if "Universal Ctags" not in version:
+        return {"ctags": f"not universal-ctags: {version}"}
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as listing, tempfile.TemporaryDirectory() as out:
+        listing.write("\n".join(paths) + "\n")
+        listing.flush()
+        t0 = time.perf_counter()
+        subprocess.run([ctags, "--languages=Python", "-L", listing.name, "-f", os.path.join(out, "tags")],
+                       check=True, capture_output=True)
+        took = time.perf_counter() - t0
+        with open(os.path.join(out, "tags"), "rb") as f:
+            tags = sum(1 for line in f if not line.startswith(b"!_TAG_"))
+    return {"ctags": version, "ctags_s": took, "ctags_tags": tags}
 
 
 async def manager(bus, member: str, signature: str = "", *body):

@@ -32,3 +32,8 @@ PARSER_TEMPLATE = "codeanalysisd-parser@.service"
 def parser_unit(number: int) -> str:
     """The unit of parser instance ``number`` (1-based)."""
     return f"codeanalysisd-parser@{number}.service"
+
+
+def parser_name(number: int) -> str:
+    """A parser unit's name in WorkerStatus and its progress reports."""
+    return f"parser@{number}"

@@ -82,7 +82,7 @@ class Manager(ServiceInterface):
     @method()
     @guarded
     async def WorkerStatus(self) -> api.WorkerRows:
-        rows = await self.workers.status(self.core.calls)
+        rows = await self.workers.status(self.core.calls, self.core.config.parser_units)
         shown = await repair_worker.shown_schedule_project(self.core, await self.core.view())
         schedule = repair_worker.describe(self.core.repair_schedule, repair_worker.configured(self.core), shown)
         for row in rows:

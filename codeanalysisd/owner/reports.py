@@ -10,7 +10,8 @@ from typing import Any
 
 from dbus_fast import Variant
 
-from codeanalysisd.names import OWNER_UNIT, WORKER_UNITS
+from codeanalysisd.config import PARSER_UNITS_RANGE
+from codeanalysisd.names import OWNER_UNIT, WORKER_UNITS, parser_name, parser_unit
 from codeanalysisd.owner import failures
 from codeanalysisd.records import Counters, ProjectInfo, ProjectState
 
@@ -85,7 +86,7 @@ class WorkerReports:
         self.backlog_at = 0.0
 
     def record(self, worker: str, state: str, counters: Mapping[str, int]) -> None:
-        if worker not in WORKER_UNITS:
+        if worker not in WORKER_UNITS and worker not in PARSER_NAMES:
             raise failures.Refused(f"unknown worker {worker!r}")
         self._last[worker] = WorkerReport(Counters.of(counters), state[:MAX_STATE], time.monotonic())
 
@@ -115,6 +116,12 @@ def unit_of(name: str) -> str:
 
 
 UNITS = [("db", OWNER_UNIT), *WORKER_UNITS.items()]
+PARSER_NAMES = frozenset(parser_name(n) for n in range(1, PARSER_UNITS_RANGE[1] + 1))
+
+
+def units_shown(parsers: int) -> list[tuple[str, str]]:
+    """WorkerStatus's rows, (name, unit): the owner, the workers, then parser units 1..``parsers``."""
+    return UNITS + [(parser_name(n), parser_unit(n)) for n in range(1, parsers + 1)]
 
 
 def status_row(name: str, unit: str, state: Mapping[str, Any], reports: WorkerReports, owner_calls: int

@@ -11,7 +11,7 @@ from typing import Any
 from dbus_fast import DBusError, Variant
 
 from codeanalysisd.owner import failures
-from codeanalysisd.owner.reports import UNITS, WorkerReports, status_row, unit_of
+from codeanalysisd.owner.reports import WorkerReports, status_row, unit_of, units_shown
 from codeanalysisd.owner.systemd_units import Job, JobFailed, SystemdUnits
 
 log = logging.getLogger("codeanalysisd.owner")
@@ -35,7 +35,8 @@ class WorkerControl:
     def __init__(self, units: SystemdUnits, reports: WorkerReports) -> None:
         self.units = units
         self.reports = reports
-        self._states_in_flight: asyncio.Future[list[Any]] | None = None
+        # the query on its way, and the units it asks about
+        self._states_in_flight: tuple[tuple[str, ...], asyncio.Future[list[Any]]] | None = None
 
     async def control(self, verb: str, name: str) -> None:
         """start, stop or restart a worker through systemd; returns when systemd's job is done."""
@@ -95,10 +96,11 @@ class WorkerControl:
             raise JobFailed(f"stopping {unit} ended with job result {result!r} (was it started again meanwhile?)")
         return True
 
-    async def status(self, owner_calls: int) -> list[dict[str, Variant]]:
-        states = await self._unit_states([unit for _, unit in UNITS])
+    async def status(self, owner_calls: int, parsers: int) -> list[dict[str, Variant]]:
+        shown = units_shown(parsers)
+        states = await self._unit_states([unit for _, unit in shown])
         rows = []
-        for (name, unit), state in zip(UNITS, states, strict=True):
+        for (name, unit), state in zip(shown, states, strict=True):
             if isinstance(state, DBusError):
                 raise failures.CouldNot(f"systemd did not report {unit}: {state.text}")
             if isinstance(state, BaseException):
@@ -109,16 +111,20 @@ class WorkerControl:
     async def _unit_states(self, units: list[str]) -> list[Any]:
         """The units' states from systemd. Callers that arrive while a query is on its way share
         its answer: under many concurrent callers systemd (one process for the whole machine)
-        is asked once per round trip instead of once per caller."""
-        if self._states_in_flight is None:
+        is asked once per round trip instead of once per caller (asking about the same units: a
+        reload can change how many parser units there are)."""
+        key = tuple(units)
+        if self._states_in_flight is None or self._states_in_flight[0] != key:
             async def query() -> list[Any]:
                 try:
                     return await asyncio.gather(*(self.units.unit_state(u) for u in units), return_exceptions=True)
                 finally:
-                    self._states_in_flight = None
+                    if self._states_in_flight is not None and self._states_in_flight[1] is future:
+                        self._states_in_flight = None
 
-            self._states_in_flight = asyncio.ensure_future(query())
-        return await asyncio.shield(self._states_in_flight)
+            future = asyncio.ensure_future(query())
+            self._states_in_flight = (key, future)
+        return await asyncio.shield(self._states_in_flight[1])
 
 
 def _refused(verb: str, unit: str, exc: DBusError) -> Exception:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from codeanalysisd import service
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index import syntax
 from codeanalysisd.index.reading import read_file
+from codeanalysisd.names import parser_name
 from codeanalysisd.records import Counters, ProjectInfo, ProjectState
 from codeanalysisd.tree import RootGone, RootId, Tree
 from codeanalysisd.workers.loop import RoundReport, run_worker
@@ -34,6 +36,7 @@ log = logging.getLogger("codeanalysisd.parser")
 
 BATCH = 16  # files asked for at once: what an instance killed mid-batch leaves to the claim's lapse
 MARKER = "libcst-inflight.json"
+INSTANCE_VARIABLE = "CODEANALYSISD_PARSER"  # the instance number, set by the unit (Environment=)
 
 
 @dataclass
@@ -145,9 +148,12 @@ async def serve(ctx: service.Context) -> int:
     def interval() -> float:
         return 0.0 if parser.busy else ctx.config.report_interval
 
-    # Idle, it asks again every ReportInterval, or at once when a project comes or goes. Its
-    # status is systemd's STATUS= line alone: WorkerStatus names the three workers.
-    return await run_worker(ctx, "parser", parser.round, interval=interval, on_connect=connected, report=False)
+    # Idle, it asks again every ReportInterval, or at once when a project comes or goes. The
+    # unit names its instance (for WorkerStatus); run by hand without it, it reports to systemd alone.
+    number = os.environ.get(INSTANCE_VARIABLE, "")
+    name = parser_name(int(number)) if number.isdecimal() else ""
+    return await run_worker(ctx, name or "parser", parser.round, interval=interval, on_connect=connected,
+                            report=bool(name))
 
 
 def main() -> None:

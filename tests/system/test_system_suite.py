@@ -26,6 +26,7 @@ from helpers import (
 from sandbox.box import wait_until
 
 PARSER = "codeanalysisd-parser@1.service"  # an instance of the template the DB owner starts
+DB_UNIT = "codeanalysisd-db.service"
 UNIT_FILES = [f"/usr/lib/systemd/system/{u}" for u in (*SERVICES, "codeanalysisd.target")]
 PROJECT = "/srv/projects/alpha"
 
@@ -229,7 +230,9 @@ def test_cli_status_projects_add_remove(system):
         assert unit in st
     data = json.loads(ctl(system, "--json", "status").stdout)
     assert data["manager"]["Version"] == "0.1.0"
-    assert {u["unit"] for u in data["units"]} == set(SERVICES)
+    shown = {u["unit"] for u in data["units"]}
+    assert shown >= set(SERVICES) and PARSER in shown and PARSER in st
+    assert all(u.startswith("codeanalysisd-parser@") for u in shown - set(SERVICES)), shown
     assert ctl(system, "add", "/srv/projects/beta").stdout.strip() == "added project beta (/srv/projects/beta)"
     projects = json.loads(ctl(system, "projects", "--json").stdout)
     assert [p["id"] for p in projects] == ["alpha", "beta"]
@@ -245,7 +248,14 @@ def test_worker_status_reports_systemd_and_worker_counters(system):
     wait_until(lambda: all(w.get("state") for w in json.loads(ctl(system, "--json", "worker", "status").stdout)
                            if w["name"] != "db"), timeout=15, what="every worker to report progress")
     rows = {w["name"]: w for w in json.loads(ctl(system, "--json", "worker", "status").stdout)}
-    assert set(rows) == {"db", "watcher", "vectorizer", "repair"}
+    # the parser units as configured: one per CPU the owner may run on
+    status = system.run("cat", f"/proc/{system.show(DB_UNIT, 'MainPID')['MainPID']}/status").stdout
+    allowed = next(line.split()[1] for line in status.splitlines() if line.startswith("Cpus_allowed_list:"))
+    cpus = sum(int(b) - int(a) + 1 for a, _, b in (r.partition("-") if "-" in r else (r, "", r)
+                                                    for r in allowed.split(",")))
+    parsers = {f"parser@{n}" for n in range(1, min(cpus, 64) + 1)}
+    assert set(rows) == {"db", "watcher", "vectorizer", "repair"} | parsers
+    assert {rows[p]["unit"] for p in parsers} == {f"codeanalysisd-{p}.service" for p in parsers}
     for name, row in rows.items():
         unit = row["unit"]
         shown = system.show(unit, "ActiveState", "SubState", "MainPID", "StatusText", "NRestarts")
