@@ -11,6 +11,7 @@ from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
+from codeanalysisd.owner.freshness import max_report_age
 from codeanalysisd.owner.parsers import watcher_busy
 from codeanalysisd.records import ProjectState
 
@@ -61,10 +62,9 @@ async def touch_files(core: OwnerCore, project: str, stats: list[tuple[str, int,
 def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> list[tuple[str, bytes]]:
     """Up to ``limit`` files of the project for ``claimant`` (a parser unit) to verify, none
     another holds; nothing while the watcher has a backlog (owner/parsers.py)."""
-    pid = core.project(project).id
-    if watcher_busy(core.reports):
+    pid, now = core.project(project).id, time.monotonic()
+    if watcher_busy(core.reports, now, max_report_age(core.config.report_interval)):
         return []
-    now = time.monotonic()
     others = core.syntax_claims.held_by_others(pid, claimant, now)
     rows = [r for r in core.store.reads.files.syntax_pending(pid, limit + len(others)) if r[0] not in others]
     core.syntax_claims.take(pid, claimant, (path for path, _ in rows[:limit]), now)

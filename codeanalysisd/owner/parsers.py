@@ -52,8 +52,12 @@ class SyntaxClaims:
             self._held.pop((project, path), None)
 
 
-def watcher_busy(reports: WorkerReports) -> bool:
-    """Whether the watcher has files to index or a tree to scan, in any project."""
+def watcher_busy(reports: WorkerReports, now: float, max_age: float) -> bool:
+    """Whether the watcher has files to index or a tree to scan, in any project, by its last
+    report (``now`` monotonic). A report older than ``max_age`` seconds (the watcher stopped
+    or hung) holds nothing back: verification does not wait for a watcher that is not there."""
+    if not reports.backlog_at or now - reports.backlog_at > max_age:
+        return False
     return any(b.pending or b.scanning for b in reports.backlog.values())
 
 

@@ -1,6 +1,8 @@
 """Which parser unit verifies which file: each pending file goes to one instance at a time,
 until it answers or its claim lapses; none while the watcher has a backlog."""
 
+import time
+
 from codeanalysisd.owner.parsers import CLAIM_SECONDS, SyntaxClaims, watcher_busy
 from codeanalysisd.owner.reports import WorkerReports
 
@@ -32,13 +34,20 @@ def test_a_claim_lapses_so_a_killed_instances_files_go_to_the_others():
 
 def test_the_watcher_is_busy_while_any_project_has_files_pending_or_a_scan():
     reports = WorkerReports()
-    assert not watcher_busy(reports)
+    assert not watcher_busy(reports, time.monotonic(), 15.0)  # no report yet
     reports.record_backlog([("p", 0, 0.0, False, 0, 0), ("q", 0, 0.0, False, 0, 0)])
-    assert not watcher_busy(reports)
+    assert not watcher_busy(reports, time.monotonic(), 15.0)
     reports.record_backlog([("p", 0, 0.0, False, 0, 0), ("q", 3, 1.0, False, 0, 0)])
-    assert watcher_busy(reports)
+    assert watcher_busy(reports, time.monotonic(), 15.0)
     reports.record_backlog([("p", 0, 0.0, True, 0, 0)])
-    assert watcher_busy(reports)
+    assert watcher_busy(reports, time.monotonic(), 15.0)
+
+
+def test_a_watcher_that_stopped_reporting_holds_nothing_back():
+    reports = WorkerReports()
+    reports.record_backlog([("p", 5, 1.0, True, 0, 0)])
+    assert watcher_busy(reports, reports.backlog_at + 14.0, 15.0)
+    assert not watcher_busy(reports, reports.backlog_at + 16.0, 15.0)
 
 
 def test_an_instance_that_leaves_the_bus_leaves_its_files_at_once():
