@@ -2,8 +2,8 @@
 
 The exact bytes of every file are stored, so nothing depends on libcst regenerating them;
 this verdict says whether the concrete syntax tree (for refactoring tools and queries on
-layout) is faithful for that file. libcst is ~10x slower than ast, so the watcher asks
-for verdicts only when no live change is waiting.
+layout) is faithful for that file. libcst is ~10x slower than ast, so verdicts come from
+the parser units (workers/parser.py), side by side, only while the watcher has no backlog.
 """
 
 from __future__ import annotations

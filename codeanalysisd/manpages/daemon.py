@@ -219,7 +219,8 @@ def page(unit_dir: Path, xml: Path, libdir: str, source: str) -> Page:
                                                    "per-user suites."),
         (f"/usr/share/dbus-1/system.d/{BUS_NAME}.conf", "The system bus policy."),
         (f"/usr/share/polkit-1/rules.d/{BUS_NAME}.rules", "Allows the service user to start, stop and restart "
-                                                          "the three worker units, and nothing else."),
+                                                          "the three worker units and the parser units, and to "
+                                                          "kill the repair worker, and nothing else."),
         ("/usr/lib/sysusers.d/codeanalysisd.conf", f"The user and group `codeanalysis`, and the groups "
                                                    f"`{USERS_GROUP}` and `{ADMIN_GROUP}`."),
         ("/usr/lib/tmpfiles.d/codeanalysisd.conf", "The state and configuration directories."),

@@ -29,6 +29,9 @@ def test_start_status(user_box):
         assert "Active: active (running)" in out and "Status: " in out, out
     status = user_box.show("codeanalysisd-db.service", "StatusText")["StatusText"]
     assert status.startswith("serving org.codeanalysis1")
+    # the DB owner starts the parser units through the user's own manager (no polkit there)
+    wait_until(lambda: user_box.show("codeanalysisd-parser@1.service", "ActiveState")["ActiveState"] == "active",
+               timeout=15, what="the first parser unit")
     # the user's own state directory, not the system's
     assert "/root/.config/codeanalysisd/index.sqlite3" in user_box.journal("codeanalysisd-db.service", "-o", "cat")
     assert "session bus" in user_box.journal("codeanalysisd-db.service", "-o", "cat")
