@@ -130,7 +130,8 @@ def embed_reference(root: str) -> dict:
             if facts.text is None:
                 continue
             lines = chunking.source_lines(facts.text)
-            defs = [chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators), d.parent)
+            defs = [chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators), d.parent,
+                                        d.docstring is not None)
                     for d in facts.definitions]
             texts += [c.text(lines) for c in chunking.chunks(lines, defs, facts.module_docstring is not None)]
     unique = list(dict.fromkeys(texts))

@@ -89,7 +89,8 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
                                           (file_id, start)))
         db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, window(lines, start)))
     _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
-                                                           d.parent) for d in facts.definitions),
+                                                           d.parent, d.docstring is not None)
+                                       for d in facts.definitions),
                   facts.docstring is not None)
     return file_id
 
@@ -114,9 +115,10 @@ def chunk_existing(db: apsw.Connection) -> int:
         lines = stored_lines(db, file_id)
         if lines is None:
             continue
-        definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent) for q, k, ln, e, dec, parent in
-                       db.execute("SELECT qualname, kind, line, end_line, decorators, parent FROM definitions "
-                                  "WHERE file_id = ?", (file_id,))]
+        definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent, documented)
+                       for q, k, ln, e, dec, parent, documented in db.execute(
+                           "SELECT qualname, kind, line, end_line, decorators, parent, docstring IS NOT NULL "
+                           "FROM definitions WHERE file_id = ?", (file_id,))]
         _write_chunks(db, file_id, lines, definitions, docstring is not None)
         count += 1
     return count

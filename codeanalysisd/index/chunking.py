@@ -51,6 +51,7 @@ class Definition:
     end_line: int
     decorators: int  # how many; they sit on the lines just above ``line``
     parent: str | None
+    documented: bool  # the parser found a docstring: only then is its end looked for in the lines
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ def chunks(lines: Sequence[str], definitions: Iterable[Definition], module_docst
             header_end = min([end, d.line + WINDOW - 1, *(line - 1 for line in children)])
             out.append(_chunk(lines, d.qualname, d.kind, d.line, header_end))
             continue
-        doc_end = _docstring_end(lines, d.line, min(end, d.line + WINDOW - 1))
+        # The tokenizer finds where a docstring ends; it is asked only about definitions the
+        # parser says have one (two in three have none: the owner's write skips their tokenizing).
+        doc_end = _docstring_end(lines, d.line, min(end, d.line + WINDOW - 1)) if d.documented else None
         if doc_end is not None and doc_end < min(end, d.line + WINDOW - 1):
             out.append(_chunk(lines, d.qualname, d.kind, d.line, doc_end))
         for start in range(d.line, end + 1, WINDOW):

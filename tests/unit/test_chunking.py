@@ -31,7 +31,8 @@ class Settings:
 
 def definitions(source: str) -> list[chunking.Definition]:
     facts = extract(source.encode())
-    return [chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators), d.parent)
+    return [chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators), d.parent,
+                                d.docstring is not None)
             for d in facts.definitions]
 
 
@@ -99,6 +100,9 @@ def test_no_header_chunk_without_a_docstring_or_without_more_code_after_it():
     assert chunk_texts('def f(x):\n    """Only a docstring."""\n', "f") == ['def f(x):\n    """Only a docstring."""']
     assert chunk_texts('def f(x): """One line."""\n', "f") == ['def f(x): """One line."""']
     assert len(chunk_texts('def f(x):\n    f"not a docstring {x}"\n    return x\n', "f")) == 1
+    # a string that starts an expression, or bytes, is not a docstring either (as the parser says)
+    assert len(chunk_texts("def f(x):\n    ''.join(x)\n    return x\n", "f")) == 1
+    assert len(chunk_texts("def f(x):\n    b'not a docstring'\n    return x\n", "f")) == 1
     # a docstring that runs past the first window: that window already says it
     long_doc = 'def f(x):\n    """' + "words\n" * 40 + '    """\n    return x\n'
     assert [len(t.splitlines()) for t in chunk_texts(long_doc, "f")] == [25, 19]
