@@ -1,0 +1,129 @@
+"""Benchmark: where the first index's time goes, stage by stage, in one process.
+
+Over a copy of the standard library (the files the suite's membership rule takes), on one
+core, with no bus and no units in between:
+  - `ast.parse` of every file (the reference of DESIGN's "AddProject <= 2x ast.parse");
+  - the watcher's extraction: read, hash, decode, `ast` facts, scopes, bindings and uses,
+    the wire form (`index/reading.file_update`);
+  - the DB owner's write of those records, batches of 64 files, one transaction each
+    (`Store.writes.files.index`), into a fresh index and history;
+  - libcst's verdict on every parsed file (`index/syntax.verdict`: parse and regenerate),
+    which the parser units share out, against `libcst.parse_module` alone.
+Each stage is run --rounds times (the write each time into a fresh database); medians.
+The suite runs extraction (the watcher) and the write (the DB owner) side by side, and
+verification on the parser units after the index: the slower of the first two bounds
+AddProject on a machine with a core for each.
+
+Run: .venv/bin/python bench/index_cost.py [--stdlib DIR] [--rounds 3] [--no-libcst]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import os
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from stdlib_box import default_stdlib  # noqa: E402
+
+from codeanalysisd.db.store import Store  # noqa: E402
+from codeanalysisd.index import syntax  # noqa: E402
+from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
+from codeanalysisd.index.reading import FileRead, file_update, read_file  # noqa: E402
+from codeanalysisd.index.record import FileUpdate  # noqa: E402
+from codeanalysisd.paths import roots_overlap  # noqa: E402
+
+BATCH = 64
+MAX_PARSE = 1024 * 1024
+
+
+def timed(work: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def parse_all(items: list[FileRead]) -> None:
+    for item in items:
+        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            ast.parse(item.data or b"")
+
+
+def extract_all(items: list[FileRead]) -> list[FileUpdate]:
+    return [file_update(item, MAX_PARSE)[0] for item in items]
+
+
+def write_all(root: str, updates: list[FileUpdate]) -> None:
+    with tempfile.TemporaryDirectory() as state:
+        store, _ = Store.open(os.path.join(state, "index.sqlite3"), os.path.join(state, "history.sqlite3"))
+        try:
+            store.writes.projects.add(root, roots_overlap)
+            project = store.reads.projects.list()[0].id
+            for start in range(0, len(updates), BATCH):
+                store.writes.files.index(project, updates[start:start + BATCH])
+        finally:
+            store.close()
+
+
+def verify_all(items: list[FileRead]) -> None:
+    for item in items:
+        if item.data is not None and len(item.data) <= MAX_PARSE:
+            syntax.verdict(item.data)
+
+
+def libcst_all(items: list[FileRead]) -> None:
+    import libcst
+
+    for item in items:
+        if item.data is not None and len(item.data) <= MAX_PARSE:
+            with contextlib.suppress(Exception):
+                libcst.parse_module(item.data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stdlib", default=None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-libcst", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = os.path.join(tmp, "stdlib")
+        shutil.copytree(args.stdlib or default_stdlib(), root, symlinks=True,
+                        ignore=shutil.ignore_patterns("site-packages", "dist-packages", "__pycache__"))
+        files = ProjectFiles(root)
+        items = [i for i in (read_file(files.tree, rel) for rel in sorted(files.walk(""))) if i is not None]
+        size = sum(len(i.data or b"") for i in items)
+        print(f"corpus: {len(items)} files, {size / 1e6:.1f} MB; median of {args.rounds} rounds, one core")
+        parse = timed(lambda: parse_all(items), args.rounds)
+        print(f"ast.parse (reference)                      {parse:7.2f} s   1.00x")
+        updates = extract_all(items)
+        extract = timed(lambda: extract_all(items), args.rounds)
+        print(f"extraction (watcher: file_update)          {extract:7.2f} s  {extract / parse:5.2f}x")
+        write = timed(lambda: write_all(root, updates), args.rounds)
+        print(f"write (DB owner: batches of {BATCH})            {write:7.2f} s  {write / parse:5.2f}x")
+        print(f"both on one core                           {extract + write:7.2f} s  {(extract + write) / parse:5.2f}x")
+        print(f"the slower of the two (side by side)       {max(extract, write):7.2f} s  "
+              f"{max(extract, write) / parse:5.2f}x")
+        if not args.no_libcst:
+            alone = timed(lambda: libcst_all(items), 1)
+            verify = timed(lambda: verify_all(items), 1)
+            print(f"libcst.parse_module alone (reference)      {alone:7.2f} s   1.00x (one round)")
+            print(f"libcst verdict (parse + regenerate)        {verify:7.2f} s  {verify / alone:5.2f}x (one round)")
+
+
+if __name__ == "__main__":
+    main()
