@@ -90,7 +90,10 @@ class ProjectFacts:
         for some in _chunks(sorted(keys)):
             # The types are the columns'.
             rows = cast(list[tuple[int, str, str, int, int, int, int, str, str, int]], self.db.execute(
-                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM uses u JOIN files f ON f.id = u.file_id "
+                # CROSS JOIN: from the uses of the keys to their files; the other way round, every
+                # live file of the project is probed for every key (SQLite, with no statistics,
+                # prefers it now that the index by key holds the file too).
+                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM uses u CROSS JOIN files f ON f.id = u.file_id "
                 f"{name_rows.SCOPE_JOIN} WHERE u.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
                 "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
                 (*some, *numbers, self.project_id)).fetchall())
@@ -99,8 +102,9 @@ class ProjectFacts:
     def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
         # The types are the columns'.
         rows = cast(list[name_rows.UseRow], self.db.execute(
-            f"SELECT {name_rows.USE_COLUMNS} FROM scopes s JOIN uses u ON u.file_id = s.file_id AND u.scope = s.id "
-            "WHERE s.file_id = ? AND s.qualname = ? ORDER BY u.line, u.col", (file_id, scope)).fetchall())
+            f"SELECT {name_rows.USE_COLUMNS} FROM uses u {name_rows.SCOPE_JOIN} WHERE u.file_id = ? AND u.scope = "
+            "(SELECT id FROM scopes WHERE file_id = ? AND qualname = ?) ORDER BY u.line, u.col",
+            (file_id, file_id, scope)).fetchall())
         return [name_rows.use(*row) for row in rows]
 
     def definers(self, name: str) -> Iterable[tuple[int, str]]:
