@@ -13,6 +13,7 @@ from old_schema import UNDO_COMPACT_NAMES
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.extract import extract
+from codeanalysisd.index.facts import REFERENCE_KINDS, USE_KINDS
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.repair.disk import from_bytes
 
@@ -117,6 +118,8 @@ def test_the_most_frequent_scope_gets_the_smallest_number():
 def test_kinds_are_numbered_and_unknown_kinds_ask_for_nothing():
     assert [name_rows.KINDS[n] for n in name_rows.kind_numbers(["call", "import", "nonsense"])] == ["call", "import"]
     assert name_rows.KINDS[:2] == ("name", "attribute")  # the two commonest cost no byte
+    # every kind the wire lets through has a number (the wire refuses any other)
+    assert set(name_rows.KINDS) == USE_KINDS >= REFERENCE_KINDS
 
 
 # ---------------------------------------------------------------- the rows, on SQLite
