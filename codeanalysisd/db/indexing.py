@@ -16,7 +16,7 @@ from typing import cast
 
 import apsw
 
-from codeanalysisd.db import history
+from codeanalysisd.db import history, name_rows
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
@@ -38,8 +38,9 @@ class StoredFile:
 
 
 def _clear_derived(db: apsw.Connection, file_id: int) -> None:
-    for table in ("definitions", "imports", "refs", "text_chunks", "chunks", "bindings", "uses"):
+    for table in ("definitions", "imports", "text_chunks", "chunks", "bindings"):
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+    name_rows.delete(db, file_id)
 
 
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
@@ -75,15 +76,10 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
     db.executemany(
-        "INSERT INTO refs (file_id, name, last, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, r.name, r.name.rsplit(".", 1)[-1], r.kind, r.line, r.column, r.scope) for r in facts.references))
-    db.executemany(
         "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
          for b in facts.bindings))
-    db.executemany(
-        "INSERT INTO uses (file_id, key, expr, kind, line, col, scope, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, *u) for u in facts.uses))
+    name_rows.write(db, file_id, facts.references, facts.uses)
     for start in range(1, len(lines) + 1, WINDOW):
         chunk_id = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                           (file_id, start)))

@@ -26,6 +26,9 @@ STRUCTURE = 1
 HEADER_CHUNKS = 10
 # The migration that added the trigram index of definitions' names (sym:).
 DEFINITION_SEARCH = 11
+# The migration that made the name occurrences' rows compact (db/name_rows.py): every file's
+# rows are written again inside it.
+COMPACT_NAMES = 12
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- instead of every definition of the file (its prefix serves what the index by file did).
         DROP INDEX definitions_by_file;
         CREATE INDEX definitions_by_file_line ON definitions(file_id, line);
+        """,
+    ),
+    Migration(
+        COMPACT_NAMES,
+        "references and uses: compact rows, clustered by file",
+        """
+        -- Every name the source reads was a row of refs and of uses, with its enclosing
+        -- definition's qualified name and its kind as text on each: the two tables were more
+        -- than half the index (bench/db_size.py). How a row is packed now is db/name_rows.py's.
+        -- The old tables are renamed here; Store.open's step writes their rows again in the
+        -- new form (name_rows.rewrite_renamed) and drops them, in this migration's transaction.
+        ALTER TABLE refs RENAME TO refs_before_compact;
+        ALTER TABLE uses RENAME TO uses_before_compact;
+        DROP INDEX refs_by_last;
+        DROP INDEX uses_by_key;
+        -- The definitions that enclose a file's names, numbered within the file ("" for the
+        -- module itself).
+        CREATE TABLE scopes (
+            file_id  INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            id       INTEGER NOT NULL,
+            qualname TEXT NOT NULL,
+            PRIMARY KEY (file_id, id)
+        ) STRICT, WITHOUT ROWID;
+        -- The primary keys cluster a file's rows (seq: its position in the file's facts), so no
+        -- index by file is needed to read, replace or cascade-delete them.
+        CREATE TABLE refs (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            last      TEXT NOT NULL,     -- the last name of the dotted name
+            qualifier TEXT,              -- what precedes its last dot; NULL: no dot
+            kind      INTEGER NOT NULL,  -- name_rows.KINDS
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,  -- scopes.id
+            PRIMARY KEY (file_id, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX refs_by_last ON refs(last);
+        CREATE TABLE uses (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            key       TEXT NOT NULL,
+            expr      TEXT NOT NULL,     -- the expression but its last expr_tail characters,
+            expr_tail INTEGER NOT NULL,  -- which are the key's last
+            kind      INTEGER NOT NULL,  -- name_rows.KINDS
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,  -- scopes.id
+            text      TEXT NOT NULL,     -- the text as written but its last text_tail characters,
+            text_tail INTEGER NOT NULL,  -- which are the expression's last
+            PRIMARY KEY (file_id, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX uses_by_key ON uses(key);
         """,
     ),
 )

@@ -10,6 +10,7 @@ from typing import cast
 import apsw
 
 from codeanalysisd import query_language
+from codeanalysisd.db import name_rows
 from codeanalysisd.db.stored_text import WINDOW
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
@@ -323,19 +324,22 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
 
 def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
     where, args = _project_filter(project)
-    last = name.rsplit(".", 1)[-1]
+    qualifier, last = name_rows.split_dotted(name)
     cond_args: tuple[str, ...]
-    if "." in name:
-        cond = "r.last = ? AND (r.name = ? OR r.name LIKE ? ESCAPE '\\')"
-        cond_args = (last, name, "%." + like_escape(name))
+    if qualifier is not None:
+        # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
+        cond = "r.last = ? AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
+        cond_args = (last, qualifier, "%." + like_escape(qualifier))
     else:
         cond, cond_args = "r.last = ?", (last,)
     # The types are the columns'.
-    rows = cast(list[tuple[str, str, str, str, int, int, str]], db.execute(
-        "SELECT f.project_id, f.path, r.name, r.kind, r.line, r.col, r.scope FROM refs r "
-        f"JOIN files f ON f.id = r.file_id WHERE {cond} AND f.state = 'live'{where} "
+    rows = cast(list[tuple[str, str, str | None, str, int, int, int, str]], db.execute(
+        "SELECT f.project_id, f.path, r.qualifier, r.last, r.kind, r.line, r.col, s.qualname FROM refs r "
+        "JOIN files f ON f.id = r.file_id JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope "
+        f"WHERE {cond} AND f.state = 'live'{where} "
         "ORDER BY f.project_id, f.path, r.line, r.col LIMIT ?", (*cond_args, *args, limit)).fetchall())
-    return [Usage(*row) for row in rows]
+    return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
+            for project_id, path, qualifier, last, kind, line, col, scope in rows]
 
 
 def like_escape(text: str) -> str:

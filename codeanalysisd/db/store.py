@@ -29,7 +29,7 @@ from typing import TypeVar, cast
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, queries, vectors
+from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
@@ -282,7 +282,8 @@ class Store:
             def cut_again(db: apsw.Connection) -> None:
                 report.chunked_files = indexing.chunk_existing(db)
 
-            report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again})
+            report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
+                                                           migrations.COMPACT_NAMES: name_rows.rewrite_renamed})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

@@ -8,6 +8,7 @@ from typing import cast
 
 import apsw
 
+from codeanalysisd.db import name_rows
 from codeanalysisd.index.facts import Binding, Import, Use
 from codeanalysisd.index.resolve import DefinitionRow, Skeleton, definition_rows
 
@@ -85,21 +86,26 @@ class ProjectFacts:
 
     def uses_keyed(self, keys: Collection[str], kinds: Collection[str]) -> Iterable[tuple[int, Use]]:
         """By path, line and column (the order answers are given in)."""
+        numbers = name_rows.kind_numbers(kinds)
         for some in _chunks(sorted(keys)):
             # The types are the columns'.
-            rows = cast(list[tuple[int, str, str, str, int, int, str, str]], self.db.execute(
-                "SELECT u.file_id, u.key, u.expr, u.kind, u.line, u.col, u.scope, u.text FROM uses u "
-                f"JOIN files f ON f.id = u.file_id WHERE u.key IN ({_marks(some)}) AND u.kind IN ({_marks(kinds)}) "
+            rows = cast(list[tuple[int, str, str, int, int, int, int, str, str, int]], self.db.execute(
+                # CROSS JOIN: from the uses of the keys to their files; the other way round, every
+                # live file of the project is probed for every key (SQLite, with no statistics,
+                # prefers it now that the index by key holds the file too).
+                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM uses u CROSS JOIN files f ON f.id = u.file_id "
+                f"{name_rows.SCOPE_JOIN} WHERE u.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
                 "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
-                (*some, *kinds, self.project_id)).fetchall())
-            yield from ((row[0], Use(*row[1:])) for row in rows)
+                (*some, *numbers, self.project_id)).fetchall())
+            yield from ((row[0], name_rows.use(*row[1:])) for row in rows)
 
     def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
         # The types are the columns'.
-        rows = cast(list[tuple[str, str, str, int, int, str, str]], self.db.execute(
-            "SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ? AND scope = ? "
-            "ORDER BY line, col", (file_id, scope)).fetchall())
-        return [Use(*row) for row in rows]
+        rows = cast(list[name_rows.UseRow], self.db.execute(
+            f"SELECT {name_rows.USE_COLUMNS} FROM uses u {name_rows.SCOPE_JOIN} WHERE u.file_id = ? AND u.scope = "
+            "(SELECT id FROM scopes WHERE file_id = ? AND qualname = ?) ORDER BY u.line, u.col",
+            (file_id, file_id, scope)).fetchall())
+        return [name_rows.use(*row) for row in rows]
 
     def definers(self, name: str) -> Iterable[tuple[int, str]]:
         """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""
@@ -119,7 +125,7 @@ class ProjectFacts:
             "ORDER BY f.path, d.line", (name, self.project_id)).fetchall())
 
 
-def _marks(values: Collection[str]) -> str:
+def _marks(values: Collection[object]) -> str:
     return ", ".join("?" * len(values))
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["Binding", "Definition", "Import", "IndexedFacts", "Reference", "Use"]
+__all__ = ["REFERENCE_KINDS", "USE_KINDS", "Binding", "Definition", "Import", "IndexedFacts", "Reference", "Use"]
+
+# What a name occurrence can be: the index stores each kind as a number (db/name_rows.py), so
+# a row of another kind is refused on the wire rather than stored.
+REFERENCE_KINDS = frozenset({"name", "attribute", "call"})
+USE_KINDS = REFERENCE_KINDS | {"import"}
 
 
 class Definition(NamedTuple):
@@ -38,7 +43,7 @@ class Import(NamedTuple):
 
 class Reference(NamedTuple):
     name: str  # "a.b.c" for a chain rooted at a name, else just the attribute
-    kind: str  # call, attribute, name
+    kind: str  # REFERENCE_KINDS: call, attribute, name
     line: int
     column: int
     scope: str  # qualname of the innermost enclosing definition, "" at module level
@@ -61,7 +66,7 @@ class Use(NamedTuple):
 
     key: str  # the last name of ``expr``: what a lookup by name finds it under
     expr: str  # what it denotes (index/expressions.py)
-    kind: str  # name, attribute, call, import
+    kind: str  # USE_KINDS: name, attribute, call, import
     line: int
     column: int  # of this name itself (the attribute's own, in a chain)
     scope: str  # qualname of the innermost enclosing definition, "" at module level

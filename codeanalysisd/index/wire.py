@@ -18,7 +18,16 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from codeanalysisd.index.facts import Binding, Definition, Import, IndexedFacts, Reference, Use
+from codeanalysisd.index.facts import (
+    REFERENCE_KINDS,
+    USE_KINDS,
+    Binding,
+    Definition,
+    Import,
+    IndexedFacts,
+    Reference,
+    Use,
+)
 
 
 def encode(facts: IndexedFacts) -> str:
@@ -113,9 +122,9 @@ _USE_TYPES = frozenset({(_S, _S, _S, int, int, _S, _S)})
 _DEFINITION_SHAPE = ("[qualname, name, kind, line, column, end_line, [decorator, ...], [base, ...], signature, "
                      "docstring or null, parent or null]")
 _IMPORT_SHAPE = "[module, name or null, alias or null, level, line, column]"
-_REFERENCE_SHAPE = "[name, kind, line, column, scope]"
+_REFERENCE_SHAPE = "[name, kind (name, attribute or call), line, column, scope]"
 _BINDING_SHAPE = "[scope, name, kind, value, line, column]"
-_USE_SHAPE = "[key, expr, kind, line, column, scope, text]"
+_USE_SHAPE = "[key, expr, kind (name, attribute, call or import), line, column, scope, text]"
 # SQLite's integers: a larger one could not be stored.
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -157,7 +166,7 @@ def _reference(item: _JsonArray) -> Reference | None:
     if tuple(map(type, item)) not in _REFERENCE_TYPES or not (_INT_MIN <= item[2] <= _INT_MAX and
                                                               _INT_MIN <= item[3] <= _INT_MAX):
         return None
-    return Reference._make(item)
+    return Reference._make(item) if item[1] in REFERENCE_KINDS else None
 
 
 def _binding(item: _JsonArray) -> Binding | None:
@@ -171,4 +180,4 @@ def _use(item: _JsonArray) -> Use | None:
     if tuple(map(type, item)) not in _USE_TYPES or not (_INT_MIN <= item[3] <= _INT_MAX and
                                                         _INT_MIN <= item[4] <= _INT_MAX):
         return None
-    return Use._make(item)
+    return Use._make(item) if item[2] in USE_KINDS else None

@@ -25,6 +25,8 @@ def files(project: str) -> dict:
 
 
 def rows(project: str) -> dict:
+    from codeanalysisd.db import name_rows
+
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
                     "syntax": syntax}
@@ -34,20 +36,19 @@ def rows(project: str) -> dict:
     derived = {}
     for path, info in files.items():
         fid = info["id"]
+        references, uses = name_rows.read(db, fid)
         derived[path] = {
             "definitions": sorted(db.execute(
                 "SELECT qualname, kind, line, col, end_line, signature FROM definitions WHERE file_id = ?",
                 (fid,)).fetchall()),
-            "refs": sorted(db.execute("SELECT name, kind, line, col, scope FROM refs WHERE file_id = ?",
-                                      (fid,)).fetchall()),
+            "refs": sorted(references),
             "imports": sorted(db.execute("SELECT module, name, line FROM imports WHERE file_id = ?",
                                          (fid,)).fetchall()),
             "fts": sorted(db.execute("SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
                                      "WHERE c.file_id = ?", (fid,)).fetchall()),
             "bindings": sorted(db.execute("SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?",
                                           (fid,)).fetchall()),
-            "uses": sorted(db.execute("SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ?",
-                                      (fid,)).fetchall()),
+            "uses": sorted(uses),
         }
     orphans = db.execute("SELECT count(*) FROM fts WHERE rowid NOT IN (SELECT id FROM text_chunks)").fetchone()[0]
     return {"files": files, "derived": derived, "fts_orphans": orphans,

@@ -6,3 +6,46 @@ UNDO_DEFINITION_SEARCH = """
     DROP TABLE definition_names; DROP INDEX definitions_by_file_line;
     CREATE INDEX definitions_by_file ON definitions(file_id);
 """
+
+# What the migration that made the name occurrences' rows compact (migrations.COMPACT_NAMES)
+# changed, taken back with the rows: the tables of schema 11, each row's columns spelled out
+# again, in the order the rows were written.
+UNDO_COMPACT_NAMES = """
+    CREATE TABLE refs_11 (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name    TEXT NOT NULL,
+        last    TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        line    INTEGER NOT NULL,
+        col     INTEGER NOT NULL,
+        scope   TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO refs_11 (file_id, name, last, kind, line, col, scope)
+        SELECT r.file_id, iif(r.qualifier IS NULL, r.last, r.qualifier || '.' || r.last), r.last,
+               CASE r.kind WHEN 0 THEN 'name' WHEN 1 THEN 'attribute' WHEN 2 THEN 'call' ELSE 'import' END,
+               r.line, r.col, s.qualname
+        FROM refs r JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope ORDER BY r.file_id, r.seq;
+    CREATE TABLE uses_11 (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        key     TEXT NOT NULL,
+        expr    TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        line    INTEGER NOT NULL,
+        col     INTEGER NOT NULL,
+        scope   TEXT NOT NULL,
+        text    TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO uses_11 (file_id, key, expr, kind, line, col, scope, text)
+        SELECT file_id, key, expr, kind, line, col, scope, head || substr(expr, length(expr) - tail + 1)
+        FROM (SELECT u.file_id, u.seq, u.key, u.expr || substr(u.key, length(u.key) - u.expr_tail + 1) AS expr,
+                     CASE u.kind WHEN 0 THEN 'name' WHEN 1 THEN 'attribute' WHEN 2 THEN 'call' ELSE 'import' END
+                     AS kind, u.line, u.col, s.qualname AS scope, u.text AS head, u.text_tail AS tail
+              FROM uses u JOIN scopes s ON s.file_id = u.file_id AND s.id = u.scope)
+        ORDER BY file_id, seq;
+    DROP TABLE refs; DROP TABLE uses; DROP TABLE scopes;
+    ALTER TABLE refs_11 RENAME TO refs; ALTER TABLE uses_11 RENAME TO uses;
+    CREATE INDEX refs_by_file ON refs(file_id);
+    CREATE INDEX refs_by_last ON refs(last);
+    CREATE INDEX uses_by_key ON uses(key);
+    CREATE INDEX uses_by_file ON uses(file_id);
+"""

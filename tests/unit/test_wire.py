@@ -153,15 +153,20 @@ REF = ["os.sep", "attribute", 3, 4, "f"]
     (sent_with(imports=[[*IMP[:1], 5, *IMP[2:]]]), r"imports\[0\]"),
     (sent_with(imports=[[*IMP[:3], None, *IMP[4:]]]), r"imports\[0\]"),               # level null
     (sent_with(imports=[[*IMP[:5], -(1 << 63) - 1]]), r"imports\[0\]"),
-    (sent_with(references=[REF, REF[:4]]), r"references\[1\] must be \[name, kind, line, column, scope\]"),
+    (sent_with(references=[REF, REF[:4]]),
+     r"references\[1\] must be \[name, kind \(name, attribute or call\), line, column, scope\]"),
+    (sent_with(references=[[REF[0], "import", *REF[2:]]]), r"references\[0\]"),    # not a reference's kind
+    (sent_with(references=[[REF[0], "Call", *REF[2:]]]), r"references\[0\]"),
     (sent_with(references=[[*REF[:4], None]]), r"references\[0\]"),
     (sent_with(references=[[*REF[:2], "3", *REF[3:]]]), r"references\[0\]"),
     (sent_with(references=[[*REF[:3], 1 << 64, *REF[4:]]]), r"references\[0\]"),
     (sent_with(references=[[*REF, "extra"]]), r"references\[0\]"),
     (sent_with(bindings=[["", "x", "import", "^x", 1]]), r"bindings\[0\] must be \[scope, name, kind, value"),
     (sent_with(bindings=[["", "x", "import", None, 1, 0]]), r"bindings\[0\]"),
-    (sent_with(uses=[["x", "^x", "name", 1, 0, ""]]), r"uses\[0\] must be \[key, expr, kind, line"),
+    (sent_with(uses=[["x", "^x", "name", 1, 0, ""]]),
+     r"uses\[0\] must be \[key, expr, kind \(name, attribute, call or import\), line"),
     (sent_with(uses=[["x", "^x", "name", 1, 1 << 63, "", "x"]]), r"uses\[0\]"),
+    (sent_with(uses=[["x", "^x", "read", 1, 0, "", "x"]]), r"uses\[0\]"),            # not a use's kind
 ])
 def test_malformed_facts_are_refused_with_a_reason(text, message):
     with pytest.raises(wire.BadFacts, match=message):

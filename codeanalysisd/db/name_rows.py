@@ -1,0 +1,142 @@
+"""How a file's name occurrences are written as rows, and read back: the one place for it.
+
+Every name a file reads is a row of ``refs`` (what ``FindReferences`` finds by name) and,
+unless it is a function's own variable or a builtin, of ``uses`` (what the structure
+questions follow across files). There are about as many of these rows as there are names in
+the source, so each is kept small (measured in ``bench/db_size.py``):
+
+- the enclosing definition is a small number per file (``scopes`` holds its qualified
+  name once), not the name repeated on every row;
+- a kind is a number (``KINDS``);
+- no row repeats text another column of it holds: a reference's dotted name is its
+  qualifier and its last name, which the lookup index needs anyway; a use's expression
+  ends with its key, and its text as written ends like its expression, so each keeps only
+  what differs (``cut``) and the rest is taken back from the other column (``joined``).
+
+Both tables are clustered by file (``WITHOUT ROWID``, primary key file and position): a
+file's rows are written, read and deleted as one range, without an index by file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+import apsw
+
+from codeanalysisd.index.facts import Reference, Use
+
+# A kind's number is its position; the first two cost no byte in a row (SQLite stores the
+# integers 0 and 1 in the row's header alone).
+KINDS: tuple[str, ...] = ("name", "attribute", "call", "import")
+KIND_NUMBER: dict[str, int] = {kind: n for n, kind in enumerate(KINDS)}
+
+
+def kind_numbers(kinds: Iterable[str]) -> list[int]:
+    """The numbers of the kinds known here (a kind no row can have is left out)."""
+    return [KIND_NUMBER[k] for k in kinds if k in KIND_NUMBER]
+
+
+def split_dotted(name: str) -> tuple[str | None, str]:
+    """A dotted name as (qualifier, last name): None when it has no dot."""
+    qualifier, dot, last = name.rpartition(".")
+    return (qualifier if dot else None), last
+
+
+def dotted(qualifier: str | None, last: str) -> str:
+    """The inverse of ``split_dotted``."""
+    return last if qualifier is None else f"{qualifier}.{last}"
+
+
+def cut(whole: str, other: str) -> tuple[str, int]:
+    """``whole`` as (what precedes its longest common ending with ``other``, that ending's length)."""
+    if whole.endswith(other):  # an expression and its key: the commonest case, at C speed
+        return whole[:len(whole) - len(other)], len(other)
+    # A common ending's endings are common too: the longest is found by halving, with
+    # endswith doing the comparing (a loop over characters cost a second over the stdlib).
+    low, high = 0, min(len(whole), len(other))  # the answer is in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if whole.endswith(other[len(other) - middle:]):
+            low = middle
+        else:
+            high = middle - 1
+    return whole[:len(whole) - low], low
+
+
+def joined(head: str, tail: int, other: str) -> str:
+    """The inverse of ``cut``: ``head`` followed by the last ``tail`` characters of ``other``."""
+    return head + other[len(other) - tail:] if tail else head
+
+
+def scope_numbers(scopes: Iterable[str]) -> dict[str, int]:
+    """A number per enclosing definition of a file, the most frequent first (0 and 1 cost no byte)."""
+    return {scope: n for n, (scope, _) in enumerate(Counter(scopes).most_common())}
+
+
+def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], uses: Sequence[Use]) -> None:
+    """A file's rows of ``scopes``, ``refs`` and ``uses`` (its old ones already deleted)."""
+    numbers = scope_numbers([*(r.scope for r in references), *(u.scope for u in uses)])
+    db.executemany("INSERT INTO scopes (file_id, id, qualname) VALUES (?, ?, ?)",
+                   ((file_id, n, scope) for scope, n in numbers.items()))
+    db.executemany(
+        "INSERT INTO refs (file_id, seq, last, qualifier, kind, line, col, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, seq, last, qualifier, KIND_NUMBER[r.kind], r.line, r.column, numbers[r.scope])
+         for seq, r in enumerate(references) for qualifier, last in (split_dotted(r.name),)))
+    db.executemany(
+        "INSERT INTO uses (file_id, seq, key, expr, expr_tail, kind, line, col, scope, text, text_tail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, seq, u.key, *cut(u.expr, u.key), KIND_NUMBER[u.kind], u.line, u.column, numbers[u.scope],
+          *cut(u.text, u.expr)) for seq, u in enumerate(uses)))
+
+
+def delete(db: apsw.Connection, file_id: int) -> None:
+    for table in ("refs", "uses", "scopes"):
+        db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+
+
+# What a reader selects of ``uses u`` joined to its scope ``s``, in the order ``use`` takes,
+# and its types (the columns').
+UseRow = tuple[str, str, int, int, int, int, str, str, int]
+USE_COLUMNS = "u.key, u.expr, u.expr_tail, u.kind, u.line, u.col, s.qualname, u.text, u.text_tail"
+SCOPE_JOIN = "JOIN scopes s ON s.file_id = u.file_id AND s.id = u.scope"
+
+
+def use(key: str, expr: str, expr_tail: int, kind: int, line: int, column: int, scope: str, text: str,
+        text_tail: int) -> Use:
+    """A ``uses`` row (``USE_COLUMNS``) as the fact it was written from."""
+    whole = joined(expr, expr_tail, key)
+    return Use(key, whole, KINDS[kind], line, column, scope, joined(text, text_tail, whole))
+
+
+def read(db: apsw.Connection, file_id: int) -> tuple[list[Reference], list[Use]]:
+    """A file's references and uses, as written."""
+    # The types are the columns'.
+    refs = cast(list[tuple[str | None, str, int, int, int, str]], db.execute(
+        "SELECT r.qualifier, r.last, r.kind, r.line, r.col, s.qualname FROM refs r "
+        "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope WHERE r.file_id = ? ORDER BY r.seq",
+        (file_id,)).fetchall())
+    uses = cast(list[UseRow], db.execute(
+        f"SELECT {USE_COLUMNS} FROM uses u {SCOPE_JOIN} WHERE u.file_id = ? ORDER BY u.seq", (file_id,)).fetchall())
+    return ([Reference(dotted(qualifier, last), KINDS[kind], line, col, scope)
+             for qualifier, last, kind, line, col, scope in refs], [use(*row) for row in uses])
+
+
+def rewrite_renamed(db: apsw.Connection) -> int:
+    """Migration 12's step: every file's rows of the tables it renamed, written again by
+    ``write`` in the order they were written, and those tables dropped; the number of files."""
+    # The types are the old tables' columns.
+    files = cast(list[tuple[int]], db.execute(
+        "SELECT DISTINCT file_id FROM refs_before_compact UNION SELECT DISTINCT file_id FROM uses_before_compact"
+    ).fetchall())
+    for (file_id,) in files:
+        references = cast(list[tuple[str, str, int, int, str]], db.execute(
+            "SELECT name, kind, line, col, scope FROM refs_before_compact WHERE file_id = ? ORDER BY rowid",
+            (file_id,)).fetchall())
+        uses = cast(list[tuple[str, str, str, int, int, str, str]], db.execute(
+            "SELECT key, expr, kind, line, col, scope, text FROM uses_before_compact WHERE file_id = ? ORDER BY rowid",
+            (file_id,)).fetchall())
+        write(db, file_id, [Reference(*r) for r in references], [Use(*u) for u in uses])
+    db.execute("DROP TABLE refs_before_compact; DROP TABLE uses_before_compact")
+    return len(files)

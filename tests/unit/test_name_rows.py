@@ -1,0 +1,239 @@
+"""The name occurrences' compact rows (db/name_rows.py): the packing rules, the rows read
+back as the extractor gave them, and a database of schema 11 upgraded in place answering as
+before, on real SQLite files."""
+
+import pathlib
+import random
+import sysconfig
+import textwrap
+
+import pytest
+from old_schema import UNDO_COMPACT_NAMES
+
+from codeanalysisd.db import migrations, name_rows
+from codeanalysisd.db.store import Store
+from codeanalysisd.index.extract import extract
+from codeanalysisd.index.facts import REFERENCE_KINDS, USE_KINDS
+from codeanalysisd.paths import roots_overlap
+from codeanalysisd.repair.disk import from_bytes
+
+STDLIB = pathlib.Path(sysconfig.get_paths()["stdlib"])
+OWN = {
+    "pkg/__init__.py": "from .shop import Cart as C\nfrom . import shop\n",
+    "pkg/shop.py": textwrap.dedent("""\
+        import os.path
+        import email.utils as eu
+        from ..up import thing
+
+
+        class Base:
+            def get(self, key):
+                return key
+
+
+        class Cart(Base):
+            '''A cart.'''
+
+            def add(self, item, née=None):
+                self.get(item).price()
+                super().get(item)
+                x = eu.formatdate(os.path.join("a", "b"))
+                f().attr.other(x, née)
+                (a
+                 . b
+                 . c)
+                return [len(v) for v in item]
+
+            class Line:
+                def total(self):
+                    return thing.value + Cart().add(None)
+
+
+        def f():
+            return lambda: os.sep
+        """),
+}
+# real modules as well: chains over lines, decorators, nested definitions, star imports
+FROM_STDLIB = ("email/utils.py", "json/decoder.py", "unittest/case.py", "collections/__init__.py")
+
+
+def files() -> dict[str, bytes]:
+    found = {path: text.encode() for path, text in OWN.items()}
+    found.update({f"std/{rel}": (STDLIB / rel).read_bytes() for rel in FROM_STDLIB})
+    return found
+
+
+def index(store: Store, contents: dict[str, bytes]) -> None:
+    store.writes.files.index("p", [from_bytes(p, data, len(data), 1, 1 << 20) for p, data in contents.items()])
+
+
+@pytest.fixture
+def store(tmp_path):
+    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    s.writes.projects.add("/srv/p", roots_overlap)
+    index(s, files())
+    yield s
+    s.close()
+
+
+def file_ids(store: Store) -> dict[str, int]:
+    return dict(store.db.execute("SELECT path, id FROM files"))
+
+
+# ---------------------------------------------------------------- the packing rules, pure
+
+@pytest.mark.parametrize("name", ["join", "os.path.join", "a.", ".b", "a..b", "", ".", "née.ça"])
+def test_a_dotted_name_splits_at_its_last_dot_and_joins_again(name):
+    qualifier, last = name_rows.split_dotted(name)
+    assert "." not in last and name_rows.dotted(qualifier, last) == name
+    assert (qualifier is None) == ("." not in name)
+
+
+def common_ending(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
+def test_cut_keeps_what_precedes_the_longest_common_ending_and_joined_restores_it():
+    rnd = random.Random(18)
+    pairs = [("^email.utils.formatdate", "formatdate"), ("eu.formatdate", "^email.utils.formatdate"),
+             ("b", "bbb"), ("bbb", "b"), ("", "x"), ("x", ""), ("", ""), ("née", "ée"), ("a.b", "a.b")]
+    pairs += [("".join(rnd.choice("ab.é") for _ in range(rnd.randint(0, 9))),
+               "".join(rnd.choice("ab.é") for _ in range(rnd.randint(0, 9)))) for _ in range(5000)]
+    for whole, other in pairs:
+        head, tail = name_rows.cut(whole, other)
+        assert tail == common_ending(whole, other), (whole, other)
+        assert head == whole[:len(whole) - tail]
+        assert name_rows.joined(head, tail, other) == whole
+
+
+def test_the_most_frequent_scope_gets_the_smallest_number():
+    numbers = name_rows.scope_numbers(["", "A.f", "A.f", "B", "A.f", ""])
+    assert numbers == {"A.f": 0, "": 1, "B": 2}
+    assert name_rows.scope_numbers([]) == {}
+
+
+def test_kinds_are_numbered_and_unknown_kinds_ask_for_nothing():
+    assert [name_rows.KINDS[n] for n in name_rows.kind_numbers(["call", "import", "nonsense"])] == ["call", "import"]
+    assert name_rows.KINDS[:2] == ("name", "attribute")  # the two commonest cost no byte
+    # every kind the wire lets through has a number (the wire refuses any other)
+    assert set(name_rows.KINDS) == USE_KINDS >= REFERENCE_KINDS
+
+
+# ---------------------------------------------------------------- the rows, on SQLite
+
+def test_a_files_rows_read_back_as_the_extractor_gave_them(store):
+    ids = file_ids(store)
+    for path, data in files().items():
+        facts = extract(data)
+        assert facts.uses, path
+        assert name_rows.read(store.db, ids[path]) == (list(facts.references), list(facts.uses)), path
+
+
+def test_every_row_names_a_scope_of_its_own_file(store):
+    for table in ("refs", "uses"):
+        assert store.db.execute(
+            f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
+            "(SELECT 1 FROM scopes s WHERE s.file_id = t.file_id AND s.id = t.scope)").fetchone() == (0,)
+    assert store.db.execute("SELECT count(*) FROM scopes s WHERE NOT EXISTS (SELECT 1 FROM refs r WHERE "
+                            "r.file_id = s.file_id AND r.scope = s.id) AND NOT EXISTS (SELECT 1 FROM uses u "
+                            "WHERE u.file_id = s.file_id AND u.scope = s.id)").fetchone() == (0,)
+
+
+def counts(store: Store) -> tuple[int, int, int]:
+    return tuple(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("refs", "uses", "scopes"))
+
+
+def test_a_file_written_again_or_deleted_or_its_project_removed_leaves_no_rows_behind(store):
+    first = counts(store)
+    index(store, files())
+    assert counts(store) == first
+    index(store, {"pkg/shop.py": b"def g():\n    return h()\n"})
+    shop = file_ids(store)["pkg/shop.py"]
+    assert name_rows.read(store.db, shop) == ([("h", "call", 2, 11, "g")], [("h", "~h", "call", 2, 11, "g", "h")])
+    assert store.db.execute("SELECT qualname FROM scopes WHERE file_id = ?", (shop,)).fetchall() == [("g",)]
+    store.writes.files.mark_deleted("p", ["pkg/shop.py"])
+    assert name_rows.read(store.db, shop) == ([], [])
+    assert store.db.execute("SELECT count(*) FROM scopes WHERE file_id = ?", (shop,)).fetchone() == (0,)
+    store.writes.projects.remove("p")
+    assert counts(store) == (0, 0, 0)
+
+
+# ---------------------------------------------------------------- schema 11, upgraded
+
+def answers(store: Store) -> dict[str, object]:
+    """Everything read from these rows: FindReferences by every name, dotted or not, and the
+    structure reads by every key and kind and by every file and scope."""
+    db = store.db
+    names = {n for (n,) in db.execute("SELECT DISTINCT iif(qualifier IS NULL, last, qualifier || '.' || last) "
+                                      "FROM refs")}
+    asked = sorted(names | {n.rsplit(".", 1)[-1] for n in names} | {n.split(".", 1)[-1] for n in names}
+                   | {"path.join", ".join", "x.", "missing.name"})
+    facts = store.reads.structure.facts("p")
+    keys = sorted({k for (k,) in db.execute("SELECT DISTINCT key FROM uses")} | {"nothing_by_this_key"})
+    scopes = sorted(set(db.execute("SELECT file_id, qualname FROM scopes")) | {(1, "no.such.scope")})
+    return {
+        "references": {n: store.reads.files.find_references(n, "p", 10_000) for n in asked},
+        "references_anywhere": {n: store.reads.files.find_references(n, None, 3) for n in asked},
+        "keyed": {kinds: list(facts.uses_keyed(keys, kinds))
+                  for kinds in (("name", "attribute", "call", "import"), ("call",), ("import", "attribute"), ())},
+        "in": {(f, s): list(facts.uses_in(f, s)) for f, s in scopes},
+    }
+
+
+def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    index(store, files())
+    ids = file_ids(store)
+    before = answers(store)
+    assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
+    with store.db:
+        store.db.execute(UNDO_COMPACT_NAMES)
+    store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
+    # the rows as schema 11 held them: the facts, with the scope and kind spelled out on each
+    for path, data in files().items():
+        facts = extract(data)
+        assert store.db.execute("SELECT name, kind, line, col, scope FROM refs WHERE file_id = ? ORDER BY rowid",
+                                (ids[path],)).fetchall() == [tuple(r) for r in facts.references]
+        assert store.db.execute("SELECT key, expr, kind, line, col, scope, text FROM uses WHERE file_id = ? "
+                                "ORDER BY rowid", (ids[path],)).fetchall() == [tuple(u) for u in facts.uses]
+    store.close()
+
+    again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == [migrations.COMPACT_NAMES]
+        assert answers(again) == before
+        for path, data in files().items():
+            facts = extract(data)
+            assert name_rows.read(again.db, ids[path]) == (list(facts.references), list(facts.uses))
+        assert again.db.execute("SELECT name FROM sqlite_schema WHERE name LIKE '%before_compact%'").fetchall() == []
+        assert again.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert again.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        again.close()
+
+
+def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    index(store, files())
+    with store.db:
+        store.db.execute(UNDO_COMPACT_NAMES)
+    store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
+    schema = store.db.execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
+    rows = {t: store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("refs", "uses")}
+
+    def interrupted(db):
+        name_rows.rewrite_renamed(db)
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        migrations.migrate(store.db, steps={migrations.COMPACT_NAMES: interrupted})
+    assert migrations.schema_version(store.db) == migrations.COMPACT_NAMES - 1
+    assert store.db.execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall() == schema
+    assert {t: store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("refs", "uses")} == rows
+    store.close()
+
