@@ -47,6 +47,11 @@ class Notifier:
             self.status = status
             self._send(f"STATUS={status}")
 
+    def extend_start(self, seconds: float) -> None:
+        """Ask systemd for ``seconds`` more before the start times out (work before READY that
+        may outlast TimeoutStartSec=, such as a schema migration of a large index)."""
+        self._send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
+
     def reloading(self) -> None:
         self._send("RELOADING=1\nSTATUS=reloading the configuration")
 
@@ -65,6 +70,14 @@ def watchdog_interval() -> float | None:
     if not usec or (pid and int(pid) != os.getpid()):
         return None
     return int(usec) / 2_000_000
+
+
+async def extend_start_while_running(notifier: Notifier, every: float = 20.0) -> None:
+    """Until cancelled, keep the start from timing out: every ``every`` seconds ask for three
+    times that again, so a start that hangs still fails within a minute of its last request."""
+    while True:
+        notifier.extend_start(3 * every)
+        await asyncio.sleep(every)
 
 
 async def keep_alive(notifier: Notifier) -> None:

@@ -13,6 +13,7 @@ from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
 from codeanalysisd.db.store import OpenReport, Store
 from codeanalysisd.names import BUS_NAME, OBJECT_PATH
+from codeanalysisd.notify import extend_start_while_running
 from codeanalysisd.owner.callers import Callers
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
@@ -101,12 +102,17 @@ async def serve(ctx: service.Context) -> int:
     history_path = str(ctx.state_dir / history.FILENAME)
     ctx.notifier.set_status(f"opening and migrating {db_path}")
     retention = history.Retention(ctx.config.max_versions, ctx.config.max_age)
+    # Opening migrates: on a large index that can outlast TimeoutStartSec=, so it runs on a
+    # thread while the loop asks systemd for more time (and still answers SIGTERM).
+    extending = asyncio.ensure_future(extend_start_while_running(ctx.notifier))
     try:
-        store, report = Store.open(db_path, history_path, retention)
+        store, report = await asyncio.to_thread(Store.open, db_path, history_path, retention)
     except MigrationError as exc:
         log.critical("cannot start: %s", exc, extra={"path": db_path})
         ctx.notifier.set_status(f"failed: {exc}")
         return EXIT_SCHEMA
+    finally:
+        extending.cancel()
     _log_open(log, store, report)
     pruned = store.writes.history.prune()
     if pruned:
