@@ -95,6 +95,11 @@ def main() -> None:
         report["syntax_problems"] = len(json.loads(box.run("codeanalysisctl", "--json", "problems").stdout))
         report["latency"] = json.loads(box.run(PY, PROBE, "latency", "/srv/stdlib", "stdlib", "-n", str(args.edits),
                                                timeout=900).stdout)
+        # The same edits again with the parser units stopped: what verification beside the
+        # edits costs them (the vectorizer embeds in both).
+        box.systemctl("stop", "codeanalysisd-parser@*.service")
+        report["latency_without_parsers"] = json.loads(box.run(PY, PROBE, "latency", "/srv/stdlib", "stdlib", "-n",
+                                                               str(args.edits), timeout=900).stdout)
         report["queries"] = json.loads(box.run(PY, PROBE, "queries", "-n", str(args.queries), timeout=900).stdout)
         # the same queries from an unprivileged caller who can read every file: each row is
         # checked against what they could read on disk (the root caller's are not)
@@ -136,6 +141,9 @@ def print_report(r: dict) -> None:
     for key, figures in r["latency"].items():
         print(f"{key} over {figures['n']} edits: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
               f"max {figures['max_ms']:.1f} ms")
+    for key, figures in r.get("latency_without_parsers", {}).items():
+        print(f"{key} over {figures['n']} edits with the parser units stopped: p50 {figures['p50_ms']:.1f} ms, "
+              f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms")
     for label, figures in r["queries"].items():
         print(f"{label:42s} p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
     for label, figures in r.get("queries_as_user", {}).items():

@@ -24,8 +24,9 @@ each tree one project (`codeanalysisctl add --no-block`, one after another), rec
   - query latency through the system bus, the same queries at each size
     (bench/index_probe.py `queries`: FindSymbol, FindReferences, Search, Peer.Ping).
 The vectorizer is stopped right after the suite starts, at each size: embedding would share
-the two cores with indexing and the queries. The watcher's libcst verification is left to
-run after the index, as it does in use: the queries are measured while it runs, at each size.
+the two cores with indexing and the queries. libcst verification (the parser units, one per
+core, which the owner starts) is left to run after the index, as it does in use: the
+queries are measured while it runs, at each size.
 
 Run as root after `make wheels`:
   .venv/bin/python bench/scale.py [--sizes 1,3,10] [--queries 300] [--prepare-only]
@@ -187,9 +188,13 @@ def phases(box: Box) -> list[str]:
 
 
 def memory(box: Box) -> dict[str, dict[str, float]]:
-    """Per unit: VmHWM of the MainPID and memory.peak of its cgroup, in MB."""
+    """Per unit (the parser units the owner started included): VmHWM of the MainPID and
+    memory.peak of its cgroup, in MB."""
     out: dict[str, dict[str, float]] = {}
-    for unit in UNITS:
+    parsers = sorted(line.split()[0] for line in box.systemctl(
+        "list-units", "--plain", "--no-legend", "--state=active", "codeanalysisd-parser@*.service"
+    ).stdout.splitlines() if line.strip())
+    for unit in (*UNITS, *parsers):
         shown = box.show(unit, "MainPID", "ControlGroup")
         pid, cgroup = shown["MainPID"], shown["ControlGroup"]
         hwm = box.sh(f"grep '^VmHWM:' /proc/{pid}/status | awk '{{print $2}}'", check=False).stdout.strip()
@@ -215,7 +220,7 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     # is stopped by name: `systemctl stop codeanalysisd.target` returns once the target is
     # down, and the target, ordered after its units, stops before them (the owner was seen
     # still active right after it).
-    box.systemctl("stop", "codeanalysisd.target", *ALL_UNITS)
+    box.systemctl("stop", "codeanalysisd.target", *ALL_UNITS, "codeanalysisd-parser@*.service")
     active = box.systemctl("is-active", *ALL_UNITS, check=False).stdout.split()
     if any(state not in ("inactive", "failed") for state in active):
         sys.exit(f"the units did not stop: {active}")
@@ -323,7 +328,8 @@ def print_report(r: dict) -> None:
           "[cgroup memory.peak, page cache included]:")
     for s in r["sizes"]:
         cells = [f"{u.removeprefix('codeanalysisd-').removesuffix('.service')} {m['vmhwm_mb']:.0f} "
-                 f"({s['memory_after_index'][u]['vmhwm_mb']:.0f}) [{_mb(m['cgroup_peak_mb'])}]"
+                 f"({s['memory_after_index'].get(u, {}).get('vmhwm_mb', float('nan')):.0f}) "
+                 f"[{_mb(m['cgroup_peak_mb'])}]"
                  for u, m in s["memory_peak"].items()]
         print(f"  {s['size']}x: " + ", ".join(cells) + "; vectorizer stopped")
     if not r.get("cgroup_controllers"):
@@ -348,7 +354,8 @@ def print_report(r: dict) -> None:
     for unit, m in top["memory_peak"].items():
         limit = 150 if unit == "codeanalysisd-db.service" else 300
         print(f"  {unit}: VmHWM {m['vmhwm_mb']:.0f} MB (right after the index: "
-              f"{top['memory_after_index'][unit]['vmhwm_mb']:.0f} MB): target <= {limit} MB: "
+              f"{top['memory_after_index'].get(unit, {}).get('vmhwm_mb', float('nan')):.0f} MB): "
+              f"target <= {limit} MB: "
               f"{'met' if m['vmhwm_mb'] <= limit else 'NOT met'}")
     for label, q in top["queries"].items():
         if label.startswith(("FindSymbol", "Search")):
