@@ -234,7 +234,11 @@ class ProjectSync:
                 batch, sent, size = [], [], 0
 
             for item in items:
-                facts, clean = file_facts(item, self.max_parse)
+                # Parsed on a thread, so that the loop goes on sending the request in flight
+                # and reading its reply meanwhile: parsed on the loop, a batch's request left
+                # only when the next batch was parsed, and the owner and this process took
+                # turns instead of working side by side.
+                facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
                 if not clean:
                     self.progress.errors += 1
                 batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts, item.mode))
