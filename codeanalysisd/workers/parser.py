@@ -67,7 +67,10 @@ class Parser:
                            Counters(done=self.tally.verified, errors=self.tally.differ))
 
     async def verify(self, owner: OwnerClient, project: ProjectInfo) -> bool:
-        """One batch of the project's pending files; True if there was any."""
+        """One batch of the project's pending files; True if any verdict was recorded. Files
+        whose content changed since they were indexed are passed over: offered again, they
+        would only be passed over again until the watcher indexes them (it may be stopped),
+        so such a batch is not a reason to ask again at once."""
         batch = await owner.syntax_pending(project.id, BATCH, self.claimant)
         if not batch:
             return False
@@ -88,10 +91,11 @@ class Parser:
                 # Parsed, or interrupted by a stop: either way libcst did not crash on it (a
                 # crash takes the process down, and leaves the marker behind).
                 self.marker.unlink(missing_ok=True)
-        if verdicts:
-            await owner.record_syntax(project.id, verdicts)
-            self.tally.verified += len(verdicts)
-            self.tally.differ += sum(v != syntax.EXACT for _, _, v in verdicts)
+        if not verdicts:
+            return False
+        await owner.record_syntax(project.id, verdicts)
+        self.tally.verified += len(verdicts)
+        self.tally.differ += sum(v != syntax.EXACT for _, _, v in verdicts)
         return True
 
 
