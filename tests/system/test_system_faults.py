@@ -45,6 +45,12 @@ def hostile_project(system):
     system.run("codeanalysisctl", "add", ROOT)
     wait_until(lambda: json.loads(system.run("codeanalysisctl", "--json", "def", "a", "-p", PID).stdout),
                timeout=20, what="the project indexed")
+    # and its syntax verified: a parser unit's verdict landing mid-test would change the state
+    # the tests compare before and after
+    wait_until(lambda: json.loads(system.run("busctl", "--json=short", "get-property", "org.codeanalysis1",
+                                             "/org/codeanalysis1", "org.codeanalysis1.Manager",
+                                             "SyntaxPending").stdout)["data"] == 0,
+               timeout=60, what="the project's syntax verified")
     yield
     system.run("codeanalysisctl", "remove", PID, check=False)
 
