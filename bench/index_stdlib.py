@@ -28,6 +28,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from helpers import active_parser_units  # noqa: E402
 from sandbox.box import Box, wait_until  # noqa: E402
 from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
@@ -87,9 +88,7 @@ def main() -> None:
                    what="every file's concrete syntax verified")
         report["add_to_syntax_verified_s"] = time.monotonic() - t0
         report["syntax_after_index_s"] = time.monotonic() - indexed_at
-        parsers = sorted(line.split()[0] for line in box.systemctl(
-            "list-units", "--plain", "--no-legend", "--state=active", "codeanalysisd-parser@*.service"
-        ).stdout.splitlines() if line.strip())
+        parsers = active_parser_units(box)
         report["parser_units"] = parsers
         report["rss_parsers_mb"] = {u: peak_rss_mb(box, u) for u in parsers}
         report["syntax_problems"] = len(json.loads(box.run("codeanalysisctl", "--json", "problems").stdout))

@@ -49,6 +49,7 @@ import zipfile
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from helpers import active_parser_units  # noqa: E402
 from sandbox.box import Box, wait_until  # noqa: E402
 from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
 
@@ -191,9 +192,7 @@ def memory(box: Box) -> dict[str, dict[str, float]]:
     """Per unit (the parser units the owner started included): VmHWM of the MainPID and
     memory.peak of its cgroup, in MB."""
     out: dict[str, dict[str, float]] = {}
-    parsers = sorted(line.split()[0] for line in box.systemctl(
-        "list-units", "--plain", "--no-legend", "--state=active", "codeanalysisd-parser@*.service"
-    ).stdout.splitlines() if line.strip())
+    parsers = active_parser_units(box)
     for unit in (*UNITS, *parsers):
         shown = box.show(unit, "MainPID", "ControlGroup")
         pid, cgroup = shown["MainPID"], shown["ControlGroup"]

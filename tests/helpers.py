@@ -27,6 +27,16 @@ def ctl(box: Box, *args: str, check: bool = True, user: str | None = None, group
     return box.run("codeanalysisctl", *box.user, *args, check=check, user=user, groups=groups)
 
 
+def parser_units(box: Box) -> dict[str, str]:
+    """The parser units systemd has loaded (the DB owner starts them), with their ActiveState."""
+    out = box.systemctl("list-units", "--all", "--plain", "--no-legend", "codeanalysisd-parser@*.service").stdout
+    return {line.split()[0]: line.split()[2] for line in out.splitlines() if line.strip()}
+
+
+def active_parser_units(box: Box) -> list[str]:
+    return sorted(unit for unit, state in parser_units(box).items() if state == "active")
+
+
 def all_running(box: Box) -> bool:
     return all(box.show(u, "SubState")["SubState"] == "running" for u in SERVICES)
 

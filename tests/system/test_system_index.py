@@ -11,7 +11,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import busctl, ctl, start_suite
+from helpers import active_parser_units, busctl, ctl, parser_units, start_suite
 from sandbox.box import wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -324,11 +324,6 @@ PARSER_1 = "codeanalysisd-parser@1.service"
 PARSERS_DROPIN = "/etc/codeanalysisd/codeanalysisd.conf.d/50-parsers.conf"
 
 
-def _parser_units(box) -> dict[str, str]:
-    out = box.systemctl("list-units", "--all", "--plain", "--no-legend", "codeanalysisd-parser@*.service").stdout
-    return {line.split()[0]: line.split()[2] for line in out.splitlines() if line.strip()}
-
-
 def _verified_by(box, unit: str) -> int:
     status = box.show(unit, "StatusText")["StatusText"]  # "...: N file(s) verified, M differ"
     return int(status.split(": ", 1)[1].split()[0]) if ": " in status else 0
@@ -359,7 +354,7 @@ def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(sys
     try:
         system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=3\n")
         system.systemctl("reload", "codeanalysisd-db.service")
-        wait_until(lambda: _parser_units(system) .get("codeanalysisd-parser@3.service") == "active", timeout=30,
+        wait_until(lambda: parser_units(system).get("codeanalysisd-parser@3.service") == "active", timeout=30,
                    what="three parser units")
         wait_until(lambda: not _unverified(system, "shared/"), timeout=120, what="every module verified")
         files = db_rows(system)["files"]
@@ -369,7 +364,7 @@ def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(sys
         assert sum(1 for c in counts.values() if c) >= 2, counts  # side by side
         system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=1\n")
         system.systemctl("reload", "codeanalysisd-db.service")
-        wait_until(lambda: [u for u, state in _parser_units(system).items() if state == "active"] == [PARSER_1],
+        wait_until(lambda: active_parser_units(system) == [PARSER_1],
                    timeout=30, what="instances 2 and 3 stopped")
         assert "stopped codeanalysisd-parser@2.service, codeanalysisd-parser@3.service: [Parser] Units=1" in \
             system.journal("codeanalysisd-db.service", "-o", "cat")
