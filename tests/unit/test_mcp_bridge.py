@@ -17,7 +17,7 @@ from codeanalysisd.cli.client import signature_of
 from codeanalysisd.cli.mcp import pages, tools
 from codeanalysisd.cli.mcp.args import INVALID_ARGUMENT, ToolError, check
 from codeanalysisd.cli.mcp.bus import failure, when
-from codeanalysisd.cli.mcp.pages import Cursor, dumps, fit, fit_lines, lines_of, path_matcher, resume
+from codeanalysisd.cli.mcp.pages import Cursor, dumps, fit, fit_lines, lines_of, page_answer, path_matcher, resume
 
 SEARCH = tools.BY_NAME["search"].input_schema
 
@@ -118,7 +118,7 @@ def rows(n: int, width: int = 50) -> list[dict]:
     return [{"project": "app", "path": f"m{i}.py", "text": "x" * width} for i in range(n)]
 
 
-def page_of(items, max_chars, cuttable=("text",)):
+def builder(items):
     def build(shown, compact):
         out = {"results": shown, "more": len(shown) < len(items)}
         if out["more"]:
@@ -126,13 +126,19 @@ def page_of(items, max_chars, cuttable=("text",)):
         out["freshness"] = {"app": {"stale": False}} if compact else {"app": {"stale": False, "why": "y" * 50}}
         return out
 
-    return fit(items, max_chars, build, cuttable)
+    return build
 
 
-@given(st.integers(0, 300), st.integers(1000, 20000), st.integers(0, 500))
+def page_of(items, max_chars, cuttable=("text",)):
+    return fit(items, max_chars, builder(items), cuttable)
+
+
+@given(st.integers(0, 300), st.integers(1000, 20000), st.integers(0, 500), st.booleans())
 @settings(max_examples=200)
-def test_an_answer_never_exceeds_max_chars_and_says_what_it_left_out(count, max_chars, width):
+def test_an_answer_never_exceeds_max_chars_and_says_what_it_left_out(count, max_chars, width, uneven):
     items = rows(count, width)
+    if uneven:  # items of different lengths, some of them not ASCII: lengths are characters
+        items = [{**item, "text": "é" * (i * 37 % (width + 1))} for i, item in enumerate(items)]
     answer = page_of(items, max_chars)
     assert len(dumps(answer)) <= max_chars
     shown = answer["results"]
@@ -140,6 +146,10 @@ def test_an_answer_never_exceeds_max_chars_and_says_what_it_left_out(count, max_
     if len(shown) < count:
         assert answer["more"] and answer["next_cursor"]
         assert any("did not fit" in n for n in answer.get("notes", []))
+    if shown == items[:len(shown)] and len(shown) < count:  # as many as fit: one more would not
+        compact = "why" not in dumps(answer["freshness"])
+        one_more = page_answer(items, items[:len(shown) + 1], max_chars, builder(items), compact)
+        assert len(dumps(one_more)) > max_chars
 
 
 def test_a_result_too_long_alone_is_cut_and_says_so():

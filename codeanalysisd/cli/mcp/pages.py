@@ -31,10 +31,14 @@ Answer = dict[str, Any]
 Item = dict[str, Any]
 
 
+# One encoder for every answer: json.dumps with options builds a new one on each call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """The text of an answer: compact JSON, characters as they are (so its length is what
     an agent reads)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def note(answer: Answer, text: str) -> None:
@@ -139,6 +143,43 @@ def _cut_first(item: Item, cuttable: Sequence[str], too_long: Callable[[Item], i
     return shortened(keep) if too_long(shortened(keep)) <= 0 else None
 
 
+def page_answer(items: Sequence[Item], shown: list[Item], max_chars: int,
+                build: Callable[[list[Item], bool], Answer], compact: bool) -> Answer:
+    """The answer showing ``shown``, the first of ``items``, with the notes fit adds."""
+    out = build(shown, compact)
+    if compact:
+        note(out, "freshness is shortened to fit max_chars; index_status tells why a project is stale")
+    left = len(items) - len(shown)
+    if left:
+        note(out, f"{left} more result(s) of this page did not fit in max_chars={max_chars}; "
+                  "next_cursor continues with them")
+    return out
+
+
+class _Lengths:
+    """The length of the text of the answer showing the first n items, for any n, each item
+    serialized once: the answer is serialized with its list of items empty, and the items'
+    own texts added (JSON puts nothing but commas between them). Serializing whole answers to
+    find how many fit cost half of a long tool call's time in the server."""
+
+    def __init__(self, items: Sequence[Item], answer: Callable[[list[Item]], Answer]) -> None:
+        self.items, self.answer = items, answer
+        self.ends = [0]  # self.ends[n]: the characters of the first n items' texts together
+
+    def text_of_items(self, n: int) -> int:
+        while len(self.ends) <= n:
+            self.ends.append(self.ends[-1] + len(dumps(self.items[len(self.ends) - 1])))
+        return self.ends[n] + max(n - 1, 0)
+
+    def __call__(self, n: int) -> int:
+        shown = list(self.items[:n])
+        out = self.answer(shown)
+        key = next((k for k, v in out.items() if v is shown), None)
+        if key is None:  # a build that copies the items: its answer measured whole
+            return len(dumps(out))
+        return len(dumps({**out, key: []})) + self.text_of_items(n)
+
+
 def fit(items: Sequence[Item], max_chars: int, build: Callable[[list[Item], bool], Answer],
         cuttable: Sequence[str] = ()) -> Answer:
     """The answer holding as many of ``items`` (in order) as fit in ``max_chars``.
@@ -150,32 +191,20 @@ def fit(items: Sequence[Item], max_chars: int, build: Callable[[list[Item], bool
     compact = not fits(build([], False), max_chars)
 
     def answer(shown: list[Item]) -> Answer:
-        out = build(shown, compact)
-        if compact:
-            note(out, "freshness is shortened to fit max_chars; index_status tells why a project is stale")
-        left = len(items) - len(shown)
-        if left:
-            note(out, f"{left} more result(s) of this page did not fit in max_chars={max_chars}; "
-                      "next_cursor continues with them")
-        return out
+        return page_answer(items, shown, max_chars, build, compact)
 
-    def ok(n: int) -> bool:
-        return fits(answer(list(items[:n])), max_chars)
-
-    if ok(len(items)):
+    length = _Lengths(items, answer)
+    if length(len(items)) <= max_chars:
         return answer(list(items))
     # Each item's own length (and its comma) puts the count within a step or two of the
-    # answer; whole answers are serialized only to confirm it, not to search for it.
-    room = max_chars - len(dumps(answer([]))) - NOTE_ROOM
+    # answer; the answer's length confirms it.
+    room = max_chars - length(0) - NOTE_ROOM
     count = 0
-    for item in items:
-        room -= len(dumps(item)) + 1
-        if room < 0:
-            break
+    while count < len(items) and length.text_of_items(count + 1) <= room:
         count += 1
-    while count and not ok(count):
+    while count and length(count) > max_chars:
         count -= 1
-    while count < len(items) and ok(count + 1):
+    while count < len(items) and length(count + 1) <= max_chars:
         count += 1
     if count or not items:
         return answer(list(items[:count]))
