@@ -15,7 +15,8 @@ watcher has them.
 StartRepairWorker can set another schedule (one project, another batch size or interval):
 the worker asks the owner for it at the start of every round (the owner's signal
 RepairScheduleChanged starts that round at once), the configured value standing for 0. A
-new project scope starts a new cycle. After every round it reports its cycle and, per
+new project scope starts a new cycle; a project added meanwhile joins the current one at
+its front, so that its first check does not wait for the others. After every round it reports its cycle and, per
 project, what it checked and repaired (ReportRepair), for RepairWorkerStatus.
 """
 
@@ -48,6 +49,7 @@ class _Cycle:
     number: int = 0
     repaired: int = 0
     scope: str = ""  # the project it covers; "": every project
+    projects: set[str] = field(default_factory=set)  # the projects listed into it
 
 
 @dataclass
@@ -104,10 +106,13 @@ class RepairWorker:
         """Asked after each round: a reload of the configuration applies from the next wait."""
         return self.poll_interval or self.ctx.config.repair_interval
 
-    async def _new_cycle(self, owner: OwnerClient) -> None:
+    async def _listed(self, owner: OwnerClient, leave: set[str]) -> tuple[list[tuple[str, str, str]], set[str]]:
+        """Every path of the active projects in scope but those in ``leave`` (on disk, in the
+        index or in the version store), and the projects listed."""
         queue: list[tuple[str, str, str]] = []
+        listed: set[str] = set()
         for project in await owner.list_projects():
-            if project.state != "active" or (self.scope and project.id != self.scope):
+            if project.state != "active" or (self.scope and project.id != self.scope) or project.id in leave:
                 continue
             files = ProjectFiles(project.root, self.ctx.config.exclude, RootId(project.root_dev, project.root_ino))
             try:
@@ -117,7 +122,22 @@ class RepairWorker:
             self.files[project.id] = files
             known = await owner.repair_paths(project.id)
             queue += [(project.id, project.root, path) for path in sorted(set(on_disk) | set(known))]
-        self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1, scope=self.scope)
+            listed.add(project.id)
+        return queue, listed
+
+    async def _new_cycle(self, owner: OwnerClient) -> None:
+        queue, listed = await self._listed(owner, set())
+        self.cycle = _Cycle(queue, len(queue), self.cycle.number + 1, scope=self.scope, projects=listed)
+
+    async def _join_new_projects(self, owner: OwnerClient) -> None:
+        """A project added (or back) since the cycle began joins it at the front: its first
+        check does not wait for a whole cycle over the others."""
+        queue, listed = await self._listed(owner, self.cycle.projects)
+        if listed:
+            log.info("cycle %d: %d file(s) of %s joined it", self.cycle.number, len(queue), ", ".join(sorted(listed)))
+            self.cycle.queue[:0] = queue
+            self.cycle.size += len(queue)
+            self.cycle.projects |= listed
 
     async def round(self, owner: OwnerClient) -> RoundReport:
         self.scope, self.batch_size, self.poll_interval = await owner.repair_schedule()
@@ -131,6 +151,8 @@ class RepairWorker:
                       self.cycle.repaired)
         if not self.cycle.queue:
             await self._new_cycle(owner)
+        else:
+            await self._join_new_projects(owner)
         batch = self.cycle.queue[:self.batch]
         by_project: dict[tuple[str, str], list[str]] = {}
         for pid, root, path in batch:

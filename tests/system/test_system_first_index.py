@@ -95,15 +95,18 @@ def test_the_repair_worker_leaves_a_first_index_to_the_watcher_and_repairs_what_
     root, pid = "/srv/first-big", "first-big"
     files = on_disk(system, root)
     assert files >= 300, files
-    # The repair worker at a short interval over every project: it meets the new one at once.
+    # The repair worker at a short interval over every project: the new one joins its cycle at
+    # the front, so it meets it at once, whatever other projects the box holds.
     busctl(system, "StartRepairWorker", "sud", "", "50", "0.2")
     cursor = now_us(system)
     started = time.monotonic()
     r = ctl(system, "add", root)  # waits until the project is indexed
     took = time.monotonic() - started
     assert progress(system, pid)["phase"] == "ready" and progress(system, pid)["indexed"] == files
-    # a few cycles more over the project, now the watcher's work is done
-    time.sleep(3)
+    # Once the watcher's work is done the repair worker checks the project, in this cycle or
+    # the next: after the other projects in the box, which this cycle holds too.
+    wait_until(lambda: worker_row(system, pid)["checked"] > 0, timeout=120, interval=0.5,
+               what="the repair worker checking the project after its first index")
     lines = repair_lines(system, cursor)
     seen = batches(lines, pid)
     skipped = sum(b["skipped"] for b in seen)
@@ -114,7 +117,7 @@ def test_the_repair_worker_leaves_a_first_index_to_the_watcher_and_repairs_what_
     # The repair worker met the project while the watcher indexed it, left it, and repaired none of it.
     assert skipped > 0, lines[-20:]
     assert all(b["repaired"] == 0 for b in seen), seen
-    # once the watcher was done it checked the project (quiet batches are logged at debug level only)
+    # it checked the project once the watcher was done (quiet batches are logged at debug level only)
     row = worker_row(system, pid)
     assert row["checked"] > 0 and row["repaired"] == 0, row
     versions = json.loads(busctl(system, "--json=short", "ListVersions", "ss", pid, "lib2to3/main.py").stdout)
