@@ -5,7 +5,8 @@ copies the standard library of `python3` on PATH (default) into the sandbox, and
 in one run:
   - raw `ast.parse` and raw `libcst.parse_module` of exactly the files the suite indexes
     (one process, one core: the references), and universal-ctags over the same files;
-  - AddProject -> every file indexed (symbols + full text), through the real units;
+  - AddProject -> every file indexed (symbols + full text), through the real units, and the
+    CPU time each unit used meanwhile (from its cgroup);
   - then every file's concrete syntax verified by the parser units (one per core);
   - save -> visible to Search and FindSymbol, over N edits (p50/p99);
   - query latency through the system bus (p50/p99), with Peer.Ping to the same owner;
@@ -59,6 +60,18 @@ def peak_rss_mb(box: Box, unit: str) -> float:
     return float("nan")
 
 
+def cpu_seconds(box: Box) -> dict[str, float]:
+    """CPU time (user + system) each unit of the suite has used so far, from its cgroup."""
+    units = [*UNITS, *active_parser_units(box)]
+    out = box.systemctl("show", "-p", "Id,CPUUsageNSec", *units).stdout
+    found: dict[str, float] = {}
+    for block in out.strip().split("\n\n"):
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if fields.get("CPUUsageNSec", "").isdigit():
+            found[fields["Id"]] = int(fields["CPUUsageNSec"]) / 1e9
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stdlib", default=None)
@@ -75,10 +88,13 @@ def main() -> None:
                                  timeout=900).stdout)
         report["reference"] = ref
         box.systemctl("start", "codeanalysisd.target")
+        cpu_before = cpu_seconds(box)
         t0 = time.monotonic()
         box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")
         wait_until(lambda: files_indexed(box) >= ref["files"], timeout=600, interval=0.05, what="the stdlib indexed")
         report["add_to_indexed_s"] = time.monotonic() - t0
+        report["cpu_during_index_s"] = {unit: seconds - cpu_before.get(unit, 0.0)
+                                        for unit, seconds in cpu_seconds(box).items()}
         report["files_indexed"] = files_indexed(box)
         report["db_bytes"] = int(box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
                                          "org.codeanalysis1.Manager", "DatabaseBytes").stdout.split()[1])
@@ -137,6 +153,12 @@ def print_report(r: dict) -> None:
              if "libcst_parse_s" in ref and "syntax_after_index_s" in r else "")
           + f"; files listed by `problems`: {r['syntax_problems']}")
     print(f"AddProject -> all files indexed = {r['add_to_indexed_s'] / ref['ast_parse_s']:.2f} x ast.parse alone")
+    if "cpu_during_index_s" in r:
+        cpu = r["cpu_during_index_s"]
+        print(f"CPU used while indexing ({r['add_to_indexed_s']:.2f} s on {os.cpu_count()} cores = "
+              f"{r['add_to_indexed_s'] * (os.cpu_count() or 1):.2f} CPU-s): " + ", ".join(
+                  f"{unit.removeprefix('codeanalysisd-').removesuffix('.service')} {seconds:.2f} s"
+                  for unit, seconds in cpu.items()) + f"; all {sum(cpu.values()):.2f} s")
     for key, figures in r["latency"].items():
         print(f"{key} over {figures['n']} edits: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
               f"max {figures['max_ms']:.1f} ms")

@@ -11,7 +11,8 @@ unprivileged member of codeanalysis-users (what an agent is):
     ClientSession of the official SDK to `codeanalysisctl mcp`, started inside the box as
     the same user and reached over stdio through nsenter, as an agent would run it;
 in alternating rounds (what else the machine does then weighs on both alike), and prints
-p50/p99 of each and what MCP adds at the median (target: at most 2 ms). Then, on the host,
+p50/p99 of each and what MCP adds at the median (target: at most 2 ms), with the CPU time
+the server process and the client spent per call (what of it is work, not waiting). Then, on the host,
 the same server over a stand-in for the bus that holds its CPU for as long as the DB owner
 took (bench/mcp_stub.py): what the MCP round trip alone costs around a query of each
 duration, with no bus in the way.
@@ -71,16 +72,33 @@ def manager_property(box: Box, name: str) -> int:
     return int(out.split()[1])
 
 
+def server_cpu_seconds() -> float:
+    """CPU time (user + system) of the one `codeanalysisctl mcp` process, seen from the host."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and pathlib.Path(f"/proc/{entry}/comm").read_text().strip() == "codeanalysisctl":
+                found.append(entry)
+        except OSError:
+            continue
+    (pid,) = found
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def files_indexed(box: Box) -> int:
     return manager_property(box, "FilesIndexed")
 
 
-async def alternating(box: Box, n: int, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Samples (ms) of the bus calls alone and of the MCP tool calls, round after round."""
+async def alternating(box: Box, n: int, rounds: int
+                      ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, tuple[float, float]]]:
+    """Samples (ms) of the bus calls alone and of the MCP tool calls, round after round; and per
+    tool call the CPU (ms) the server and this client spent on it, on average."""
     argv = box.argv("setpriv", f"--reuid={USER['user']}", f"--regid={USER['user']}", f"--groups={USER['groups']}",
                     "--inh-caps=-all", "--", "codeanalysisctl", "mcp")
     alone: dict[str, list[float]] = {}
     through: dict[str, list[float]] = {label: [] for label in [*QUERIES, "floor"]}
+    cpu = {label: [0.0, 0.0] for label in through}
     async with (stdio_client(StdioServerParameters(command=argv[0], args=argv[1:])) as (read, write),
                 ClientSession(read, write) as session):
         await session.initialize()
@@ -93,11 +111,16 @@ async def alternating(box: Box, n: int, rounds: int) -> tuple[dict[str, list[flo
                     result = await session.call_tool(tool, arguments)
                     assert (result.is_error if label == "floor" else not result.is_error
                             and result.structured_content["results"]), result.content
+                server0, client0 = server_cpu_seconds(), time.process_time()
                 for _ in range(n):
                     t0 = time.perf_counter()
                     await session.call_tool(tool, arguments)
                     through[label].append((time.perf_counter() - t0) * 1000)
-    return alone, through
+                cpu[label][0] += server_cpu_seconds() - server0
+                cpu[label][1] += time.process_time() - client0
+    per_call = {label: (server * 1000 / len(through[label]), client * 1000 / len(through[label]))
+                for label, (server, client) in cpu.items()}
+    return alone, through, per_call
 
 
 async def around_a_wait(seconds: float, n: int) -> dict[str, float]:
@@ -143,7 +166,7 @@ def main() -> None:
                    what="every file's concrete syntax verified")
         box.systemctl("stop", "codeanalysisd-vectorizer.service", "codeanalysisd-repair.service")
         corpus = files_indexed(box)
-        alone, through = asyncio.run(alternating(box, args.n, args.rounds))
+        alone, through, per_call = asyncio.run(alternating(box, args.n, args.rounds))
         bus = {call: figures(samples) for call, samples in alone.items()}
         mcp = {label: figures(samples) for label, samples in through.items()}
         client_version = box.run(PY, "-c", "import importlib.metadata as m; print(m.version('mcp'))").stdout.strip()
@@ -158,13 +181,15 @@ def main() -> None:
         alone, tool = bus[call], mcp[label]
         print(f"{label:30s} MCP p50 {tool['p50_ms']:.2f} ms, p99 {tool['p99_ms']:.2f} ms | bus call alone "
               f"({call}) p50 {alone['p50_ms']:.2f} ms, p99 {alone['p99_ms']:.2f} ms | MCP adds "
-              f"{tool['p50_ms'] - alone['p50_ms']:.2f} ms at p50")
+              f"{tool['p50_ms'] - alone['p50_ms']:.2f} ms at p50 | CPU per call: server {per_call[label][0]:.2f} ms, "
+              f"client {per_call[label][1]:.2f} ms")
     for call, seconds in waits.items():
         print(f"MCP around a {seconds * 1000:.2f} ms wait ({call}'s p50), no bus (bench/mcp_stub.py): adds p50 "
               f"{stub[call]['p50_ms']:.2f} ms, p99 {stub[call]['p99_ms']:.2f} ms")
     floor = mcp["floor"]
     print(f"MCP floor (a call refused by argument checks, no bus call): p50 {floor['p50_ms']:.2f} ms, "
-          f"p99 {floor['p99_ms']:.2f} ms")
+          f"p99 {floor['p99_ms']:.2f} ms | CPU per call: server {per_call['floor'][0]:.2f} ms, "
+          f"client {per_call['floor'][1]:.2f} ms")
     status = bus["IndexStatus ''"]
     print(f"IndexStatus (asked alongside a tool call, at most every 0.1 s) alone: p50 {status['p50_ms']:.2f} ms, "
           f"p99 {status['p99_ms']:.2f} ms")
