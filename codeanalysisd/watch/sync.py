@@ -11,6 +11,7 @@ identity and is not parsed again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,6 +29,10 @@ log = logging.getLogger("codeanalysisd.watcher")
 # from their own connection): large batches keep the per-request cost low.
 BATCH_FILES = 64
 BATCH_BYTES = 8 * 1024 * 1024
+# Requests sent before the first is answered: the owner decodes the next batch while it
+# writes one, and starts writing it as soon as that one is committed. With one, its write
+# thread waited for each reply to reach the watcher and the next request to come back.
+REQUESTS_IN_FLIGHT = 2
 
 
 @dataclass
@@ -217,25 +222,22 @@ class ProjectSync:
     async def _index(self, items: list[FileRead]) -> None:
         self.progress.pending += len(items)
         settled = self.progress.done
+        in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
         try:
-            in_flight: asyncio.Task[None] | None = None
             batch: list[tuple[str, int, int, bytes, str, int]] = []
             sent: list[FileRead] = []
             size = 0
 
             async def flush() -> None:
-                nonlocal in_flight, batch, sent, size
-                if in_flight is not None:
-                    await in_flight
-                request, done_items = batch, sent
-                # One request in flight while the next batch is parsed: the owner writes on one
-                # core while this process parses on the other.
-                in_flight = asyncio.ensure_future(self._send(request, done_items))
+                nonlocal batch, sent, size
+                while len(in_flight) >= REQUESTS_IN_FLIGHT:
+                    await in_flight.popleft()
+                in_flight.append(asyncio.ensure_future(self._send(batch, sent)))
                 batch, sent, size = [], [], 0
 
             for item in items:
-                # Parsed on a thread, so that the loop goes on sending the request in flight
-                # and reading its reply meanwhile: parsed on the loop, a batch's request left
+                # Parsed on a thread, so that the loop goes on sending the requests in flight
+                # and reading their replies meanwhile: parsed on the loop, a batch's request left
                 # only when the next batch was parsed, and the owner and this process took
                 # turns instead of working side by side.
                 facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
@@ -248,11 +250,15 @@ class ProjectSync:
                     await flush()
             if batch:
                 await flush()
-            if in_flight is not None:
-                await in_flight
+            while in_flight:
+                await in_flight.popleft()
         except BaseException:
-            # What was not taken is not pending here any more: it is dirty again, and counted
-            # again when it is retried.
+            # Requests still out are given up (the files are sent again), and what was not
+            # taken is not pending here any more: it is dirty again, and counted again when
+            # it is retried.
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
             self.progress.pending -= len(items) - (self.progress.done - settled)
             raise
 

@@ -194,14 +194,15 @@ def fit(items: Sequence[Item], max_chars: int, build: Callable[[list[Item], bool
         return page_answer(items, shown, max_chars, build, compact)
 
     length = _Lengths(items, answer)
-    if length(len(items)) <= max_chars:
-        return answer(list(items))
     # Each item's own length (and its comma) puts the count within a step or two of the
-    # answer; the answer's length confirms it.
+    # answer; the answer's length confirms it. Items past the first that cannot fit are never
+    # serialized: of a page of 50 long rows, a dozen may fit.
     room = max_chars - length(0) - NOTE_ROOM
     count = 0
     while count < len(items) and length.text_of_items(count + 1) <= room:
         count += 1
+    if count == len(items) and length(count) <= max_chars:
+        return answer(list(items))
     while count and length(count) > max_chars:
         count -= 1
     while count < len(items) and length(count + 1) <= max_chars:
