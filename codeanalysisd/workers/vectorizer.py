@@ -89,7 +89,7 @@ class Vectorizer:
         except DBusError as exc:
             known = errors.of(exc)
             if isinstance(known, errors.Busy):
-                return self._progress("paused: a repair is running")
+                return self._progress(f"paused: {exc.text}")  # a repair, or the watcher indexing
             if isinstance(known, errors.NotFound):
                 self.model_id, self.loaded = None, False  # the index was rebuilt: announce the model again
                 return self._progress("the owner forgot the model; announcing it again")

@@ -26,7 +26,7 @@ REPAIR_UNIT = "codeanalysisd-repair.service"
 BATCH_LINE = re.compile(r"^(?P<project>[\w.-]+): checked (?P<checked>\d+), repaired (?P<repaired>\d+), "
                         r"skipped (?P<skipped>\d+) \(the watcher has them\)$")
 ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint",
-         "/srv/first-killed")
+         "/srv/first-killed", "/srv/first-embed")
 
 
 def on_disk(system, root: str) -> int:
@@ -82,7 +82,7 @@ def world(system):
     start_suite(system)
     for root in ROOTS:
         copy_stdlib(system, root, BIG if root in ("/srv/first-big", "/srv/first-noblock", "/srv/first-sigint",
-                                                  "/srv/first-killed") else SMALL)
+                                                  "/srv/first-killed", "/srv/first-embed") else SMALL)
     yield
     busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
     ctl(system, "worker", "start", "watcher", check=False)
@@ -155,6 +155,29 @@ def test_the_repair_worker_leaves_a_first_index_to_the_watcher_and_repairs_what_
     # The watcher back: its reconcile scan finds nothing left to do.
     ctl(system, "worker", "start", "watcher")
     wait_until(lambda: fresh(system, pid), timeout=30, what="the project fresh again")
+
+
+def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
+    """The vectorizer takes no chunk while the watcher has files to index (it would take CPU
+    and turns of the owner's write thread from the first index), says so in its status, and
+    embeds the project once the watcher is done."""
+    root, pid = "/srv/first-embed", "first-embed"
+    vectorizer = "codeanalysisd-vectorizer.service"
+    ctl(system, "add", "--no-block", root)
+    statuses: list[str] = []  # as they changed; the first may be from before the add (other projects' chunks)
+    while progress(system, pid)["phase"] != "ready":
+        status = system.show(vectorizer, "StatusText")["StatusText"]
+        if not statuses or statuses[-1] != status:
+            statuses.append(status)
+        time.sleep(0.05)
+    paused = [n for n, t in enumerate(statuses) if t.startswith("paused: the watcher is indexing")]
+    assert paused, statuses
+    assert not any(t.startswith("embedding:") for t in statuses[paused[0]:]), statuses
+    # then it embeds the project's chunks
+    wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith(("embedding:", "idle")),
+               timeout=60, interval=0.1, what="the vectorizer embedding after the index")
+    wait_until(lambda: busctl(system, "--json=short", "SemanticSearch", "ssu", "parse an email message", pid,
+                              "3").stdout.count(pid) > 0, timeout=300, interval=1, what="the project embedded")
 
 
 def test_a_first_index_converges_when_the_watcher_is_killed_mid_way(system):
