@@ -16,8 +16,9 @@ StartRepairWorker can set another schedule (one project, another batch size or i
 the worker asks the owner for it at the start of every round (the owner's signal
 RepairScheduleChanged starts that round at once), the configured value standing for 0. A
 new project scope starts a new cycle; a project added meanwhile joins the current one at
-its front, so that its first check does not wait for the others. After every round it reports its cycle and, per
-project, what it checked and repaired (ReportRepair), for RepairWorkerStatus.
+its front, so that its first check does not wait for the others. After every round it
+reports its cycle and, per project, what it checked and repaired (ReportRepair), for
+RepairWorkerStatus.
 """
 
 from __future__ import annotations
