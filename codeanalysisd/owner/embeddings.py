@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from codeanalysisd.db import vectors
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
-from codeanalysisd.owner.freshness import max_report_age
-from codeanalysisd.owner.parsers import watcher_busy
+from codeanalysisd.owner.freshness import watcher_indexing
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -50,7 +48,7 @@ def pending_chunks(core: OwnerCore, model_id: int, after: int, limit: int) -> tu
     # Embedding waits while the watcher has files to index, as verification does: it would
     # take CPU from the watcher and turns of the one write thread from its batches, and a
     # file is searchable by its text and names before it is by meaning.
-    if watcher_busy(core.reports, time.monotonic(), max_report_age(core.config.report_interval)):
+    if watcher_indexing(core):
         raise failures.Occupied("the watcher is indexing; embedding goes on when it is done")
     return core.store.reads.vectors.pending(model_id, after, min(limit, MAX_PENDING_PAGE))
 

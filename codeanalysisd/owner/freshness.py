@@ -18,6 +18,7 @@ from dbus_fast import DBusError
 from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db.store import Reads
 from codeanalysisd.names import WORKER_UNITS
+from codeanalysisd.owner.parsers import watcher_busy
 from codeanalysisd.owner.reports import WATCHER_FRESH, WATCHER_HAS, Freshness, Progress, freshness, progress
 from codeanalysisd.records import ProjectInfo
 
@@ -30,6 +31,12 @@ def max_report_age(report_interval: float) -> float:
     """How old the watcher's last backlog report may be and still be believed: it reports
     every ReportInterval at least, and at once when a backlog changes."""
     return max(WATCHER_FRESH, 3 * report_interval)
+
+
+def watcher_indexing(core: OwnerCore) -> bool:
+    """Whether work that gives way to indexing (libcst verification, embedding) waits now: the
+    watcher has files to index or a tree to scan, by a report recent enough to believe."""
+    return watcher_busy(core.reports, time.monotonic(), max_report_age(core.config.report_interval))
 
 
 async def _projects(core: OwnerCore, view: View, key: str) -> list[ProjectInfo]:

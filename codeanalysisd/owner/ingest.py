@@ -12,8 +12,7 @@ from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
-from codeanalysisd.owner.freshness import max_report_age
-from codeanalysisd.owner.parsers import watcher_busy
+from codeanalysisd.owner.freshness import watcher_indexing
 from codeanalysisd.records import ProjectState
 
 log = logging.getLogger("codeanalysisd.owner")
@@ -72,7 +71,7 @@ def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> 
     """Up to ``limit`` files of the project for ``claimant`` (a parser unit) to verify, none
     another holds; nothing while the watcher has a backlog (owner/parsers.py)."""
     pid, now = core.project(project).id, time.monotonic()
-    if watcher_busy(core.reports, now, max_report_age(core.config.report_interval)):
+    if watcher_indexing(core):
         return []
     others = core.syntax_claims.held_by_others(pid, claimant, now)
     rows = [r for r in core.store.reads.files.syntax_pending(pid, limit + len(others)) if r[0] not in others]
