@@ -62,6 +62,12 @@ class Notifier:
     def watchdog(self) -> None:
         self._send("WATCHDOG=1")
 
+    def close(self) -> None:
+        """Close the socket to systemd (a process that goes on without notifying)."""
+        if self._notifier is not None:
+            self._notifier.socket.close()
+            self._notifier = None
+
 
 def watchdog_interval() -> float | None:
     """Half of WatchdogSec= when systemd asked this process for keep-alives."""

@@ -21,18 +21,18 @@ REQUESTS = [
 
 
 def test_requests_on_stdin_answers_on_stdout_then_the_end():
-    server = subprocess.Popen([sys.executable, "-m", "codeanalysisd.cli.main", "mcp"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     answers = {}
-    for request in REQUESTS:
-        server.stdin.write(json.dumps(request) + "\n")
-        server.stdin.flush()
-        if "id" in request:
-            answer = json.loads(server.stdout.readline())
-            answers[answer["id"]] = answer
-    server.stdin.close()
-    assert server.wait(timeout=30) == 0, server.stderr.read()
-    assert server.stdout.read() == ""  # nothing after the answers
+    with subprocess.Popen([sys.executable, "-m", "codeanalysisd.cli.main", "mcp"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        for request in REQUESTS:
+            server.stdin.write(json.dumps(request) + "\n")
+            server.stdin.flush()
+            if "id" in request:
+                answer = json.loads(server.stdout.readline())
+                answers[answer["id"]] = answer
+        server.stdin.close()
+        assert server.wait(timeout=30) == 0, server.stderr.read()
+        assert server.stdout.read() == ""  # nothing after the answers
     assert answers[1]["result"]["serverInfo"]["name"] == "codeanalysisd"
     assert len(answers[2]["result"]["tools"]) == 16
     error = answers[3]["result"]

@@ -17,8 +17,10 @@ def test_a_long_start_asks_systemd_for_more_time_over_the_notify_socket(tmp_path
     server.bind(path)
     server.settimeout(5)
     monkeypatch.setenv("NOTIFY_SOCKET", path)
+    notifier = Notifier()
     try:
-        Notifier().extend_start(60)
+        notifier.extend_start(60)
         assert server.recv(4096) == b"EXTEND_TIMEOUT_USEC=60000000"
     finally:
+        notifier.close()
         server.close()
