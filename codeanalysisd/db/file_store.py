@@ -6,6 +6,7 @@ from __future__ import annotations
 import apsw
 
 from codeanalysisd.db import history, indexing, queries
+from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.rows import single_int
 from codeanalysisd.db.vectors import Match
 from codeanalysisd.index.record import FileUpdate
@@ -13,8 +14,9 @@ from codeanalysisd.query_language import Query
 
 
 class FileReads:
-    def __init__(self, db: apsw.Connection) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache | None = None) -> None:
         self.db = db
+        self.terms = terms or TermCache()
 
     def states(self, project_id: str) -> list[indexing.StoredFile]:
         return indexing.states(self.db, project_id)
@@ -40,7 +42,7 @@ class FileReads:
 
     def search(self, query: str | Query, project: str | None, limit: int, any_word: bool = False
                ) -> list[queries.Hit]:
-        return queries.search(self.db, query, project, limit, any_word)
+        return queries.search(self.db, query, project, limit, any_word, self.terms)
 
     def admitted(self, query: Query, matches: list[Match]) -> list[Match]:
         """The chunks a query's path:, kind: and sym: admit: a chunk of a definition stands for it."""

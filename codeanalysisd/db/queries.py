@@ -10,7 +10,8 @@ from typing import cast
 import apsw
 
 from codeanalysisd import query_language
-from codeanalysisd.db import name_rows
+from codeanalysisd.db import fts_terms, name_rows
+from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.stored_text import WINDOW
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
@@ -33,6 +34,11 @@ FIRST_CANDIDATES_PER_ROW = 4
 # sym: values this long or longer are looked up in the trigram index of definitions' names;
 # a shorter one holds no trigram, so every name is read.
 TRIGRAM = 3
+# The longest runs of word characters of a regex's literal text looked up in the index's terms.
+RUNS_TRIED = 3
+# Words found in fewer windows than this: a regex reads all of them in about the time looking
+# its runs up in the terms takes (1 to 3 ms over the standard library's), so it does.
+MIN_WINDOWS_TO_NARROW = 500
 
 
 @dataclass(frozen=True)
@@ -134,13 +140,14 @@ def path_glob(*args: apsw.SQLiteValue) -> int:
     return int(isinstance(glob, str) and isinstance(path, str) and query_language.glob_match(glob, path))
 
 
-def search(db: apsw.Connection, query: str | Query, project: str | None, limit: int, any_word: bool = False
-           ) -> list[Hit]:
+def search(db: apsw.Connection, query: str | Query, project: str | None, limit: int, any_word: bool = False,
+           terms: TermCache | None = None) -> list[Hit]:
     """Full-text hits, best first (BM25) by window of lines: without line-level terms one per
     window, at its first line with a word; with them (phrases, regexes, definitions sym: and
     kind: admit) each line of the window they admit (_lines_in_window), in order. With
     ``any_word`` one word of the query is enough.
-    ``query`` is the query language's (query_language.parse reads a str)."""
+    ``query`` is the query language's (query_language.parse reads a str); ``terms``, the
+    index's terms, lets a regex leave out the windows without its literal text unread."""
     if isinstance(query, str):
         query = query_language.parse(query)
     if not query.fts_words():
@@ -153,13 +160,15 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         defs = (" AND EXISTS (SELECT 1 FROM definitions d WHERE d.file_id = f.id AND d.line >= c.start_line "
                 f"AND d.line < c.start_line + {WINDOW}{defs})")
     filtered = query.case or query.phrases or query.regexes or query.definitions_only
+    narrow, narrow_args = _term_filter(db, query, words, any_word, terms)
     # Ranked without the windows' text: sorting thousands of candidates with their text costs
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
     # Ties in score go by window id, so that the batches (_ranked) are one order.
     sql = ("SELECT c.id AS chunk, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
            "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
-           f"WHERE fts MATCH ? AND f.state = 'live'{where}{paths}{defs} ORDER BY score, c.id")
-    ranked = _ranked(db, sql, (match, *args, *path_args, *def_args), limit, bool(filtered), _text_filter(query))
+           f"WHERE fts MATCH ? AND f.state = 'live'{narrow}{where}{paths}{defs} ORDER BY score, c.id")
+    ranked = _ranked(db, sql, (match, *narrow_args, *args, *path_args, *def_args), limit, bool(filtered),
+                     _text_filter(query))
     hits: list[Hit] = []
     for chunk, project_id, path, file_id, start, score in ranked:
         text = _window_text(db, chunk)
@@ -173,7 +182,7 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     return hits[:limit]
 
 
-def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, filtered: bool,
+def _ranked(db: apsw.Connection, sql: str, args: tuple[str | bytes, ...], limit: int, filtered: bool,
             text_filter: tuple[str, tuple[str, ...]]) -> Iterator[tuple[int, str, str, int, int, float]]:
     """The rows of ``sql`` (ordered, without LIMIT): ``limit`` of them unless ``filtered``;
     if so, a first batch, and only once the caller has taken all of it the rest of the first
@@ -200,6 +209,42 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str, ...], limit: int, fi
         rest = f"SELECT r.* FROM ({rest}) r WHERE (SELECT {condition} FROM fts t WHERE t.rowid = r.chunk)"
         rest_args += condition_args
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
+
+
+def _term_filter(db: apsw.Connection, query: Query, words: list[str], any_word: bool, terms: TermCache | None
+                 ) -> tuple[str, tuple[str | bytes, ...]]:
+    """SQL over ``text_chunks c``: the window holds a term containing a run of word characters
+    of a regex's literal text (fts_terms), the run whose terms are in the fewest windows, if
+    those are fewer than the windows the words find; "" if none is, or without a snapshot of
+    the terms as they are now. The condition holds for every window if the index changed
+    since the snapshot, as SQLite finds it when the statement runs: such a query reads every
+    window, as without one."""
+    texts = [t for r in query.regexes if (t := query_language.required_text(r))]
+    snapshot = terms.fresh(db) if terms is not None and texts else None
+    if snapshot is None:
+        return "", ()
+    counts = [snapshot.windows(w) for w in words]
+    known = [c for c in counts if c is not None]
+    if not known:
+        return "", ()
+    found_by_words = sum(known) if any_word else min(known)
+    if found_by_words < MIN_WINDOWS_TO_NARROW:
+        return "", ()
+    fewest: list[tuple[str, int]] | None = None
+    for run in (run for text in texts for run in fts_terms.runs(text)[:RUNS_TRIED]):
+        found = snapshot.containing(run)
+        if found is not None and sum(n for _, n in found) < found_by_words and (
+                fewest is None or sum(n for _, n in found) < sum(n for _, n in fewest)):
+            fewest = found
+    if fewest is None:
+        return "", ()
+    changed = f"({fts_terms.STRUCTURE_SQL}) IS NOT ?"
+    if not fewest:
+        return f" AND {changed}", (snapshot.structure,)
+    # "+": a condition on the window's id that SQLite must not turn into one full-text query
+    # per id (each would rank the words again), only a look-up in the ids the terms found.
+    return (f" AND (+c.id IN (SELECT rowid FROM fts WHERE fts MATCH ?) OR {changed})",
+            (" OR ".join(f'"{term}"' for term, _ in fewest), snapshot.structure))
 
 
 def _text_filter(query: Query) -> tuple[str, tuple[str, ...]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import math
 import os
 import threading
@@ -31,6 +32,7 @@ import apsw
 
 from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
 from codeanalysisd.db.file_store import FileReads, FileWrites
+from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
 from codeanalysisd.db.project_store import ProjectReads, ProjectWrites, RootTaken, UnknownProject
 from codeanalysisd.db.repair_store import RepairReads, RepairWrites
@@ -40,7 +42,12 @@ from codeanalysisd.db.vector_store import VectorReads, VectorWrites
 T = TypeVar("T")
 
 READ_DEADLINE = 2.0  # seconds a read may run before it is stopped (Store.read)
+log = logging.getLogger("codeanalysisd.store")
+
 READ_THREADS = 2  # reads that can run at once, each on its own connection
+# How long building the snapshot of the full-text terms may take (fts_terms: about 0.1 s for
+# the standard library's 110,000 terms), on a read thread, off any query's path.
+TERMS_DEADLINE = 10.0
 # SQLite instructions between two looks at the clock: a look costs about 8 µs per 1,000
 # instructions (under 1 %), and 1,000 instructions take well under a millisecond. A virtual
 # table's step (an FTS5 row with its ranking) is one instruction, however long it takes.
@@ -133,12 +140,19 @@ def _open_checked(path: str, schema: str, attach_to: apsw.Connection | None, rep
     raise RuntimeError(f"{path} is unusable even after moving it aside")  # pragma: no cover
 
 
+def _report_terms_failure(done: concurrent.futures.Future[None]) -> None:
+    """Queries stay exact without the snapshot (each reads every window the words find), only slower."""
+    error = None if done.cancelled() else done.exception()
+    if error is not None and not isinstance(error, StoreClosed):
+        log.warning("cannot read the full-text index's terms (regex queries read every candidate window): %s", error)
+
+
 class Reads:
     """Every part of the store, bound to the reader connection."""
 
-    def __init__(self, db: apsw.Connection) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache | None = None) -> None:
         self.projects = ProjectReads(db)
-        self.files = FileReads(db)
+        self.files = FileReads(db, terms)
         self.history = HistoryReads(db)
         self.vectors = VectorReads(db)
         self.repair = RepairReads(db)
@@ -148,9 +162,9 @@ class Reads:
 class _Reader:
     """One reader thread's connection, its parts, and the deadline its progress handler keeps."""
 
-    def __init__(self, db: apsw.Connection) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache) -> None:
         self.db = db
-        self.reads = Reads(db)
+        self.reads = Reads(db, terms)
         self.deadline = math.inf  # time.monotonic() past which a statement is stopped; none between reads
         self.stopped = False  # set by Store.close: whatever runs now is stopped
         db.set_progress_handler(self._stop, PROGRESS_STEPS)
@@ -195,6 +209,9 @@ class Store:
         self._readers: list[_Reader] = []  # every connection the read threads opened, closed by close()
         self._readers_lock = threading.Lock()
         self._closed = False
+        # Shared by the read threads' connections; a stale one is rebuilt on one of them.
+        self.terms = TermCache()
+        self.terms.schedule = self._build_terms
 
     @property
     def retention(self) -> history.Retention:
@@ -242,6 +259,14 @@ class Store:
         finally:
             reader.deadline = math.inf
 
+    def _build_terms(self, build: Callable[[apsw.Connection], None]) -> None:
+        """fts_terms.TermCache's schedule: the build runs on a read thread, as the next read."""
+        try:
+            done = self._read_threads.submit(self._run_read, lambda reads: build(reads.files.db), TERMS_DEADLINE)
+        except RuntimeError:  # closed: no read runs again
+            return
+        done.add_done_callback(_report_terms_failure)
+
     def _reader(self) -> _Reader:
         """This read thread's connection, opened on its first read."""
         reader: _Reader | None = getattr(self._thread_reader, "reader", None)
@@ -249,7 +274,7 @@ class Store:
             with self._readers_lock:
                 if self._closed:
                     raise StoreClosed
-                reader = _Reader(_connect(self.path, self.history_path, readonly=True))
+                reader = _Reader(_connect(self.path, self.history_path, readonly=True), self.terms)
                 self._readers.append(reader)
             self._thread_reader.reader = reader
         if reader.stopped:
