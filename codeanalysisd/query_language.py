@@ -143,18 +143,14 @@ class Query:
 
     def words_in(self, text: str) -> bool:
         """Every word occurs in ``text`` as a whole word, in the case written when case:yes."""
-        if self.case:
-            tokens = set(_WORD.findall(text))
-            return all(w in tokens for w in self.words)
-        tokens = {t.lower() for t in _WORD.findall(text)}
-        return all(w.lower() in tokens for w in self.words)
+        return all(whole_words((w,), self.case).search(text) for w in self.words)
 
     def spans(self, line: str) -> list[tuple[int, int]]:
         """Where the words, phrases and regexes match in ``line``, as sorted, merged (start, end)."""
         found: list[tuple[int, int]] = []
         flags = 0 if self.case else re.IGNORECASE
-        for word in self.words:
-            found += [m.span() for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", line, flags)]
+        if self.words:
+            found += [m.span() for m in whole_words(self.words, self.case).finditer(line)]
         for phrase in self.phrases:
             found += [m.span() for m in re.finditer(re.escape(phrase), line, flags)]
         for regex in self.regexes:
@@ -169,6 +165,15 @@ class Query:
 
 
 @functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
+def whole_words(words: tuple[str, ...], case: bool) -> re.Pattern[str]:
+    """Where one of ``words`` stands as a whole word: all of a run of letters, digits and _
+    (in the case written if ``case``). Longer words first, so that of two words one of which
+    begins the other, the longer is tried where both start."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", 0 if case else re.IGNORECASE)
+
+
 def _glob_regex(glob: str) -> re.Pattern[str]:
     out, i = [], 0
     while i < len(glob):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
@@ -21,7 +20,6 @@ from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQu
 # and the caps keep even that small.
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "BadQuery", "QueryTooLarge", "query_words"]
 
-_WORD = re.compile(r"\w+")
 SNIPPET_MAX = 200
 # Windows a query's filters (case, phrases, regexes, definitions) look at, at most, for one
 # answer: each costs a few microseconds of Python beside FTS5's own ranking.
@@ -277,10 +275,10 @@ def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_wo
     ``words``: the query's words lower-cased (_fts_query); with case:yes they are read as written."""
     if query.case:
         words = query.fts_words()  # as written
-        tokens = set(_WORD.findall(text))
-        present = [w for w in words if w in tokens]
+        present = [w for w in words if query_language.whole_words((w,), True).search(text)]
         if not present or (not any_word and len(present) < len(words)):
             return []
+    holds_word = query_language.whole_words(tuple(words), query.case).search
     lines = text.split("\n")
     admitted: set[int] | None = None
     if query.definitions_only:
@@ -298,9 +296,7 @@ def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_wo
             continue
         if first is None:
             first = (i, line)
-        tokens = set(_WORD.findall(line) if query.case else (t.lower() for t in _WORD.findall(line)))
-        holds_word = any(w in tokens for w in words)
-        if holds_word:
+        if holds_word(line):
             found.append((i, line))
             if not line_level:
                 break
