@@ -2,8 +2,10 @@
 
 Callers hold the transaction (one per logical operation: a whole batch of files); these
 functions only issue the statements. A file keeps its row (its identity) across edits,
-moves and deletion; what is derived from its content (definitions, imports, references,
-full text) is replaced as a whole, so re-indexing never leaves duplicates.
+moves and deletion; what is derived from its content is replaced, so re-indexing never
+leaves duplicates: definitions, imports, bindings and chunks as a whole, the name rows and
+the windows of text where they differ from the old (a large file edited in one line keeps
+most of them, and a save is written in a fraction of the time).
 """
 
 from __future__ import annotations
@@ -38,9 +40,16 @@ class StoredFile:
 
 
 def _clear_derived(db: apsw.Connection, file_id: int) -> None:
-    for table in ("definitions", "imports", "text_chunks", "chunks", "bindings"):
-        db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+    _clear_replaced(db, file_id)
+    db.execute("DELETE FROM text_chunks WHERE file_id = ?", (file_id,))
     name_rows.delete(db, file_id)
+
+
+def _clear_replaced(db: apsw.Connection, file_id: int) -> None:
+    """What a new content replaces whole: the rest (name rows, windows of text) is rewritten
+    where it differs."""
+    for table in ("definitions", "imports", "chunks", "bindings"):
+        db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
 
 
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
@@ -57,7 +66,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
               "\n".join(facts.problems), len(lines), facts.docstring, STRUCTURE)
     if row:
         file_id: int = row[0]
-        _clear_derived(db, file_id)
+        _clear_replaced(db, file_id)
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = NULL WHERE id = ?",
@@ -79,16 +88,35 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
          for b in facts.bindings))
-    name_rows.write(db, file_id, facts.references, facts.uses)
-    for start in range(1, len(lines) + 1, WINDOW):
-        chunk_id = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
-                                          (file_id, start)))
-        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk_id, window(lines, start)))
+    name_rows.write(db, file_id, facts.references, facts.uses, replacing=bool(row))
+    _write_windows(db, file_id, lines, replacing=bool(row))
     _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
                                                            d.parent, d.docstring is not None)
                                        for d in facts.definitions),
                   facts.docstring is not None)
     return file_id
+
+
+def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacing: bool) -> None:
+    """The file's windows of text for full-text search. Replacing, a window whose text is
+    unchanged stays as it is: the full-text index tokenizes a window twice to replace it
+    (the old text to take out, the new to put in), for every window of a large file after
+    an edit of one line."""
+    # The types are the columns'.
+    old = cast(dict[int, tuple[int, str]], {start: (chunk, text) for chunk, start, text in db.execute(
+        "SELECT c.id, c.start_line, t.text FROM text_chunks c JOIN fts t ON t.rowid = c.id WHERE c.file_id = ?",
+        (file_id,))}) if replacing else {}
+    for start in range(1, len(lines) + 1, WINDOW):
+        text = window(lines, start)
+        had = old.pop(start, None)
+        if had is None:
+            chunk = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
+                                           (file_id, start)))
+            db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk, text))
+        elif had[1] != text:
+            db.execute("UPDATE fts SET text = ? WHERE rowid = ?", (text, had[0]))
+    for chunk, _ in old.values():
+        db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its text (text_chunks_delete)
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],

@@ -1,0 +1,107 @@
+"""A file indexed again keeps what its new content did not change (its windows of text, its
+name rows) and ends up holding exactly what a first index of that content holds, through
+random edits of real modules, on real SQLite files."""
+
+import pathlib
+import random
+import sysconfig
+
+import pytest
+
+from codeanalysisd.db import name_rows
+from codeanalysisd.db.store import Store
+from codeanalysisd.paths import roots_overlap
+from codeanalysisd.query_language import parse
+from codeanalysisd.repair.disk import from_bytes
+
+STDLIB = pathlib.Path(sysconfig.get_paths()["stdlib"])
+MODULES = ("json/decoder.py", "email/utils.py", "shutil.py")
+
+
+def _store(path: pathlib.Path) -> Store:
+    path.mkdir(exist_ok=True)
+    store, _ = Store.open(str(path / "i.db"), str(path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    return store
+
+
+def index(store: Store, path: str, data: bytes) -> None:
+    store.writes.files.index("p", [from_bytes(path, data, len(data), 1, 1 << 20)])
+
+
+def held(store: Store, path: str) -> tuple[object, ...]:
+    """Everything the index holds derived from one file's content, ids left out."""
+    (file_id,) = store.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+    windows = store.db.execute("SELECT c.start_line, t.text FROM text_chunks c JOIN fts t ON t.rowid = c.id "
+                               "WHERE c.file_id = ? ORDER BY c.start_line", (file_id,)).fetchall()
+    scopes = store.db.execute("SELECT id, qualname FROM scopes WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
+    refs = store.db.execute(f"SELECT {name_rows.REF_COLUMNS} FROM refs WHERE file_id = ? ORDER BY seq",
+                            (file_id,)).fetchall()
+    uses = store.db.execute(f"SELECT {name_rows.USE_ROW_COLUMNS} FROM uses WHERE file_id = ? ORDER BY seq",
+                            (file_id,)).fetchall()
+    strip = [row[1:] for row in refs], [row[1:] for row in uses]
+    return windows, scopes, strip, name_rows.read(store.db, file_id)
+
+
+def _edit(rnd: random.Random, lines: list[str]) -> list[str]:
+    """One edit a person makes: a line changed in place, lines added or removed anywhere,
+    code appended, or the end cut off."""
+    at = rnd.randrange(len(lines) + 1)
+    match rnd.choice(["change", "insert", "delete", "append", "truncate"]):
+        case "change" if at < len(lines):
+            return [*lines[:at], lines[at].replace("self", "this").replace("(", "( ") + "  # edited", *lines[at + 1:]]
+        case "insert":
+            return [*lines[:at], "extra_name = other.attribute(value)", "", *lines[at:]]
+        case "delete":
+            return [*lines[:at], *lines[at + rnd.randint(1, 40):]]
+        case "append":
+            return [*lines, "", "def appended(self, item):", "    return self.items.get(item)"]
+        case _:
+            return lines[:max(1, at)]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_random_edits_leave_what_a_first_index_of_the_same_content_leaves(tmp_path, module):
+    rnd = random.Random(module)
+    edited, fresh = _store(tmp_path / "edited"), _store(tmp_path / "fresh")
+    try:
+        lines = (STDLIB / module).read_text().splitlines()
+        index(edited, "m.py", "\n".join(lines).encode())
+        for step in range(12):
+            lines = _edit(rnd, lines)
+            data = "\n".join(lines).encode()
+            index(edited, "m.py", data)
+            index(fresh, f"m{step}.py", data)
+            assert held(edited, "m.py") == held(fresh, f"m{step}.py"), (module, step)
+            assert edited.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # the full-text index answers from the rows left in place as from new ones
+        words = parse("return")
+        ours = [(h.line, h.snippet) for h in edited.reads.files.search(words, None, 500) if h.path == "m.py"]
+        theirs = [(h.line, h.snippet) for h in fresh.reads.files.search(words, None, 500) if h.path == "m11.py"]
+        assert ours == theirs
+    finally:
+        edited.close()
+        fresh.close()
+
+
+def test_code_appended_to_a_large_file_rewrites_only_what_it_added(tmp_path):
+    store = _store(tmp_path)
+    try:
+        data = (STDLIB / "_pydecimal.py").read_bytes()
+        appended = data + b"\n\ndef appended(self, item):\n    return self.items.get(item)\n"
+        index(store, "m.py", data)
+        (file_id,) = store.db.execute("SELECT id FROM files WHERE path = 'm.py'").fetchone()
+        windows = store.db.execute("SELECT id, start_line FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall()
+        before = store.db.total_changes()
+        index(store, "m.py", appended)
+        in_place = store.db.total_changes() - before
+        before = store.db.total_changes()
+        index(store, "first.py", appended)
+        first = store.db.total_changes() - before
+        # definitions, bindings, imports and chunks are still written whole, the name rows and
+        # windows only where they changed: here the few names and the last window appended
+        assert in_place < first / 2, (in_place, first)
+        kept = store.db.execute("SELECT id, start_line FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall()
+        assert set(windows) <= set(kept)  # every window kept its row (the last, its new text)
+    finally:
+        store.close()
