@@ -1,6 +1,7 @@
 """A regex beside a common word reads only the windows whose terms hold its literal text
 (db/fts_terms.py), with the same hits as reading every window, on the index's own SQLite."""
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -164,3 +165,25 @@ def test_containing_and_windows():
 def test_runs_are_the_word_characters_longest_first():
     assert fts_terms.runs(" = None$") == ["None"]
     assert fts_terms.runs("a.b_cd(ef") == ["b_cd", "ef", "a"]
+
+
+def test_the_store_builds_a_stale_snapshot_on_a_read_thread_and_its_reads_use_it(indexed):
+    store, root = indexed
+
+    async def narrowed_after_a_while() -> bool:
+        query = parse("shared /no_such_text/")
+        assert await store.read(lambda r: r.files.search(query, None, 10))  # found the slow way; a build asked
+        for _ in range(200):
+            if await store.read(lambda r: bool(narrowing_of(r.files.db, "shared /no_such_text/", r.files.terms))):
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    def narrowing_of(db, text, terms):
+        query = parse(text)
+        return queries._term_filter(db, query, queries._fts_query(query)[1], False, terms)[0]
+
+    assert asyncio.run(narrowed_after_a_while())
+    _index(store, root, {"later.py": "shared = no_such_text_later\n"})  # the snapshot is stale again
+    found = asyncio.run(store.read(lambda r: r.files.search(parse("shared /no_such_text/"), None, 10)))
+    assert {h.path for h in found} == {"rare.py", "later.py"}
