@@ -76,13 +76,13 @@ class Terms:
         found = [(term, windows) for key, term, windows in self.others if run in key]
         at = self.ascii_terms.find(run)
         while at >= 0:
-            if len(found) == MAX_TERMS:
+            if len(found) >= MAX_TERMS:
                 return None
             n = bisect.bisect_right(self.starts, at) - 1
             end = self.ascii_terms.find("\n", at)
             found.append((self.ascii_terms[self.starts[n]:end], self.ascii_windows[n]))
             at = self.ascii_terms.find(run, end)
-        return found
+        return found if len(found) <= MAX_TERMS else None
 
     def windows(self, word: str) -> int | None:
         """How many windows hold ``word`` (as the index folds ASCII: any case); None if it is
