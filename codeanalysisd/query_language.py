@@ -165,7 +165,6 @@ class Query:
 
 
 @functools.lru_cache(maxsize=256)
-@functools.lru_cache(maxsize=256)
 def whole_words(words: tuple[str, ...], case: bool) -> re.Pattern[str]:
     """Where one of ``words`` stands as a whole word: all of a run of letters, digits and _
     (in the case written if ``case``). Longer words first, so that of two words one of which
@@ -174,6 +173,7 @@ def whole_words(words: tuple[str, ...], case: bool) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", 0 if case else re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=256)
 def _glob_regex(glob: str) -> re.Pattern[str]:
     out, i = [], 0
     while i < len(glob):
