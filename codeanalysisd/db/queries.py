@@ -228,12 +228,13 @@ def _term_filter(db: apsw.Connection, query: Query, words: list[str], any_word: 
     found_by_words = sum(known) if any_word else min(known)
     if found_by_words < MIN_WINDOWS_TO_NARROW:
         return "", ()
+    # The terms of the run in the fewest windows, if fewer than the words are in.
     fewest: list[tuple[str, int]] | None = None
+    bound = found_by_words
     for run in (run for text in texts for run in fts_terms.runs(text)[:RUNS_TRIED]):
         found = snapshot.containing(run)
-        if found is not None and sum(n for _, n in found) < found_by_words and (
-                fewest is None or sum(n for _, n in found) < sum(n for _, n in fewest)):
-            fewest = found
+        if found is not None and (windows := sum(n for _, n in found)) < bound:
+            fewest, bound = found, windows
     if fewest is None:
         return "", ()
     changed = f"({fts_terms.STRUCTURE_SQL}) IS NOT ?"
