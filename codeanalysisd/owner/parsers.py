@@ -14,9 +14,11 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from dbus_fast import DBusError
+
 from codeanalysisd.names import parser_unit
 from codeanalysisd.owner.reports import WorkerReports
-from codeanalysisd.owner.systemd_units import SystemdUnits
+from codeanalysisd.owner.systemd_units import TRANSACTION_IS_DESTRUCTIVE, JobFailed, SystemdUnits
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -71,10 +73,18 @@ async def match_parser_units(units: SystemdUnits, count: int) -> None:
         log.error("cannot list the parser units: %s", exc)
         loaded = {}
     extra = sorted(u for u, state in loaded.items() if u not in wanted and state not in ("inactive", "failed"))
-    jobs = [(units.start_unit, u) for u in sorted(wanted)] + [(units.stop_unit, u) for u in extra]
-    results = await asyncio.gather(*(job(unit) for job, unit in jobs), return_exceptions=True)
-    for (job, unit), result in zip(jobs, results, strict=True):
-        if isinstance(result, BaseException):  # polkit, a missing unit file: the message says which
-            log.error("cannot %s %s: %s", "start" if job == units.start_unit else "stop", unit, result)
+    # Mode "fail": an instance requires the DB owner, so in mode "replace" its start would turn
+    # a stop of the owner queued meanwhile (the suite stopped just after it started) into a
+    # start, and the owner would come back against the administrator's will.
+    jobs = [("start", u, units.start_unit(u, mode="fail")) for u in sorted(wanted)]
+    jobs += [("stop", u, units.stop_unit(u)) for u in extra]
+    results = await asyncio.gather(*(job for _, _, job in jobs), return_exceptions=True)
+    for (verb, unit, _), result in zip(jobs, results, strict=True):
+        if isinstance(result, DBusError) and result.type == TRANSACTION_IS_DESTRUCTIVE:
+            log.info("not starting %s: a stop of the suite is queued (%s)", unit, result.text)
+        elif isinstance(result, JobFailed) and result.result == "canceled":
+            log.info("the start of %s was canceled: a stop of the suite came after it", unit)
+        elif isinstance(result, BaseException):  # polkit, a missing unit file: the message says which
+            log.error("cannot %s %s: %s", verb, unit, result)
     if extra:
         log.info("stopped %s: [Parser] Units=%d", ", ".join(extra), count)

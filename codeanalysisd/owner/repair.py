@@ -105,7 +105,8 @@ class Repairs:
         finally:
             for unit in outcome.stopped:
                 try:
-                    await self.units.start_unit(unit)
+                    # "fail": a stop of the suite queued during the repair is not reversed.
+                    await self.units.start_unit(unit, mode="fail")
                     outcome.restarted.append(unit)
                 except Exception as exc:
                     outcome.failed += f"{'; ' if outcome.failed else ''}could not start {unit} again: {exc}"

@@ -28,8 +28,14 @@ JOB_TIMEOUT = 30.0
 STATE_TRUSTED = 5.0
 
 
+# systemd's error for a job in mode "fail" that would reverse a queued one.
+TRANSACTION_IS_DESTRUCTIVE = "org.freedesktop.systemd1.TransactionIsDestructive"
+
+
 class JobFailed(RuntimeError):
-    pass
+    def __init__(self, message: str, result: str = "") -> None:
+        super().__init__(message)
+        self.result = result  # systemd's job result ("canceled", "failed", ...) when there was one
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,12 @@ class SystemdUnits:
                 self._early[job] = result
         return False
 
-    async def submit(self, verb: str, unit: str) -> Job:
+    async def submit(self, verb: str, unit: str, mode: str = "replace") -> Job:
         """Queue a job (StartUnit, StopUnit, RestartUnit) without waiting for it; the caller
-        awaits ``Job.result`` and calls ``forget`` when it stops caring."""
-        (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, verb, "ss", [unit, "replace"])
+        awaits ``Job.result`` and calls ``forget`` when it stops caring. ``mode`` is systemd's
+        job mode: "replace" as systemctl does; "fail" refuses (TransactionIsDestructive) where
+        the job would reverse one already queued."""
+        (path,) = await call(self.bus, SYSTEMD, SYSTEMD_PATH, SYSTEMD_MANAGER, verb, "ss", [unit, mode])
         result: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if path in self._early:
             result.set_result(self._early.pop(path))
@@ -102,8 +110,8 @@ class SystemdUnits:
     def forget(self, job: Job) -> None:
         self._jobs.pop(job.path, None)
 
-    async def _run_job(self, verb: str, unit: str) -> None:
-        job = await self.submit(verb, unit)
+    async def _run_job(self, verb: str, unit: str, mode: str = "replace") -> None:
+        job = await self.submit(verb, unit, mode)
         try:
             result = await asyncio.wait_for(job.result, JOB_TIMEOUT)
         except TimeoutError:
@@ -111,10 +119,10 @@ class SystemdUnits:
         finally:
             self.forget(job)
         if result != "done":
-            raise JobFailed(f"{verb} {unit} ended with job result {result!r}; see journalctl -u {unit}")
+            raise JobFailed(f"{verb} {unit} ended with job result {result!r}; see journalctl -u {unit}", result)
 
-    async def start_unit(self, unit: str) -> None:
-        await self._run_job("StartUnit", unit)
+    async def start_unit(self, unit: str, mode: str = "replace") -> None:
+        await self._run_job("StartUnit", unit, mode)
 
     async def stop_unit(self, unit: str) -> None:
         await self._run_job("StopUnit", unit)

@@ -20,6 +20,7 @@ from helpers import (
     dbus_send,
     journal_cursor,
     owner_answers,
+    parser_units,
     start_suite,
     stop_suite,
 )
@@ -360,3 +361,19 @@ def test_stop_target_is_sigterm_exit_0_within_2s(system):
     wait_until(lambda: all("SIGTERM received, stopping" in own(pid) and "stopped cleanly" in own(pid)
                            for pid in pids.values()), timeout=5, what="each service's own clean-stop lines")
     assert "SIGKILL" not in log() and "Killing" not in log() and "Failed with result" not in log()
+
+
+def test_a_stop_right_after_start_is_not_undone_by_the_owner_starting_parsers(system):
+    """The DB owner starts its parser units just after READY=1. A stop of the suite arriving
+    then must win: starting a unit that requires the owner may not reverse the owner's stop
+    job (which would start the owner again behind the administrator's back)."""
+    stop_suite(system)
+    for attempt in range(8):
+        system.systemctl("start", "codeanalysisd-db.service")  # returns at READY=1
+        system.systemctl("stop", "codeanalysisd.target")
+        wait_until(lambda: not system.systemctl("list-jobs", "--no-legend").stdout.strip()
+                   and system.show("codeanalysisd-db.service", "ActiveState")["ActiveState"] in ("inactive", "active"),
+                   timeout=10, what=f"every job done (attempt {attempt})")
+        states = {u: system.show(u, "ActiveState")["ActiveState"] for u in SERVICES} | parser_units(system)
+        assert {u: s for u, s in states.items() if s != "inactive"} == {}, f"attempt {attempt}"
+    start_suite(system)
