@@ -29,6 +29,8 @@ DEFINITION_SEARCH = 11
 # The migration that made the name occurrences' rows compact (db/name_rows.py): every file's
 # rows are written again inside it.
 COMPACT_NAMES = 12
+# The migration that added the index of definitions by file and name.
+FILE_NAMES = 13
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (file_id, seq)
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX uses_by_key ON uses(key);
+        """,
+    ),
+    Migration(
+        FILE_NAMES,
+        "definitions: by file and name, for FindSymbol of a common name",
+        """
+        -- FindSymbol answers in (project, path, line) order. For a name defined in thousands
+        -- of files it walks the files in that order and looks the name up in each, stopping at
+        -- the limit, instead of sorting every definition (queries._symbols_by_walk).
+        CREATE INDEX definitions_by_file_name ON definitions(file_id, name, line);
         """,
     ),
 )

@@ -1,5 +1,8 @@
 """Databases as an earlier version left them, for the tests of an upgrade in place."""
 
+# What the migration that indexed definitions by file and name (migrations.FILE_NAMES) added.
+UNDO_FILE_NAMES = "DROP INDEX definitions_by_file_name;"
+
 # What the migration after header chunks (migrations.DEFINITION_SEARCH) added, taken away again.
 UNDO_DEFINITION_SEARCH = """
     DROP TRIGGER definitions_named; DROP TRIGGER definitions_unnamed; DROP TRIGGER definitions_renamed;
