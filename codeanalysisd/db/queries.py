@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 import apsw
 
@@ -364,43 +364,90 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
     follow on)."""
     cond, cond_args, ranged = _symbol_condition(name)
     kind_sql, kind_args = (" AND d.kind = ?", (kind,)) if kind else ("", ())
-    rows = _symbols_by_walk(db, cond, cond_args, kind_sql, kind_args, project, limit) if ranged else None
+    where, args = _project_filter(project)
+    columns = ("SELECT f.project_id, f.path, d.qualname, d.kind, d.line, d.col, d.end_line, d.signature, "
+               "coalesce(d.docstring, '') ")
+    order = " ORDER BY f.project_id, f.path, d.line, d.id LIMIT ?"
+
+    def walk(bounded: str, bound_args: tuple[str, ...]) -> list[_SymbolRow]:
+        return cast(list[_SymbolRow], db.execute(
+            columns + "FROM files f INDEXED BY sqlite_autoindex_files_1 "
+            "CROSS JOIN definitions d INDEXED BY definitions_by_file_name "
+            f"ON d.file_id = f.id AND {cond}{kind_sql} WHERE f.state = 'live'{where}{bounded}" + order,
+            (*cond_args, *kind_args, *args, *bound_args, limit)).fetchall())
+
+    rows = None
+    if ranged:
+        rows = _walked(db, _count_up_to(db, f"definitions d WHERE {cond}", cond_args), project, limit, walk)
     if rows is None:
-        where, args = _project_filter(project)
-        rows = _symbols(db, f"FROM definitions d JOIN files f ON f.id = d.file_id WHERE {cond}{kind_sql} "
-                            f"AND f.state = 'live'{where} ORDER BY f.project_id, f.path, d.line, d.id LIMIT ?",
-                        (*cond_args, *kind_args, *args, limit))
+        rows = cast(list[_SymbolRow], db.execute(
+            columns + f"FROM definitions d JOIN files f ON f.id = d.file_id WHERE {cond}{kind_sql} "
+            f"AND f.state = 'live'{where}" + order, (*cond_args, *kind_args, *args, limit)).fetchall())
     return [Symbol(*row[:8], row[8].split("\n", 1)[0]) for row in rows]
 
 
-# The columns of a Symbol, the docstring coalesced to text.
-_SYMBOL_COLUMNS = ("SELECT f.project_id, f.path, d.qualname, d.kind, d.line, d.col, d.end_line, d.signature, "
-                   "coalesce(d.docstring, '') ")
+# The types are the columns' (the docstring coalesced to text).
 _SymbolRow = tuple[str, str, str, str, int, int, int, str, str]
+_UsageRow = tuple[str, str, str | None, str, int, int, int, str]
 
 
-def _symbols(db: apsw.Connection, sql: str, args: tuple[object, ...]) -> list[_SymbolRow]:
-    return cast(list[_SymbolRow], db.execute(_SYMBOL_COLUMNS + sql, args).fetchall())
+def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
+    """References by name or dotted name, in (project, path, line, column) order (ties as
+    find_symbol's)."""
+    where, args = _project_filter(project)
+    qualifier, last = name_rows.split_dotted(name)
+    cond_args: tuple[str, ...]
+    if qualifier is not None:
+        # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
+        cond = "r.last = ? AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
+        cond_args = (last, qualifier, "%." + like_escape(qualifier))
+    else:
+        cond, cond_args = "r.last = ?", (last,)
+    columns = "SELECT f.project_id, f.path, r.qualifier, r.last, r.kind, r.line, r.col, s.qualname "
+    scopes = "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope "
+    order = " ORDER BY f.project_id, f.path, r.line, r.col, r.seq LIMIT ?"
+
+    def walk(bounded: str, bound_args: tuple[str, ...]) -> list[_UsageRow]:
+        # refs_by_last holds the table's key (file, seq) after the name: one seek a file.
+        return cast(list[_UsageRow], db.execute(
+            columns + f"FROM files f INDEXED BY sqlite_autoindex_files_1 CROSS JOIN refs r INDEXED BY refs_by_last "
+            f"ON r.file_id = f.id AND {cond} "
+            f"{scopes}WHERE f.state = 'live'{where}{bounded}" + order,
+            (*cond_args, *args, *bound_args, limit)).fetchall())
+
+    rows = _walked(db, _count_up_to(db, "refs r WHERE r.last = ?", (last,)), project, limit, walk)
+    if rows is None:
+        rows = cast(list[_UsageRow], db.execute(
+            columns + f"FROM refs r JOIN files f ON f.id = r.file_id {scopes}WHERE {cond} AND f.state = 'live'{where}"
+            + order, (*cond_args, *args, limit)).fetchall())
+    return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
+            for project_id, path, qualifier, last, kind, line, col, scope in rows]
 
 
-# Ordering every definition of a common name (``__init__``: 19,000 over the 10x corpus of
-# bench/scale.py) costs about 1.2 us each before the first row; walking the files in answer
-# order and looking the name up in each costs about 0.8 us a file and stops at the limit.
-# The walk is tried for a name with at least WALK_FROM definitions, over at most as many
-# files as the name has definitions (counted up to WALK_MOST): where it does not fill the
-# answer there (the name's files lie late in the order), the sort runs after it, so the
-# worst case costs under twice the sort alone.
+# FindSymbol and FindReferences answer in (project, path, position) order. Ordering every
+# definition or reference of a common name (``__init__``: 19,000 definitions over the 10x
+# corpus of bench/scale.py; ``join``: 15,000 references) costs over a microsecond each before
+# the first row; walking the files in answer order and seeking the name in each costs about
+# 0.8 us a file and stops at the limit. The walk is tried for a name with at least WALK_FROM
+# rows, over at most as many files as the name has rows (counted up to WALK_MOST): where it
+# does not fill the answer there (the name's files lie late in the order), the sort runs
+# after it, so the worst case costs under twice the sort alone.
 WALK_FROM = 200
 WALK_MOST = 20_000
+R = TypeVar("R")
 
 
-def _symbols_by_walk(db: apsw.Connection, cond: str, cond_args: tuple[str, ...], kind_sql: str,
-                     kind_args: tuple[str, ...], project: str | None, limit: int) -> list[_SymbolRow] | None:
-    """The answer by walking files in (project, path) order, or None if the walk does not pay
-    or did not fill it."""
-    (count,) = cast(tuple[int], db.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM definitions d WHERE {cond} LIMIT ?)", (*cond_args, WALK_MOST)
-    ).fetchone())
+def _count_up_to(db: apsw.Connection, from_where: str, args: tuple[str, ...]) -> int:
+    """The rows of ``from_where`` (an index's range), counted up to WALK_MOST."""
+    (count,) = cast(tuple[int], db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {from_where} LIMIT ?)",
+                                           (*args, WALK_MOST)).fetchone())
+    return count
+
+
+def _walked(db: apsw.Connection, count: int, project: str | None, limit: int,
+            walk: Callable[[str, tuple[str, ...]], list[R]]) -> list[R] | None:
+    """``walk``'s rows (it takes a condition on ``files f`` and its arguments, bounding the
+    walk), or None if the walk does not pay or did not fill the answer."""
     if count < WALK_FROM:
         return None
     # The (project, path) of the file the walk stops at: the index of files by (project, path)
@@ -413,37 +460,12 @@ def _symbols_by_walk(db: apsw.Connection, cond: str, cond_args: tuple[str, ...],
         bound = cast(tuple[str, str] | None, db.execute(
             "SELECT project_id, path FROM files INDEXED BY sqlite_autoindex_files_1 "
             "ORDER BY project_id, path LIMIT 1 OFFSET ?", (count,)).fetchone())
-    where, args = _project_filter(project)
-    bounded, bound_args = (" AND (f.project_id, f.path) < (?, ?)", bound) if bound else ("", ())
-    # CROSS JOIN keeps files outside: their index delivers the answer's order, so nothing is
-    # sorted and the walk stops at the limit.
-    rows = _symbols(db, "FROM files f CROSS JOIN definitions d INDEXED BY definitions_by_file_name "
-                        f"ON d.file_id = f.id AND {cond}{kind_sql} WHERE f.state = 'live'{where}{bounded} "
-                        "ORDER BY f.project_id, f.path, d.line, d.id LIMIT ?",
-                    (*cond_args, *kind_args, *args, *bound_args, limit))
+    # The walk's query puts files first (CROSS JOIN): their index delivers the answer's order,
+    # so nothing but each file's own rows is sorted and the walk stops at the limit.
+    rows = walk(" AND (f.project_id, f.path) < (?, ?)", bound) if bound else walk("", ())
     if len(rows) < limit and bound is not None:
         return None
     return rows
-
-
-def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
-    where, args = _project_filter(project)
-    qualifier, last = name_rows.split_dotted(name)
-    cond_args: tuple[str, ...]
-    if qualifier is not None:
-        # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
-        cond = "r.last = ? AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
-        cond_args = (last, qualifier, "%." + like_escape(qualifier))
-    else:
-        cond, cond_args = "r.last = ?", (last,)
-    # The types are the columns'.
-    rows = cast(list[tuple[str, str, str | None, str, int, int, int, str]], db.execute(
-        "SELECT f.project_id, f.path, r.qualifier, r.last, r.kind, r.line, r.col, s.qualname FROM refs r "
-        "JOIN files f ON f.id = r.file_id JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope "
-        f"WHERE {cond} AND f.state = 'live'{where} "
-        "ORDER BY f.project_id, f.path, r.line, r.col LIMIT ?", (*cond_args, *args, limit)).fetchall())
-    return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
-            for project_id, path, qualifier, last, kind, line, col, scope in rows]
 
 
 def like_escape(text: str) -> str:

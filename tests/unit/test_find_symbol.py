@@ -1,7 +1,7 @@
-"""FindSymbol's two ways of answering (sorting every definition of the name, or walking the
-files in answer order: queries._symbols_by_walk) against an oracle computed in Python from
-every definition, over names common enough for the walk, rare ones, and common ones whose
-files come last in the order."""
+"""FindSymbol's and FindReferences' two ways of answering (sorting every row of the name, or
+walking the files in answer order: queries._walked) against an oracle computed in Python from
+every row, over names common enough for the walk, rare ones, and common ones whose files come
+last in the order."""
 
 import fnmatch
 import random
@@ -18,15 +18,17 @@ FILES_PER_PROJECT = 120
 
 
 def source(project: str, n: int, rng: random.Random) -> str:
-    parts = [f"class K{n}:\n    def __init__(self):\n        pass\n\n    def run(self):\n        pass\n\n"]
+    parts = [f"class K{n}:\n    def __init__(self):\n        pass\n\n"
+             "    def run(self):\n        return self.x.y(1)\n\n"]
     if rng.random() < 0.3:  # a second __init__ in some files: ties by line are not possible, order by line is
         parts.append(f"class L{n}:\n    def __init__(self):\n        pass\n\n")
     if n % 17 == 0:
         parts.append("def rare():\n    pass\n\n")
     if n % 3:
-        parts.append("def often():\n    pass\n\n")
+        parts.append("def often():\n    return helper()\n\n")
     if project == "gamma" and n % 4 == 3 and n >= 100:  # many definitions, all in the last files (pkg3/)
         parts.append("".join(f"def late():\n    pass\n\nclass late_{i}:\n    pass\n\n" for i in range(45)))
+        parts.append("import os\n" + "".join(f"os.path.join(late, {i})\n" for i in range(45)))
     parts.append(f"def test_{n}_a():\n    pass\n\ndef test_{n}_b():\n    pass\n\nasync def get_{n % 5}():\n    pass\n")
     return "".join(parts)
 
@@ -72,6 +74,25 @@ def answer(store: Store, name: str, project: str | None, kind: str, limit: int) 
             for s in queries.find_symbol(store.reader, name, project, kind, limit)]
 
 
+def reference_oracle(store: Store, name: str, project: str | None, limit: int) -> list[tuple]:
+    rows = store.reader.execute(
+        "SELECT f.project_id, f.path, r.qualifier, r.last, r.line, r.col, r.seq FROM refs r "
+        "JOIN files f ON f.id = r.file_id WHERE f.state = 'live'").fetchall()
+    qualifier, _, last = name.rpartition(".")
+
+    def matches(q: str | None, own: str) -> bool:
+        return own == last and (not qualifier or (q is not None and (q == qualifier or q.endswith("." + qualifier))))
+
+    kept = sorted((p, path, line, col, seq, q, own) for p, path, q, own, line, col, seq in rows
+                  if matches(q, own) and (not project or p == project))
+    return [(p, path, own if q is None else f"{q}.{own}", line, col) for p, path, line, col, _, q, own in kept[:limit]]
+
+
+def references(store: Store, name: str, project: str | None, limit: int) -> list[tuple]:
+    return [(u.project, u.path, u.name, u.line, u.column)
+            for u in queries.find_references(store.reader, name, project, limit)]
+
+
 def count(store: Store, name: str) -> int:
     return store.reader.execute("SELECT count(*) FROM definitions WHERE name = ?", (name,)).fetchone()[0]
 
@@ -102,6 +123,15 @@ def test_a_project_and_a_kind_narrow_as_the_oracle(store, name, kind):
             assert answer(store, name, pid, kind, limit) == oracle(store, name, pid, kind, limit), (project, limit)
 
 
+@pytest.mark.parametrize("name", ["self", "x", "self.x", "y", "x.y", "self.x.y", "join", "os.path.join",
+                                  "path.join", "helper", "rare", "nothing"])
+@pytest.mark.parametrize("limit", [1, 7, 21, 200, 5000])
+def test_every_reference_and_limit_answers_as_the_oracle(store, name, limit):
+    assert references(store, name, None, limit) == reference_oracle(store, name, None, limit)
+    pid = next(p.id for p in store.reads.projects.list() if p.root == "/srv/gamma")
+    assert references(store, name, pid, limit) == reference_oracle(store, name, pid, limit)
+
+
 def test_pages_asked_of_either_way_follow_on(store):
     """A client pages by asking for more rows; the first rows of a longer answer (which the
     walk may not fill, and the sort answers) are the shorter answer."""
@@ -109,20 +139,28 @@ def test_pages_asked_of_either_way_follow_on(store):
         longest = answer(store, name, None, "", 5000)
         for limit in (1, 20, 21, 100, 361, 1000):
             assert answer(store, name, None, "", limit) == longest[:limit], (name, limit)
+    for name in ("y", "helper", "join"):
+        longest = references(store, name, None, 5000)
+        for limit in (1, 20, 21, 100, 361, 1000):
+            assert references(store, name, None, limit) == longest[:limit], (name, limit)
 
 
 def test_a_late_name_falls_back_to_the_sort_and_an_early_one_does_not(store, monkeypatch):
+    assert store.reader.execute("SELECT count(*) FROM refs WHERE last = 'join'").fetchone()[0] >= queries.WALK_FROM
     taken = []
-    real = queries._symbols_by_walk
+    real = queries._walked
 
     def spy(*args, **kwargs):
         rows = real(*args, **kwargs)
         taken.append(rows is not None)
         return rows
 
-    monkeypatch.setattr(queries, "_symbols_by_walk", spy)
+    monkeypatch.setattr(queries, "_walked", spy)
     answer(store, "__init__", None, "", 21)
     answer(store, "often", None, "", 21)
     answer(store, "late", None, "", 21)
     answer(store, "rare", None, "", 21)
-    assert taken == [True, True, False, False]
+    references(store, "y", None, 21)
+    references(store, "helper", None, 21)
+    references(store, "join", None, 21)
+    assert taken == [True, True, False, False, True, True, False]
