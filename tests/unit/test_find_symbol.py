@@ -115,7 +115,7 @@ def test_every_name_and_limit_answers_as_the_oracle(store, name, limit):
 
 
 @pytest.mark.parametrize("name", ["__init__", "often", "late", "test_*", "run"])
-@pytest.mark.parametrize("kind", ["method", "function", "class", "async function"])
+@pytest.mark.parametrize("kind", ["method", "function", "class", "async_function"])
 def test_a_project_and_a_kind_narrow_as_the_oracle(store, name, kind):
     for project in PROJECTS:
         pid = next(p.id for p in store.reads.projects.list() if p.root == f"/srv/{project}")
