@@ -377,7 +377,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         -- FindSymbol answers in (project, path, line) order. For a name defined in thousands
         -- of files it walks the files in that order and looks the name up in each, stopping at
-        -- the limit, instead of sorting every definition (queries._symbols_by_walk).
+        -- the limit, instead of sorting every definition (queries._walked).
         CREATE INDEX definitions_by_file_name ON definitions(file_id, name, line);
         """,
     ),

@@ -343,8 +343,10 @@ def definition_of(db: apsw.Connection, project: str, path: str, qualname: str, l
 
 
 def _symbol_condition(name: str) -> tuple[str, tuple[str, ...], bool]:
-    """FindSymbol's condition on ``definitions d``, its arguments, and whether the index of
-    names narrows it to a range (equality, or a glob that starts with its literal text)."""
+    """FindSymbol's condition on ``definitions d``, its arguments, and whether walking files
+    may pay: the index of names narrows it to a range (equality, or a glob that starts with
+    its literal text) whose rows all match. A qualified name matches few of the definitions
+    of its last name, so a walk would seek through every file to fill its answer."""
     if any(ch in name for ch in "*?["):
         if "." in name:
             return "d.qualname GLOB ?", (name,), False
@@ -354,7 +356,7 @@ def _symbol_condition(name: str) -> tuple[str, tuple[str, ...], bool]:
         # of names finds the candidates, where the suffix match alone reads every qualname.
         last = name.rsplit(".", 1)[1]
         return ("d.name = ? AND (d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')",
-                (last, name, "%." + like_escape(name)), True)
+                (last, name, "%." + like_escape(name)), False)
     return "d.name = ?", (name,), True
 
 
