@@ -342,6 +342,11 @@ def definition_of(db: apsw.Connection, project: str, path: str, qualname: str, l
         "ORDER BY d.line DESC LIMIT 1", (project, path, qualname, line, line)).fetchone())
 
 
+# The types are the columns' (the docstring coalesced to text).
+_SymbolRow = tuple[str, str, str, str, int, int, int, str, str]
+_UsageRow = tuple[str, str, str | None, str, int, int, int, str]
+
+
 def _symbol_condition(name: str) -> tuple[str, tuple[str, ...], bool]:
     """FindSymbol's condition on ``definitions d``, its arguments, and whether walking files
     may pay: the index of names narrows it to a range (equality, or a glob that starts with
@@ -354,7 +359,7 @@ def _symbol_condition(name: str) -> tuple[str, tuple[str, ...], bool]:
     if "." in name:
         # A qualified name ends with its definition's own name (extract._qualname): the index
         # of names finds the candidates, where the suffix match alone reads every qualname.
-        last = name.rsplit(".", 1)[1]
+        _, last = name_rows.split_dotted(name)
         return ("d.name = ? AND (d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')",
                 (last, name, "%." + like_escape(name)), False)
     return "d.name = ?", (name,), True
@@ -386,11 +391,6 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
             columns + f"FROM definitions d JOIN files f ON f.id = d.file_id WHERE {cond}{kind_sql} "
             f"AND f.state = 'live'{where}" + order, (*cond_args, *kind_args, *args, limit)).fetchall())
     return [Symbol(*row[:8], row[8].split("\n", 1)[0]) for row in rows]
-
-
-# The types are the columns' (the docstring coalesced to text).
-_SymbolRow = tuple[str, str, str, str, int, int, int, str, str]
-_UsageRow = tuple[str, str, str | None, str, int, int, int, str]
 
 
 def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
@@ -454,14 +454,10 @@ def _walked(db: apsw.Connection, count: int, project: str | None, limit: int,
         return None
     # The (project, path) of the file the walk stops at: the index of files by (project, path)
     # holds both, so counting them off reads no row.
-    if project:
-        bound = cast(tuple[str, str] | None, db.execute(
-            "SELECT project_id, path FROM files INDEXED BY sqlite_autoindex_files_1 WHERE project_id = ? "
-            "ORDER BY path LIMIT 1 OFFSET ?", (project, count)).fetchone())
-    else:
-        bound = cast(tuple[str, str] | None, db.execute(
-            "SELECT project_id, path FROM files INDEXED BY sqlite_autoindex_files_1 "
-            "ORDER BY project_id, path LIMIT 1 OFFSET ?", (count,)).fetchone())
+    where, args = _project_filter(project)
+    bound = cast(tuple[str, str] | None, db.execute(
+        f"SELECT f.project_id, f.path FROM files f INDEXED BY sqlite_autoindex_files_1 WHERE 1{where} "
+        "ORDER BY f.project_id, f.path LIMIT 1 OFFSET ?", (*args, count)).fetchone())
     # The walk's query puts files first (CROSS JOIN): their index delivers the answer's order,
     # so nothing but each file's own rows is sorted and the walk stops at the limit.
     rows = walk(" AND (f.project_id, f.path) < (?, ?)", bound) if bound else walk("", ())
