@@ -20,7 +20,7 @@ FILES_PER_PROJECT = 120
 def source(project: str, n: int, rng: random.Random) -> str:
     parts = [f"class K{n}:\n    def __init__(self):\n        pass\n\n"
              "    def run(self):\n        return self.x.y(1)\n\n"]
-    if rng.random() < 0.3:  # a second __init__ in some files: ties by line are not possible, order by line is
+    if rng.random() < 0.3:  # a second __init__ in some files: two of one name in a file, told apart by line
         parts.append(f"class L{n}:\n    def __init__(self):\n        pass\n\n")
     if n % 17 == 0:
         parts.append("def rare():\n    pass\n\n")
