@@ -25,6 +25,7 @@ PRECISIONS = ("int8", "exact")
 REPAIR_BATCH_RANGE = (1, 100_000)  # files per batch
 REPAIR_INTERVAL_RANGE = (0.1, 86400.0)  # seconds between batches
 PARSER_UNITS_RANGE = (1, 64)
+MAX_SYNTAX_NODES_RANGE = (0, 1_000_000_000)  # 0: no bound
 
 
 def default_parser_units() -> int:
@@ -42,7 +43,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Database", "Path"), ("Workers", "ReportInterval"), ("Projects", "MaxPerUser"),
     ("Index", "MaxParseSize"), ("Index", "Exclude"), ("Index", "MaxWatches"), ("Index", "RescanInterval"),
     ("History", "MaxVersions"), ("History", "MaxAge"), ("Repair", "PollInterval"), ("Repair", "BatchSize"),
-    ("Vectorizer", "Precision"), ("Parser", "Units"),
+    ("Vectorizer", "Precision"), ("Parser", "Units"), ("Parser", "MaxSyntaxNodes"),
 )
 
 
@@ -62,6 +63,9 @@ class Config:
     precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
     max_projects: int = 50  # projects one user (root excepted) may register
     parser_units: int = field(default_factory=default_parser_units)  # libcst verification, one unit each
+    # Files with more ast nodes are not given to libcst (its tree takes up to 4.5 KB a node):
+    # with the unit's own ~35 MB, a parser unit's peak stays near 260 MB.
+    max_syntax_nodes: int = 50_000
     sources: tuple[str, ...] = ()
 
 
@@ -132,6 +136,9 @@ def load(main: Path) -> Config:
         cfg["max_projects"] = _count(*values[("Projects", "MaxPerUser")], "[Projects] MaxPerUser=", 0, 100_000)
     if ("Parser", "Units") in values and values[("Parser", "Units")][0]:  # empty: one per CPU, as if unset
         cfg["parser_units"] = _count(*values[("Parser", "Units")], "[Parser] Units=", *PARSER_UNITS_RANGE)
+    if ("Parser", "MaxSyntaxNodes") in values:
+        cfg["max_syntax_nodes"] = _count(*values[("Parser", "MaxSyntaxNodes")], "[Parser] MaxSyntaxNodes=",
+                                         *MAX_SYNTAX_NODES_RANGE)
     if ("Vectorizer", "Precision") in values:
         value, where = values[("Vectorizer", "Precision")]
         if value not in PRECISIONS:

@@ -95,6 +95,11 @@ class FileWrites(FileReads):
             for path, size, mtime_ns in stats:
                 indexing.touch(self.db, project_id, path, size, mtime_ns)
 
+    def reopen_verdicts(self, prefix: str) -> int:
+        with self.db:
+            count = indexing.reopen_verdicts(self.db, prefix)
+        return count
+
     def record_syntax(self, project_id: str, verdicts: list[tuple[str, bytes, str]]) -> int:
         with self.db:
             recorded = sum(indexing.record_syntax(self.db, project_id, *v) for v in verdicts)

@@ -241,6 +241,12 @@ def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes
                            "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
 
 
+def reopen_verdicts(db: apsw.Connection, prefix: str) -> int:
+    """Files whose verdict starts with ``prefix`` are pending verification again; how many."""
+    return len(db.execute("UPDATE files SET syntax = NULL WHERE substr(syntax, 1, length(?1)) = ?1 RETURNING id",
+                          (prefix,)).fetchall())
+
+
 def set_skipped(db: apsw.Connection, project_id: str, scope: str, entries: Iterable[tuple[str, str]]) -> None:
     """Replace the skipped paths at and below ``scope`` ("" = the whole project) with ``entries``."""
     if scope:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Coroutine
 
 from dbus_fast import NameFlag, RequestNameReply
 
@@ -11,7 +12,8 @@ from codeanalysisd import service, tree
 from codeanalysisd.bus.connection import connect
 from codeanalysisd.db import history, integrity
 from codeanalysisd.db.migrations import MigrationError
-from codeanalysisd.db.store import OpenReport, Store
+from codeanalysisd.db.store import OpenReport, Store, Writes
+from codeanalysisd.index import syntax
 from codeanalysisd.names import BUS_NAME, OBJECT_PATH
 from codeanalysisd.notify import extend_start_while_running
 from codeanalysisd.owner.callers import Callers
@@ -90,6 +92,16 @@ def _record_root_identities(store: Store, log) -> None:
                  extra={"project": project.id, "path": project.root})
 
 
+def _reopen_passed_over(writes: Writes, log) -> None:
+    """Files the parser units passed over for [Parser] MaxSyntaxNodes= are offered to them
+    again (at start, and on a reload that changes the bound): a bound raised since lets them
+    be verified, and one unchanged costs the parser an ast parse of each."""
+    count = writes.files.reopen_verdicts(syntax.NOT_VERIFIED)
+    if count:
+        log.info("%d file(s) passed over for their size offered for verification again "
+                 "([Parser] MaxSyntaxNodes= may have changed)", count)
+
+
 def _log_vectors_pruned(log, count: int) -> None:
     if count:
         log.info("dropped %d vector(s) of code no file holds any more", count)
@@ -119,6 +131,7 @@ async def serve(ctx: service.Context) -> int:
         log.info("pruned %d old version(s) from the history", pruned)
     _log_vectors_pruned(log, store.writes.vectors.prune_orphans())
     _record_root_identities(store, log)
+    _reopen_passed_over(store.writes, log)
 
     bus = await connect(ctx.bus_kind)
     try:
@@ -150,16 +163,24 @@ async def serve(ctx: service.Context) -> int:
 
         background: set[asyncio.Future[None]] = set()
 
-        def match_parsers(count: int) -> None:
-            task = asyncio.ensure_future(match_parser_units(units, count))
+        def in_background(work: Coroutine[object, object, None]) -> None:
+            task = asyncio.ensure_future(work)
             background.add(task)
             task.add_done_callback(background.discard)
+
+        async def reopen_passed_over() -> None:
+            try:
+                await store.write(lambda w: _reopen_passed_over(w, log))
+            except Exception as exc:  # the next start offers them again
+                log.error("cannot offer the files passed over for their size again: %s", exc)
 
         def reloaded(old, new) -> None:
             store.retention = history.Retention(new.max_versions, new.max_age)
             core.reconfigure(new)
             if old.parser_units != new.parser_units:
-                match_parsers(new.parser_units)
+                in_background(match_parser_units(units, new.parser_units))
+            if old.max_syntax_nodes != new.max_syntax_nodes:
+                in_background(reopen_passed_over())
             if old.database_path != new.database_path:
                 log.warning("[Database] Path= changed: it applies at the next restart of %s", ctx.identifier)
 
@@ -174,7 +195,8 @@ async def serve(ctx: service.Context) -> int:
         log.info("owns %s on the %s bus as uid %d", BUS_NAME, ctx.bus_kind.value, os.getuid())
         refresh_status()
         ctx.notifier.ready(ctx.notifier.status)
-        match_parsers(ctx.config.parser_units)  # once the DB owner is active: they require it
+        # once the DB owner is active: they require it
+        in_background(match_parser_units(units, ctx.config.parser_units))
         disconnected = asyncio.ensure_future(bus.wait_for_disconnect())
         corrupted = asyncio.ensure_future(corrupt.wait())
         pruning = asyncio.ensure_future(_prune_periodically(store, log))

@@ -324,6 +324,55 @@ def test_a_libcst_crash_is_recorded_not_retried(system):
 
 PARSER_1 = "codeanalysisd-parser@1.service"
 PARSERS_DROPIN = "/etc/codeanalysisd/codeanalysisd.conf.d/50-parsers.conf"
+NODES_DROPIN = "/etc/codeanalysisd/codeanalysisd.conf.d/50-syntax-nodes.conf"
+
+
+def _reload(box, units: list[str]) -> None:
+    """``systemctl reload`` each unit, and wait until each says it took the new configuration."""
+    def reloads(unit: str) -> int:
+        return box.journal(unit, "-o", "cat").count("configuration reloaded")
+
+    before = {unit: reloads(unit) for unit in units}
+    box.systemctl("reload", *units)
+    wait_until(lambda: all(reloads(unit) > count for unit, count in before.items()), timeout=30,
+               what=f"{', '.join(units)} to reload")
+
+
+def test_a_file_over_max_syntax_nodes_is_passed_over_then_verified_once_the_bound_allows(system):
+    """A file whose tree is larger than [Parser] MaxSyntaxNodes= is not given to libcst, and
+    says so; when the bound is raised, the DB owner offers it again and it is verified."""
+    generated = "".join(f"x{i} = a + b * c\n" for i in range(300))  # 3,901 ast nodes
+    units = active_parser_units(system)
+    try:
+        system.write_file(NODES_DROPIN, "[Parser]\nMaxSyntaxNodes=1000\n")
+        _reload(system, [*units, "codeanalysisd-db.service"])
+        system.write_file(f"{ROOT}/pkg/generated.py", generated)
+        system.write_file(f"{ROOT}/pkg/handwritten.py", "def f(a):\n    return a + 1\n")
+        wait_until(lambda: all(db_rows(system)["files"].get(p, {}).get("syntax")
+                               for p in ("pkg/generated.py", "pkg/handwritten.py")), timeout=60,
+                   what="both files verified or passed over")
+        rows = db_rows(system)["files"]
+        assert rows["pkg/handwritten.py"]["syntax"] == "exact"
+        problems = {p["path"]: p["problems"] for p in json.loads(ctl(system, "--json", "problems", "-p", PID).stdout)}
+        assert problems["pkg/generated.py"] == [
+            "not verified: more than 1000 syntax nodes, libcst's tree of it would take several KB each "
+            "(see MaxSyntaxNodes= in codeanalysisd.conf)"]
+        assert "pkg/handwritten.py" not in problems
+        said = "".join(system.journal(unit, "-o", "cat") for unit in units)
+        assert "pkg/generated.py not verified: more than [Parser] MaxSyntaxNodes=1000 syntax nodes" in said
+        system.run("rm", "-f", NODES_DROPIN)
+        # the parser units first: the DB owner offers the file again as soon as it reloads
+        _reload(system, units)
+        _reload(system, ["codeanalysisd-db.service"])
+        wait_until(lambda: db_rows(system)["files"]["pkg/generated.py"]["syntax"] == "exact", timeout=60,
+                   what="generated.py verified under the default bound")
+        assert "1 file(s) passed over for their size offered for verification again" in \
+            system.journal("codeanalysisd-db.service", "-o", "cat")
+        assert "pkg/generated.py" not in {
+            p["path"] for p in json.loads(ctl(system, "--json", "problems", "-p", PID).stdout)}
+    finally:
+        system.run("rm", "-f", NODES_DROPIN, f"{ROOT}/pkg/generated.py", f"{ROOT}/pkg/handwritten.py")
+        system.systemctl("reload", *units, "codeanalysisd-db.service")
 
 
 def _verified_by(box, unit: str) -> int:

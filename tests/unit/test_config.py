@@ -82,3 +82,17 @@ def test_bad_history_and_repair_values_name_key_and_dropin(tmp_path, text, messa
     write(tmp_path / "codeanalysisd.conf.d" / "50-x.conf", text)
     with pytest.raises(ConfigError, match=r"codeanalysisd.conf.d/50-x.conf: " + message):
         load(main)
+
+
+def test_parser_max_syntax_nodes(tmp_path):
+    main = tmp_path / "codeanalysisd.conf"
+    assert load(main).max_syntax_nodes == 50_000
+    write(main, "[Parser]\nMaxSyntaxNodes=0\n")
+    assert load(main).max_syntax_nodes == 0  # no bound
+    write(main, "[Parser]\nMaxSyntaxNodes=200000\n")
+    assert load(main).max_syntax_nodes == 200_000
+    for bad in ("-1", "50k", ""):
+        write(main, f"[Parser]\nMaxSyntaxNodes={bad}\n")
+        with pytest.raises(ConfigError, match=r"codeanalysisd.conf: \[Parser\] MaxSyntaxNodes= must be a whole "
+                                              r"number from 0 to 1000000000"):
+            load(main)

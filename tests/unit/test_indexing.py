@@ -185,3 +185,16 @@ def test_every_change_of_a_projects_files_moves_its_generation(store):
     store.writes.files.mark_deleted("p", ["n.py"])
     seen.append(generation())
     assert seen == sorted(set(seen))  # strictly growing
+
+
+def test_verdicts_passed_over_for_size_are_pending_again_and_no_other(store):
+    store.writes.files.index("p", [update(f"m{i}.py") for i in range(4)])
+    sha = hashlib.sha256(SOURCE).digest()
+    store.writes.files.record_syntax("p", [
+        ("m0.py", sha, "exact"),
+        ("m1.py", sha, "not verified: more than 10 syntax nodes"),
+        ("m2.py", sha, "libcst cannot parse it: not verified: quoted"),
+    ])
+    assert store.writes.files.reopen_verdicts("not verified: ") == 1
+    assert [p for p, _ in store.reads.files.syntax_pending("p", 10)] == ["m1.py", "m3.py"]
+    assert store.writes.files.reopen_verdicts("not verified: ") == 0

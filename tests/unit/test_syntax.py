@@ -1,4 +1,4 @@
-from codeanalysisd.index.syntax import EXACT, verdict
+from codeanalysisd.index.syntax import EXACT, NOT_VERIFIED, node_count, verdict
 
 
 def test_exact_round_trip():
@@ -18,3 +18,30 @@ def test_unparsable_and_hostile_input_is_a_verdict_not_an_exception():
     # only asks for verdicts on files ast parsed, and survives a crash: see watch/sync.py)
     assert verdict(b"x = " + b"(" * 199 + b"1" + b")" * 199 + b"\n") == EXACT
     assert verdict(b"\xff\xfe\x00garbage").startswith("libcst cannot")
+
+
+def _nodes(source: bytes) -> int:
+    import ast
+    return sum(1 for _ in ast.walk(ast.parse(source)))
+
+
+def test_node_count_is_the_ast_trees_up_to_one_past_the_bound():
+    source = b"".join(b"x%d = a + b * c\n" % i for i in range(50))
+    total = _nodes(source)
+    assert node_count(source, total) == total
+    assert node_count(source, total - 1) == total  # one past the bound: enough to refuse
+    assert node_count(source, 10) == 11
+    assert node_count(b"def f(:\n", 10) is None
+
+
+def test_a_file_over_the_bound_is_passed_over_with_why_and_one_at_it_is_verified():
+    source = b"".join(b"x%d = a + b * c\n" % i for i in range(50))
+    total = _nodes(source)
+    assert verdict(source, max_nodes=total) == EXACT
+    assert verdict(source, max_nodes=0) == EXACT  # no bound
+    passed_over = verdict(source, max_nodes=total - 1)
+    assert passed_over.startswith(NOT_VERIFIED)
+    assert f"more than {total - 1} syntax nodes" in passed_over and "MaxSyntaxNodes=" in passed_over
+    # what ast cannot parse goes to libcst, which says why whatever its size
+    broken = source + b"def f(:\n"
+    assert verdict(broken, max_nodes=10).startswith("libcst cannot parse it")
