@@ -63,9 +63,10 @@ class Config:
     precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
     max_projects: int = 50  # projects one user (root excepted) may register
     parser_units: int = field(default_factory=default_parser_units)  # libcst verification, one unit each
-    # Files with more ast nodes are not given to libcst (its tree takes up to 4.5 KB a node):
-    # with the unit's own ~35 MB, a parser unit's peak stays near 260 MB.
-    max_syntax_nodes: int = 50_000
+    # Files with more ast nodes are not given to libcst: its tree took 1.4 to 6.7 KB a node
+    # (bench/syntax_memory.py), 235 MB at most at this bound, and the unit's own 35 to 50 MB
+    # come on top: under 300 MB. No file of the standard library has more than 25,000.
+    max_syntax_nodes: int = 35_000
     sources: tuple[str, ...] = ()
 
 

@@ -5,10 +5,11 @@ this verdict says whether the concrete syntax tree (for refactoring tools and qu
 layout) is faithful for that file. libcst is ~10x slower than ast, so verdicts come from
 the parser units (workers/parser.py), side by side, only while the watcher has no backlog.
 
-libcst's tree takes 1.4 to 4.5 KB per node of the file's ``ast`` tree (measured over the
-largest files of bench/scale.py's corpus: a 436 KB module of one long expression took 420
-MB), so a file with more nodes than ``[Parser] MaxSyntaxNodes=`` is not given to libcst: its
-verdict says so. Counting the nodes with ``ast`` costs a few percent of libcst's parse.
+libcst's tree takes 1.4 to 6.7 KB (median 3.2) per node of the file's ``ast`` tree, measured
+over the 40 largest files of bench/scale.py's corpus (bench/syntax_memory.py: a 436 KB module
+of one long expression took 420 MB), so a file with more nodes than ``[Parser]
+MaxSyntaxNodes=`` is not given to libcst: its verdict says so. Counting the nodes with ``ast``
+costs about a tenth of the verdict's time.
 """
 
 from __future__ import annotations

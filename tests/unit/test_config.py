@@ -86,7 +86,7 @@ def test_bad_history_and_repair_values_name_key_and_dropin(tmp_path, text, messa
 
 def test_parser_max_syntax_nodes(tmp_path):
     main = tmp_path / "codeanalysisd.conf"
-    assert load(main).max_syntax_nodes == 50_000
+    assert load(main).max_syntax_nodes == 35_000
     write(main, "[Parser]\nMaxSyntaxNodes=0\n")
     assert load(main).max_syntax_nodes == 0  # no bound
     write(main, "[Parser]\nMaxSyntaxNodes=200000\n")
