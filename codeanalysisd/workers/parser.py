@@ -43,8 +43,9 @@ INSTANCE_VARIABLE = "CODEANALYSISD_PARSER"  # the instance number, set by the un
 
 @dataclass
 class Tally:
-    verified: int = 0
-    differ: int = 0  # verdicts other than exact
+    verified: int = 0  # given a verdict by libcst
+    differ: int = 0  # of those, verdicts other than exact
+    passed_over: int = 0  # not given to libcst: more than [Parser] MaxSyntaxNodes= nodes
 
 
 class Parser:
@@ -66,7 +67,8 @@ class Parser:
             if project.state != ProjectState.MISSING:
                 self.busy |= await self.verify(owner, project)
         state = "verifying concrete syntax" if self.busy else "idle"
-        return RoundReport(f"{state}: {self.tally.verified} file(s) verified, {self.tally.differ} differ",
+        passed_over = f", {self.tally.passed_over} passed over for size" if self.tally.passed_over else ""
+        return RoundReport(f"{state}: {self.tally.verified} file(s) verified, {self.tally.differ} differ{passed_over}",
                            Counters(done=self.tally.verified, errors=self.tally.differ))
 
     async def verify(self, owner: OwnerClient, project: ProjectInfo) -> bool:
@@ -102,8 +104,10 @@ class Parser:
         if not verdicts:
             return False
         await owner.record_syntax(project.id, verdicts)
-        self.tally.verified += len(verdicts)
-        self.tally.differ += sum(v != syntax.EXACT for _, _, v in verdicts)
+        passed_over = sum(v.startswith(syntax.NOT_VERIFIED) for _, _, v in verdicts)
+        self.tally.passed_over += passed_over
+        self.tally.verified += len(verdicts) - passed_over
+        self.tally.differ += sum(v != syntax.EXACT and not v.startswith(syntax.NOT_VERIFIED) for _, _, v in verdicts)
         return True
 
 
