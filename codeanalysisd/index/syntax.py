@@ -22,6 +22,11 @@ EXACT = "exact"
 NOT_VERIFIED = "not verified: "
 
 
+def passed_over(verdict: str) -> bool:
+    """Whether a verdict is that of a file not given to libcst for its size."""
+    return verdict.startswith(NOT_VERIFIED)
+
+
 def node_count(source: bytes, most: int) -> int | None:
     """The nodes of the file's ``ast`` tree, counted up to ``most + 1``; None if ``ast`` cannot
     parse it (libcst then says why, from the start of the file to the error)."""

@@ -94,7 +94,7 @@ class Parser:
             try:
                 verdict = await off_the_loop(functools.partial(syntax.verdict, max_nodes=max_nodes), item.data)
                 verdicts.append((rel, sha, verdict))
-                if verdict.startswith(syntax.NOT_VERIFIED):
+                if syntax.passed_over(verdict):
                     log.info("%s not verified: more than [Parser] MaxSyntaxNodes=%d syntax nodes", rel, max_nodes,
                              extra={"project": project.id, "path": rel})
             finally:
@@ -104,10 +104,10 @@ class Parser:
         if not verdicts:
             return False
         await owner.record_syntax(project.id, verdicts)
-        passed_over = sum(v.startswith(syntax.NOT_VERIFIED) for _, _, v in verdicts)
-        self.tally.passed_over += passed_over
-        self.tally.verified += len(verdicts) - passed_over
-        self.tally.differ += sum(v != syntax.EXACT and not v.startswith(syntax.NOT_VERIFIED) for _, _, v in verdicts)
+        given = [v for _, _, v in verdicts if not syntax.passed_over(v)]
+        self.tally.passed_over += len(verdicts) - len(given)
+        self.tally.verified += len(given)
+        self.tally.differ += sum(v != syntax.EXACT for v in given)
         return True
 
 

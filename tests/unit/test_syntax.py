@@ -1,4 +1,5 @@
 from codeanalysisd.index.syntax import EXACT, NOT_VERIFIED, node_count, verdict
+from codeanalysisd.index.syntax import passed_over as syntax_passed_over
 
 
 def test_exact_round_trip():
@@ -40,7 +41,8 @@ def test_a_file_over_the_bound_is_passed_over_with_why_and_one_at_it_is_verified
     assert verdict(source, max_nodes=total) == EXACT
     assert verdict(source, max_nodes=0) == EXACT  # no bound
     passed_over = verdict(source, max_nodes=total - 1)
-    assert passed_over.startswith(NOT_VERIFIED)
+    assert passed_over.startswith(NOT_VERIFIED) and syntax_passed_over(passed_over)
+    assert not syntax_passed_over(verdict(source, max_nodes=total))
     assert f"more than {total - 1} syntax nodes" in passed_over and "MaxSyntaxNodes=" in passed_over
     # what ast cannot parse goes to libcst, which says why whatever its size
     broken = source + b"def f(:\n"
