@@ -3,6 +3,8 @@ and what the index answers from them (full text, definitions, references, source
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import apsw
 
 from codeanalysisd.db import history, indexing, queries
@@ -73,12 +75,16 @@ class FileWrites(FileReads):
         super().__init__(db)
         self.retention = retention
 
-    def index(self, project_id: str, updates: list[FileUpdate], reason: str | None = None) -> int:
+    def index(self, project_id: str, updates: Iterable[FileUpdate], reason: str | None = None) -> int:
+        """``updates`` may be made as they are taken (ingest decodes each file then): one that
+        raises rolls the whole batch back."""
+        count = 0
         with self.db:
             for update in updates:
                 indexing.write_file(self.db, project_id, update, reason)
                 prune_file(self.db, self.retention, project_id, update.path)
-        return len(updates)
+                count += 1
+        return count
 
     def mark_deleted(self, project_id: str, paths: list[str]) -> int:
         with self.db:

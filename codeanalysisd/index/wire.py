@@ -7,9 +7,9 @@ for a docstring holding a lone surrogate.
 The object has the keys of ``IndexedFacts`` (the module docstring as "docstring", and
 "unreadable" only when true; "bindings" and "uses" may be missing, as from a worker that
 came before them); each row is an array in the field order of its named tuple.
-``decode`` checks every field and every row (type, length, integer range) before anything is
-written: a malformed request is refused whole with ``BadFacts``, not failed half-way through
-the database transaction.
+``decode`` checks every field and every row (type, length, integer range) before anything of
+the file is written: a malformed request is refused whole with ``BadFacts``, its batch's
+transaction rolled back, never a file half written.
 """
 
 from __future__ import annotations

@@ -113,6 +113,27 @@ def test_malformed_facts_are_refused_before_the_transaction(store):
     assert store.reads.files.states("p") == []
 
 
+def test_a_batch_decoded_as_it_is_written_is_rolled_back_whole_by_a_malformed_file(store):
+    # The owner decodes each file of a batch as it writes it (owner/ingest.py): the files
+    # before the malformed one are already written in the transaction when it is met.
+    good = wire.encode(update().facts)
+    sent = [("a.py", good), ("b.py", good), ("c.py", good.replace('"f"]],', '5]],'))]
+    taken: list[str] = []
+
+    def decoded():
+        for path, text in sent:
+            taken.append(path)
+            yield FileUpdate.from_wire(path, len(SOURCE), 1, SOURCE, text)
+
+    with pytest.raises(wire.BadFacts, match=r"references\[0\]"):
+        store.writes.files.index("p", decoded())
+    assert taken == ["a.py", "b.py", "c.py"]
+    assert store.reads.files.states("p") == []
+    assert set(counts(store).values()) == {0}   # nor any of their rows, text or history
+    assert store.writes.files.index("p", (u for u in [update("a.py"), update("b.py")])) == 2
+    assert [f.path for f in store.reads.files.states("p")] == ["a.py", "b.py"]
+
+
 def test_remove_project_leaves_no_orphans(store):
     store.writes.files.index("p", [update(), update("o.py", SOURCE + b"# other\n")])
     store.writes.projects.remove("p")
