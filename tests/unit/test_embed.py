@@ -64,7 +64,11 @@ def test_embedder_keeps_order_and_finds_by_meaning(graph):
     # reproducible: a text's vector does not depend on what else is embedded with it
     assert np.array_equal(vectors, np.stack([embedder.embed([t])[0] for t in reversed(TEXTS)][::-1]))
     batched = embedder.embed(TEXTS, batch=3)  # sorted by length within, returned in input order
-    assert float((batched * vectors).sum(1).min()) > 0.98
+    assert list(np.argmax(batched @ vectors.T, axis=1)) == list(range(len(TEXTS)))
+    # Close, not equal: int8 activations are scaled per batch (embedder.BATCH). How close
+    # depends on the CPU's int8 kernels: 0.987 and over where the suite was first measured,
+    # 0.979 on an AVX2 EPYC without VNNI.
+    assert float((batched * vectors).sum(1).min()) > 0.97
     query = embedder.embed(["sum two numbers"])[0]
     assert int(np.argmax(vectors @ query)) == 1
     assert Embedder(None).model_id.endswith("@numpy")
