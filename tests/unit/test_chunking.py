@@ -1,6 +1,8 @@
 """Which pieces of a file are embedded, and that their keys follow their text alone."""
 
 import ast
+import os
+import sysconfig
 
 from codeanalysisd.index import chunking
 from codeanalysisd.index.extract import extract
@@ -106,3 +108,62 @@ def test_no_header_chunk_without_a_docstring_or_without_more_code_after_it():
     # a docstring that runs past the first window: that window already says it
     long_doc = 'def f(x):\n    """' + "words\n" * 40 + '    """\n    return x\n'
     assert [len(t.splitlines()) for t in chunk_texts(long_doc, "f")] == [25, 19]
+
+
+# (source, line of the def, the docstring's last line or None, whether the plain scan decides)
+DOCSTRING_ENDS = [
+    ('def f():\n    """One line."""\n    return 1\n', 1, 2, True),
+    ('def f():\n    """First.\n\n    Last.\n    """\n    return 1\n', 1, 5, True),
+    ("def f():\n    '''Quotes \\''' and \"\"\" inside.\n    end'''\n", 1, 3, True),
+    ('def f():\n    r"""C:\\dir\\""" still open\n    """\n', 1, 3, True),
+    ('def f():\n    ""\n    return 1\n', 1, 2, True),
+    ("def f():\n    u'single'\n", 1, 2, True),
+    ('def f(a=(1, 2), key=lambda item: item[0],\n      *, b: dict[str, int] = {}) -> list[int]:\n\n'
+     '    # why\n    """Doc."""\n', 1, 5, True),
+    ('def f():\n    f"""not {a} docstring"""\n', 1, None, True),
+    ("def f():\n    ('parenthesized')\n", 1, None, True),
+    ("def f():\n    return 1\n", 1, None, True),
+    ('def f():\n    """' + "words\n" * 30 + '"""\n', 1, None, True),         # ends past the lines given
+    # left to the tokenizer: a string or a comment in the header, a body on its line, a
+    # backslash that continues a line or a string
+    ('def f(a="x:y"):\n    """Doc."""\n', 1, 2, False),
+    ('def f():  # note\n    """Doc."""\n', 1, 2, False),
+    ('def f(): """Doc."""\n', 1, 1, False),
+    ('def f():\n    """Doc \\\n    continued."""\n', 1, 3, False),
+    ("def f():\n    'one \\\n    quote'\n", 1, 3, False),
+    ('def f():\n    \\\n    """Doc."""\n', 1, 3, False),
+]
+
+
+def test_a_docstring_s_end_is_the_tokenizer_s_whether_or_not_lines_are_plain():
+    for source, start, expected, plain in DOCSTRING_ENDS:
+        lines = chunking.source_lines(source)
+        end = min(len(lines), start + chunking.WINDOW - 1)
+        assert chunking._tokenized_docstring_end(lines, start, end) == expected, source
+        assert chunking._docstring_end(lines, start, end) == expected, source
+        found = chunking._plain_docstring_end(lines, start, end)
+        assert (found == expected) if plain else (found is chunking._UNSURE), source
+
+
+def test_the_plain_scan_agrees_with_the_tokenizer_over_the_standard_library():
+    # Every documented function of every fourth module, by the parser's own word.
+    root = sysconfig.get_paths()["stdlib"]
+    paths = sorted(os.path.join(d, f) for d, dirs, files in os.walk(root)
+                   if "site-packages" not in d and "__pycache__" not in d for f in files if f.endswith(".py"))
+    decided = 0
+    for path in paths[::4]:
+        try:
+            with open(path, encoding="utf-8") as f:
+                source = f.read()
+            tree = ast.parse(source)
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        lines = chunking.source_lines(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and ast.get_docstring(node) is not None:
+                end = min(node.end_lineno or node.lineno, node.lineno + chunking.WINDOW - 1)
+                found = chunking._plain_docstring_end(lines, node.lineno, end)
+                if found is not chunking._UNSURE:
+                    decided += 1
+                    assert found == chunking._tokenized_docstring_end(lines, node.lineno, end), (path, node.lineno)
+    assert decided > 1000
