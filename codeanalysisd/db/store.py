@@ -31,6 +31,7 @@ from typing import TypeVar, cast
 import apsw
 
 from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
+from codeanalysisd.db.checkpoints import Checkpointer
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
@@ -206,6 +207,8 @@ class Store:
         self._read_threads = concurrent.futures.ThreadPoolExecutor(max_workers=READ_THREADS,
                                                                    thread_name_prefix="db-reader")
         self._thread_reader = threading.local()
+        self.checkpoints = Checkpointer(lambda: _connect(path, history_path))
+        self.checkpoints.attach(db, ("main", history.SCHEMA))
         self._readers: list[_Reader] = []  # every connection the read threads opened, closed by close()
         self._readers_lock = threading.Lock()
         self._closed = False
@@ -380,6 +383,7 @@ class Store:
         for reader in self._readers:
             reader.db.close()
         self._write_thread.shutdown(wait=True)  # a write in progress finishes (or rolls back) first
+        self.checkpoints.close()
         self.reader.close()
         # A deliberate checkpoint keeps the WAL from growing across restarts.
         try:
