@@ -159,12 +159,15 @@ def print_report(r: dict) -> None:
               f"{r['add_to_indexed_s'] * (os.cpu_count() or 1):.2f} CPU-s): " + ", ".join(
                   f"{unit.removeprefix('codeanalysisd-').removesuffix('.service')} {seconds:.2f} s"
                   for unit, seconds in cpu.items()) + f"; all {sum(cpu.values()):.2f} s")
-    for key, figures in r["latency"].items():
-        print(f"{key} over {figures['n']} edits: p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, "
-              f"max {figures['max_ms']:.1f} ms")
-    for key, figures in r.get("latency_without_parsers", {}).items():
-        print(f"{key} over {figures['n']} edits with the parser units stopped: p50 {figures['p50_ms']:.1f} ms, "
-              f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms")
+    for title, runs in (("", r["latency"]), (" with the parser units stopped", r.get("latency_without_parsers", {}))):
+        for key, figures in runs.items():
+            if key.startswith("slowest_"):
+                print(f"  the slowest edits{title}: " + "; ".join(
+                    f"{e['path']} ({e['bytes'] / 1000:.0f} KB) {e['ms']:.0f} ms, "
+                    f"its ast.parse {e['ast_parse_ms']:.0f} ms" for e in figures))
+                continue
+            print(f"{key} over {figures['n']} edits{title}: p50 {figures['p50_ms']:.1f} ms, "
+                  f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms")
     for label, figures in r["queries"].items():
         print(f"{label:42s} p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
     for label, figures in r.get("queries_as_user", {}).items():
