@@ -5,21 +5,12 @@ import os
 import threading
 
 import apsw
-import pytest
 
 from codeanalysisd.db import checkpoints
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.facts import IndexedFacts
 from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.paths import roots_overlap
-
-
-@pytest.fixture
-def store(tmp_path):
-    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    s.writes.projects.add("/srv/p", roots_overlap)
-    yield s
-    s.close()
 
 
 def big_file(n: int, lines: int = 4000) -> FileUpdate:

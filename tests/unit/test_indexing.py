@@ -5,12 +5,10 @@ import hashlib
 import pytest
 
 from codeanalysisd.db import queries
-from codeanalysisd.db.store import Store
 from codeanalysisd.index import wire
 from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
 from codeanalysisd.index.reading import FileRead, file_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
-from codeanalysisd.paths import roots_overlap
 
 
 def facts(defs=(), refs=(), problems=(), parsed=True, unreadable=False):
@@ -20,14 +18,6 @@ def facts(defs=(), refs=(), problems=(), parsed=True, unreadable=False):
 
 DEF_F = Definition("f", "f", "function", 2, 0, 3, (), (), "(x)", "Doc line.\nMore.", None)
 SOURCE = b"import os\ndef f(x):\n    return os.path.join(x, 'needle_token')\n"
-
-
-@pytest.fixture
-def store(tmp_path):
-    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    s.writes.projects.add("/srv/p", roots_overlap)
-    yield s
-    s.close()
 
 
 def update(path="m.py", source=SOURCE, **kw):

@@ -11,7 +11,6 @@ import pytest
 from codeanalysisd.db.store import READ_DEADLINE, READ_THREADS, ReadTimeout, Store, StoreClosed
 from codeanalysisd.index.facts import Definition, IndexedFacts, Reference
 from codeanalysisd.index.record import FileUpdate
-from codeanalysisd.paths import roots_overlap
 
 # Counts to n one row at a time: about 0.15 s per million rows, so 10**9 runs for minutes.
 COUNT = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT count(*) FROM c"
@@ -19,14 +18,6 @@ COUNT = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n 
 
 def count_to(n):
     return lambda r: r.files.db.execute(COUNT, (n,)).fetchall()[0][0]
-
-
-@pytest.fixture
-def store(tmp_path):
-    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    s.writes.projects.add("/srv/p", roots_overlap)
-    yield s
-    s.close()
 
 
 def test_the_constants():
