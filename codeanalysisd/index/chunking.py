@@ -131,8 +131,8 @@ _STRING_START = re.compile(r"([rRbBuUfF]{0,2})('''|\"\"\"|'|\")")
 
 
 def _plain_docstring_end(lines: Sequence[str], start: int, end: int) -> int | _Unsure | None:
-    """_tokenized_docstring_end's answer without the tokenizer, for the plain case (nine in
-    ten of the standard library's documented functions): a header holding no string, comment
+    """_tokenized_docstring_end's answer without the tokenizer, for the plain case (96 % of
+    the standard library's documented functions): a header holding no string, comment
     or backslash, and a docstring that is the first thing on a line of its own; _UNSURE for
     anything else. Python's lexical rules make it exact there: the header ends at its first
     ":" outside brackets, and a string at its first closing quote not after a backslash."""
