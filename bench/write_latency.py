@@ -35,6 +35,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from index_probe import pct  # noqa: E402
 from stdlib_box import default_stdlib  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
@@ -48,16 +49,11 @@ BATCH = 64
 MAX_PARSE = 1024 * 1024
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def build(state: str, root: str, updates: list[FileUpdate], own_checkpoints: bool) -> float:
+def build(state: str, root: str, updates: list[FileUpdate], sqlite_checkpoints: bool) -> float:
     """Seconds to write the first index, in batches as the watcher sends them."""
     store, _ = Store.open(os.path.join(state, "index.sqlite3"), os.path.join(state, "history.sqlite3"))
     try:
-        if own_checkpoints:
+        if sqlite_checkpoints:
             store.db.execute("PRAGMA wal_autocheckpoint = 1000")
         store.writes.projects.add(root, roots_overlap)
         project = store.reads.projects.list()[0].id
@@ -69,13 +65,13 @@ def build(state: str, root: str, updates: list[FileUpdate], own_checkpoints: boo
         store.close()
 
 
-def edits(state: str, root: str, rels: list[str], own_checkpoints: bool, gap: float, tag: str) -> list[float]:
+def edits(state: str, root: str, rels: list[str], sqlite_checkpoints: bool, gap: float, tag: str) -> list[float]:
     work = tempfile.mkdtemp(dir=os.path.dirname(state))
     for name in ("index.sqlite3", "history.sqlite3"):
         shutil.copy(os.path.join(state, name), os.path.join(work, name))
     store, _ = Store.open(os.path.join(work, "index.sqlite3"), os.path.join(work, "history.sqlite3"))
     try:
-        if own_checkpoints:
+        if sqlite_checkpoints:
             store.db.execute("PRAGMA wal_autocheckpoint = 1000")  # SQLite's hook again, in place of the suite's
         project = store.reads.projects.list()[0].id
         tree = ProjectFiles(root).tree
@@ -137,8 +133,8 @@ def main() -> None:
         root = os.path.join(tmp, "stdlib")
         shutil.copytree(args.stdlib or default_stdlib(), root, symlinks=True,
                         ignore=shutil.ignore_patterns("site-packages", "dist-packages", "__pycache__"))
-        rels = list(ProjectFiles(root).walk())[:args.edits]
         files = ProjectFiles(root)
+        rels = list(files.walk())[:args.edits]  # in walk order, as bench/index_probe.py edits them
         updates = [file_update(item, MAX_PARSE)[0] for item in
                    (read_file(files.tree, rel) for rel in sorted(files.walk(""))) if item is not None]
         state, other = os.path.join(tmp, "state"), os.path.join(tmp, "state-sqlite")
