@@ -5,6 +5,9 @@ core, with no bus and no units in between:
   - `ast.parse` of every file (the reference of DESIGN's "AddProject <= 2x ast.parse");
   - the watcher's extraction: read, hash, decode, `ast` facts, scopes, bindings and uses,
     the wire form (`index/reading.file_update`);
+  - the facts between the two, as the watcher encodes them and the DB owner decodes them
+    (`index/wire`), in the columns form sent now and in the rows form older workers sent
+    (built here as they built it: each row an array), with the bytes of each;
   - the DB owner's write of those records, batches of 64 files, one transaction each
     (`Store.writes.files.index`), into a fresh index and history;
   - libcst's verdict on every parsed file (`index/syntax.verdict`: parse and regenerate),
@@ -22,6 +25,8 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import gc
+import json
 import os
 import pathlib
 import shutil
@@ -38,7 +43,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from stdlib_box import default_stdlib  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
-from codeanalysisd.index import syntax  # noqa: E402
+from codeanalysisd.index import syntax, wire  # noqa: E402
+from codeanalysisd.index.facts import IndexedFacts  # noqa: E402
 from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
 from codeanalysisd.index.reading import FileRead, file_update, read_file  # noqa: E402
 from codeanalysisd.index.record import FileUpdate  # noqa: E402
@@ -65,6 +71,28 @@ def parse_all(items: list[FileRead]) -> None:
 
 def extract_all(items: list[FileRead]) -> list[FileUpdate]:
     return [file_update(item, MAX_PARSE)[0] for item in items]
+
+
+def rows_form(facts: IndexedFacts) -> str:
+    """The facts as workers before the columns form sent them: every row an array."""
+    fields: dict[str, object] = {
+        "encoding": facts.encoding, "parsed": facts.parsed, "problems": facts.problems,
+        "docstring": facts.docstring, "definitions": facts.definitions, "imports": facts.imports,
+        "references": facts.references, "bindings": facts.bindings, "uses": facts.uses}
+    if facts.unreadable:
+        fields["unreadable"] = True
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def wire_costs(updates: list[FileUpdate], rounds: int) -> None:
+    facts = [u.facts for u in updates]
+    for name, encode in (("columns (sent now)", wire.encode), ("rows (older workers)", rows_form)):
+        sent = [encode(f) for f in facts]
+        assert all(wire.decode(text) == f for text, f in zip(sent, facts, strict=True))
+        encoded = timed(lambda encode=encode: [encode(f) for f in facts], rounds)
+        decoded = timed(lambda sent=sent: [wire.decode(text) for text in sent], rounds)
+        size = sum(len(text.encode()) for text in sent)
+        print(f"wire, {name:<21} {size / 1e6:6.1f} MB: encode {encoded:5.2f} s, decode {decoded:5.2f} s")
 
 
 def write_all(root: str, updates: list[FileUpdate]) -> None:
@@ -111,8 +139,14 @@ def main() -> None:
         parse = timed(lambda: parse_all(items), args.rounds)
         print(f"ast.parse (reference)                      {parse:7.2f} s   1.00x")
         updates = extract_all(items)
+        # Every file's facts are held here at once, as neither unit holds them (the watcher
+        # sends a batch of 64 files, the owner decodes one file at a time): the collector
+        # would walk these millions of rows again and again in every stage timed below,
+        # which is not a cost of the stage.
+        gc.freeze()
         extract = timed(lambda: extract_all(items), args.rounds)
         print(f"extraction (watcher: file_update)          {extract:7.2f} s  {extract / parse:5.2f}x")
+        wire_costs(updates, args.rounds)
         write = timed(lambda: write_all(root, updates), args.rounds)
         print(f"write (DB owner: batches of {BATCH})            {write:7.2f} s  {write / parse:5.2f}x")
         print(f"both on one core                           {extract + write:7.2f} s  {(extract + write) / parse:5.2f}x")

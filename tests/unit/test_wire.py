@@ -15,7 +15,8 @@ from codeanalysisd.tree import Tree
 
 SOURCE = (b'"""Mod."""\nimport os\nfrom . import x as y\n@dec(1)\nclass A(B, metaclass=M):\n'
           b'    def f(self, a: int = 2) -> str:\n        "Doc."\n        return os.sep\n')
-# What the watcher sent for SOURCE before the facts were typed: the format must not move.
+# What the watcher sent for SOURCE before the facts were typed, in rows: older workers, not yet
+# restarted after an upgrade, still send it, and the owner still reads it.
 SENT = ('{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","definitions":[["A","A","class",5,0,8,'
         '["dec(1)"],["B","metaclass=M"],"(B, metaclass=M)",null,null],["A.f","f","method",6,4,8,[],[],'
         '"(self, a: int=2) -> str","Doc.","A"]],"imports":[["os",null,null,0,2,7],["","x","y",1,3,14]],'
@@ -27,6 +28,17 @@ STRUCTURE = (',"bindings":[["","os","import","^os",2,7],["","y","import","^.x",3
              '["x","^.x","import",3,14,"","x"],["dec","~dec","call",4,1,"","dec"],["B","~B","name",5,8,"","B"],'
              '["M","~M","name",5,21,"","M"],["os","^os","name",8,15,"A.f","os"],'
              '["sep","^os.sep","attribute",8,18,"A.f","os.sep"]]}')
+# What it sends since: references, bindings and uses as columns, each text once (the form must not
+# move without the owner reading both).
+COLUMNS = ('{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","definitions":[["A","A","class",5,0,8,'
+           '["dec(1)"],["B","metaclass=M"],"(B, metaclass=M)",null,null],["A.f","f","method",6,4,8,[],[],'
+           '"(self, a: int=2) -> str","Doc.","A"]],"imports":[["os",null,null,0,2,7],["","x","y",1,3,14]],'
+           '"form":2,"strings":["dec","B","M","int","str","os.sep","call","name","attribute","","A","A.f","os","y",'
+           '"0","import","base","return","^os","^.x","~B","^builtins.str()","x","sep","~dec","~M","^os.sep"],'
+           '"references":[[0,1,2,3,4,5],[6,7,7,7,7,8],[4,5,5,6,6,8],[1,8,21,19,31,15],[9,9,9,10,10,11]],'
+           '"bindings":[[9,9,10,11],[12,13,14,9],[15,15,16,17],[18,19,20,21],[2,3,5,6],[7,14,0,0]],'
+           '"uses":[[12,22,0,1,2,12,23],[18,19,24,20,25,18,26],[15,15,6,7,7,7,8],[2,3,4,5,5,8,8],'
+           '[7,14,1,8,21,15,18],[9,9,9,9,9,11,11],[12,22,0,1,2,12,5]]}')
 UNREADABLE_SENT = ('{"encoding": null, "parsed": false, "problems": ["cannot read: Permission denied"], '
                    '"docstring": null, "definitions": [], "imports": [], "references": [], "unreadable": true}')
 TEXT_ONLY_SENT = ('{"encoding": "iso-8859-1", "parsed": false, "problems": ["larger than 10 bytes"], '
@@ -38,9 +50,15 @@ def read(data: bytes | None, error: str = "") -> FileRead:
     return FileRead("m.py", len(data or b""), 7, data, sha, error)
 
 
-def test_a_parsed_file_is_sent_exactly_as_before_with_bindings_and_uses_after():
+def test_a_parsed_file_is_sent_in_columns_with_each_text_once():
     text, clean = file_facts(read(SOURCE), 1 << 20)
-    assert clean and text == SENT[:-1] + STRUCTURE
+    assert clean and text == COLUMNS
+
+
+def test_the_columns_and_the_rows_older_workers_send_are_the_same_facts():
+    columns, rows = wire.decode(COLUMNS), wire.decode(SENT[:-1] + STRUCTURE)
+    assert columns == rows
+    assert len(columns.references) == 6 and len(columns.bindings) == 4 and len(columns.uses) == 7
 
 
 def test_bindings_and_uses_arrive_as_typed_rows():
@@ -111,7 +129,7 @@ def test_the_owners_own_parse_reuses_the_read_and_its_hash(tmp_path):
     written = disk.from_bytes("m.py", SOURCE, len(SOURCE), 3, 1 << 20)
     assert written == FileUpdate("m.py", len(SOURCE), 3, SOURCE, expected, update.facts)
     item, text, clean = disk.reread(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
-    assert (item.sha256, text, clean) == (expected, SENT[:-1] + STRUCTURE, True)
+    assert (item.sha256, text, clean) == (expected, COLUMNS, True)
 
 
 def sent_with(**changes) -> str:
@@ -171,6 +189,59 @@ REF = ["os.sep", "attribute", 3, 4, "f"]
 def test_malformed_facts_are_refused_with_a_reason(text, message):
     with pytest.raises(wire.BadFacts, match=message):
         wire.decode(text)
+
+
+def columns_with(**changes) -> str:
+    facts = json.loads(COLUMNS)
+    facts.update(changes)
+    return json.dumps({k: v for k, v in facts.items() if v is not DROP})
+
+
+# The references of COLUMNS, column by column: name, kind, line, column, scope.
+NAMES, KINDS, LINES, COLS, SCOPES = json.loads(COLUMNS)["references"]
+
+
+@pytest.mark.parametrize("text, message", [
+    (columns_with(form=3), "form must be 2"),
+    (columns_with(form="2"), "form must be 2"),
+    (columns_with(form=2.0), "form must be 2"),
+    (sent_with(strings=[]), "strings come only with form 2"),
+    (columns_with(strings=DROP), "strings must be a list of strings"),
+    (columns_with(strings=["a", 1]), "strings must be a list of strings"),
+    (columns_with(references=DROP), "must be an object with keys"),
+    (columns_with(bindings=DROP), r"bindings must be 6 columns of equal length, \[scope\], \[name\]"),
+    (columns_with(references={}), "references must be 5 columns"),
+    (columns_with(references=[NAMES, KINDS, LINES, COLS]), "references must be 5 columns"),
+    (columns_with(references=[NAMES, KINDS, LINES[:-1], COLS, SCOPES]), "of equal length"),
+    (columns_with(references=[NAMES, KINDS, LINES, COLS, "x"]), "references must be 5 columns"),
+    (columns_with(references=[NAMES, KINDS, [*LINES[:-1], "3"], COLS, SCOPES]),
+     "references column 2 must hold only integers"),
+    (columns_with(references=[NAMES, KINDS, [*LINES[:-1], True], COLS, SCOPES]), "column 2 must hold only integers"),
+    (columns_with(references=[NAMES, KINDS, [*LINES[:-1], 3.0], COLS, SCOPES]), "column 2 must hold only integers"),
+    (columns_with(references=[NAMES, KINDS, LINES, [*COLS[:-1], 1 << 63], SCOPES]),
+     "references column 3 must hold integers SQLite can store"),
+    (columns_with(references=[[*NAMES[:-1], 27], KINDS, LINES, COLS, SCOPES]),
+     r"references column 0 must hold numbers of strings \(0 to 26\)"),
+    (columns_with(references=[[*NAMES[:-1], -1], KINDS, LINES, COLS, SCOPES]), "column 0 must hold numbers of strings"),
+    (columns_with(references=[NAMES, [*KINDS[:-1], 15], LINES, COLS, SCOPES]),   # 15: "import", not a reference's
+     "references hold a kind other than attribute, call, name: \\[\"import\"\\]"),
+    (columns_with(references=[NAMES, [*KINDS[:-1], 0], LINES, COLS, SCOPES]), "references hold a kind other than"),
+    (columns_with(uses=[[0], [0], [0], [1], [0], [0], [0]]),
+     "uses hold a kind other than attribute, call, import, name"),
+])
+def test_malformed_columns_are_refused_with_a_reason(text, message):
+    with pytest.raises(wire.BadFacts, match=message):
+        wire.decode(text)
+
+
+def test_columns_at_the_limits_are_accepted():
+    facts = wire.decode(columns_with(strings=["x", "name", ""],
+                                     references=[[0], [1], [(1 << 63) - 1], [-(1 << 63)], [2]],
+                                     bindings=[[]] * 6, uses=[[]] * 7))
+    assert facts.references == (Reference("x", "name", (1 << 63) - 1, -(1 << 63), ""),)
+    assert facts.bindings == facts.uses == ()
+    empty = wire.decode(columns_with(strings=[], references=[[]] * 5, bindings=[[]] * 6, uses=[[]] * 7))
+    assert empty.references == empty.bindings == empty.uses == ()
 
 
 def test_the_reason_shows_the_offending_row_briefly():
