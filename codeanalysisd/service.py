@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from codeanalysisd import config as configuration
-from codeanalysisd import journal
+from codeanalysisd import journal, scheduling
 from codeanalysisd.bus.connection import BusKind
 from codeanalysisd.notify import Notifier, keep_alive
 
@@ -103,6 +103,7 @@ def run(identifier: str, body: Callable[[Context], Awaitable[int]], argv: list[s
         log.error("configuration error: %s", exc)
         notifier.set_status(f"configuration error: {exc}")
         return EXIT_CONFIG
+    scheduling.carry_nice_to_autogroup(log)
     ctx = Context(identifier, kind, state_dir(kind, args.state_dir), cfg, notifier, log, main_config)
     return asyncio.run(_supervise(ctx, body))
 

@@ -108,6 +108,22 @@ def test_start_target_all_running_with_status(system):
         assert system.run("ps", "-o", "user=", "-p", pid).stdout.strip() == "codeanalysis"
 
 
+def test_background_units_run_at_their_nice_in_their_own_session(system):
+    """Each service is a session of its own; where the kernel shares the CPU between sessions
+    first (autogroup, as in this sandbox), a unit's Nice= orders it against the others only
+    through its session's nice, which each unit sets to its own."""
+    wait_until(lambda: parser_units(system).get(PARSER) == "active", timeout=30, what="a parser unit")
+    expected = {DB_UNIT: 0, "codeanalysisd-watcher.service": 0, "codeanalysisd-repair.service": 0,
+                PARSER: 10, "codeanalysisd-vectorizer.service": 15}
+    for unit, nice in expected.items():
+        pid = system.show(unit, "MainPID")["MainPID"]
+        assert int(system.run("ps", "-o", "ni=", "-p", pid).stdout) == nice, unit
+        autogroup = system.run("cat", f"/proc/{pid}/autogroup", check=False)
+        if autogroup.returncode != 0:
+            pytest.skip("this kernel has no autogroup")
+        assert autogroup.stdout.split()[-2:] == ["nice", str(nice)], (unit, autogroup.stdout)
+
+
 def test_introspection_equals_the_xml_in_the_repository(system):
     import pathlib
     import sys
