@@ -29,7 +29,6 @@ import gc
 import json
 import os
 import pathlib
-import shutil
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from stdlib_box import default_stdlib  # noqa: E402
+from stdlib_box import copy_stdlib_here  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
 from codeanalysisd.index import syntax, wire  # noqa: E402
@@ -129,9 +128,7 @@ def main() -> None:
     parser.add_argument("--no-libcst", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = os.path.join(tmp, "stdlib")
-        shutil.copytree(args.stdlib or default_stdlib(), root, symlinks=True,
-                        ignore=shutil.ignore_patterns("site-packages", "dist-packages", "__pycache__"))
+        root = copy_stdlib_here(tmp, args.stdlib)
         files = ProjectFiles(root)
         items = [i for i in (read_file(files.tree, rel) for rel in sorted(files.walk(""))) if i is not None]
         size = sum(len(i.data or b"") for i in items)

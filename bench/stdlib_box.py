@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from sandbox.box import SYSBOX, Box, wait_until  # noqa: E402
 
-__all__ = ["REPO", "STDLIB_MOUNT", "Box", "boot", "copy_stdlib", "default_stdlib", "wait_until"]
+__all__ = ["REPO", "STDLIB_MOUNT", "Box", "boot", "copy_stdlib", "copy_stdlib_here", "default_stdlib", "wait_until"]
 
 STDLIB_MOUNT = "/opt/stdlib-src"
 
@@ -30,6 +31,16 @@ def copy_stdlib(box: Box, to: str = "/srv/stdlib", timeout: float = 600) -> str:
     box.sh(f"mkdir -p {parent} && cp -r {STDLIB_MOUNT} {to} && rm -rf {to}/site-packages {to}/dist-packages",
            timeout=timeout)
     return to
+
+
+def copy_stdlib_here(into: str, stdlib: str | None = None) -> str:
+    """The standard library (``stdlib`` or this Python's) copied to ``into``/stdlib on this host,
+    for the benchmarks that run the suite's code in process: as ``copy_stdlib`` leaves it, and
+    without bytecode. Returns where."""
+    root = os.path.join(into, "stdlib")
+    shutil.copytree(stdlib or default_stdlib(), root, symlinks=True,
+                    ignore=shutil.ignore_patterns("site-packages", "dist-packages", "__pycache__"))
+    return root
 
 
 def boot(name: str, stdlib: str, binds: tuple[str, ...] = ()) -> Box:

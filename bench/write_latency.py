@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from index_probe import pct  # noqa: E402
-from stdlib_box import default_stdlib  # noqa: E402
+from stdlib_box import copy_stdlib_here  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
 from codeanalysisd.index import chunking  # noqa: E402
@@ -130,9 +130,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = os.path.join(tmp, "stdlib")
-        shutil.copytree(args.stdlib or default_stdlib(), root, symlinks=True,
-                        ignore=shutil.ignore_patterns("site-packages", "dist-packages", "__pycache__"))
+        root = copy_stdlib_here(tmp, args.stdlib)
         files = ProjectFiles(root)
         rels = list(files.walk())[:args.edits]  # in walk order, as bench/index_probe.py edits them
         updates = [file_update(item, MAX_PARSE)[0] for item in
