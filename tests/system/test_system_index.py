@@ -429,8 +429,11 @@ def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(sys
         system.systemctl("reload", "codeanalysisd-db.service")
         wait_until(lambda: active_parser_units(system) == [PARSER_1],
                    timeout=30, what="instances 2 and 3 stopped")
-        assert "stopped codeanalysisd-parser@2.service, codeanalysisd-parser@3.service: [Parser] Units=1" in \
-            system.journal("codeanalysisd-db.service", "-o", "cat")
+        # The owner says so once systemd has answered both stop jobs, which can be just after
+        # the units show inactive here; then the line still has to reach the journal.
+        wait_until(lambda: "stopped codeanalysisd-parser@2.service, codeanalysisd-parser@3.service: [Parser] Units=1"
+                   in system.journal("codeanalysisd-db.service", "-o", "cat"),
+                   timeout=10, interval=0.2, what="the owner's journal line for the stopped instances")
     finally:
         system.run("rm", "-f", PARSERS_DROPIN)
         system.systemctl("reload", "codeanalysisd-db.service")
