@@ -7,7 +7,8 @@ copies the standard library of `python3` on PATH into the sandbox, adds it, wait
 every file is indexed and its concrete syntax verified, then reads SQLite's dbstat table of
 `index.sqlite3` and `history.sqlite3` beside the running owner (`bench/dbstat_probe.py`):
 bytes per table with its indexes (and an FTS5 or vec0 table with its shadow tables), and
-the largest objects. The vectorizer is stopped first: the figures are of the index without
+the largest objects; and what reading each file's stored content back costs (its row, and
+unpacking it). The vectorizer is stopped first: the figures are of the index without
 embeddings, which bench/semantic.py measures.
 
 Run as root after `make wheels`:
@@ -59,11 +60,17 @@ def main() -> None:
                      .stdout)
         wait_until(lambda: prop(box, "SyntaxPending") == 0, timeout=900, interval=0.5,
                    what="every file's concrete syntax verified")
-        stats = json.loads(box.run(PY, PROBE, f"{STATE}/index.sqlite3", f"{STATE}/history.sqlite3",
-                                   timeout=600).stdout)
+        probed = json.loads(box.run(PY, PROBE, f"{STATE}/index.sqlite3", f"{STATE}/history.sqlite3",
+                                    timeout=600).stdout)
     finally:
         box.stop()
-    report(stdlib, files, source, stats, args.top)
+    report(stdlib, files, source, probed["databases"], args.top)
+    reads = probed["content_reads"]
+    print(f"\nreading a file's stored content back ({reads['contents']} contents, "
+          f"{'packed' if reads['packed'] else 'plain'}): p50 {reads['row_ms_p50']:.3f} ms the row, "
+          f"{reads['unpack_ms_p50']:.3f} ms unpacking it; all of them {reads['row_s_total']:.2f} s and "
+          f"{reads['unpack_s_total']:.2f} s; the largest ({reads['largest_bytes'] / 1e3:.0f} kB) "
+          f"{reads['largest_row_ms']:.2f} ms and {reads['largest_unpack_ms']:.2f} ms")
 
 
 def report(stdlib: str, files: int, source: int, stats: dict, top: int) -> None:

@@ -1,15 +1,21 @@
 """In-sandbox half of bench/db_size.py: where the bytes of each database go, by SQLite's
-own dbstat table, read-only beside the running owner. Prints one JSON object.
+own dbstat table, read-only beside the running owner; and what reading a file's stored
+content back costs, its row read beside its unpacking (db/packing.py) where the index packs
+them. Prints one JSON object.
 
-    /usr/lib/codeanalysisd/bin/python dbstat_probe.py DB...
+    /usr/lib/codeanalysisd/bin/python dbstat_probe.py INDEX_DB [DB...]
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
+import time
 
 import apsw
+
+from codeanalysisd.db import migrations, packing
 
 # shadow tables of a virtual table are counted with it: fts5 (fts_data, fts_idx, ...) and
 # sqlite-vec's vec0 (NAME_chunks, NAME_rowids, NAME_vector_chunks00, ...)
@@ -44,8 +50,32 @@ def measure(path: str) -> dict[str, object]:
             "objects": sorted(objects, key=lambda o: -o["bytes"])}
 
 
+def content_reads(path: str) -> dict[str, object]:
+    """Every content of the index's ``blobs``, each read as a query reads it, in ms: the row,
+    then (packed since migrations.PACKED_BLOBS) its unpacking."""
+    db = apsw.Connection(f"file:{path}?mode=ro", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    packed = migrations.schema_version(db) >= migrations.PACKED_BLOBS
+    rows, unpacks, largest = [], [], (0, 0.0, 0.0)
+    for (sha256,) in db.execute("SELECT sha256 FROM blobs").fetchall():
+        started = time.perf_counter()
+        (data,) = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        read = time.perf_counter()
+        size = len(packing.unpack(data)) if packed else len(data)
+        done = time.perf_counter()
+        rows.append((read - started) * 1e3)
+        unpacks.append((done - read) * 1e3 if packed else 0.0)
+        if size > largest[0]:
+            largest = (size, rows[-1], unpacks[-1])
+    return {"contents": len(rows), "packed": packed, "row_ms_p50": statistics.median(rows),
+            "unpack_ms_p50": statistics.median(unpacks), "row_s_total": sum(rows) / 1e3,
+            "unpack_s_total": sum(unpacks) / 1e3, "largest_bytes": largest[0], "largest_row_ms": largest[1],
+            "largest_unpack_ms": largest[2]}
+
+
 def main() -> None:
-    json.dump({path: measure(path) for path in sys.argv[1:]}, sys.stdout)
+    """Arguments: the index, then the other databases."""
+    found = {path: measure(path) for path in sys.argv[1:]}
+    json.dump({"databases": found, "content_reads": content_reads(sys.argv[1])}, sys.stdout)
 
 
 if __name__ == "__main__":

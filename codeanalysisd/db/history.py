@@ -201,8 +201,12 @@ def _append(db: apsw.Connection, project_id: str, path: str, sha256: bytes, reas
 
 def keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
     if not has_content(db, sha256):
-        db.execute("INSERT INTO history.contents (sha256, size, data) VALUES (?, ?, ?)",
-                   (sha256, len(data), pack(data)))
+        keep_packed(db, sha256, len(data), pack(data))
+
+
+def keep_packed(db: apsw.Connection, sha256: bytes, size: int, packed: bytes) -> None:
+    """A content not yet kept, already packed (db/packing.py) from its ``size`` bytes."""
+    db.execute("INSERT INTO history.contents (sha256, size, data) VALUES (?, ?, ?)", (sha256, size, packed))
 
 
 def record_content(db: apsw.Connection, project_id: str, path: str, sha256: bytes, data: bytes,

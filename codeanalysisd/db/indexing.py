@@ -18,7 +18,7 @@ from typing import cast
 
 import apsw
 
-from codeanalysisd.db import history, name_rows
+from codeanalysisd.db import history, name_rows, packing
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import returned_id
@@ -56,7 +56,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
     if not facts.unreadable:
-        _keep_blob(db, update.sha256, update.source)
+        _keep_content(db, update.sha256, update.source)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     text = None if facts.unreadable else decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
@@ -127,16 +127,17 @@ def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
          for c in chunking.chunks(lines, definitions, module_docstring)))
 
 
-def chunk_existing(db: apsw.Connection) -> int:
+def chunk_existing(db: apsw.Connection, packed: bool = True) -> int:
     """Chunks for the live files that have none, from their stored rows: an upgrade (files
-    indexed before chunks existed; every file, when a migration cuts them again)."""
+    indexed before chunks existed; every file, when a migration cuts them again). ``packed``:
+    whether blobs are packed yet (stored_lines)."""
     count = 0
     # All read before any is written; the types are the columns' (id INTEGER, docstring TEXT).
     unchunked = cast(list[tuple[int, str | None]], db.execute(
         "SELECT id, docstring FROM files WHERE state = 'live' AND NOT EXISTS "
         "(SELECT 1 FROM chunks c WHERE c.file_id = files.id)").fetchall())
     for file_id, docstring in unchunked:
-        lines = stored_lines(db, file_id)
+        lines = stored_lines(db, file_id, packed)
         if lines is None:
             continue
         definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent, documented)
@@ -148,13 +149,33 @@ def chunk_existing(db: apsw.Connection) -> int:
     return count
 
 
-def _keep_blob(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
-    db.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), data))
+def _keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
+    """The index's copy of a content (``blobs``) and the version store's, packed once for both:
+    packing is most of what keeping a new content costs the writer."""
+    in_index = db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)).fetchone() is not None
+    in_history = history.has_content(db, sha256)
+    if in_index and in_history:
+        return
+    packed = packing.pack(data)
+    if not in_index:
+        db.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), packed))
+    if not in_history:
+        history.keep_packed(db, sha256, len(data), packed)
 
 
 def _blob(db: apsw.Connection, sha256: bytes) -> bytes | None:
     row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
-    return bytes(row[0]) if row else None
+    return packing.unpack(row[0]) if row else None
+
+
+def pack_blobs(db: apsw.Connection) -> int:
+    """Pack every content of ``blobs`` (migrations.PACKED_BLOBS, in its transaction); returns how many."""
+    # All read before any is written; the types are the columns'.
+    shas = cast(list[tuple[bytes]], db.execute("SELECT sha256 FROM blobs").fetchall())
+    for (sha256,) in shas:
+        (data,) = cast(tuple[bytes], db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone())
+        db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (packing.pack(data), sha256))
+    return len(shas)
 
 
 def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:
@@ -192,7 +213,7 @@ def add_deleted(db: apsw.Connection, project_id: str, path: str, version: histor
     """A file known only to the version store: a row marked deleted, pointing at its version."""
     data = history.content(db, version.sha256)
     if data is not None:
-        _keep_blob(db, version.sha256, data)
+        _keep_content(db, version.sha256, data)
     db.execute("INSERT INTO files (project_id, path, size, mtime_ns, sha256, state, indexed_at) "
                "VALUES (?, ?, ?, 0, ?, 'deleted', ?) ON CONFLICT (project_id, path) DO NOTHING",
                (project_id, path, max(version.size, 0), version.sha256, time.time()))

@@ -31,6 +31,8 @@ DEFINITION_SEARCH = 11
 COMPACT_NAMES = 12
 # The migration that added the index of definitions by file and name.
 FILE_NAMES = 13
+# The migration that packed the index's copy of every content (blobs), as the version store's.
+PACKED_BLOBS = 14
 
 
 @dataclass(frozen=True)
@@ -379,6 +381,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- of files it walks the files in that order and looks the name up in each, stopping at
         -- the limit, instead of sorting every definition (queries._walked).
         CREATE INDEX definitions_by_file_name ON definitions(file_id, name, line);
+        """,
+    ),
+    Migration(
+        PACKED_BLOBS,
+        "blobs compressed",
+        """
+        -- Every file's bytes (blobs) are packed as the version store's are (db/packing.py), by
+        -- the migration's step (indexing.pack_blobs), in its transaction. size stays the bytes' own.
+        SELECT 1;
         """,
     ),
 )

@@ -1,12 +1,13 @@
-"""Contents as the version store keeps them: zlib-compressed.
+"""Contents as the version store and the index (``blobs``) keep them: zlib-compressed.
 
 Python source compresses to about a quarter (3.9 times smaller at level 3, over the
 standard library and a site-packages of 13,000 files; 4.3 at level 6, which takes 22 ms
-per MB of source on one core against level 3's 12 ms). The version store's contents are
-read only to show or restore a version, so they are packed; the index's own copy
-(``blobs``) is not, because queries cut lines from it while a caller waits. Every read and
-write of a version's content goes through here; a content's sha256 and size are always
-those of the bytes themselves, never of their packed form.
+per MB of source on one core against level 3's 12 ms). Both copies are read whole, a file
+at a time (to show, restore or verify it, to cut the chunks it embeds), never a line of
+many files while a caller waits: the full-text index keeps the windows' text a search
+shows. A new content is packed once for both (indexing._keep_content). Every read and write
+of a stored content goes through here; a content's sha256 and size are always those of the
+bytes themselves, never of their packed form.
 """
 
 from __future__ import annotations

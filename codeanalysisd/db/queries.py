@@ -9,7 +9,7 @@ from typing import TypeVar, cast
 import apsw
 
 from codeanalysisd import query_language
-from codeanalysisd.db import fts_terms, name_rows
+from codeanalysisd.db import fts_terms, name_rows, packing
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.stored_text import WINDOW
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
@@ -479,7 +479,7 @@ def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | N
         "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone())
     if row is None:
         raise LookupError(path)
-    return row[0], row[1], row[2]
+    return None if row[0] is None else packing.unpack(row[0]), row[1], row[2]
 
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:

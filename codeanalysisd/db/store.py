@@ -30,7 +30,7 @@ from typing import TypeVar, cast
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
+from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, packing, queries, vectors
 from codeanalysisd.db.checkpoints import Checkpointer
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.fts_terms import TermCache
@@ -308,10 +308,12 @@ class Store:
             new_index = migrations.schema_version(db) == 0
             new_history = migrations.schema_version(db, history.SCHEMA) == 0
             def cut_again(db: apsw.Connection) -> None:
-                report.chunked_files = indexing.chunk_existing(db)
+                # Before PACKED_BLOBS in the same run: the blobs are still plain.
+                report.chunked_files = indexing.chunk_existing(db, packed=False)
 
             report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
-                                                           migrations.COMPACT_NAMES: name_rows.rewrite_renamed})
+                                                           migrations.COMPACT_NAMES: name_rows.rewrite_renamed,
+                                                           migrations.PACKED_BLOBS: indexing.pack_blobs})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:
@@ -343,7 +345,7 @@ class Store:
 
     def _index_content(self, sha256: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM main.blobs WHERE sha256 = ?", (sha256,)).fetchone()
-        return bytes(row[0]) if row else None
+        return packing.unpack(row[0]) if row else None
 
     def _rebuild_from_history(self) -> int:
         with self.db:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import apsw
 
+from codeanalysisd.db import packing
 from codeanalysisd.index import chunking
 
 # Full text is indexed in windows of this many lines (indexing.write_file): small enough to
@@ -33,11 +34,12 @@ def decoded(source: bytes, encoding: str | None) -> str | None:
         return None
 
 
-def stored_lines(db: apsw.Connection, file_id: int) -> list[str] | None:
-    """The lines of a file's stored content, as its index rows count them (None: not text)."""
+def stored_lines(db: apsw.Connection, file_id: int, packed: bool = True) -> list[str] | None:
+    """The lines of a file's stored content, as its index rows count them (None: not text).
+    ``packed`` False: read where blobs are not packed yet (a migration before PACKED_BLOBS)."""
     row = db.execute("SELECT b.data, f.encoding FROM files f JOIN blobs b ON b.sha256 = f.sha256 WHERE f.id = ?",
                      (file_id,)).fetchone()
-    text = decoded(bytes(row[0]), row[1]) if row else None
+    text = decoded(packing.unpack(row[0]) if packed else bytes(row[0]), row[1]) if row else None
     return chunking.source_lines(text) if text is not None else None
 
 

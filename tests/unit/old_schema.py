@@ -1,5 +1,17 @@
 """Databases as an earlier version left them, for the tests of an upgrade in place."""
 
+import zlib
+
+import apsw
+
+
+def undo_packed_blobs(db: apsw.Connection) -> None:
+    """What the migration that packed the index's copies of contents (migrations.PACKED_BLOBS)
+    changed, taken back: every blob's bytes stored plain."""
+    for sha256, data in db.execute("SELECT sha256, data FROM blobs").fetchall():
+        db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (zlib.decompress(data), sha256))
+
+
 # What the migration that indexed definitions by file and name (migrations.FILE_NAMES) added.
 UNDO_FILE_NAMES = "DROP INDEX definitions_by_file_name;"
 

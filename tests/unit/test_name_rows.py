@@ -8,7 +8,7 @@ import sysconfig
 import textwrap
 
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES
+from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, undo_packed_blobs
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -191,6 +191,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     before = answers(store)
     assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
     with store.db:
+        undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
         store.db.execute(UNDO_COMPACT_NAMES)
     store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
@@ -205,7 +206,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES]
+        assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -222,6 +223,7 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
     with store.db:
+        undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
         store.db.execute(UNDO_COMPACT_NAMES)
     store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
