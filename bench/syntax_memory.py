@@ -6,11 +6,14 @@ number of nodes of their `ast` tree:
   - each file's verdict alone, in a fresh process: the process' peak (VmHWM) before and
     after `index/syntax.verdict` with no bound, so libcst's tree in KB per ast node, and
     `ast` counting the nodes against libcst's time;
-  - a parser unit's life over all of them, in a fresh process each: every verdict on a thread
-    of its own (`workers/parser.off_the_loop`, as the unit runs it), largest last, three ways:
-      as the unit ran before: no bound, the heap kept by glibc after each file;
+  - a parser unit's life over all of them, in a fresh process each: every verdict on the
+    unit's libcst thread (`workers/libcst_thread.off_the_loop`, as the unit runs it), largest
+    last, four ways:
+      no bound, the heap kept by glibc after each file;
       the heap given back after each file (`give_back_memory`, malloc_trim), no bound;
-      the heap given back and [Parser] MaxSyntaxNodes= at its default (what the unit does now).
+      the heap given back after each file, [Parser] MaxSyntaxNodes= at its default;
+      the heap given back after a file past `KEEP_HEAP_MB` of resident memory, MaxSyntaxNodes=
+      at its default (what the unit does now).
     Peak and resident memory at the end of each.
 
 Run: .venv/bin/python bench/syntax_memory.py [--root DIR] [--files 40]
@@ -35,6 +38,7 @@ from stdlib_box import default_stdlib  # noqa: E402
 
 from codeanalysisd.config import Config  # noqa: E402
 from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
+from codeanalysisd.workers.libcst_thread import KEEP_HEAP_MB  # noqa: E402
 
 SCALE_CORPUS = REPO / "build" / "scale" / "corpus"
 MAX_PARSE = Config().max_parse_size
@@ -60,18 +64,20 @@ A_UNITS_LIFE = r"""
 import asyncio, functools, json, sys
 sys.path.insert(0, sys.argv[1])
 from codeanalysisd.index import syntax
-from codeanalysisd.workers import parser
+from codeanalysisd.workers import libcst_thread
 import libcst
 def status(key):
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key + ":")) / 1024
-trim, bound, paths = sys.argv[2] == "trim", int(sys.argv[3]), json.loads(sys.argv[4])
-if not trim:
-    parser.give_back_memory = lambda: None  # the unit before: glibc keeps what libcst freed
+heap, bound, paths = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+if heap == "keep":
+    libcst_thread.keep_heap_bounded = lambda: False  # glibc keeps what libcst freed
+elif heap == "trim":
+    libcst_thread.KEEP_HEAP_MB = 0  # given back after every file
 async def life():
     passed_over = 0
     for path in paths:
         data = open(path, "rb").read()
-        verdict = await parser.off_the_loop(functools.partial(syntax.verdict, max_nodes=bound), data)
+        verdict = await libcst_thread.off_the_loop(functools.partial(syntax.verdict, max_nodes=bound), data)
         passed_over += verdict.startswith(syntax.NOT_VERIFIED)
     return passed_over
 start = status("VmRSS")
@@ -124,10 +130,13 @@ def main() -> None:
     over = sum(nodes > DEFAULT_BOUND for nodes, _ in files)
     print(f"files over MaxSyntaxNodes={DEFAULT_BOUND}: {over}")
     order = json.dumps([path for _, path in reversed(files)])  # largest last: what was freed before is reused
-    for label, trim, bound in (("before: no bound, heap kept", "keep", 0),
+    for label, heap, bound in (("no bound, heap kept", "keep", 0),
                                ("heap given back after each file, no bound", "trim", 0),
-                               (f"now: heap given back, MaxSyntaxNodes={DEFAULT_BOUND}", "trim", DEFAULT_BOUND)):
-        r = run(A_UNITS_LIFE, trim, str(bound), order)
+                               (f"heap given back after each file, MaxSyntaxNodes={DEFAULT_BOUND}", "trim",
+                                DEFAULT_BOUND),
+                               (f"now: heap given back past {KEEP_HEAP_MB} MB, MaxSyntaxNodes={DEFAULT_BOUND}",
+                                "bounded", DEFAULT_BOUND)):
+        r = run(A_UNITS_LIFE, heap, str(bound), order)
         print(f"a parser unit's life over the {len(files)} files, {label}: start {r['start_mb']:.0f} MB, "
               f"peak {r['peak_mb']:.0f} MB, at the end {r['end_mb']:.0f} MB; passed over: {r['passed_over']}")
 

@@ -11,14 +11,10 @@ indexed again).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ctypes
 import functools
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +28,7 @@ from codeanalysisd.index.reading import read_file
 from codeanalysisd.names import parser_name
 from codeanalysisd.records import Counters, ProjectInfo, ProjectState
 from codeanalysisd.tree import RootGone, RootId, Tree
+from codeanalysisd.workers.libcst_thread import give_back_memory, off_the_loop
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.parser")
@@ -62,10 +59,12 @@ class Parser:
     async def round(self, owner: OwnerClient) -> RoundReport:
         if self.marker.exists():
             await recover_crash(owner, self.marker)
-        self.busy = False
+        was_busy, self.busy = self.busy, False
         for project in await owner.list_projects():
             if project.state != ProjectState.MISSING:
                 self.busy |= await self.verify(owner, project)
+        if was_busy and not self.busy:
+            give_back_memory()  # idle now: what the last trees left is not kept (libcst_thread)
         state = "verifying concrete syntax" if self.busy else "idle"
         passed_over = f", {self.tally.passed_over} passed over for size" if self.tally.passed_over else ""
         return RoundReport(f"{state}: {self.tally.verified} file(s) verified, {self.tally.differ} differ{passed_over}",
@@ -109,55 +108,6 @@ class Parser:
         self.tally.verified += len(given)
         self.tally.differ += sum(v != syntax.EXACT for v in given)
         return True
-
-
-async def off_the_loop(work: Callable[[bytes], str], data: bytes) -> str:
-    """``work(data)`` on a daemon thread of its own. libcst takes seconds on a large file (8 s
-    for 130,000 short lines), releasing the GIL as it goes: meanwhile the loop answers SIGTERM
-    and feeds the watchdog, and a stop does not wait for the parse to end (a daemon thread
-    does not hold the process up, where asyncio's own pool would be joined at exit)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[str] = loop.create_future()
-
-    def run() -> None:
-        result, error = "", None
-        try:
-            result = work(data)
-        except BaseException as exc:  # handed to the awaiting task, as a call's exception would be
-            error = exc
-        give_back_memory()
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the process is stopping
-            loop.call_soon_threadsafe(_deliver, done, result, error)
-
-    threading.Thread(target=run, name="libcst", daemon=True).start()
-    return await done
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def give_back_memory() -> None:
-    """Return the heap libcst's tree left free to the system. glibc keeps it otherwise, so an
-    instance that met one large file held its tree's size for good (440 MB after one 436 KB
-    module of the scale corpus); trimmed, it is back to about 35 MB after every file, and its
-    peak is one file's tree."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-def _deliver(done: asyncio.Future[str], result: str, error: BaseException | None) -> None:
-    if done.done():  # cancelled meanwhile: a stop
-        return
-    if error is not None:
-        done.set_exception(error)
-    else:
-        done.set_result(result)
 
 
 async def recover_crash(owner: OwnerClient, marker: Path) -> None:
