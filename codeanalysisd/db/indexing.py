@@ -163,7 +163,8 @@ def _keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
         history.keep_packed(db, sha256, len(data), packed)
 
 
-def _blob(db: apsw.Connection, sha256: bytes) -> bytes | None:
+def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
+    """The bytes of a content the index keeps (``blobs``), or None."""
     row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
     return packing.unpack(row[0]) if row else None
 
@@ -183,7 +184,7 @@ def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> 
     if the history was lost or pruned by hand): True if it had to be copied there."""
     if sha256 == NO_CONTENT or history.holds(db, project_id, path, sha256):
         return False
-    data = _blob(db, sha256)
+    data = content(db, sha256)
     if data is None:
         return False
     history.record_content(db, project_id, path, sha256, data, "repaired")
@@ -230,7 +231,7 @@ def move(db: apsw.Connection, project_id: str, old: str, new: str, size: int, mt
                (new, size, mtime_ns, time.time(), row[0]))
     sha = bytes(row[1])
     if sha != NO_CONTENT:
-        history.record_move(db, project_id, old, new, sha, None if history.content(db, sha) else _blob(db, sha))
+        history.record_move(db, project_id, old, new, sha, None if history.content(db, sha) else content(db, sha))
     return True
 
 

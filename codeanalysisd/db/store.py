@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -30,7 +31,7 @@ from typing import TypeVar, cast
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, packing, queries, vectors
+from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
 from codeanalysisd.db.checkpoints import Checkpointer
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.fts_terms import TermCache
@@ -335,17 +336,13 @@ class Store:
 
     def _salvage_history(self, old_path: str, report: OpenReport) -> bool:
         """Read back what can be read of a moved-aside history; True if anything was."""
-        found = history.salvage(self.db, old_path, self._index_content)
+        found = history.salvage(self.db, old_path, functools.partial(indexing.content, self.db))
         report.history_salvaged_from = old_path
         report.history_salvaged_projects = found.projects
         report.history_salvaged_contents = found.contents
         report.history_salvaged_versions = found.versions
         report.history_lost_versions = found.lost_versions
         return bool(found.projects or found.versions)
-
-    def _index_content(self, sha256: bytes) -> bytes | None:
-        row = self.db.execute("SELECT data FROM main.blobs WHERE sha256 = ?", (sha256,)).fetchone()
-        return packing.unpack(row[0]) if row else None
 
     def _rebuild_from_history(self) -> int:
         with self.db:
