@@ -58,7 +58,7 @@ class Config:
     rescan_interval: float = 30.0  # seconds between rescans of directories left without a watch
     max_versions: int = 100  # versions kept per file (the latest is always kept)
     max_age: float = 365 * 86400.0  # seconds; older versions are pruned (0 = keep regardless of age)
-    repair_interval: float = 10.0  # seconds between the repair worker's batches
+    repair_interval: float = 10.0  # seconds from the start of one repair worker batch to the next
     repair_batch: int = 200  # files the repair worker checks per batch
     precision: str = "int8"  # the vectorizer's model: "int8" (quantized ONNX graph) or "exact" (float32 numpy)
     max_projects: int = 50  # projects one user (root excepted) may register

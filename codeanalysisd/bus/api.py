@@ -157,7 +157,7 @@ WORKER = _table(
     _call("SetSkipped", (Str, Str, Skipped)),
     _call("SetProjectState", (Str, Str, Str)),
     _call("RepairPaths", (Str,), (StrList,)),
-    _call("ReconcileFiles", (Str, ReconcileEntries), (BatchActions,)),
+    _call("ReconcileFiles", (Str, ReconcileEntries, Double), (BatchActions,)),  # project, entries, looked_at
     _call("WatcherHas", (), (StrList,)),
     _call("RepairFiles", (Str, FileBatch), (UInt32,)),
     _call("RepairSchedule", (), (RepairSchedule,)),

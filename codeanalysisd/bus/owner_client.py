@@ -76,10 +76,11 @@ class OwnerClient:
         (paths,) = await self._worker("RepairPaths", project)
         return list(paths)
 
-    async def reconcile_files(self, project: str, entries: list[tuple[str, bool, int, int, bytes]]
-                              ) -> list[tuple[str, str]]:
-        """Every action the repair rule takes on the batch, (path, action)."""
-        (actions,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries])
+    async def reconcile_files(self, project: str, entries: list[tuple[str, bool, int, int, bytes]],
+                              looked_at: float) -> list[tuple[str, str]]:
+        """Every action the repair rule takes on the batch, (path, action); ``looked_at`` is when
+        (time.monotonic()) its reading from disk began."""
+        (actions,) = await self._worker("ReconcileFiles", project, [list(e) for e in entries], looked_at)
         return [(path, action) for path, action in actions]
 
     async def watcher_has(self) -> set[str]:

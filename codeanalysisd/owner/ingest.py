@@ -3,6 +3,7 @@ syntax verdicts, skipped paths and project states. Each request is one transacti
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -44,7 +45,9 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
                    for path, size, mtime, source, facts, mode in files)
         return w.files.index(pid, updates, reason)
 
-    count = await core.store.write(write)
+    # reason None: the watcher's (the repair worker's own writes do not date its looks)
+    with core.reports.watcher_writing(pid) if reason is None else contextlib.nullcontext():
+        count = await core.store.write(write)
     if reason == "repaired":
         log.info("repair worker re-indexed %s", ", ".join(rel(path) for path, *_ in files[:20]), extra={"project": pid})
     core.changed(Change.FILES)
@@ -53,14 +56,16 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
 
 async def remove_files(core: OwnerCore, project: str, relpaths: list[str]) -> int:
     pid, gone = core.project(project).id, [rel(p) for p in relpaths]
-    count = await core.store.write(lambda w: w.files.mark_deleted(pid, gone))
+    with core.reports.watcher_writing(pid):
+        count = await core.store.write(lambda w: w.files.mark_deleted(pid, gone))
     core.changed(Change.FILES)
     return count
 
 
 async def move_file(core: OwnerCore, project: str, old: str, new: str, size: int, mtime_ns: int) -> bool:
     pid, old, new = core.project(project).id, rel(old), rel(new)
-    moved = await core.store.write(lambda w: w.files.move(pid, old, new, size, mtime_ns))
+    with core.reports.watcher_writing(pid):
+        moved = await core.store.write(lambda w: w.files.move(pid, old, new, size, mtime_ns))
     core.changed(Change.FILES)
     return moved
 

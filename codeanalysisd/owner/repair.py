@@ -162,18 +162,21 @@ async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, r
     return found.id, outcome
 
 
-async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]]
-                          ) -> list[tuple[str, str]]:
-    """A batch the repair worker checked against disk, (path, its disk state or None if gone):
-    the repair rule applied, what needs no content done now in one transaction. Returns
-    (path, action) for every action: those of NEEDS_CONTENT are for the worker to read, parse
-    and send (RepairFiles), the others are done. While the watcher has the project (it is
-    scanning it, has changes of it queued, or has not set it up yet), every path is
-    LEFT_TO_WATCHER and nothing is done: what differs there is the watcher's to index, and
-    the repair worker is for what the watcher missed."""
+async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]],
+                          looked_at: float) -> list[tuple[str, str]]:
+    """A batch the repair worker checked against disk from ``looked_at`` on (monotonic), (path,
+    its disk state or None if gone): the repair rule applied, what needs no content done now
+    in one transaction. Returns (path, action) for every action: those of NEEDS_CONTENT are
+    for the worker to read, parse and send (RepairFiles), the others are done. While the
+    watcher has the project (it is scanning it, has changes of it queued, or has not set it up
+    yet), every path is LEFT_TO_WATCHER and nothing is done: what differs there is the
+    watcher's to index, and the repair worker is for what the watcher missed. So too if the
+    watcher changed the project's index since ``looked_at``: the look may show disk before a
+    change the index already holds (a file moved back, say), and would undo it."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
-    if await freshness.watcher_has(core, [core.project(project_id)]):
+    if (core.reports.watcher_wrote_since(project_id, looked_at)
+            or await freshness.watcher_has(core, [core.project(project_id)])):
         return [(path, LEFT_TO_WATCHER) for path, _ in entries]
     store = core.store
     disk_state = {path: state for path, state in entries if state is not None}

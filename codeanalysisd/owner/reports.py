@@ -3,8 +3,10 @@ WorkerStatus rows, and whether a project's index is fresh (IndexStatus)."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +86,9 @@ class WorkerReports:
         # set up yet.
         self.backlog: dict[str, Backlog] = {}
         self.backlog_at = 0.0
+        # Per project: the watcher's writes under way, and when its last one ended (monotonic).
+        self._writing: dict[str, int] = {}
+        self._wrote_at: dict[str, float] = {}
 
     def record(self, worker: str, state: str, counters: Mapping[str, int]) -> None:
         if worker not in WORKER_UNITS and worker not in PARSER_NAMES:
@@ -105,6 +110,23 @@ class WorkerReports:
         """Rows (project, pending, last change, scanning, done, total); the last three may be left out."""
         self.backlog = {str(row[0]): Backlog.of(row) for row in rows}
         self.backlog_at = time.monotonic()
+
+    @contextlib.contextmanager
+    def watcher_writing(self, project: str) -> Iterator[None]:
+        """Around a write the watcher asked for in ``project`` (files indexed, moved or removed)."""
+        self._writing[project] = self._writing.get(project, 0) + 1
+        try:
+            yield
+        finally:
+            self._writing[project] -= 1
+            if not self._writing[project]:
+                del self._writing[project]
+            self._wrote_at[project] = time.monotonic()
+
+    def watcher_wrote_since(self, project: str, since: float) -> bool:
+        """Whether the watcher changed ``project``'s index after ``since`` (monotonic), or is
+        changing it now: a look at disk from before then may be older than the index."""
+        return project in self._writing or self._wrote_at.get(project, -math.inf) >= since
 
 
 def unit_of(name: str) -> str:

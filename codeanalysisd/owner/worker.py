@@ -106,15 +106,18 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
-    async def ReconcileFiles(self, project: api.Str, entries: api.ReconcileEntries) -> api.BatchActions:
-        """A batch checked against disk: (path, on disk, size, mtime_ns, sha256). The owner applies
-        the repair rule; what needs no content is done here, in one transaction. The reply is
-        every action, (path, action): those that need content (repair.plan.NEEDS_CONTENT) name
-        the files the worker must read, parse and send with RepairFiles; the rest are done.
-        While the watcher has the project, each path is answered repair.plan.LEFT_TO_WATCHER."""
+    async def ReconcileFiles(self, project: api.Str, entries: api.ReconcileEntries,
+                             looked_at: api.Double) -> api.BatchActions:
+        """A batch checked against disk: (path, on disk, size, mtime_ns, sha256), read from
+        ``looked_at`` on (CLOCK_MONOTONIC seconds). The owner applies the repair rule; what needs
+        no content is done here, in one transaction. The reply is every action, (path, action):
+        those that need content (repair.plan.NEEDS_CONTENT) name the files the worker must read,
+        parse and send with RepairFiles; the rest are done. While the watcher has the project,
+        or has changed its index since ``looked_at``, each path is answered
+        repair.plan.LEFT_TO_WATCHER."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
-        actions = await reconcile_batch(self.core, self.core.project(project).id, checked)
+        actions = await reconcile_batch(self.core, self.core.project(project).id, checked, looked_at)
         if any(action != LEFT_TO_WATCHER and action not in NEEDS_CONTENT for _, action in actions):
             self.IndexRepaired()
         return actions

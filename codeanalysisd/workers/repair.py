@@ -8,9 +8,13 @@ sent back. Nothing is stopped: the watcher keeps running beside it.
 
 It repairs only what the watcher missed (a change while it was stopped, an event lost): the
 paths of a project the watcher is indexing, scanning or about to scan are the watcher's
-(``WatcherHas``, and the owner checks again on ``ReconcileFiles``), and are skipped. Each
-batch is one journal line per project: files checked, repaired, and skipped because the
-watcher has them.
+(``WatcherHas``, and the owner checks again on ``ReconcileFiles``), and are skipped. So is a
+batch whose look at disk the watcher's own writes have overtaken: what a look finds goes to
+the owner ``WATCHER_REPORT_LAG`` after it began, when the watcher has said of any change it
+saw before then that it has it, and the owner takes none of it if the watcher changed the
+project's index since the look began (a move seen half-way, a file deleted and made again).
+Each batch is one journal line per project: files checked, repaired, and skipped because
+the watcher has them.
 
 StartRepairWorker can set another schedule (one project, another batch size or interval):
 the worker asks the owner for it at the start of every round (the owner's signal
@@ -41,6 +45,13 @@ from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.repair")
+
+# How long after a change on disk the owner may still not know that the watcher has it: the
+# watcher reports a new backlog at most 0.05 s after the event (its BACKLOG_GAP), and more
+# than that under load. A look's findings go to the owner no sooner than this after it began.
+WATCHER_REPORT_LAG = 0.25
+
+Entry = tuple[str, bool, int, int, bytes]  # (path, on disk, size, mtime_ns, sha256)
 
 
 @dataclass
@@ -97,6 +108,7 @@ class RepairWorker:
         self.tallies: dict[str, _Tally] = {}
         # The schedule as the owner last gave it (StartRepairWorker's; 0: the configured value).
         self.scope, self.batch_size, self.poll_interval = "", 0, 0.0
+        self.round_began = 0.0
 
     @property
     def batch(self) -> int:
@@ -104,8 +116,13 @@ class RepairWorker:
 
     @property
     def interval(self) -> float:
-        """Asked after each round: a reload of the configuration applies from the next wait."""
         return self.poll_interval or self.ctx.config.repair_interval
+
+    def wait(self) -> float:
+        """Asked after each round: the rest of the interval since the round began (a round waits
+        WATCHER_REPORT_LAG within itself), so batches begin every interval. A reload of the
+        configuration applies from this wait on."""
+        return max(0.0, self.interval - (time.monotonic() - self.round_began))
 
     async def _listed(self, owner: OwnerClient, leave: set[str]) -> tuple[list[tuple[str, str, str]], set[str]]:
         """Every path of the active projects in scope but those in ``leave`` (on disk, in the
@@ -141,6 +158,7 @@ class RepairWorker:
             self.cycle.projects |= listed
 
     async def round(self, owner: OwnerClient) -> RoundReport:
+        self.round_began = time.monotonic()
         self.scope, self.batch_size, self.poll_interval = await owner.repair_schedule()
         if self.cycle.scope != self.scope and self.cycle.queue:
             log.info("cycle %d left at %d of %d file(s): the schedule now covers %s", self.cycle.number,
@@ -155,18 +173,29 @@ class RepairWorker:
         else:
             await self._join_new_projects(owner)
         batch = self.cycle.queue[:self.batch]
-        by_project: dict[tuple[str, str], list[str]] = {}
-        for pid, root, path in batch:
-            by_project.setdefault((pid, root), []).append(path)
+        by_project: dict[str, list[str]] = {}
+        for pid, _root, path in batch:
+            by_project.setdefault(pid, []).append(path)
         busy = False
         held = await owner.watcher_has() if by_project else set()
         results: dict[str, BatchDone] = {}
-        for (pid, root), paths in by_project.items():
+        looks: dict[str, tuple[list[Entry], float]] = {}  # project -> what its look saw, when it began
+        for pid, paths in by_project.items():
+            began = time.monotonic()
             if pid in held:  # not read at all: the watcher is reading them
                 results[pid] = BatchDone(skipped=len(paths))
-                continue
+            elif (entries := await self._look(pid, paths)) is not None:
+                looks[pid] = (entries, began)
+            else:
+                results[pid] = BatchDone()
+        if looks:
+            # A change made just before a look is the watcher's, but the owner may not know it
+            # yet: the watcher says so within WATCHER_REPORT_LAG.
+            last = max(began for _entries, began in looks.values())
+            await asyncio.sleep(max(0.0, last + WATCHER_REPORT_LAG - time.monotonic()))
+        for pid, (entries, began) in looks.items():
             try:
-                results[pid] = await self._check(owner, pid, root, paths)
+                results[pid] = await self._settle(owner, pid, entries, began)
             except DBusError as exc:
                 known = errors.of(exc)
                 if isinstance(known, errors.Busy):
@@ -196,12 +225,14 @@ class RepairWorker:
                                   [t.row(pid) for pid, t in self.tallies.items()])
         return RoundReport(status, Counters(len(self.cycle.queue), self.checked, self.errors))
 
-    async def _check(self, owner: OwnerClient, pid: str, root: str, paths: list[str]) -> BatchDone:
+    async def _look(self, pid: str, paths: list[str]) -> list[Entry] | None:
+        """Each path's state on disk, (path, present, size, mtime_ns, sha256), but those that
+        were changing; None if the project's root is not there (or not the registered one)."""
         files = self.files.get(pid)
         if files is None:
-            return BatchDone()  # its root was not there when the cycle began
+            return None  # its root was not there when the cycle began
 
-        def look() -> list[tuple[str, bool, int, int, bytes]]:
+        def look() -> list[Entry]:
             # The root again, each batch: one that went meanwhile must not read as files deleted.
             files.tree.verify()
             on_disk, unsettled = disk.state(paths, files)
@@ -209,13 +240,18 @@ class RepairWorker:
                     for rel in paths if rel not in unsettled]
 
         try:
-            entries = await asyncio.to_thread(look)
+            return await asyncio.to_thread(look)
         except RootGone:
             self.files.pop(pid, None)  # the watcher reports it missing; the next cycle looks again
-            return BatchDone()
-        actions = await owner.reconcile_files(pid, entries)
+            return None
+
+    async def _settle(self, owner: OwnerClient, pid: str, entries: list[Entry], looked_at: float) -> BatchDone:
+        """The owner applies the repair rule to what the look saw; what needs content is read,
+        parsed and sent here."""
+        files = self.files[pid]
+        actions = await owner.reconcile_files(pid, entries, looked_at)
         left = sum(1 for _rel, action in actions if action == LEFT_TO_WATCHER)
-        if left:  # the watcher took the project on since WatcherHas was asked
+        if left:  # the watcher took the project on, or changed its index, since the look
             return BatchDone(skipped=left)
         # The owner has done the others already; these need the file read, parsed and sent.
         needed = [(rel, action) for rel, action in actions if action in NEEDS_CONTENT]
@@ -261,7 +297,7 @@ async def serve(ctx: service.Context) -> int:
             worker.cycle.queue.clear()  # the next round lists the projects by the new rule
 
     ctx.on_reload(reloaded)
-    return await run_worker(ctx, "repair", worker.round, interval=lambda: worker.interval,
+    return await run_worker(ctx, "repair", worker.round, interval=worker.wait,
                             wake_on_signals=("RepairScheduleChanged",))
 
 

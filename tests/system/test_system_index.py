@@ -129,6 +129,43 @@ def test_directory_moved_within_and_out_of_and_into_the_project(system):
     assert live_files(system) == disk_hashes(system, ROOT)
 
 
+def repair_row(box) -> dict:
+    status = json.loads(ctl(box, "--json", "worker", "status", "repair", "-p", PID).stdout)
+    return next((p for p in status["projects"] if p["project"] == PID), {"checked": 0, "repaired": 0})
+
+
+def test_moves_stay_moves_with_the_repair_worker_checking_all_the_while(system):
+    """The repair worker reads disk every 0.1 s while files and a directory move: each move is the
+    watcher's, seen a few ms after the repair worker may have seen the old path gone. A deletion
+    it recorded first would make the watcher index the new path as a new file."""
+    system.sh(f"mkdir -p {ROOT}/hop && printf 'def hop(): pass\\n' > {ROOT}/hop/h.py && "
+              f"printf 'def skip(): pass\\n' > {ROOT}/pkg/skip_a.py")
+    wait_until(lambda: {"hop/h.py", "pkg/skip_a.py"} <= set(live_files(system)), timeout=10, what="hop/ indexed")
+    rows = db_rows(system)["files"]
+    ids = {"h.py": rows["hop/h.py"]["id"], "skip": rows["pkg/skip_a.py"]["id"]}
+    busctl(system, "StartRepairWorker", "sud", PID, "500", "0.1")
+    try:
+        before = repair_row(system)
+        wait_until(lambda: repair_row(system)["checked"] > before["checked"], timeout=10, what="a repair batch")
+        here = {"hop": "hop", "skip": "pkg/skip_a.py"}
+        for n in range(8):
+            there = {"hop": f"hop{n}", "skip": f"pkg/skip_{n}.py"}
+            system.run("mv", f"{ROOT}/{here['hop']}", f"{ROOT}/{there['hop']}")
+            system.run("mv", f"{ROOT}/{here['skip']}", f"{ROOT}/{there['skip']}")
+            moved = {f"{there['hop']}/h.py", there["skip"]}
+            wait_until(lambda m=moved: m <= set(live_files(system)), timeout=10, what=f"move {n}")
+            rows = db_rows(system)["files"]
+            assert {rows[f"{there['hop']}/h.py"]["id"], rows[there["skip"]]["id"]} == set(ids.values()), (n, rows)
+            here = there
+        after = repair_row(system)
+        assert after["checked"] > before["checked"]      # it did look, all the while
+        assert after["repaired"] == before["repaired"]   # and took none of the watcher's moves
+    finally:
+        busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
+    system.run("rm", "-rf", f"{ROOT}/{here['hop']}", f"{ROOT}/{here['skip']}")
+    wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=10, what="cleanup")
+
+
 def test_editing_a_gitignore_changes_membership_live(system):
     system.sh(f"mkdir -p {ROOT}/gi && echo 'k = 1' > {ROOT}/gi/keep.py && echo 'd = 1' > {ROOT}/gi/drop.py")
     wait_until(lambda: {"gi/keep.py", "gi/drop.py"} <= set(live_files(system)), timeout=10, what="gi/ indexed")

@@ -1,6 +1,9 @@
 """IndexStatus's rule: a project's index is fresh only while the watcher runs, has reported
 lately, follows the project and has nothing of it left to index; anything else is stale,
-with the reason."""
+with the reason. And whether the watcher's writes have overtaken a look at disk."""
+
+import contextlib
+import time
 
 from codeanalysisd.owner.freshness import max_report_age
 from codeanalysisd.owner.reports import WorkerReports, freshness, progress
@@ -88,3 +91,30 @@ def test_counts_sent_are_clamped_and_a_total_is_never_below_what_is_done():
     reports = reported([("app", 1, 0.0, True, -4, 0), ("b", 1, 0.0, False, 9, 5)])
     assert (reports.backlog["app"].done, reports.backlog["app"].total) == (0, 0)
     assert (reports.backlog["b"].done, reports.backlog["b"].total) == (9, 9)
+
+
+def test_a_look_at_disk_is_outdated_by_a_watcher_write_under_way_or_ended_after_it_began():
+    reports = WorkerReports()
+    assert not reports.watcher_wrote_since("app", 0.0)
+    looked_at = time.monotonic()
+    with reports.watcher_writing("app"):
+        assert reports.watcher_wrote_since("app", looked_at)
+        assert reports.watcher_wrote_since("app", time.monotonic() + 60)   # under way: whenever it began
+        assert not reports.watcher_wrote_since("other", 0.0)
+    assert reports.watcher_wrote_since("app", looked_at)                  # ended after the look began
+    assert not reports.watcher_wrote_since("app", time.monotonic() + 1)   # a look begun after it ended
+
+
+def test_a_failed_write_still_dates_the_looks_before_it_and_two_at_once_count_as_two():
+    reports = WorkerReports()
+    with reports.watcher_writing("app"), reports.watcher_writing("app"):
+        pass
+    later = time.monotonic() + 1
+    assert not reports.watcher_wrote_since("app", later)
+    with contextlib.suppress(RuntimeError), reports.watcher_writing("app"):
+        with reports.watcher_writing("app"):
+            pass
+        assert reports.watcher_wrote_since("app", later + 60)             # the outer one is still under way
+        raise RuntimeError("the transaction rolled back")
+    assert not reports.watcher_wrote_since("app", later + 60)
+    assert reports.watcher_wrote_since("app", later - 1)
