@@ -33,6 +33,8 @@ COMPACT_NAMES = 12
 FILE_NAMES = 13
 # The migration that packed the index's copy of every content (blobs), as the version store's.
 PACKED_BLOBS = 14
+# The migration that indexed names by file (ref_files, use_files) in place of by occurrence.
+NAME_FILES = 15
 
 
 @dataclass(frozen=True)
@@ -390,6 +392,72 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- Every file's bytes (blobs) are packed as the version store's are (db/packing.py), by
         -- the migration's step (indexing.pack_blobs), in its transaction. size stays the bytes' own.
         SELECT 1;
+        """,
+    ),
+    Migration(
+        NAME_FILES,
+        "references and uses: found by name through one row per name and file",
+        """
+        -- refs_by_last and uses_by_key held an entry per occurrence, 27 MB over the standard
+        -- library (bench/db_size.py). A file's rows are now ordered by name within the file,
+        -- so its occurrences of a name are one range, and ref_files and use_files say which
+        -- files have a name: one row per name and file, a fifth as many. (name_rows.py)
+        CREATE TABLE refs_by_name (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            last      TEXT NOT NULL,
+            qualifier TEXT,
+            kind      INTEGER NOT NULL,
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,
+            PRIMARY KEY (file_id, last, seq)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO refs_by_name SELECT file_id, seq, last, qualifier, kind, line, col, scope FROM refs;
+        DROP TABLE refs;
+        ALTER TABLE refs_by_name RENAME TO refs;
+        CREATE TABLE uses_by_name (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            key       TEXT NOT NULL,
+            expr      TEXT NOT NULL,
+            expr_tail INTEGER NOT NULL,
+            kind      INTEGER NOT NULL,
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,
+            text      TEXT NOT NULL,
+            text_tail INTEGER NOT NULL,
+            PRIMARY KEY (file_id, key, seq)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO uses_by_name
+            SELECT file_id, seq, key, expr, expr_tail, kind, line, col, scope, text, text_tail FROM uses;
+        DROP TABLE uses;
+        ALTER TABLE uses_by_name RENAME TO uses;
+        -- No foreign key: a cascade would look a deleted file up in a table keyed by name
+        -- first. The trigger finds the file's names in its own rows instead. n: the name's
+        -- rows in the file (FindReferences counts a name's rows to choose its plan).
+        CREATE TABLE ref_files (
+            last    TEXT NOT NULL,
+            file_id INTEGER NOT NULL,
+            n       INTEGER NOT NULL,
+            PRIMARY KEY (last, file_id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO ref_files SELECT last, file_id, count(*) FROM refs GROUP BY last, file_id;
+        CREATE TABLE use_files (
+            key     TEXT NOT NULL,
+            file_id INTEGER NOT NULL,
+            n       INTEGER NOT NULL,
+            PRIMARY KEY (key, file_id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO use_files SELECT key, file_id, count(*) FROM uses GROUP BY key, file_id;
+        -- Before the file's row goes, while its refs and uses (which go with it) are there.
+        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+            DELETE FROM ref_files WHERE file_id = old.id
+                AND last IN (SELECT DISTINCT last FROM refs WHERE file_id = old.id);
+            DELETE FROM use_files WHERE file_id = old.id
+                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
         """,
     ),
 )

@@ -410,18 +410,22 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
     order = " ORDER BY f.project_id, f.path, r.line, r.col, r.seq LIMIT ?"
 
     def walk(bounded: str, bound_args: tuple[str, ...]) -> list[_UsageRow]:
-        # refs_by_last holds the table's key (file, seq) after the name: one seek a file.
+        # One probe of the small ref_files a file, and for a file with the name one seek to
+        # its rows of it, a range of the file's rows (name_rows.py).
         return cast(list[_UsageRow], db.execute(
-            columns + f"FROM files f INDEXED BY sqlite_autoindex_files_1 CROSS JOIN refs r INDEXED BY refs_by_last "
-            f"ON r.file_id = f.id AND {cond} "
-            f"{scopes}WHERE f.state = 'live'{where}{bounded}" + order,
-            (*cond_args, *args, *bound_args, limit)).fetchall())
+            columns + "FROM files f INDEXED BY sqlite_autoindex_files_1 CROSS JOIN ref_files n "
+            "ON n.last = ? AND n.file_id = f.id CROSS JOIN refs r ON r.file_id = f.id AND r.last = n.last "
+            f"AND {cond} {scopes}WHERE f.state = 'live'{where}{bounded}" + order,
+            (last, *cond_args, *args, *bound_args, limit)).fetchall())
 
-    rows = _walked(db, _count_up_to(db, "refs r WHERE r.last = ?", (last,)), project, limit, walk)
+    (count,) = cast(tuple[int], db.execute("SELECT min(total(n), ?) FROM ref_files WHERE last = ?",
+                                           (WALK_MOST, last)).fetchone())
+    rows = _walked(db, int(count), project, limit, walk)
     if rows is None:
         rows = cast(list[_UsageRow], db.execute(
-            columns + f"FROM refs r JOIN files f ON f.id = r.file_id {scopes}WHERE {cond} AND f.state = 'live'{where}"
-            + order, (*cond_args, *args, limit)).fetchall())
+            columns + "FROM ref_files n CROSS JOIN refs r ON r.file_id = n.file_id AND r.last = n.last "
+            f"CROSS JOIN files f ON f.id = r.file_id {scopes}WHERE n.last = ? AND {cond} "
+            f"AND f.state = 'live'{where}" + order, (last, *cond_args, *args, limit)).fetchall())
     return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
             for project_id, path, qualifier, last, kind, line, col, scope in rows]
 

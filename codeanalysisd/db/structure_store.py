@@ -90,11 +90,11 @@ class ProjectFacts:
         for some in _chunks(sorted(keys)):
             # The types are the columns'.
             rows = cast(list[tuple[int, str, str, int, int, int, int, str, str, int]], self.db.execute(
-                # CROSS JOIN: from the uses of the keys to their files; the other way round, every
-                # live file of the project is probed for every key (SQLite, with no statistics,
-                # prefers it now that the index by key holds the file too).
-                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM uses u CROSS JOIN files f ON f.id = u.file_id "
-                f"{name_rows.SCOPE_JOIN} WHERE u.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
+                # CROSS JOIN: from the files that have the keys to their rows of them; the other
+                # way round, every live file of the project would be probed for every key.
+                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM use_files n CROSS JOIN files f ON f.id = n.file_id "
+                "CROSS JOIN uses u ON u.file_id = n.file_id AND u.key = n.key "
+                f"{name_rows.SCOPE_JOIN} WHERE n.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
                 "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
                 (*some, *numbers, self.project_id)).fetchall())
             yield from ((row[0], name_rows.use(*row[1:])) for row in rows)

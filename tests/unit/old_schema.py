@@ -12,6 +12,44 @@ def undo_packed_blobs(db: apsw.Connection) -> None:
         db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (zlib.decompress(data), sha256))
 
 
+# What the migration that found names through their files (migrations.NAME_FILES) changed,
+# taken back with the rows: refs and uses clustered by file and position, each occurrence
+# indexed by name.
+UNDO_NAME_FILES = """
+    DROP TRIGGER files_names_delete; DROP TABLE ref_files; DROP TABLE use_files;
+    CREATE TABLE refs_14 (
+        file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        seq       INTEGER NOT NULL,
+        last      TEXT NOT NULL,
+        qualifier TEXT,
+        kind      INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        col       INTEGER NOT NULL,
+        scope     INTEGER NOT NULL,
+        PRIMARY KEY (file_id, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO refs_14 SELECT file_id, seq, last, qualifier, kind, line, col, scope FROM refs;
+    CREATE TABLE uses_14 (
+        file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        seq       INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        expr      TEXT NOT NULL,
+        expr_tail INTEGER NOT NULL,
+        kind      INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        col       INTEGER NOT NULL,
+        scope     INTEGER NOT NULL,
+        text      TEXT NOT NULL,
+        text_tail INTEGER NOT NULL,
+        PRIMARY KEY (file_id, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO uses_14 SELECT file_id, seq, key, expr, expr_tail, kind, line, col, scope, text, text_tail FROM uses;
+    DROP TABLE refs; DROP TABLE uses;
+    ALTER TABLE refs_14 RENAME TO refs; ALTER TABLE uses_14 RENAME TO uses;
+    CREATE INDEX refs_by_last ON refs(last);
+    CREATE INDEX uses_by_key ON uses(key);
+"""
+
 # What the migration that indexed definitions by file and name (migrations.FILE_NAMES) added.
 UNDO_FILE_NAMES = "DROP INDEX definitions_by_file_name;"
 

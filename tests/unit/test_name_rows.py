@@ -1,6 +1,6 @@
 """The name occurrences' compact rows (db/name_rows.py): the packing rules, the rows read
-back as the extractor gave them, and a database of schema 11 upgraded in place answering as
-before, on real SQLite files."""
+back as the extractor gave them, the files of each name kept exact, and databases of schema
+11 and 14 upgraded in place answering as before, on real SQLite files."""
 
 import pathlib
 import random
@@ -8,7 +8,7 @@ import sysconfig
 import textwrap
 
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, undo_packed_blobs
+from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -142,8 +142,57 @@ def test_every_row_names_a_scope_of_its_own_file(store):
                             "WHERE u.file_id = s.file_id AND u.scope = s.id)").fetchone() == (0,)
 
 
-def counts(store: Store) -> tuple[int, int, int]:
-    return tuple(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("refs", "uses", "scopes"))
+def counts(store: Store) -> tuple[int, ...]:
+    return tuple(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                 for t in ("refs", "uses", "scopes", "ref_files", "use_files"))
+
+
+def name_files_agree(store: Store) -> bool:
+    """ref_files and use_files hold each (name, file) that refs and uses have, with its count
+    of rows, and nothing else."""
+    return all(set(store.db.execute(f"SELECT {name}, file_id, n FROM {files}"))
+               == set(store.db.execute(f"SELECT {name}, file_id, count(*) FROM {table} GROUP BY {name}, file_id"))
+               for table, name, files in name_rows.NAME_TABLES)
+
+
+def test_each_name_of_a_file_has_one_row_of_its_files_table(store):
+    assert name_files_agree(store)
+    assert 0 < counts(store)[3] < counts(store)[0] and 0 < counts(store)[4] < counts(store)[1]
+
+
+def test_edits_in_place_keep_the_rows_and_the_names_files_exact(store):
+    """Random edits of a large file, each indexed in place: a name swapped for another at the
+    same place (the row at that position keeps its number, under another name), lines added
+    or removed above most names (the rest written again), code added at the end."""
+    rnd = random.Random(15)
+    path = "std/unittest/case.py"
+    text = files()[path].decode()
+    shop = file_ids(store)[path]
+    for step in range(30):
+        lines = text.split("\n")
+        at = rnd.randrange(len(lines))
+        kind = step % 3
+        if kind == 0:   # one name for another, within a line
+            words = [w for w in lines[at].replace("(", " ").replace(")", " ").replace(".", " ").split()
+                     if w.isidentifier()]
+            if words:
+                lines[at] = lines[at].replace(rnd.choice(words), f"renamed_{step}", 1)
+        elif kind == 1:  # a line added or removed near the top
+            lines.insert(rnd.randrange(10), "") if step % 2 else lines.pop(rnd.randrange(10))
+        else:
+            lines.append(f"tail_{step} = head_{step}(x_{step}.y)")
+        candidate = "\n".join(lines)
+        try:
+            compile(candidate, path, "exec")
+        except SyntaxError:
+            continue
+        text = candidate
+        index(store, {path: text.encode()})
+        facts = extract(text.encode())
+        assert name_rows.read(store.db, shop) == (list(facts.references), list(facts.uses)), step
+        assert name_files_agree(store), step
+    assert store.db.execute("SELECT count(*) FROM refs WHERE file_id = ?", (shop,)).fetchone() == (
+        len(extract(text.encode()).references),)
 
 
 def test_a_file_written_again_or_deleted_or_its_project_removed_leaves_no_rows_behind(store):
@@ -157,8 +206,9 @@ def test_a_file_written_again_or_deleted_or_its_project_removed_leaves_no_rows_b
     store.writes.files.mark_deleted("p", ["pkg/shop.py"])
     assert name_rows.read(store.db, shop) == ([], [])
     assert store.db.execute("SELECT count(*) FROM scopes WHERE file_id = ?", (shop,)).fetchone() == (0,)
+    assert name_files_agree(store)
     store.writes.projects.remove("p")
-    assert counts(store) == (0, 0, 0)
+    assert counts(store) == (0, 0, 0, 0, 0)
 
 
 # ---------------------------------------------------------------- schema 11, upgraded
@@ -191,6 +241,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     before = answers(store)
     assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
     with store.db:
+        store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
         store.db.execute(UNDO_COMPACT_NAMES)
@@ -206,7 +257,8 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS]
+        assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
+                                  migrations.NAME_FILES]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -223,6 +275,7 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
     with store.db:
+        store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
         store.db.execute(UNDO_COMPACT_NAMES)
@@ -241,3 +294,32 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     assert {t: store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("refs", "uses")} == rows
     store.close()
 
+
+
+# ---------------------------------------------------------------- schema 14, upgraded
+
+def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    index(store, files())
+    before = answers(store)
+    rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
+    with store.db:
+        store.db.execute(UNDO_NAME_FILES)
+    store.db.execute(f"PRAGMA user_version = {migrations.NAME_FILES - 1}")
+    store.close()
+
+    again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == [migrations.NAME_FILES]
+        assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
+        assert answers(again) == before
+        assert name_files_agree(again)
+        indexes = {n for (n,) in again.db.execute("SELECT name FROM sqlite_schema WHERE type = 'index'")}
+        assert not indexes & {"refs_by_last", "uses_by_key"}
+        assert again.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert again.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        index(again, {"pkg/shop.py": b"def g():\n    return h()\n"})  # written by the new rule from here on
+        assert name_files_agree(again)
+    finally:
+        again.close()

@@ -1,0 +1,176 @@
+"""Names found through their files (migration 15, ``ref_files`` and ``use_files``) against an
+index of every occurrence by name (``refs_by_last``, ``uses_by_key``), the code before it:
+the bytes of the name occurrences' tables, the time to write them, and FindReferences and the
+structure's reads of uses by key, side by side in one run.
+
+In process, without the sandbox (the figures are SQLite's, not the suite's): the standard
+library of `python3` on PATH (site-packages and dist-packages left out, as bench/db_size.py's
+copy leaves them) is indexed by each version's own writer (`Writes.files.index`, batches of
+64), each version run from its own tree (the one before is a `git worktree` of ``--before``,
+by default the parent of the commit that added NAME_FILES), one after the other, each
+database vacuumed before it is measured.
+
+The queries are the same for both: FindReferences (limit 20, every project, as `refs` asks)
+of every 7th distinct last name of the corpus in sorted order plus the 20 commonest, dotted
+where the corpus has it dotted too; and the uses of every 7th distinct key (uses_keyed, every
+kind). Each answer is compared between the two versions.
+
+  .venv/bin/python bench/name_files.py [--before REV] [--stdlib DIR] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
+TABLES = ("refs", "uses", "ref_files", "use_files")
+
+
+def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
+    """Run inside one version's tree (``codeanalysisd`` imported from it)."""
+    import apsw
+
+    import codeanalysisd
+    from codeanalysisd.db.store import Store
+    from codeanalysisd.paths import roots_overlap
+    from codeanalysisd.repair.disk import from_bytes
+
+    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
+    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
+    project = store.writes.projects.add(str(stdlib), roots_overlap).id
+    write = 0.0
+    for at in range(0, len(files), 64):
+        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
+                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
+        started = time.perf_counter()
+        store.writes.files.index(project, batch)
+        write += time.perf_counter() - started
+    db = store.db
+    lasts = [n for (n,) in db.execute("SELECT DISTINCT last FROM refs ORDER BY last")]
+    commonest = [n for (n,) in db.execute("SELECT last FROM refs GROUP BY last ORDER BY count(*) DESC, last LIMIT 20")]
+    dotted = dict(db.execute("SELECT last, min(qualifier || '.' || last) FROM refs WHERE qualifier IS NOT NULL "
+                             "GROUP BY last"))
+    names = sorted(set(lasts[::7]) | set(commonest))
+    names += sorted({dotted[n] for n in names if n in dotted})
+    keys = [k for (k,) in db.execute("SELECT DISTINCT key FROM uses ORDER BY key")][::7]
+    reads = store.reads
+    facts = reads.structure.facts(project)
+    kinds = ("name", "attribute", "call", "import")
+
+    def timed(run, items) -> tuple[list[float], dict[str, str]]:
+        samples: dict[str, list[float]] = {str(i): [] for i in items}
+        answers: dict[str, str] = {}
+        for _ in range(rounds):
+            for item in items:
+                started = time.perf_counter()
+                found = run(item)
+                samples[str(item)].append(time.perf_counter() - started)
+                answers[str(item)] = repr(found)
+        return [min(s) for s in samples.values()], answers
+
+    refs, ref_answers = timed(lambda n: reads.files.find_references(n, None, 20), names)
+    uses, use_answers = timed(lambda k: list(facts.uses_keyed([k], kinds)), keys)
+    store.close()
+    vacuumed = apsw.Connection(str(work / "index.sqlite3"))
+    vacuumed.execute("VACUUM")
+    sizes = dict(vacuumed.execute(
+        "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
+        f"WHERE m.tbl_name IN ({', '.join('?' * len(TABLES))}) GROUP BY m.tbl_name", TABLES))
+    objects = dict(vacuumed.execute(
+        "SELECT d.name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
+        f"WHERE m.tbl_name IN ({', '.join('?' * len(TABLES))}) GROUP BY d.name", TABLES))
+    counts = {t: vacuumed.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sizes}
+    total = (work / "index.sqlite3").stat().st_size
+    vacuumed.close()
+    return {"package": codeanalysisd.__file__, "files": len(files), "write_s": write, "sizes": sizes,
+            "objects": objects, "counts": counts, "index_bytes": total,
+            "refs_ms": [s * 1000 for s in refs], "uses_ms": [s * 1000 for s in uses],
+            "names": len(names), "keys": len(keys), "ref_answers": ref_answers, "use_answers": use_answers}
+
+
+def summary(ms: list[float]) -> str:
+    ordered = sorted(ms)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"
+
+
+def default_before() -> str:
+    added = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "-S", "NAME_FILES = 15", "--",
+                            "codeanalysisd/db/migrations.py"], capture_output=True, text=True, check=True
+                           ).stdout.split()
+    if not added:
+        raise SystemExit("NAME_FILES is not committed yet: give --before REV")
+    return f"{added[-1]}^"
+
+
+def run_in(tree: pathlib.Path, stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
+    work.mkdir(parents=True)
+    out = subprocess.run([sys.executable, __file__, "--probe", str(work), "--stdlib", str(stdlib),
+                          "--rounds", str(rounds)], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default=None, help="the version to compare with (default: before NAME_FILES)")
+    parser.add_argument("--stdlib", default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="each query's best of this many runs")
+    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "bench"))
+    from stdlib_box import default_stdlib
+
+    stdlib = pathlib.Path(args.stdlib or default_stdlib())
+    if args.probe:
+        print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
+        return
+    before = args.before or default_before()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="name_files."))
+    tree = work / "before"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), before], check=True,
+                   capture_output=True)
+    try:
+        revision = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+        old = run_in(tree, stdlib, work / "old", args.rounds)
+        new = run_in(REPO, stdlib, work / "new", args.rounds)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"corpus: {stdlib}: {new['files']} files; before: {revision}")
+    print(f"packages: {new['package']} and {old['package']}")
+    print("\n| | names by file (this tree) | every occurrence by name (before) |\n| --- | --- | --- |")
+    for table in TABLES:
+        if table in new["sizes"] or table in old["sizes"]:
+            print(f"| `{table}` | {new['sizes'].get(table, 0) / 1e6:.1f} MB, {new['counts'].get(table, 0):,} rows "
+                  f"| {old['sizes'].get(table, 0) / 1e6:.1f} MB, {old['counts'].get(table, 0):,} rows |")
+    both = (sum(new["sizes"].values()), sum(old["sizes"].values()))
+    print(f"| these tables with their indexes | {both[0] / 1e6:.1f} MB | {both[1] / 1e6:.1f} MB |")
+    print(f"| index.sqlite3, vacuumed | {new['index_bytes'] / 1e6:.1f} MB | {old['index_bytes'] / 1e6:.1f} MB |")
+    print(f"| writing every file (Writes.files.index) | {new['write_s']:.1f} s | {old['write_s']:.1f} s |")
+    print(f"| FindReferences, {new['names']} names, limit 20 | {summary(new['refs_ms'])} "
+          f"| {summary(old['refs_ms'])} |")
+    print(f"| uses by key, {new['keys']} keys | {summary(new['uses_ms'])} | {summary(old['uses_ms'])} |")
+    print("\nobjects (this tree / before):", json.dumps(new["objects"]), json.dumps(old["objects"]))
+    same = new["ref_answers"] == old["ref_answers"] and new["use_answers"] == old["use_answers"]
+    print(f"every answer equal between the two: {same}")
+    if not same:
+        differ = [n for n in new["ref_answers"] if new["ref_answers"][n] != old["ref_answers"].get(n)]
+        differ += [k for k in new["use_answers"] if new["use_answers"][k] != old["use_answers"].get(k)]
+        print("differing:", differ[:20])
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
