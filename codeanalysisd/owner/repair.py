@@ -175,8 +175,10 @@ async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[
     change the index already holds (a file moved back, say), and would undo it."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
-    if (core.reports.watcher_wrote_since(project_id, looked_at)
-            or await freshness.watcher_has(core, [core.project(project_id)])):
+    # The watcher's writes are asked of after the wait for systemd: from there nothing is
+    # awaited until this batch's own write is queued, behind any of the watcher's.
+    if (await freshness.watcher_has(core, [core.project(project_id)])
+            or core.reports.watcher_wrote_since(project_id, looked_at)):
         return [(path, LEFT_TO_WATCHER) for path, _ in entries]
     store = core.store
     disk_state = {path: state for path, state in entries if state is not None}
