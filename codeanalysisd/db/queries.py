@@ -398,13 +398,13 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
     find_symbol's)."""
     where, args = _project_filter(project)
     qualifier, last = name_rows.split_dotted(name)
-    cond_args: tuple[str, ...]
+    # The last name is ref_files' key (n.last below); a dotted name asks of the qualifier too.
+    qualified = ""
+    qualified_args: tuple[str, ...] = ()
     if qualifier is not None:
         # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
-        cond = "r.last = ? AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
-        cond_args = (last, qualifier, "%." + like_escape(qualifier))
-    else:
-        cond, cond_args = "r.last = ?", (last,)
+        qualified = " AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
+        qualified_args = (qualifier, "%." + like_escape(qualifier))
     columns = "SELECT f.project_id, f.path, r.qualifier, r.last, r.kind, r.line, r.col, s.qualname "
     scopes = "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope "
     order = " ORDER BY f.project_id, f.path, r.line, r.col, r.seq LIMIT ?"
@@ -414,9 +414,9 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
         # its rows of it, a range of the file's rows (name_rows.py).
         return cast(list[_UsageRow], db.execute(
             columns + "FROM files f INDEXED BY sqlite_autoindex_files_1 CROSS JOIN ref_files n "
-            "ON n.last = ? AND n.file_id = f.id CROSS JOIN refs r ON r.file_id = f.id AND r.last = n.last "
-            f"AND {cond} {scopes}WHERE f.state = 'live'{where}{bounded}" + order,
-            (last, *cond_args, *args, *bound_args, limit)).fetchall())
+            "ON n.last = ? AND n.file_id = f.id CROSS JOIN refs r ON r.file_id = f.id AND r.last = n.last"
+            f"{qualified} {scopes}WHERE f.state = 'live'{where}{bounded}" + order,
+            (last, *qualified_args, *args, *bound_args, limit)).fetchall())
 
     (count,) = cast(tuple[int], db.execute("SELECT min(total(n), ?) FROM ref_files WHERE last = ?",
                                            (WALK_MOST, last)).fetchone())
@@ -424,8 +424,8 @@ def find_references(db: apsw.Connection, name: str, project: str | None, limit: 
     if rows is None:
         rows = cast(list[_UsageRow], db.execute(
             columns + "FROM ref_files n CROSS JOIN refs r ON r.file_id = n.file_id AND r.last = n.last "
-            f"CROSS JOIN files f ON f.id = r.file_id {scopes}WHERE n.last = ? AND {cond} "
-            f"AND f.state = 'live'{where}" + order, (last, *cond_args, *args, limit)).fetchall())
+            f"CROSS JOIN files f ON f.id = r.file_id {scopes}WHERE n.last = ?{qualified} "
+            f"AND f.state = 'live'{where}" + order, (last, *qualified_args, *args, limit)).fetchall())
     return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
             for project_id, path, qualifier, last, kind, line, col, scope in rows]
 
