@@ -54,6 +54,12 @@ class Checkpointer:
         """SQLite's wal hook: after each commit, with the pages now in that schema's log."""
         # Nothing may be raised here: the commit is done, and apsw would report it as failed.
         self.most_pages = max(self.most_pages, pages)
+        if pages < self._copied.get(schema, 0):
+            # The log started again from its beginning after the thread copied all of it: what
+            # the thread copied then is no part of this log. Kept, it would make a log that
+            # next passes SOFT_PAGES look like a short tail, for the writer to copy whole.
+            with self._lock:
+                self._copied[schema] = 0
         if pages < SOFT_PAGES:
             return apsw.SQLITE_OK
         with self._lock:

@@ -30,16 +30,54 @@ def settle(store: Store) -> None:
 
 
 def test_commits_ask_the_thread_and_the_log_starts_again(store):
-    for n in range(12):
+    for n in range(16):
         store.writes.files.index("p", [big_file(n)])
         settle(store)
     assert store.checkpoints.most_pages >= checkpoints.SOFT_PAGES
-    assert store.checkpoints.background >= 1
-    # Nothing was left over a long tail: the log never came near the writer's own bound.
+    assert store.checkpoints.background >= 2   # the log passed SOFT_PAGES again after starting again
+    # The thread copied the whole log each time, so no commit copied any of it: not even the
+    # one that took the log past SOFT_PAGES again, a little beyond where the thread's last
+    # copy had ended in the log before.
+    assert store.checkpoints.in_commit == 0
     assert store.checkpoints.most_pages < checkpoints.HARD_PAGES
-    assert store.checkpoints.in_commit >= 1   # the short tail, copied by the writer
     assert log_pages(store) <= checkpoints.SOFT_PAGES + 1   # cut back (journal_size_limit) once started again
     assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_the_writer_copies_the_short_tail_a_reader_kept_from_starting_again(store):
+    # The thread held until a commit has asked it for a checkpoint, and a reader then reading
+    # the whole log: the thread copies all of it, and the reader keeps the next commit from
+    # starting the log again, so that commit lands after what was copied: a short tail, which
+    # that commit checkpoints itself (as far as the reader lets it) rather than ask the thread.
+    release = threading.Event()
+    store.checkpoints._thread.submit(release.wait, 60)
+    reader = apsw.Connection(store.path)
+    try:
+        n = 0
+        while "main" not in store.checkpoints._running:
+            store.writes.files.index("p", [big_file(n)])
+            n += 1
+            assert n < 50
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM files").fetchall()
+        release.set()
+        settle(store)
+        assert store.checkpoints.background == 1
+        store.writes.files.index("p", [big_file(n, lines=400)])
+        assert store.checkpoints.in_commit == 1
+        assert store.checkpoints.background == 1
+    finally:
+        release.set()
+        if reader.in_transaction:
+            reader.execute("COMMIT")
+        reader.close()
+    # The reader kept the writer from copying the tail; once it is gone the thread copies
+    # the log, and the commit after that starts it again.
+    store.writes.files.index("p", [big_file(n + 1, lines=400)])
+    settle(store)
+    store.writes.files.index("p", [big_file(n + 2, lines=400)])
+    # It holds this commit's frames alone.
+    assert store.db.execute("PRAGMA main.wal_checkpoint(PASSIVE)").fetchone()[1] < checkpoints.TAIL_PAGES
 
 
 def test_the_writer_checkpoints_past_the_hard_bound_when_the_thread_cannot(store):
