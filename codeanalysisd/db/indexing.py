@@ -21,7 +21,7 @@ import apsw
 from codeanalysisd.db import history, name_rows, packing
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
-from codeanalysisd.db.rows import returned_id
+from codeanalysisd.db.rows import insert_many, returned_id
 from codeanalysisd.db.stored_text import WINDOW, decoded, stored_lines, window
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
@@ -76,11 +76,10 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
             "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*values, project_id, update.path)))
-    db.executemany(
-        "INSERT INTO definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
-        " docstring, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, json.dumps(d.decorators),
-          json.dumps(d.bases), d.signature, d.docstring, d.parent) for d in facts.definitions))
+    insert_many(db, "definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
+                " docstring, parent)",
+                [(file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, json.dumps(d.decorators),
+                  json.dumps(d.bases), d.signature, d.docstring, d.parent) for d in facts.definitions])
     db.executemany(
         "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
@@ -89,11 +88,11 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
         ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
          for b in facts.bindings))
     name_rows.write(db, file_id, facts.references, facts.uses, replacing=bool(row))
-    _write_windows(db, file_id, lines, replacing=bool(row))
     _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
                                                            d.parent, d.docstring is not None)
                                        for d in facts.definitions),
                   facts.docstring is not None)
+    _write_windows(db, file_id, lines, replacing=bool(row))
     return file_id
 
 
@@ -106,17 +105,21 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacin
     old = cast(dict[int, tuple[int, str]], {start: (chunk, text) for chunk, start, text in db.execute(
         "SELECT c.id, c.start_line, t.text FROM text_chunks c JOIN fts t ON t.rowid = c.id WHERE c.file_id = ?",
         (file_id,))}) if replacing else {}
+    new: list[tuple[int, str]] = []
+    changed: list[tuple[str, int]] = []
     for start in range(1, len(lines) + 1, WINDOW):
         text = window(lines, start)
         had = old.pop(start, None)
         if had is None:
             chunk = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                            (file_id, start)))
-            db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (chunk, text))
+            new.append((chunk, text))
         elif had[1] != text:
-            db.execute("UPDATE fts SET text = ? WHERE rowid = ?", (text, had[0]))
+            changed.append((text, had[0]))
     for chunk, _ in old.values():
         db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its text (text_chunks_delete)
+    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", new)
+    db.executemany("UPDATE fts SET text = ? WHERE rowid = ?", changed)
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],

@@ -8,7 +8,12 @@ helpers here cover the rows every module reads the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import apsw
+
+# Rows one INSERT of insert_many writes at most.
+ROWS_PER_INSERT = 256
 
 
 def _first_int(cursor: apsw.Cursor, statement: str) -> int:
@@ -27,3 +32,15 @@ def single_int(cursor: apsw.Cursor) -> int:
     """The integer an aggregate (``count(*)``, ``coalesce(sum(...), 0)``) or a pragma
     (``user_version``) yields: one row, always."""
     return _first_int(cursor, "an aggregate or pragma")
+
+
+def insert_many(db: apsw.Connection, into: str, rows: Sequence[tuple[apsw.SQLiteValue, ...]]) -> None:
+    """INSERT INTO ``into`` (a table and its columns) every row, ROWS_PER_INSERT to a statement."""
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        part = rows[start:start + ROWS_PER_INSERT]
+        db.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * len(part)),
+                   [value for row in part for value in row])

@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+import apsw
 import pytest
 
 from codeanalysisd.db import queries
@@ -217,3 +218,36 @@ def test_verdicts_passed_over_for_size_are_pending_again_and_no_other(store):
     assert store.writes.files.reopen_verdicts("not verified: ") == 1
     assert [p for p, _ in store.reads.files.syntax_pending("p", 10)] == ["m1.py", "m3.py"]
     assert store.writes.files.reopen_verdicts("not verified: ") == 0
+
+
+def test_a_file_reaches_each_full_text_index_as_one_segment(store):
+    """FTS5 writes what it holds pending as a new segment of its index whenever a statement
+    that may need undoing begins (SQLite's statement savepoints: a write that fires a trigger,
+    a multi-row delete): such a statement between two windows, or per definition, made a
+    segment of each, and merging them cost most of a first index's full-text writes."""
+    lines = [f"def f{i}(x):\n    return x + {i}  # word_{i}\n" for i in range(600)]
+    source = "".join(lines).encode()
+    defs = [Definition(f"f{i}", f"f{i}", "function", 2 * i + 1, 0, 2 * i + 2, (), (), "(x)", None, None)
+            for i in range(600)]
+    big = FileUpdate("big.py", len(source), 1, source, hashlib.sha256(source).digest(),
+                     IndexedFacts("utf-8", True, (), None, tuple(defs)))
+    blocks: dict[str, int] = {"fts": 0, "definition_names": 0}
+
+    def written(event):
+        for table in blocks:
+            if event["sql"].startswith(f"REPLACE INTO 'main'.'{table}_data'"):
+                blocks[table] += 1
+
+    store.db.trace_v2(apsw.SQLITE_TRACE_STMT, written)
+    try:
+        store.writes.files.index("p", [big, update()])
+    finally:
+        store.db.trace_v2(0, None)
+    windows = store.db.execute("SELECT count(*) FROM text_chunks").fetchone()[0]
+    assert windows >= 30
+    # A segment of each file is a few leaf pages and the structure record; one per window or
+    # per definition was several hundred blocks.
+    assert 0 < blocks["fts"] <= 30, blocks
+    assert 0 < blocks["definition_names"] <= 30, blocks
+    assert [s.qualname for s in store.reads.files.find_symbol("f599", "p", "", 10)] == ["f599"]
+    assert store.reads.files.search("word_599", None, 10)[0].line == 1200
