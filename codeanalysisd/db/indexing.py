@@ -76,6 +76,8 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
             "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
             "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*values, project_id, update.path)))
+    # Several to a statement: each fires the trigger that feeds the trigram index of names,
+    # and FTS5 writes a segment at every statement that fires one (_write_windows).
     insert_many(db, "definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
                 " docstring, parent)",
                 [(file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, json.dumps(d.decorators),
@@ -100,7 +102,12 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacin
     """The file's windows of text for full-text search. Replacing, a window whose text is
     unchanged stays as it is: the full-text index tokenizes a window twice to replace it
     (the old text to take out, the new to put in), for every window of a large file after
-    an edit of one line."""
+    an edit of one line.
+
+    Written last of the file's rows, all together: FTS5 writes what it holds pending as a new
+    segment of its index whenever SQLite opens a statement savepoint (for a statement that
+    fires a trigger or deletes many rows, as the next file's first ones do), and a segment
+    per window cost more in merging them than the windows themselves."""
     # The types are the columns'.
     old = cast(dict[int, tuple[int, str]], {start: (chunk, text) for chunk, start, text in db.execute(
         "SELECT c.id, c.start_line, t.text FROM text_chunks c JOIN fts t ON t.rowid = c.id WHERE c.file_id = ?",
