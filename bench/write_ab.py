@@ -39,6 +39,8 @@ SEARCHES = ("self", "unified diff", "raise ValueError", "sym:parse", "kind:class
 
 def probe(stdlib: pathlib.Path, work: pathlib.Path, edits: int, gap: float) -> dict[str, object]:
     """Run inside one version's tree (``codeanalysisd`` imported from it)."""
+    from saves import timed_saves
+
     import codeanalysisd
     from codeanalysisd.db.store import Store
     from codeanalysisd.index.membership import ProjectFiles
@@ -59,18 +61,7 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, edits: int, gap: float) -> d
             store.writes.files.index(project, updates[at:at + BATCH])
         first = time.perf_counter() - started
         del updates
-        saves = []
-        for i, rel in enumerate(list(files.walk())[:edits]):
-            with open(root / rel, "a") as f:
-                f.write(f"\n\ndef bench_save_{i}():\n    pass\n")
-            item = read_file(files.tree, rel)
-            if item is None:
-                continue
-            update = file_update(item, MAX_PARSE)[0]
-            started = time.perf_counter()
-            store.writes.files.index(project, [update])
-            saves.append(time.perf_counter() - started)
-            time.sleep(gap)
+        saves = timed_saves(store, project, str(root), list(files.walk())[:edits], gap, "save", MAX_PARSE)
     finally:
         store.close()
     return {"package": codeanalysisd.__file__, "files": len(rels), "first_s": first,

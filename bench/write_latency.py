@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from index_probe import pct  # noqa: E402
+from saves import timed_saves  # noqa: E402
 from stdlib_box import copy_stdlib_here  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
@@ -74,20 +75,7 @@ def edits(state: str, root: str, rels: list[str], sqlite_checkpoints: bool, gap:
         if sqlite_checkpoints:
             store.db.execute("PRAGMA wal_autocheckpoint = 1000")  # SQLite's hook again, in place of the suite's
         project = store.reads.projects.list()[0].id
-        tree = ProjectFiles(root).tree
-        samples = []
-        for i, rel in enumerate(rels):
-            with open(os.path.join(root, rel), "a") as f:
-                f.write(f"\n\ndef bench_{tag}_{i}():\n    pass\n")
-            item = read_file(tree, rel)
-            if item is None:
-                continue
-            update = file_update(item, MAX_PARSE)[0]
-            started = time.perf_counter()
-            store.writes.files.index(project, [update])
-            samples.append(time.perf_counter() - started)
-            time.sleep(gap)
-        return samples
+        return timed_saves(store, project, root, rels, gap, tag, MAX_PARSE)
     finally:
         store.close()
         shutil.rmtree(work)
