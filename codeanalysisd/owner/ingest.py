@@ -32,8 +32,12 @@ FileRow = tuple[str, int, int, bytes, str, int]
 async def index_files(core: OwnerCore, project: str, files: list[FileRow], reason: str | None) -> int:
     """Whole files, each (path, size, mtime_ns, source, facts JSON, mode); the batch is one transaction."""
     pid = core.project(project).id
+    asked = time.monotonic()
+    began = ended = asked  # when the write thread took the batch, and when it had committed it
 
     def write(w: Writes) -> int:
+        nonlocal began, ended
+        began = time.monotonic()
         # Decoded on the write thread, not on the event loop that answers queries meanwhile:
         # decoding and hashing a batch takes about a quarter of what extracting it took the
         # watcher. Not on a thread of its own either: two batches decoded at once raised the
@@ -43,11 +47,20 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
         # are malformed rolls the batch's transaction back: nothing of it is written.
         updates = (FileUpdate.from_wire(rel(path), size, mtime, source, facts, mode)
                    for path, size, mtime, source, facts, mode in files)
-        return w.files.index(pid, updates, reason)
+        try:
+            return w.files.index(pid, updates, reason)
+        finally:
+            ended = time.monotonic()
 
     # reason None: the watcher's (the repair worker's own writes do not date its looks)
     with core.reports.watcher_writing(pid) if reason is None else contextlib.nullcontext():
         count = await core.store.write(write)
+    if log.isEnabledFor(logging.DEBUG):
+        now = time.monotonic()
+        log.debug("indexed %d file(s) of %s in %.1f ms: %.1f waiting for the write thread, %.1f decoding and "
+                  "writing, %.1f back on the event loop", len(files), pid, 1000 * (now - asked), 1000 * (began - asked),
+                  1000 * (ended - began), 1000 * (now - ended),
+                  extra={"project": pid, "path": rel(files[0][0]) if files else ""})
     if reason == "repaired":
         log.info("repair worker re-indexed %s", ", ".join(rel(path) for path, *_ in files[:20]), extra={"project": pid})
     core.changed(Change.FILES)
