@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from codeanalysisd.bus.calls import call
 from codeanalysisd.bus.connection import BusKind, connect
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.names import BUS_NAME, MANAGER_INTERFACE, OBJECT_PATH
+from codeanalysisd.workers.loop import wake_on_changes
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -96,6 +98,37 @@ async def manager(bus, member: str, signature: str = "", *body):
 SLOWEST = 4  # edits reported one by one: with 200, the p99 is the second slowest
 
 
+async def save_and_find(bus, path: str, token: str, project: str, gap: float,
+                        changed: asyncio.Event | None = None) -> tuple[float, float, float]:
+    """Append a definition named ``token`` to ``path``, then ask Search and FindSymbol until
+    both find it: (seconds to Search, seconds to FindSymbol, the save's Unix time). Asked
+    every ``gap`` seconds, or with ``changed`` (set by the owner's announcement of a change of
+    FilesIndexed, workers/loop.wake_on_changes) only after each announcement: what a client
+    waiting for the index to change sees, with no question asked in vain."""
+    if changed is not None:
+        changed.clear()
+    with open(path, "a") as f:
+        f.write(f"\n\ndef {token}():\n    pass\n")
+    saved_at = time.time()
+    saved = time.perf_counter()
+    found_search = found_symbol = None
+    deadline = saved + 10
+    while (found_search is None or found_symbol is None) and time.perf_counter() < deadline:
+        if changed is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), max(0.0, deadline - time.perf_counter()))
+            changed.clear()
+        if found_search is None and (await manager(bus, "Search", "ssu", token, project, 1))[0]:
+            found_search = time.perf_counter() - saved
+        if found_symbol is None and (await manager(bus, "FindSymbol", "sssu", token, project, "", 1))[0]:
+            found_symbol = time.perf_counter() - saved
+        if changed is None:
+            await asyncio.sleep(gap)
+    if found_search is None or found_symbol is None:
+        raise SystemExit(f"{token} not found within 10 s")
+    return found_search, found_symbol, saved_at
+
+
 async def latency(root: str, project: str, edits: int, gap: float = 0.001) -> dict[str, object]:
     """Append a unique token to a file, then ask Search until it finds it: save -> searchable.
     Asked again ``gap`` seconds after each answer: a figure is at most ``gap`` and one call
@@ -104,20 +137,7 @@ async def latency(root: str, project: str, edits: int, gap: float = 0.001) -> di
     targets = files_of(root)[:edits]
     search_samples, symbol_samples = [], []
     for i, path in enumerate(targets):
-        token = f"benchtoken_{os.getpid()}_{i}"
-        with open(path, "a") as f:
-            f.write(f"\n\ndef {token}():\n    pass\n")
-        saved = time.perf_counter()
-        found_search = found_symbol = None
-        deadline = saved + 10
-        while (found_search is None or found_symbol is None) and time.perf_counter() < deadline:
-            if found_search is None and (await manager(bus, "Search", "ssu", token, project, 1))[0]:
-                found_search = time.perf_counter() - saved
-            if found_symbol is None and (await manager(bus, "FindSymbol", "sssu", token, project, "", 1))[0]:
-                found_symbol = time.perf_counter() - saved
-            await asyncio.sleep(gap)
-        if found_search is None or found_symbol is None:
-            raise SystemExit(f"{token} not found within 10 s")
+        found_search, found_symbol, _ = await save_and_find(bus, path, f"benchtoken_{os.getpid()}_{i}", project, gap)
         search_samples.append(found_search)
         symbol_samples.append(found_symbol)
     bus.disconnect()
@@ -136,6 +156,28 @@ async def latency(root: str, project: str, edits: int, gap: float = 0.001) -> di
                         "ast_parse_ms": statistics.median(parses) * 1000})
     return {"save_to_search": summary(search_samples), "save_to_findsymbol": summary(symbol_samples),
             "slowest_to_search": slowest}
+
+
+async def saves(root: str, project: str, rels: list[str], rounds: int, gap: float, pause: float,
+                on_change: bool) -> list[dict]:
+    """Each file saved ``rounds`` times, in turn, ``pause`` seconds apart: one row per save.
+    ``on_change``: asked after each announcement of a change, not every ``gap`` seconds."""
+    bus = await connect(BusKind.SYSTEM)
+    changed = None
+    if on_change:
+        changed = asyncio.Event()
+        await wake_on_changes(bus, changed, properties=("FilesIndexed",))
+    rows = []
+    for k in range(rounds):
+        for rel in rels:
+            path = os.path.join(root, rel)
+            token = f"savetoken_{os.getpid()}_{k}_{rel.replace('/', '_').replace('.', '_')}"
+            to_search, to_symbol, saved_at = await save_and_find(bus, path, token, project, gap, changed)
+            rows.append({"path": rel, "bytes": os.path.getsize(path), "saved_at": saved_at,
+                         "search_ms": to_search * 1000, "symbol_ms": to_symbol * 1000})
+            await asyncio.sleep(pause)
+    bus.disconnect()
+    return rows
 
 
 QUERIES = [
@@ -195,6 +237,14 @@ def main() -> None:
     p.add_argument("project")
     p.add_argument("-n", type=int, default=200)
     p.add_argument("--gap", type=float, default=0.001, help="seconds between one answer and the next question")
+    p = sub.add_parser("saves")
+    p.add_argument("root")
+    p.add_argument("project")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--gap", type=float, default=0.001)
+    p.add_argument("--pause", type=float, default=0.5)
+    p.add_argument("--on-change", action="store_true", help="ask after each change announced, not every --gap s")
     p = sub.add_parser("queries")
     p.add_argument("-n", type=int, default=500)
     p.add_argument("--language", action="store_true", help="the query language's queries")
@@ -203,6 +253,9 @@ def main() -> None:
         result = parse_reference(args.root, args.libcst)
     elif args.what == "latency":
         result = asyncio.run(latency(args.root, args.project, args.n, args.gap))
+    elif args.what == "saves":
+        result = asyncio.run(saves(args.root, args.project, args.files, args.rounds, args.gap, args.pause,
+                                  args.on_change))
     else:
         result = asyncio.run(queries(args.n, LANGUAGE_QUERIES if args.language else QUERIES))
     json.dump(result, sys.stdout)
