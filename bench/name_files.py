@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -113,14 +110,6 @@ def default_before() -> str:
     return f"{added[-1]}^"
 
 
-def run_in(tree: pathlib.Path, stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
-    work.mkdir(parents=True)
-    out = subprocess.run([sys.executable, __file__, "--probe", str(work), "--stdlib", str(stdlib),
-                          "--rounds", str(rounds)], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default=None, help="the version to compare with (default: before NAME_FILES)")
@@ -135,19 +124,12 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
         return
-    before = args.before or default_before()
-    work = pathlib.Path(tempfile.mkdtemp(prefix="name_files."))
-    tree = work / "before"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), before], check=True,
-                   capture_output=True)
-    try:
-        revision = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True,
-                                  text=True, check=True).stdout.strip()
-        old = run_in(tree, stdlib, work / "old", args.rounds)
-        new = run_in(REPO, stdlib, work / "new", args.rounds)
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
-        shutil.rmtree(work, ignore_errors=True)
+    from versions import other_version, probe_in
+
+    probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
+    with other_version(args.before or default_before(), "name_files.") as (work, tree, revision):
+        old = probe_in(tree, __file__, work / "old", *probe_args)
+        new = probe_in(REPO, __file__, work / "new", *probe_args)
     print(f"corpus: {stdlib}: {new['files']} files; before: {revision}")
     print(f"packages: {new['package']} and {old['package']}")
     print("\n| | names by file (this tree) | every occurrence by name (before) |\n| --- | --- | --- |")

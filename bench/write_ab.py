@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -90,15 +87,6 @@ def contents(work: pathlib.Path) -> dict[str, object]:
         store.close()
 
 
-def run_in(tree: pathlib.Path, stdlib: pathlib.Path, work: pathlib.Path, edits: int, gap: float
-           ) -> dict[str, object]:
-    work.mkdir(parents=True)
-    out = subprocess.run([sys.executable, __file__, "--probe", str(work), "--stdlib", str(stdlib),
-                          "--edits", str(edits), "--gap", str(gap)], cwd=tree,
-                         env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 def pct(ms: list[float], q: float) -> float:
     ordered = sorted(ms)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -120,25 +108,19 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.edits, args.gap)))
         return
-    work = pathlib.Path(tempfile.mkdtemp(prefix="write_ab."))
-    tree = work / "before"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.before], check=True,
-                   capture_output=True)
+    from versions import other_version, probe_in
+
     runs: dict[str, list[dict[str, object]]] = {"this tree": [], "before": []}
-    try:
-        revision = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h %s"], capture_output=True,
-                                  text=True, check=True).stdout.strip()
+    probe_args = ("--stdlib", str(stdlib), "--edits", str(args.edits), "--gap", str(args.gap))
+    with other_version(args.before, "write_ab.") as (work, tree, revision):
         for r in range(args.rounds):
             for label, source in (("before", tree), ("this tree", REPO)):
                 state = work / f"{label.replace(' ', '_')}{r}"
-                runs[label].append(run_in(source, stdlib, state, args.edits, args.gap))
+                runs[label].append(probe_in(source, __file__, state, *probe_args))
                 if r < args.rounds - 1:
                     shutil.rmtree(state)
         last = args.rounds - 1
         theirs, ours = contents(work / f"before{last}"), contents(work / f"this_tree{last}")
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
-        shutil.rmtree(work, ignore_errors=True)
     print(f"corpus: {stdlib}: {runs['this tree'][0]['files']} files; before: {revision}; "
           f"{args.rounds} rounds, the versions taking turns")
     print("\n| | this tree | before |\n| --- | --- | --- |")
