@@ -129,15 +129,22 @@ async def save_and_find(bus, path: str, token: str, project: str, gap: float,
     return found_search, found_symbol, saved_at
 
 
-async def latency(root: str, project: str, edits: int, gap: float = 0.001) -> dict[str, object]:
+async def latency(root: str, project: str, edits: int, gap: float = 0.001, on_change: bool = False
+                  ) -> dict[str, object]:
     """Append a unique token to a file, then ask Search until it finds it: save -> searchable.
     Asked again ``gap`` seconds after each answer: a figure is at most ``gap`` and one call
-    late, and the asking itself takes its share of the cores the units being measured run on."""
+    late, and the asking itself takes its share of the cores the units being measured run on.
+    ``on_change``: asked only after each change of FilesIndexed the owner announces."""
     bus = await connect(BusKind.SYSTEM)
+    changed = None
+    if on_change:
+        changed = asyncio.Event()
+        await wake_on_changes(bus, changed, properties=("FilesIndexed",))
     targets = files_of(root)[:edits]
     search_samples, symbol_samples = [], []
     for i, path in enumerate(targets):
-        found_search, found_symbol, _ = await save_and_find(bus, path, f"benchtoken_{os.getpid()}_{i}", project, gap)
+        found_search, found_symbol, _ = await save_and_find(bus, path, f"benchtoken_{os.getpid()}_{i}", project, gap,
+                                                            changed)
         search_samples.append(found_search)
         symbol_samples.append(found_symbol)
     bus.disconnect()
@@ -237,6 +244,7 @@ def main() -> None:
     p.add_argument("project")
     p.add_argument("-n", type=int, default=200)
     p.add_argument("--gap", type=float, default=0.001, help="seconds between one answer and the next question")
+    p.add_argument("--on-change", action="store_true", help="ask after each change announced, not every --gap s")
     p = sub.add_parser("saves")
     p.add_argument("root")
     p.add_argument("project")
@@ -252,7 +260,7 @@ def main() -> None:
     if args.what == "parse":
         result = parse_reference(args.root, args.libcst)
     elif args.what == "latency":
-        result = asyncio.run(latency(args.root, args.project, args.n, args.gap))
+        result = asyncio.run(latency(args.root, args.project, args.n, args.gap, args.on_change))
     elif args.what == "saves":
         result = asyncio.run(saves(args.root, args.project, args.files, args.rounds, args.gap, args.pause,
                                   args.on_change))
