@@ -28,6 +28,7 @@ from codeanalysisd.owner.permissions import View, may_administer
 from codeanalysisd.owner.repair import Repairs
 from codeanalysisd.owner.repair_worker import Schedule
 from codeanalysisd.owner.reports import WorkerReports
+from codeanalysisd.owner.restores_pending import PendingRestores
 from codeanalysisd.owner.semantic import Semantic
 from codeanalysisd.owner.structure_models import Models
 from codeanalysisd.owner.systemd_units import SystemdUnits
@@ -47,6 +48,7 @@ class OwnerCore:
         self.repairs = Repairs(store, units, config)
         self.reports = WorkerReports()
         self.syntax_claims = SyntaxClaims()  # which parser unit verifies which file (owner/parsers.py)
+        self.restores = PendingRestores()  # restores handed out, not yet recorded (owner/restores_pending.py)
         self.index_version = 0  # counts changes of the index, for what is cached from it
         self.semantic = Semantic(store, units.bus, lambda: self.repairs.running, lambda: self.index_version)
         self.calls = 0  # Manager calls answered, for WorkerStatus

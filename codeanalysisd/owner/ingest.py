@@ -3,7 +3,9 @@ syntax verdicts, skipped paths and project states. Each request is one transacti
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 
@@ -14,6 +16,7 @@ from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.freshness import watcher_indexing
+from codeanalysisd.owner.restores_pending import Held
 from codeanalysisd.records import ProjectState
 
 log = logging.getLogger("codeanalysisd.owner")
@@ -30,8 +33,13 @@ FileRow = tuple[str, int, int, bytes, str, int]
 
 
 async def index_files(core: OwnerCore, project: str, files: list[FileRow], reason: str | None) -> int:
-    """Whole files, each (path, size, mtime_ns, source, facts JSON, mode); the batch is one transaction."""
+    """Whole files, each (path, size, mtime_ns, source, facts JSON, mode); the batch is one
+    transaction. A file whose bytes are a restore's not yet recorded waits for that record
+    (owner/restores_pending.py)."""
     pid = core.project(project).id
+    files = _not_held(core, pid, files, reason)
+    if not files:
+        return 0
     asked = time.monotonic()
     began = ended = asked  # when the write thread took the batch, and when it had committed it
 
@@ -65,6 +73,53 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
         log.info("repair worker re-indexed %s", ", ".join(rel(path) for path, *_ in files[:20]), extra={"project": pid})
     core.changed(Change.FILES)
     return count
+
+
+def _not_held(core: OwnerCore, pid: str, files: list[FileRow], reason: str | None) -> list[FileRow]:
+    if not len(core.restores):
+        return files
+    kept, now = [], time.monotonic()
+    for row in files:
+        key = (pid, rel(row[0]))
+        if key in core.restores and core.restores.hold(key, hashlib.sha256(row[3]).digest(), Held(pid, row, reason),
+                                                       now):
+            log.debug("%s of %s holds a restore's bytes: it waits for the restore to be recorded", key[1], pid,
+                      extra={"project": pid, "path": key[1]})
+        else:
+            kept.append(row)
+    if len(kept) < len(files):
+        write_when_lapsed(core)
+    return kept
+
+
+_writing: set[asyncio.Task[None]] = set()  # the tasks writing lapsed holds, kept from the collector
+
+
+def write_when_lapsed(core: OwnerCore) -> None:
+    """Index what a restore's hand-out held once it lapses without the restore recorded."""
+    when = core.restores.next_lapse()
+    if when is not None:
+        asyncio.get_running_loop().call_later(max(0.0, when - time.monotonic()), _lapse, core)
+
+
+def _lapse(core: OwnerCore) -> None:
+    held = core.restores.lapsed(time.monotonic())
+    if held:
+        task = asyncio.ensure_future(_write_held(core, held))
+        _writing.add(task)
+        task.add_done_callback(_writing.discard)
+
+
+async def _write_held(core: OwnerCore, held: list[Held]) -> None:
+    for h in held:
+        path = rel(h.row[0])
+        log.info("%s of %s: the restore handed out for it was not recorded; it is indexed as read", path,
+                 h.project_id, extra={"project": h.project_id, "path": path})
+        try:
+            await index_files(core, h.project_id, [h.row], h.reason)
+        except Exception as exc:  # nobody awaits this task: the project went meanwhile, or the write failed
+            log.warning("%s of %s could not be indexed: %s", path, h.project_id, exc,
+                        extra={"project": h.project_id, "path": path})
 
 
 async def remove_files(core: OwnerCore, project: str, relpaths: list[str]) -> int:

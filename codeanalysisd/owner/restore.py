@@ -7,6 +7,10 @@ writes them as the calling user (``codeanalysisd/cli/restore_write.py``) and rep
 what it wrote and exactly what it replaced. Nothing here reads the project's files: what
 the service would read through a swapped link could end up in the history.
 
+Until it is recorded, a restore handed out holds back a worker's read of the same bytes at
+that path (``owner/restores_pending.py``): the history then has the restore, not an edit
+followed by a restore.
+
 Both are for the project's owner (and root) only; a client that reports something else than
 it wrote changes only its own project's history, and the watcher checks the file against
 disk as for any other change.
@@ -18,11 +22,12 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 
 from codeanalysisd.db import history
 from codeanalysisd.index.reading import MAX_FILE_BYTES
-from codeanalysisd.owner import failures, lookup
+from codeanalysisd.owner import failures, ingest, lookup
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.permissions import View
@@ -81,6 +86,8 @@ async def to_write(core: OwnerCore, view: View, project: str, path: str, spec: s
     """RestoreFile: a version (``spec`` "" = the latest) and where it goes, for the client to
     write. Nothing is read from or written to the project."""
     found, rel, chosen, data = await _chosen(core, view, project, path, spec)
+    core.restores.handed_out((found.id, rel), chosen.sha256, time.monotonic())
+    ingest.write_when_lapsed(core)  # a hand-out pushed out by this one may hold an update
     return ToWrite(rel, f"{found.root.rstrip('/')}/{rel}", found.root, found.root_dev, found.root_ino, chosen.n,
                    chosen.sha256.hex(), data, chosen.mode, overwrite)
 
@@ -114,6 +121,9 @@ async def record(core: OwnerCore, view: View, project: str, path: str, version: 
     update = await asyncio.to_thread(disk.from_bytes, rel, data, len(data), mtime_ns, core.config.max_parse_size)
     update = dataclasses.replace(update, mode=mode or chosen.mode)
     await store.write(lambda w: w.files.index(found.id, [update], "restored"))
+    if core.restores.recorded((found.id, rel)) is not None:
+        log.debug("%s of %s: the watcher's read of the restored file is dropped, the restore recorded instead",
+                  rel, found.id, extra={"project": found.id, "path": rel})
     log.info("%s of %s restored by its client to version %d%s", rel, found.id, chosen.n,
              f"; what it replaced is version {replaced_version}" if replaced_version else "",
              extra={"project": found.id, "path": rel})

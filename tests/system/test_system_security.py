@@ -525,6 +525,48 @@ def test_restoring_back_and_forth_keeps_the_older_edits(system):
         reload_owner(system)
 
 
+def test_a_restore_the_watcher_reads_before_it_is_recorded_is_kept_once(system):
+    """A restore's client puts the file in place and only then records what it replaced; the
+    watcher may read the file in between. Here the gap is held open for seconds: the read
+    waits for the record, and the history has the restore alone, not an edit of the same
+    bytes before it. A restore handed out and never recorded is indexed as read once its
+    hand-out lapses (10 s), with a journal line that says so."""
+    path, file = "m6_mod.py", f"{PUB}/m6_mod.py"
+    first, second = "M6_PUB_A = 1\n", "M6_PUB_B = 2\n"
+    for n, text in enumerate((first, second), start=1):
+        write_as(system, VICTIM, file, text)
+        wait_until(lambda n=n: len(history(system, "victimpub", path, VICTIM)) == n, timeout=10,
+                   what=f"edit {n} recorded")
+
+    def searched(word: str) -> bool:
+        return path in {hit["path"] for hit in as_json(system, "search", word, "-p", "victimpub", who=VICTIM)}
+
+    busctl(system, "RestoreFile", "sssb", "victimpub", path, "1", "true", **VICTIM)
+    write_as(system, VICTIM, file, first)  # what the client writes, not yet recorded
+    time.sleep(1.5)  # the watcher reads a saved file within milliseconds
+    assert [v["reason"] for v in history(system, "victimpub", path, VICTIM)] == ["added", "modified"]
+    mtime_ns = int(system.run("stat", "-c", "%.9Y", file).stdout.strip().replace(".", ""))
+    busctl(system, "RecordRestore", "ssuxbayu", "victimpub", path, "1", str(mtime_ns), "true",
+           str(len(second)), *(str(b) for b in second.encode()), "420", **VICTIM)
+    after = history(system, "victimpub", path, VICTIM)
+    assert [(v["reason"], v["sha256"]) for v in after] == [
+        ("added", after[0]["sha256"]), ("modified", after[1]["sha256"]), ("restored", after[0]["sha256"])], after
+    assert searched("M6_PUB_A") and not searched("M6_PUB_B")
+
+    cursor = journal_cursor(system)
+    busctl(system, "RestoreFile", "sssb", "victimpub", path, "2", "true", **VICTIM)
+    handed_out = time.monotonic()
+    write_as(system, VICTIM, file, second)  # and never recorded
+    time.sleep(1.5)
+    assert len(history(system, "victimpub", path, VICTIM)) == 3 and searched("M6_PUB_A")
+    wait_until(lambda: searched("M6_PUB_B"), timeout=20, what="the unrecorded restore indexed as read")
+    assert time.monotonic() - handed_out > 9
+    last = history(system, "victimpub", path, VICTIM)[-1]
+    assert last["reason"] in ("modified", "repaired") and last["sha256"] == after[1]["sha256"], last
+    log = system.run("journalctl", "--no-pager", "-o", "cat", "-u", DB_UNIT, f"--after-cursor={cursor}").stdout
+    assert f"{path} of victimpub: the restore handed out for it was not recorded; it is indexed as read" in log, log
+
+
 def test_the_owner_restores_into_her_private_tree(system):
     """/home/victim/app is open to the service for reading only, and the DB owner's sandbox
     keeps /home read-only: the victim's restore works there all the same, written by her own
