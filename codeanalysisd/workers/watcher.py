@@ -20,14 +20,11 @@ from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.watch.events import Inotify
+from codeanalysisd.watch.settle import AT_ONCE, SETTLE, quiet_since
 from codeanalysisd.watch.sync import ProjectSync
 from codeanalysisd.workers.loop import OwnerLink, wake_on_changes
 
 log = logging.getLogger("codeanalysisd.watcher")
-
-# Events for a path are merged until it has been quiet this long: an editor's save is
-# often several writes and a rename, and one index request per save is the goal.
-SETTLE = 0.015
 
 # The owner hears of a project's backlog as soon as it changes (answers say "stale" while it
 # lasts), but at most this often: a burst of saves is a few reports, not one per event.
@@ -77,16 +74,21 @@ class Watcher:
             return
         sync, rel = found
         self.last_change[sync.id] = time.time()
+        paths, now = self.dirty.setdefault(sync.id, {}), time.monotonic()
         if mask & pyinotify.IN_ISDIR:
             # a directory appeared, vanished or moved: what was cached about it no longer holds
             sync.files.forget(rel)
+            paths[rel] = now
         elif is_ignore_file(rel):
             # a .gitignore or pyvenv.cfg changed which files belong there: look at that directory
             # again. (.git is never watched, so a change to .git/info/exclude is picked up by the
             # next full scan: at start or after an overflow.)
             rel = os.path.dirname(rel)
             sync.files.forget(rel)
-        self.dirty.setdefault(sync.id, {})[rel] = time.monotonic()
+            paths[rel] = now
+        else:
+            indexed = sync.known.get(rel)
+            paths[rel] = quiet_since(mask, paths.get(rel), now, indexed is not None and indexed.live)
         self.backlog_changed.set()
         self.wake.set()
 
@@ -170,7 +172,7 @@ class Watcher:
                 continue
             self._report_unwatched(pid, sync.root)
             for rel in self.inotify.unwatched_dirs(sync.root):
-                self.dirty.setdefault(pid, {}).setdefault(rel, 0.0)
+                self.dirty.setdefault(pid, {}).setdefault(rel, AT_ONCE)
 
     def unwatched_count(self) -> int:
         if self.inotify is None:
@@ -209,7 +211,7 @@ class Watcher:
     def rescan(self, pid: str) -> None:
         """A reconcile scan of the whole project: until it is done, the project is the
         watcher's (the repair worker leaves it alone) and IndexProgress says it is scanning."""
-        self.dirty.setdefault(pid, {})[""] = 0.0
+        self.dirty.setdefault(pid, {})[""] = AT_ONCE
         self.scanning.add(pid)
         self.backlog_changed.set()
 
