@@ -149,6 +149,7 @@ WORKER = _table(
     _call("Projects", (UInt32, UInt32), (ProjectsFull,)),  # offset, limit
     _call("FileStates", (Str,), (FileStates,)),
     _call("IndexFiles", (Str, FileBatch), (UInt32,)),
+    _call("ShowFiles", (Str, FileBatch), (UInt32,)),
     _call("RemoveFiles", (Str, StrList), (UInt32,)),
     _call("MoveFile", (Str, Str, Str, Int64, Int64), (Bool,)),
     _call("TouchFiles", (Str, Stats)),

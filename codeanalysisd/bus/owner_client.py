@@ -47,6 +47,10 @@ class OwnerClient:
         (count,) = await self._worker("IndexFiles", project, [list(f) for f in files])
         return count
 
+    async def show_files(self, project: str, files: list[api.FileRow]) -> int:
+        (count,) = await self._worker("ShowFiles", project, [list(f) for f in files])
+        return count
+
     async def remove_files(self, project: str, paths: list[str]) -> int:
         (count,) = await self._worker("RemoveFiles", project, paths)
         return count

@@ -86,6 +86,17 @@ class FileWrites(FileReads):
                 count += 1
         return count
 
+    def show(self, project_id: str, updates: Iterable[FileUpdate]) -> int:
+        """Saved files' content and what Search and FindSymbol answer from, ahead of the rest
+        of their facts (``indexing.show_file``); one transaction."""
+        count = 0
+        with self.db:
+            for update in updates:
+                indexing.show_file(self.db, project_id, update)
+                prune_file(self.db, self.retention, project_id, update.path)
+                count += 1
+        return count
+
     def mark_deleted(self, project_id: str, paths: list[str]) -> int:
         with self.db:
             count = indexing.mark_deleted(self.db, project_id, paths)

@@ -24,6 +24,7 @@ from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import insert_many, returned_id
 from codeanalysisd.db.stored_text import WINDOW, decoded, stored_lines, window
 from codeanalysisd.index import chunking, expressions
+from codeanalysisd.index.facts import Definition
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
 
@@ -55,6 +56,50 @@ def _clear_replaced(db: apsw.Connection, file_id: int) -> None:
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
+    file_id, replacing, lines = _file_row(db, project_id, update, reason, STRUCTURE)
+    if replacing:
+        _clear_replaced(db, file_id)
+    _insert_definitions(db, file_id, facts.definitions)
+    db.executemany(
+        "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
+    db.executemany(
+        "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
+         for b in facts.bindings))
+    name_rows.write(db, file_id, facts.references, facts.uses, replacing=replacing)
+    _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
+                                                           d.parent, d.docstring is not None)
+                                       for d in facts.definitions),
+                  facts.docstring is not None)
+    _write_windows(db, file_id, lines, replacing)
+    return file_id
+
+
+# A file shown ahead of its facts has structure 0, as one indexed by an extractor that took
+# no bindings and uses: if the rest of its facts never come (the owner or the watcher ended
+# in between), it is read and indexed again (``states``; the repair's ``current``).
+SHOWN = 0
+
+
+def show_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
+    """A saved file's content, version, definitions and windows of text: all that ``Search``
+    and ``FindSymbol`` answer from, written ahead of the rest of its facts (``update.facts``
+    holds its definitions alone: ``reading.outline_facts``), which ``write_file`` writes
+    next. Its imports, bindings, names and chunks stay those of its content before until then."""
+    file_id, replacing, lines = _file_row(db, project_id, update, None, SHOWN)
+    if replacing:
+        db.execute("DELETE FROM definitions WHERE file_id = ?", (file_id,))
+    _insert_definitions(db, file_id, update.facts.definitions)
+    _write_windows(db, file_id, lines, replacing)
+    return file_id
+
+
+def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None, structure: int
+              ) -> tuple[int, bool, list[str]]:
+    """The file's content kept, its version recorded and its row written: (its id, whether
+    it had a row before, its lines)."""
+    facts = update.facts
     if not facts.unreadable:
         _keep_content(db, update.sha256, update.source)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
@@ -63,39 +108,27 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
     row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
-              "\n".join(facts.problems), len(lines), facts.docstring, STRUCTURE)
+              "\n".join(facts.problems), len(lines), facts.docstring, structure)
     if row:
         file_id: int = row[0]
-        _clear_replaced(db, file_id)
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = NULL WHERE id = ?",
             (*values, file_id))
-    else:
-        file_id = returned_id(db.execute(
-            "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
-            "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (*values, project_id, update.path)))
+        return file_id, True, lines
+    return returned_id(db.execute(
+        "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
+        "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (*values, project_id, update.path))), False, lines
+
+
+def _insert_definitions(db: apsw.Connection, file_id: int, definitions: Iterable[Definition]) -> None:
     # Several to a statement: each fires the trigger that feeds the trigram index of names,
     # and FTS5 writes a segment at every statement that fires one (_write_windows).
     insert_many(db, "definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
                 " docstring, parent)",
                 [(file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, json.dumps(d.decorators),
-                  json.dumps(d.bases), d.signature, d.docstring, d.parent) for d in facts.definitions])
-    db.executemany(
-        "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
-    db.executemany(
-        "INSERT INTO bindings (file_id, scope, name, kind, value, key, line, col) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ((file_id, b.scope, b.name, b.kind, b.value, expressions.key(b.value), b.line, b.column)
-         for b in facts.bindings))
-    name_rows.write(db, file_id, facts.references, facts.uses, replacing=bool(row))
-    _write_chunks(db, file_id, lines, (chunking.Definition(d.qualname, d.kind, d.line, d.end_line, len(d.decorators),
-                                                           d.parent, d.docstring is not None)
-                                       for d in facts.definitions),
-                  facts.docstring is not None)
-    _write_windows(db, file_id, lines, replacing=bool(row))
-    return file_id
+                  json.dumps(d.bases), d.signature, d.docstring, d.parent) for d in definitions])
 
 
 def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacing: bool) -> None:

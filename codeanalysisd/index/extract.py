@@ -48,8 +48,8 @@ from codeanalysisd.index.scopes import (
     split_raw,
 )
 
-__all__ = ["CUT", "DOCSTRING_MAX", "NAME_MAX", "SIGNATURE_MAX", "Definition", "FileFacts", "Import", "Reference",
-           "extract"]
+__all__ = ["CUT", "DOCSTRING_MAX", "NAME_MAX", "SIGNATURE_MAX", "Definition", "FileFacts", "Import", "Parsed",
+           "Reference", "extract", "facts", "outline", "parse"]
 
 SIGNATURE_MAX = 1000  # characters of a signature (a class's: its bases) kept
 DOCSTRING_MAX = 4000  # characters of a docstring (a definition's or the module's) kept
@@ -72,13 +72,32 @@ class FileFacts:
     uses: tuple[Use, ...] = ()
 
 
-def extract(source: bytes) -> FileFacts:
+@dataclass(frozen=True)
+class Parsed:
+    """A file decoded and parsed once, for ``outline`` and ``facts`` to walk."""
+
+    text: str | None
+    encoding: str | None
+    tree: ast.Module | None
+    problem: str  # why text or tree is None
+
+
+def parse(source: bytes) -> Parsed:
     text, encoding, problem = _decode(source)
     if text is None:
-        return FileFacts(None, encoding, (), (), (), None, (problem,), False)
+        return Parsed(None, encoding, None, problem)
     tree, problem = _parse(text)
-    if tree is None:
-        return FileFacts(text, encoding, (), (), (), None, (problem,), False)
+    return Parsed(text, encoding, tree, problem)
+
+
+def extract(source: bytes) -> FileFacts:
+    return facts(parse(source))
+
+
+def facts(parsed: Parsed) -> FileFacts:
+    text, encoding, tree = parsed.text, parsed.encoding, parsed.tree
+    if text is None or tree is None:
+        return FileFacts(text, encoding, (), (), (), None, (parsed.problem,), False)
     walk = _Walk(text)
     problems: tuple[str, ...] = ()
     try:
@@ -105,6 +124,38 @@ def extract(source: bytes) -> FileFacts:
         bindings=tuple(sorted(bindings, key=by_position)),
         uses=tuple(sorted(uses, key=by_position)),
     )
+
+
+# The fields of a statement that hold statements: a definition can be nowhere else.
+_STATEMENT_LISTS = ("body", "orelse", "finalbody")
+
+
+def outline(parsed: Parsed) -> FileFacts:
+    """The file's definitions alone (no imports, references, bindings or uses), by a walk over
+    its statements: a fifth of the time of the parse, where ``facts`` takes about as long as
+    the parse again. What a saved file shows first (``index/reading.outline_facts``); its
+    definitions are ``facts``' own, as ``tests/unit/test_extract_outline.py`` checks over
+    the standard library."""
+    if parsed.text is None or parsed.tree is None:
+        return facts(parsed)
+    walk = _Walk(parsed.text)
+    pending: list[tuple[list[ast.stmt], Scope]] = [(parsed.tree.body, Scope("", "", MODULE, None))]
+    while pending:
+        nodes, scope = pending.pop()
+        for node in nodes:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                pending.append((node.body, walk._define(node, scope)))
+                continue
+            for name in _STATEMENT_LISTS:
+                body = getattr(node, name, None)
+                if body:
+                    pending.append((body, scope))
+            if isinstance(node, ast.Try | ast.TryStar):
+                pending.extend((handler.body, scope) for handler in node.handlers)
+            elif isinstance(node, ast.Match):
+                pending.extend((case.body, scope) for case in node.cases)
+    return FileFacts(parsed.text, parsed.encoding, tuple(sorted(walk.definitions, key=attrgetter("line", "column"))),
+                     (), (), _docstring(parsed.tree.body), (), True)
 
 
 # ---------------------------------------------------------------------------- decoding and parsing

@@ -14,8 +14,8 @@ import stat
 import tokenize
 from dataclasses import dataclass
 
-from codeanalysisd.index import wire
-from codeanalysisd.index.extract import extract
+from codeanalysisd.index import extract, wire
+from codeanalysisd.index.extract import Parsed
 from codeanalysisd.index.facts import IndexedFacts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.tree import Tree
@@ -70,15 +70,16 @@ def read_file(tree: Tree, rel: str) -> FileRead | None:
                     mode=stat.S_IMODE(after.st_mode))
 
 
-def indexed_facts(item: FileRead, max_parse: int) -> tuple[IndexedFacts, bool]:
-    """What the index keeps of a file read, and whether it was read and parsed cleanly."""
+def indexed_facts(item: FileRead, max_parse: int, parsed: Parsed | None = None) -> tuple[IndexedFacts, bool]:
+    """What the index keeps of a file read, and whether it was read and parsed cleanly;
+    ``parsed`` is its bytes parsed already (``parsed_source``)."""
     if item.data is None:
         return IndexedFacts(None, False, (item.error,), None, unreadable=True), False
     if len(item.data) > max_parse:
         reason = (f"larger than {max_parse} bytes: full text only, not parsed "
                   "(see MaxParseSize= in codeanalysisd.conf)")
         return IndexedFacts(_encoding(item.data), False, (reason,), None), False
-    facts = extract(item.data)
+    facts = extract.facts(parsed if parsed is not None else extract.parse(item.data))
     references, problems = facts.references, facts.problems
     if len(references) > MAX_REFERENCES:
         references = references[:MAX_REFERENCES]
@@ -89,6 +90,28 @@ def indexed_facts(item: FileRead, max_parse: int) -> tuple[IndexedFacts, bool]:
     return indexed, indexed.parsed and not indexed.problems
 
 
+def parsed_source(item: FileRead, max_parse: int) -> Parsed | None:
+    """The file's bytes decoded and parsed, when it is read and within ``max_parse``."""
+    if item.data is None or len(item.data) > max_parse:
+        return None
+    return extract.parse(item.data)
+
+
+def outlined(item: FileRead, max_parse: int) -> tuple[Parsed | None, str | None]:
+    """The file parsed (``parsed_source``) and what it shows first (``outline_facts``)."""
+    parsed = parsed_source(item, max_parse)
+    return parsed, outline_facts(parsed)
+
+
+def outline_facts(parsed: Parsed | None) -> str | None:
+    """What a saved file shows first (the wire's JSON): its definitions alone, with its
+    encoding and docstring; None when it did not parse (it is shown whole, once indexed)."""
+    if parsed is None or parsed.tree is None:
+        return None
+    facts = extract.outline(parsed)
+    return wire.encode(IndexedFacts(facts.encoding, True, (), facts.module_docstring, facts.definitions))
+
+
 def _encoding(source: bytes) -> str | None:
     """The encoding of a file kept for full-text search without being parsed."""
     try:
@@ -97,9 +120,9 @@ def _encoding(source: bytes) -> str | None:
         return None
 
 
-def file_facts(item: FileRead, max_parse: int) -> tuple[str, bool]:
+def file_facts(item: FileRead, max_parse: int, parsed: Parsed | None = None) -> tuple[str, bool]:
     """The facts to send (the wire's JSON), and whether the file was read and parsed cleanly."""
-    facts, clean = indexed_facts(item, max_parse)
+    facts, clean = indexed_facts(item, max_parse, parsed)
     return wire.encode(facts), clean
 
 

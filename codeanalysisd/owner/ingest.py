@@ -37,7 +37,19 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
     transaction. A file whose bytes are a restore's not yet recorded waits for that record
     (owner/restores_pending.py)."""
     pid = core.project(project).id
-    files = _not_held(core, pid, files, reason)
+    return await _write(core, pid, _not_held(core, pid, files, reason), reason, False)
+
+
+async def show_files(core: OwnerCore, project: str, files: list[FileRow]) -> int:
+    """Saved files ahead of the rest of their facts, which follow in ``index_files``: each
+    row as there, its facts the definitions alone (``index/reading.outline_facts``); one
+    transaction (``indexing.show_file``). A file that did not parse, or whose bytes may be a
+    restore's not yet recorded, is not shown: it waits for the rest."""
+    pid = core.project(project).id
+    return await _write(core, pid, [row for row in files if (pid, rel(row[0])) not in core.restores], None, True)
+
+
+async def _write(core: OwnerCore, pid: str, files: list[FileRow], reason: str | None, show: bool) -> int:
     if not files:
         return 0
     asked = time.monotonic()
@@ -56,6 +68,8 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
         updates = (FileUpdate.from_wire(rel(path), size, mtime, source, facts, mode)
                    for path, size, mtime, source, facts, mode in files)
         try:
+            if show:
+                return w.files.show(pid, (u for u in updates if u.facts.parsed and not u.facts.unreadable))
             return w.files.index(pid, updates, reason)
         finally:
             ended = time.monotonic()
@@ -65,9 +79,9 @@ async def index_files(core: OwnerCore, project: str, files: list[FileRow], reaso
         count = await core.store.write(write)
     if log.isEnabledFor(logging.DEBUG):
         now = time.monotonic()
-        log.debug("indexed %d file(s) of %s in %.1f ms: %.1f waiting for the write thread, %.1f decoding and "
-                  "writing, %.1f back on the event loop", len(files), pid, 1000 * (now - asked), 1000 * (began - asked),
-                  1000 * (ended - began), 1000 * (now - ended),
+        log.debug("%s %d file(s) of %s in %.1f ms: %.1f waiting for the write thread, %.1f decoding and "
+                  "writing, %.1f back on the event loop", "shown" if show else "indexed", len(files), pid,
+                  1000 * (now - asked), 1000 * (began - asked), 1000 * (ended - began), 1000 * (now - ended),
                   extra={"project": pid, "path": rel(files[0][0]) if files else ""})
     if reason == "repaired":
         log.info("repair worker re-indexed %s", ", ".join(rel(path) for path, *_ in files[:20]), extra={"project": pid})

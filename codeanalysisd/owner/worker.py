@@ -60,6 +60,13 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
+    async def ShowFiles(self, project: api.Str, files: api.FileBatch) -> api.UInt32:
+        """Saved files to show ahead of the rest of their facts, which IndexFiles brings next:
+        as there, each facts JSON holding the definitions alone; one transaction."""
+        return await ingest.show_files(self.core, project, [(p, s, m, bytes(b), f, o) for p, s, m, b, f, o in files])
+
+    @method()
+    @guarded
     async def RemoveFiles(self, project: api.Str, relpaths: api.StrList) -> api.UInt32:
         return await ingest.remove_files(self.core, project, relpaths)
 

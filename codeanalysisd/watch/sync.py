@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dbus_fast import DBusError
+
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.membership import ProjectFiles
-from codeanalysisd.index.reading import FileRead, file_facts, read_file
+from codeanalysisd.index.reading import FileRead, file_facts, outlined, read_file
 from codeanalysisd.records import FileState
 from codeanalysisd.tree import UNKNOWN, RootId
 
@@ -34,6 +36,10 @@ BATCH_BYTES = 8 * 1024 * 1024
 # writes one, and starts writing it as soon as that one is committed. With one, its write
 # thread waited for each reply to reach the watcher and the next request to come back.
 REQUESTS_IN_FLIGHT = 2
+# A save of up to this many files shows each file's definitions and text first (ShowFiles:
+# the parse and a walk over statements only) and sends the rest of its facts next: a large
+# file is searchable in half the time. More files at once (a checkout, a scan) go whole.
+SHOW_FIRST = 4
 
 
 @dataclass
@@ -69,6 +75,10 @@ class SyncTimes:
     compare: float = 0.0
     extract: float = 0.0
     owner: float = 0.0
+    # a save shown first (ShowFiles): its first file's parse and outline, and the owner's
+    # answer to showing it
+    outline: float = 0.0
+    shown: float = 0.0
 
 
 @dataclass
@@ -209,7 +219,7 @@ class ProjectSync:
             for rel, size, mtime in plan.touch:
                 k = self.known[rel]
                 k.size, k.mtime_ns = size, mtime
-        await self._index(plan.index, times)
+        await self._index(plan.index, times, "" not in rels and len(plan.index) <= SHOW_FIRST)
         if plan.gone:
             self.progress.removed += await self.owner.remove_files(self.id, plan.gone)
             for rel in plan.gone:
@@ -219,10 +229,12 @@ class ProjectSync:
         await self._report_skipped(skipped)
         self._on_progress()
         if plan.index and log.isEnabledFor(logging.DEBUG):
+            shown = (f"; shown first, after {1000 * times.outline:.1f} ms parsing and outlining, the owner's answer "
+                     f"{1000 * times.shown:.1f} ms" if times.shown else "")
             log.debug("indexed %d file(s) of %s (%d byte(s)) in %.1f ms: compared in %.1f, extracted in %.1f, "
-                      "the owner's answers %.1f ms", len(plan.index), self.id,
+                      "the owner's answers %.1f ms%s", len(plan.index), self.id,
                       sum(item.size for item in plan.index), 1000 * (time.monotonic() - began),
-                      1000 * times.compare, 1000 * times.extract, 1000 * times.owner,
+                      1000 * times.compare, 1000 * times.extract, 1000 * times.owner, shown,
                       extra={"project": self.id, "path": plan.index[0].rel})
         return plan.retry
 
@@ -241,7 +253,7 @@ class ProjectSync:
         if moved:
             plan.index = [item for item in plan.index if item.rel not in moved]
 
-    async def _index(self, items: list[FileRead], times: SyncTimes) -> None:
+    async def _index(self, items: list[FileRead], times: SyncTimes, show_first: bool = False) -> None:
         self.progress.pending += len(items)
         settled = self.progress.done
         in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
@@ -263,7 +275,16 @@ class ProjectSync:
                 # only when the next batch was parsed, and the owner and this process took
                 # turns instead of working side by side.
                 extracting = time.monotonic()
-                facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
+                if show_first:
+                    parsed, outline = await asyncio.to_thread(outlined, item, self.max_parse)
+                    times.outline = times.outline or time.monotonic() - extracting
+                    if outline is not None:
+                        # sent before the rest, and taken by the owner in the order sent
+                        in_flight.append(asyncio.ensure_future(self._show(
+                            (item.rel, item.size, item.mtime_ns, item.data or b"", outline, item.mode), times)))
+                    facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse, parsed)
+                else:
+                    facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
                 times.extract += time.monotonic() - extracting
                 if not clean:
                     self.progress.errors += 1
@@ -285,6 +306,15 @@ class ProjectSync:
             await asyncio.gather(*in_flight, return_exceptions=True)
             self.progress.pending -= len(items) - (self.progress.done - settled)
             raise
+
+    async def _show(self, row: tuple[str, int, int, bytes, str, int], times: SyncTimes) -> None:
+        sent = time.monotonic()
+        try:
+            await self.owner.show_files(self.id, [row])
+        except DBusError as exc:  # refused: the file is indexed whole all the same, next
+            log.warning("%s could not be shown ahead of its facts: %s", row[0], exc.text,
+                        extra={"project": self.id, "path": row[0]})
+        times.shown = times.shown or time.monotonic() - sent
 
     async def _send(self, request: list[tuple[str, int, int, bytes, str, int]], items: list[FileRead],
                     times: SyncTimes) -> None:

@@ -100,6 +100,49 @@ def test_new_file_is_searchable_right_after_save(system):
     assert found[0]["signature"] == "()" and found[0]["docstring"] == "find me"
 
 
+# What the watcher sends ahead of a saved file's facts (ShowFiles), made in the box from disk:
+# [size, mtime_ns, bytes, the outline's facts JSON, mode].
+OUTLINE = """
+import hashlib, json, os, stat, sys
+from codeanalysisd.index.reading import FileRead, outlined
+path = sys.argv[1]
+data, st = open(path, "rb").read(), os.stat(path)
+item = FileRead(path, st.st_size, st.st_mtime_ns, data, hashlib.sha256(data).digest(), mode=stat.S_IMODE(st.st_mode))
+print(json.dumps([st.st_size, st.st_mtime_ns, list(data), outlined(item, 1 << 20)[1], stat.S_IMODE(st.st_mode)]))
+"""
+
+
+def test_a_file_shown_whose_facts_never_came_is_indexed_whole_at_the_watchers_next_start(system):
+    """A save is shown first (ShowFiles: its definitions and text), and the rest of its facts
+    follow (IndexFiles). Here the rest never comes, as when the watcher is killed between the
+    two: Search and FindSymbol answer from what was shown, and the watcher's next start
+    indexes the file whole, its references with it."""
+    path, token = "pkg/shown_first.py", "shown_first_marker_5521"
+
+    def referrers() -> set[str]:
+        return {r["path"] for r in json.loads(ctl(system, "--json", "refs", "alpha", "-p", PID).stdout)}
+
+    system.systemctl("stop", "codeanalysisd-watcher.service")
+    try:
+        system.write_file(f"{ROOT}/{path}", f"def {token}():\n    return alpha()\n")
+        size, mtime_ns, data, outline, mode = json.loads(system.run(PY, "-c", OUTLINE, f"{ROOT}/{path}").stdout)
+        assert outline is not None
+        r = system.run("busctl", "call", "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Worker",
+                       "ShowFiles", "sa(sxxaysu)", PID, "1", path, str(size), str(mtime_ns), str(len(data)),
+                       *map(str, data), outline, str(mode))
+        assert r.stdout.split() == ["u", "1"], r.stdout
+        found = json.loads(ctl(system, "--json", "def", token, "-p", PID).stdout)
+        assert [(d["path"], d["line"]) for d in found] == [(path, 1)]
+        assert [h["path"] for h in search(system, token)] == [path]
+        assert path not in referrers()  # the rest of its facts: not written
+    finally:
+        system.systemctl("start", "codeanalysisd-watcher.service")
+    wait_until(lambda: path in referrers(), timeout=20, what="the watcher to index the shown file whole")
+    assert live_files(system) == disk_hashes(system, ROOT)
+    system.run("rm", f"{ROOT}/{path}")
+    wait_until(lambda: path not in live_files(system), timeout=10, what="the file's deletion to be seen")
+
+
 def test_rename_keeps_identity_and_is_not_parsed_again(system):
     before = db_rows(system)["files"]["pkg/a.py"]
     done_before = settled_counters(system)["done"]
