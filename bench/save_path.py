@@ -8,13 +8,16 @@ until both find it (`bench/index_probe.py saves`), in three passes: every millis
 10 ms, and only after each change the owner announces. Each save is then matched with the
 two debug lines the units wrote for it, and its time to Search is cut into:
 
-  - until the watcher began: the inotify event, the watcher's 15 ms settle, its loop;
+  - until the watcher began: the inotify event, the watcher's settle (none for a file the
+    index holds, closed after writing), its loop;
   - compare: the path compared with the index, the file read and hashed;
-  - extract: its facts extracted and encoded for the bus (on a thread);
+  - extract: its facts extracted and encoded for the bus (on a thread); for a save shown
+    first (ShowFiles, then the rest of its facts), the parse and the outline alone;
   - to the owner and back: the request's way through the bus (the broker, the owner's
     decoding of the message) and the reply's, less what the owner's handler took;
   - waiting for the write thread, decoding and writing (the transaction, commit included),
-    and back on the owner's event loop: from the owner's own debug line;
+    and back on the owner's event loop: from the owner's own debug line (of the showing,
+    for a save shown first: what Search finds);
   - the rest, until Search found it: the probe's next question and the Search itself (the
     owner announces a change before it replies, so this may be less than nothing).
 
@@ -37,12 +40,19 @@ from stdlib_box import boot, copy_stdlib, default_stdlib, wait_until
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
 DEFAULT_FILES = ("_pydecimal.py", "_pyio.py", "datetime.py", "argparse.py", "difflib.py", "json/encoder.py")
-LEGS = ("until the watcher began", "compare", "extract", "to the owner and back", "waiting for the write thread",
+EXTRACT = "extract (shown first: parse and outline)"
+LEGS = ("until the watcher began", "compare", EXTRACT, "to the owner and back",
+        "waiting for the write thread",
         "decoding and writing", "back on the owner's loop", "the rest, until found")
 
 WATCHER_LINE = re.compile(r"indexed 1 file\(s\) of \S+ \(\d+ byte\(s\)\) in ([\d.]+) ms: compared in ([\d.]+), "
-                          r"extracted in ([\d.]+), the owner's answers ([\d.]+) ms")
+                          r"extracted in ([\d.]+), the owner's answers ([\d.]+) ms"
+                          r"(?:; shown first, after ([\d.]+) ms parsing and outlining, "
+                          r"the owner's answer ([\d.]+) ms)?")
 OWNER_LINE = re.compile(r"indexed 1 file\(s\) of \S+ in ([\d.]+) ms: ([\d.]+) waiting for the write thread, "
+                        r"([\d.]+) decoding and writing, ([\d.]+) back on the event loop")
+# A save shown first (ShowFiles) is found once shown: its owner's line for that write.
+SHOWN_LINE = re.compile(r"shown 1 file\(s\) of \S+ in ([\d.]+) ms: ([\d.]+) waiting for the write thread, "
                         r"([\d.]+) decoding and writing, ([\d.]+) back on the event loop")
 # How the probe asks whether a save is visible yet: the harshest (its questions share the two
 # cores with the units answering them), a tenth as often, and only after the owner announces
@@ -75,7 +85,7 @@ def debug_lines(box, unit: str, since: float, pattern: re.Pattern[str]) -> list[
         found = pattern.search(entry.get("MESSAGE", "") if isinstance(entry.get("MESSAGE"), str) else "")
         if found:
             lines.append((int(entry["__REALTIME_TIMESTAMP"]) / 1e6, entry.get("CODEANALYSIS_PATH", ""),
-                          tuple(float(g) for g in found.groups())))
+                          tuple(float(g) for g in found.groups() if g is not None)))
     return lines
 
 
@@ -83,21 +93,26 @@ def first_after(lines, path: str, after: float):
     return next((line for line in lines if line[1] == path and line[0] >= after), None)
 
 
-def legs(save: dict, watcher, owner) -> dict[str, float] | None:
-    """One save's time to Search cut into LEGS (ms), from its two debug lines; None if either is missing."""
+def legs(save: dict, watcher, owner, shown) -> dict[str, float] | None:
+    """One save's time to Search cut into LEGS (ms), from its debug lines; None if one is
+    missing. A save shown first (ShowFiles) is cut at that write, which is what Search finds:
+    its extract leg is then the parse and the outline, and the owner's legs are the showing's."""
     w = first_after(watcher, save["path"], save["saved_at"])
-    o = first_after(owner, save["path"], save["saved_at"])
-    if w is None or o is None:
+    if w is None:
         return None
-    w_at, _, (w_total, compared, extracted, answers) = w
+    w_at, _, (w_total, compared, extracted, answers, *first) = w
+    o = first_after(shown if first else owner, save["path"], save["saved_at"])
+    if o is None:
+        return None
+    if first:
+        extracted, answers = first
     _, _, (o_total, waiting, writing, back) = o
     began = (w_at - save["saved_at"]) * 1000 - w_total
-    return {"until the watcher began": began, "compare": compared, "extract": extracted,
+    return {"until the watcher began": began, "compare": compared, EXTRACT: extracted,
             "to the owner and back": answers - o_total, "waiting for the write thread": waiting,
             "decoding and writing": writing, "back on the owner's loop": back,
             # what the watcher spent besides these (its loop, the reply's handling) is in here too
             "the rest, until found": save["search_ms"] - began - compared - extracted - answers}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,11 +141,12 @@ def main() -> None:
             saves = json.loads(box.run(PY, PROBE, "saves", root, "stdlib", *args.files, "--rounds", str(args.rounds),
                                        *asking, timeout=1800).stdout)
             passes.append((title, saves, debug_lines(box, "codeanalysisd-watcher.service", since, WATCHER_LINE),
-                           debug_lines(box, "codeanalysisd-db.service", since, OWNER_LINE)))
+                           debug_lines(box, "codeanalysisd-db.service", since, OWNER_LINE),
+                           debug_lines(box, "codeanalysisd-db.service", since, SHOWN_LINE)))
         parse_ms = json.loads(box.run(PY, "-c", AST_PARSE, *(f"{root}/{f}" for f in args.files)).stdout)
     finally:
         box.stop()
-    for title, saves, watcher, owner in passes:
+    for title, saves, watcher, owner, shown in passes:
         print(f"\n{len(saves)} saves ({args.rounds} of each file), Search and FindSymbol asked {title}; parser units, "
               "vectorizer and repair worker stopped; medians, ms")
         print("| file | size | `ast.parse` | save → Search | " + " | ".join(LEGS) + " |")
@@ -138,7 +154,7 @@ def main() -> None:
         unmatched = 0
         for rel in args.files:
             rows = [s for s in saves if s["path"] == rel]
-            cut = [c for s in rows if (c := legs(s, watcher, owner)) is not None]
+            cut = [c for s in rows if (c := legs(s, watcher, owner, shown)) is not None]
             unmatched += len(rows) - len(cut)
             if not cut:
                 continue
