@@ -126,8 +126,14 @@ def facts(parsed: Parsed) -> FileFacts:
     )
 
 
-# The fields of a statement that hold statements: a definition can be nowhere else.
-_STATEMENT_LISTS = ("body", "orelse", "finalbody")
+# The statements that hold statements, and their fields that do (a definition can be nowhere
+# else; a try's handlers and a match's cases hold theirs one level down). Looked up by type:
+# most statements hold none, and are passed over without a getattr.
+_BODIES: dict[type, tuple[str, ...]] = {
+    ast.If: ("body", "orelse"), ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
+    ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),
+    ast.Try: ("body", "orelse", "finalbody"), ast.TryStar: ("body", "orelse", "finalbody"), ast.Match: (),
+}
 
 
 def outline(parsed: Parsed) -> FileFacts:
@@ -146,8 +152,11 @@ def outline(parsed: Parsed) -> FileFacts:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 pending.append((node.body, walk._define(node, scope)))
                 continue
-            for name in _STATEMENT_LISTS:
-                body = getattr(node, name, None)
+            fields = _BODIES.get(type(node))
+            if fields is None:
+                continue
+            for name in fields:
+                body = getattr(node, name)
                 if body:
                     pending.append((body, scope))
             if isinstance(node, ast.Try | ast.TryStar):
