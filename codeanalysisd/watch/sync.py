@@ -277,11 +277,16 @@ class ProjectSync:
                 extracting = time.monotonic()
                 if show_first:
                     parsed, outline = await asyncio.to_thread(outlined, item, self.max_parse)
+                    times.extract += time.monotonic() - extracting
                     times.outline = times.outline or time.monotonic() - extracting
                     if outline is not None:
-                        # sent before the rest, and taken by the owner in the order sent
-                        in_flight.append(asyncio.ensure_future(self._show(
-                            (item.rel, item.size, item.mtime_ns, item.data or b"", outline, item.mode), times)))
+                        # Shown before the rest is extracted, not beside it: that walk, on a
+                        # thread, holds the interpreter's lock in slices the loop must wait out
+                        # to send the request and read its reply (measured: the bus's leg of
+                        # showing a 230 KB file took 18 ms beside it, 7 ms for the whole file before).
+                        await self._show((item.rel, item.size, item.mtime_ns, item.data or b"", outline, item.mode),
+                                         times)
+                    extracting = time.monotonic()
                     facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse, parsed)
                 else:
                     facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
