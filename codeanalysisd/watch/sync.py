@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from dbus_fast import DBusError
 
 from codeanalysisd.bus.owner_client import OwnerClient
+from codeanalysisd.index.extract import Parsed
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, outlined, read_file
 from codeanalysisd.records import FileState
@@ -269,27 +270,15 @@ class ProjectSync:
                 in_flight.append(asyncio.ensure_future(self._send(batch, sent, times)))
                 batch, sent, size = [], [], 0
 
+            # A save's files are all shown before the rest of any one's facts is extracted.
+            parsed = {item.rel: await self._show_first(item, times) for item in items} if show_first else {}
             for item in items:
                 # Parsed on a thread, so that the loop goes on sending the requests in flight
                 # and reading their replies meanwhile: parsed on the loop, a batch's request left
                 # only when the next batch was parsed, and the owner and this process took
                 # turns instead of working side by side.
                 extracting = time.monotonic()
-                if show_first:
-                    parsed, outline = await asyncio.to_thread(outlined, item, self.max_parse)
-                    times.extract += time.monotonic() - extracting
-                    times.outline = times.outline or time.monotonic() - extracting
-                    if outline is not None:
-                        # Shown before the rest is extracted, not beside it: that walk, on a
-                        # thread, holds the interpreter's lock in slices the loop must wait out
-                        # to send the request and read its reply (measured: the bus's leg of
-                        # showing a 230 KB file took 18 ms beside it, 7 ms for the whole file before).
-                        await self._show((item.rel, item.size, item.mtime_ns, item.data or b"", outline, item.mode),
-                                         times)
-                    extracting = time.monotonic()
-                    facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse, parsed)
-                else:
-                    facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse)
+                facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse, parsed.get(item.rel))
                 times.extract += time.monotonic() - extracting
                 if not clean:
                     self.progress.errors += 1
@@ -312,14 +301,28 @@ class ProjectSync:
             self.progress.pending -= len(items) - (self.progress.done - settled)
             raise
 
-    async def _show(self, row: tuple[str, int, int, bytes, str, int], times: SyncTimes) -> None:
+    async def _show_first(self, item: FileRead, times: SyncTimes) -> Parsed | None:
+        """Parse the file, show its outline (ShowFiles), and return the tree for the rest of
+        its facts. Shown before the rest is extracted, not beside it: that walk, on a thread,
+        holds the interpreter's lock in slices the loop must wait out to send the request and
+        read its reply (the bus's leg of showing a 230 KB file took 18 ms beside it, 7 ms for
+        the whole file before)."""
+        extracting = time.monotonic()
+        parsed, outline = await asyncio.to_thread(outlined, item, self.max_parse)
+        took = time.monotonic() - extracting
+        times.extract += took
+        times.outline = times.outline or took
+        if outline is None:
+            return parsed
         sent = time.monotonic()
         try:
-            await self.owner.show_files(self.id, [row])
+            await self.owner.show_files(self.id, [(item.rel, item.size, item.mtime_ns, item.data or b"", outline,
+                                                   item.mode)])
         except DBusError as exc:  # refused: the file is indexed whole all the same, next
-            log.warning("%s could not be shown ahead of its facts: %s", row[0], exc.text,
-                        extra={"project": self.id, "path": row[0]})
+            log.warning("%s could not be shown ahead of its facts: %s", item.rel, exc.text,
+                        extra={"project": self.id, "path": item.rel})
         times.shown = times.shown or time.monotonic() - sent
+        return parsed
 
     async def _send(self, request: list[tuple[str, int, int, bytes, str, int]], items: list[FileRead],
                     times: SyncTimes) -> None:
