@@ -56,6 +56,7 @@ DOCSTRING_MAX = 4000  # characters of a docstring (a definition's or the module'
 NAME_MAX = 1000  # characters of a name, a qualified name, or a reference's (dotted) name kept
 CUT = " …"  # after a text cut short
 _CUT_BEFORE = "… "  # before a qualified name cut short (its end is kept)
+_TOO_DEEP = "too deeply nested to index completely: some definitions and references are missing"
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def facts(parsed: Parsed) -> FileFacts:
         walk.run(tree)
     except (RecursionError, MemoryError):
         # The walk is iterative, so this is only a safety net; what was found so far is still true.
-        problems = ("too deeply nested to index completely: some definitions and references are missing",)
+        problems = (_TOO_DEEP,)
     by_position = attrgetter("line", "column")
     # A reference's name is as long as the identifier or chain written: cut here, once per
     # file, rather than in the walk's hot loop. (Its scope is a qualified name, cut already.)
@@ -145,7 +146,19 @@ def outline(parsed: Parsed) -> FileFacts:
     if parsed.text is None or parsed.tree is None:
         return facts(parsed)
     walk = _Walk(parsed.text)
-    pending: list[tuple[list[ast.stmt], Scope]] = [(parsed.tree.body, Scope("", "", MODULE, None))]
+    try:
+        _outline(walk, parsed.tree)
+    except (RecursionError, MemoryError):
+        # A definition's signature may nest deeper than the stack (`x: a | a | ...` a
+        # thousand times over) where the parse did not: nothing is shown first, as for a
+        # file that did not parse (``reading.outline_facts``).
+        return FileFacts(parsed.text, parsed.encoding, (), (), (), None, (_TOO_DEEP,), True)
+    return FileFacts(parsed.text, parsed.encoding, tuple(sorted(walk.definitions, key=attrgetter("line", "column"))),
+                     (), (), _docstring(parsed.tree.body), (), True)
+
+
+def _outline(walk: _Walk, tree: ast.Module) -> None:
+    pending: list[tuple[list[ast.stmt], Scope]] = [(tree.body, Scope("", "", MODULE, None))]
     while pending:
         nodes, scope = pending.pop()
         for node in nodes:
@@ -163,8 +176,6 @@ def outline(parsed: Parsed) -> FileFacts:
                 pending.extend((handler.body, scope) for handler in node.handlers)
             elif isinstance(node, ast.Match):
                 pending.extend((case.body, scope) for case in node.cases)
-    return FileFacts(parsed.text, parsed.encoding, tuple(sorted(walk.definitions, key=attrgetter("line", "column"))),
-                     (), (), _docstring(parsed.tree.body), (), True)
 
 
 # ---------------------------------------------------------------------------- decoding and parsing

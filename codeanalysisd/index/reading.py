@@ -105,10 +105,13 @@ def outlined(item: FileRead, max_parse: int) -> tuple[Parsed | None, str | None]
 
 def outline_facts(parsed: Parsed | None) -> str | None:
     """What a saved file shows first (the wire's JSON): its definitions alone, with its
-    encoding and docstring; None when it did not parse (it is shown whole, once indexed)."""
+    encoding and docstring; None when it did not parse, or not completely (it is shown
+    whole, once indexed)."""
     if parsed is None or parsed.tree is None:
         return None
     facts = extract.outline(parsed)
+    if facts.problems:
+        return None
     return wire.encode(IndexedFacts(facts.encoding, True, (), facts.module_docstring, facts.definitions))
 
 

@@ -191,3 +191,13 @@ def test_shown_then_indexed_leaves_what_one_full_write_leaves(tmp_path, module):
     finally:
         two.close()
         one.close()
+
+
+def test_a_signature_nested_past_the_stack_shows_nothing_first_and_raises_nothing():
+    # `x: a | a | ...`: the parse takes it, the walk that writes the signature cannot
+    source = ("def f(x: " + " | ".join(["a"] * 1500) + " = 1):\n    pass\n").encode()
+    parsed = extract.parse(source)
+    assert parsed.tree is not None
+    assert extract.outline(parsed).problems and outline_facts(parsed) is None
+    assert outlined(read("deep.py", source), 1 << 20)[1] is None
+    assert extract.facts(parsed).problems  # the full walk says so too: the file is indexed with that problem
