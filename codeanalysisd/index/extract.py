@@ -139,10 +139,10 @@ _BODIES: dict[type, tuple[str, ...]] = {
 
 def outline(parsed: Parsed) -> FileFacts:
     """The file's definitions alone (no imports, references, bindings or uses), by a walk over
-    its statements: a fifth of the time of the parse, where ``facts`` takes about as long as
-    the parse again. What a saved file shows first (``index/reading.outline_facts``); its
-    definitions are ``facts``' own, as ``tests/unit/test_extract_outline.py`` checks over
-    the standard library."""
+    its statements: a tenth to a fifth of the time of the parse, where ``facts`` takes about
+    as long as the parse again. What a saved file shows first (``index/reading.outline_facts``);
+    its definitions are ``facts``' own, as ``tests/unit/test_show_first.py`` checks over the
+    standard library."""
     if parsed.text is None or parsed.tree is None:
         return facts(parsed)
     walk = _Walk(parsed.text)

@@ -39,7 +39,8 @@ BATCH_BYTES = 8 * 1024 * 1024
 REQUESTS_IN_FLIGHT = 2
 # A save of up to this many files shows each file's definitions and text first (ShowFiles:
 # the parse and a walk over statements only) and sends the rest of its facts next: a large
-# file is searchable in half the time. More files at once (a checkout, a scan) go whole.
+# file is searchable in less than half the time. More files at once (a checkout, a scan) go
+# whole.
 SHOW_FIRST = 4
 
 
