@@ -46,20 +46,22 @@ def _clear_derived(db: apsw.Connection, file_id: int) -> None:
     name_rows.delete(db, file_id)
 
 
-def _clear_replaced(db: apsw.Connection, file_id: int) -> None:
+def _clear_replaced(db: apsw.Connection, file_id: int, keep_definitions: bool = False) -> None:
     """What a new content replaces whole: the rest (name rows, windows of text) is rewritten
-    where it differs."""
-    for table in ("definitions", "imports", "chunks", "bindings"):
+    where it differs. ``keep_definitions``: those its showing wrote stay."""
+    for table in ("imports", "chunks", "bindings") if keep_definitions else ("definitions", "imports", "chunks",
+                                                                              "bindings"):
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
 
 
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
-    file_id, replacing, lines = _file_row(db, project_id, update, reason, STRUCTURE)
+    file_id, replacing, lines, shown = _file_row(db, project_id, update, reason, STRUCTURE)
     if replacing:
-        _clear_replaced(db, file_id)
-    _insert_definitions(db, file_id, facts.definitions)
+        _clear_replaced(db, file_id, keep_definitions=shown)
+    if not shown:
+        _insert_definitions(db, file_id, facts.definitions)
     db.executemany(
         "INSERT INTO imports (file_id, module, name, alias, level, line, col) VALUES (?, ?, ?, ?, ?, ?, ?)",
         ((file_id, i.module, i.name, i.alias, i.level, i.line, i.column) for i in facts.imports))
@@ -72,7 +74,8 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
                                                            d.parent, d.docstring is not None)
                                        for d in facts.definitions),
                   facts.docstring is not None)
-    _write_windows(db, file_id, lines, replacing)
+    if not shown:
+        _write_windows(db, file_id, lines, replacing)
     return file_id
 
 
@@ -87,7 +90,7 @@ def show_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
     and ``FindSymbol`` answer from, written ahead of the rest of its facts (``update.facts``
     holds its definitions alone: ``reading.outline_facts``), which ``write_file`` writes
     next. Its imports, bindings, names and chunks stay those of its content before until then."""
-    file_id, replacing, lines = _file_row(db, project_id, update, None, SHOWN)
+    file_id, replacing, lines, _ = _file_row(db, project_id, update, None, SHOWN)
     if replacing:
         db.execute("DELETE FROM definitions WHERE file_id = ?", (file_id,))
     _insert_definitions(db, file_id, update.facts.definitions)
@@ -96,17 +99,20 @@ def show_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
 
 
 def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None, structure: int
-              ) -> tuple[int, bool, list[str]]:
+              ) -> tuple[int, bool, list[str], bool]:
     """The file's content kept, its version recorded and its row written: (its id, whether
-    it had a row before, its lines)."""
+    it had a row before, its lines, whether that row is a showing of this same content as an
+    ordinary edit, whose content, version, definitions and windows of text are written)."""
     facts = update.facts
-    if not facts.unreadable:
+    row = db.execute("SELECT id, sha256, structure, state FROM files WHERE project_id = ? AND path = ?",
+                     (project_id, update.path)).fetchone()
+    shown = (row is not None and reason is None and structure != SHOWN and not facts.unreadable
+             and (bytes(row[1]), row[2], row[3]) == (update.sha256, SHOWN, "live"))
+    if not facts.unreadable and not shown:
         _keep_content(db, update.sha256, update.source)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     text = None if facts.unreadable else decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
-    row = db.execute("SELECT id FROM files WHERE project_id = ? AND path = ?",
-                     (project_id, update.path)).fetchone()
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
               "\n".join(facts.problems), len(lines), facts.docstring, structure)
     if row:
@@ -115,11 +121,11 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = NULL WHERE id = ?",
             (*values, file_id))
-        return file_id, True, lines
+        return file_id, True, lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
         "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (*values, project_id, update.path))), False, lines
+        (*values, project_id, update.path))), False, lines, False
 
 
 def _insert_definitions(db: apsw.Connection, file_id: int, definitions: Iterable[Definition]) -> None:
