@@ -102,7 +102,8 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
               ) -> tuple[int, bool, list[str], bool]:
     """The file's content kept, its version recorded and its row written: (its id, whether
     it had a row before, its lines, whether that row is a showing of this same content as an
-    ordinary edit, whose content, version, definitions and windows of text are written)."""
+    ordinary edit, whose content, version, definitions and windows of text are written, and
+    whose verdict of libcst, if a parser unit gave one in between, holds for it)."""
     facts = update.facts
     row = db.execute("SELECT id, sha256, structure, state FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
@@ -119,8 +120,8 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         file_id: int = row[0]
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
-            "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = NULL WHERE id = ?",
-            (*values, file_id))
+            "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = iif(?, syntax, NULL) "
+            "WHERE id = ?", (*values, shown, file_id))
         return file_id, True, lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "

@@ -165,6 +165,29 @@ def test_a_file_shown_is_searchable_and_marked_until_the_rest_comes(tmp_path):
         store.close()
 
 
+def test_a_verdict_given_between_the_showing_and_the_rest_holds_for_that_content_only(tmp_path):
+    """A parser unit may verify a file between its showing and the rest of its facts: the
+    verdict is for the content, which the rest does not change, so it is not asked for again."""
+    store = _store(tmp_path)
+
+    def verdict() -> object:
+        return store.db.execute("SELECT syntax FROM files WHERE path = 'm.py'").fetchone()[0]
+
+    try:
+        data = (STDLIB / "json/decoder.py").read_bytes()
+        index(store, "m.py", data)
+        for n, edited in enumerate((data + b"\nx = 1\n", data + b"\nx = 2\n")):
+            store.writes.files.show("p", [shown("m.py", edited, n + 2)])
+            assert verdict() is None
+            sha = hashlib.sha256(edited).digest()
+            assert store.writes.files.record_syntax("p", [("m.py", sha, "exact")]) == 1
+            indexed = edited if n == 0 else edited + b"y = 3\n"  # the second: edited again before its rest
+            store.writes.files.index("p", [from_bytes("m.py", indexed, len(indexed), n + 2, 1 << 20)])
+            assert verdict() == ("exact" if n == 0 else None)
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_shown_then_indexed_leaves_what_one_full_write_leaves(tmp_path, module):
     rnd = random.Random(module)
