@@ -26,6 +26,7 @@ from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, outlined, read_file
 from codeanalysisd.records import FileState
 from codeanalysisd.tree import UNKNOWN, RootId
+from codeanalysisd.watch.behind import Rests, ShowGate
 
 log = logging.getLogger("codeanalysisd.watcher")
 
@@ -144,7 +145,8 @@ def find_moves(gone: Sequence[str], new: Sequence[FileRead], known: Mapping[str,
 class ProjectSync:
     def __init__(self, project_id: str, root: str, owner: OwnerClient, extra_patterns: Iterable[str] = (),
                  max_parse: int = 1024 * 1024, on_progress: Callable[[], None] = lambda: None,
-                 identity: RootId = UNKNOWN) -> None:
+                 identity: RootId = UNKNOWN, gate: ShowGate | None = None,
+                 on_rest_failed: Callable[[], None] = lambda: None) -> None:
         self.max_parse = max_parse
         self.id = project_id
         self.root = root
@@ -155,6 +157,9 @@ class ProjectSync:
         self.progress = SyncProgress()
         self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
+        self.gate = gate or ShowGate()
+        # the rest of the facts of saves already shown, still being extracted and sent
+        self.rests = Rests(on_rest_failed)
 
     async def load(self) -> None:
         self.stale = False
@@ -206,6 +211,8 @@ class ProjectSync:
         rels = set(rels)
         began = time.monotonic()
         times = SyncTimes()
+        if self.rests and (self.stale or "" in rels):
+            await self.rests.done()  # what the index holds is read, or every path compared
         if self.stale or "" in rels:
             # The index was changed by the repair worker (signalled, or unknown to this process
             # while it was stopped, which a full scan after an overflow follows): compare with
@@ -213,6 +220,8 @@ class ProjectSync:
             # and content it replaced is taken for what the index holds.
             await self.load()
         candidates, skipped = self.expand(rels)
+        if self.rests.holds(candidates):
+            await self.rests.done()  # a path's facts reach the owner in the order of its saves
         plan = compare(self.files, self.known, candidates)
         times.compare = time.monotonic() - began
         await self._moves(plan)
@@ -221,7 +230,21 @@ class ProjectSync:
             for rel, size, mtime in plan.touch:
                 k = self.known[rel]
                 k.size, k.mtime_ns = size, mtime
-        await self._index(plan.index, times, "" not in rels and len(plan.index) <= SHOW_FIRST)
+        if plan.index and "" not in rels and len(plan.index) <= SHOW_FIRST:
+            await self.rests.room()
+            # pending from here: until the rest is sent, the index is not yet what disk holds
+            self.progress.pending += len(plan.index)
+            try:
+                parsed = await self._show(plan.index, times)
+            except BaseException:
+                self.progress.pending -= len(plan.index)
+                raise
+            items = plan.index
+            self.rests.add([item.rel for item in items], lambda: self._rest(items, times, began, parsed))
+        elif plan.index:
+            self.progress.pending += len(plan.index)
+            await self._index(plan.index, times)
+            self._log_indexed(plan.index, times, began)
         if plan.gone:
             self.progress.removed += await self.owner.remove_files(self.id, plan.gone)
             for rel in plan.gone:
@@ -230,15 +253,17 @@ class ProjectSync:
                      extra={"project": self.id})
         await self._report_skipped(skipped)
         self._on_progress()
-        if plan.index and log.isEnabledFor(logging.DEBUG):
+        return plan.retry
+
+    def _log_indexed(self, items: list[FileRead], times: SyncTimes, began: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
             shown = (f"; shown first, after {1000 * times.outline:.1f} ms parsing and outlining, the owner's answer "
                      f"{1000 * times.shown:.1f} ms" if times.shown else "")
             log.debug("indexed %d file(s) of %s (%d byte(s)) in %.1f ms: compared in %.1f, extracted in %.1f, "
-                      "the owner's answers %.1f ms%s", len(plan.index), self.id,
-                      sum(item.size for item in plan.index), 1000 * (time.monotonic() - began),
+                      "the owner's answers %.1f ms%s", len(items), self.id,
+                      sum(item.size for item in items), 1000 * (time.monotonic() - began),
                       1000 * times.compare, 1000 * times.extract, 1000 * times.owner, shown,
-                      extra={"project": self.id, "path": plan.index[0].rel})
-        return plan.retry
+                      extra={"project": self.id, "path": items[0].rel})
 
     async def _moves(self, plan: Plan) -> None:
         """A gone path and a new path with the same content: a move, keeping the file's identity.
@@ -255,8 +280,24 @@ class ProjectSync:
         if moved:
             plan.index = [item for item in plan.index if item.rel not in moved]
 
-    async def _index(self, items: list[FileRead], times: SyncTimes, show_first: bool = False) -> None:
-        self.progress.pending += len(items)
+    async def _show(self, items: list[FileRead], times: SyncTimes) -> dict[str, Parsed | None]:
+        """Show each of a save's files (``_show_first``), all before the rest of any one's facts
+        is extracted; their parsed trees, for that rest."""
+        with self.gate.showing():
+            return {item.rel: await self._show_first(item, times) for item in items}
+
+    async def _rest(self, items: list[FileRead], times: SyncTimes, began: float,
+                    parsed: dict[str, Parsed | None]) -> None:
+        """The rest of the facts of a save shown first, out of the way of the next save's showing."""
+        await self._index(items, times, parsed, self.gate)
+        self._log_indexed(items, times, began)
+
+    async def _index(self, items: list[FileRead], times: SyncTimes, parsed: Mapping[str, Parsed | None] | None = None,
+                     gate: ShowGate | None = None) -> None:
+        """Extract and send ``items`` in batches (with the trees ``parsed`` already, if any);
+        with a ``gate``, neither a file's extraction nor a request begins while a showing is
+        under way. The caller has counted them pending."""
+        parsed = parsed or {}
         settled = self.progress.done
         in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
         try:
@@ -268,12 +309,14 @@ class ProjectSync:
                 nonlocal batch, sent, size
                 while len(in_flight) >= REQUESTS_IN_FLIGHT:
                     await in_flight.popleft()
+                if gate is not None:
+                    await gate.clear()
                 in_flight.append(asyncio.ensure_future(self._send(batch, sent, times)))
                 batch, sent, size = [], [], 0
 
-            # A save's files are all shown before the rest of any one's facts is extracted.
-            parsed = {item.rel: await self._show_first(item, times) for item in items} if show_first else {}
             for item in items:
+                if gate is not None:
+                    await gate.clear()
                 # Parsed on a thread, so that the loop goes on sending the requests in flight
                 # and reading their replies meanwhile: parsed on the loop, a batch's request left
                 # only when the next batch was parsed, and the owner and this process took
@@ -307,7 +350,8 @@ class ProjectSync:
         its facts. Shown before the rest is extracted, not beside it: that walk, on a thread,
         holds the interpreter's lock in slices the loop must wait out to send the request and
         read its reply (the bus's leg of showing a 230 KB file took 18 ms beside it, 7 ms for
-        the whole file before)."""
+        the whole file before). For the same reason an earlier save's rest begins no walk
+        while a showing is under way (``behind.ShowGate``); one it has begun runs on."""
         extracting = time.monotonic()
         parsed, outline = await asyncio.to_thread(outlined, item, self.max_parse)
         took = time.monotonic() - extracting

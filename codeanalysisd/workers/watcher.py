@@ -19,6 +19,7 @@ from codeanalysisd.config import Config
 from codeanalysisd.index.membership import is_ignore_file
 from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.tree import RootGone, RootId
+from codeanalysisd.watch.behind import ShowGate
 from codeanalysisd.watch.events import Inotify
 from codeanalysisd.watch.settle import AT_ONCE, SETTLE, quiet_since
 from codeanalysisd.watch.sync import ProjectSync
@@ -60,6 +61,7 @@ class Watcher:
         self.dropped_done = 0
         self.dropped_errors = 0
         self.backlog_changed = asyncio.Event()
+        self.gate = ShowGate()  # the showings under way, that the rest of earlier saves waits for
 
     # ------------------------------------------------------------------ events in
     def _project_of(self, path: str) -> tuple[ProjectSync, str] | None:
@@ -111,6 +113,7 @@ class Watcher:
         """Stop following a project; what was done for it still counts in the worker's totals."""
         assert self.inotify is not None
         sync = self.syncs.pop(pid)
+        sync.rests.cancel()
         self.inotify.unwatch(sync.root)
         self.dropped_done += sync.progress.done
         self.dropped_errors += sync.progress.errors
@@ -135,7 +138,8 @@ class Watcher:
         assert self.inotify is not None
         sync = ProjectSync(info.id, info.root, self.owner, self.ctx.config.exclude,
                            self.ctx.config.max_parse_size, on_progress=self._progressed,
-                           identity=RootId(info.root_dev, info.root_ino))
+                           identity=RootId(info.root_dev, info.root_ino), gate=self.gate,
+                           on_rest_failed=self.wake.set)
         self.syncs[info.id] = sync
         try:
             sync.files.tree.verify()
@@ -243,7 +247,20 @@ class Watcher:
             self.projects_changed.set()
             self.wake.set()
 
+    def _failed_rests(self) -> None:
+        """The saves whose rest of facts the owner did not take are looked at again, and its
+        error raised here, where the loop handles the owner's errors."""
+        first: Exception | None = None
+        for pid, sync in self.syncs.items():
+            paths, error = sync.rests.take_failed()
+            for rel in paths:
+                self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+            first = first or error
+        if first is not None:
+            raise first
+
     async def step(self) -> None:
+        self._failed_rests()
         if self.rule_changed and self.inotify is not None:
             self.rule_changed = False
             for pid in list(self.syncs):
@@ -408,6 +425,8 @@ async def serve(ctx: service.Context) -> int:
                     await asyncio.wait_for(watcher.wake.wait(), min(timeout, ctx.config.report_interval))
     finally:
         backlog.cancel()
+        for sync in watcher.syncs.values():
+            sync.rests.cancel()  # their files stay shown, and are indexed whole at the next start
         watcher.inotify.close()
         bus.disconnect()
 

@@ -34,6 +34,11 @@ def search(box, query: str, project: str = PID) -> list[dict]:
     return json.loads(r.stdout) if r.stdout.strip() else []
 
 
+def referrers(box, name: str, project: str = PID) -> set[str]:
+    r = ctl(box, "--json", "refs", name, "-p", project, check=False)  # none found: exit status 1
+    return {row["path"] for row in json.loads(r.stdout)} if r.stdout.strip() else set()
+
+
 def live_files(box, project: str = PID) -> dict[str, str]:
     return {p: f["sha256"] for p, f in db_rows(box, project)["files"].items() if f["state"] == "live"}
 
@@ -119,9 +124,6 @@ def test_a_file_shown_whose_facts_never_came_is_indexed_whole_at_the_watchers_ne
     indexes the file whole, its references with it."""
     path, token = "pkg/shown_first.py", "shown_first_marker_5521"
 
-    def referrers() -> set[str]:
-        return {r["path"] for r in json.loads(ctl(system, "--json", "refs", "alpha", "-p", PID).stdout)}
-
     system.systemctl("stop", "codeanalysisd-watcher.service")
     try:
         system.write_file(f"{ROOT}/{path}", f"def {token}():\n    return alpha()\n")
@@ -134,13 +136,78 @@ def test_a_file_shown_whose_facts_never_came_is_indexed_whole_at_the_watchers_ne
         found = json.loads(ctl(system, "--json", "def", token, "-p", PID).stdout)
         assert [(d["path"], d["line"]) for d in found] == [(path, 1)]
         assert [h["path"] for h in search(system, token)] == [path]
-        assert path not in referrers()  # the rest of its facts: not written
+        assert path not in referrers(system, "alpha")  # the rest of its facts: not written
     finally:
         system.systemctl("start", "codeanalysisd-watcher.service")
-    wait_until(lambda: path in referrers(), timeout=20, what="the watcher to index the shown file whole")
+    wait_until(lambda: path in referrers(system, "alpha"), timeout=20, what="the watcher to index the shown file whole")
     assert live_files(system) == disk_hashes(system, ROOT)
     system.run("rm", f"{ROOT}/{path}")
     wait_until(lambda: path not in live_files(system), timeout=10, what="the file's deletion to be seen")
+
+
+# Run in the box, so that no command's start-up stands between the steps: a large file saved,
+# and once it is shown, a small one; what FindReferences says of the large file's new call at
+# the moment the small file's save is found. Polls through busctl.
+SAVE_BEHIND = """
+import json, subprocess, sys, time
+root, project, n = sys.argv[1:4]
+
+def call(method, signature, *args):
+    out = subprocess.run(["busctl", "--json=short", "call", "org.codeanalysis1", "/org/codeanalysis1",
+                          "org.codeanalysis1.Manager", method, signature, *args],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["data"][0]
+
+def defined(name):
+    return [row[1] for row in call("FindSymbol", "sssu", name, project, "", "10")]
+
+def referrers(name):
+    return sorted({row[1] for row in call("FindReferences", "ssu", name, project, "10")})
+
+def wait(found, what):
+    end = time.monotonic() + 60
+    while not found():
+        if time.monotonic() > end:
+            sys.exit("timed out waiting for " + what)
+        time.sleep(0.003)
+
+with open(root + "/pkg/big.py", "a") as f:
+    f.write(f"\\n\\ndef big_marker_{n}():\\n    return big_callee_{n}()\\n")
+wait(lambda: defined(f"big_marker_{n}"), "the large file's save to be shown")
+with open(root + "/pkg/a.py", "a") as f:
+    f.write(f"\\n\\ndef small_marker_{n}():\\n    return 1\\n")
+wait(lambda: defined(f"small_marker_{n}"), "the small file's save to be shown")
+print(json.dumps(referrers(f"big_callee_{n}")))
+"""
+
+
+def test_a_save_is_shown_while_the_rest_of_the_last_saves_facts_is_still_being_extracted(system):
+    """The rest of a large file's facts takes longer than its showing (one more walk of its
+    tree, and a larger write). A save of another file meanwhile is shown without waiting for
+    it: the small file is found while the large file's new call is not yet a reference. Then
+    both are indexed whole."""
+    body = "".join(f"def big_{i}(x):\n    y = alpha(x) + helper_{i % 10}(x.attr, x.other[{i}])\n"
+                   f"    return [z * y for z in range(x) if z != {i}]\n\n\n" for i in range(3000))
+    system.write_file(f"{ROOT}/pkg/big.py", body)
+    wait_until(lambda: referrers(system, "helper_0"), timeout=60, what="the large file to be indexed whole")
+    before = system.run("cat", f"{ROOT}/pkg/a.py").stdout
+    try:
+        for n in range(2):
+            r = system.run(PY, "-c", SAVE_BEHIND, ROOT, PID, str(n), timeout=180)
+            assert json.loads(r.stdout) == [], (
+                f"save {n}: the small file was found only after the large file's rest was in\n{difference(system)}")
+            wait_until(lambda n=n: referrers(system, f"big_callee_{n}") == {"pkg/big.py"}, timeout=30,
+                       what="the large file's rest of facts")
+        try:
+            wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=30,
+                       what="the index to equal disk")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{difference(system)}") from None
+        assert settled_counters(system)["pending"] == 0
+    finally:
+        system.run("rm", f"{ROOT}/pkg/big.py")
+        system.write_file(f"{ROOT}/pkg/a.py", before)
+    wait_until(lambda: live_files(system) == disk_hashes(system, ROOT), timeout=30, what="the index to equal disk")
 
 
 def test_rename_keeps_identity_and_is_not_parsed_again(system):
