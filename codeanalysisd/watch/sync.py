@@ -240,7 +240,8 @@ class ProjectSync:
                 self.progress.pending -= len(plan.index)
                 raise
             items = plan.index
-            self.rests.add([item.rel for item in items], lambda: self._rest(items, times, began, parsed))
+            self.rests.add([item.rel for item in items], sum(item.size for item in items),
+                           lambda: self._rest(items, times, began, parsed))
         elif plan.index:
             self.progress.pending += len(plan.index)
             await self._index(plan.index, times)

@@ -26,8 +26,8 @@ def test_rests_of_a_project_run_one_after_another_in_the_order_added():
                 said.append(f"{name} ends")
             return go
 
-        rests.add(["a.py"], work("a", 0.05))
-        rests.add(["b.py"], work("b", 0.0))
+        rests.add(["a.py"], 10, work("a", 0.05))
+        rests.add(["b.py"], 10, work("b", 0.0))
         assert rests.holds(["x.py", "b.py"]) and rests.holds(["a.py"]) and not rests.holds(["x.py"])
         await rests.done()
         assert not rests and not rests.holds(["a.py", "b.py"])
@@ -51,9 +51,9 @@ def test_a_failed_rest_leaves_its_paths_and_first_error_and_the_next_rest_runs_a
         async def works() -> None:
             ran.append("c")
 
-        rests.add(["a.py", "pkg/b.py"], fails)
-        rests.add(["c.py"], works)
-        rests.add(["d.py"], second_fails)
+        rests.add(["a.py", "pkg/b.py"], 10, fails)
+        rests.add(["c.py"], 10, works)
+        rests.add(["d.py"], 10, second_fails)
         await rests.done()
         assert ran == ["c"] and woken == [True, True]
         paths, error = rests.take_failed()
@@ -64,7 +64,10 @@ def test_a_failed_rest_leaves_its_paths_and_first_error_and_the_next_rest_runs_a
     run(main())
 
 
-def test_room_waits_for_the_oldest_rest_once_most_are_out():
+@pytest.mark.parametrize("bound", ["count", "bytes"])
+def test_room_waits_for_the_oldest_rest_once_most_are_out_or_they_hold_too_much(bound):
+    most, held = (2, 1000) if bound == "count" else (8, 100)
+
     async def main() -> None:
         rests = Rests()
         first_done = asyncio.Event()
@@ -76,13 +79,17 @@ def test_room_waits_for_the_oldest_rest_once_most_are_out():
         async def quick() -> None:
             await asyncio.sleep(0)
 
-        rests.add(["a.py"], slow)
-        await rests.room(2)  # one out: room at once
+        rests.add(["a.py"], 60, slow)
+        await rests.room(most, held)  # one out, 60 bytes: room at once
         assert not first_done.is_set()
-        rests.add(["b.py"], quick)
-        await rests.room(2)
+        rests.add(["b.py"], 60, quick)
+        await rests.room(most, held)  # two out, 120 bytes
         assert first_done.is_set() and len(rests) <= 1
         await rests.done()
+        await rests.room(most, held)  # none out: at once
+        rests.add(["c.py"], 5000, slow)
+        await rests.room(most, held)  # it alone holds more than the bound: the next waits for it
+        assert not rests
 
     run(main())
 
@@ -96,8 +103,8 @@ def test_cancel_gives_up_every_rest_even_those_not_begun():
             await asyncio.sleep(0.01)
             ran.append("ran")
 
-        rests.add(["a.py"], work)
-        rests.add(["b.py"], work)
+        rests.add(["a.py"], 10, work)
+        rests.add(["b.py"], 10, work)
         rests.cancel()
         assert not rests and not rests.holds(["a.py", "b.py"])
         await rests.done()  # nothing to wait for
