@@ -107,8 +107,9 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
     facts = update.facts
     row = db.execute("SELECT id, sha256, structure, state FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
-    shown = (row is not None and reason is None and structure != SHOWN and not facts.unreadable
-             and (bytes(row[1]), row[2], row[3]) == (update.sha256, SHOWN, "live"))
+    # Only facts from a whole walk: one cut short (too deep) holds fewer definitions than shown.
+    shown = (row is not None and reason is None and structure != SHOWN and facts.parsed and not facts.problems
+             and not facts.unreadable and (bytes(row[1]), row[2], row[3]) == (update.sha256, SHOWN, "live"))
     if not facts.unreadable and not shown:
         _keep_content(db, update.sha256, update.source)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)

@@ -3,6 +3,7 @@ outline holds exactly the definitions the full walk finds, Search and FindSymbol
 from it at once, the file is marked for indexing again until the rest comes, and the two
 writes together leave exactly what one full write leaves. Real SQLite files."""
 
+import dataclasses
 import hashlib
 import pathlib
 import random
@@ -184,6 +185,26 @@ def test_a_verdict_given_between_the_showing_and_the_rest_holds_for_that_content
             indexed = edited if n == 0 else edited + b"y = 3\n"  # the second: edited again before its rest
             store.writes.files.index("p", [from_bytes("m.py", indexed, len(indexed), n + 2, 1 << 20)])
             assert verdict() == ("exact" if n == 0 else None)
+    finally:
+        store.close()
+
+
+def test_facts_of_a_walk_cut_short_replace_what_was_shown(tmp_path):
+    """The rest of a shown file's facts keeps the definitions shown only when its walk went
+    through the whole file: one cut short (nested too deep) is written as it is, as it would
+    have been without the showing."""
+    store = _store(tmp_path)
+    try:
+        data = (STDLIB / "json/decoder.py").read_bytes()
+        index(store, "m.py", data)
+        edited = data + b"\n\ndef shown_first_marker():\n    pass\n"
+        store.writes.files.show("p", [shown("m.py", edited, 2)])
+        whole = from_bytes("m.py", edited, len(edited), 2, 1 << 20)
+        cut = dataclasses.replace(whole, facts=dataclasses.replace(
+            whole.facts, definitions=whole.facts.definitions[:3], problems=("nested too deep",)))
+        store.writes.files.index("p", [cut])
+        assert [d[0] for d in definitions(store, "m.py")] == [d.qualname for d in whole.facts.definitions[:3]]
+        assert row(store, "m.py")[5] == "nested too deep"
     finally:
         store.close()
 
