@@ -179,14 +179,16 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/codeanalysisctl $(addprefix $(DESTDIR)$(MANDIR)/,$(MANPAGES))
 
 # The Debian package, built by dpkg-buildpackage from a copy of the tree with
-# packaging/debian as its debian/ directory, offline from the wheelhouse.
+# packaging/debian as its debian/ directory, offline from the wheelhouse. DEB_COMPRESS=gzip
+# (or another of dpkg-deb's compressors) in place of xz: a seventh of the time, a larger file.
 DEBDIR := build/deb
+DEB_COMPRESS ?= xz
 deb: wheels
 	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/src
 	tar -c --exclude=./.git --exclude=./.venv --exclude=./build --exclude='*.egg-info' . | tar -x -C $(DEBDIR)/src
 	cp -r packaging/debian $(DEBDIR)/src/debian
 	cp packaging/sysusers/codeanalysisd.conf $(DEBDIR)/src/debian/codeanalysisd.sysusers
-	cd $(DEBDIR)/src && WHEELHOUSE=$(CURDIR)/$(WHEELS) dpkg-buildpackage -b -us -uc --no-sign
+	cd $(DEBDIR)/src && WHEELHOUSE=$(CURDIR)/$(WHEELS) DEB_COMPRESS=$(DEB_COMPRESS) dpkg-buildpackage -b -us -uc --no-sign
 	@ls $(DEBDIR)/*.deb
 
 # The manual pages from this checkout, to read with `man -l build/man/man1/codeanalysisctl.1`.
