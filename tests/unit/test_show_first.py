@@ -8,10 +8,12 @@ import hashlib
 import pathlib
 import random
 import sysconfig
+from collections.abc import Iterator
 
 import pytest
 from test_reindex_in_place import MODULES, _edit, _store, held, index
 
+from codeanalysisd.db.store import Store
 from codeanalysisd.index import extract, wire
 from codeanalysisd.index.reading import FileRead, outline_facts, outlined, parsed_source
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
@@ -141,72 +143,67 @@ def row(store, path: str) -> tuple[object, ...]:
                             "state FROM files WHERE path = ?", (path,)).fetchone()
 
 
-def test_a_file_shown_is_searchable_and_marked_until_the_rest_comes(tmp_path):
+@pytest.fixture
+def decoder(tmp_path) -> Iterator[tuple[Store, bytes]]:
+    """A store holding json/decoder.py indexed whole as m.py, and its bytes."""
     store = _store(tmp_path)
-    try:
-        data = (STDLIB / "json/decoder.py").read_bytes()
-        index(store, "m.py", data)
-        edited = data + b"\n\ndef shown_first_marker(self):\n    return 'shown_first_text'\n"
-        store.writes.files.show("p", [shown("m.py", edited, 2)])
-        assert [s.qualname for s in store.reads.files.find_symbol("shown_first_marker", "p", "", 10)] == \
-            ["shown_first_marker"]
-        assert any(h.path == "m.py" for h in store.reads.files.search("shown_first_text", "p", 10))
-        versions = store.reads.history.versions("p", "m.py")
-        assert [v.reason for v in versions] == ["added", "modified"]
-        assert versions[-1].sha256 == hashlib.sha256(edited).digest()
-        # until its facts come, the watcher and the repair see the file as not read yet:
-        # a crash in between leaves it to be indexed again, never half indexed for good
-        (state,) = [s for s in store.reads.files.states("p") if s.path == "m.py"]
-        assert (state.mtime_ns, state.sha256) == (-1, NO_CONTENT)
-        store.writes.files.index("p", [from_bytes("m.py", edited, len(edited), 2, 1 << 20)])
-        (state,) = [s for s in store.reads.files.states("p") if s.path == "m.py"]
-        assert (state.mtime_ns, state.sha256) == (2, hashlib.sha256(edited).digest())
-        assert len(store.reads.history.versions("p", "m.py")) == 2  # the full write made no version of its own
-    finally:
-        store.close()
+    data = (STDLIB / "json/decoder.py").read_bytes()
+    index(store, "m.py", data)
+    yield store, data
+    store.close()
 
 
-def test_a_verdict_given_between_the_showing_and_the_rest_holds_for_that_content_only(tmp_path):
+def test_a_file_shown_is_searchable_and_marked_until_the_rest_comes(decoder):
+    store, data = decoder
+    edited = data + b"\n\ndef shown_first_marker(self):\n    return 'shown_first_text'\n"
+    store.writes.files.show("p", [shown("m.py", edited, 2)])
+    assert [s.qualname for s in store.reads.files.find_symbol("shown_first_marker", "p", "", 10)] == \
+        ["shown_first_marker"]
+    assert any(h.path == "m.py" for h in store.reads.files.search("shown_first_text", "p", 10))
+    versions = store.reads.history.versions("p", "m.py")
+    assert [v.reason for v in versions] == ["added", "modified"]
+    assert versions[-1].sha256 == hashlib.sha256(edited).digest()
+    # until its facts come, the watcher and the repair see the file as not read yet:
+    # a crash in between leaves it to be indexed again, never half indexed for good
+    (state,) = [s for s in store.reads.files.states("p") if s.path == "m.py"]
+    assert (state.mtime_ns, state.sha256) == (-1, NO_CONTENT)
+    store.writes.files.index("p", [from_bytes("m.py", edited, len(edited), 2, 1 << 20)])
+    (state,) = [s for s in store.reads.files.states("p") if s.path == "m.py"]
+    assert (state.mtime_ns, state.sha256) == (2, hashlib.sha256(edited).digest())
+    assert len(store.reads.history.versions("p", "m.py")) == 2  # the full write made no version of its own
+
+
+def test_a_verdict_given_between_the_showing_and_the_rest_holds_for_that_content_only(decoder):
     """A parser unit may verify a file between its showing and the rest of its facts: the
     verdict is for the content, which the rest does not change, so it is not asked for again."""
-    store = _store(tmp_path)
+    store, data = decoder
 
     def verdict() -> object:
         return store.db.execute("SELECT syntax FROM files WHERE path = 'm.py'").fetchone()[0]
 
-    try:
-        data = (STDLIB / "json/decoder.py").read_bytes()
-        index(store, "m.py", data)
-        for n, edited in enumerate((data + b"\nx = 1\n", data + b"\nx = 2\n")):
-            store.writes.files.show("p", [shown("m.py", edited, n + 2)])
-            assert verdict() is None
-            sha = hashlib.sha256(edited).digest()
-            assert store.writes.files.record_syntax("p", [("m.py", sha, "exact")]) == 1
-            indexed = edited if n == 0 else edited + b"y = 3\n"  # the second: edited again before its rest
-            store.writes.files.index("p", [from_bytes("m.py", indexed, len(indexed), n + 2, 1 << 20)])
-            assert verdict() == ("exact" if n == 0 else None)
-    finally:
-        store.close()
+    for n, edited in enumerate((data + b"\nx = 1\n", data + b"\nx = 2\n")):
+        store.writes.files.show("p", [shown("m.py", edited, n + 2)])
+        assert verdict() is None
+        sha = hashlib.sha256(edited).digest()
+        assert store.writes.files.record_syntax("p", [("m.py", sha, "exact")]) == 1
+        indexed = edited if n == 0 else edited + b"y = 3\n"  # the second: edited again before its rest
+        store.writes.files.index("p", [from_bytes("m.py", indexed, len(indexed), n + 2, 1 << 20)])
+        assert verdict() == ("exact" if n == 0 else None)
 
 
-def test_facts_of_a_walk_cut_short_replace_what_was_shown(tmp_path):
+def test_facts_of_a_walk_cut_short_replace_what_was_shown(decoder):
     """The rest of a shown file's facts keeps the definitions shown only when its walk went
     through the whole file: one cut short (nested too deep) is written as it is, as it would
     have been without the showing."""
-    store = _store(tmp_path)
-    try:
-        data = (STDLIB / "json/decoder.py").read_bytes()
-        index(store, "m.py", data)
-        edited = data + b"\n\ndef shown_first_marker():\n    pass\n"
-        store.writes.files.show("p", [shown("m.py", edited, 2)])
-        whole = from_bytes("m.py", edited, len(edited), 2, 1 << 20)
-        cut = dataclasses.replace(whole, facts=dataclasses.replace(
-            whole.facts, definitions=whole.facts.definitions[:3], problems=("nested too deep",)))
-        store.writes.files.index("p", [cut])
-        assert [d[0] for d in definitions(store, "m.py")] == [d.qualname for d in whole.facts.definitions[:3]]
-        assert row(store, "m.py")[5] == "nested too deep"
-    finally:
-        store.close()
+    store, data = decoder
+    edited = data + b"\n\ndef shown_first_marker():\n    pass\n"
+    store.writes.files.show("p", [shown("m.py", edited, 2)])
+    whole = from_bytes("m.py", edited, len(edited), 2, 1 << 20)
+    cut = dataclasses.replace(whole, facts=dataclasses.replace(
+        whole.facts, definitions=whole.facts.definitions[:3], problems=("nested too deep",)))
+    store.writes.files.index("p", [cut])
+    assert [d[0] for d in definitions(store, "m.py")] == [d.qualname for d in whole.facts.definitions[:3]]
+    assert row(store, "m.py")[5] == "nested too deep"
 
 
 @pytest.mark.parametrize("module", MODULES)
