@@ -69,12 +69,15 @@ def contents(work: pathlib.Path) -> dict[str, object]:
     """What a database answers, keyed so that two versions' can be compared (ids left out)."""
     sys.path.insert(0, str(REPO))
     from codeanalysisd.db.store import Store
+    from codeanalysisd.db.stored_text import unpack_window
 
     store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
     try:
         db = store.db
-        windows = db.execute("SELECT f.path, c.start_line, t.text FROM text_chunks c JOIN files f ON f.id = c.file_id "
-                             "JOIN fts t ON t.rowid = c.id ORDER BY 1, 2").fetchall()
+        # Opened by this tree's Store, both versions' databases are of its schema.
+        windows = [(path, start, unpack_window(packed)) for path, start, packed in db.execute(
+            "SELECT f.path, c.start_line, w.packed FROM text_chunks c JOIN files f ON f.id = c.file_id "
+            "JOIN window_texts w ON w.chunk = c.id ORDER BY 1, 2")]
         definitions = db.execute(
             "SELECT f.path, d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, d.bases, "
             "d.signature, d.docstring, d.parent FROM definitions d JOIN files f ON f.id = d.file_id "

@@ -22,7 +22,7 @@ from codeanalysisd.db import history, name_rows, packing
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import insert_many, returned_id
-from codeanalysisd.db.stored_text import WINDOW, decoded, stored_lines, window
+from codeanalysisd.db.stored_text import WINDOW, decoded, pack_window, stored_lines, unpack_window, window
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.facts import Definition
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
@@ -147,18 +147,17 @@ def _json_list(texts: tuple[str, ...]) -> str:
 
 def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacing: bool) -> None:
     """The file's windows of text for full-text search. Replacing, a window whose text is
-    unchanged stays as it is: the full-text index tokenizes a window twice to replace it
-    (the old text to take out, the new to put in), for every window of a large file after
-    an edit of one line.
+    unchanged stays as it is: replacing it would tokenize and pack its text again, for every
+    window of a large file after an edit of one line.
 
     Written last of the file's rows, all together: FTS5 writes what it holds pending as a new
     segment of its index whenever SQLite opens a statement savepoint (for a statement that
     fires a trigger or deletes many rows, as the next file's first ones do), and a segment
     per window cost more in merging them than the windows themselves."""
     # The types are the columns'.
-    old = cast(dict[int, tuple[int, str]], {start: (chunk, text) for chunk, start, text in db.execute(
-        "SELECT c.id, c.start_line, t.text FROM text_chunks c JOIN fts t ON t.rowid = c.id WHERE c.file_id = ?",
-        (file_id,))}) if replacing else {}
+    old = cast(dict[int, tuple[int, bytes]], {start: (chunk, packed) for chunk, start, packed in db.execute(
+        "SELECT c.id, c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
+        "WHERE c.file_id = ?", (file_id,))}) if replacing else {}
     new: list[tuple[int, str]] = []
     changed: list[tuple[str, int]] = []
     for start in range(1, len(lines) + 1, WINDOW):
@@ -168,12 +167,17 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacin
             chunk = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                            (file_id, start)))
             new.append((chunk, text))
-        elif had[1] != text:
+        elif unpack_window(had[1]) != text:
             changed.append((text, had[0]))
     for chunk, _ in old.values():
         db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its text (text_chunks_delete)
     db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", new)
+    db.executemany("INSERT INTO window_texts (chunk, packed) VALUES (?, ?)",
+                   [(chunk, pack_window(text)) for chunk, text in new])
+    # The index holds no text to take out: contentless_delete drops the window's old tokens.
     db.executemany("UPDATE fts SET text = ? WHERE rowid = ?", changed)
+    db.executemany("UPDATE window_texts SET packed = ? WHERE chunk = ?",
+                   [(pack_window(text), chunk) for text, chunk in changed])
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
@@ -234,6 +238,18 @@ def pack_blobs(db: apsw.Connection) -> int:
         (data,) = cast(tuple[bytes], db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone())
         db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (packing.pack(data), sha256))
     return len(shas)
+
+
+def pack_window_texts(db: apsw.Connection) -> int:
+    """Pack every window's text (migrations.WINDOW_TEXTS, in its transaction); returns how many."""
+    # All read before any is written; the types are the columns'.
+    chunks = cast(list[tuple[int]], db.execute("SELECT chunk FROM window_texts").fetchall())
+    for (chunk,) in chunks:
+        (plain,) = cast(tuple[bytes], db.execute("SELECT packed FROM window_texts WHERE chunk = ?",
+                                                 (chunk,)).fetchone())
+        # plain: the text's UTF-8, as the migration copied it; pack_window(text) packs the same.
+        db.execute("UPDATE window_texts SET packed = ? WHERE chunk = ?", (packing.pack(plain), chunk))
+    return len(chunks)
 
 
 def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:

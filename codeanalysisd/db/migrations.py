@@ -35,6 +35,8 @@ FILE_NAMES = 13
 PACKED_BLOBS = 14
 # The migration that indexed names by file (ref_files, use_files) in place of by occurrence.
 NAME_FILES = 15
+# The migration that took the windows' text out of the full-text index, packed (window_texts).
+WINDOW_TEXTS = 16
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,32 @@ MIGRATIONS: tuple[Migration, ...] = (
                 AND last IN (SELECT DISTINCT last FROM refs WHERE file_id = old.id);
             DELETE FROM use_files WHERE file_id = old.id
                 AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
+        """,
+    ),
+    Migration(
+        WINDOW_TEXTS,
+        "full text: the windows' text kept packed beside a contentless index",
+        """
+        -- FTS5 kept its own plain copy of every window's text: 37 MB of 161 over the standard
+        -- library (bench/db_size.py). The index now holds the tokens only (contentless, its
+        -- rows deletable), and each window's text is kept zlib-packed, about 2.7 times smaller
+        -- (bench/window_text.py). Copied plain here; the migration's step packs it
+        -- (indexing.pack_window_texts), in this transaction.
+        CREATE TABLE window_texts (
+            chunk  INTEGER PRIMARY KEY,  -- text_chunks.id, the window's rowid in fts
+            packed BLOB NOT NULL
+        ) STRICT;
+        INSERT INTO window_texts (chunk, packed) SELECT rowid, CAST(text AS BLOB) FROM fts;
+        DROP TRIGGER text_chunks_delete;
+        DROP TABLE fts;
+        CREATE VIRTUAL TABLE fts USING fts5(text, content = '', contentless_delete = 1,
+                                            tokenize = "unicode61 tokenchars '_'");
+        INSERT INTO fts (rowid, text) SELECT chunk, CAST(packed AS TEXT) FROM window_texts;
+        -- Still the one place that keeps both in step with text_chunks.
+        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+            DELETE FROM fts WHERE rowid = old.id;
+            DELETE FROM window_texts WHERE chunk = old.id;
         END;
         """,
     ),

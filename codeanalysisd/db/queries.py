@@ -11,7 +11,7 @@ import apsw
 from codeanalysisd import query_language
 from codeanalysisd.db import fts_terms, name_rows, packing
 from codeanalysisd.db.fts_terms import TermCache
-from codeanalysisd.db.stored_text import WINDOW
+from codeanalysisd.db.stored_text import WINDOW, unpack_window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
 # A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
@@ -204,7 +204,8 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str | bytes, ...], limit:
         # Each window's text is read as the caller takes the next row, in rank order: the
         # ranked rows are a subquery with a LIMIT, which SQLite does not merge into the
         # filtering one, and the text comes from a subquery of its own, not a join to reorder.
-        rest = f"SELECT r.* FROM ({rest}) r WHERE (SELECT {condition} FROM fts t WHERE t.rowid = r.chunk)"
+        rest = (f"SELECT r.* FROM ({rest}) r WHERE (SELECT {condition} FROM "
+                f"(SELECT window_text(w.packed) AS text FROM window_texts w WHERE w.chunk = r.chunk) t)")
         rest_args += condition_args
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
 
@@ -247,7 +248,7 @@ def _term_filter(db: apsw.Connection, query: Query, words: list[str], any_word: 
 
 
 def _text_filter(query: Query) -> tuple[str, tuple[str, ...]]:
-    """SQL over ``fts t``: the window holds every text the query requires (Query.required_texts),
+    """SQL over ``t``, a window's ``text``: the window holds every text the query requires (Query.required_texts),
     as Query.window_may_hold would find it; "" if none. SQLite's lower() folds ASCII letters
     only: where case is folded, a window with other characters is let through (to Python)."""
     conditions: list[str] = []
@@ -263,8 +264,8 @@ def _text_filter(query: Query) -> tuple[str, tuple[str, ...]]:
 
 
 def _window_text(db: apsw.Connection, chunk: int) -> str:
-    row = cast(tuple[str] | None, db.execute("SELECT text FROM fts WHERE rowid = ?", (chunk,)).fetchone())
-    return row[0] if row else ""
+    row = cast(tuple[bytes] | None, db.execute("SELECT packed FROM window_texts WHERE chunk = ?", (chunk,)).fetchone())
+    return unpack_window(row[0]) if row else ""
 
 
 def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
@@ -321,10 +322,10 @@ def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: 
         "LIMIT ?", (*args, *path_args, *name_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
     hits: list[Hit] = []
     for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):
-        window = cast(tuple[int, str] | None, db.execute(
-            "SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
+        window = cast(tuple[int, bytes] | None, db.execute(
+            "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
             "WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)).fetchone())
-        lines = window[1].split("\n") if window else []
+        lines = unpack_window(window[1]).split("\n") if window else []
         text = lines[line - window[0]] if window and 0 <= line - window[0] < len(lines) else ""
         if not query.line_admits(text):
             continue

@@ -31,7 +31,7 @@ from typing import TypeVar, cast
 
 import apsw
 
-from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, vectors
+from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, stored_text, vectors
 from codeanalysisd.db.checkpoints import Checkpointer
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.fts_terms import TermCache
@@ -98,6 +98,7 @@ def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Conne
     db.setbusytimeout(5000)
     vectors.load_extension(db)
     db.create_scalar_function("path_glob", queries.path_glob, 2, deterministic=True)
+    db.create_scalar_function("window_text", stored_text.WindowText(), 1, deterministic=True)
     db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
     return db
 
@@ -314,7 +315,8 @@ class Store:
 
             report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
                                                            migrations.COMPACT_NAMES: name_rows.rewrite_renamed,
-                                                           migrations.PACKED_BLOBS: indexing.pack_blobs})
+                                                           migrations.PACKED_BLOBS: indexing.pack_blobs,
+                                                           migrations.WINDOW_TEXTS: indexing.pack_window_texts})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

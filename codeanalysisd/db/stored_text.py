@@ -1,10 +1,12 @@
-"""A file's text as the index counts its lines, read back from its stored bytes.
+"""A file's text as the index counts its lines, read back from its stored bytes, and the
+text of its full-text windows.
 
 The chunks the vectorizer embeds are cut from the stored bytes (``blobs``) by the rule that
-cut them at indexing, and the full-text windows by the same ``window``. (The full-text index
-keeps its windows' text itself: a query reads thousands of windows in rank order, and cutting
-each from its file's bytes made regex queries three to five times slower, measured in
-``bench/query_language.py``.)
+cut them at indexing, and the full-text windows by the same ``window``. Each window's text is
+kept on its own, packed (``window_texts``), not cut from its file's bytes when a query reads
+it: a query reads thousands of windows in rank order, from most files, and cutting each from
+its file's bytes made regex queries three to five times slower (``bench/query_language.py``);
+unpacking a window alone costs a few microseconds (``bench/window_text.py``).
 """
 
 from __future__ import annotations
@@ -57,3 +59,31 @@ def lines_of(db: apsw.Connection) -> Lines:
 def window(lines: list[str] | None, start_line: int) -> str:
     """The text of the window of lines that starts at ``start_line`` (1-based), as it was indexed."""
     return "\n".join(lines[start_line - 1:start_line - 1 + WINDOW]) if lines else ""
+
+
+def pack_window(text: str) -> bytes:
+    """A window's text as ``window_texts`` keeps it."""
+    return packing.pack(text.encode())
+
+
+def unpack_window(packed: bytes) -> str:
+    return packing.unpack(packed).decode()
+
+
+class WindowText:
+    """SQL's window_text(packed), registered on every connection (store._connect): a window's
+    text, for conditions SQLite evaluates on it. A condition names the text several times
+    (instr, lower, length) and SQLite calls the function for each; the last window unpacked
+    is kept, so a row is unpacked once."""
+
+    def __init__(self) -> None:
+        self._packed = b""
+        self._text = ""
+
+    def __call__(self, *args: apsw.SQLiteValue) -> str | None:
+        (packed,) = args
+        if not isinstance(packed, bytes):
+            return None
+        if packed != self._packed:
+            self._text, self._packed = unpack_window(packed), packed
+        return self._text

@@ -26,6 +26,7 @@ def files(project: str) -> dict:
 
 def rows(project: str) -> dict:
     from codeanalysisd.db import name_rows
+    from codeanalysisd.db.stored_text import unpack_window
 
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
@@ -44,13 +45,17 @@ def rows(project: str) -> dict:
             "refs": sorted(references),
             "imports": sorted(db.execute("SELECT module, name, line FROM imports WHERE file_id = ?",
                                          (fid,)).fetchall()),
-            "fts": sorted(db.execute("SELECT c.start_line, fts.text FROM text_chunks c JOIN fts ON fts.rowid = c.id "
-                                     "WHERE c.file_id = ?", (fid,)).fetchall()),
+            "fts": sorted((start, unpack_window(packed)) for start, packed in db.execute(
+                "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
+                "WHERE c.file_id = ?", (fid,))),
             "bindings": sorted(db.execute("SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?",
                                           (fid,)).fetchall()),
             "uses": sorted(uses),
         }
-    orphans = db.execute("SELECT count(*) FROM fts WHERE rowid NOT IN (SELECT id FROM text_chunks)").fetchone()[0]
+    orphans = db.execute("SELECT (SELECT count(*) FROM fts WHERE rowid NOT IN (SELECT id FROM text_chunks)) + "
+                         "(SELECT count(*) FROM window_texts WHERE chunk NOT IN (SELECT id FROM text_chunks)) + "
+                         "(SELECT count(*) FROM text_chunks WHERE id NOT IN (SELECT chunk FROM window_texts))"
+                         ).fetchone()[0]
     return {"files": files, "derived": derived, "fts_orphans": orphans,
             "integrity": db.execute("PRAGMA integrity_check").fetchone()[0]}
 

@@ -102,3 +102,18 @@ UNDO_COMPACT_NAMES = """
     CREATE INDEX uses_by_key ON uses(key);
     CREATE INDEX uses_by_file ON uses(file_id);
 """
+
+
+def undo_window_texts(db: apsw.Connection) -> None:
+    """What the migration that took the windows' text out of the full-text index
+    (migrations.WINDOW_TEXTS) changed, taken back: FTS5 keeping each window's text itself."""
+    texts = [(chunk, zlib.decompress(packed).decode()) for chunk, packed in
+             db.execute("SELECT chunk, packed FROM window_texts").fetchall()]
+    db.execute("""
+        DROP TRIGGER text_chunks_delete; DROP TABLE window_texts; DROP TABLE fts;
+        CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = "unicode61 tokenchars '_'");
+        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+            DELETE FROM fts WHERE rowid = old.id;
+        END;
+    """)
+    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)

@@ -5,7 +5,7 @@ import hashlib
 
 import apsw
 import pytest
-from old_schema import UNDO_NAME_FILES, undo_packed_blobs
+from old_schema import UNDO_NAME_FILES, undo_packed_blobs, undo_window_texts
 
 from codeanalysisd.db import indexing, migrations, packing
 from codeanalysisd.db.store import Store
@@ -77,6 +77,7 @@ def plain_schema_13(tmp_path) -> dict[str, bytes]:
     store.writes.projects.add("/srv/p", roots_overlap)
     store.writes.files.index("p", [update(path, data) for path, data in files.items()])
     with store.db:
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
     store.db.execute(f"PRAGMA user_version = {migrations.PACKED_BLOBS - 1}")
@@ -90,7 +91,7 @@ def test_an_upgrade_packs_every_blob_in_place_and_reads_back_byte_for_byte(tmp_p
     files = plain_schema_13(tmp_path)
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.PACKED_BLOBS, migrations.NAME_FILES]
+        assert report.applied == [migrations.PACKED_BLOBS, migrations.NAME_FILES, migrations.WINDOW_TEXTS]
         for sha, (size, data) in rows(store, "blobs").items():
             plain = packing.unpack(data)
             assert hashlib.sha256(plain).digest() == sha and size == len(plain)

@@ -30,7 +30,7 @@ def settle(store: Store) -> None:
 
 
 def test_commits_ask_the_thread_and_the_log_starts_again(store):
-    for n in range(16):
+    for n in range(24):
         store.writes.files.index("p", [big_file(n)])
         settle(store)
     assert store.checkpoints.most_pages >= checkpoints.SOFT_PAGES

@@ -5,7 +5,14 @@ computed in Python from the files' text."""
 import re
 
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_DEFINITION_SEARCH, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs
+from old_schema import (
+    UNDO_COMPACT_NAMES,
+    UNDO_DEFINITION_SEARCH,
+    UNDO_FILE_NAMES,
+    UNDO_NAME_FILES,
+    undo_packed_blobs,
+    undo_window_texts,
+)
 
 from codeanalysisd.db import migrations
 from codeanalysisd.db.store import Store
@@ -104,6 +111,7 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, FILES)
     with store.db:
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
@@ -114,7 +122,8 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES, migrations.FILE_NAMES,
-                                  migrations.PACKED_BLOBS, migrations.NAME_FILES]
+                                  migrations.PACKED_BLOBS, migrations.NAME_FILES,
+                                  migrations.WINDOW_TEXTS]
         for value in VALUES:
             assert found(again, f"sym:{value}") == expected(FILES, value, False), value
         assert names_index_is_consistent(again)

@@ -29,7 +29,7 @@ def update(path="m.py", source=SOURCE, **kw):
 
 def counts(store):
     return {t: store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("files", "definitions", "imports", "refs", "text_chunks", "fts", "blobs")}
+            for t in ("files", "definitions", "imports", "refs", "text_chunks", "fts", "window_texts", "blobs")}
 
 
 def test_index_and_query(store):
@@ -59,7 +59,7 @@ def test_delete_keeps_row_and_source_and_leaves_results(store):
     assert store.reads.files.find_symbol("f", None, "", 10) == []
     data, state, _ = store.reads.files.source("p", "m.py")
     assert data == SOURCE and state == "deleted"
-    assert counts(store)["fts"] == 0                   # the trigger kept FTS in step
+    assert counts(store)["fts"] == counts(store)["window_texts"] == 0  # the trigger kept both in step
     store.writes.files.index("p", [update()])                 # revived, same row
     assert counts(store)["files"] == 1 and store.reads.files.search("needle_token", None, 10)
 
@@ -137,7 +137,7 @@ def test_remove_project_leaves_no_orphans(store):
     store.writes.files.index("p", [update(), update("o.py", SOURCE + b"# other\n")])
     store.writes.projects.remove("p")
     left = counts(store)
-    assert left["files"] == left["definitions"] == left["refs"] == left["fts"] == left["text_chunks"] == 0
+    assert {t: n for t, n in left.items() if t != "blobs"} == dict.fromkeys(left.keys() - {"blobs"}, 0)
     assert left["blobs"] == 2                          # sources stay (history)
 
 

@@ -8,7 +8,7 @@ import sysconfig
 import textwrap
 
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs
+from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs, undo_window_texts
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -241,6 +241,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     before = answers(store)
     assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
     with store.db:
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
@@ -258,7 +259,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
-                                  migrations.NAME_FILES]
+                                  migrations.NAME_FILES, migrations.WINDOW_TEXTS]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -275,6 +276,7 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
     with store.db:
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
@@ -305,13 +307,14 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
     before = answers(store)
     rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
     with store.db:
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
     store.db.execute(f"PRAGMA user_version = {migrations.NAME_FILES - 1}")
     store.close()
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.NAME_FILES]
+        assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS]
         assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
         assert answers(again) == before
         assert name_files_agree(again)

@@ -5,7 +5,14 @@ import hashlib
 import apsw
 import numpy as np
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_DEFINITION_SEARCH, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs
+from old_schema import (
+    UNDO_COMPACT_NAMES,
+    UNDO_DEFINITION_SEARCH,
+    UNDO_FILE_NAMES,
+    UNDO_NAME_FILES,
+    undo_packed_blobs,
+    undo_window_texts,
+)
 
 from codeanalysisd.db import migrations, vectors
 from codeanalysisd.db.store import Store
@@ -135,6 +142,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     # as the version before header chunks left it
     with store.db:
         store.db.execute("DELETE FROM chunks WHERE symbol = 'copy' AND end_line = 2")
+        undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
         store.db.execute(UNDO_FILE_NAMES)
@@ -144,7 +152,8 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     store.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     assert report.applied == [migrations.HEADER_CHUNKS, migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES,
-                              migrations.FILE_NAMES, migrations.PACKED_BLOBS, migrations.NAME_FILES]
+                              migrations.FILE_NAMES, migrations.PACKED_BLOBS, migrations.NAME_FILES,
+                              migrations.WINDOW_TEXTS]
     assert report.chunked_files == 2
     assert sorted(store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks").fetchall()) \
         == sorted(expected)

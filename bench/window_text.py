@@ -1,0 +1,162 @@
+"""The full-text windows' text kept packed beside a contentless index (migration 16,
+``window_texts``) against FTS5 keeping its own plain copy, the code before it: the bytes of
+the full-text tables, the time to write them, and Search, side by side in one run.
+
+In process, without the sandbox (the figures are SQLite's and the query code's, not the
+bus's): the standard library of `python3` on PATH (site-packages and dist-packages left out,
+as bench/db_size.py's copy leaves them) is indexed by each version's own writer
+(`Writes.files.index`, batches of 64), each version run from its own tree (the one before is
+a `git worktree` of ``--before``, by default the parent of the commit that added
+WINDOW_TEXTS), one after the other, each database vacuumed before its bytes are counted.
+
+The queries are the same for both: the query language's set (`bench/index_probe.py`,
+LANGUAGE_QUERIES: every operator, regexes and the worst case among them), and words of the
+corpus not chosen by hand: every 400th term of the full-text index's vocabulary in sorted
+order that has three characters or more, each asked as written, and with ``case:yes`` (a
+filtered query, which reads each candidate window's text). Limit 20, every project, each
+query's best of ``--rounds`` runs. Each answer is compared between the two versions.
+
+  .venv/bin/python bench/window_text.py [--before REV] [--stdlib DIR] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
+TABLES = ("fts", "window_texts", "text_chunks")
+EVERY_NTH_TERM = 400
+
+
+def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
+    """Run inside one version's tree (``codeanalysisd`` imported from it)."""
+    import apsw
+    from index_probe import LANGUAGE_QUERIES
+
+    import codeanalysisd
+    from codeanalysisd.db.store import Store
+    from codeanalysisd.paths import roots_overlap
+    from codeanalysisd.repair.disk import from_bytes
+
+    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
+    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
+    project = store.writes.projects.add(str(stdlib), roots_overlap).id
+    write = 0.0
+    for at in range(0, len(files), 64):
+        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
+                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
+        started = time.perf_counter()
+        store.writes.files.index(project, batch)
+        write += time.perf_counter() - started
+    db = store.db
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.bench_terms USING fts5vocab(main, 'fts', 'row')")
+    terms = [t for (t,) in db.execute("SELECT term FROM temp.bench_terms ORDER BY term") if len(t) >= 3]
+    words = terms[::EVERY_NTH_TERM]
+    language = [spec[4][0] for spec in LANGUAGE_QUERIES if spec[2] == "Search"]
+    reads = store.reads.files
+
+    def timed(queries: list[str]) -> tuple[list[float], dict[str, str]]:
+        samples: dict[str, list[float]] = {q: [] for q in queries}
+        answers: dict[str, str] = {}
+        for _ in range(rounds):
+            for query in queries:
+                started = time.perf_counter()
+                found = reads.search(query, None, 20)
+                samples[query].append(time.perf_counter() - started)
+                answers[query] = repr([(h.project, h.path, h.line, h.symbol, h.snippet, round(h.score, 6))
+                                       for h in found])
+        return [min(s) for s in samples.values()], answers
+
+    language_ms, language_answers = timed(language)
+    word_ms, word_answers = timed(words)
+    case_ms, case_answers = timed([f"{w} case:yes" for w in words])
+    store.close()
+    vacuumed = apsw.Connection(str(work / "index.sqlite3"))
+    vacuumed.execute("VACUUM")
+    sizes = dict(vacuumed.execute(
+        "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
+        "WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ('window_texts', 'text_chunks') GROUP BY m.tbl_name"))
+    fts = sum(v for k, v in sizes.items() if k.startswith("fts"))
+    objects = dict(vacuumed.execute(
+        "SELECT d.name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
+        "WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ('window_texts', 'text_chunks') GROUP BY d.name"))
+    windows = vacuumed.execute("SELECT count(*) FROM text_chunks").fetchone()[0]
+    total = (work / "index.sqlite3").stat().st_size
+    vacuumed.close()
+    return {"package": codeanalysisd.__file__, "files": len(files), "write_s": write,
+            "sizes": {"fts": fts, "window_texts": sizes.get("window_texts", 0),
+                      "text_chunks": sizes.get("text_chunks", 0)},
+            "objects": objects, "windows": windows, "index_bytes": total,
+            "language": dict(zip(language, (s * 1000 for s in language_ms), strict=True)),
+            "language_answers": language_answers,
+            "words_ms": [s * 1000 for s in word_ms], "case_ms": [s * 1000 for s in case_ms], "words": len(words),
+            "word_answers": word_answers, "case_answers": case_answers}
+
+
+def summary(ms: list[float]) -> str:
+    ordered = sorted(ms)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"
+
+
+def default_before() -> str:
+    added = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "-S", "WINDOW_TEXTS = 16", "--",
+                            "codeanalysisd/db/migrations.py"], capture_output=True, text=True, check=True
+                           ).stdout.split()
+    if not added:
+        raise SystemExit("WINDOW_TEXTS is not committed yet: give --before REV")
+    return f"{added[-1]}^"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default=None, help="the version to compare with (default: before WINDOW_TEXTS)")
+    parser.add_argument("--stdlib", default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="each query's best of this many runs")
+    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "bench"))
+    from stdlib_box import default_stdlib
+
+    stdlib = pathlib.Path(args.stdlib or default_stdlib())
+    if args.probe:
+        print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
+        return
+    from versions import other_version, probe_in
+
+    probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
+    with other_version(args.before or default_before(), "window_text.") as (work, tree, revision):
+        old = probe_in(tree, __file__, work / "old", *probe_args)
+        new = probe_in(REPO, __file__, work / "new", *probe_args)
+    print(f"corpus: {stdlib}: {new['files']} files, {new['windows']:,} windows; before: {revision}")
+    print(f"packages: {new['package']} and {old['package']}")
+    print("\n| | packed beside a contentless index (this tree) | FTS5's own copy (before) |\n| --- | --- | --- |")
+    for table in TABLES:
+        print(f"| `{table}` | {new['sizes'][table] / 1e6:.1f} MB | {old['sizes'][table] / 1e6:.1f} MB |")
+    both = (sum(new["sizes"].values()), sum(old["sizes"].values()))
+    print(f"| these tables | {both[0] / 1e6:.1f} MB | {both[1] / 1e6:.1f} MB |")
+    print(f"| index.sqlite3, vacuumed | {new['index_bytes'] / 1e6:.1f} MB | {old['index_bytes'] / 1e6:.1f} MB |")
+    print(f"| writing every file (Writes.files.index) | {new['write_s']:.1f} s | {old['write_s']:.1f} s |")
+    for query, ms in new["language"].items():
+        print(f"| `{query}` | {ms:.2f} ms | {old['language'][query]:.2f} ms |")
+    print(f"| {new['words']} words of the corpus | {summary(new['words_ms'])} | {summary(old['words_ms'])} |")
+    print(f"| the same with case:yes | {summary(new['case_ms'])} | {summary(old['case_ms'])} |")
+    print("\nobjects (this tree / before):", json.dumps(new["objects"]), json.dumps(old["objects"]))
+    keys = ("language_answers", "word_answers", "case_answers")
+    same = all(new[k] == old[k] for k in keys)
+    print(f"every answer equal between the two: {same}")
+    if not same:
+        differ = [q for k in keys for q in new[k] if new[k][q] != old[k].get(q)]
+        print("differing:", differ[:20])
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
