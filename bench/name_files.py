@@ -30,7 +30,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
-TABLES = ("refs", "uses", "ref_files", "use_files")
+TABLES = ("refs", "uses", "ref_files", "use_files", "use_heads")
 
 
 def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
@@ -132,7 +132,7 @@ def main() -> None:
         new = probe_in(REPO, __file__, work / "new", *probe_args)
     print(f"corpus: {stdlib}: {new['files']} files; before: {revision}")
     print(f"packages: {new['package']} and {old['package']}")
-    print("\n| | names by file (this tree) | every occurrence by name (before) |\n| --- | --- | --- |")
+    print("\n| | this tree | before |\n| --- | --- | --- |")
     for table in TABLES:
         if table in new["sizes"] or table in old["sizes"]:
             print(f"| `{table}` | {new['sizes'].get(table, 0) / 1e6:.1f} MB, {new['counts'].get(table, 0):,} rows "

@@ -6,7 +6,8 @@ questions follow across files). There are about as many of these rows as there a
 the source, so each is kept small (measured in ``bench/db_size.py``):
 
 - the enclosing definition is a small number per file (``scopes`` holds its qualified
-  name once), not the name repeated on every row;
+  name once), not the name repeated on every row, and so is what a use's expression has
+  before its key (``use_heads``: 'os.path.' of 'os.path.join');
 - a kind is a number (``KINDS``);
 - no row repeats text another column of it holds: a reference's dotted name is its
   qualifier and its last name, which the lookup index needs anyway; a use's expression
@@ -74,13 +75,19 @@ def joined(head: str, tail: int, other: str) -> str:
     return head + other[len(other) - tail:] if tail else head
 
 
-def scope_numbers(scopes: Iterable[str]) -> dict[str, int]:
-    """A number per enclosing definition of a file, the most frequent first (0 and 1 cost no byte)."""
-    return {scope: n for n, (scope, _) in enumerate(Counter(scopes).most_common())}
+def numbered(texts: Iterable[str]) -> dict[str, int]:
+    """A number per text of a file's rows (an enclosing definition, the head of an expression),
+    the most frequent first (0 and 1 cost no byte), texts as frequent in the order of the text
+    (as migrations.USE_HEADS numbers them in SQL)."""
+    ordered = sorted(Counter(texts).items(), key=lambda counted: (-counted[1], counted[0]))
+    return {text: n for n, (text, _) in enumerate(ordered)}
 
 
 REF_COLUMNS = "file_id, seq, last, qualifier, kind, line, col, scope"
-USE_ROW_COLUMNS = "file_id, seq, key, expr, expr_tail, kind, line, col, scope, text, text_tail"
+USE_ROW_COLUMNS = "file_id, seq, key, head, expr_tail, kind, line, col, scope, text, text_tail"
+HEAD = 3  # the position of head in USE_ROW_COLUMNS
+# The same before USE_HEADS: the head as text in every row (a migration before it writes them).
+USE_ROW_COLUMNS_BEFORE_HEADS = USE_ROW_COLUMNS.replace("head", "expr")
 
 # Each table of occurrences, its column of names (the third of its row), and its table of
 # the files that have a name.
@@ -88,22 +95,31 @@ NAME_TABLES = (("refs", "last", "ref_files"), ("uses", "key", "use_files"))
 
 
 def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], uses: Sequence[Use],
-          replacing: bool = False, name_files: bool = True) -> None:
-    """A file's rows of ``scopes``, ``refs`` and ``uses`` (and of ``ref_files`` and
-    ``use_files``): its first (``replacing`` False), or in place of those it has. Replacing
+          replacing: bool = False, name_files: bool = True, heads: bool = True) -> None:
+    """A file's rows of ``scopes``, ``use_heads``, ``refs`` and ``uses`` (and of ``ref_files``
+    and ``use_files``): its first (``replacing`` False), or in place of those it has. Replacing
     writes only the rows that differ from the old ones at the same place in the file's order:
     an edit that moves no name (a change within a line, code added at the end) rewrites only
     the names it touched, where a large file has tens of thousands of rows. ``name_files``
-    False: not the tables of names (a migration before NAME_FILES, which fills them)."""
-    numbers = scope_numbers([*(r.scope for r in references), *(u.scope for u in uses)])
+    False: not the tables of names (a migration before NAME_FILES, which fills them);
+    ``heads`` False: the heads as text in the rows (a migration before USE_HEADS)."""
+    numbers = numbered([*(r.scope for r in references), *(u.scope for u in uses)])
+    ref_rows, use_rows = _ref_rows(file_id, references, numbers), _use_rows(file_id, uses, numbers)
     if replacing:
         db.execute("DELETE FROM scopes WHERE file_id = ?", (file_id,))
     db.executemany("INSERT INTO scopes (file_id, id, qualname) VALUES (?, ?, ?)",
                    ((file_id, n, scope) for scope, n in numbers.items()))
-    ref_rows, use_rows = _ref_rows(file_id, references, numbers), _use_rows(file_id, uses, numbers)
+    use_columns = USE_ROW_COLUMNS_BEFORE_HEADS
+    if heads:
+        use_columns, head_numbers = USE_ROW_COLUMNS, numbered(cast(str, row[HEAD]) for row in use_rows)
+        use_rows = [(*row[:HEAD], head_numbers[cast(str, row[HEAD])], *row[HEAD + 1:]) for row in use_rows]
+        if replacing:
+            db.execute("DELETE FROM use_heads WHERE file_id = ?", (file_id,))
+        db.executemany("INSERT INTO use_heads (file_id, id, head) VALUES (?, ?, ?)",
+                       ((file_id, n, head) for head, n in head_numbers.items()))
     (refs, last, ref_files), (uses_table, key, use_files) = NAME_TABLES
     _put(db, refs, last, ref_files if name_files else None, REF_COLUMNS, file_id, ref_rows, replacing)
-    _put(db, uses_table, key, use_files if name_files else None, USE_ROW_COLUMNS, file_id, use_rows, replacing)
+    _put(db, uses_table, key, use_files if name_files else None, use_columns, file_id, use_rows, replacing)
 
 
 # The rows of ``split_dotted`` and ``cut``, built in loops of their own with the commonest
@@ -121,7 +137,7 @@ def _ref_rows(file_id: int, references: Sequence[Reference], numbers: dict[str, 
 
 def _use_rows(file_id: int, uses: Sequence[Use], numbers: dict[str, int]) -> list[tuple[object, ...]]:
     """``USE_ROW_COLUMNS`` of each use, in order: its expression cut at its key, its text at
-    its expression (``cut``)."""
+    its expression (``cut``), the head of the expression as text yet (``write`` numbers it)."""
     rows: list[tuple[object, ...]] = []
     append, kinds = rows.append, KIND_NUMBER
     for seq, (key, expr, kind, line, column, scope, text) in enumerate(uses):
@@ -167,19 +183,21 @@ def _put(db: apsw.Connection, table: str, name: str, files: str | None, columns:
 
 
 def delete(db: apsw.Connection, file_id: int) -> None:
-    """A file's rows of ``scopes``, ``refs`` and ``uses``, and of ``ref_files`` and ``use_files``."""
+    """A file's rows of ``scopes``, ``use_heads``, ``refs`` and ``uses``, and of ``ref_files`` and ``use_files``."""
     for table, name, files in NAME_TABLES:
         db.execute(f"DELETE FROM {files} WHERE file_id = ? AND {name} IN "
                    f"(SELECT DISTINCT {name} FROM {table} WHERE file_id = ?)", (file_id, file_id))
         db.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
     db.execute("DELETE FROM scopes WHERE file_id = ?", (file_id,))
+    db.execute("DELETE FROM use_heads WHERE file_id = ?", (file_id,))
 
 
-# What a reader selects of ``uses u`` joined to its scope ``s``, in the order ``use`` takes,
-# and its types (the columns').
+# What a reader selects of ``uses u`` joined to its scope ``s`` and its head ``h`` (USE_JOINS),
+# in the order ``use`` takes, and its types (the columns').
 UseRow = tuple[str, str, int, int, int, int, str, str, int]
-USE_COLUMNS = "u.key, u.expr, u.expr_tail, u.kind, u.line, u.col, s.qualname, u.text, u.text_tail"
-SCOPE_JOIN = "JOIN scopes s ON s.file_id = u.file_id AND s.id = u.scope"
+USE_COLUMNS = "u.key, h.head, u.expr_tail, u.kind, u.line, u.col, s.qualname, u.text, u.text_tail"
+USE_JOINS = ("JOIN scopes s ON s.file_id = u.file_id AND s.id = u.scope "
+             "JOIN use_heads h ON h.file_id = u.file_id AND h.id = u.head")
 
 
 def use(key: str, expr: str, expr_tail: int, kind: int, line: int, column: int, scope: str, text: str,
@@ -197,7 +215,7 @@ def read(db: apsw.Connection, file_id: int) -> tuple[list[Reference], list[Use]]
         "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope WHERE r.file_id = ? ORDER BY r.seq",
         (file_id,)).fetchall())
     uses = cast(list[UseRow], db.execute(
-        f"SELECT {USE_COLUMNS} FROM uses u {SCOPE_JOIN} WHERE u.file_id = ? ORDER BY u.seq", (file_id,)).fetchall())
+        f"SELECT {USE_COLUMNS} FROM uses u {USE_JOINS} WHERE u.file_id = ? ORDER BY u.seq", (file_id,)).fetchall())
     return ([Reference(dotted(qualifier, last), KINDS[kind], line, col, scope)
              for qualifier, last, kind, line, col, scope in refs], [use(*row) for row in uses])
 
@@ -216,6 +234,7 @@ def rewrite_renamed(db: apsw.Connection) -> int:
         uses = cast(list[tuple[str, str, str, int, int, str, str]], db.execute(
             "SELECT key, expr, kind, line, col, scope, text FROM uses_before_compact WHERE file_id = ? ORDER BY rowid",
             (file_id,)).fetchall())
-        write(db, file_id, [Reference(*r) for r in references], [Use(*u) for u in uses], name_files=False)
+        write(db, file_id, [Reference(*r) for r in references], [Use(*u) for u in uses], name_files=False,
+              heads=False)
     db.execute("DROP TABLE refs_before_compact; DROP TABLE uses_before_compact")
     return len(files)

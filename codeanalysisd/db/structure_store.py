@@ -94,7 +94,7 @@ class ProjectFacts:
                 # way round, every live file of the project would be probed for every key.
                 f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM use_files n CROSS JOIN files f ON f.id = n.file_id "
                 "CROSS JOIN uses u ON u.file_id = n.file_id AND u.key = n.key "
-                f"{name_rows.SCOPE_JOIN} WHERE n.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
+                f"{name_rows.USE_JOINS} WHERE n.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
                 "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
                 (*some, *numbers, self.project_id)).fetchall())
             yield from ((row[0], name_rows.use(*row[1:])) for row in rows)
@@ -102,7 +102,7 @@ class ProjectFacts:
     def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
         # The types are the columns'.
         rows = cast(list[name_rows.UseRow], self.db.execute(
-            f"SELECT {name_rows.USE_COLUMNS} FROM uses u {name_rows.SCOPE_JOIN} WHERE u.file_id = ? AND u.scope = "
+            f"SELECT {name_rows.USE_COLUMNS} FROM uses u {name_rows.USE_JOINS} WHERE u.file_id = ? AND u.scope = "
             "(SELECT id FROM scopes WHERE file_id = ? AND qualname = ?) ORDER BY u.line, u.col",
             (file_id, file_id, scope)).fetchall())
         return [name_rows.use(*row) for row in rows]

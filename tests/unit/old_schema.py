@@ -117,3 +117,34 @@ def undo_window_texts(db: apsw.Connection) -> None:
         END;
     """)
     db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
+
+
+# What the migration that numbered a use's expression per file (migrations.USE_HEADS) changed,
+# taken back with the rows: the head as text on every row.
+UNDO_USE_HEADS = """
+    CREATE TABLE uses_16 (
+        file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        seq       INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        expr      TEXT NOT NULL,
+        expr_tail INTEGER NOT NULL,
+        kind      INTEGER NOT NULL,
+        line      INTEGER NOT NULL,
+        col       INTEGER NOT NULL,
+        scope     INTEGER NOT NULL,
+        text      TEXT NOT NULL,
+        text_tail INTEGER NOT NULL,
+        PRIMARY KEY (file_id, key, seq)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO uses_16
+        SELECT u.file_id, u.seq, u.key, h.head, u.expr_tail, u.kind, u.line, u.col, u.scope, u.text, u.text_tail
+        FROM uses u JOIN use_heads h ON h.file_id = u.file_id AND h.id = u.head;
+    DROP TRIGGER files_names_delete; DROP TABLE uses; DROP TABLE use_heads;
+    ALTER TABLE uses_16 RENAME TO uses;
+    CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+        DELETE FROM ref_files WHERE file_id = old.id
+            AND last IN (SELECT DISTINCT last FROM refs WHERE file_id = old.id);
+        DELETE FROM use_files WHERE file_id = old.id
+            AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+    END;
+"""

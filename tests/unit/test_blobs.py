@@ -5,7 +5,7 @@ import hashlib
 
 import apsw
 import pytest
-from old_schema import UNDO_NAME_FILES, undo_packed_blobs, undo_window_texts
+from old_schema import UNDO_NAME_FILES, UNDO_USE_HEADS, undo_packed_blobs, undo_window_texts
 
 from codeanalysisd.db import indexing, migrations, packing
 from codeanalysisd.db.store import Store
@@ -77,6 +77,7 @@ def plain_schema_13(tmp_path) -> dict[str, bytes]:
     store.writes.projects.add("/srv/p", roots_overlap)
     store.writes.files.index("p", [update(path, data) for path, data in files.items()])
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
@@ -91,7 +92,8 @@ def test_an_upgrade_packs_every_blob_in_place_and_reads_back_byte_for_byte(tmp_p
     files = plain_schema_13(tmp_path)
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.PACKED_BLOBS, migrations.NAME_FILES, migrations.WINDOW_TEXTS]
+        assert report.applied == [migrations.PACKED_BLOBS, migrations.NAME_FILES, migrations.WINDOW_TEXTS,
+                                  migrations.USE_HEADS]
         for sha, (size, data) in rows(store, "blobs").items():
             plain = packing.unpack(data)
             assert hashlib.sha256(plain).digest() == sha and size == len(plain)

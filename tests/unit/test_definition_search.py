@@ -10,6 +10,7 @@ from old_schema import (
     UNDO_DEFINITION_SEARCH,
     UNDO_FILE_NAMES,
     UNDO_NAME_FILES,
+    UNDO_USE_HEADS,
     undo_packed_blobs,
     undo_window_texts,
 )
@@ -111,6 +112,7 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, FILES)
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
@@ -123,7 +125,7 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
     try:
         assert report.applied == [migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES, migrations.FILE_NAMES,
                                   migrations.PACKED_BLOBS, migrations.NAME_FILES,
-                                  migrations.WINDOW_TEXTS]
+                                  migrations.WINDOW_TEXTS, migrations.USE_HEADS]
         for value in VALUES:
             assert found(again, f"sym:{value}") == expected(FILES, value, False), value
         assert names_index_is_consistent(again)

@@ -8,7 +8,14 @@ import sysconfig
 import textwrap
 
 import pytest
-from old_schema import UNDO_COMPACT_NAMES, UNDO_FILE_NAMES, UNDO_NAME_FILES, undo_packed_blobs, undo_window_texts
+from old_schema import (
+    UNDO_COMPACT_NAMES,
+    UNDO_FILE_NAMES,
+    UNDO_NAME_FILES,
+    UNDO_USE_HEADS,
+    undo_packed_blobs,
+    undo_window_texts,
+)
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -109,10 +116,11 @@ def test_cut_keeps_what_precedes_the_longest_common_ending_and_joined_restores_i
         assert name_rows.joined(head, tail, other) == whole
 
 
-def test_the_most_frequent_scope_gets_the_smallest_number():
-    numbers = name_rows.scope_numbers(["", "A.f", "A.f", "B", "A.f", ""])
+def test_the_most_frequent_scope_or_head_gets_the_smallest_number_ties_by_text():
+    numbers = name_rows.numbered(["", "A.f", "A.f", "B", "A.f", ""])
     assert numbers == {"A.f": 0, "": 1, "B": 2}
-    assert name_rows.scope_numbers([]) == {}
+    assert name_rows.numbered(["os.", "self.", "ü.", "a."]) == {"a.": 0, "os.": 1, "self.": 2, "ü.": 3}
+    assert name_rows.numbered([]) == {}
 
 
 def test_kinds_are_numbered_and_unknown_kinds_ask_for_nothing():
@@ -241,6 +249,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     before = answers(store)
     assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
@@ -259,7 +268,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
-                                  migrations.NAME_FILES, migrations.WINDOW_TEXTS]
+                                  migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -276,6 +285,7 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
@@ -307,6 +317,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
     before = answers(store)
     rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
     store.db.execute(f"PRAGMA user_version = {migrations.NAME_FILES - 1}")
@@ -314,7 +325,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS]
+        assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS]
         assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
         assert answers(again) == before
         assert name_files_agree(again)

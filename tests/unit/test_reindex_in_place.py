@@ -37,12 +37,13 @@ def held(store: Store, path: str) -> tuple[object, ...]:
         "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
         "WHERE c.file_id = ? ORDER BY c.start_line", (file_id,))]
     scopes = store.db.execute("SELECT id, qualname FROM scopes WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
+    heads = store.db.execute("SELECT id, head FROM use_heads WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
     refs = store.db.execute(f"SELECT {name_rows.REF_COLUMNS} FROM refs WHERE file_id = ? ORDER BY seq",
                             (file_id,)).fetchall()
     uses = store.db.execute(f"SELECT {name_rows.USE_ROW_COLUMNS} FROM uses WHERE file_id = ? ORDER BY seq",
                             (file_id,)).fetchall()
     strip = [row[1:] for row in refs], [row[1:] for row in uses]
-    return windows, scopes, strip, name_rows.read(store.db, file_id)
+    return windows, scopes, heads, strip, name_rows.read(store.db, file_id)
 
 
 def _edit(rnd: random.Random, lines: list[str]) -> list[str]:

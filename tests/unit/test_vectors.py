@@ -10,6 +10,7 @@ from old_schema import (
     UNDO_DEFINITION_SEARCH,
     UNDO_FILE_NAMES,
     UNDO_NAME_FILES,
+    UNDO_USE_HEADS,
     undo_packed_blobs,
     undo_window_texts,
 )
@@ -142,6 +143,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     # as the version before header chunks left it
     with store.db:
         store.db.execute("DELETE FROM chunks WHERE symbol = 'copy' AND end_line = 2")
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
         store.db.execute(UNDO_NAME_FILES)
         undo_packed_blobs(store.db)
@@ -153,7 +155,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     assert report.applied == [migrations.HEADER_CHUNKS, migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES,
                               migrations.FILE_NAMES, migrations.PACKED_BLOBS, migrations.NAME_FILES,
-                              migrations.WINDOW_TEXTS]
+                              migrations.WINDOW_TEXTS, migrations.USE_HEADS]
     assert report.chunked_files == 2
     assert sorted(store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks").fetchall()) \
         == sorted(expected)

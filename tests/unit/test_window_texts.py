@@ -4,7 +4,7 @@ leaves no old word behind, and an older database is upgraded in place."""
 
 import apsw
 import pytest
-from old_schema import undo_window_texts
+from old_schema import UNDO_USE_HEADS, undo_window_texts
 
 from codeanalysisd.db import indexing, migrations, stored_text
 from codeanalysisd.db.store import Store
@@ -115,6 +115,7 @@ def schema_15(tmp_path) -> dict[str, object]:
         index(store, path, data)
     answers = answers_of(store)
     with store.db:
+        store.db.execute(UNDO_USE_HEADS)
         undo_window_texts(store.db)
     store.db.execute(f"PRAGMA user_version = {migrations.WINDOW_TEXTS - 1}")
     store.close()
@@ -133,7 +134,7 @@ def test_an_upgrade_packs_every_windows_text_and_answers_as_before(tmp_path):
     plain.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.WINDOW_TEXTS]
+        assert report.applied == [migrations.WINDOW_TEXTS, migrations.USE_HEADS]
         assert {chunk: unpack_window(packed) for chunk, packed in store.db.execute(
             "SELECT chunk, packed FROM window_texts")} == held
         assert texts(store, "m.py") == expected(SOURCE)
