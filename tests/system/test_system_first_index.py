@@ -162,17 +162,30 @@ def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
     and turns of the owner's write thread from the first index), says so in its status, and
     embeds the project once the watcher is done."""
     root, pid = "/srv/first-embed", "first-embed"
-    vectorizer = "codeanalysisd-vectorizer.service"
-    ctl(system, "add", "--no-block", root)
+    vectorizer, watcher = "codeanalysisd-vectorizer.service", "codeanalysisd-watcher.service"
     statuses: list[str] = []  # as they changed; the first may be from before the add (other projects' chunks)
-    while progress(system, pid)["phase"] != "ready":
+
+    def sample() -> str:
         status = system.show(vectorizer, "StatusText")["StatusText"]
         if not statuses or statuses[-1] != status:
             statuses.append(status)
+        return status
+
+    # The vectorizer looks between batches, and a batch it began before the add may outlast
+    # the whole index (the index takes the cores from it). The watcher is held (SIGSTOP, well
+    # inside the 15 s its reports are believed) until the vectorizer has looked once.
+    ctl(system, "add", "--no-block", root)
+    system.systemctl("kill", "--signal=SIGSTOP", watcher)
+    try:
+        wait_until(lambda: sample().startswith("paused: the watcher is indexing"), timeout=10, interval=0.05,
+                   what=f"the vectorizer to pause for the project the watcher has (statuses: {statuses})")
+    finally:
+        system.systemctl("kill", "--signal=SIGCONT", watcher)
+    paused = len(statuses) - 1
+    while progress(system, pid)["phase"] != "ready":
+        sample()
         time.sleep(0.05)
-    paused = [n for n, t in enumerate(statuses) if t.startswith("paused: the watcher is indexing")]
-    assert paused, statuses
-    assert not any(t.startswith("embedding:") for t in statuses[paused[0]:]), statuses
+    assert not any(t.startswith("embedding:") for t in statuses[paused:]), statuses
     # then it embeds the project's chunks
     wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith(("embedding:", "idle")),
                timeout=60, interval=0.1, what="the vectorizer embedding after the index")
