@@ -20,11 +20,8 @@ kind). Each answer is compared between the two versions.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
-import statistics
-import subprocess
 import sys
 import time
 
@@ -95,41 +92,20 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
             "names": len(names), "keys": len(keys), "ref_answers": ref_answers, "use_answers": use_answers}
 
 
-def summary(ms: list[float]) -> str:
-    ordered = sorted(ms)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"
-
-
-def default_before() -> str:
-    added = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "-S", "NAME_FILES = 15", "--",
-                            "codeanalysisd/db/migrations.py"], capture_output=True, text=True, check=True
-                           ).stdout.split()
-    if not added:
-        raise SystemExit("NAME_FILES is not committed yet: give --before REV")
-    return f"{added[-1]}^"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default=None, help="the version to compare with (default: before NAME_FILES)")
-    parser.add_argument("--stdlib", default=None)
-    parser.add_argument("--rounds", type=int, default=3, help="each query's best of this many runs")
-    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
     sys.path.insert(0, str(REPO / "bench"))
     from stdlib_box import default_stdlib
+    from versions import arguments, both, percentiles
 
+    args = arguments(__doc__ or "", "NAME_FILES = 15")
     stdlib = pathlib.Path(args.stdlib or default_stdlib())
     if args.probe:
         print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
         return
-    from versions import other_version, probe_in
-
     probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
-    with other_version(args.before or default_before(), "name_files.") as (work, tree, revision):
-        old = probe_in(tree, __file__, work / "old", *probe_args)
-        new = probe_in(REPO, __file__, work / "new", *probe_args)
+    old, new, revision = both(__file__, args.before, "name_files.", *probe_args)
     print(f"corpus: {stdlib}: {new['files']} files; before: {revision}")
     print(f"packages: {new['package']} and {old['package']}")
     print("\n| | this tree | before |\n| --- | --- | --- |")
@@ -137,13 +113,13 @@ def main() -> None:
         if table in new["sizes"] or table in old["sizes"]:
             print(f"| `{table}` | {new['sizes'].get(table, 0) / 1e6:.1f} MB, {new['counts'].get(table, 0):,} rows "
                   f"| {old['sizes'].get(table, 0) / 1e6:.1f} MB, {old['counts'].get(table, 0):,} rows |")
-    both = (sum(new["sizes"].values()), sum(old["sizes"].values()))
-    print(f"| these tables with their indexes | {both[0] / 1e6:.1f} MB | {both[1] / 1e6:.1f} MB |")
+    together = (sum(new["sizes"].values()), sum(old["sizes"].values()))
+    print(f"| these tables with their indexes | {together[0] / 1e6:.1f} MB | {together[1] / 1e6:.1f} MB |")
     print(f"| index.sqlite3, vacuumed | {new['index_bytes'] / 1e6:.1f} MB | {old['index_bytes'] / 1e6:.1f} MB |")
     print(f"| writing every file (Writes.files.index) | {new['write_s']:.1f} s | {old['write_s']:.1f} s |")
-    print(f"| FindReferences, {new['names']} names, limit 20 | {summary(new['refs_ms'])} "
-          f"| {summary(old['refs_ms'])} |")
-    print(f"| uses by key, {new['keys']} keys | {summary(new['uses_ms'])} | {summary(old['uses_ms'])} |")
+    print(f"| FindReferences, {new['names']} names, limit 20 | {percentiles(new['refs_ms'])} "
+          f"| {percentiles(old['refs_ms'])} |")
+    print(f"| uses by key, {new['keys']} keys | {percentiles(new['uses_ms'])} | {percentiles(old['uses_ms'])} |")
     print("\nobjects (this tree / before):", json.dumps(new["objects"]), json.dumps(old["objects"]))
     same = new["ref_answers"] == old["ref_answers"] and new["use_answers"] == old["use_answers"]
     print(f"every answer equal between the two: {same}")

@@ -3,15 +3,18 @@ out as a `git worktree`, and a probe run in a subprocess against one version's p
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -34,10 +37,48 @@ def other_version(revision: str, prefix: str) -> Iterator[tuple[pathlib.Path, pa
         shutil.rmtree(work, ignore_errors=True)
 
 
-def probe_in(tree: pathlib.Path, script: str, work: pathlib.Path, *args: str) -> dict[str, object]:
+def probe_in(tree: pathlib.Path, script: str, work: pathlib.Path, *args: str) -> dict[str, Any]:
     """``script --probe work *args`` in a subprocess importing the suite from ``tree``: the
     JSON object it prints. ``work`` (its state) is made here."""
     work.mkdir(parents=True)
     out = subprocess.run([sys.executable, script, "--probe", str(work), *args], cwd=tree,
                          env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+def before_adding(text: str, path: str = "codeanalysisd/db/migrations.py") -> str:
+    """The parent of the commit that added ``text`` to ``path``: the version before a change."""
+    added = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "-S", text, "--", path],
+                           capture_output=True, text=True, check=True).stdout.split()
+    if not added:
+        raise SystemExit(f"{text!r} is not committed yet: give --before REV")
+    return f"{added[-1]}^"
+
+
+def arguments(description: str, change: str) -> argparse.Namespace:
+    """The options every in-process comparison of two versions takes; ``--before`` defaults to
+    the version before ``change`` (a line the change added to the migrations)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default=None, help=f"the version to compare with (default: before {change!r})")
+    parser.add_argument("--stdlib", default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="each query's best of this many runs")
+    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.before is None and args.probe is None:
+        args.before = before_adding(change)
+    return args
+
+
+def both(script: str, before: str, prefix: str, *probe_args: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """``script``'s probe run against ``before`` and against this tree, one after the other:
+    (before's, this tree's, before's one-line log)."""
+    with other_version(before, prefix) as (work, tree, revision):
+        old = probe_in(tree, script, work / "old", *probe_args)
+        new = probe_in(REPO, script, work / "new", *probe_args)
+    return old, new, revision
+
+
+def percentiles(ms: list[float]) -> str:
+    ordered = sorted(ms)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"

@@ -21,11 +21,8 @@ query's best of ``--rounds`` runs. Each answer is compared between the two versi
 
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
-import statistics
-import subprocess
 import sys
 import time
 
@@ -100,54 +97,33 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
             "word_answers": word_answers, "case_answers": case_answers}
 
 
-def summary(ms: list[float]) -> str:
-    ordered = sorted(ms)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"
-
-
-def default_before() -> str:
-    added = subprocess.run(["git", "-C", str(REPO), "log", "--format=%H", "-S", "WINDOW_TEXTS = 16", "--",
-                            "codeanalysisd/db/migrations.py"], capture_output=True, text=True, check=True
-                           ).stdout.split()
-    if not added:
-        raise SystemExit("WINDOW_TEXTS is not committed yet: give --before REV")
-    return f"{added[-1]}^"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--before", default=None, help="the version to compare with (default: before WINDOW_TEXTS)")
-    parser.add_argument("--stdlib", default=None)
-    parser.add_argument("--rounds", type=int, default=3, help="each query's best of this many runs")
-    parser.add_argument("--probe", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
     sys.path.insert(0, str(REPO / "bench"))
     from stdlib_box import default_stdlib
+    from versions import arguments, both, percentiles
 
+    args = arguments(__doc__ or "", "WINDOW_TEXTS = 16")
     stdlib = pathlib.Path(args.stdlib or default_stdlib())
     if args.probe:
         print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
         return
-    from versions import other_version, probe_in
-
     probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
-    with other_version(args.before or default_before(), "window_text.") as (work, tree, revision):
-        old = probe_in(tree, __file__, work / "old", *probe_args)
-        new = probe_in(REPO, __file__, work / "new", *probe_args)
+    old, new, revision = both(__file__, args.before, "window_text.", *probe_args)
     print(f"corpus: {stdlib}: {new['files']} files, {new['windows']:,} windows; before: {revision}")
     print(f"packages: {new['package']} and {old['package']}")
     print("\n| | packed beside a contentless index (this tree) | FTS5's own copy (before) |\n| --- | --- | --- |")
     for table in TABLES:
         print(f"| `{table}` | {new['sizes'][table] / 1e6:.1f} MB | {old['sizes'][table] / 1e6:.1f} MB |")
-    both = (sum(new["sizes"].values()), sum(old["sizes"].values()))
-    print(f"| these tables | {both[0] / 1e6:.1f} MB | {both[1] / 1e6:.1f} MB |")
+    together = (sum(new["sizes"].values()), sum(old["sizes"].values()))
+    print(f"| these tables | {together[0] / 1e6:.1f} MB | {together[1] / 1e6:.1f} MB |")
     print(f"| index.sqlite3, vacuumed | {new['index_bytes'] / 1e6:.1f} MB | {old['index_bytes'] / 1e6:.1f} MB |")
     print(f"| writing every file (Writes.files.index) | {new['write_s']:.1f} s | {old['write_s']:.1f} s |")
     for query, ms in new["language"].items():
         print(f"| `{query}` | {ms:.2f} ms | {old['language'][query]:.2f} ms |")
-    print(f"| {new['words']} words of the corpus | {summary(new['words_ms'])} | {summary(old['words_ms'])} |")
-    print(f"| the same with case:yes | {summary(new['case_ms'])} | {summary(old['case_ms'])} |")
+    print(f"| {new['words']} words of the corpus | {percentiles(new['words_ms'])} | {percentiles(old['words_ms'])} |")
+    print(f"| the same with case:yes | {percentiles(new['case_ms'])} | {percentiles(old['case_ms'])} |")
     print("\nobjects (this tree / before):", json.dumps(new["objects"]), json.dumps(old["objects"]))
     keys = ("language_answers", "word_answers", "case_answers")
     same = all(new[k] == old[k] for k in keys)
