@@ -26,29 +26,17 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
 TABLES = ("refs", "uses", "ref_files", "use_files", "use_heads")
 
 
 def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, object]:
     """Run inside one version's tree (``codeanalysisd`` imported from it)."""
     import apsw
+    from versions import index_in_process
 
     import codeanalysisd
-    from codeanalysisd.db.store import Store
-    from codeanalysisd.paths import roots_overlap
-    from codeanalysisd.repair.disk import from_bytes
 
-    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
-    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
-    project = store.writes.projects.add(str(stdlib), roots_overlap).id
-    write = 0.0
-    for at in range(0, len(files), 64):
-        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
-                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
-        started = time.perf_counter()
-        store.writes.files.index(project, batch)
-        write += time.perf_counter() - started
+    store, project, files, write = index_in_process(stdlib, work)
     db = store.db
     lasts = [n for (n,) in db.execute("SELECT DISTINCT last FROM refs ORDER BY last")]
     commonest = [n for (n,) in db.execute("SELECT last FROM refs GROUP BY last ORDER BY count(*) DESC, last LIMIT 20")]
@@ -86,7 +74,7 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
     counts = {t: vacuumed.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in sizes}
     total = (work / "index.sqlite3").stat().st_size
     vacuumed.close()
-    return {"package": codeanalysisd.__file__, "files": len(files), "write_s": write, "sizes": sizes,
+    return {"package": codeanalysisd.__file__, "files": files, "write_s": write, "sizes": sizes,
             "objects": objects, "counts": counts, "index_bytes": total,
             "refs_ms": [s * 1000 for s in refs], "uses_ms": [s * 1000 for s in uses],
             "names": len(names), "keys": len(keys), "ref_answers": ref_answers, "use_answers": use_answers}
@@ -96,18 +84,13 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
 
 def main() -> None:
     sys.path.insert(0, str(REPO / "bench"))
-    from stdlib_box import default_stdlib
-    from versions import arguments, both, percentiles
+    from versions import compared, percentiles
 
-    args = arguments(__doc__ or "", "NAME_FILES = 15")
-    stdlib = pathlib.Path(args.stdlib or default_stdlib())
-    if args.probe:
-        print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
+    ran = compared(__file__, __doc__ or "", "NAME_FILES = 15", probe)
+    if ran is None:
         return
-    probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
-    old, new, revision = both(__file__, args.before, "name_files.", *probe_args)
+    old, new, revision, stdlib = ran
     print(f"corpus: {stdlib}: {new['files']} files; before: {revision}")
-    print(f"packages: {new['package']} and {old['package']}")
     print("\n| | this tree | before |\n| --- | --- | --- |")
     for table in TABLES:
         if table in new["sizes"] or table in old["sizes"]:

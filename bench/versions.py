@@ -13,7 +13,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -69,16 +70,56 @@ def arguments(description: str, change: str) -> argparse.Namespace:
     return args
 
 
-def both(script: str, before: str, prefix: str, *probe_args: str) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """``script``'s probe run against ``before`` and against this tree, one after the other:
-    (before's, this tree's, before's one-line log)."""
-    with other_version(before, prefix) as (work, tree, revision):
+Probe = Callable[[pathlib.Path, pathlib.Path, int], dict[str, object]]
+
+
+def compared(script: str, description: str, change: str, probe: Probe
+             ) -> tuple[dict[str, Any], dict[str, Any], str, pathlib.Path] | None:
+    """A comparison's command line: in a probe (``--probe WORK``), ``probe(stdlib, work,
+    rounds)`` printed as JSON, and None; otherwise ``script``'s probe run against ``--before``
+    and then against this tree, one after the other: (before's, this tree's, before's one-line
+    log, the corpus)."""
+    from stdlib_box import default_stdlib
+
+    args = arguments(description, change)
+    stdlib = pathlib.Path(args.stdlib or default_stdlib())
+    if args.probe:
+        print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
+        return None
+    probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
+    with other_version(args.before, pathlib.Path(script).stem + ".") as (work, tree, revision):
         old = probe_in(tree, script, work / "old", *probe_args)
         new = probe_in(REPO, script, work / "new", *probe_args)
-    return old, new, revision
+    print(f"packages: {new['package']} and {old['package']}")
+    return old, new, revision, stdlib
 
 
 def percentiles(ms: list[float]) -> str:
     ordered = sorted(ms)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     return f"p50 {statistics.median(ordered):.3f} ms, p99 {p99:.3f} ms, max {ordered[-1]:.3f} ms"
+
+
+# What bench/db_size.py's copy of the standard library leaves out.
+LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
+
+
+def index_in_process(stdlib: pathlib.Path, work: pathlib.Path) -> tuple[Any, str, int, float]:
+    """In a probe: the standard library indexed into a store in ``work`` by the version of the
+    suite imported (``Writes.files.index``, batches of 64). Returns (the store, open; the
+    project; the files; the seconds spent writing)."""
+    from codeanalysisd.db.store import Store
+    from codeanalysisd.paths import roots_overlap
+    from codeanalysisd.repair.disk import from_bytes
+
+    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
+    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
+    project = store.writes.projects.add(str(stdlib), roots_overlap).id
+    write = 0.0
+    for at in range(0, len(files), 64):
+        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
+                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
+        started = time.perf_counter()
+        store.writes.files.index(project, batch)
+        write += time.perf_counter() - started
+    return store, project, len(files), write

@@ -27,7 +27,6 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
 TABLES = ("fts", "window_texts", "text_chunks")
 EVERY_NTH_TERM = 400
 
@@ -36,22 +35,11 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
     """Run inside one version's tree (``codeanalysisd`` imported from it)."""
     import apsw
     from index_probe import LANGUAGE_QUERIES
+    from versions import index_in_process
 
     import codeanalysisd
-    from codeanalysisd.db.store import Store
-    from codeanalysisd.paths import roots_overlap
-    from codeanalysisd.repair.disk import from_bytes
 
-    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
-    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
-    project = store.writes.projects.add(str(stdlib), roots_overlap).id
-    write = 0.0
-    for at in range(0, len(files), 64):
-        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
-                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
-        started = time.perf_counter()
-        store.writes.files.index(project, batch)
-        write += time.perf_counter() - started
+    store, _, files, write = index_in_process(stdlib, work)
     db = store.db
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.bench_terms USING fts5vocab(main, 'fts', 'row')")
     terms = [t for (t,) in db.execute("SELECT term FROM temp.bench_terms ORDER BY term") if len(t) >= 3]
@@ -87,7 +75,7 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
     windows = vacuumed.execute("SELECT count(*) FROM text_chunks").fetchone()[0]
     total = (work / "index.sqlite3").stat().st_size
     vacuumed.close()
-    return {"package": codeanalysisd.__file__, "files": len(files), "write_s": write,
+    return {"package": codeanalysisd.__file__, "files": files, "write_s": write,
             "sizes": {"fts": fts, "window_texts": sizes.get("window_texts", 0),
                       "text_chunks": sizes.get("text_chunks", 0)},
             "objects": objects, "windows": windows, "index_bytes": total,
@@ -101,18 +89,13 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
 
 def main() -> None:
     sys.path.insert(0, str(REPO / "bench"))
-    from stdlib_box import default_stdlib
-    from versions import arguments, both, percentiles
+    from versions import compared, percentiles
 
-    args = arguments(__doc__ or "", "WINDOW_TEXTS = 16")
-    stdlib = pathlib.Path(args.stdlib or default_stdlib())
-    if args.probe:
-        print(json.dumps(probe(stdlib, pathlib.Path(args.probe), args.rounds)))
+    ran = compared(__file__, __doc__ or "", "WINDOW_TEXTS = 16", probe)
+    if ran is None:
         return
-    probe_args = ("--stdlib", str(stdlib), "--rounds", str(args.rounds))
-    old, new, revision = both(__file__, args.before, "window_text.", *probe_args)
+    old, new, revision, stdlib = ran
     print(f"corpus: {stdlib}: {new['files']} files, {new['windows']:,} windows; before: {revision}")
-    print(f"packages: {new['package']} and {old['package']}")
     print("\n| | packed beside a contentless index (this tree) | FTS5's own copy (before) |\n| --- | --- | --- |")
     for table in TABLES:
         print(f"| `{table}` | {new['sizes'][table] / 1e6:.1f} MB | {old['sizes'][table] / 1e6:.1f} MB |")
