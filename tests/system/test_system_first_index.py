@@ -178,7 +178,9 @@ def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
     system.systemctl("kill", "--signal=SIGSTOP", watcher)
     try:
         wait_until(lambda: sample().startswith("paused: the watcher is indexing"), timeout=10, interval=0.05,
-                   what=f"the vectorizer to pause for the project the watcher has (statuses: {statuses})")
+                   what="the vectorizer to pause for the project the watcher has")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; its statuses: {statuses}") from None
     finally:
         system.systemctl("kill", "--signal=SIGCONT", watcher)
     paused = len(statuses) - 1
