@@ -172,9 +172,18 @@ def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
         return status
 
     # The vectorizer looks between batches, and a batch it began before the add may outlast
-    # the whole index (the index takes the cores from it). The watcher is held (SIGSTOP, well
-    # inside the 15 s its reports are believed) until the vectorizer has looked once.
+    # the whole index (the index takes the cores from it); an idle one looks when chunks are
+    # written. So once the watcher has written the project's first files (their chunks are
+    # then pending), it is held (SIGSTOP, well inside the 15 s its reports are believed) until
+    # the vectorizer has looked.
     ctl(system, "add", "--no-block", root)
+
+    def begun() -> dict | None:
+        now = progress(system, pid)
+        return now if now["phase"] == "ready" or now["done"] > 0 else None
+
+    first = wait_until(begun, timeout=60, interval=0.02, what="the watcher to write the project's first files")
+    assert first["phase"] != "ready", f"the index was over before the test could hold it: {first}"
     system.systemctl("kill", "--signal=SIGSTOP", watcher)
     try:
         wait_until(lambda: sample().startswith("paused: the watcher is indexing"), timeout=10, interval=0.05,
