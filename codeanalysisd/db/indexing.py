@@ -230,26 +230,27 @@ def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
     return packing.unpack(row[0]) if row else None
 
 
+def _pack_in_place(db: apsw.Connection, table: str, key: str, column: str) -> int:
+    """Pack every value of ``table``'s ``column`` in place, a row at a time (a migration's
+    step, in its transaction); returns how many."""
+    # All keys read before any row is written; the types are the columns'.
+    keys = cast(list[tuple[object]], db.execute(f"SELECT {key} FROM {table}").fetchall())
+    for (value,) in keys:
+        (plain,) = cast(tuple[bytes], db.execute(f"SELECT {column} FROM {table} WHERE {key} = ?",
+                                                 (value,)).fetchone())
+        db.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (packing.pack(plain), value))
+    return len(keys)
+
+
 def pack_blobs(db: apsw.Connection) -> int:
-    """Pack every content of ``blobs`` (migrations.PACKED_BLOBS, in its transaction); returns how many."""
-    # All read before any is written; the types are the columns'.
-    shas = cast(list[tuple[bytes]], db.execute("SELECT sha256 FROM blobs").fetchall())
-    for (sha256,) in shas:
-        (data,) = cast(tuple[bytes], db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone())
-        db.execute("UPDATE blobs SET data = ? WHERE sha256 = ?", (packing.pack(data), sha256))
-    return len(shas)
+    """Pack every content of ``blobs`` (migrations.PACKED_BLOBS); returns how many."""
+    return _pack_in_place(db, "blobs", "sha256", "data")
 
 
 def pack_window_texts(db: apsw.Connection) -> int:
-    """Pack every window's text (migrations.WINDOW_TEXTS, in its transaction); returns how many."""
-    # All read before any is written; the types are the columns'.
-    chunks = cast(list[tuple[int]], db.execute("SELECT chunk FROM window_texts").fetchall())
-    for (chunk,) in chunks:
-        (plain,) = cast(tuple[bytes], db.execute("SELECT packed FROM window_texts WHERE chunk = ?",
-                                                 (chunk,)).fetchone())
-        # plain: the text's UTF-8, as the migration copied it; pack_window(text) packs the same.
-        db.execute("UPDATE window_texts SET packed = ? WHERE chunk = ?", (packing.pack(plain), chunk))
-    return len(chunks)
+    """Pack every window's text (migrations.WINDOW_TEXTS); returns how many. The migration
+    copied each as its UTF-8, which pack_window packs the same."""
+    return _pack_in_place(db, "window_texts", "chunk", "packed")
 
 
 def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> bool:
