@@ -69,15 +69,14 @@ def contents(work: pathlib.Path) -> dict[str, object]:
     """What a database answers, keyed so that two versions' can be compared (ids left out)."""
     sys.path.insert(0, str(REPO))
     from codeanalysisd.db.store import Store
-    from codeanalysisd.db.stored_text import unpack_window
+    from codeanalysisd.db.stored_text import stored_windows
 
     store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
     try:
         db = store.db
         # Opened by this tree's Store, both versions' databases are of its schema.
-        windows = [(path, start, unpack_window(packed)) for path, start, packed in db.execute(
-            "SELECT f.path, c.start_line, w.packed FROM text_chunks c JOIN files f ON f.id = c.file_id "
-            "JOIN window_texts w ON w.chunk = c.id ORDER BY 1, 2")]
+        windows = [(path, start, text) for file_id, path in db.execute("SELECT id, path FROM files ORDER BY path")
+                   for start, (_, text) in sorted(stored_windows(db, file_id).items())]
         definitions = db.execute(
             "SELECT f.path, d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, d.bases, "
             "d.signature, d.docstring, d.parent FROM definitions d JOIN files f ON f.id = d.file_id "

@@ -22,7 +22,7 @@ from codeanalysisd.db import history, name_rows, packing
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import insert_many, returned_id
-from codeanalysisd.db.stored_text import WINDOW, decoded, pack_window, stored_lines, unpack_window, window
+from codeanalysisd.db.stored_text import WINDOW, decoded, pack_window, stored_lines, stored_windows, window
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.facts import Definition
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
@@ -154,10 +154,7 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacin
     segment of its index whenever SQLite opens a statement savepoint (for a statement that
     fires a trigger or deletes many rows, as the next file's first ones do), and a segment
     per window cost more in merging them than the windows themselves."""
-    # The types are the columns'.
-    old = cast(dict[int, tuple[int, bytes]], {start: (chunk, packed) for chunk, start, packed in db.execute(
-        "SELECT c.id, c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
-        "WHERE c.file_id = ?", (file_id,))}) if replacing else {}
+    old = stored_windows(db, file_id) if replacing else {}
     new: list[tuple[int, str]] = []
     changed: list[tuple[str, int]] = []
     for start in range(1, len(lines) + 1, WINDOW):
@@ -167,7 +164,7 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacin
             chunk = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                            (file_id, start)))
             new.append((chunk, text))
-        elif unpack_window(had[1]) != text:
+        elif had[1] != text:
             changed.append((text, had[0]))
     for chunk, _ in old.values():
         db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its text (text_chunks_delete)

@@ -12,7 +12,8 @@ unpacking a window alone costs a few microseconds (``bench/window_text.py``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import cast
 
 import apsw
 
@@ -68,6 +69,15 @@ def pack_window(text: str) -> bytes:
 
 def unpack_window(packed: bytes) -> str:
     return packing.unpack(packed).decode()
+
+
+def stored_windows(db: apsw.Connection, file_id: int) -> dict[int, tuple[int, str]]:
+    """A file's full-text windows as the index keeps them: first line → (window id, text)."""
+    # The types are the columns'.
+    rows = cast(Iterable[tuple[int, int, bytes]], db.execute(
+        "SELECT c.id, c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
+        "WHERE c.file_id = ?", (file_id,)))
+    return {start: (chunk, unpack_window(packed)) for chunk, start, packed in rows}
 
 
 class WindowText:

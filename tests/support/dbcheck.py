@@ -26,7 +26,7 @@ def files(project: str) -> dict:
 
 def rows(project: str) -> dict:
     from codeanalysisd.db import name_rows
-    from codeanalysisd.db.stored_text import unpack_window
+    from codeanalysisd.db.stored_text import stored_windows
 
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
@@ -45,9 +45,7 @@ def rows(project: str) -> dict:
             "refs": sorted(references),
             "imports": sorted(db.execute("SELECT module, name, line FROM imports WHERE file_id = ?",
                                          (fid,)).fetchall()),
-            "fts": sorted((start, unpack_window(packed)) for start, packed in db.execute(
-                "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
-                "WHERE c.file_id = ?", (fid,))),
+            "fts": sorted((start, text) for start, (_, text) in stored_windows(db, fid).items()),
             "bindings": sorted(db.execute("SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?",
                                           (fid,)).fetchall()),
             "uses": sorted(uses),

@@ -10,7 +10,7 @@ import pytest
 
 from codeanalysisd.db import name_rows
 from codeanalysisd.db.store import Store
-from codeanalysisd.db.stored_text import unpack_window
+from codeanalysisd.db.stored_text import stored_windows
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.query_language import parse
 from codeanalysisd.repair.disk import from_bytes
@@ -33,9 +33,7 @@ def index(store: Store, path: str, data: bytes) -> None:
 def held(store: Store, path: str) -> tuple[object, ...]:
     """Everything the index holds derived from one file's content, ids left out."""
     (file_id,) = store.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
-    windows = [(start, unpack_window(packed)) for start, packed in store.db.execute(
-        "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
-        "WHERE c.file_id = ? ORDER BY c.start_line", (file_id,))]
+    windows = sorted((start, text) for start, (_, text) in stored_windows(store.db, file_id).items())
     scopes = store.db.execute("SELECT id, qualname FROM scopes WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
     heads = store.db.execute("SELECT id, head FROM use_heads WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
     refs = store.db.execute(f"SELECT {name_rows.REF_COLUMNS} FROM refs WHERE file_id = ? ORDER BY seq",

@@ -8,7 +8,7 @@ from old_schema import UNDO_USE_HEADS, undo_window_texts
 
 from codeanalysisd.db import indexing, migrations, stored_text
 from codeanalysisd.db.store import Store
-from codeanalysisd.db.stored_text import WINDOW, WindowText, pack_window, unpack_window, window
+from codeanalysisd.db.stored_text import WINDOW, WindowText, pack_window, stored_windows, unpack_window, window
 from codeanalysisd.index import chunking
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.repair.disk import from_bytes
@@ -30,7 +30,8 @@ def windows(store: Store, path: str) -> dict[int, tuple[int, bytes]]:
 
 
 def texts(store: Store, path: str) -> dict[int, str]:
-    return {start: unpack_window(packed) for start, (_, packed) in windows(store, path).items()}
+    (file_id,) = store.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+    return {start: text for start, (_, text) in stored_windows(store.db, file_id).items()}
 
 
 def expected(data: bytes) -> dict[int, str]:
