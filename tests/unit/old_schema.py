@@ -148,3 +148,24 @@ UNDO_USE_HEADS = """
             AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
     END;
 """
+
+
+def back_to(db: apsw.Connection, version: int) -> None:
+    """The database as schema ``version`` left it: every migration after it that changed what
+    an older version would read taken back, newest first, in one transaction, and
+    ``user_version`` set to it."""
+    from codeanalysisd.db import migrations
+
+    undo = {
+        migrations.USE_HEADS: lambda: db.execute(UNDO_USE_HEADS),
+        migrations.WINDOW_TEXTS: lambda: undo_window_texts(db),
+        migrations.NAME_FILES: lambda: db.execute(UNDO_NAME_FILES),
+        migrations.PACKED_BLOBS: lambda: undo_packed_blobs(db),
+        migrations.FILE_NAMES: lambda: db.execute(UNDO_FILE_NAMES),
+        migrations.COMPACT_NAMES: lambda: db.execute(UNDO_COMPACT_NAMES),
+        migrations.DEFINITION_SEARCH: lambda: db.execute(UNDO_DEFINITION_SEARCH),
+    }
+    with db:
+        for later in sorted((v for v in undo if v > version), reverse=True):
+            undo[later]()
+    db.execute(f"PRAGMA user_version = {version}")

@@ -5,7 +5,7 @@ import hashlib
 
 import apsw
 import pytest
-from old_schema import UNDO_NAME_FILES, UNDO_USE_HEADS, undo_packed_blobs, undo_window_texts
+from old_schema import back_to
 
 from codeanalysisd.db import indexing, migrations, packing
 from codeanalysisd.db.store import Store
@@ -76,12 +76,7 @@ def plain_schema_13(tmp_path) -> dict[str, bytes]:
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     store.writes.projects.add("/srv/p", roots_overlap)
     store.writes.files.index("p", [update(path, data) for path, data in files.items()])
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-        undo_packed_blobs(store.db)
-    store.db.execute(f"PRAGMA user_version = {migrations.PACKED_BLOBS - 1}")
+    back_to(store.db, migrations.PACKED_BLOBS - 1)
     assert sorted(size for size, _ in rows(store, "blobs").values()) == sorted(map(len, files.values()))
     assert {data for _, data in rows(store, "blobs").values()} == set(files.values())
     store.close()

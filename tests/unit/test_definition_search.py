@@ -5,15 +5,7 @@ computed in Python from the files' text."""
 import re
 
 import pytest
-from old_schema import (
-    UNDO_COMPACT_NAMES,
-    UNDO_DEFINITION_SEARCH,
-    UNDO_FILE_NAMES,
-    UNDO_NAME_FILES,
-    UNDO_USE_HEADS,
-    undo_packed_blobs,
-    undo_window_texts,
-)
+from old_schema import back_to
 
 from codeanalysisd.db import migrations
 from codeanalysisd.db.store import Store
@@ -111,15 +103,7 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, FILES)
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-        undo_packed_blobs(store.db)
-        store.db.execute(UNDO_FILE_NAMES)
-        store.db.execute(UNDO_COMPACT_NAMES)
-        store.db.execute(UNDO_DEFINITION_SEARCH)
-    store.db.execute(f"PRAGMA user_version = {migrations.DEFINITION_SEARCH - 1}")
+    back_to(store.db, migrations.DEFINITION_SEARCH - 1)
     store.close()
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:

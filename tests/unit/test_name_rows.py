@@ -8,14 +8,7 @@ import sysconfig
 import textwrap
 
 import pytest
-from old_schema import (
-    UNDO_COMPACT_NAMES,
-    UNDO_FILE_NAMES,
-    UNDO_NAME_FILES,
-    UNDO_USE_HEADS,
-    undo_packed_blobs,
-    undo_window_texts,
-)
+from old_schema import back_to
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -248,14 +241,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     ids = file_ids(store)
     before = answers(store)
     assert before["references"]["formatdate"] and before["keyed"][("call",)] and before["in"]
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-        undo_packed_blobs(store.db)
-        store.db.execute(UNDO_FILE_NAMES)
-        store.db.execute(UNDO_COMPACT_NAMES)
-    store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
+    back_to(store.db, migrations.COMPACT_NAMES - 1)
     # the rows as schema 11 held them: the facts, with the scope and kind spelled out on each
     for path, data in files().items():
         facts = extract(data)
@@ -284,14 +270,7 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-        undo_packed_blobs(store.db)
-        store.db.execute(UNDO_FILE_NAMES)
-        store.db.execute(UNDO_COMPACT_NAMES)
-    store.db.execute(f"PRAGMA user_version = {migrations.COMPACT_NAMES - 1}")
+    back_to(store.db, migrations.COMPACT_NAMES - 1)
     schema = store.db.execute("SELECT sql FROM sqlite_schema ORDER BY name").fetchall()
     rows = {t: store.db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("refs", "uses")}
 
@@ -316,11 +295,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
     index(store, files())
     before = answers(store)
     rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-    store.db.execute(f"PRAGMA user_version = {migrations.NAME_FILES - 1}")
+    back_to(store.db, migrations.NAME_FILES - 1)
     store.close()
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))

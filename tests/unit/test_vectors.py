@@ -5,15 +5,7 @@ import hashlib
 import apsw
 import numpy as np
 import pytest
-from old_schema import (
-    UNDO_COMPACT_NAMES,
-    UNDO_DEFINITION_SEARCH,
-    UNDO_FILE_NAMES,
-    UNDO_NAME_FILES,
-    UNDO_USE_HEADS,
-    undo_packed_blobs,
-    undo_window_texts,
-)
+from old_schema import back_to
 
 from codeanalysisd.db import migrations, vectors
 from codeanalysisd.db.store import Store
@@ -143,14 +135,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     # as the version before header chunks left it
     with store.db:
         store.db.execute("DELETE FROM chunks WHERE symbol = 'copy' AND end_line = 2")
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-        store.db.execute(UNDO_NAME_FILES)
-        undo_packed_blobs(store.db)
-        store.db.execute(UNDO_FILE_NAMES)
-        store.db.execute(UNDO_COMPACT_NAMES)
-        store.db.execute(UNDO_DEFINITION_SEARCH)
-    store.db.execute(f"PRAGMA user_version = {migrations.HEADER_CHUNKS - 1}")
+    back_to(store.db, migrations.HEADER_CHUNKS - 1)
     store.close()
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     assert report.applied == [migrations.HEADER_CHUNKS, migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES,

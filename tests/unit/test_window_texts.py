@@ -4,7 +4,7 @@ leaves no old word behind, and an older database is upgraded in place."""
 
 import apsw
 import pytest
-from old_schema import UNDO_USE_HEADS, undo_window_texts
+from old_schema import back_to
 
 from codeanalysisd.db import indexing, migrations, stored_text
 from codeanalysisd.db.store import Store
@@ -115,10 +115,7 @@ def schema_15(tmp_path) -> dict[str, object]:
     for path, data in {"m.py": SOURCE, **ODD}.items():
         index(store, path, data)
     answers = answers_of(store)
-    with store.db:
-        store.db.execute(UNDO_USE_HEADS)
-        undo_window_texts(store.db)
-    store.db.execute(f"PRAGMA user_version = {migrations.WINDOW_TEXTS - 1}")
+    back_to(store.db, migrations.WINDOW_TEXTS - 1)
     store.close()
     return answers
 
