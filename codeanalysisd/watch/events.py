@@ -43,13 +43,14 @@ class _Handler(pyinotify.ProcessEvent):
         if root is not None and event.mask & ROOT_GONE:
             self.owner.on_root_gone(root)
         else:
-            self.owner.on_path(event.pathname, event.mask)
+            # a rename's new half: pyinotify pairs it with the old half by the kernel's cookie
+            self.owner.on_path(event.pathname, event.mask, getattr(event, "src_pathname", None))
 
 
 class Inotify:
     """One inotify instance for all projects, read from the asyncio loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_path: Callable[[str, int], None],
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_path: Callable[[str, int, str | None], None],
                  on_overflow: Callable[[], None], on_root_gone: Callable[[str], None], max_watches: int = 0) -> None:
         self.on_path, self.on_overflow, self.on_root_gone = on_path, on_overflow, on_root_gone
         self.wm = pyinotify.WatchManager()

@@ -11,6 +11,9 @@ other event starts the wait again, as another save may be under way.
 A path the index does not hold waits in every case: it may be the new half of a move (a
 rename, or a copy and a delete), which is found only when both halves are looked at
 together (watch/sync.find_moves), and keeps the file's identity without parsing it again.
+The two halves of one rename are due at the same moment: their events come microseconds
+apart, and a wait counted from each would let a look fall between them, which would take
+the move for a deletion and a new file.
 
 A restore needs no wait: its client renames the file into place and only then records the
 restore, and the DB owner holds back a read of a restore's bytes until that record comes
@@ -41,3 +44,10 @@ def quiet_since(mask: int, before: float | None, now: float, indexed: bool) -> f
     if before is not None and mask & pyinotify.IN_ATTRIB and now - before >= SETTLE:
         return before
     return now
+
+
+def with_its_source(waiting: dict[str, float], rel: str, source: str | None) -> None:
+    """After the new half of a rename, ``rel``, was counted in ``waiting`` (path -> what its
+    quiet period counts from): its old half, ``source``, if it waits there too, waits as long."""
+    if source is not None and source in waiting:
+        waiting[source] = waiting[rel]

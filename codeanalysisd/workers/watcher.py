@@ -21,7 +21,7 @@ from codeanalysisd.records import Counters, ProjectInfo
 from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.watch.behind import ShowGate
 from codeanalysisd.watch.events import Inotify
-from codeanalysisd.watch.settle import AT_ONCE, SETTLE, quiet_since
+from codeanalysisd.watch.settle import AT_ONCE, SETTLE, quiet_since, with_its_source
 from codeanalysisd.watch.sync import ProjectSync
 from codeanalysisd.workers.loop import OwnerLink, wake_on_changes
 
@@ -70,7 +70,8 @@ class Watcher:
                 return sync, os.path.relpath(path, sync.root) if path != sync.root else ""
         return None
 
-    def on_path(self, path: str, mask: int) -> None:
+    def on_path(self, path: str, mask: int, moved_from: str | None = None) -> None:
+        """An event at ``path``; ``moved_from``: where it was, for the new half of a rename."""
         found = self._project_of(path)
         if found is None:
             return
@@ -91,6 +92,9 @@ class Watcher:
         else:
             indexed = sync.known.get(rel)
             paths[rel] = quiet_since(mask, paths.get(rel), now, indexed is not None and indexed.live)
+        source = self._project_of(moved_from) if moved_from is not None else None
+        if source is not None and source[0] is sync:
+            with_its_source(paths, rel, source[1])
         self.backlog_changed.set()
         self.wake.set()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyinotify
 import pytest
 
-from codeanalysisd.watch.settle import SETTLE, quiet_since
+from codeanalysisd.watch.settle import SETTLE, quiet_since, with_its_source
 
 NOW = 1000.0
 # Just past, and just short of, the quiet period (the clock's floats do not add exactly).
@@ -69,3 +69,31 @@ def test_a_path_the_index_does_not_hold_waits_until_quiet(mask: int) -> None:
     since = quiet_since(mask, None, NOW, False)
     assert not due(since, NOW + SHORT)
     assert due(since, NOW + PAST)
+
+
+def test_the_two_halves_of_a_rename_are_due_together() -> None:
+    # `mv a.py b.py`: IN_MOVED_FROM a.py, then IN_MOVED_TO b.py a few microseconds later; a
+    # look at the first moment a.py is due must see b.py too, or the move reads as a deletion
+    waiting = {"a.py": quiet_since(pyinotify.IN_MOVED_FROM, None, NOW, True)}
+    waiting["b.py"] = quiet_since(pyinotify.IN_MOVED_TO, None, NOW + 0.000005, False)
+    moment = NOW + SETTLE + 0.000002  # a.py's wait is over, b.py's is not
+    assert due(waiting["a.py"], moment) and not due(waiting["b.py"], moment)
+    with_its_source(waiting, "b.py", "a.py")
+    assert waiting["a.py"] == waiting["b.py"]
+    assert not due(waiting["a.py"], moment)
+
+
+def test_a_rename_onto_an_indexed_file_makes_its_source_due_at_once_too() -> None:
+    # an editor's save by rename: the temporary file goes with the file it replaced
+    waiting = {".a.py.tmp": quiet_since(pyinotify.IN_MOVED_FROM, None, NOW, False)}
+    waiting["a.py"] = quiet_since(pyinotify.IN_MOVED_TO, None, NOW + 0.000005, True)
+    with_its_source(waiting, "a.py", ".a.py.tmp")
+    assert due(waiting[".a.py.tmp"], NOW) and due(waiting["a.py"], NOW)
+
+
+def test_a_source_not_waiting_is_left_alone() -> None:
+    # its half was looked at already, or it lies in another project (or none)
+    waiting = {"b.py": quiet_since(pyinotify.IN_MOVED_TO, None, NOW, False)}
+    with_its_source(waiting, "b.py", "a.py")
+    with_its_source(waiting, "b.py", None)
+    assert waiting == {"b.py": NOW}
