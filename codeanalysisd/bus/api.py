@@ -145,7 +145,7 @@ def _table(*calls: Call) -> dict[str, Call]:
 # org.codeanalysis1.Worker: what the workers call on the owner.
 WORKER = _table(
     _call("ReportProgress", (Str, Str, Counters)),
-    _call("ReportPending", (Pending,)),
+    _call("ReportPending", (Pending, Double)),  # projects, read_to
     _call("Projects", (UInt32, UInt32), (ProjectsFull,)),  # offset, limit
     _call("FileStates", (Str,), (FileStates,)),
     _call("IndexFiles", (Str, FileBatch), (UInt32,)),

@@ -36,8 +36,8 @@ class OwnerClient:
     async def report_progress(self, worker: str, state: str, counters: Counters) -> None:
         await self._worker("ReportProgress", worker, state, counters.as_dict())
 
-    async def report_pending(self, rows: list[api.PendingRow]) -> None:
-        await self._worker("ReportPending", [list(r) for r in rows])
+    async def report_pending(self, rows: list[api.PendingRow], read_to: float) -> None:
+        await self._worker("ReportPending", [list(r) for r in rows], read_to)
 
     async def file_states(self, project: str) -> list[api.StateRow]:
         (rows,) = await self._worker("FileStates", project)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dbus_fast import DBusError
@@ -19,7 +20,7 @@ from codeanalysisd.bus.api import LIST_PAGE
 from codeanalysisd.db.store import Reads
 from codeanalysisd.names import WORKER_UNITS
 from codeanalysisd.owner.parsers import watcher_busy
-from codeanalysisd.owner.reports import WATCHER_FRESH, WATCHER_HAS, Freshness, Progress, freshness, progress
+from codeanalysisd.owner.reports import STALE, WATCHER_FRESH, WATCHER_HAS, Freshness, Progress, freshness, progress
 from codeanalysisd.records import ProjectInfo
 
 if TYPE_CHECKING:  # the core imports the repair, which asks here whose a project is
@@ -70,6 +71,39 @@ async def index_progress(core: OwnerCore, view: View, key: str) -> list[Progress
     watcher = await _watcher_state(core)
     now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
     return [progress(p, watcher, core.reports, now, max_age) for p in projects]
+
+
+# How long the owner waits for the watcher to say it has read every change on disk up to a
+# repair batch's arrival (a report on BacklogWanted comes within its BACKLOG_GAP when idle).
+WATCHER_ANSWER = 2.0
+
+
+async def leave_to_watcher(core: OwnerCore, project: ProjectInfo, looked_at: float,
+                           ask: Callable[[], None]) -> bool:
+    """Whether what the repair worker found in ``project``, reading disk from ``looked_at`` on
+    (monotonic), is the watcher's to act on instead: the project is the watcher's now
+    (``WATCHER_HAS``), or the watcher changed its index since the look began, or it has not
+    said whether it saw a change the look saw. The last is asked of it (``ask`` sends
+    BacklogWanted): its next report counts every inotify event read up to then, so a change
+    on disk before this call (a move half seen by the look, say) is pending there or is in
+    the index. A watcher that is stopped, or silent past the age its reports are believed,
+    is not waited for: what differs is then the repair worker's."""
+    asked = time.monotonic()
+    watcher = await _watcher_state(core)
+    max_age = max_report_age(core.config.report_interval)
+
+    def phase() -> str:
+        return progress(project, watcher, core.reports, time.monotonic(), max_age).phase
+
+    if phase() in WATCHER_HAS:
+        return True
+    if phase() == STALE:
+        return False
+    if core.reports.read_to < asked:
+        ask()
+        if not await core.reports.read_past(asked, WATCHER_ANSWER):
+            return True  # it may still be reading: the next batch looks again
+    return phase() in WATCHER_HAS or core.reports.watcher_wrote_since(project.id, looked_at)
 
 
 async def watcher_has(core: OwnerCore, projects: list[ProjectInfo]) -> set[str]:

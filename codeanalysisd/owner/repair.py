@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -163,7 +164,7 @@ async def repair_project(core: OwnerCore, view: View, key: str, dry_run: bool, r
 
 
 async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[str, OnDisk | None]],
-                          looked_at: float) -> list[tuple[str, str]]:
+                          looked_at: float, ask_watcher: Callable[[], None]) -> list[tuple[str, str]]:
     """A batch the repair worker checked against disk from ``looked_at`` on (monotonic), (path,
     its disk state or None if gone): the repair rule applied, what needs no content done now
     in one transaction. Returns (path, action) for every action: those of NEEDS_CONTENT are
@@ -171,15 +172,18 @@ async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[
     watcher has the project (it is scanning it, has changes of it queued, or has not set it up
     yet), every path is LEFT_TO_WATCHER and nothing is done: what differs there is the
     watcher's to index, and the repair worker is for what the watcher missed. So too if the
-    watcher changed the project's index since ``looked_at``: the look may show disk before a
-    change the index already holds (a file moved back, say), and would undo it."""
+    watcher changed the project's index since ``looked_at`` (the look may show disk before a
+    change the index already holds: a file moved back, say, and would undo it), or has not
+    said that it read every change up to now (``ask_watcher`` asks it;
+    ``freshness.leave_to_watcher``)."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
-    # The watcher's writes are asked of after the wait for systemd: from there nothing is
-    # awaited until this batch's own write is queued, behind any of the watcher's.
-    if (await freshness.watcher_has(core, [core.project(project_id)])
-            or core.reports.watcher_wrote_since(project_id, looked_at)):
+    # The watcher's writes are asked of last: from there nothing is awaited until this
+    # batch's own write is queued, behind any of the watcher's.
+    if await freshness.leave_to_watcher(core, core.project(project_id), looked_at, ask_watcher):
         return [(path, LEFT_TO_WATCHER) for path, _ in entries]
+    if core.repairs.running is not None:  # began while the watcher was asked
+        raise failures.Occupied("a repair is running")
     store = core.store
     disk_state = {path: state for path, state in entries if state is not None}
     every = [path for path, _ in entries]

@@ -3,6 +3,7 @@ WorkerStatus rows, and whether a project's index is fresh (IndexStatus)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
@@ -86,6 +87,10 @@ class WorkerReports:
         # set up yet.
         self.backlog: dict[str, Backlog] = {}
         self.backlog_at = 0.0
+        # The time (monotonic) by which the watcher had read every inotify event when it made
+        # its last report: a change on disk from before then is in that report or in the index.
+        self.read_to = 0.0
+        self._reported: list[asyncio.Future[None]] = []  # waiting in read_past
         # Per project: the watcher's writes under way, and when its last one ended (monotonic).
         self._writing: dict[str, int] = {}
         self._wrote_at: dict[str, float] = {}
@@ -106,10 +111,30 @@ class WorkerReports:
     def get(self, worker: str) -> WorkerReport | None:
         return self._last.get(worker)
 
-    def record_backlog(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Rows (project, pending, last change, scanning, done, total); the last three may be left out."""
+    def record_backlog(self, rows: Iterable[Sequence[Any]], read_to: float = 0.0) -> None:
+        """Rows (project, pending, last change, scanning, done, total), the last three may be
+        left out; ``read_to``: when the watcher had read every event the rows count."""
         self.backlog = {str(row[0]): Backlog.of(row) for row in rows}
         self.backlog_at = time.monotonic()
+        self.read_to = read_to
+        waiting, self._reported = self._reported, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
+
+    async def read_past(self, bar: float, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a backlog report whose every event was read at or
+        after ``bar`` (monotonic); whether one came."""
+        deadline = time.monotonic() + timeout
+        while self.read_to < bar:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            future = asyncio.get_running_loop().create_future()
+            self._reported.append(future)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(future, left)
+        return True
 
     @contextlib.contextmanager
     def watcher_writing(self, project: str) -> Iterator[None]:

@@ -32,11 +32,13 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
-    def ReportPending(self, projects: api.Pending) -> None:
+    def ReportPending(self, projects: api.Pending, read_to: api.Double) -> None:
         """The watcher's backlog, every project it follows: (project, paths changed on disk and
         not indexed yet, unix time it last saw a change there, 0 = none, whether its reconcile
-        scan runs, files sent and files in all of its current work). Replaces the last."""
-        self.core.reports.record_backlog(projects)
+        scan runs, files sent and files in all of its current work). Replaces the last.
+        ``read_to`` (CLOCK_MONOTONIC seconds): by then it had read every inotify event, so a
+        change on disk from before then is counted here or already in the index."""
+        self.core.reports.record_backlog(projects, read_to)
 
     @method()
     @guarded
@@ -120,11 +122,13 @@ class WorkerInterface(ServiceInterface):
         no content is done here, in one transaction. The reply is every action, (path, action):
         those that need content (repair.plan.NEEDS_CONTENT) name the files the worker must read,
         parse and send with RepairFiles; the rest are done. While the watcher has the project,
-        or has changed its index since ``looked_at``, each path is answered
+        or has changed its index since ``looked_at``, or does not say within a few seconds that
+        it has read every change on disk up to this call, each path is answered
         repair.plan.LEFT_TO_WATCHER."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
-        actions = await reconcile_batch(self.core, self.core.project(project).id, checked, looked_at)
+        actions = await reconcile_batch(self.core, self.core.project(project).id, checked, looked_at,
+                                        self.BacklogWanted)
         if any(action != LEFT_TO_WATCHER and action not in NEEDS_CONTENT for _, action in actions):
             self.IndexRepaired()
         return actions
@@ -151,6 +155,12 @@ class WorkerInterface(ServiceInterface):
         """The repair worker changed the index (ReconcileFiles or RepairFiles did something):
         the watcher compares with the index anew instead of what it last knew of it. It
         carries nothing, so whoever may receive it learns nothing."""
+
+    @signal()
+    def BacklogWanted(self) -> None:
+        """The owner wants a backlog report (ReportPending) made after the watcher has read
+        every inotify event so far: a look at disk the repair worker made is weighed against
+        it. It carries nothing, so whoever may receive it learns nothing."""
 
     @method()
     @guarded

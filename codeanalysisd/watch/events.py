@@ -7,9 +7,12 @@ overflow (IN_Q_OVERFLOW) simply means "compare everything".
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import fcntl
 import os
+import termios
 from collections.abc import Callable
 
 import pyinotify
@@ -110,6 +113,13 @@ class Inotify:
         if wds:
             with contextlib.suppress(OSError, pyinotify.WatchManagerError):
                 self.wm.rm_watch(wds, quiet=True)
+
+    def unread(self) -> int:
+        """Bytes of events the kernel holds that this process has not read yet. While none, every
+        event up to now has been handed to ``on_path`` (the reader runs on the same loop)."""
+        size = array.array("i", [0])
+        fcntl.ioctl(self.wm.get_fd(), termios.FIONREAD, size, True)
+        return size[0]
 
     def close(self) -> None:
         self.notifier.stop()

@@ -9,10 +9,10 @@ sent back. Nothing is stopped: the watcher keeps running beside it.
 It repairs only what the watcher missed (a change while it was stopped, an event lost): the
 paths of a project the watcher is indexing, scanning or about to scan are the watcher's
 (``WatcherHas``, and the owner checks again on ``ReconcileFiles``), and are skipped. So is a
-batch whose look at disk the watcher's own writes have overtaken: what a look finds goes to
-the owner ``WATCHER_REPORT_LAG`` after it began, when the watcher has said of any change it
-saw before then that it has it, and the owner takes none of it if the watcher changed the
-project's index since the look began (a move seen half-way, a file deleted and made again).
+batch whose look at disk may have seen a change the watcher has: the owner asks the watcher
+for a report made after it read every inotify event up to then, and takes none of the
+batch if the project has changes pending there or the watcher changed its index since the
+look began (a move seen half-way, a file deleted and made again).
 Each batch is one journal line per project: files checked, repaired, and skipped because
 the watcher has them.
 
@@ -45,11 +45,6 @@ from codeanalysisd.tree import RootGone, RootId
 from codeanalysisd.workers.loop import RoundReport, run_worker
 
 log = logging.getLogger("codeanalysisd.repair")
-
-# How long after a change on disk the owner may still not know that the watcher has it: the
-# watcher reports a new backlog at most 0.05 s after the event (its BACKLOG_GAP), and more
-# than that under load. A look's findings go to the owner no sooner than this after it began.
-WATCHER_REPORT_LAG = 0.25
 
 Entry = tuple[str, bool, int, int, bytes]  # (path, on disk, size, mtime_ns, sha256)
 
@@ -120,8 +115,8 @@ class RepairWorker:
 
     def wait(self) -> float:
         """Asked after each round: the rest of the interval since the round began (a round waits
-        WATCHER_REPORT_LAG within itself), so batches begin every interval. A reload of the
-        configuration applies from this wait on."""
+        for the owner, which may wait for the watcher), so batches begin every interval. A
+        reload of the configuration applies from this wait on."""
         return max(0.0, self.interval - (time.monotonic() - self.round_began))
 
     async def _listed(self, owner: OwnerClient, leave: set[str]) -> tuple[list[tuple[str, str, str]], set[str]]:
@@ -179,21 +174,15 @@ class RepairWorker:
         busy = False
         held = await owner.watcher_has() if by_project else set()
         results: dict[str, BatchDone] = {}
-        looks: dict[str, tuple[list[Entry], float]] = {}  # project -> what its look saw, when it began
         for pid, paths in by_project.items():
-            began = time.monotonic()
             if pid in held:  # not read at all: the watcher is reading them
                 results[pid] = BatchDone(skipped=len(paths))
-            elif (entries := await self._look(pid, paths)) is not None:
-                looks[pid] = (entries, began)
-            else:
+                continue
+            began = time.monotonic()
+            entries = await self._look(pid, paths)
+            if entries is None:
                 results[pid] = BatchDone()
-        if looks:
-            # A change made just before a look is the watcher's, but the owner may not know it
-            # yet: the watcher says so within WATCHER_REPORT_LAG.
-            last = max(began for _entries, began in looks.values())
-            await asyncio.sleep(max(0.0, last + WATCHER_REPORT_LAG - time.monotonic()))
-        for pid, (entries, began) in looks.items():
+                continue
             try:
                 results[pid] = await self._settle(owner, pid, entries, began)
             except DBusError as exc:

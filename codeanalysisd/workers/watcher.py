@@ -45,6 +45,10 @@ class Watcher:
         self.projects_changed = asyncio.Event()
         # the repair worker changed the index: what each sync knows of it may be out of date
         self.index_repaired = asyncio.Event()
+        # the owner asks for a report made after every event so far was read (BacklogWanted)
+        self.backlog_wanted = asyncio.Event()
+        # monotonic time by which every inotify event had been read and counted in the backlog
+        self.read_to = 0.0
         self.rule_changed = False
         self.reported_unwatched: dict[str, int] = {}
         self.last_poll = time.monotonic()
@@ -333,22 +337,35 @@ class Watcher:
 
     async def report_backlog(self) -> None:
         """Tell the owner each project's backlog whenever it changes (at most every
-        BACKLOG_GAP seconds), and every ReportInterval regardless, so that it knows the
-        report is current. Runs beside the main loop, so a long sync is reported as it goes."""
+        BACKLOG_GAP seconds), every ReportInterval regardless, so that it knows the report is
+        current, and when it asks (BacklogWanted). Runs beside the main loop, so a long sync is
+        reported as it goes. Each report carries the time by which every inotify event had been
+        read: a change on disk from before then is in it (pending) or already in the index."""
         sent: list[PendingRow] | None = None
-        sent_at = 0.0
+        sent_at = sent_read_to = 0.0
+        owed = False  # the owner asked, and no report since was made with every event read
         while True:
             self.backlog_changed.clear()
+            if self.backlog_wanted.is_set():
+                self.backlog_wanted.clear()
+                owed = True
+            now = time.monotonic()
+            if self.inotify is None or not self.inotify.unread():
+                self.read_to = now
             rows = self.backlog()
-            if rows != sent or time.monotonic() - sent_at >= self.ctx.config.report_interval:
+            if (rows != sent or time.monotonic() - sent_at >= self.ctx.config.report_interval
+                    or (owed and self.read_to > sent_read_to)):
                 try:
-                    await self.owner.report_pending(rows)
-                    sent, sent_at = rows, time.monotonic()
+                    await self.owner.report_pending(rows, self.read_to)
+                    sent, sent_at, sent_read_to = rows, time.monotonic(), self.read_to
+                    owed = owed and self.read_to < now
                 except DBusError:
                     sent = None  # the main loop says the owner does not answer; sent again when it does
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.backlog_changed.wait(), self.ctx.config.report_interval)
-            await asyncio.sleep(BACKLOG_GAP)
+            if not owed:  # else events wait to be read: look again after the gap
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.backlog_changed.wait(), self.ctx.config.report_interval)
+            if not self.backlog_wanted.is_set():  # the owner waits on that one: no gap
+                await asyncio.sleep(BACKLOG_GAP)
 
     def counters(self) -> Counters:
         pending = sum(s.progress.pending for s in self.syncs.values())
@@ -401,6 +418,8 @@ async def serve(ctx: service.Context) -> int:
                               ctx.config.max_watches)
     await wake_on_changes(bus, watcher.projects_changed, also=watcher.wake)
     await wake_on_changes(bus, watcher.index_repaired, properties=(), signals=("IndexRepaired",))
+    await wake_on_changes(bus, watcher.backlog_wanted, also=watcher.backlog_changed, properties=(),
+                          signals=("BacklogWanted",))
     backlog = asyncio.ensure_future(watcher.report_backlog())
     backlog.add_done_callback(_ended)
     try:

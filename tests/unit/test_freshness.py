@@ -1,7 +1,9 @@
 """IndexStatus's rule: a project's index is fresh only while the watcher runs, has reported
 lately, follows the project and has nothing of it left to index; anything else is stale,
-with the reason. And whether the watcher's writes have overtaken a look at disk."""
+with the reason. And whether the watcher's writes have overtaken a look at disk, and whether
+it has read every change up to a moment."""
 
+import asyncio
 import contextlib
 import time
 
@@ -118,3 +120,31 @@ def test_a_failed_write_still_dates_the_looks_before_it_and_two_at_once_count_as
         raise RuntimeError("the transaction rolled back")
     assert not reports.watcher_wrote_since("app", later + 60)
     assert reports.watcher_wrote_since("app", later - 1)
+
+
+def test_a_wait_for_the_watcher_to_read_past_a_moment_ends_with_the_first_report_that_did():
+    async def run() -> None:
+        reports = WorkerReports()
+        bar = time.monotonic()
+        waiting = asyncio.ensure_future(reports.read_past(bar, 5.0))
+        await asyncio.sleep(0.01)
+        reports.record_backlog([("app", 0, 0.0)], bar - 0.5)   # made before the moment: not yet
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        reports.record_backlog([("app", 1, 0.0)], bar + 0.01)
+        assert await asyncio.wait_for(waiting, 1.0)
+        assert reports.read_to == bar + 0.01 and reports.backlog["app"].pending == 1
+        assert await reports.read_past(bar, 0.0)               # already past: no wait at all
+
+    asyncio.run(run())
+
+
+def test_a_watcher_that_does_not_report_past_the_moment_is_waited_for_no_longer_than_asked():
+    async def run() -> None:
+        reports = WorkerReports()
+        reports.record_backlog([("app", 0, 0.0)], time.monotonic())
+        began = time.monotonic()
+        assert not await reports.read_past(time.monotonic() + 60, 0.05)
+        assert 0.05 <= time.monotonic() - began < 1.0
+
+    asyncio.run(run())
