@@ -82,12 +82,15 @@ async def leave_to_watcher(core: OwnerCore, project: ProjectInfo, looked_at: flo
                            ask: Callable[[], None]) -> bool:
     """Whether what the repair worker found in ``project``, reading disk from ``looked_at`` on
     (monotonic), is the watcher's to act on instead: the project is the watcher's now
-    (``WATCHER_HAS``), or the watcher changed its index since the look began, or it has not
-    said whether it saw a change the look saw. The last is asked of it (``ask`` sends
+    (``WATCHER_HAS``), or the watcher changed its index since the look began. Both are asked
+    after the watcher has said it read every change the look could have seen (``ask`` sends
     BacklogWanted): its next report counts every inotify event read up to then, so a change
     on disk before this call (a move half seen by the look, say) is pending there or is in
     the index. A watcher that is stopped, or silent past the age its reports are believed,
-    is not waited for: what differs is then the repair worker's."""
+    is not asked: what differs is then the repair worker's. One that does not answer within
+    WATCHER_ANSWER (hung, or far behind) is not waited for longer, nor asked again until it
+    reports: the batch is weighed against its last report, as the repair worker is there for
+    what the watcher misses."""
     asked = time.monotonic()
     watcher = await _watcher_state(core)
     max_age = max_report_age(core.config.report_interval)
@@ -99,10 +102,9 @@ async def leave_to_watcher(core: OwnerCore, project: ProjectInfo, looked_at: flo
         return True
     if phase() == STALE:
         return False
-    if core.reports.read_to < asked:
+    if core.reports.read_to < asked and not core.reports.unanswered:
         ask()
-        if not await core.reports.read_past(asked, WATCHER_ANSWER):
-            return True  # it may still be reading: the next batch looks again
+        await core.reports.read_past(asked, WATCHER_ANSWER)
     return phase() in WATCHER_HAS or core.reports.watcher_wrote_since(project.id, looked_at)
 
 

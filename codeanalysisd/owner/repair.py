@@ -173,9 +173,9 @@ async def reconcile_batch(core: OwnerCore, project_id: str, entries: list[tuple[
     yet), every path is LEFT_TO_WATCHER and nothing is done: what differs there is the
     watcher's to index, and the repair worker is for what the watcher missed. So too if the
     watcher changed the project's index since ``looked_at`` (the look may show disk before a
-    change the index already holds: a file moved back, say, and would undo it), or has not
-    said that it read every change up to now (``ask_watcher`` asks it;
-    ``freshness.leave_to_watcher``)."""
+    change the index already holds: a file moved back, say, and would undo it). Both are
+    asked once the watcher has said that it read every change up to now (``ask_watcher``
+    asks it; ``freshness.leave_to_watcher``)."""
     if core.repairs.running is not None:
         raise failures.Occupied("a repair is running")
     # The watcher's writes are asked of last: from there nothing is awaited until this

@@ -91,6 +91,10 @@ class WorkerReports:
         # its last report: a change on disk from before then is in that report or in the index.
         self.read_to = 0.0
         self._reported: list[asyncio.Future[None]] = []  # waiting in read_past
+        # A wait in read_past ended with no report at all, and none came since: the watcher is
+        # hung or far behind, and is not waited for again until it reports.
+        self.unanswered = False
+        self._reports = 0  # backlog reports since the start
         # Per project: the watcher's writes under way, and when its last one ended (monotonic).
         self._writing: dict[str, int] = {}
         self._wrote_at: dict[str, float] = {}
@@ -116,7 +120,9 @@ class WorkerReports:
         left out; ``read_to``: when the watcher had read every event the rows count."""
         self.backlog = {str(row[0]): Backlog.of(row) for row in rows}
         self.backlog_at = time.monotonic()
+        self._reports += 1
         self.read_to = read_to
+        self.unanswered = False
         waiting, self._reported = self._reported, []
         for future in waiting:
             if not future.done():
@@ -124,11 +130,14 @@ class WorkerReports:
 
     async def read_past(self, bar: float, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a backlog report whose every event was read at or
-        after ``bar`` (monotonic); whether one came."""
+        after ``bar`` (monotonic); whether one came. If no report came at all, ``unanswered``
+        is set until the next."""
         deadline = time.monotonic() + timeout
+        reports_before = self._reports
         while self.read_to < bar:
             left = deadline - time.monotonic()
             if left <= 0:
+                self.unanswered = self._reports == reports_before
                 return False
             future = asyncio.get_running_loop().create_future()
             self._reported.append(future)

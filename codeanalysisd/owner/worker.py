@@ -122,9 +122,9 @@ class WorkerInterface(ServiceInterface):
         no content is done here, in one transaction. The reply is every action, (path, action):
         those that need content (repair.plan.NEEDS_CONTENT) name the files the worker must read,
         parse and send with RepairFiles; the rest are done. While the watcher has the project,
-        or has changed its index since ``looked_at``, or does not say within a few seconds that
-        it has read every change on disk up to this call, each path is answered
-        repair.plan.LEFT_TO_WATCHER."""
+        or has changed its index since ``looked_at`` (both asked once it has said that it read
+        every change on disk up to this call, or has not said so within 2 s), each path is
+        answered repair.plan.LEFT_TO_WATCHER."""
         checked = [(ingest.rel(p), OnDisk(size, mtime, bytes(sha)) if present else None)
                    for p, present, size, mtime, sha in entries]
         actions = await reconcile_batch(self.core, self.core.project(project).id, checked, looked_at,

@@ -146,5 +146,21 @@ def test_a_watcher_that_does_not_report_past_the_moment_is_waited_for_no_longer_
         began = time.monotonic()
         assert not await reports.read_past(time.monotonic() + 60, 0.05)
         assert 0.05 <= time.monotonic() - began < 1.0
+        assert reports.unanswered                  # not a word: hung, or far behind
+        reports.record_backlog([("app", 0, 0.0)], time.monotonic())
+        assert not reports.unanswered
+
+    asyncio.run(run())
+
+
+def test_a_watcher_that_reports_but_has_not_read_past_the_moment_is_not_taken_for_hung():
+    async def run() -> None:
+        reports = WorkerReports()
+        bar = time.monotonic() + 60
+        waiting = asyncio.ensure_future(reports.read_past(bar, 0.1))
+        await asyncio.sleep(0.01)
+        reports.record_backlog([("app", 3, 0.0)], time.monotonic())  # events still coming in
+        assert not await waiting
+        assert not reports.unanswered
 
     asyncio.run(run())
