@@ -11,6 +11,7 @@ import array
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import termios
 from collections.abc import Callable
@@ -26,6 +27,21 @@ MASK = (pyinotify.IN_CLOSE_WRITE | pyinotify.IN_CREATE | pyinotify.IN_DELETE | p
 
 
 ROOT_GONE = pyinotify.IN_DELETE_SELF | pyinotify.IN_MOVE_SELF
+# What pyinotify appends to a watch's path when the directory moved where no watch saw it go.
+GONE_SUFFIX = "-unknown-path"
+
+log = logging.getLogger("codeanalysisd.watcher")
+
+
+def _not_lost_track(record: logging.LogRecord) -> bool:
+    """pyinotify logs an error for every watched directory moved out of the watched trees,
+    saying its path "cannot be trusted anymore". Here that is an ordinary ``mv`` out of a
+    project: the directory's watches are removed (Inotify.drop_moved_out), or its project's
+    root is missing (on_root_gone), and either is logged as such."""
+    return not str(record.msg).startswith("The pathname '%s' of this watch %s has probably changed")
+
+
+logging.getLogger("pyinotify").addFilter(_not_lost_track)
 
 
 class _Handler(pyinotify.ProcessEvent):
@@ -45,6 +61,9 @@ class _Handler(pyinotify.ProcessEvent):
         root = self.owner.root_of_wd(event.wd)
         if root is not None and event.mask & ROOT_GONE:
             self.owner.on_root_gone(root)
+        elif event.mask & pyinotify.IN_MOVE_SELF and event.path.endswith(GONE_SUFFIX):
+            # Moved out of every project: its old path's IN_MOVED_FROM told the watcher.
+            self.owner.drop_moved_out(event.wd, event.path.removesuffix(GONE_SUFFIX))
         else:
             # a rename's new half: pyinotify pairs it with the old half by the kernel's cookie
             self.owner.on_path(event.pathname, event.mask, getattr(event, "src_pathname", None))
@@ -113,6 +132,18 @@ class Inotify:
         if wds:
             with contextlib.suppress(OSError, pyinotify.WatchManagerError):
                 self.wm.rm_watch(wds, quiet=True)
+
+    def drop_moved_out(self, wd: int, path: str) -> None:
+        """The watches of a directory moved out of every watched tree (``path``: where it was)
+        and of those below it, which pyinotify keeps under their old paths: events from outside
+        every project would otherwise keep coming, under paths inside one."""
+        prefix = path.rstrip("/") + "/"
+        wds = [w for w, watch in list(self.wm.watches.items()) if w == wd or watch.path.startswith(prefix)]
+        with contextlib.suppress(OSError, pyinotify.WatchManagerError):
+            self.wm.rm_watch(wds, quiet=True)
+        for unwatched in self.unwatched.values():
+            unwatched.difference_update([d for d in unwatched if d == path or d.startswith(prefix)])
+        log.info("%s moved out of the watched projects: %d watch(es) removed", path, len(wds))
 
     def unread(self) -> int:
         """Bytes of events the kernel holds that this process has not read yet. While none, every
