@@ -47,8 +47,6 @@ class Watcher:
         self.index_repaired = asyncio.Event()
         # the owner asks for a report made after every event so far was read (BacklogWanted)
         self.backlog_wanted = asyncio.Event()
-        # monotonic time by which every inotify event had been read and counted in the backlog
-        self.read_to = 0.0
         self.rule_changed = False
         self.reported_unwatched: dict[str, int] = {}
         self.last_poll = time.monotonic()
@@ -343,6 +341,7 @@ class Watcher:
         read: a change on disk from before then is in it (pending) or already in the index."""
         sent: list[PendingRow] | None = None
         sent_at = sent_read_to = 0.0
+        read_to = 0.0  # monotonic time by which every inotify event had been read and counted
         owed = False  # the owner asked, and no report since was made with every event read
         while True:
             self.backlog_changed.clear()
@@ -351,14 +350,14 @@ class Watcher:
                 owed = True
             now = time.monotonic()
             if self.inotify is None or not self.inotify.unread():
-                self.read_to = now
+                read_to = now
             rows = self.backlog()
             if (rows != sent or time.monotonic() - sent_at >= self.ctx.config.report_interval
-                    or (owed and self.read_to > sent_read_to)):
+                    or (owed and read_to > sent_read_to)):
                 try:
-                    await self.owner.report_pending(rows, self.read_to)
-                    sent, sent_at, sent_read_to = rows, time.monotonic(), self.read_to
-                    owed = owed and self.read_to < now
+                    await self.owner.report_pending(rows, read_to)
+                    sent, sent_at, sent_read_to = rows, time.monotonic(), read_to
+                    owed = owed and read_to < now
                 except DBusError:
                     sent = None  # the main loop says the owner does not answer; sent again when it does
             if not owed:  # else events wait to be read: look again after the gap
