@@ -66,11 +66,17 @@ async def index_status(core: OwnerCore, view: View, key: str) -> list[Freshness]
     return [freshness(p, watcher, core.reports, now, max_age) for p in projects]
 
 
+async def _progress_of(core: OwnerCore) -> Callable[[ProjectInfo], Progress]:
+    """A project's progress as of each call, by the watcher unit's state now (asked once)."""
+    watcher = await _watcher_state(core)
+    max_age = max_report_age(core.config.report_interval)
+    return lambda project: progress(project, watcher, core.reports, time.monotonic(), max_age)
+
+
 async def index_progress(core: OwnerCore, view: View, key: str) -> list[Progress]:
     projects = await _projects(core, view, key)
-    watcher = await _watcher_state(core)
-    now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
-    return [progress(p, watcher, core.reports, now, max_age) for p in projects]
+    of = await _progress_of(core)
+    return [of(p) for p in projects]
 
 
 # How long the owner waits for the watcher to say it has read every change on disk up to a
@@ -92,11 +98,10 @@ async def leave_to_watcher(core: OwnerCore, project: ProjectInfo, looked_at: flo
     reports: the batch is weighed against its last report, as the repair worker is there for
     what the watcher misses."""
     asked = time.monotonic()
-    watcher = await _watcher_state(core)
-    max_age = max_report_age(core.config.report_interval)
+    of = await _progress_of(core)
 
     def phase() -> str:
-        return progress(project, watcher, core.reports, time.monotonic(), max_age).phase
+        return of(project).phase
 
     if phase() in WATCHER_HAS:
         return True
@@ -110,6 +115,5 @@ async def leave_to_watcher(core: OwnerCore, project: ProjectInfo, looked_at: flo
 
 async def watcher_has(core: OwnerCore, projects: list[ProjectInfo]) -> set[str]:
     """The ids of those projects whose changes are the watcher's to index now (``WATCHER_HAS``)."""
-    watcher = await _watcher_state(core)
-    now, max_age = time.monotonic(), max_report_age(core.config.report_interval)
-    return {p.id for p in projects if progress(p, watcher, core.reports, now, max_age).phase in WATCHER_HAS}
+    of = await _progress_of(core)
+    return {p.id for p in projects if of(p).phase in WATCHER_HAS}
