@@ -61,9 +61,13 @@ class _Handler(pyinotify.ProcessEvent):
         root = self.owner.root_of_wd(event.wd)
         if root is not None and event.mask & ROOT_GONE:
             self.owner.on_root_gone(root)
-        elif event.mask & pyinotify.IN_MOVE_SELF and event.path.endswith(GONE_SUFFIX):
-            # Moved out of every project: its old path's IN_MOVED_FROM told the watcher.
-            self.owner.drop_moved_out(event.wd, event.path.removesuffix(GONE_SUFFIX))
+        elif event.mask & pyinotify.IN_MOVE_SELF:
+            # The directory's parent told of the move (IN_MOVED_FROM, and IN_MOVED_TO if it was
+            # to a watched place), and this comes after both: passed on, it would make the new
+            # path wait longer than the old (watch/settle.py), and a look between the two take
+            # the move for a deletion and a new file.
+            if event.path.endswith(GONE_SUFFIX):  # moved out of every project
+                self.owner.drop_moved_out(event.wd, event.path.removesuffix(GONE_SUFFIX))
         else:
             # a rename's new half: pyinotify pairs it with the old half by the kernel's cookie
             self.owner.on_path(event.pathname, event.mask, getattr(event, "src_pathname", None))

@@ -8,6 +8,7 @@ import logging
 import os
 import pathlib
 
+import pyinotify
 import pytest
 
 from codeanalysisd.watch.events import Inotify
@@ -63,6 +64,33 @@ def test_a_directory_moved_out_takes_its_watches_and_one_moved_back_is_watched_a
             (root / "back" / "sub" / "deep" / "n.py").write_text("y = 2\n")
             await settled(inotify)
             assert str(root / "back" / "sub" / "deep" / "n.py") in seen
+        finally:
+            inotify.close()
+
+    asyncio.run(run())
+
+
+def test_a_directory_moved_within_a_project_is_told_by_its_parent_alone(tmp_path: pathlib.Path):
+    """Its own IN_MOVE_SELF comes after both halves: passed on, it would make the new path wait
+    longer than the old one, and a look between the two would see a deletion and a new file."""
+    root = tmp_path / "project"
+    (root / "hop4" / "inner").mkdir(parents=True)
+    told: list[tuple[str, int, str | None]] = []
+
+    async def run() -> None:
+        inotify = Inotify(asyncio.get_running_loop(), lambda path, mask, source: told.append((path, mask, source)),
+                          lambda: None, lambda root: None)
+        try:
+            inotify.watch(str(root), lambda rel: False)
+            os.rename(root / "hop4", root / "hop5")
+            await settled(inotify)
+            assert told == [(str(root / "hop4"), pyinotify.IN_MOVED_FROM | pyinotify.IN_ISDIR, None),
+                            (str(root / "hop5"), pyinotify.IN_MOVED_TO | pyinotify.IN_ISDIR, str(root / "hop4"))]
+            # and the watches below it follow it
+            told.clear()
+            (root / "hop5" / "inner" / "h.py").write_text("x = 1\n")
+            await settled(inotify)
+            assert {path for path, _, _ in told} == {str(root / "hop5" / "inner" / "h.py")}
         finally:
             inotify.close()
 
