@@ -217,8 +217,8 @@ def _best_windows(db: apsw.Connection, match: str, limit: int) -> Iterator[tuple
     """The rows of an unfiltered query over every project, as ``_ranked`` gives them: the best
     windows ranked by FTS5 alone, and only those joined to their files. Joined before ranking,
     each window that holds a word costs two look-ups more (its row, its file's): for the
-    commonest word of the standard library, 21,883 windows, a fifth of the query's time
-    (bench/best_windows.py). Every window is a live file's (a file's windows go when it is
+    commonest words of the standard library, in 11,000 to 23,000 windows each, a tenth to a
+    fifth of the query's time (bench/best_windows.py). Every window is a live file's (a file's windows go when it is
     marked deleted, indexing.mark_deleted); one that is not is skipped, and more are ranked."""
     asked = limit
     while True:
