@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -37,7 +38,7 @@ TOP_TERMS = 10
 EVERY_NTH_TERM = 400
 
 
-def build(stdlib: pathlib.Path, work: pathlib.Path, copies: int) -> tuple[object, int, float]:
+def build(stdlib: pathlib.Path, work: pathlib.Path, copies: int) -> tuple[Any, int, float]:
     """The store, its files and the seconds spent writing them."""
     from versions import LEFT_OUT
 
@@ -76,7 +77,7 @@ def main() -> None:
     stdlib = pathlib.Path(args.stdlib or default_stdlib())
     with tempfile.TemporaryDirectory(prefix="best_windows.") as tmp:
         store, files, write = build(stdlib, pathlib.Path(tmp), args.copies)
-        db = store.db  # type: ignore[attr-defined]
+        db = store.db
         db.execute("CREATE VIRTUAL TABLE temp.bench_terms USING fts5vocab(main, 'fts', 'row')")
         top = [t for (t,) in db.execute(f"SELECT term FROM temp.bench_terms ORDER BY doc DESC, term LIMIT {TOP_TERMS}")]
         sampled = [t for (t,) in db.execute("SELECT term FROM temp.bench_terms ORDER BY term")
@@ -109,7 +110,7 @@ def main() -> None:
         print(f"| {len(sampled)} words of the vocabulary | {statistics.median(r[2] for r in results):,.0f} (median) "
               f"| {percentiles([r[0] for r in results])} | {percentiles([r[1] for r in results])} | |")
         print("every answer equal between the two: True")
-        store.close()  # type: ignore[attr-defined]
+        store.close()
 
 
 if __name__ == "__main__":

@@ -218,8 +218,9 @@ def _best_windows(db: apsw.Connection, match: str, limit: int) -> Iterator[tuple
     windows ranked by FTS5 alone, and only those joined to their files. Joined before ranking,
     each window that holds a word costs two look-ups more (its row, its file's): for the
     commonest words of the standard library, in 11,000 to 23,000 windows each, a tenth to a
-    fifth of the query's time (bench/best_windows.py). Every window is a live file's (a file's windows go when it is
-    marked deleted, indexing.mark_deleted); one that is not is skipped, and more are ranked."""
+    fifth of the query's time (bench/best_windows.py). Every window is a live file's (a
+    file's windows go when it is marked deleted, indexing.mark_deleted); one that is not is
+    skipped, and more are ranked."""
     asked = limit
     while True:
         # The types are the columns' (bm25 is REAL). SQLite does not merge a subquery with a

@@ -34,10 +34,11 @@ log = logging.getLogger("codeanalysisd.watcher")
 
 
 def _not_lost_track(record: logging.LogRecord) -> bool:
-    """pyinotify logs an error for every watched directory moved out of the watched trees,
+    """pyinotify logs an error for every watched directory moved where no watch saw it arrive,
     saying its path "cannot be trusted anymore". Here that is an ordinary ``mv`` out of a
-    project: the directory's watches are removed (Inotify.drop_moved_out), or its project's
-    root is missing (on_root_gone), and either is logged as such."""
+    project (or into a part of it that is not watched): the directory's watches are removed
+    (Inotify.drop_moved_out), or its project's root is missing (on_root_gone), and either is
+    logged as such."""
     return not str(record.msg).startswith("The pathname '%s' of this watch %s has probably changed")
 
 
@@ -66,7 +67,7 @@ class _Handler(pyinotify.ProcessEvent):
             # to a watched place), and this comes after both: passed on, it would make the new
             # path wait longer than the old (watch/settle.py), and a look between the two take
             # the move for a deletion and a new file.
-            if event.path.endswith(GONE_SUFFIX):  # moved out of every project
+            if event.path.endswith(GONE_SUFFIX):  # moved where no watch saw it arrive
                 self.owner.drop_moved_out(event.wd, event.path.removesuffix(GONE_SUFFIX))
         else:
             # a rename's new half: pyinotify pairs it with the old half by the kernel's cookie
@@ -138,16 +139,17 @@ class Inotify:
                 self.wm.rm_watch(wds, quiet=True)
 
     def drop_moved_out(self, wd: int, path: str) -> None:
-        """The watches of a directory moved out of every watched tree (``path``: where it was)
-        and of those below it, which pyinotify keeps under their old paths: events from outside
-        every project would otherwise keep coming, under paths inside one."""
+        """The watches of a directory moved where no watch saw it arrive (``path``: where it
+        was), out of every project or into a part of one that is not watched, and of those
+        below it, which pyinotify keeps under their old paths: events from there would
+        otherwise keep coming, under paths where the directory no longer is."""
         prefix = path.rstrip("/") + "/"
         wds = [w for w, watch in list(self.wm.watches.items()) if w == wd or watch.path.startswith(prefix)]
         with contextlib.suppress(OSError, pyinotify.WatchManagerError):
             self.wm.rm_watch(wds, quiet=True)
         for unwatched in self.unwatched.values():
             unwatched.difference_update([d for d in unwatched if d == path or d.startswith(prefix)])
-        log.info("%s moved out of the watched projects: %d watch(es) removed", path, len(wds))
+        log.info("%s moved out of the watched directories: %d watch(es) removed", path, len(wds))
 
     def unread(self) -> int:
         """Bytes of events the kernel holds that this process has not read yet. While none, every

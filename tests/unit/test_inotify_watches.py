@@ -51,7 +51,7 @@ def test_a_directory_moved_out_takes_its_watches_and_one_moved_back_is_watched_a
             # the project's root and other/ are left
             assert len(inotify.wm.watches) == kernel_watches(inotify) == 2
             assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-            assert any("moved out of the watched projects: 3 watch(es) removed" in r.getMessage()
+            assert any("moved out of the watched directories: 3 watch(es) removed" in r.getMessage()
                        for r in caplog.records)
             # nothing more is heard from it, though it is still changing
             seen.clear()
