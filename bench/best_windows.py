@@ -6,7 +6,8 @@ on one database.
 In process, without the sandbox (the figures are SQLite's and the query code's, not the
 bus's): ``--copies`` copies of the standard library of `python3` on PATH (site-packages and
 dist-packages left out, as bench/db_size.py's copy leaves them), each a project of its own,
-indexed by the suite's writer (`Writes.files.index`, batches of 64). The words are not
+indexed by the suite's writer (`versions.index_in_process`: `Writes.files.index`, batches of
+64). The words are not
 chosen by hand: the ten terms of the full-text index found in the most windows, and every
 400th term of its vocabulary in sorted order that has three characters or more. Each word is
 asked of both, alternately, ``--rounds`` times, limit 20 over every project, and the two
@@ -23,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Any
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -38,34 +38,9 @@ TOP_TERMS = 10
 EVERY_NTH_TERM = 400
 
 
-def build(stdlib: pathlib.Path, work: pathlib.Path, copies: int) -> tuple[Any, int, float]:
-    """The store, its files and the seconds spent writing them."""
-    from versions import LEFT_OUT
-
-    from codeanalysisd.db.store import Store
-    from codeanalysisd.paths import roots_overlap
-    from codeanalysisd.repair.disk import from_bytes
-
-    files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
-    contents = [(str(p.relative_to(stdlib)), p.read_bytes()) for p in files]
-    store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
-    write = 0.0
-    for copy in range(copies):
-        root = work / "roots" / f"stdlib{copy}"
-        root.mkdir(parents=True)
-        project = store.writes.projects.add(str(root), roots_overlap).id
-        for at in range(0, len(contents), 64):
-            batch = [from_bytes(rel, data, len(data), 1, 1 << 20) for rel, data in contents[at:at + 64]]
-            started = time.perf_counter()
-            store.writes.files.index(project, batch)
-            write += time.perf_counter() - started
-        print(f"  copy {copy + 1} of {copies} indexed", flush=True)
-    return store, len(files) * copies, write
-
-
 def main() -> None:
     from stdlib_box import default_stdlib
-    from versions import percentiles
+    from versions import index_in_process, percentiles
 
     from codeanalysisd.db import queries
 
@@ -76,7 +51,8 @@ def main() -> None:
     args = parser.parse_args()
     stdlib = pathlib.Path(args.stdlib or default_stdlib())
     with tempfile.TemporaryDirectory(prefix="best_windows.") as tmp:
-        store, files, write = build(stdlib, pathlib.Path(tmp), args.copies)
+        store, _, files, write = index_in_process(stdlib, pathlib.Path(tmp), args.copies)
+        files *= args.copies
         db = store.db
         db.execute("CREATE VIRTUAL TABLE temp.bench_terms USING fts5vocab(main, 'fts', 'row')")
         top = [t for (t,) in db.execute(f"SELECT term FROM temp.bench_terms ORDER BY doc DESC, term LIMIT {TOP_TERMS}")]

@@ -104,22 +104,30 @@ def percentiles(ms: list[float]) -> str:
 LEFT_OUT = {"site-packages", "dist-packages", "__pycache__"}
 
 
-def index_in_process(stdlib: pathlib.Path, work: pathlib.Path) -> tuple[Any, str, int, float]:
+def index_in_process(stdlib: pathlib.Path, work: pathlib.Path, copies: int = 1) -> tuple[Any, str, int, float]:
     """In a probe: the standard library indexed into a store in ``work`` by the version of the
-    suite imported (``Writes.files.index``, batches of 64). Returns (the store, open; the
-    project; the files; the seconds spent writing)."""
+    suite imported (``Writes.files.index``, batches of 64), ``copies`` times, each copy a
+    project of its own (the first at the library's root, the others at empty directories in
+    ``work``, holding the same bytes). Returns (the store, open; the first project; the files
+    of one copy; the seconds spent writing)."""
     from codeanalysisd.db.store import Store
     from codeanalysisd.paths import roots_overlap
     from codeanalysisd.repair.disk import from_bytes
 
     files = sorted(p for p in stdlib.rglob("*.py") if not LEFT_OUT & set(p.relative_to(stdlib).parts))
+    contents = [(str(p.relative_to(stdlib)), p.read_bytes()) for p in files]
     store, _ = Store.open(str(work / "index.sqlite3"), str(work / "history.sqlite3"))
-    project = store.writes.projects.add(str(stdlib), roots_overlap).id
+    roots = [stdlib, *(work / "copies" / str(n) for n in range(1, copies))]
+    projects: list[str] = []
     write = 0.0
-    for at in range(0, len(files), 64):
-        batch = [from_bytes(str(p.relative_to(stdlib)), data, len(data), 1, 1 << 20)
-                 for p in files[at:at + 64] for data in (p.read_bytes(),)]
-        started = time.perf_counter()
-        store.writes.files.index(project, batch)
-        write += time.perf_counter() - started
-    return store, project, len(files), write
+    for root in roots:
+        root.mkdir(parents=True, exist_ok=True)
+        projects.append(store.writes.projects.add(str(root), roots_overlap).id)
+        for at in range(0, len(contents), 64):
+            batch = [from_bytes(rel, data, len(data), 1, 1 << 20) for rel, data in contents[at:at + 64]]
+            started = time.perf_counter()
+            store.writes.files.index(projects[-1], batch)
+            write += time.perf_counter() - started
+        if copies > 1:
+            print(f"  copy {len(projects)} of {copies} indexed", flush=True)
+    return store, projects[0], len(files), write
