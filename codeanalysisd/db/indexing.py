@@ -20,7 +20,6 @@ import apsw
 
 from codeanalysisd.db import history, name_rows, packing
 from codeanalysisd.db.migrations import STRUCTURE
-from codeanalysisd.db.queries import like_escape
 from codeanalysisd.db.rows import insert_many, returned_id
 from codeanalysisd.db.stored_text import WINDOW, decoded, pack_window, stored_lines, stored_windows, window
 from codeanalysisd.index import chunking, expressions
@@ -343,9 +342,9 @@ def reopen_verdicts(db: apsw.Connection, prefix: str) -> int:
 def set_skipped(db: apsw.Connection, project_id: str, scope: str, entries: Iterable[tuple[str, str]]) -> None:
     """Replace the skipped paths at and below ``scope`` ("" = the whole project) with ``entries``."""
     if scope:
-        like = like_escape(scope) + "/%"
-        db.execute("DELETE FROM skipped WHERE project_id = ? AND (path = ? OR path LIKE ? ESCAPE '\\')",
-                   (project_id, scope, like))
+        # (substr, not LIKE: LIKE ignores case, and a directory 'Pkg' is not 'pkg')
+        db.execute("DELETE FROM skipped WHERE project_id = ?1 AND (path = ?2 OR substr(path, 1, length(?3)) = ?3)",
+                   (project_id, scope, scope + "/"))
     else:
         db.execute("DELETE FROM skipped WHERE project_id = ?", (project_id,))
     db.executemany("INSERT OR REPLACE INTO skipped (project_id, path, reason) VALUES (?, ?, ?)",

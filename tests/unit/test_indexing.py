@@ -167,6 +167,8 @@ def test_skipped_paths_are_replaced_per_scope(store):
     assert len(store.reads.files.problems(None)) == 3
     store.writes.files.set_skipped("p", "c_d.py", [])
     assert [p for _, p, _ in store.reads.files.problems(None)] == ["a/new.py", "ab/x.py"]
+    store.writes.files.set_skipped("p", "A", [])  # another directory: paths are compared with their case
+    assert [p for _, p, _ in store.reads.files.problems(None)] == ["a/new.py", "ab/x.py"]
     store.writes.projects.remove("p")
     assert store.db.execute("SELECT count(*) FROM skipped").fetchone()[0] == 0
 
