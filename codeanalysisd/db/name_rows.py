@@ -54,13 +54,22 @@ def dotted(qualifier: str | None, last: str) -> str:
     return last if qualifier is None else f"{qualifier}.{last}"
 
 
-def cut(whole: str, other: str) -> tuple[str, int]:
-    """``whole`` as (what precedes its longest common ending with ``other``, that ending's length)."""
+def cut(whole: str, other: str, known: int = 0) -> tuple[str, int]:
+    """``whole`` as (what precedes its longest common ending with ``other``, that ending's
+    length); ``known``: a length the common ending is known to have at least."""
     if whole.endswith(other):  # an expression and its key: the commonest case, at C speed
         return whole[:len(whole) - len(other)], len(other)
+    if whole.endswith(other[1:]):  # a text and its expression, which starts with a mark ('?.get')
+        return whole[:len(whole) - len(other) + 1], len(other) - 1
+    low, high = known, min(len(whole), len(other))  # the answer is in [low, high]
+    # Most other endings stop within a character or two of what is known ('self.get' and
+    # '@Cart().get' at '.get'): looked at there before halving.
+    for _ in range(3):
+        if low == high or whole[-1 - low] != other[-1 - low]:
+            return whole[:len(whole) - low], low
+        low += 1
     # A common ending's endings are common too: the longest is found by halving, with
     # endswith doing the comparing (a loop over characters cost a second over the stdlib).
-    low, high = 0, min(len(whole), len(other))  # the answer is in [low, high]
     while low < high:
         middle = (low + high + 1) // 2
         if whole.endswith(other[len(other) - middle:]):
@@ -142,7 +151,8 @@ def _use_rows(file_id: int, uses: Sequence[Use], numbers: dict[str, int]) -> lis
     append, kinds = rows.append, KIND_NUMBER
     for seq, (key, expr, kind, line, column, scope, text) in enumerate(uses):
         head, tail = (expr[:len(expr) - len(key)], len(key)) if expr.endswith(key) else cut(expr, key)
-        said, said_tail = (text[:len(text) - len(expr)], len(expr)) if text.endswith(expr) else cut(text, expr)
+        said, said_tail = ((text[:len(text) - len(expr)], len(expr)) if text.endswith(expr) else
+                           cut(text, expr, len(key) if tail == len(key) and text.endswith(key) else 0))
         append((file_id, seq, key, head, tail, kinds[kind], line, column, numbers[scope], said, said_tail))
     return rows
 

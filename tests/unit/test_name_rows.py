@@ -102,11 +102,15 @@ def test_cut_keeps_what_precedes_the_longest_common_ending_and_joined_restores_i
              ("b", "bbb"), ("bbb", "b"), ("", "x"), ("x", ""), ("", ""), ("née", "ée"), ("a.b", "a.b")]
     pairs += [("".join(rnd.choice("ab.é") for _ in range(rnd.randint(0, 9))),
                "".join(rnd.choice("ab.é") for _ in range(rnd.randint(0, 9)))) for _ in range(5000)]
+    pairs += [(f"{rnd.choice(['self', 'eu', 'x.y', ''])}.{key}", f"{rnd.choice(['?', '^a.b', '@C()', '~'])}.{key}")
+              for key in ("get", "formatdate", "a", "") for _ in range(25)]
     for whole, other in pairs:
-        head, tail = name_rows.cut(whole, other)
-        assert tail == common_ending(whole, other), (whole, other)
-        assert head == whole[:len(whole) - tail]
-        assert name_rows.joined(head, tail, other) == whole
+        ending = common_ending(whole, other)
+        for known in {0, ending // 2, ending}:  # any length known to be common gives the same answer
+            head, tail = name_rows.cut(whole, other, known)
+            assert tail == ending, (whole, other, known)
+            assert head == whole[:len(whole) - tail]
+            assert name_rows.joined(head, tail, other) == whole
 
 
 def test_the_most_frequent_scope_or_head_gets_the_smallest_number_ties_by_text():
