@@ -39,6 +39,8 @@ NAME_FILES = 15
 WINDOW_TEXTS = 16
 # The migration that numbered a use's expression per file (use_heads), as its scope is.
 USE_HEADS = 17
+# The migration that packed a file's references of a name into one row (name_rows.py).
+PACKED_REFS = 18
 
 
 @dataclass(frozen=True)
@@ -534,6 +536,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             DELETE FROM use_files WHERE file_id = old.id
                 AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
         END;
+        """,
+    ),
+    Migration(
+        PACKED_REFS,
+        "refs: a file's references of a name packed into one row",
+        """
+        -- A row per reference took 24.6 MB over the standard library's 736,170, most of it
+        -- SQLite's own key and header of each row; a row per name and file (147,267 there, as
+        -- many as ref_files has) packs their columns (db/int_columns.py). The step
+        -- (name_rows.pack_references) fills this table and puts it in the old one's place.
+        CREATE TABLE refs_packed (
+            file_id     INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            last        TEXT NOT NULL,
+            occurrences BLOB NOT NULL,  -- name_rows.py: position, line, column, kind, scope, qualifier of each
+            PRIMARY KEY (file_id, last)
+        ) STRICT, WITHOUT ROWID;
         """,
     ),
 )

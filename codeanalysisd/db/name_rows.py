@@ -1,35 +1,41 @@
 """How a file's name occurrences are written as rows, and read back: the one place for it.
 
-Every name a file reads is a row of ``refs`` (what ``FindReferences`` finds by name) and,
-unless it is a function's own variable or a builtin, of ``uses`` (what the structure
-questions follow across files). There are about as many of these rows as there are names in
-the source, so each is kept small (measured in ``bench/db_size.py``):
+Every name a file reads is an occurrence in ``refs`` (what ``FindReferences`` finds by name)
+and, unless it is a function's own variable or a builtin, a row of ``uses`` (what the
+structure questions follow across files). There are about as many occurrences as there are
+names in the source, so each is kept small (measured in ``bench/db_size.py``):
 
+- a file's references of one name are one row of ``refs``, their columns packed into a blob
+  (``int_columns``): a row per reference took 30 bytes each, most of them SQLite's own key
+  and header, where the packed columns take about 7 (bench/packed_refs.py);
 - the enclosing definition is a small number per file (``scopes`` holds its qualified
   name once), not the name repeated on every row, and so is what a use's expression has
   before its key (``use_heads``: 'os.path.' of 'os.path.join');
 - a kind is a number (``KINDS``);
-- no row repeats text another column of it holds: a reference's dotted name is its
-  qualifier and its last name, which the lookup index needs anyway; a use's expression
-  ends with its key, and its text as written ends like its expression, so each keeps only
-  what differs (``cut``) and the rest is taken back from the other column (``joined``).
+- nothing repeats text another part holds: a reference's dotted name is its qualifier and
+  its last name, the row's key; a use's expression ends with its key, and its text as
+  written ends like its expression, so each keeps only what differs (``cut``) and the rest
+  is taken back from the other column (``joined``).
 
 Both tables are clustered by file, and within a file by name (``WITHOUT ROWID``, primary
-key file, name and position): a file's rows are written, read and deleted as one range,
-without an index by file, and its occurrences of a name are one range within it. Which files
-have a name, and how often, ``ref_files`` and ``use_files`` say, a row per name and file (a
-fifth as many as the occurrences over the standard library): an index by name of every
-occurrence took 23.8 MB there, where these take 4.2 MB (bench/name_files.py).
+key file and name, and for ``uses`` position): a file's rows are written, read and deleted
+as one range, without an index by file, and its occurrences of a name are one row or one
+range within it. Which files have a name, and how often, ``ref_files`` and ``use_files``
+say, a row per name and file (a fifth as many as the occurrences over the standard
+library): an index by name of every occurrence took 23.8 MB there, where these take 4.2 MB
+(bench/name_files.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from operator import sub
 from typing import cast
 
 import apsw
 
+from codeanalysisd.db import int_columns
 from codeanalysisd.index.facts import Reference, Use
 
 # A kind's number is its position; the first two cost no byte in a row (SQLite stores the
@@ -92,6 +98,7 @@ def numbered(texts: Iterable[str]) -> dict[str, int]:
     return {text: n for n, (text, _) in enumerate(ordered)}
 
 
+# A reference's row before PACKED_REFS (migration 12's rewrite writes them so).
 REF_COLUMNS = "file_id, seq, last, qualifier, kind, line, col, scope"
 USE_ROW_COLUMNS = "file_id, seq, key, head, expr_tail, kind, line, col, scope, text, text_tail"
 HEAD = 3  # the position of head in USE_ROW_COLUMNS
@@ -104,16 +111,17 @@ NAME_TABLES = (("refs", "last", "ref_files"), ("uses", "key", "use_files"))
 
 
 def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], uses: Sequence[Use],
-          replacing: bool = False, name_files: bool = True, heads: bool = True) -> None:
+          replacing: bool = False, name_files: bool = True, heads: bool = True, packed: bool = True) -> None:
     """A file's rows of ``scopes``, ``use_heads``, ``refs`` and ``uses`` (and of ``ref_files``
     and ``use_files``): its first (``replacing`` False), or in place of those it has. Replacing
     writes only the rows that differ from the old ones at the same place in the file's order:
     an edit that moves no name (a change within a line, code added at the end) rewrites only
     the names it touched, where a large file has tens of thousands of rows. ``name_files``
     False: not the tables of names (a migration before NAME_FILES, which fills them);
-    ``heads`` False: the heads as text in the rows (a migration before USE_HEADS)."""
+    ``heads`` False: the heads as text in the rows (a migration before USE_HEADS); ``packed``
+    False: a row per reference (a migration before PACKED_REFS)."""
     numbers = numbered([*(r.scope for r in references), *(u.scope for u in uses)])
-    ref_rows, use_rows = _ref_rows(file_id, references, numbers), _use_rows(file_id, uses, numbers)
+    use_rows = _use_rows(file_id, uses, numbers)
     if replacing:
         db.execute("DELETE FROM scopes WHERE file_id = ?", (file_id,))
     db.executemany("INSERT INTO scopes (file_id, id, qualname) VALUES (?, ?, ?)",
@@ -127,7 +135,11 @@ def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], us
         db.executemany("INSERT INTO use_heads (file_id, id, head) VALUES (?, ?, ?)",
                        ((file_id, n, head) for head, n in head_numbers.items()))
     (refs, last, ref_files), (uses_table, key, use_files) = NAME_TABLES
-    _put(db, refs, last, ref_files if name_files else None, REF_COLUMNS, file_id, ref_rows, replacing)
+    if packed:
+        _put_packed(db, file_id, _ref_blobs(references, numbers), replacing)
+    else:
+        _put(db, refs, last, ref_files if name_files else None, REF_COLUMNS, file_id,
+             _ref_rows(file_id, references, numbers), replacing)
     _put(db, uses_table, key, use_files if name_files else None, use_columns, file_id, use_rows, replacing)
 
 
@@ -142,6 +154,74 @@ def _ref_rows(file_id: int, references: Sequence[Reference], numbers: dict[str, 
         qualifier, dot, last = name.rpartition(".")
         append((file_id, seq, last, qualifier if dot else None, kinds[kind], line, column, numbers[scope]))
     return rows
+
+
+# A file's references of one name are one row of ``refs``, its occurrences packed as columns
+# (``int_columns``): the position of each in the file's order (from the one before: the
+# first is the position), line, column, kind, scope, and qualifier, 0 for none and n for the
+# blob's n-th text, which are the name's distinct qualifiers in order of appearance.
+
+
+def _ref_blobs(references: Sequence[Reference], numbers: dict[str, int]) -> dict[str, bytes]:
+    """Each last name of ``references`` and its occurrences packed."""
+    # A tuple per occurrence, turned into columns by zip a name at a time: over the standard
+    # library this is a third of the time six lists appended to per occurrence took.
+    groups: dict[str, list[tuple[int, int, int, int, int, str | None]]] = {}
+    kinds = KIND_NUMBER
+    for seq, (name, kind, line, column, scope) in enumerate(references):
+        qualifier, dot, last = name.rpartition(".")
+        row = (seq, line, column, kinds[kind], numbers[scope], qualifier if dot else None)
+        group = groups.get(last)
+        if group is None:
+            groups[last] = [row]
+        else:
+            group.append(row)
+    packed = {}
+    for last, rows in groups.items():
+        if len(rows) == 1:  # two names in five of a file: spared the zip and the numbering
+            ((at, at_line, at_column, kind_number, scope_number, only),) = rows
+            packed[last] = int_columns.pack(((at,), (at_line,), (at_column,), (kind_number,), (scope_number,),
+                                             (0 if only is None else 1,)), () if only is None else (only,))
+            continue
+        seqs, lines, columns, kind_numbers, scopes, qualifiers = zip(*rows, strict=True)
+        texts: dict[str, int] = {}
+        numbered_qualifiers: Sequence[int] = (
+            (0,) * len(rows) if qualifiers.count(None) == len(rows) else
+            [0 if qualifier is None else texts.setdefault(qualifier, len(texts) + 1) for qualifier in qualifiers])
+        steps = [seqs[0], *map(sub, seqs[1:], seqs)]
+        packed[last] = int_columns.pack((steps, lines, columns, kind_numbers, scopes, numbered_qualifiers), list(texts))
+    return packed
+
+
+def occurrences(blob: bytes) -> list[tuple[int, str | None, int, int, int, int]]:
+    """A ``refs`` row's occurrences, in the file's order: (position in the file's references,
+    qualifier, kind number, line, column, scope number)."""
+    (steps, lines, columns, kinds, scopes, qualifiers), texts = int_columns.unpack(blob)
+    named: list[str | None] = [None, *texts]
+    found = []
+    seq = 0
+    for at, step in enumerate(steps):
+        seq = step if at == 0 else seq + step
+        found.append((seq, named[qualifiers[at]], kinds[at], lines[at], columns[at], scopes[at]))
+    return found
+
+
+def _put_packed(db: apsw.Connection, file_id: int, blobs: dict[str, bytes], replacing: bool) -> None:
+    """``blobs`` (``_ref_blobs``) as the file's rows of ``refs``, and its names in ``ref_files``.
+    Replacing, only the names whose occurrences differ are written: an edit that moves no
+    line rewrites the names it touched."""
+    old: dict[str, bytes] = {}
+    if replacing:
+        # The types are the columns'.
+        old = dict(cast(list[tuple[str, bytes]], db.execute(
+            "SELECT last, occurrences FROM refs WHERE file_id = ?", (file_id,)).fetchall()))
+        gone = [(file_id, last) for last in old.keys() - blobs.keys()]
+        db.executemany("DELETE FROM refs WHERE file_id = ? AND last = ?", gone)
+        db.executemany("DELETE FROM ref_files WHERE file_id = ? AND last = ?", gone)
+    changed = [(file_id, last, blob) for last, blob in blobs.items() if old.get(last) != blob]
+    db.executemany("INSERT OR REPLACE INTO refs (file_id, last, occurrences) VALUES (?, ?, ?)", changed)
+    db.executemany("INSERT OR REPLACE INTO ref_files (last, file_id, n) VALUES (?, ?, ?)",
+                   ((last, file_id, int_columns.length(blob)) for file_id, last, blob in changed))
 
 
 def _use_rows(file_id: int, uses: Sequence[Use], numbers: dict[str, int]) -> list[tuple[object, ...]]:
@@ -220,14 +300,15 @@ def use(key: str, expr: str, expr_tail: int, kind: int, line: int, column: int, 
 def read(db: apsw.Connection, file_id: int) -> tuple[list[Reference], list[Use]]:
     """A file's references and uses, as written."""
     # The types are the columns'.
-    refs = cast(list[tuple[str | None, str, int, int, int, str]], db.execute(
-        "SELECT r.qualifier, r.last, r.kind, r.line, r.col, s.qualname FROM refs r "
-        "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope WHERE r.file_id = ? ORDER BY r.seq",
-        (file_id,)).fetchall())
+    scopes = dict(cast(list[tuple[int, str]], db.execute(
+        "SELECT id, qualname FROM scopes WHERE file_id = ?", (file_id,)).fetchall()))
+    rows = cast(list[tuple[str, bytes]], db.execute(
+        "SELECT last, occurrences FROM refs WHERE file_id = ?", (file_id,)).fetchall())
+    refs = sorted((seq, Reference(dotted(qualifier, last), KINDS[kind], line, col, scopes[scope]))
+                  for last, blob in rows for seq, qualifier, kind, line, col, scope in occurrences(blob))
     uses = cast(list[UseRow], db.execute(
         f"SELECT {USE_COLUMNS} FROM uses u {USE_JOINS} WHERE u.file_id = ? ORDER BY u.seq", (file_id,)).fetchall())
-    return ([Reference(dotted(qualifier, last), KINDS[kind], line, col, scope)
-             for qualifier, last, kind, line, col, scope in refs], [use(*row) for row in uses])
+    return [reference for _, reference in refs], [use(*row) for row in uses]
 
 
 def rewrite_renamed(db: apsw.Connection) -> int:
@@ -245,6 +326,35 @@ def rewrite_renamed(db: apsw.Connection) -> int:
             "SELECT key, expr, kind, line, col, scope, text FROM uses_before_compact WHERE file_id = ? ORDER BY rowid",
             (file_id,)).fetchall())
         write(db, file_id, [Reference(*r) for r in references], [Use(*u) for u in uses], name_files=False,
-              heads=False)
+              heads=False, packed=False)
     db.execute("DROP TABLE refs_before_compact; DROP TABLE uses_before_compact")
+    return len(files)
+
+
+def pack_references(db: apsw.Connection) -> int:
+    """Migration PACKED_REFS's step: every file's rows of ``refs``, a row per reference, packed
+    a row per name into ``refs_packed`` by the rule ``write`` follows, which takes the old
+    table's place; the number of files."""
+    # The types are the old table's columns.
+    files = cast(list[tuple[int]], db.execute("SELECT DISTINCT file_id FROM refs").fetchall())
+    for (file_id,) in files:
+        rows = cast(list[tuple[str | None, str, int, int, int, int]], db.execute(
+            "SELECT qualifier, last, kind, line, col, scope FROM refs WHERE file_id = ? ORDER BY seq",
+            (file_id,)).fetchall())
+        # The scopes' numbers stay: each qualified name is its own number here.
+        numbers = {str(scope): scope for *_, scope in rows}
+        blobs = _ref_blobs([Reference(dotted(qualifier, last), KINDS[kind], line, col, str(scope))
+                            for qualifier, last, kind, line, col, scope in rows], numbers)
+        db.executemany("INSERT INTO refs_packed (file_id, last, occurrences) VALUES (?, ?, ?)",
+                       ((file_id, last, blob) for last, blob in blobs.items()))
+    db.execute("""
+        DROP TRIGGER files_names_delete;
+        DROP TABLE refs;
+        ALTER TABLE refs_packed RENAME TO refs;
+        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+            DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
+            DELETE FROM use_files WHERE file_id = old.id
+                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
+    """)
     return len(files)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import apsw
 
 from codeanalysisd import query_language
-from codeanalysisd.db import fts_terms, name_rows, packing
+from codeanalysisd.db import fts_terms, int_columns, name_rows, packing
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.stored_text import WINDOW, unpack_window
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
@@ -387,9 +387,10 @@ def _symbol_condition(name: str) -> tuple[str, tuple[str, ...], bool]:
     if "." in name:
         # A qualified name ends with its definition's own name (extract._qualname): the index
         # of names finds the candidates, where the suffix match alone reads every qualname.
+        # (substr, not LIKE: LIKE ignores case, and 'A.b' is not 'x.a.b')
         _, last = name_rows.split_dotted(name)
-        return ("d.name = ? AND (d.qualname = ? OR d.qualname LIKE ? ESCAPE '\\')",
-                (last, name, "%." + like_escape(name)), False)
+        return ("d.name = ? AND (d.qualname = ? OR substr(d.qualname, -length(?)) = ?)",
+                (last, name, "." + name, "." + name), False)
     return "d.name = ?", (name,), True
 
 
@@ -422,40 +423,60 @@ def find_symbol(db: apsw.Connection, name: str, project: str | None, kind: str, 
 
 
 def find_references(db: apsw.Connection, name: str, project: str | None, limit: int) -> list[Usage]:
-    """References by name or dotted name, in (project, path, line, column) order (ties as
-    find_symbol's)."""
+    """References by name or dotted name, in (project, path, line, column) order (ties in the
+    order of the file's references)."""
     where, args = _project_filter(project)
     qualifier, last = name_rows.split_dotted(name)
-    # The last name is ref_files' key (n.last below); a dotted name asks of the qualifier too.
-    qualified = ""
-    qualified_args: tuple[str, ...] = ()
-    if qualifier is not None:
-        # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
-        qualified = " AND (r.qualifier = ? OR r.qualifier LIKE ? ESCAPE '\\')"
-        qualified_args = (qualifier, "%." + like_escape(qualifier))
-    columns = "SELECT f.project_id, f.path, r.qualifier, r.last, r.kind, r.line, r.col, s.qualname "
-    scopes = "JOIN scopes s ON s.file_id = r.file_id AND s.id = r.scope "
-    order = " ORDER BY f.project_id, f.path, r.line, r.col, r.seq LIMIT ?"
+    order = " ORDER BY f.project_id, f.path"
 
-    def walk(bounded: str, bound_args: tuple[str, ...]) -> list[_UsageRow]:
-        # One probe of the small ref_files a file, and for a file with the name one seek to
-        # its rows of it, a range of the file's rows (name_rows.py).
-        return cast(list[_UsageRow], db.execute(
-            columns + "FROM files f INDEXED BY sqlite_autoindex_files_1 CROSS JOIN ref_files n "
-            "ON n.last = ? AND n.file_id = f.id CROSS JOIN refs r ON r.file_id = f.id AND r.last = n.last"
-            f"{qualified} {scopes}WHERE f.state = 'live'{where}{bounded}" + order,
-            (last, *qualified_args, *args, *bound_args, limit)).fetchall())
+    def named(found: str | None) -> bool:
+        # the name itself, or a longer one ending in it: its qualifier is ours, or ends in ".ours"
+        return qualifier is None or (found is not None and (found == qualifier or found.endswith("." + qualifier)))
+
+    def usages(files: Iterable[tuple[str, str, int]]) -> list[Usage]:
+        """The first ``limit`` references in ``files`` (in answer order, each with the name):
+        each file's row of the name is read as its turn comes, so a walk stops at the limit."""
+        found: list[tuple[str, str, int, tuple[int, str | None, int, int, int, int]]] = []
+        for project_id, path, file_id in files:
+            # The type is the column's.
+            (blob,) = cast(tuple[bytes], db.execute("SELECT occurrences FROM refs WHERE file_id = ? AND last = ?",
+                                                    (file_id, last)).fetchone())
+            if qualifier is not None and not any(named(text) for text in int_columns.unpack(blob, False)[1]):
+                continue  # none of the row's qualifiers is the name's: its columns are not read
+            ours = sorted((o for o in name_rows.occurrences(blob) if named(o[1])), key=lambda o: (o[3], o[4], o[0]))
+            found += ((project_id, path, file_id, o) for o in ours[:limit - len(found)])
+            if len(found) >= limit:
+                break
+        scopes: dict[tuple[int, int], str] = {}
+        for _, _, file_id, (*_, scope) in found:
+            if (file_id, scope) not in scopes:
+                # The type is the column's.
+                (scopes[file_id, scope],) = cast(tuple[str], db.execute(
+                    "SELECT qualname FROM scopes WHERE file_id = ? AND id = ?", (file_id, scope)).fetchone())
+        return [Usage(project_id, path, name_rows.dotted(qualified, last), name_rows.KINDS[kind], line, col,
+                      scopes[file_id, scope])
+                for project_id, path, file_id, (_, qualified, kind, line, col, scope) in found]
+
+    def files_of(sql: str, sql_args: tuple[str, ...]) -> list[Usage]:
+        cursor = db.execute(sql + order, sql_args)
+        try:
+            return usages(cast(Iterator[tuple[str, str, int]], cursor))
+        finally:
+            cursor.close()  # a walk stops early: its statement ends here, not when collected
+
+    def walk(bounded: str, bound_args: tuple[str, ...]) -> list[Usage]:
+        # One probe of the small ref_files a file, in the files' order (name_rows.py).
+        return files_of("SELECT f.project_id, f.path, f.id FROM files f INDEXED BY sqlite_autoindex_files_1 "
+                        f"CROSS JOIN ref_files n ON n.last = ? AND n.file_id = f.id WHERE f.state = 'live'{where}"
+                        f"{bounded}", (last, *args, *bound_args))
 
     (count,) = cast(tuple[int], db.execute("SELECT min(total(n), ?) FROM ref_files WHERE last = ?",
                                            (WALK_MOST, last)).fetchone())
     rows = _walked(db, int(count), project, limit, walk)
     if rows is None:
-        rows = cast(list[_UsageRow], db.execute(
-            columns + "FROM ref_files n CROSS JOIN refs r ON r.file_id = n.file_id AND r.last = n.last "
-            f"CROSS JOIN files f ON f.id = r.file_id {scopes}WHERE n.last = ?{qualified} "
-            f"AND f.state = 'live'{where}" + order, (last, *qualified_args, *args, limit)).fetchall())
-    return [Usage(project_id, path, name_rows.dotted(qualifier, last), name_rows.KINDS[kind], line, col, scope)
-            for project_id, path, qualifier, last, kind, line, col, scope in rows]
+        rows = files_of("SELECT f.project_id, f.path, f.id FROM ref_files n CROSS JOIN files f ON f.id = n.file_id "
+                        f"WHERE n.last = ? AND f.state = 'live'{where}", (last, *args))
+    return rows
 
 
 # FindSymbol and FindReferences answer in (project, path, position) order. Ordering every
@@ -496,11 +517,6 @@ def _walked(db: apsw.Connection, count: int, project: str | None, limit: int,
     if len(rows) < limit and bound is not None:
         return None
     return rows
-
-
-def like_escape(text: str) -> str:
-    """Text matched literally by LIKE ... ESCAPE '\\'."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | None, str, str]:

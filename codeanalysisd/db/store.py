@@ -316,7 +316,8 @@ class Store:
             report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
                                                            migrations.COMPACT_NAMES: name_rows.rewrite_renamed,
                                                            migrations.PACKED_BLOBS: indexing.pack_blobs,
-                                                           migrations.WINDOW_TEXTS: indexing.pack_window_texts})
+                                                           migrations.WINDOW_TEXTS: indexing.pack_window_texts,
+                                                           migrations.PACKED_REFS: name_rows.pack_references})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

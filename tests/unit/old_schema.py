@@ -150,6 +150,37 @@ UNDO_USE_HEADS = """
 """
 
 
+def undo_packed_refs(db: apsw.Connection) -> None:
+    """What migrations.PACKED_REFS changed, taken back: a row per reference."""
+    from ref_rows import reference_rows
+
+    rows = reference_rows(db)
+    db.execute("""
+        CREATE TABLE refs_17 (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            last      TEXT NOT NULL,
+            qualifier TEXT,
+            kind      INTEGER NOT NULL,
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,
+            PRIMARY KEY (file_id, last, seq)
+        ) STRICT, WITHOUT ROWID;
+    """)
+    db.executemany("INSERT INTO refs_17 VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.execute("""
+        DROP TRIGGER files_names_delete; DROP TABLE refs;
+        ALTER TABLE refs_17 RENAME TO refs;
+        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+            DELETE FROM ref_files WHERE file_id = old.id
+                AND last IN (SELECT DISTINCT last FROM refs WHERE file_id = old.id);
+            DELETE FROM use_files WHERE file_id = old.id
+                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
+    """)
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -157,6 +188,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.PACKED_REFS: lambda: undo_packed_refs(db),
         migrations.USE_HEADS: lambda: db.execute(UNDO_USE_HEADS),
         migrations.WINDOW_TEXTS: lambda: undo_window_texts(db),
         migrations.NAME_FILES: lambda: db.execute(UNDO_NAME_FILES),

@@ -7,6 +7,7 @@ import fnmatch
 import random
 
 import pytest
+from ref_rows import reference_rows
 
 from codeanalysisd.db import queries
 from codeanalysisd.db.store import Store
@@ -75,9 +76,10 @@ def answer(store: Store, name: str, project: str | None, kind: str, limit: int) 
 
 
 def reference_oracle(store: Store, name: str, project: str | None, limit: int) -> list[tuple]:
-    rows = store.reader.execute(
-        "SELECT f.project_id, f.path, r.qualifier, r.last, r.line, r.col, r.seq FROM refs r "
-        "JOIN files f ON f.id = r.file_id WHERE f.state = 'live'").fetchall()
+    files = {file_id: (p, path) for file_id, p, path in store.reader.execute(
+        "SELECT id, project_id, path FROM files WHERE state = 'live'")}
+    rows = [(*files[file_id], q, own, line, col, seq)
+            for file_id, seq, own, q, _, line, col, _ in reference_rows(store.reader) if file_id in files]
     qualifier, _, last = name.rpartition(".")
 
     def matches(q: str | None, own: str) -> bool:
@@ -146,7 +148,7 @@ def test_pages_asked_of_either_way_follow_on(store):
 
 
 def test_a_late_name_falls_back_to_the_sort_and_an_early_one_does_not(store, monkeypatch):
-    assert store.reader.execute("SELECT count(*) FROM refs WHERE last = 'join'").fetchone()[0] >= queries.WALK_FROM
+    assert store.reader.execute("SELECT sum(n) FROM ref_files WHERE last = 'join'").fetchone()[0] >= queries.WALK_FROM
     taken = []
     real = queries._walked
 
@@ -164,3 +166,24 @@ def test_a_late_name_falls_back_to_the_sort_and_an_early_one_does_not(store, mon
     references(store, "helper", None, 21)
     references(store, "join", None, 21)
     assert taken == [True, True, False, False, True, True, False]
+
+
+def test_a_dotted_name_is_matched_with_its_case(tmp_path):
+    """'Cart.add' is the method of Cart, not of an attribute 'cart' (SQLite's LIKE, which
+    once matched the qualifier, ignores case)."""
+    s, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        s.writes.projects.add("/srv/p", roots_overlap)
+        project = s.reads.projects.list()[0].id
+        source = (b"class Cart:\n    def add(self):\n        pass\n\n\n"
+                  b"class Outer:\n    class cart:\n        def add(self):\n            pass\n\n\n"
+                  b"Cart.add(1)\nx.cart.add(2)\nx.Cart.add(3)\n")
+        s.writes.files.index(project, [from_bytes("m.py", source, len(source), 1, 1 << 20)])
+        assert [(u.name, u.line) for u in queries.find_references(s.reader, "Cart.add", None, 10)] == [
+            ("Cart.add", 12), ("x.Cart.add", 14)]
+        assert [(d.qualname, d.line) for d in queries.find_symbol(s.reader, "Cart.add", None, "", 10)] == [
+            ("Cart.add", 2)]
+        assert [(d.qualname, d.line) for d in queries.find_symbol(s.reader, "cart.add", None, "", 10)] == [
+            ("Outer.cart.add", 8)]
+    finally:
+        s.close()

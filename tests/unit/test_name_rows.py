@@ -6,9 +6,11 @@ import pathlib
 import random
 import sysconfig
 import textwrap
+from collections import Counter
 
 import pytest
 from old_schema import back_to
+from ref_rows import reference_rows
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -138,31 +140,47 @@ def test_a_files_rows_read_back_as_the_extractor_gave_them(store):
 
 
 def test_every_row_names_a_scope_of_its_own_file(store):
-    for table in ("refs", "uses"):
-        assert store.db.execute(
-            f"SELECT count(*) FROM {table} t WHERE NOT EXISTS "
-            "(SELECT 1 FROM scopes s WHERE s.file_id = t.file_id AND s.id = t.scope)").fetchone() == (0,)
-    assert store.db.execute("SELECT count(*) FROM scopes s WHERE NOT EXISTS (SELECT 1 FROM refs r WHERE "
-                            "r.file_id = s.file_id AND r.scope = s.id) AND NOT EXISTS (SELECT 1 FROM uses u "
-                            "WHERE u.file_id = s.file_id AND u.scope = s.id)").fetchone() == (0,)
+    scopes = set(store.db.execute("SELECT file_id, id FROM scopes"))
+    named = {(file_id, scope) for file_id, *_, scope in reference_rows(store.db)}
+    assert named <= scopes
+    used = set(store.db.execute("SELECT file_id, scope FROM uses"))
+    assert used <= scopes
+    assert scopes == named | used
+
+
+def test_a_files_references_of_a_name_are_one_row_in_the_files_order(store):
+    """Each (file, name) is one row of refs; its occurrences are in the file's order of
+    references, and their qualifiers are the row's own."""
+    rows = store.db.execute("SELECT file_id, last, occurrences FROM refs").fetchall()
+    assert len(rows) == len({(file_id, last) for file_id, last, _ in rows})
+    for file_id, last, blob in rows:
+        found = name_rows.occurrences(blob)
+        assert found and [seq for seq, *_ in found] == sorted({seq for seq, *_ in found}), (file_id, last)
+    shop = file_ids(store)["pkg/shop.py"]
+    (blob,) = store.db.execute("SELECT occurrences FROM refs WHERE file_id = ? AND last = 'join'", (shop,)).fetchone()
+    assert [(qualifier, line) for _, qualifier, _, line, _, _ in name_rows.occurrences(blob)] == [("os.path", 17)]
 
 
 def counts(store: Store) -> tuple[int, ...]:
-    return tuple(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("refs", "uses", "scopes", "ref_files", "use_files"))
+    """References, uses, scopes, and the rows of ref_files and use_files."""
+    return (len(reference_rows(store.db)), *(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                                             for t in ("uses", "scopes", "ref_files", "use_files")))
 
 
 def name_files_agree(store: Store) -> bool:
     """ref_files and use_files hold each (name, file) that refs and uses have, with its count
-    of rows, and nothing else."""
-    return all(set(store.db.execute(f"SELECT {name}, file_id, n FROM {files}"))
-               == set(store.db.execute(f"SELECT {name}, file_id, count(*) FROM {table} GROUP BY {name}, file_id"))
-               for table, name, files in name_rows.NAME_TABLES)
+    of occurrences, and nothing else."""
+    references = Counter((last, file_id) for file_id, _, last, *_ in reference_rows(store.db))
+    return (set(store.db.execute("SELECT last, file_id, n FROM ref_files"))
+            == {(last, file_id, n) for (last, file_id), n in references.items()}
+            and set(store.db.execute("SELECT key, file_id, n FROM use_files"))
+            == set(store.db.execute("SELECT key, file_id, count(*) FROM uses GROUP BY key, file_id")))
 
 
 def test_each_name_of_a_file_has_one_row_of_its_files_table(store):
     assert name_files_agree(store)
     assert 0 < counts(store)[3] < counts(store)[0] and 0 < counts(store)[4] < counts(store)[1]
+    assert store.db.execute("SELECT count(*) FROM refs").fetchone() == (counts(store)[3],)
 
 
 def test_edits_in_place_keep_the_rows_and_the_names_files_exact(store):
@@ -196,8 +214,7 @@ def test_edits_in_place_keep_the_rows_and_the_names_files_exact(store):
         facts = extract(text.encode())
         assert name_rows.read(store.db, shop) == (list(facts.references), list(facts.uses)), step
         assert name_files_agree(store), step
-    assert store.db.execute("SELECT count(*) FROM refs WHERE file_id = ?", (shop,)).fetchone() == (
-        len(extract(text.encode()).references),)
+    assert len(reference_rows(store.db, shop)) == len(extract(text.encode()).references)
 
 
 def test_a_file_written_again_or_deleted_or_its_project_removed_leaves_no_rows_behind(store):
@@ -222,8 +239,7 @@ def answers(store: Store) -> dict[str, object]:
     """Everything read from these rows: FindReferences by every name, dotted or not, and the
     structure reads by every key and kind and by every file and scope."""
     db = store.db
-    names = {n for (n,) in db.execute("SELECT DISTINCT iif(qualifier IS NULL, last, qualifier || '.' || last) "
-                                      "FROM refs")}
+    names = {name_rows.dotted(qualifier, last) for _, _, last, qualifier, *_ in reference_rows(db)}
     asked = sorted(names | {n.rsplit(".", 1)[-1] for n in names} | {n.split(".", 1)[-1] for n in names}
                    | {"path.join", ".join", "x.", "missing.name"})
     facts = store.reads.structure.facts("p")
@@ -258,7 +274,8 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
-                                  migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS]
+                                  migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
+                                  migrations.PACKED_REFS]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -304,7 +321,8 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS]
+        assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
+                                  migrations.PACKED_REFS]
         assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
         assert answers(again) == before
         assert name_files_agree(again)

@@ -36,7 +36,7 @@ def held(store: Store, path: str) -> tuple[object, ...]:
     windows = sorted((start, text) for start, (_, text) in stored_windows(store.db, file_id).items())
     scopes = store.db.execute("SELECT id, qualname FROM scopes WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
     heads = store.db.execute("SELECT id, head FROM use_heads WHERE file_id = ? ORDER BY id", (file_id,)).fetchall()
-    refs = store.db.execute(f"SELECT {name_rows.REF_COLUMNS} FROM refs WHERE file_id = ? ORDER BY seq",
+    refs = store.db.execute("SELECT file_id, last, occurrences FROM refs WHERE file_id = ? ORDER BY last",
                             (file_id,)).fetchall()
     uses = store.db.execute(f"SELECT {name_rows.USE_ROW_COLUMNS} FROM uses WHERE file_id = ? ORDER BY seq",
                             (file_id,)).fetchall()
@@ -93,15 +93,28 @@ def test_code_appended_to_a_large_file_rewrites_only_what_it_added(tmp_path):
         index(store, "m.py", data)
         (file_id,) = store.db.execute("SELECT id FROM files WHERE path = 'm.py'").fetchone()
         windows = store.db.execute("SELECT id, start_line FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall()
-        before = store.db.total_changes()
-        index(store, "m.py", appended)
-        in_place = store.db.total_changes() - before
-        before = store.db.total_changes()
-        index(store, "first.py", appended)
-        first = store.db.total_changes() - before
+        # SQLite counts each table's rows written (inserted or replaced) as the writer goes
+        store.db.execute("CREATE TEMP TABLE written (name TEXT)")
+        for table in ("refs", "uses", "ref_files", "use_files"):
+            store.db.execute(f"CREATE TEMP TRIGGER written_{table} AFTER INSERT ON main.{table} "
+                             f"BEGIN INSERT INTO written VALUES ('{table}'); END")
+
+        def writing(path: str) -> tuple[int, dict[str, int]]:
+            store.db.execute("DELETE FROM written")
+            before = store.db.total_changes()
+            index(store, path, appended)
+            return store.db.total_changes() - before, dict(store.db.execute(
+                "SELECT name, count(*) FROM written GROUP BY name"))
+
+        (in_place, rows_in_place), (first, rows_first) = writing("m.py"), writing("first.py")
         # definitions, bindings, imports and chunks are still written whole, the name rows and
         # windows only where they changed: here the few names and the last window appended
-        assert in_place < first / 2, (in_place, first)
+        assert in_place < first, (in_place, first)
+        assert rows_first["refs"] > 400 and rows_first["uses"] > 1500, rows_first
+        # the names appended, and those of the scopes whose numbers the new function's scope moved
+        # (numbered by frequency: name_rows.numbered): a few dozen rows of hundreds, and thousands
+        assert all(10 * rows_in_place.get(table, 0) < rows_first[table] for table in rows_first), rows_in_place
+        assert {"refs", "uses"} <= rows_in_place.keys()
         kept = store.db.execute("SELECT id, start_line FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall()
         assert set(windows) <= set(kept)  # every window kept its row (the last, its new text)
     finally:

@@ -1,0 +1,152 @@
+"""Columns of non-negative integers, all of one length, and a few texts, packed into one blob:
+how a file's occurrences of one name are kept in one row (``name_rows.py``).
+
+Each column is stored at the width its largest value needs (1, 2 or 4 bytes a value), and a
+column of zeros takes no byte: most of a name's occurrences are of the first kind and at
+module level, both numbered 0. ``array`` converts a whole column at C speed either way,
+where a loop over values in Python (a varint each) took several times longer over the
+standard library's 736,170 references. The header is a few bytes, since most blobs are
+small (two in five names of a file occur in it once). Values are little-endian on every
+machine, so a database file moves between them as SQLite's own format does.
+
+The layout: the number of columns (one byte); their length (a varint); each column's width,
+two bits a column (0: all zeros, 1, 2 or 4 bytes a value), four to a byte; the columns'
+values, one column after the other; the number of texts (a varint), and if there are any,
+their lengths in bytes as one more column (its width a byte of its own), then the texts,
+UTF-8, one after the other.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Sequence
+
+# The array type code of each width (B and H are 1 and 2 bytes wherever Python runs; which
+# of I and L is 4 is the platform's).
+_CODES: dict[int, str] = {array(code).itemsize: code for code in "LIHB" if array(code).itemsize <= 4}
+_WIDTH_OF_CODE = (0, 1, 2, 4)
+_SWAP = sys.byteorder == "big"
+MAX_COLUMNS = 255
+
+
+class PackError(ValueError):
+    """A blob that is not a packing of columns, or values that cannot be packed."""
+
+
+def pack(columns: Sequence[Sequence[int]], texts: Sequence[str] = ()) -> bytes:
+    """``columns`` (at most 255, of one length, each of integers in [0, 2**32)) and ``texts`` as one blob."""
+    # Written for speed (a blob per name and file of every file indexed): no call per column
+    # but the C functions that check and convert it.
+    if len(columns) > MAX_COLUMNS:
+        raise PackError(f"{len(columns)} columns: at most {MAX_COLUMNS}")
+    if len(set(map(len, columns))) > 1:
+        raise PackError("columns of different lengths")
+    out = bytearray((len(columns),))
+    _varint(out, len(columns[0]) if columns else 0)
+    codes = 0
+    values = []
+    try:
+        for n, column in enumerate(columns):
+            code, packed = _column(column)
+            codes |= code << (2 * n)
+            values.append(packed)
+    except (ValueError, OverflowError) as exc:
+        raise PackError(f"a value out of [0, 2**32) in a column: {exc}") from exc
+    out += codes.to_bytes((len(columns) + 3) // 4, "little")
+    out += b"".join(values)
+    _varint(out, len(texts))
+    if texts:
+        encoded = [text.encode() for text in texts]
+        code, packed = _column([len(data) for data in encoded])
+        out.append(code)
+        out += packed
+        out += b"".join(encoded)
+    return bytes(out)
+
+
+def _column(column: Sequence[int]) -> tuple[int, bytes]:
+    """(the width's code, the values packed); a value out of range raises ValueError or OverflowError."""
+    high = max(column, default=0)
+    if high < 1 << 8:
+        if high == 0:
+            if column and min(column) < 0:
+                raise ValueError(f"a negative value ({min(column)})")
+            return 0, b""
+        return 1, bytes(column)
+    code = 2 if high < 1 << 16 else 3
+    values = array(_CODES[_WIDTH_OF_CODE[code]], column)
+    if _SWAP:
+        values.byteswap()
+    return code, values.tobytes()
+
+
+def unpack(blob: bytes, columns_too: bool = True) -> tuple[list[list[int]], list[str]]:
+    """The inverse of ``pack``: (the columns, the texts); ``columns_too`` False: the texts
+    alone (no column), their columns passed over unread."""
+    view = memoryview(blob)
+    try:
+        count = view[0]
+        length, at = _read_varint(view, 1)
+        codes = [(view[at + n // 4] >> (2 * (n % 4))) & 3 for n in range(count)]
+        at += (count + 3) // 4
+        columns = []
+        if columns_too:
+            for code in codes:
+                column, at = _read_column(view, at, code, length)
+                columns.append(column)
+        else:
+            at += length * sum(_WIDTH_OF_CODE[code] for code in codes)
+        texts: list[str] = []
+        number, at = _read_varint(view, at)
+        if number:
+            lengths, at = _read_column(view, at + 1, view[at], number)
+            for size in lengths:
+                texts.append(str(view[at:at + size], "utf-8"))
+                at += size
+    except (IndexError, UnicodeDecodeError) as exc:
+        raise PackError(f"not a packing of columns: {exc}") from exc
+    if at != len(view):
+        raise PackError(f"{len(view) - at} bytes after the texts")
+    return columns, texts
+
+
+def length(blob: bytes) -> int:
+    """The columns' length, read without unpacking them."""
+    try:
+        return _read_varint(memoryview(blob), 1)[0]
+    except IndexError as exc:
+        raise PackError(f"not a packing of columns: {exc}") from exc
+
+
+def _read_column(view: memoryview, at: int, code: int, length: int) -> tuple[list[int], int]:
+    if code == 0:
+        return [0] * length, at
+    if code > 3:
+        raise PackError(f"a column's width code {code}")
+    end = at + length * _WIDTH_OF_CODE[code]
+    if end > len(view):
+        raise PackError(f"a column of {length} values past the end of {len(view)} bytes")
+    values = array(_CODES[_WIDTH_OF_CODE[code]])
+    values.frombytes(view[at:end])
+    if _SWAP:
+        values.byteswap()
+    return values.tolist(), end
+
+
+def _varint(out: bytearray, value: int) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _read_varint(view: memoryview, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = view[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7

@@ -1,0 +1,16 @@
+"""Every reference of the index as a row of its own (``name_rows.REF_COLUMNS``), unpacked
+from ``refs``' row per file and name: what the tests compare against, and what an undo of
+migrations.PACKED_REFS writes back."""
+
+import apsw
+
+from codeanalysisd.db import name_rows
+
+
+def reference_rows(db: apsw.Connection, file_id: int | None = None) -> list[tuple]:
+    """(file_id, seq, last, qualifier, kind, line, col, scope) of every reference (of one
+    file), in (file, seq) order."""
+    packed = db.execute("SELECT file_id, last, occurrences FROM refs" + ("" if file_id is None else
+                        " WHERE file_id = ?"), () if file_id is None else (file_id,)).fetchall()
+    return sorted((file, seq, last, qualifier, kind, line, col, scope) for file, last, blob in packed
+                  for seq, qualifier, kind, line, col, scope in name_rows.occurrences(blob))
