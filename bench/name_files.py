@@ -70,6 +70,11 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
 
     refs, ref_answers = timed(lambda n: reads.files.find_references(n, None, 20), names)
     uses, use_answers = timed(lambda k: list(facts.uses_keyed([k], kinds)), keys)
+    # what a call graph reads of a function: its uses (every 40th scope of the corpus)
+    scopes = [f"{file_id}:{scope}" for file_id, scope in db.execute(
+        "SELECT file_id, qualname FROM scopes ORDER BY file_id, qualname").fetchall()[::40]]
+    within, within_answers = timed(lambda s: list(facts.uses_in(int(s.split(":", 1)[0]), s.split(":", 1)[1])),
+                                   scopes)
     store.close()
     vacuumed = apsw.Connection(str(work / "index.sqlite3"))
     vacuumed.execute("VACUUM")
@@ -85,6 +90,7 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
     return {"package": codeanalysisd.__file__, "files": files, "write_s": write, "sizes": sizes,
             "objects": objects, "counts": counts, "index_bytes": total,
             "refs_ms": [s * 1000 for s in refs], "uses_ms": [s * 1000 for s in uses],
+            "within_ms": [s * 1000 for s in within], "scopes": len(scopes), "within_answers": within_answers,
             "names": len(names), "keys": len(keys), "ref_answers": ref_answers, "use_answers": use_answers}
 
 
@@ -114,9 +120,12 @@ def main(script: str = __file__, description: str = __doc__ or "", change: str =
     print(f"| FindReferences, {new['names']} names, limit 20 | {percentiles(new['refs_ms'])} "
           f"| {percentiles(old['refs_ms'])} |")
     print(f"| uses by key, {new['keys']} keys | {percentiles(new['uses_ms'])} | {percentiles(old['uses_ms'])} |")
+    print(f"| uses in a scope, {new['scopes']} scopes | {percentiles(new['within_ms'])} "
+          f"| {percentiles(old['within_ms'])} |")
     print("\nobjects (this tree / before):", json.dumps(new["objects"]), json.dumps(old["objects"]))
     differ = [n for n in new["ref_answers"] if new["ref_answers"][n] != old["ref_answers"].get(n)]
     differ += [k for k in new["use_answers"] if new["use_answers"][k] != old["use_answers"].get(k)]
+    differ += [k for k in new["within_answers"] if new["within_answers"][k] != old["within_answers"].get(k)]
     by_case = [n for n in differ if n in new["ref_answers"] and only_by_case(n, new["ref_answers"][n],
                                                                               old["ref_answers"][n])]
     print(f"every answer equal between the two: {not differ}")

@@ -1,13 +1,13 @@
 """How a file's name occurrences are written as rows, and read back: the one place for it.
 
 Every name a file reads is an occurrence in ``refs`` (what ``FindReferences`` finds by name)
-and, unless it is a function's own variable or a builtin, a row of ``uses`` (what the
-structure questions follow across files). There are about as many occurrences as there are
-names in the source, so each is kept small (measured in ``bench/db_size.py``):
+and, unless it is a function's own variable or a builtin, in ``uses`` (what the structure
+questions follow across files). There are about as many occurrences as there are names in
+the source, so each is kept small (measured in ``bench/db_size.py``):
 
-- a file's references of one name are one row of ``refs``, their columns packed into a blob
-  (``int_columns``): a row per reference took 30 bytes each, most of them SQLite's own key
-  and header, where the packed columns take about 7 (bench/packed_refs.py);
+- a file's occurrences of one name are one row, their columns packed into a blob
+  (``int_columns``): a row per occurrence took about 30 bytes, most of them SQLite's own key
+  and header, where the packed columns take 7 to 9 (bench/packed_refs.py, packed_uses.py);
 - the enclosing definition is a small number per file (``scopes`` holds its qualified
   name once), not the name repeated on every row, and so is what a use's expression has
   before its key (``use_heads``: 'os.path.' of 'os.path.join');
@@ -15,21 +15,23 @@ names in the source, so each is kept small (measured in ``bench/db_size.py``):
 - nothing repeats text another part holds: a reference's dotted name is its qualifier and
   its last name, the row's key; a use's expression ends with its key, and its text as
   written ends like its expression, so each keeps only what differs (``cut``) and the rest
-  is taken back from the other column (``joined``).
+  is taken back from the other part (``joined``).
 
 Both tables are clustered by file, and within a file by name (``WITHOUT ROWID``, primary
-key file and name, and for ``uses`` position): a file's rows are written, read and deleted
-as one range, without an index by file, and its occurrences of a name are one row or one
-range within it. Which files have a name, and how often, ``ref_files`` and ``use_files``
-say, a row per name and file (a fifth as many as the occurrences over the standard
-library): an index by name of every occurrence took 23.8 MB there, where these take 4.2 MB
-(bench/name_files.py).
+key file and name): a file's rows are written, read and deleted as one range, without an
+index by file, and its occurrences of a name are one row within it. Which files have a
+name, and how often, ``ref_files`` and ``use_files`` say, a row per name and file (a fifth
+as many as the occurrences over the standard library): an index by name of every
+occurrence took 23.8 MB there, where these take 4.2 MB (bench/name_files.py). What the
+packing costs is reading: the uses in one function (a call graph's question) are found by
+reading one column of each of its file's rows (``uses_of``), where a row per use was a
+range of the file's rows.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from operator import sub
 from typing import cast
 
@@ -119,7 +121,9 @@ def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], us
     the names it touched, where a large file has tens of thousands of rows. ``name_files``
     False: not the tables of names (a migration before NAME_FILES, which fills them);
     ``heads`` False: the heads as text in the rows (a migration before USE_HEADS); ``packed``
-    False: a row per reference (a migration before PACKED_REFS)."""
+    False: a row per reference and per use (a migration before PACKED_REFS)."""
+    if packed and not heads:
+        raise ValueError("packed rows number their heads")
     numbers = numbered([*(r.scope for r in references), *(u.scope for u in uses)])
     use_rows = _use_rows(file_id, uses, numbers)
     if replacing:
@@ -136,10 +140,11 @@ def write(db: apsw.Connection, file_id: int, references: Sequence[Reference], us
                        ((file_id, n, head) for head, n in head_numbers.items()))
     (refs, last, ref_files), (uses_table, key, use_files) = NAME_TABLES
     if packed:
-        _put_packed(db, file_id, _ref_blobs(references, numbers), replacing)
-    else:
-        _put(db, refs, last, ref_files if name_files else None, REF_COLUMNS, file_id,
-             _ref_rows(file_id, references, numbers), replacing)
+        _put_packed(db, NAME_TABLES[0], file_id, _ref_blobs(references, numbers), replacing)
+        _put_packed(db, NAME_TABLES[1], file_id, _use_blobs(use_rows), replacing)
+        return
+    _put(db, refs, last, ref_files if name_files else None, REF_COLUMNS, file_id,
+         _ref_rows(file_id, references, numbers), replacing)
     _put(db, uses_table, key, use_files if name_files else None, use_columns, file_id, use_rows, replacing)
 
 
@@ -206,22 +211,112 @@ def occurrences(blob: bytes) -> list[tuple[int, str | None, int, int, int, int]]
     return found
 
 
-def _put_packed(db: apsw.Connection, file_id: int, blobs: dict[str, bytes], replacing: bool) -> None:
-    """``blobs`` (``_ref_blobs``) as the file's rows of ``refs``, and its names in ``ref_files``.
-    Replacing, only the names whose occurrences differ are written: an edit that moves no
-    line rewrites the names it touched."""
+def _put_packed(db: apsw.Connection, tables: tuple[str, str, str], file_id: int, blobs: dict[str, bytes],
+                replacing: bool) -> None:
+    """``blobs`` (``_ref_blobs``, ``_use_blobs``) as the file's rows of ``refs`` or ``uses``
+    (``tables``: one of NAME_TABLES), and its names in their table of files. Replacing, only
+    the names whose occurrences differ are written: an edit that moves no line rewrites the
+    names it touched."""
+    table, name, files = tables
     old: dict[str, bytes] = {}
     if replacing:
         # The types are the columns'.
         old = dict(cast(list[tuple[str, bytes]], db.execute(
-            "SELECT last, occurrences FROM refs WHERE file_id = ?", (file_id,)).fetchall()))
+            f"SELECT {name}, occurrences FROM {table} WHERE file_id = ?", (file_id,)).fetchall()))
         gone = [(file_id, last) for last in old.keys() - blobs.keys()]
-        db.executemany("DELETE FROM refs WHERE file_id = ? AND last = ?", gone)
-        db.executemany("DELETE FROM ref_files WHERE file_id = ? AND last = ?", gone)
+        db.executemany(f"DELETE FROM {table} WHERE file_id = ? AND {name} = ?", gone)
+        db.executemany(f"DELETE FROM {files} WHERE file_id = ? AND {name} = ?", gone)
     changed = [(file_id, last, blob) for last, blob in blobs.items() if old.get(last) != blob]
-    db.executemany("INSERT OR REPLACE INTO refs (file_id, last, occurrences) VALUES (?, ?, ?)", changed)
-    db.executemany("INSERT OR REPLACE INTO ref_files (last, file_id, n) VALUES (?, ?, ?)",
+    db.executemany(f"INSERT OR REPLACE INTO {table} (file_id, {name}, occurrences) VALUES (?, ?, ?)", changed)
+    db.executemany(f"INSERT OR REPLACE INTO {files} ({name}, file_id, n) VALUES (?, ?, ?)",
                    ((last, file_id, int_columns.length(blob)) for file_id, last, blob in changed))
+
+
+# A file's uses of one key are one row of ``uses``, packed as its references are: the position
+# of each in the file's uses (from the one before), the head of its expression (``use_heads``),
+# how many of the key's last characters its expression does not end with (mostly none),
+# kind, line, column, scope, its text as written but its ending shared with the expression
+# (0 for none, n for the blob's n-th text) and that ending's length.
+_USE_SCOPE = 6  # the scope's column in a ``uses`` row's packing
+
+
+def _use_blobs(rows: Sequence[tuple[object, ...]]) -> dict[str, bytes]:
+    """Each key of ``rows`` (``USE_ROW_COLUMNS``, heads numbered, in the file's order) and its uses packed."""
+    groups: dict[str, list[tuple[object, ...]]] = {}
+    for row in rows:
+        group = groups.get(cast(str, row[2]))
+        if group is None:
+            groups[cast(str, row[2])] = [row]
+        else:
+            group.append(row)
+    packed = {}
+    for key, uses in groups.items():
+        _, seqs, _, heads, tails, kinds, lines, columns, scopes, saids, said_tails = zip(*uses, strict=True)
+        texts: dict[str, int] = {}
+        said_numbers = [0 if not said else texts.setdefault(cast(str, said), len(texts) + 1) for said in saids]
+        steps = [seqs[0], *map(sub, seqs[1:], seqs)]
+        cuts = [len(key) - cast(int, tail) for tail in tails]
+        packed[key] = int_columns.pack(cast(Sequence[Sequence[int]], (
+            steps, heads, cuts, kinds, lines, columns, scopes, said_numbers, said_tails)), list(texts))
+    return packed
+
+
+def use_occurrences(key: str, blob: bytes) -> list[tuple[int, int, int, int, int, int, int, str, int]]:
+    """A ``uses`` row's occurrences, in the file's order: (position in the file's uses, head
+    number, expression's tail, kind number, line, column, scope number, text, text's tail),
+    ``USE_ROW_COLUMNS`` from the position on."""
+    (steps, heads, cuts, kinds, lines, columns, scopes, saids, said_tails), texts = int_columns.unpack(blob)
+    said: list[str] = ["", *texts]
+    found = []
+    seq = 0
+    for at, step in enumerate(steps):
+        seq = step if at == 0 else seq + step
+        found.append((seq, heads[at], len(key) - cuts[at], kinds[at], lines[at], columns[at], scopes[at],
+                      said[saids[at]], said_tails[at]))
+    return found
+
+
+class Numbered:
+    """The texts a file's rows number (``scopes``, ``use_heads``), looked up as asked and kept."""
+
+    def __init__(self, db: apsw.Connection) -> None:
+        self.db = db
+        self.scopes: dict[tuple[int, int], str] = {}
+        self.heads: dict[tuple[int, int], str] = {}
+
+    def scope(self, file_id: int, number: int) -> str:
+        found = self.scopes.get((file_id, number))
+        if found is None:
+            # The type is the column's.
+            (found,) = cast(tuple[str], self.db.execute(
+                "SELECT qualname FROM scopes WHERE file_id = ? AND id = ?", (file_id, number)).fetchone())
+            self.scopes[file_id, number] = found
+        return found
+
+    def head(self, file_id: int, number: int) -> str:
+        found = self.heads.get((file_id, number))
+        if found is None:
+            # The type is the column's.
+            (found,) = cast(tuple[str], self.db.execute(
+                "SELECT head FROM use_heads WHERE file_id = ? AND id = ?", (file_id, number)).fetchone())
+            self.heads[file_id, number] = found
+        return found
+
+
+def uses_of(db: apsw.Connection, rows: Iterable[tuple[int, str, bytes]], kinds: Collection[int] | None = None,
+            scope: int | None = None, numbered_texts: Numbered | None = None) -> list[tuple[int, int, Use]]:
+    """(file, position in its uses, the use) of each use packed in ``rows`` ((file, key, row
+    of uses)), of one of ``kinds`` and in ``scope`` (a number) where given."""
+    texts = numbered_texts or Numbered(db)
+    found = []
+    for file_id, key, blob in rows:
+        if scope is not None and scope not in int_columns.column(blob, _USE_SCOPE):
+            continue  # a call graph asks the uses in one function: most keys of its file have none there
+        for seq, head, tail, kind, line, col, in_scope, said, said_tail in use_occurrences(key, blob):
+            if (kinds is None or kind in kinds) and (scope is None or in_scope == scope):
+                found.append((file_id, seq, use(key, texts.head(file_id, head), tail, kind, line, col,
+                                                texts.scope(file_id, in_scope), said, said_tail)))
+    return found
 
 
 def _use_rows(file_id: int, uses: Sequence[Use], numbers: dict[str, int]) -> list[tuple[object, ...]]:
@@ -282,17 +377,9 @@ def delete(db: apsw.Connection, file_id: int) -> None:
     db.execute("DELETE FROM use_heads WHERE file_id = ?", (file_id,))
 
 
-# What a reader selects of ``uses u`` joined to its scope ``s`` and its head ``h`` (USE_JOINS),
-# in the order ``use`` takes, and its types (the columns').
-UseRow = tuple[str, str, int, int, int, int, str, str, int]
-USE_COLUMNS = "u.key, h.head, u.expr_tail, u.kind, u.line, u.col, s.qualname, u.text, u.text_tail"
-USE_JOINS = ("JOIN scopes s ON s.file_id = u.file_id AND s.id = u.scope "
-             "JOIN use_heads h ON h.file_id = u.file_id AND h.id = u.head")
-
-
 def use(key: str, expr: str, expr_tail: int, kind: int, line: int, column: int, scope: str, text: str,
         text_tail: int) -> Use:
-    """A ``uses`` row (``USE_COLUMNS``) as the fact it was written from."""
+    """A use (its key, head and tail as ``use_occurrences`` gives them, its scope and head as text) as the fact."""
     whole = joined(expr, expr_tail, key)
     return Use(key, whole, KINDS[kind], line, column, scope, joined(text, text_tail, whole))
 
@@ -306,9 +393,14 @@ def read(db: apsw.Connection, file_id: int) -> tuple[list[Reference], list[Use]]
         "SELECT last, occurrences FROM refs WHERE file_id = ?", (file_id,)).fetchall())
     refs = sorted((seq, Reference(dotted(qualifier, last), KINDS[kind], line, col, scopes[scope]))
                   for last, blob in rows for seq, qualifier, kind, line, col, scope in occurrences(blob))
-    uses = cast(list[UseRow], db.execute(
-        f"SELECT {USE_COLUMNS} FROM uses u {USE_JOINS} WHERE u.file_id = ? ORDER BY u.seq", (file_id,)).fetchall())
-    return [reference for _, reference in refs], [use(*row) for row in uses]
+    packed = cast(list[tuple[int, str, bytes]], db.execute(
+        "SELECT file_id, key, occurrences FROM uses WHERE file_id = ?", (file_id,)).fetchall())
+    texts = Numbered(db)
+    texts.scopes = {(file_id, n): scope for n, scope in scopes.items()}
+    texts.heads = {(file_id, n): head for n, head in cast(list[tuple[int, str]], db.execute(
+        "SELECT id, head FROM use_heads WHERE file_id = ?", (file_id,)).fetchall())}
+    uses = sorted((seq, found) for _, seq, found in uses_of(db, packed, numbered_texts=texts))
+    return [reference for _, reference in refs], [found for _, found in uses]
 
 
 def rewrite_renamed(db: apsw.Connection) -> int:
@@ -355,6 +447,29 @@ def pack_references(db: apsw.Connection) -> int:
             DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
             DELETE FROM use_files WHERE file_id = old.id
                 AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
+    """)
+    return len(files)
+
+
+def pack_uses(db: apsw.Connection) -> int:
+    """Migration PACKED_USES's step: every file's rows of ``uses``, a row per use, packed a row
+    per key into ``uses_packed`` by the rule ``write`` follows, which takes the old table's
+    place; the number of files."""
+    # The types are the old table's columns.
+    files = cast(list[tuple[int]], db.execute("SELECT DISTINCT file_id FROM uses").fetchall())
+    for (file_id,) in files:
+        rows = cast(list[tuple[object, ...]], db.execute(
+            f"SELECT {USE_ROW_COLUMNS} FROM uses WHERE file_id = ? ORDER BY seq", (file_id,)).fetchall())
+        db.executemany("INSERT INTO uses_packed (file_id, key, occurrences) VALUES (?, ?, ?)",
+                       ((file_id, key, blob) for key, blob in _use_blobs(rows).items()))
+    db.execute("""
+        DROP TRIGGER files_names_delete;
+        DROP TABLE uses;
+        ALTER TABLE uses_packed RENAME TO uses;
+        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+            DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
+            DELETE FROM use_files WHERE file_id = old.id AND key IN (SELECT key FROM uses WHERE file_id = old.id);
         END;
     """)
     return len(files)

@@ -86,26 +86,33 @@ class ProjectFacts:
 
     def uses_keyed(self, keys: Collection[str], kinds: Collection[str]) -> Iterable[tuple[int, Use]]:
         """By path, line and column (the order answers are given in)."""
-        numbers = name_rows.kind_numbers(kinds)
+        numbers = set(name_rows.kind_numbers(kinds))
+        texts = name_rows.Numbered(self.db)
         for some in _chunks(sorted(keys)):
             # The types are the columns'.
-            rows = cast(list[tuple[int, str, str, int, int, int, int, str, str, int]], self.db.execute(
+            rows = cast(list[tuple[str, int, str, bytes]], self.db.execute(
                 # CROSS JOIN: from the files that have the keys to their rows of them; the other
                 # way round, every live file of the project would be probed for every key.
-                f"SELECT u.file_id, {name_rows.USE_COLUMNS} FROM use_files n CROSS JOIN files f ON f.id = n.file_id "
-                "CROSS JOIN uses u ON u.file_id = n.file_id AND u.key = n.key "
-                f"{name_rows.USE_JOINS} WHERE n.key IN ({_marks(some)}) AND u.kind IN ({_marks(numbers)}) "
-                "AND f.project_id = ? AND f.state = 'live' ORDER BY f.path, u.line, u.col",
-                (*some, *numbers, self.project_id)).fetchall())
-            yield from ((row[0], name_rows.use(*row[1:])) for row in rows)
+                "SELECT f.path, u.file_id, u.key, u.occurrences FROM use_files n "
+                "CROSS JOIN files f ON f.id = n.file_id CROSS JOIN uses u ON u.file_id = n.file_id AND u.key = n.key "
+                f"WHERE n.key IN ({_marks(some)}) AND f.project_id = ? AND f.state = 'live'",
+                (*some, self.project_id)).fetchall())
+            paths = {file_id: path for path, file_id, _, _ in rows}
+            found = name_rows.uses_of(self.db, ((file_id, key, blob) for _, file_id, key, blob in rows), numbers,
+                                      numbered_texts=texts)
+            found.sort(key=lambda f: (paths[f[0]], f[2].line, f[2].column, f[2].key, f[1]))
+            yield from ((file_id, use) for file_id, _, use in found)
 
     def uses_in(self, file_id: int, scope: str) -> Iterable[Use]:
         # The types are the columns'.
-        rows = cast(list[name_rows.UseRow], self.db.execute(
-            f"SELECT {name_rows.USE_COLUMNS} FROM uses u {name_rows.USE_JOINS} WHERE u.file_id = ? AND u.scope = "
-            "(SELECT id FROM scopes WHERE file_id = ? AND qualname = ?) ORDER BY u.line, u.col",
-            (file_id, file_id, scope)).fetchall())
-        return [name_rows.use(*row) for row in rows]
+        number = cast(tuple[int] | None, self.db.execute(
+            "SELECT id FROM scopes WHERE file_id = ? AND qualname = ?", (file_id, scope)).fetchone())
+        if number is None:
+            return []
+        rows = cast(list[tuple[int, str, bytes]], self.db.execute(
+            "SELECT file_id, key, occurrences FROM uses WHERE file_id = ?", (file_id,)).fetchall())
+        found = name_rows.uses_of(self.db, rows, scope=number[0])
+        return [use for _, _, use in sorted(found, key=lambda f: (f[2].line, f[2].column, f[1]))]
 
     def definers(self, name: str) -> Iterable[tuple[int, str]]:
         """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""

@@ -181,6 +181,39 @@ def undo_packed_refs(db: apsw.Connection) -> None:
     """)
 
 
+def undo_packed_uses(db: apsw.Connection) -> None:
+    """What migrations.PACKED_USES changed, taken back: a row per use."""
+    from ref_rows import use_rows
+
+    rows = use_rows(db)
+    db.execute("""
+        CREATE TABLE uses_18 (
+            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            seq       INTEGER NOT NULL,
+            key       TEXT NOT NULL,
+            head      INTEGER NOT NULL,
+            expr_tail INTEGER NOT NULL,
+            kind      INTEGER NOT NULL,
+            line      INTEGER NOT NULL,
+            col       INTEGER NOT NULL,
+            scope     INTEGER NOT NULL,
+            text      TEXT NOT NULL,
+            text_tail INTEGER NOT NULL,
+            PRIMARY KEY (file_id, key, seq)
+        ) STRICT, WITHOUT ROWID;
+    """)
+    db.executemany("INSERT INTO uses_18 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.execute("""
+        DROP TRIGGER files_names_delete; DROP TABLE uses;
+        ALTER TABLE uses_18 RENAME TO uses;
+        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
+            DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
+            DELETE FROM use_files WHERE file_id = old.id
+                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
+        END;
+    """)
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -188,6 +221,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.PACKED_USES: lambda: undo_packed_uses(db),
         migrations.PACKED_REFS: lambda: undo_packed_refs(db),
         migrations.USE_HEADS: lambda: db.execute(UNDO_USE_HEADS),
         migrations.WINDOW_TEXTS: lambda: undo_window_texts(db),

@@ -65,3 +65,11 @@ def test_the_texts_alone_are_read_past_columns_of_every_width():
     blob = pack(columns, ["os.path", "", "née"])
     assert unpack(blob, False) == ([], ["os.path", "", "née"])
     assert unpack(pack(columns), False) == ([], [])
+
+
+def test_one_column_is_read_past_columns_of_every_width():
+    columns = [[0, 0, 0], [1, 255, 7], [256, 3, 9], [1 << 16, 5, 0], [4, 0, 2]]
+    blob = pack(columns, ["a"])
+    assert [int_columns.column(blob, n) for n in range(len(columns))] == columns
+    with pytest.raises(PackError, match="no column 5"):
+        int_columns.column(blob, 5)

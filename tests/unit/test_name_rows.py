@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 from old_schema import back_to
-from ref_rows import reference_rows
+from ref_rows import reference_rows, use_rows
 
 from codeanalysisd.db import migrations, name_rows
 from codeanalysisd.db.store import Store
@@ -143,7 +143,7 @@ def test_every_row_names_a_scope_of_its_own_file(store):
     scopes = set(store.db.execute("SELECT file_id, id FROM scopes"))
     named = {(file_id, scope) for file_id, *_, scope in reference_rows(store.db)}
     assert named <= scopes
-    used = set(store.db.execute("SELECT file_id, scope FROM uses"))
+    used = {(file_id, scope) for file_id, *_, scope, _, _ in use_rows(store.db)}
     assert used <= scopes
     assert scopes == named | used
 
@@ -163,8 +163,9 @@ def test_a_files_references_of_a_name_are_one_row_in_the_files_order(store):
 
 def counts(store: Store) -> tuple[int, ...]:
     """References, uses, scopes, and the rows of ref_files and use_files."""
-    return (len(reference_rows(store.db)), *(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                                             for t in ("uses", "scopes", "ref_files", "use_files")))
+    return (len(reference_rows(store.db)), len(use_rows(store.db)),
+            *(store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("scopes", "ref_files", "use_files")))
 
 
 def name_files_agree(store: Store) -> bool:
@@ -174,13 +175,15 @@ def name_files_agree(store: Store) -> bool:
     return (set(store.db.execute("SELECT last, file_id, n FROM ref_files"))
             == {(last, file_id, n) for (last, file_id), n in references.items()}
             and set(store.db.execute("SELECT key, file_id, n FROM use_files"))
-            == set(store.db.execute("SELECT key, file_id, count(*) FROM uses GROUP BY key, file_id")))
+            == {(key, file_id, n) for (key, file_id), n in
+                Counter((key, file_id) for file_id, _, key, *_ in use_rows(store.db)).items()})
 
 
 def test_each_name_of_a_file_has_one_row_of_its_files_table(store):
     assert name_files_agree(store)
     assert 0 < counts(store)[3] < counts(store)[0] and 0 < counts(store)[4] < counts(store)[1]
     assert store.db.execute("SELECT count(*) FROM refs").fetchone() == (counts(store)[3],)
+    assert store.db.execute("SELECT count(*) FROM uses").fetchone() == (counts(store)[4],)
 
 
 def test_edits_in_place_keep_the_rows_and_the_names_files_exact(store):
@@ -275,7 +278,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     try:
         assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
                                   migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                                  migrations.PACKED_REFS]
+                                  migrations.PACKED_REFS, migrations.PACKED_USES]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -322,7 +325,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                                  migrations.PACKED_REFS]
+                                  migrations.PACKED_REFS, migrations.PACKED_USES]
         assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
         assert answers(again) == before
         assert name_files_agree(again)
