@@ -285,21 +285,17 @@ class Numbered:
         self.heads: dict[tuple[int, int], str] = {}
 
     def scope(self, file_id: int, number: int) -> str:
-        found = self.scopes.get((file_id, number))
-        if found is None:
-            # The type is the column's.
-            (found,) = cast(tuple[str], self.db.execute(
-                "SELECT qualname FROM scopes WHERE file_id = ? AND id = ?", (file_id, number)).fetchone())
-            self.scopes[file_id, number] = found
-        return found
+        return self._text(self.scopes, "SELECT qualname FROM scopes WHERE file_id = ? AND id = ?", file_id, number)
 
     def head(self, file_id: int, number: int) -> str:
-        found = self.heads.get((file_id, number))
+        return self._text(self.heads, "SELECT head FROM use_heads WHERE file_id = ? AND id = ?", file_id, number)
+
+    def _text(self, kept: dict[tuple[int, int], str], sql: str, file_id: int, number: int) -> str:
+        found = kept.get((file_id, number))
         if found is None:
             # The type is the column's.
-            (found,) = cast(tuple[str], self.db.execute(
-                "SELECT head FROM use_heads WHERE file_id = ? AND id = ?", (file_id, number)).fetchone())
-            self.heads[file_id, number] = found
+            (found,) = cast(tuple[str], self.db.execute(sql, (file_id, number)).fetchone())
+            kept[file_id, number] = found
         return found
 
 
@@ -439,16 +435,7 @@ def pack_references(db: apsw.Connection) -> int:
                             for qualifier, last, kind, line, col, scope in rows], numbers)
         db.executemany("INSERT INTO refs_packed (file_id, last, occurrences) VALUES (?, ?, ?)",
                        ((file_id, last, blob) for last, blob in blobs.items()))
-    db.execute("""
-        DROP TRIGGER files_names_delete;
-        DROP TABLE refs;
-        ALTER TABLE refs_packed RENAME TO refs;
-        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
-            DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
-            DELETE FROM use_files WHERE file_id = old.id
-                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
-        END;
-    """)
+    replace_table(db, "refs", "refs_packed")
     return len(files)
 
 
@@ -463,13 +450,19 @@ def pack_uses(db: apsw.Connection) -> int:
             f"SELECT {USE_ROW_COLUMNS} FROM uses WHERE file_id = ? ORDER BY seq", (file_id,)).fetchall())
         db.executemany("INSERT INTO uses_packed (file_id, key, occurrences) VALUES (?, ?, ?)",
                        ((file_id, key, blob) for key, blob in _use_blobs(rows).items()))
-    db.execute("""
+    replace_table(db, "uses", "uses_packed")
+    return len(files)
+
+
+def replace_table(db: apsw.Connection, table: str, by: str) -> None:
+    """``table`` (``refs`` or ``uses``) dropped and ``by`` renamed to it; migration 15's
+    trigger names both tables, so it goes while they are replaced and comes back as it was."""
+    db.execute(f"""
         DROP TRIGGER files_names_delete;
-        DROP TABLE uses;
-        ALTER TABLE uses_packed RENAME TO uses;
+        DROP TABLE {table};
+        ALTER TABLE {by} RENAME TO {table};
         CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
             DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
             DELETE FROM use_files WHERE file_id = old.id AND key IN (SELECT key FROM uses WHERE file_id = old.id);
         END;
     """)
-    return len(files)

@@ -150,79 +150,55 @@ UNDO_USE_HEADS = """
 """
 
 
-def undo_packed_refs(db: apsw.Connection) -> None:
-    """What migrations.PACKED_REFS changed, taken back: a row per reference."""
-    from ref_rows import reference_rows
+def undo_packed(db: apsw.Connection, table: str, columns: str, rows: list[tuple]) -> None:
+    """What migrations.PACKED_REFS or PACKED_USES changed, taken back: ``table`` with a row
+    per occurrence (``columns``, its definition's lines), holding ``rows``."""
+    from codeanalysisd.db import name_rows
 
-    rows = reference_rows(db)
-    db.execute("""
-        CREATE TABLE refs_17 (
-            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-            seq       INTEGER NOT NULL,
-            last      TEXT NOT NULL,
-            qualifier TEXT,
-            kind      INTEGER NOT NULL,
-            line      INTEGER NOT NULL,
-            col       INTEGER NOT NULL,
-            scope     INTEGER NOT NULL,
-            PRIMARY KEY (file_id, last, seq)
-        ) STRICT, WITHOUT ROWID;
-    """)
-    db.executemany("INSERT INTO refs_17 VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    db.execute("""
-        DROP TRIGGER files_names_delete; DROP TABLE refs;
-        ALTER TABLE refs_17 RENAME TO refs;
-        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
-            DELETE FROM ref_files WHERE file_id = old.id
-                AND last IN (SELECT DISTINCT last FROM refs WHERE file_id = old.id);
-            DELETE FROM use_files WHERE file_id = old.id
-                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
-        END;
-    """)
+    db.execute(f"CREATE TABLE {table}_unpacked ({columns}) STRICT, WITHOUT ROWID")
+    if rows:
+        db.executemany(f"INSERT INTO {table}_unpacked VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    name_rows.replace_table(db, table, f"{table}_unpacked")
 
 
-def undo_packed_uses(db: apsw.Connection) -> None:
-    """What migrations.PACKED_USES changed, taken back: a row per use."""
-    from ref_rows import use_rows
-
-    rows = use_rows(db)
-    db.execute("""
-        CREATE TABLE uses_18 (
-            file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-            seq       INTEGER NOT NULL,
-            key       TEXT NOT NULL,
-            head      INTEGER NOT NULL,
-            expr_tail INTEGER NOT NULL,
-            kind      INTEGER NOT NULL,
-            line      INTEGER NOT NULL,
-            col       INTEGER NOT NULL,
-            scope     INTEGER NOT NULL,
-            text      TEXT NOT NULL,
-            text_tail INTEGER NOT NULL,
-            PRIMARY KEY (file_id, key, seq)
-        ) STRICT, WITHOUT ROWID;
-    """)
-    db.executemany("INSERT INTO uses_18 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    db.execute("""
-        DROP TRIGGER files_names_delete; DROP TABLE uses;
-        ALTER TABLE uses_18 RENAME TO uses;
-        CREATE TRIGGER files_names_delete BEFORE DELETE ON files BEGIN
-            DELETE FROM ref_files WHERE file_id = old.id AND last IN (SELECT last FROM refs WHERE file_id = old.id);
-            DELETE FROM use_files WHERE file_id = old.id
-                AND key IN (SELECT DISTINCT key FROM uses WHERE file_id = old.id);
-        END;
-    """)
+REFS_17 = """
+    file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    last      TEXT NOT NULL,
+    qualifier TEXT,
+    kind      INTEGER NOT NULL,
+    line      INTEGER NOT NULL,
+    col       INTEGER NOT NULL,
+    scope     INTEGER NOT NULL,
+    PRIMARY KEY (file_id, last, seq)
+"""
+USES_18 = """
+    file_id   INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL,
+    key       TEXT NOT NULL,
+    head      INTEGER NOT NULL,
+    expr_tail INTEGER NOT NULL,
+    kind      INTEGER NOT NULL,
+    line      INTEGER NOT NULL,
+    col       INTEGER NOT NULL,
+    scope     INTEGER NOT NULL,
+    text      TEXT NOT NULL,
+    text_tail INTEGER NOT NULL,
+    PRIMARY KEY (file_id, key, seq)
+"""
 
 
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
     ``user_version`` set to it."""
+    from ref_rows import reference_rows, use_rows
+
     from codeanalysisd.db import migrations
 
     undo = {
-        migrations.PACKED_USES: lambda: undo_packed_uses(db),
-        migrations.PACKED_REFS: lambda: undo_packed_refs(db),
+        migrations.PACKED_USES: lambda: undo_packed(db, "uses", USES_18, use_rows(db)),
+        migrations.PACKED_REFS: lambda: undo_packed(db, "refs", REFS_17, reference_rows(db)),
         migrations.USE_HEADS: lambda: db.execute(UNDO_USE_HEADS),
         migrations.WINDOW_TEXTS: lambda: undo_window_texts(db),
         migrations.NAME_FILES: lambda: db.execute(UNDO_NAME_FILES),
