@@ -3,9 +3,9 @@ how a file's occurrences of one name are kept in one row (``name_rows.py``).
 
 Each column is stored at the width its largest value needs (1, 2 or 4 bytes a value), and a
 column of zeros takes no byte: most of a name's occurrences are of the first kind and at
-module level, both numbered 0. ``array`` converts a whole column at C speed either way,
-where a loop over values in Python (a varint each) took several times longer over the
-standard library's 736,170 references. The header is a few bytes, since most blobs are
+module level, both numbered 0. ``bytes`` and ``array`` convert a whole column in C, so
+packing costs a few Python operations a column rather than a loop over its values (there is
+a blob per name of every file indexed). The header is a few bytes, since most blobs are
 small (two in five names of a file occur in it once). Values are little-endian on every
 machine, so a database file moves between them as SQLite's own format does.
 

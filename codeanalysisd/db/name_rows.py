@@ -165,12 +165,9 @@ def _ref_rows(file_id: int, references: Sequence[Reference], numbers: dict[str, 
 # (``int_columns``): the position of each in the file's order (from the one before: the
 # first is the position), line, column, kind, scope, and qualifier, 0 for none and n for the
 # blob's n-th text, which are the name's distinct qualifiers in order of appearance.
-
-
 def _ref_blobs(references: Sequence[Reference], numbers: dict[str, int]) -> dict[str, bytes]:
     """Each last name of ``references`` and its occurrences packed."""
-    # A tuple per occurrence, turned into columns by zip a name at a time: over the standard
-    # library this is a third of the time six lists appended to per occurrence took.
+    # One append per occurrence; the columns are made by zip, a name at a time, in C.
     groups: dict[str, list[tuple[int, int, int, int, int, str | None]]] = {}
     kinds = KIND_NUMBER
     for seq, (name, kind, line, column, scope) in enumerate(references):
