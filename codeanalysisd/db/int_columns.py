@@ -14,11 +14,18 @@ two bits a column (0: all zeros, 1, 2 or 4 bytes a value), four to a byte; the c
 values, one column after the other; the number of texts (a varint), and if there are any,
 their lengths in bytes as one more column (its width a byte of its own), then the texts,
 UTF-8, one after the other.
+
+A packing longer than DEFLATE_OVER bytes is kept deflated (raw DEFLATE, no zlib header)
+behind a first byte of DEFLATED, when that is shorter: the numbers of a name's occurrences
+repeat (lines close together, the same few kinds and scopes), and a long row also costs
+SQLite a page of its own past about a thousand bytes (the largest a row of a table keyed
+by its columns keeps in its page), mostly left empty.
 """
 
 from __future__ import annotations
 
 import sys
+import zlib
 from array import array
 from collections.abc import Sequence
 
@@ -32,7 +39,12 @@ _SWAP = sys.byteorder == "big"
 _PART_WIDTHS = [[sum(_WIDTH_OF_CODE[(byte >> (2 * n)) & 3] for n in range(part)) for part in range(5)]
                 for byte in range(256)]
 _BYTE_WIDTHS = [parts[4] for parts in _PART_WIDTHS]
-MAX_COLUMNS = 255
+MAX_COLUMNS = 254
+# The first byte of a deflated packing, where a plain one has its number of columns.
+DEFLATED = 0xFF
+# Packings up to this many bytes are kept plain: shorter ones rarely shrink by much, and
+# most rows are short (bench/deflated_names.py).
+DEFLATE_OVER = 128
 
 
 class PackError(ValueError):
@@ -40,7 +52,7 @@ class PackError(ValueError):
 
 
 def pack(columns: Sequence[Sequence[int]], texts: Sequence[str] = ()) -> bytes:
-    """``columns`` (at most 255, of one length, each of integers in [0, 2**32)) and ``texts`` as one blob."""
+    """``columns`` (at most 254, of one length, each of integers in [0, 2**32)) and ``texts`` as one blob."""
     # Written for speed (a blob per name and file of every file indexed): no call per column
     # but the C functions that check and convert it.
     if len(columns) > MAX_COLUMNS:
@@ -67,7 +79,27 @@ def pack(columns: Sequence[Sequence[int]], texts: Sequence[str] = ()) -> bytes:
         out.append(code)
         out += packed
         out += b"".join(encoded)
-    return bytes(out)
+    return compact(bytes(out))
+
+
+def compact(blob: bytes) -> bytes:
+    """A packing as ``pack`` keeps it: deflated if longer than DEFLATE_OVER bytes and shorter
+    so; a deflated one as it is."""
+    if len(blob) <= DEFLATE_OVER or blob[0] == DEFLATED:
+        return blob
+    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    deflated = packer.compress(blob) + packer.flush()
+    return bytes((DEFLATED,)) + deflated if len(deflated) + 1 < len(blob) else blob
+
+
+def plain(blob: bytes) -> bytes:
+    """A packing as ``pack`` laid it out, inflated if it was kept deflated."""
+    if not blob or blob[0] != DEFLATED:
+        return blob
+    try:
+        return zlib.decompress(blob[1:], -15)
+    except zlib.error as exc:
+        raise PackError(f"not a deflated packing of columns: {exc}") from exc
 
 
 def _column(column: Sequence[int]) -> tuple[int, bytes]:
@@ -89,7 +121,7 @@ def _column(column: Sequence[int]) -> tuple[int, bytes]:
 def unpack(blob: bytes, columns_too: bool = True) -> tuple[list[list[int]], list[str]]:
     """The inverse of ``pack``: (the columns, the texts); ``columns_too`` False: the texts
     alone (no column), their columns passed over unread."""
-    view = memoryview(blob)
+    view = memoryview(plain(blob))
     try:
         count = view[0]
         length, at = _read_varint(view, 1)
@@ -119,6 +151,7 @@ def unpack(blob: bytes, columns_too: bool = True) -> tuple[list[list[int]], list
 def column(blob: bytes, index: int) -> list[int]:
     """One column of a packing, the others passed over unread."""
     # Written for speed: a call graph reads one column of every row of a file's uses.
+    blob = plain(blob)
     try:
         count, length, at = blob[0], blob[1], 2
         if length >= 0x80:
@@ -136,7 +169,7 @@ def column(blob: bytes, index: int) -> list[int]:
 def length(blob: bytes) -> int:
     """The columns' length, read without unpacking them."""
     try:
-        return _read_varint(memoryview(blob), 1)[0]
+        return _read_varint(memoryview(plain(blob)), 1)[0]
     except IndexError as exc:
         raise PackError(f"not a packing of columns: {exc}") from exc
 

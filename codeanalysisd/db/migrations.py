@@ -43,6 +43,8 @@ USE_HEADS = 17
 PACKED_REFS = 18
 # The migration that packed a file's uses of a key into one row, as its references are.
 PACKED_USES = 19
+# The migration that deflated the long rows of refs and uses (int_columns.DEFLATE_OVER).
+DEFLATED_NAMES = 20
 
 
 @dataclass(frozen=True)
@@ -570,6 +572,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             occurrences BLOB NOT NULL,  -- name_rows.py: position, head, tail, kind, line, column, scope, text of each
             PRIMARY KEY (file_id, key)
         ) STRICT, WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        DEFLATED_NAMES,
+        "refs, uses: long rows deflated",
+        """
+        -- A name's occurrences packed past 128 bytes are kept deflated (db/int_columns.py): a
+        -- twentieth of the rows, and most of their bytes. The step (name_rows.deflate_long_rows)
+        -- deflates the rows written before, in this transaction; no table changes.
+        SELECT 1;
         """,
     ),
 )

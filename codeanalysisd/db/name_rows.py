@@ -451,6 +451,22 @@ def pack_uses(db: apsw.Connection) -> int:
     return len(files)
 
 
+def deflate_long_rows(db: apsw.Connection) -> int:
+    """Migration DEFLATED_NAMES's step: every row of ``refs`` and ``uses`` as ``write`` keeps
+    it now (int_columns.compact); the number of rows changed."""
+    changed = 0
+    for table, name, _ in NAME_TABLES:
+        # All read before any is written; the types are the columns'.
+        rows = cast(list[tuple[int, str, bytes]], db.execute(
+            f"SELECT file_id, {name}, occurrences FROM {table} WHERE length(occurrences) > ?",
+            (int_columns.DEFLATE_OVER,)).fetchall())
+        kept = [(compacted, file_id, key) for file_id, key, blob in rows
+                if (compacted := int_columns.compact(blob)) != blob]
+        db.executemany(f"UPDATE {table} SET occurrences = ? WHERE file_id = ? AND {name} = ?", kept)
+        changed += len(kept)
+    return changed
+
+
 def replace_table(db: apsw.Connection, table: str, by: str) -> None:
     """``table`` (``refs`` or ``uses``) dropped and ``by`` renamed to it; migration 15's
     trigger names both tables, so it goes while they are replaced and comes back as it was."""

@@ -318,7 +318,8 @@ class Store:
                                                            migrations.PACKED_BLOBS: indexing.pack_blobs,
                                                            migrations.WINDOW_TEXTS: indexing.pack_window_texts,
                                                            migrations.PACKED_REFS: name_rows.pack_references,
-                                                           migrations.PACKED_USES: name_rows.pack_uses})
+                                                           migrations.PACKED_USES: name_rows.pack_uses,
+                                                           migrations.DEFLATED_NAMES: name_rows.deflate_long_rows})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

@@ -188,6 +188,16 @@ USES_18 = """
 """
 
 
+def undo_deflated_names(db: apsw.Connection) -> None:
+    """What migrations.DEFLATED_NAMES changed, taken back: every row of refs and uses plain."""
+    from codeanalysisd.db import int_columns, name_rows
+
+    for table, name, _ in name_rows.NAME_TABLES:
+        rows = db.execute(f"SELECT file_id, {name}, occurrences FROM {table}").fetchall()
+        db.executemany(f"UPDATE {table} SET occurrences = ? WHERE file_id = ? AND {name} = ?",
+                       [(int_columns.plain(blob), file_id, key) for file_id, key, blob in rows])
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -197,6 +207,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.DEFLATED_NAMES: lambda: undo_deflated_names(db),
         migrations.PACKED_USES: lambda: undo_packed(db, "uses", USES_18, use_rows(db)),
         migrations.PACKED_REFS: lambda: undo_packed(db, "refs", REFS_17, reference_rows(db)),
         migrations.USE_HEADS: lambda: db.execute(UNDO_USE_HEADS),

@@ -110,7 +110,7 @@ def test_an_upgraded_database_indexes_the_names_it_already_held(tmp_path):
         assert report.applied == [migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES, migrations.FILE_NAMES,
                                   migrations.PACKED_BLOBS, migrations.NAME_FILES,
                                   migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                                  migrations.PACKED_REFS, migrations.PACKED_USES]
+                                  migrations.PACKED_REFS, migrations.PACKED_USES, migrations.DEFLATED_NAMES]
         for value in VALUES:
             assert found(again, f"sym:{value}") == expected(FILES, value, False), value
         assert names_index_is_consistent(again)

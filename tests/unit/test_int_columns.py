@@ -6,7 +6,7 @@ import random
 import pytest
 
 from codeanalysisd.db import int_columns
-from codeanalysisd.db.int_columns import PackError, pack, unpack
+from codeanalysisd.db.int_columns import DEFLATE_OVER, DEFLATED, PackError, compact, pack, plain, unpack
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -42,7 +42,7 @@ def test_one_occurrence_of_six_columns_takes_a_few_bytes_of_header():
     ([[1 << 32]], r"out of \[0, 2\*\*32\)"),
     ([[300, -1]], r"out of \[0, 2\*\*32\)"),
     ([[1, 2], [3]], "different lengths"),
-    ([[0]] * 256, "at most 255"),
+    ([[0]] * 255, "at most 254"),
 ])
 def test_what_cannot_be_packed_is_refused_by_name(columns, message):
     with pytest.raises(PackError, match=message):
@@ -73,3 +73,36 @@ def test_one_column_is_read_past_columns_of_every_width():
     assert [int_columns.column(blob, n) for n in range(len(columns))] == columns
     with pytest.raises(PackError, match="no column 5"):
         int_columns.column(blob, 5)
+
+
+def test_a_long_packing_is_kept_deflated_and_read_as_a_plain_one():
+    # a name's occurrences: lines close together, the same kind and scope
+    columns = [list(range(0, 600, 3)), list(range(100, 300)), [4] * 200, [0] * 200, [7] * 200]
+    blob = pack(columns, ["os.path"])
+    assert blob[0] == DEFLATED and len(blob) < len(plain(blob)) * 0.6
+    assert unpack(blob) == (columns, ["os.path"])
+    assert unpack(blob, False) == ([], ["os.path"])
+    assert [int_columns.column(blob, n) for n in range(len(columns))] == columns
+    assert int_columns.length(blob) == 200
+    assert compact(blob) == blob and compact(plain(blob)) == blob
+
+
+def test_a_short_packing_or_one_that_does_not_shrink_stays_plain():
+    short = pack([[1, 2, 3]], ["x"])
+    assert len(short) <= DEFLATE_OVER and short[0] != DEFLATED and plain(short) == short
+    rnd = random.Random(0)
+    noise = pack([[rnd.randrange(1 << 32) for _ in range(100)]])
+    assert len(noise) > DEFLATE_OVER and noise[0] != DEFLATED
+    assert unpack(noise)[0][0] == unpack(plain(noise))[0][0]
+
+
+def test_a_deflated_packing_cut_short_is_refused_by_name():
+    blob = pack([list(range(300)), [5] * 300])
+    assert blob[0] == DEFLATED
+    for broken in (blob[:len(blob) // 2], bytes((DEFLATED,)) + b"not deflate", bytes((DEFLATED,))):
+        with pytest.raises(PackError):
+            unpack(broken)
+        with pytest.raises(PackError):
+            int_columns.column(broken, 0)
+        with pytest.raises(PackError):
+            int_columns.length(broken)

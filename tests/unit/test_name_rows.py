@@ -12,7 +12,7 @@ import pytest
 from old_schema import back_to
 from ref_rows import reference_rows, use_rows
 
-from codeanalysisd.db import migrations, name_rows
+from codeanalysisd.db import int_columns, migrations, name_rows
 from codeanalysisd.db.store import Store
 from codeanalysisd.index.extract import extract
 from codeanalysisd.index.facts import REFERENCE_KINDS, USE_KINDS
@@ -278,7 +278,7 @@ def test_a_database_of_schema_11_upgrades_in_place_and_answers_as_before(tmp_pat
     try:
         assert report.applied == [migrations.COMPACT_NAMES, migrations.FILE_NAMES, migrations.PACKED_BLOBS,
                                   migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                                  migrations.PACKED_REFS, migrations.PACKED_USES]
+                                  migrations.PACKED_REFS, migrations.PACKED_USES, migrations.DEFLATED_NAMES]
         assert answers(again) == before
         for path, data in files().items():
             facts = extract(data)
@@ -325,7 +325,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.NAME_FILES, migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                                  migrations.PACKED_REFS, migrations.PACKED_USES]
+                                  migrations.PACKED_REFS, migrations.PACKED_USES, migrations.DEFLATED_NAMES]
         assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
         assert answers(again) == before
         assert name_files_agree(again)
@@ -335,5 +335,32 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
         assert again.db.execute("PRAGMA foreign_key_check").fetchall() == []
         index(again, {"pkg/shop.py": b"def g():\n    return h()\n"})  # written by the new rule from here on
         assert name_files_agree(again)
+    finally:
+        again.close()
+
+
+# ---------------------------------------------------------------- schema 19, upgraded
+
+def test_a_database_of_schema_19_gets_its_long_rows_deflated_and_answers_as_before(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    index(store, files())
+    before = answers(store)
+    rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
+    back_to(store.db, migrations.DEFLATED_NAMES - 1)
+    plain = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
+    long_rows = [r for t in plain.values() for r in t if len(r[2]) > int_columns.DEFLATE_OVER]
+    assert len(long_rows) > 20 and all(r[2][0] != int_columns.DEFLATED for r in long_rows)
+    store.close()
+
+    again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == [migrations.DEFLATED_NAMES]
+        # the rows a fresh database has, and every answer as before
+        assert {t: sorted(again.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")} == rows
+        assert sum(r[2][0] == int_columns.DEFLATED for t in rows.values() for r in t) > 20
+        assert answers(again) == before
+        assert name_files_agree(again)
+        assert again.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         again.close()

@@ -141,7 +141,7 @@ def test_an_upgrade_cuts_every_file_again_losing_and_duplicating_nothing(tmp_pat
     assert report.applied == [migrations.HEADER_CHUNKS, migrations.DEFINITION_SEARCH, migrations.COMPACT_NAMES,
                               migrations.FILE_NAMES, migrations.PACKED_BLOBS, migrations.NAME_FILES,
                               migrations.WINDOW_TEXTS, migrations.USE_HEADS,
-                              migrations.PACKED_REFS, migrations.PACKED_USES]
+                              migrations.PACKED_REFS, migrations.PACKED_USES, migrations.DEFLATED_NAMES]
     assert report.chunked_files == 2
     assert sorted(store.reader.execute("SELECT file_id, symbol, start_line, end_line, key FROM chunks").fetchall()) \
         == sorted(expected)

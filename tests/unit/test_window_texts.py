@@ -133,7 +133,7 @@ def test_an_upgrade_packs_every_windows_text_and_answers_as_before(tmp_path):
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == [migrations.WINDOW_TEXTS, migrations.USE_HEADS, migrations.PACKED_REFS,
-                                  migrations.PACKED_USES]
+                                  migrations.PACKED_USES, migrations.DEFLATED_NAMES]
         assert {chunk: unpack_window(packed) for chunk, packed in store.db.execute(
             "SELECT chunk, packed FROM window_texts")} == held
         assert texts(store, "m.py") == expected(SOURCE)
