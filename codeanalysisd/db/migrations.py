@@ -45,6 +45,8 @@ PACKED_REFS = 18
 PACKED_USES = 19
 # The migration that deflated the long rows of refs and uses (int_columns.DEFLATE_OVER).
 DEFLATED_NAMES = 20
+# The migration that cut the chunks' keys to half a sha256 (chunking.KEY_BYTES).
+CHUNK_KEYS = 21
 
 
 @dataclass(frozen=True)
@@ -582,6 +584,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- twentieth of the rows, and most of their bytes. The step (name_rows.deflate_long_rows)
         -- deflates the rows written before, in this transaction; no table changes.
         SELECT 1;
+        """,
+    ),
+    Migration(
+        CHUNK_KEYS,
+        "chunks: keys of 16 bytes",
+        """
+        -- A chunk's key, the sha256 of its text, is kept in three places (the chunk, its index
+        -- entry, its vector's row); its first 16 bytes tell chunks apart as surely for any
+        -- corpus this index holds (index/chunking.py) and save 2.5 MB of the standard library's
+        -- index. Every vector stays with its chunk: both keys are cut the same.
+        UPDATE chunks SET key = substr(key, 1, 16) WHERE length(key) > 16;
+        UPDATE embeddings SET key = substr(key, 1, 16) WHERE length(key) > 16;
         """,
     ),
 )

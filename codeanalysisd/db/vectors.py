@@ -22,7 +22,7 @@ from codeanalysisd.db import stored_text
 from codeanalysisd.db.rows import returned_id, single_int
 from codeanalysisd.index import chunking, ranking
 
-KEY_BYTES = 32  # sha256
+KEY_BYTES = chunking.KEY_BYTES
 
 
 class BadVector(ValueError):
@@ -130,7 +130,7 @@ def store(db: apsw.Connection, model_id: int, items: Sequence[tuple[bytes, bytes
     size = found.dim * 4
     for key, vector in items:
         if len(key) != KEY_BYTES:
-            raise BadVector(f"a chunk key is a sha256 ({KEY_BYTES} bytes), got {len(key)} bytes")
+            raise BadVector(f"a chunk key is {KEY_BYTES} bytes of a sha256, got {len(key)} bytes")
         if len(vector) != size:
             raise BadVector(f"model {found.name} has {found.dim} dimensions ({size} bytes), got {len(vector)} bytes")
         if not all(map(math.isfinite, struct.unpack(f"<{found.dim}f", vector))):

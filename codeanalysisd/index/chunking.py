@@ -8,9 +8,9 @@ or method with a docstring and more code after it also has a header chunk, its s
 docstring alone: what the function is for, said once, without its body diluting it (measured:
 bench/retrieval.py). Search ranks definitions, not chunks (index/ranking.py).
 
-A chunk is known by the sha256 of its text, which holds no path and no line number: a
-renamed or moved file, or a re-index of unchanged code, yields the same keys, and a vector
-already stored for a key is not computed again.
+A chunk is known by the first KEY_BYTES bytes of the sha256 of its text, which holds no path
+and no line number: a renamed or moved file, or a re-index of unchanged code, yields the same
+keys, and a vector already stored for a key is not computed again.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ WINDOW = 25
 VERSION = 1  # 1: header chunks
 _FUNCTIONS = frozenset({"function", "async_function", "method", "async_method"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+
+# 128 bits: two of a billion distinct chunks share a key with odds of about 10^-21, and each
+# key is stored with its chunk, its index entry and its vector's row (half a sha256 saves
+# 2.5 MB of the standard library's index).
+KEY_BYTES = 16
 
 
 def source_lines(text: str) -> list[str]:
@@ -61,7 +66,7 @@ class Chunk:
     start_line: int
     end_line: int
     head_line: int  # 0, or the definition's first line, repeated before a later window
-    key: bytes  # sha256 of text()
+    key: bytes  # the sha256 of text(), its first KEY_BYTES
 
     def text(self, lines: Sequence[str]) -> str:
         return chunk_text(lines, self.start_line, self.end_line, self.head_line)
@@ -80,7 +85,7 @@ def _chunk(lines: Sequence[str], symbol: str, kind: str, start: int, end: int, h
         end -= 1
     if start > end:
         return None
-    key = hashlib.sha256(chunk_text(lines, start, end, head).encode("utf-8", "surrogatepass")).digest()
+    key = hashlib.sha256(chunk_text(lines, start, end, head).encode("utf-8", "surrogatepass")).digest()[:KEY_BYTES]
     return Chunk(symbol, kind, start, end, head, key)
 
 

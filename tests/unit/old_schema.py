@@ -198,6 +198,26 @@ def undo_deflated_names(db: apsw.Connection) -> None:
                        [(int_columns.plain(blob), file_id, key) for file_id, key, blob in rows])
 
 
+def undo_chunk_keys(db: apsw.Connection) -> None:
+    """What migrations.CHUNK_KEYS changed, taken back: every chunk's key the whole sha256 of
+    its text again, and each vector's the key of its chunk."""
+    import hashlib
+
+    from codeanalysisd.db import stored_text
+    from codeanalysisd.index import chunking
+
+    whole: dict[bytes, bytes] = {}
+    for chunk, file_id, start, end, head, key in db.execute(
+            "SELECT id, file_id, start_line, end_line, head_line, key FROM chunks").fetchall():
+        lines = stored_text.stored_lines(db, file_id)
+        assert lines is not None
+        text = chunking.chunk_text(lines, start, end, head).encode("utf-8", "surrogatepass")
+        whole[key] = hashlib.sha256(text).digest()
+        db.execute("UPDATE chunks SET key = ? WHERE id = ?", (whole[key], chunk))
+    for embedding, key in db.execute("SELECT id, key FROM embeddings").fetchall():
+        db.execute("UPDATE embeddings SET key = ? WHERE id = ?", (whole.get(key, key + bytes(16)), embedding))
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -207,6 +227,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.CHUNK_KEYS: lambda: undo_chunk_keys(db),
         migrations.DEFLATED_NAMES: lambda: undo_deflated_names(db),
         migrations.PACKED_USES: lambda: undo_packed(db, "uses", USES_18, use_rows(db)),
         migrations.PACKED_REFS: lambda: undo_packed(db, "refs", REFS_17, reference_rows(db)),

@@ -87,9 +87,7 @@ def test_an_upgrade_packs_every_blob_in_place_and_reads_back_byte_for_byte(tmp_p
     files = plain_schema_13(tmp_path)
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.PACKED_BLOBS, migrations.NAME_FILES, migrations.WINDOW_TEXTS,
-                                  migrations.USE_HEADS, migrations.PACKED_REFS, migrations.PACKED_USES,
-                                  migrations.DEFLATED_NAMES]
+        assert report.applied == list(range(migrations.PACKED_BLOBS, migrations.LATEST + 1))
         for sha, (size, data) in rows(store, "blobs").items():
             plain = packing.unpack(data)
             assert hashlib.sha256(plain).digest() == sha and size == len(plain)
