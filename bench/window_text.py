@@ -87,16 +87,21 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
 
 
 
-def main() -> None:
+def main(script: str = __file__, description: str = __doc__ or "", change: str = "WINDOW_TEXTS = 16",
+         headings: tuple[str, str] = ("packed beside a contentless index (this tree)", "FTS5's own copy (before)")
+         ) -> None:
+    """The comparison of ``change`` (a line it added to the migrations) with the version
+    before it, run as ``script`` (this one, or another that compares a later change of the
+    same tables); ``headings``: the two columns'."""
     sys.path.insert(0, str(REPO / "bench"))
     from versions import compared, percentiles
 
-    ran = compared(__file__, __doc__ or "", "WINDOW_TEXTS = 16", probe)
+    ran = compared(script, description, change, probe)
     if ran is None:
         return
     old, new, revision, stdlib = ran
     print(f"corpus: {stdlib}: {new['files']} files, {new['windows']:,} windows; before: {revision}")
-    print("\n| | packed beside a contentless index (this tree) | FTS5's own copy (before) |\n| --- | --- | --- |")
+    print(f"\n| | {headings[0]} | {headings[1]} |\n| --- | --- | --- |")
     for table in TABLES:
         print(f"| `{table}` | {new['sizes'][table] / 1e6:.1f} MB | {old['sizes'][table] / 1e6:.1f} MB |")
     together = (sum(new["sizes"].values()), sum(old["sizes"].values()))

@@ -47,6 +47,8 @@ PACKED_USES = 19
 DEFLATED_NAMES = 20
 # The migration that cut the chunks' keys to half a sha256 (chunking.KEY_BYTES).
 CHUNK_KEYS = 21
+# The migration that packed the windows' text with a preset dictionary of Python.
+WINDOW_DICTIONARY = 22
 
 
 @dataclass(frozen=True)
@@ -596,6 +598,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- index. Every vector stays with its chunk: both keys are cut the same.
         UPDATE chunks SET key = substr(key, 1, 16) WHERE length(key) > 16;
         UPDATE embeddings SET key = substr(key, 1, 16) WHERE length(key) > 16;
+        """,
+    ),
+    Migration(
+        WINDOW_DICTIONARY,
+        "full text: windows packed with a dictionary of Python",
+        """
+        -- A window is about a kilobyte, too short for DEFLATE alone to find much to repeat;
+        -- a preset dictionary of Python's common shapes (db/window_dictionary.py) packs it
+        -- smaller, without zlib's header (bench/window_dictionary.py). The step
+        -- (stored_text.repack_windows) packs every window again, in this transaction.
+        SELECT 1;
         """,
     ),
 )

@@ -319,7 +319,8 @@ class Store:
                                                            migrations.WINDOW_TEXTS: indexing.pack_window_texts,
                                                            migrations.PACKED_REFS: name_rows.pack_references,
                                                            migrations.PACKED_USES: name_rows.pack_uses,
-                                                           migrations.DEFLATED_NAMES: name_rows.deflate_long_rows})
+                                                           migrations.DEFLATED_NAMES: name_rows.deflate_long_rows,
+                                                           migrations.WINDOW_DICTIONARY: stored_text.repack_windows})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:

@@ -218,6 +218,15 @@ def undo_chunk_keys(db: apsw.Connection) -> None:
         db.execute("UPDATE embeddings SET key = ? WHERE id = ?", (whole.get(key, key + bytes(16)), embedding))
 
 
+def undo_window_dictionary(db: apsw.Connection) -> None:
+    """What migrations.WINDOW_DICTIONARY changed, taken back: each window zlib-packed alone."""
+    from codeanalysisd.db import packing, stored_text
+
+    rows = db.execute("SELECT chunk, packed FROM window_texts").fetchall()
+    db.executemany("UPDATE window_texts SET packed = ? WHERE chunk = ?",
+                   [(packing.pack(stored_text.unpack_window(packed).encode()), chunk) for chunk, packed in rows])
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -227,6 +236,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.WINDOW_DICTIONARY: lambda: undo_window_dictionary(db),
         migrations.CHUNK_KEYS: lambda: undo_chunk_keys(db),
         migrations.DEFLATED_NAMES: lambda: undo_deflated_names(db),
         migrations.PACKED_USES: lambda: undo_packed(db, "uses", USES_18, use_rows(db)),

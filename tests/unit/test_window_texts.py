@@ -2,6 +2,8 @@
 what a search shows and filters on is each window exactly as it was indexed, an edited window
 leaves no old word behind, and an older database is upgraded in place."""
 
+import zlib
+
 import apsw
 import pytest
 from old_schema import back_to
@@ -171,3 +173,33 @@ def test_packing_a_window_keeps_every_character():
     for text in ("", "x = 1", "# café ü 🐍\r\n\tz = '\\x00'", "a\n" * 5000):
         assert unpack_window(pack_window(text)) == text
     assert len(pack_window("def f(self):\n    return self.value\n" * 30)) < 200
+
+
+def test_an_upgrade_packs_every_window_again_with_the_dictionary_and_answers_as_before(tmp_path):
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    for path, data in {"m.py": SOURCE, **ODD}.items():
+        index(store, path, data)
+    answers = answers_of(store)
+    fresh = dict(store.db.execute("SELECT chunk, packed FROM window_texts"))
+    back_to(store.db, migrations.WINDOW_DICTIONARY - 1)
+    # as schema 21 held them: each window a zlib stream of its own, longer than now
+    alone = dict(store.db.execute("SELECT chunk, packed FROM window_texts"))
+    assert {c: zlib.decompress(p).decode() for c, p in alone.items()} == {c: unpack_window(p) for c, p in fresh.items()}
+    assert sum(map(len, alone.values())) > sum(map(len, fresh.values()))
+    store.close()
+
+    store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == [migrations.WINDOW_DICTIONARY]
+        assert dict(store.db.execute("SELECT chunk, packed FROM window_texts")) == fresh
+        assert answers_of(store) == answers
+        assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("text", ["", "x", "def f(self):\n    return self.x\n", "née ü 日本 \udcff".encode(
+    "utf-8", "surrogatepass").decode("utf-8", "replace"), "\n".join(f"line {i}" for i in range(30))])
+def test_a_window_comes_back_as_it_was_packed(text):
+    assert unpack_window(pack_window(text)) == text
