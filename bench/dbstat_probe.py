@@ -15,7 +15,7 @@ import time
 
 import apsw
 
-from codeanalysisd.db import migrations, packing
+from codeanalysisd.db import migrations, packing, stored_text
 
 # shadow tables of a virtual table are counted with it: fts5 (fts_data, fts_idx, ...) and
 # sqlite-vec's vec0 (NAME_chunks, NAME_rowids, NAME_vector_chunks00, ...)
@@ -51,16 +51,26 @@ def measure(path: str) -> dict[str, object]:
 
 
 def content_reads(path: str) -> dict[str, object]:
-    """Every content of the index's ``blobs``, each read as a query reads it, in ms: the row,
-    then (packed since migrations.PACKED_BLOBS) its unpacking."""
+    """Every content the index keeps, each read whole as GetFileSource reads it, in ms: its
+    rows (one, whole, before migrations.CONTENT_WINDOWS; a row per window since), then their
+    unpacking (packed since migrations.PACKED_BLOBS)."""
     db = apsw.Connection(f"file:{path}?mode=ro", flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
-    packed = migrations.schema_version(db) >= migrations.PACKED_BLOBS
+    version = migrations.schema_version(db)
+    packed = version >= migrations.PACKED_BLOBS
+    windowed = version >= migrations.CONTENT_WINDOWS
     rows, unpacks, largest = [], [], (0, 0.0, 0.0)
     for (sha256,) in db.execute("SELECT sha256 FROM blobs").fetchall():
         started = time.perf_counter()
-        (data,) = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        if windowed:
+            parts = [p for (p,) in db.execute("SELECT w.packed FROM blobs b JOIN blob_windows w ON w.blob = b.id "
+                                              "WHERE b.sha256 = ? ORDER BY w.n", (sha256,))]
+        else:
+            parts = [db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()[0]]
         read = time.perf_counter()
-        size = len(packing.unpack(data)) if packed else len(data)
+        if windowed:
+            size = len(b"".join(map(stored_text.unpack_window, parts)))
+        else:
+            size = len(packing.unpack(parts[0])) if packed else len(parts[0])
         done = time.perf_counter()
         rows.append((read - started) * 1e3)
         unpacks.append((done - read) * 1e3 if packed else 0.0)

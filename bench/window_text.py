@@ -27,7 +27,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-TABLES = ("fts", "window_texts", "text_chunks")
+# The full text's tables, and where the windows' text is kept: window_texts (schema 16 to 22),
+# or as the windows of each content beside the whole (blobs, blob_windows since schema 23).
+TABLES = ("fts", "window_texts", "text_chunks", "blobs", "blob_windows")
 EVERY_NTH_TERM = 400
 
 
@@ -65,19 +67,19 @@ def probe(stdlib: pathlib.Path, work: pathlib.Path, rounds: int) -> dict[str, ob
     store.close()
     vacuumed = apsw.Connection(str(work / "index.sqlite3"))
     vacuumed.execute("VACUUM")
+    named = ", ".join(f"'{t}'" for t in TABLES[1:])
     sizes = dict(vacuumed.execute(
         "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
-        "WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ('window_texts', 'text_chunks') GROUP BY m.tbl_name"))
+        f"WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ({named}) GROUP BY m.tbl_name"))
     fts = sum(v for k, v in sizes.items() if k.startswith("fts"))
     objects = dict(vacuumed.execute(
         "SELECT d.name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
-        "WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ('window_texts', 'text_chunks') GROUP BY d.name"))
+        f"WHERE m.tbl_name LIKE 'fts%' OR m.tbl_name IN ({named}) GROUP BY d.name"))
     windows = vacuumed.execute("SELECT count(*) FROM text_chunks").fetchone()[0]
     total = (work / "index.sqlite3").stat().st_size
     vacuumed.close()
     return {"package": codeanalysisd.__file__, "files": files, "write_s": write,
-            "sizes": {"fts": fts, "window_texts": sizes.get("window_texts", 0),
-                      "text_chunks": sizes.get("text_chunks", 0)},
+            "sizes": {"fts": fts, **{t: sizes.get(t, 0) for t in TABLES[1:]}},
             "objects": objects, "windows": windows, "index_bytes": total,
             "language": dict(zip(language, (s * 1000 for s in language_ms), strict=True)),
             "language_answers": language_answers,
@@ -103,7 +105,7 @@ def main(script: str = __file__, description: str = __doc__ or "", change: str =
     print(f"corpus: {stdlib}: {new['files']} files, {new['windows']:,} windows; before: {revision}")
     print(f"\n| | {headings[0]} | {headings[1]} |\n| --- | --- | --- |")
     for table in TABLES:
-        print(f"| `{table}` | {new['sizes'][table] / 1e6:.1f} MB | {old['sizes'][table] / 1e6:.1f} MB |")
+        print(f"| `{table}` | {new['sizes'].get(table, 0) / 1e6:.1f} MB | {old['sizes'].get(table, 0) / 1e6:.1f} MB |")
     together = (sum(new["sizes"].values()), sum(old["sizes"].values()))
     print(f"| these tables | {together[0] / 1e6:.1f} MB | {together[1] / 1e6:.1f} MB |")
     print(f"| index.sqlite3, vacuumed | {new['index_bytes'] / 1e6:.1f} MB | {old['index_bytes'] / 1e6:.1f} MB |")

@@ -18,10 +18,10 @@ from typing import cast
 
 import apsw
 
-from codeanalysisd.db import history, name_rows, packing
+from codeanalysisd.db import history, name_rows, packing, stored_text
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.rows import insert_many, returned_id
-from codeanalysisd.db.stored_text import WINDOW, decoded, pack_window, stored_lines, stored_windows, window
+from codeanalysisd.db.stored_text import WINDOW, Kept, decoded, stored_lines, window
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.facts import Definition
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
@@ -56,7 +56,8 @@ def _clear_replaced(db: apsw.Connection, file_id: int, keep_definitions: bool = 
 def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None = None) -> int:
     """Index a whole file; its content also becomes a version (``reason`` None: an ordinary edit)."""
     facts = update.facts
-    file_id, replacing, lines, shown = _file_row(db, project_id, update, reason, STRUCTURE)
+    file_id, was, lines, shown = _file_row(db, project_id, update, reason, STRUCTURE)
+    replacing = was is not None
     if replacing:
         _clear_replaced(db, file_id, keep_definitions=shown)
     if not shown:
@@ -74,7 +75,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
                                        for d in facts.definitions),
                   facts.docstring is not None)
     if not shown:
-        _write_windows(db, file_id, lines, replacing)
+        _write_windows(db, file_id, lines, was, update.sha256, facts.encoding)
     return file_id
 
 
@@ -89,31 +90,32 @@ def show_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
     and ``FindSymbol`` answer from, written ahead of the rest of its facts (``update.facts``
     holds its definitions alone: ``reading.outline_facts``), which ``write_file`` writes
     next. Its imports, bindings, names and chunks stay those of its content before until then."""
-    file_id, replacing, lines, _ = _file_row(db, project_id, update, None, SHOWN)
-    if replacing:
+    file_id, was, lines, _ = _file_row(db, project_id, update, None, SHOWN)
+    if was is not None:
         db.execute("DELETE FROM definitions WHERE file_id = ?", (file_id,))
     _insert_definitions(db, file_id, update.facts.definitions)
-    _write_windows(db, file_id, lines, replacing)
+    _write_windows(db, file_id, lines, was, update.sha256, update.facts.encoding)
     return file_id
 
 
 def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None, structure: int
-              ) -> tuple[int, bool, list[str], bool]:
-    """The file's content kept, its version recorded and its row written: (its id, whether
-    it had a row before, its lines, whether that row is a showing of this same content as an
-    ordinary edit, whose content, version, definitions and windows of text are written, and
-    whose verdict of libcst, if a parser unit gave one in between, holds for it)."""
+              ) -> tuple[int, tuple[bytes, str | None] | None, list[str], bool]:
+    """The file's content kept, its version recorded and its row written: (its id, the
+    content and encoding of its row before if it had one, its lines, whether that row is a
+    showing of this same content as an ordinary edit, whose content, version, definitions
+    and windows of text are written, and whose verdict of libcst, if a parser unit gave one
+    in between, holds for it)."""
     facts = update.facts
-    row = db.execute("SELECT id, sha256, structure, state FROM files WHERE project_id = ? AND path = ?",
+    row = db.execute("SELECT id, sha256, structure, state, encoding FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
     # Only facts from a whole walk: one cut short (too deep) holds fewer definitions than shown.
     shown = (row is not None and reason is None and structure != SHOWN and facts.parsed and not facts.problems
              and not facts.unreadable and (bytes(row[1]), row[2], row[3]) == (update.sha256, SHOWN, "live"))
-    if not facts.unreadable and not shown:
-        _keep_content(db, update.sha256, update.source)
-        history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     text = None if facts.unreadable else decoded(update.source, facts.encoding)
     lines = chunking.source_lines(text) if text is not None else []
+    if not facts.unreadable and not shown:
+        _keep_content(db, update.sha256, update.source, facts.encoding, None if text is None else lines)
+        history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
               "\n".join(facts.problems), len(lines), facts.docstring, structure)
     if row:
@@ -122,11 +124,11 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = iif(?, syntax, NULL) "
             "WHERE id = ?", (*values, shown, file_id))
-        return file_id, True, lines, shown
+        return file_id, (bytes(row[1]), row[4]), lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
         "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (*values, project_id, update.path))), False, lines, False
+        (*values, project_id, update.path))), None, lines, False
 
 
 def _insert_definitions(db: apsw.Connection, file_id: int, definitions: Iterable[Definition]) -> None:
@@ -144,36 +146,38 @@ def _json_list(texts: tuple[str, ...]) -> str:
     return json.dumps(texts) if texts else "[]"
 
 
-def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], replacing: bool) -> None:
-    """The file's windows of text for full-text search. Replacing, a window whose text is
-    unchanged stays as it is: replacing it would tokenize and pack its text again, for every
-    window of a large file after an edit of one line.
+def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], was: tuple[bytes, str | None] | None,
+                   sha256: bytes, encoding: str | None) -> None:
+    """The file's windows of text for full-text search, of its content ``sha256`` read in
+    ``encoding``; ``was``: the content and encoding it had before, if it had a row. A window
+    whose bytes are unchanged in the same encoding stays as it is: replacing it would
+    tokenize its text again, for every window of a large file after an edit of one line.
 
     Written last of the file's rows, all together: FTS5 writes what it holds pending as a new
     segment of its index whenever SQLite opens a statement savepoint (for a statement that
     fires a trigger or deletes many rows, as the next file's first ones do), and a segment
     per window cost more in merging them than the windows themselves."""
-    old = stored_windows(db, file_id) if replacing else {}
+    # The types are the columns'.
+    old = dict(cast(list[tuple[int, int]], db.execute(
+        "SELECT start_line, id FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall())) if was else {}
+    # A window is compared packed: the same bytes pack the same.
+    before = stored_text.window_rows(db, was[0]) if was and was[1] == encoding else {}
+    now = stored_text.window_rows(db, sha256) if before else {}
     new: list[tuple[int, str]] = []
     changed: list[tuple[str, int]] = []
     for start in range(1, len(lines) + 1, WINDOW):
-        text = window(lines, start)
-        had = old.pop(start, None)
-        if had is None:
+        chunk = old.pop(start, None)
+        if chunk is None:
             chunk = returned_id(db.execute("INSERT INTO text_chunks (file_id, start_line) VALUES (?, ?) RETURNING id",
                                            (file_id, start)))
-            new.append((chunk, text))
-        elif had[1] != text:
-            changed.append((text, had[0]))
-    for chunk, _ in old.values():
-        db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its text (text_chunks_delete)
+            new.append((chunk, window(lines, start)))
+        elif (n := (start - 1) // WINDOW) not in before or before[n] != now.get(n):
+            changed.append((window(lines, start), chunk))
+    for chunk in old.values():
+        db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its tokens (text_chunks_delete)
     db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", new)
-    db.executemany("INSERT INTO window_texts (chunk, packed) VALUES (?, ?)",
-                   [(chunk, pack_window(text)) for chunk, text in new])
     # The index holds no text to take out: contentless_delete drops the window's old tokens.
     db.executemany("UPDATE fts SET text = ? WHERE rowid = ?", changed)
-    db.executemany("UPDATE window_texts SET packed = ? WHERE chunk = ?",
-                   [(pack_window(text), chunk) for text, chunk in changed])
 
 
 def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
@@ -184,17 +188,17 @@ def _write_chunks(db: apsw.Connection, file_id: int, lines: list[str],
          for c in chunking.chunks(lines, definitions, module_docstring)))
 
 
-def chunk_existing(db: apsw.Connection, packed: bool = True) -> int:
+def chunk_existing(db: apsw.Connection, kept: Kept = "windows") -> int:
     """Chunks for the live files that have none, from their stored rows: an upgrade (files
-    indexed before chunks existed; every file, when a migration cuts them again). ``packed``:
-    whether blobs are packed yet (stored_lines)."""
+    indexed before chunks existed; every file, when a migration cuts them again). ``kept``:
+    how contents are kept at the migration (stored_lines)."""
     count = 0
     # All read before any is written; the types are the columns' (id INTEGER, docstring TEXT).
     unchunked = cast(list[tuple[int, str | None]], db.execute(
         "SELECT id, docstring FROM files WHERE state = 'live' AND NOT EXISTS "
         "(SELECT 1 FROM chunks c WHERE c.file_id = files.id)").fetchall())
     for file_id, docstring in unchunked:
-        lines = stored_lines(db, file_id, packed)
+        lines = stored_lines(db, file_id, kept)
         if lines is None:
             continue
         definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent, documented)
@@ -206,24 +210,13 @@ def chunk_existing(db: apsw.Connection, packed: bool = True) -> int:
     return count
 
 
-def _keep_content(db: apsw.Connection, sha256: bytes, data: bytes) -> None:
-    """The index's copy of a content (``blobs``) and the version store's, packed once for both:
-    packing is most of what keeping a new content costs the writer."""
-    in_index = db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)).fetchone() is not None
-    in_history = history.has_content(db, sha256)
-    if in_index and in_history:
-        return
-    packed = packing.pack(data)
-    if not in_index:
-        db.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)", (sha256, len(data), packed))
-    if not in_history:
-        history.keep_packed(db, sha256, len(data), packed)
-
-
-def content(db: apsw.Connection, sha256: bytes) -> bytes | None:
-    """The bytes of a content the index keeps (``blobs``), or None."""
-    row = db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
-    return packing.unpack(row[0]) if row else None
+def _keep_content(db: apsw.Connection, sha256: bytes, data: bytes, encoding: str | None,
+                  lines: list[str] | None) -> None:
+    """The index's copy of a content (stored_text: as its windows) and the version store's
+    (packed whole), each if not kept yet; ``lines``: its text's, None if it is not text."""
+    stored_text.keep_content(db, sha256, data, encoding, lines)
+    if not history.has_content(db, sha256):
+        history.keep_packed(db, sha256, len(data), packing.pack(data))
 
 
 def _pack_in_place(db: apsw.Connection, table: str, key: str, column: str) -> int:
@@ -254,7 +247,7 @@ def preserve(db: apsw.Connection, project_id: str, path: str, sha256: bytes) -> 
     if the history was lost or pruned by hand): True if it had to be copied there."""
     if sha256 == NO_CONTENT or history.holds(db, project_id, path, sha256):
         return False
-    data = content(db, sha256)
+    data = stored_text.content(db, sha256)
     if data is None:
         return False
     history.record_content(db, project_id, path, sha256, data, "repaired")
@@ -284,7 +277,7 @@ def add_deleted(db: apsw.Connection, project_id: str, path: str, version: histor
     """A file known only to the version store: a row marked deleted, pointing at its version."""
     data = history.content(db, version.sha256)
     if data is not None:
-        _keep_content(db, version.sha256, data)
+        _keep_content(db, version.sha256, data, None, None)  # its text is not known till it is read again
     db.execute("INSERT INTO files (project_id, path, size, mtime_ns, sha256, state, indexed_at) "
                "VALUES (?, ?, ?, 0, ?, 'deleted', ?) ON CONFLICT (project_id, path) DO NOTHING",
                (project_id, path, max(version.size, 0), version.sha256, time.time()))
@@ -301,7 +294,8 @@ def move(db: apsw.Connection, project_id: str, old: str, new: str, size: int, mt
                (new, size, mtime_ns, time.time(), row[0]))
     sha = bytes(row[1])
     if sha != NO_CONTENT:
-        history.record_move(db, project_id, old, new, sha, None if history.content(db, sha) else content(db, sha))
+        kept = history.content(db, sha)
+        history.record_move(db, project_id, old, new, sha, None if kept else stored_text.content(db, sha))
     return True
 
 

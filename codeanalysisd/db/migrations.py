@@ -49,6 +49,9 @@ DEFLATED_NAMES = 20
 CHUNK_KEYS = 21
 # The migration that packed the windows' text with a preset dictionary of Python.
 WINDOW_DICTIONARY = 22
+# The migration that kept each content as its windows (blob_windows), in place of a whole
+# copy and a copy of each window's text.
+CONTENT_WINDOWS = 23
 
 
 @dataclass(frozen=True)
@@ -609,6 +612,30 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- smaller, without zlib's header (bench/window_dictionary.py). The step
         -- (stored_text.repack_windows) packs every window again, in this transaction.
         SELECT 1;
+        """,
+    ),
+    Migration(
+        CONTENT_WINDOWS,
+        "contents kept once, as their windows",
+        """
+        -- The index kept every content twice: whole in blobs (8.9 MB packed over the standard
+        -- library) and as its windows' text in window_texts (10.6 MB). Each content is now its
+        -- windows' bytes, each window packed alone (db/stored_text.py): joined they are the
+        -- file, decoded one is what a search shows. The step (stored_text.to_windows) cuts
+        -- every content into these tables, then drops blobs and window_texts and puts
+        -- blobs_windowed in blobs' place, in this transaction.
+        CREATE TABLE blobs_windowed (
+            id     INTEGER PRIMARY KEY,
+            sha256 BLOB NOT NULL UNIQUE,
+            size   INTEGER NOT NULL,
+            alone  INTEGER NOT NULL  -- 1: a row per window; 0: one row, the whole content (stored_text.py)
+        ) STRICT;
+        CREATE TABLE blob_windows (
+            blob   INTEGER NOT NULL,  -- blobs.id
+            n      INTEGER NOT NULL,  -- lines n * 30 + 1 to n * 30 + 30
+            packed BLOB NOT NULL,
+            PRIMARY KEY (blob, n)
+        ) STRICT, WITHOUT ROWID;
         """,
     ),
 )

@@ -1,13 +1,13 @@
-"""Contents as the version store and the index (``blobs``) keep them: zlib-compressed.
+"""Contents as the version store keeps them (and the index did before schema 23, whole in
+``blobs``): zlib-compressed.
 
 Python source compresses to about a quarter (3.9 times smaller at level 3, over the
 standard library and a site-packages of 13,000 files; 4.3 at level 6, which takes 22 ms
-per MB of source on one core against level 3's 12 ms). Both copies are read whole, a file
-at a time (to show, restore or verify it, to cut the chunks it embeds), never a line of
-many files while a caller waits: the full-text index keeps the windows' text a search
-shows. A new content is packed once for both (indexing._keep_content). Every read and write
-of a stored content goes through here; a content's sha256 and size are always those of the
-bytes themselves, never of their packed form.
+per MB of source on one core against level 3's 12 ms). The version store reads a content
+whole, a file at a time (to show or restore a version), never a line of many files while a
+caller waits; the index keeps its copy as windows a search reads one at a time
+(db/stored_text.py). Every read and write of a content kept whole goes through here; a
+content's sha256 and size are always those of the bytes themselves, never of their packed form.
 """
 
 from __future__ import annotations

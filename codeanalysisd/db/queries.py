@@ -9,9 +9,9 @@ from typing import TypeVar, cast
 import apsw
 
 from codeanalysisd import query_language
-from codeanalysisd.db import fts_terms, int_columns, name_rows, packing
+from codeanalysisd.db import fts_terms, int_columns, name_rows, stored_text
 from codeanalysisd.db.fts_terms import TermCache
-from codeanalysisd.db.stored_text import WINDOW, unpack_window
+from codeanalysisd.db.stored_text import WINDOW, WINDOW_COLUMNS, WINDOW_JOINS, stored_window, text_of
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
 # A full-text query's bounds (query_language: MAX_QUERY_WORDS, MAX_QUERY_CHARS). FTS5's cost
@@ -172,7 +172,7 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         ranked = _best_windows(db, match, limit)
     hits: list[Hit] = []
     for chunk, project_id, path, file_id, start, score in ranked:
-        text = _window_text(db, chunk)
+        text = stored_window(db, chunk)
         if not query.window_may_hold(text):
             continue
         for offset, line in _lines_in_window(db, query, words, any_word, file_id, start, text):
@@ -208,7 +208,8 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str | bytes, ...], limit:
         # ranked rows are a subquery with a LIMIT, which SQLite does not merge into the
         # filtering one, and the text comes from a subquery of its own, not a join to reorder.
         rest = (f"SELECT r.* FROM ({rest}) r WHERE (SELECT {condition} FROM "
-                f"(SELECT window_text(w.packed) AS text FROM window_texts w WHERE w.chunk = r.chunk) t)")
+                f"(SELECT window_text({WINDOW_COLUMNS}) AS text FROM text_chunks c {WINDOW_JOINS} "
+                "WHERE c.id = r.chunk) t)")
         rest_args += condition_args
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
 
@@ -290,11 +291,6 @@ def _text_filter(query: Query) -> tuple[str, tuple[str, ...]]:
     return " AND ".join(conditions), tuple(args)
 
 
-def _window_text(db: apsw.Connection, chunk: int) -> str:
-    row = cast(tuple[bytes] | None, db.execute("SELECT packed FROM window_texts WHERE chunk = ?", (chunk,)).fetchone())
-    return unpack_window(row[0]) if row else ""
-
-
 def _lines_in_window(db: apsw.Connection, query: Query, words: list[str], any_word: bool, file_id: int,
                      start: int, text: str) -> list[tuple[int, str]]:
     """The lines (offset in the window, text) a window's hits point at: with line-level terms
@@ -349,11 +345,12 @@ def _definitions(db: apsw.Connection, query: Query, project: str | None, limit: 
         "LIMIT ?", (*args, *path_args, *name_args, *def_args, MAX_CANDIDATES if query.regexes else limit))
     hits: list[Hit] = []
     for project_id, path, file_id, line, qualname in cast(Iterator[tuple[str, str, int, int, str]], rows):
-        window = cast(tuple[int, bytes] | None, db.execute(
-            "SELECT c.start_line, w.packed FROM text_chunks c JOIN window_texts w ON w.chunk = c.id "
+        # The types are WINDOW_COLUMNS'.
+        window = cast(tuple[bytes, str | None, int, int] | None, db.execute(
+            f"SELECT {WINDOW_COLUMNS} FROM text_chunks c {WINDOW_JOINS} "
             "WHERE c.file_id = ? AND c.start_line <= ? ORDER BY c.start_line DESC LIMIT 1", (file_id, line)).fetchone())
-        lines = unpack_window(window[1]).split("\n") if window else []
-        text = lines[line - window[0]] if window and 0 <= line - window[0] < len(lines) else ""
+        lines = text_of(*window).split("\n") if window else []
+        text = lines[line - window[3]] if window and 0 <= line - window[3] < len(lines) else ""
         if not query.line_admits(text):
             continue
         hits.append(Hit(project_id, path, line, qualname, text.strip()[:SNIPPET_MAX], 0.0))
@@ -521,13 +518,12 @@ def _walked(db: apsw.Connection, count: int, project: str | None, limit: int,
 
 def file_source(db: apsw.Connection, project: str, path: str) -> tuple[bytes | None, str, str]:
     """(bytes or None, state, problems) of a file's current content; raises LookupError if unknown."""
-    # The types are the columns' (no blob row: no data).
-    row = cast(tuple[bytes | None, str, str] | None, db.execute(
-        "SELECT b.data, f.state, f.problems FROM files f LEFT JOIN blobs b ON b.sha256 = f.sha256 "
-        "WHERE f.project_id = ? AND f.path = ?", (project, path)).fetchone())
+    # The types are the columns'.
+    row = cast(tuple[bytes, str, str] | None, db.execute(
+        "SELECT sha256, state, problems FROM files WHERE project_id = ? AND path = ?", (project, path)).fetchone())
     if row is None:
         raise LookupError(path)
-    return None if row[0] is None else packing.unpack(row[0]), row[1], row[2]
+    return stored_text.content(db, row[0]), row[1], row[2]
 
 
 def problems(db: apsw.Connection, project: str | None) -> list[tuple[str, str, str]]:

@@ -98,7 +98,7 @@ def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Conne
     db.setbusytimeout(5000)
     vectors.load_extension(db)
     db.create_scalar_function("path_glob", queries.path_glob, 2, deterministic=True)
-    db.create_scalar_function("window_text", stored_text.WindowText(), 1, deterministic=True)
+    db.create_scalar_function("window_text", stored_text.WindowText(), 4, deterministic=True)
     db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
     return db
 
@@ -311,7 +311,7 @@ class Store:
             new_history = migrations.schema_version(db, history.SCHEMA) == 0
             def cut_again(db: apsw.Connection) -> None:
                 # Before PACKED_BLOBS in the same run: the blobs are still plain.
-                report.chunked_files = indexing.chunk_existing(db, packed=False)
+                report.chunked_files = indexing.chunk_existing(db, kept="plain")
 
             report.applied = migrations.migrate(db, steps={migrations.HEADER_CHUNKS: cut_again,
                                                            migrations.COMPACT_NAMES: name_rows.rewrite_renamed,
@@ -320,7 +320,8 @@ class Store:
                                                            migrations.PACKED_REFS: name_rows.pack_references,
                                                            migrations.PACKED_USES: name_rows.pack_uses,
                                                            migrations.DEFLATED_NAMES: name_rows.deflate_long_rows,
-                                                           migrations.WINDOW_DICTIONARY: stored_text.repack_windows})
+                                                           migrations.WINDOW_DICTIONARY: stored_text.repack_windows,
+                                                           migrations.CONTENT_WINDOWS: stored_text.to_windows})
             report.history_applied = migrations.migrate(db, history.MIGRATIONS, history.SCHEMA,
                                                         steps={history.PACKED_CONTENTS: history.pack_existing})
         except BaseException:
@@ -342,7 +343,7 @@ class Store:
 
     def _salvage_history(self, old_path: str, report: OpenReport) -> bool:
         """Read back what can be read of a moved-aside history; True if anything was."""
-        found = history.salvage(self.db, old_path, functools.partial(indexing.content, self.db))
+        found = history.salvage(self.db, old_path, functools.partial(stored_text.content, self.db))
         report.history_salvaged_from = old_path
         report.history_salvaged_projects = found.projects
         report.history_salvaged_contents = found.contents

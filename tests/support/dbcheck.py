@@ -26,7 +26,7 @@ def files(project: str) -> dict:
 
 def rows(project: str) -> dict:
     from codeanalysisd.db import name_rows
-    from codeanalysisd.db.stored_text import stored_windows
+    from codeanalysisd.db.stored_text import WINDOW_JOINS, stored_windows
 
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
@@ -51,8 +51,8 @@ def rows(project: str) -> dict:
             "uses": sorted(uses),
         }
     orphans = db.execute("SELECT (SELECT count(*) FROM fts WHERE rowid NOT IN (SELECT id FROM text_chunks)) + "
-                         "(SELECT count(*) FROM window_texts WHERE chunk NOT IN (SELECT id FROM text_chunks)) + "
-                         "(SELECT count(*) FROM text_chunks WHERE id NOT IN (SELECT chunk FROM window_texts))"
+                         # windows whose text the index does not keep
+                         f"(SELECT count(*) FROM text_chunks) - (SELECT count(*) FROM text_chunks c {WINDOW_JOINS})"
                          ).fetchone()[0]
     return {"files": files, "derived": derived, "fts_orphans": orphans,
             "integrity": db.execute("PRAGMA integrity_check").fetchone()[0]}

@@ -209,7 +209,7 @@ def undo_chunk_keys(db: apsw.Connection) -> None:
     whole: dict[bytes, bytes] = {}
     for chunk, file_id, start, end, head, key in db.execute(
             "SELECT id, file_id, start_line, end_line, head_line, key FROM chunks").fetchall():
-        lines = stored_text.stored_lines(db, file_id)
+        lines = stored_text.stored_lines(db, file_id, "packed")
         assert lines is not None
         text = chunking.chunk_text(lines, start, end, head).encode("utf-8", "surrogatepass")
         whole[key] = hashlib.sha256(text).digest()
@@ -224,7 +224,30 @@ def undo_window_dictionary(db: apsw.Connection) -> None:
 
     rows = db.execute("SELECT chunk, packed FROM window_texts").fetchall()
     db.executemany("UPDATE window_texts SET packed = ? WHERE chunk = ?",
-                   [(packing.pack(stored_text.unpack_window(packed).encode()), chunk) for chunk, packed in rows])
+                   [(packing.pack(stored_text.unpack_window(packed)), chunk) for chunk, packed in rows])
+
+
+def undo_content_windows(db: apsw.Connection) -> None:
+    """What migrations.CONTENT_WINDOWS changed, taken back: every content whole and packed in
+    blobs, and each window's text packed on its own in window_texts, as schema 22 kept it."""
+    from codeanalysisd.db import packing, stored_text
+
+    contents = [(sha, size, packing.pack(stored_text.content(db, sha) or b""))
+                for sha, size in db.execute("SELECT sha256, size FROM blobs").fetchall()]
+    texts = [(chunk, stored_text.pack_window(stored_text.stored_window(db, chunk).encode()))
+             for (chunk,) in db.execute("SELECT id FROM text_chunks").fetchall()]
+    db.execute("""
+        DROP TRIGGER blobs_delete; DROP TABLE blob_windows; DROP TABLE blobs;
+        CREATE TABLE blobs (sha256 BLOB PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
+        CREATE TABLE window_texts (chunk INTEGER PRIMARY KEY, packed BLOB NOT NULL) STRICT;
+        DROP TRIGGER text_chunks_delete;
+        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+            DELETE FROM fts WHERE rowid = old.id;
+            DELETE FROM window_texts WHERE chunk = old.id;
+        END;
+    """)
+    db.executemany("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)", contents)
+    db.executemany("INSERT INTO window_texts (chunk, packed) VALUES (?, ?)", texts)
 
 
 def back_to(db: apsw.Connection, version: int) -> None:
@@ -236,6 +259,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.CONTENT_WINDOWS: lambda: undo_content_windows(db),
         migrations.WINDOW_DICTIONARY: lambda: undo_window_dictionary(db),
         migrations.CHUNK_KEYS: lambda: undo_chunk_keys(db),
         migrations.DEFLATED_NAMES: lambda: undo_deflated_names(db),

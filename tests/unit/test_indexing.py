@@ -29,7 +29,7 @@ def update(path="m.py", source=SOURCE, **kw):
 
 def counts(store):
     return {t: store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("files", "definitions", "imports", "refs", "text_chunks", "fts", "window_texts", "blobs")}
+            for t in ("files", "definitions", "imports", "refs", "text_chunks", "fts", "blobs", "blob_windows")}
 
 
 def test_index_and_query(store):
@@ -59,7 +59,8 @@ def test_delete_keeps_row_and_source_and_leaves_results(store):
     assert store.reads.files.find_symbol("f", None, "", 10) == []
     data, state, _ = store.reads.files.source("p", "m.py")
     assert data == SOURCE and state == "deleted"
-    assert counts(store)["fts"] == counts(store)["window_texts"] == 0  # the trigger kept both in step
+    assert counts(store)["fts"] == counts(store)["text_chunks"] == 0  # the trigger kept both in step
+    assert counts(store)["blob_windows"] > 0  # the content stays
     store.writes.files.index("p", [update()])                 # revived, same row
     assert counts(store)["files"] == 1 and store.reads.files.search("needle_token", None, 10)
 
@@ -137,8 +138,9 @@ def test_remove_project_leaves_no_orphans(store):
     store.writes.files.index("p", [update(), update("o.py", SOURCE + b"# other\n")])
     store.writes.projects.remove("p")
     left = counts(store)
-    assert {t: n for t, n in left.items() if t != "blobs"} == dict.fromkeys(left.keys() - {"blobs"}, 0)
-    assert left["blobs"] == 2                          # sources stay (history)
+    kept = {"blobs", "blob_windows"}
+    assert {t: n for t, n in left.items() if t not in kept} == dict.fromkeys(left.keys() - kept, 0)
+    assert left["blobs"] == 2 and left["blob_windows"] >= 2  # sources stay (history)
 
 
 def test_search_words_are_quoted_not_fts_syntax(store):

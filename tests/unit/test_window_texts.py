@@ -1,6 +1,6 @@
-"""The full-text windows' text, kept packed beside a contentless index (``window_texts``):
-what a search shows and filters on is each window exactly as it was indexed, an edited window
-leaves no old word behind, and an older database is upgraded in place."""
+"""The full-text windows' text, kept as the windows of the file's content beside a contentless
+index (``blob_windows``): what a search shows and filters on is each window exactly as it was
+indexed, an edited window leaves no old word behind, and an older database is upgraded in place."""
 
 import zlib
 
@@ -10,7 +10,16 @@ from old_schema import back_to
 
 from codeanalysisd.db import indexing, migrations, stored_text
 from codeanalysisd.db.store import Store
-from codeanalysisd.db.stored_text import WINDOW, WindowText, pack_window, stored_windows, unpack_window, window
+from codeanalysisd.db.stored_text import (
+    WINDOW,
+    WINDOW_JOINS,
+    WindowText,
+    pack_window,
+    stored_window,
+    stored_windows,
+    unpack_window,
+    window,
+)
 from codeanalysisd.index import chunking
 from codeanalysisd.paths import roots_overlap
 from codeanalysisd.repair.disk import from_bytes
@@ -25,10 +34,14 @@ def index(store: Store, path: str, data: bytes) -> None:
 
 
 def windows(store: Store, path: str) -> dict[int, tuple[int, bytes]]:
-    """start line → (window id, packed text)."""
+    """start line → (window id, its bytes packed)."""
     return {start: (chunk, bytes(packed)) for chunk, start, packed in store.db.execute(
-        "SELECT c.id, c.start_line, w.packed FROM text_chunks c JOIN files f ON f.id = c.file_id "
-        "JOIN window_texts w ON w.chunk = c.id WHERE f.path = ?", (path,))}
+        f"SELECT c.id, c.start_line, w.packed FROM text_chunks c {WINDOW_JOINS} WHERE f.path = ?", (path,))}
+
+
+def kept_windows(store: Store) -> int:
+    """Windows whose text the index keeps."""
+    return store.db.execute(f"SELECT count(*) FROM text_chunks c {WINDOW_JOINS}").fetchone()[0]
 
 
 def texts(store: Store, path: str) -> dict[int, str]:
@@ -79,14 +92,13 @@ def test_a_shorter_file_drops_its_last_windows_text_and_tokens(store):
     index(store, "m.py", SOURCE[:SOURCE.index(b"def f_35(")])
     assert sorted(texts(store, "m.py")) == [1, 31]
     assert store.reads.files.search("window_4", None, 10) == []
-    assert store.db.execute("SELECT count(*) FROM window_texts").fetchone()[0] == \
-        store.db.execute("SELECT count(*) FROM fts").fetchone()[0] == 2
+    assert kept_windows(store) == store.db.execute("SELECT count(*) FROM fts").fetchone()[0] == 2
 
 
 def test_a_filtered_query_past_its_first_batch_filters_each_windows_text_in_sql(store):
     # One window in 40 holds the word as case:yes asks for it: the first batch of ranked
     # windows (FIRST_CANDIDATES_PER_ROW to a row asked for) lacks it, and the rest of the
-    # candidates are filtered by SQLite on window_text(packed).
+    # candidates are filtered by SQLite on window_text(...).
     for n in range(40):
         word = "Needle" if n == 27 else "needle"
         index(store, f"m{n:02}.py", f"x = 1  # {word} in file {n}\n".encode())
@@ -98,16 +110,21 @@ def test_a_filtered_query_past_its_first_batch_filters_each_windows_text_in_sql(
 def test_window_text_unpacks_a_row_once_however_often_a_condition_names_it(monkeypatch):
     unpacked: list[bytes] = []
 
-    def counted(packed: bytes) -> str:
+    def counted(packed: bytes) -> bytes:
         unpacked.append(packed)
         return unpack_window(packed)
 
     monkeypatch.setattr(stored_text, "unpack_window", counted)
-    a, b = pack_window("first window"), pack_window("second ü")
+    a, b = pack_window(b"first window\r\n"), pack_window("second ü\n".encode())
     text = WindowText()
-    assert [text(a), text(a), text(b), text(b), text(a)] == ["first window"] * 2 + ["second ü"] * 2 + ["first window"]
+    first, second = (a, "utf-8", 1, 1), (b, "utf-8", 1, 31)
+    assert [text(*first), text(*first), text(*second), text(*second), text(*first)] == \
+        ["first window"] * 2 + ["second ü"] * 2 + ["first window"]
     assert unpacked == [a, b, a]
-    assert text(None) is None
+    assert text(None, "utf-8", 1, 1) is None
+    # a content kept whole: the window is cut from it at its first line
+    whole = pack_window("".join(f"line {n}\n" for n in range(1, 61)).encode())
+    assert text(whole, "utf-8", 0, 31) == "\n".join(f"line {n}" for n in range(31, 61))
 
 
 def schema_15(tmp_path) -> dict[str, object]:
@@ -135,8 +152,7 @@ def test_an_upgrade_packs_every_windows_text_and_answers_as_before(tmp_path):
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == list(range(migrations.WINDOW_TEXTS, migrations.LATEST + 1))
-        assert {chunk: unpack_window(packed) for chunk, packed in store.db.execute(
-            "SELECT chunk, packed FROM window_texts")} == held
+        assert {chunk: stored_window(store.db, chunk) for chunk in held} == held
         assert texts(store, "m.py") == expected(SOURCE)
         assert answers_of(store) == answers
         assert {text for (text,) in store.db.execute("SELECT text FROM fts")} == {None}
@@ -145,7 +161,7 @@ def test_an_upgrade_packs_every_windows_text_and_answers_as_before(tmp_path):
         assert store.reads.files.search("f_40", None, 10) == []
         store.writes.files.mark_deleted("p", list(ODD))
         store.writes.projects.remove("p")
-        assert store.db.execute("SELECT (SELECT count(*) FROM window_texts) + (SELECT count(*) FROM fts)"
+        assert store.db.execute("SELECT (SELECT count(*) FROM text_chunks) + (SELECT count(*) FROM fts)"
                                 ).fetchone() == (0,)
     finally:
         store.close()
@@ -171,8 +187,8 @@ def test_an_upgrade_that_fails_leaves_the_windows_as_they_were(tmp_path):
 
 def test_packing_a_window_keeps_every_character():
     for text in ("", "x = 1", "# café ü 🐍\r\n\tz = '\\x00'", "a\n" * 5000):
-        assert unpack_window(pack_window(text)) == text
-    assert len(pack_window("def f(self):\n    return self.value\n" * 30)) < 200
+        assert unpack_window(pack_window(text.encode())) == text.encode()
+    assert len(pack_window(b"def f(self):\n    return self.value\n" * 30)) < 200
 
 
 def test_an_upgrade_packs_every_window_again_with_the_dictionary_and_answers_as_before(tmp_path):
@@ -181,18 +197,23 @@ def test_an_upgrade_packs_every_window_again_with_the_dictionary_and_answers_as_
     for path, data in {"m.py": SOURCE, **ODD}.items():
         index(store, path, data)
     answers = answers_of(store)
-    fresh = dict(store.db.execute("SELECT chunk, packed FROM window_texts"))
+    fresh = {chunk: stored_window(store.db, chunk) for (chunk,) in store.db.execute("SELECT id FROM text_chunks")}
     back_to(store.db, migrations.WINDOW_DICTIONARY - 1)
-    # as schema 21 held them: each window a zlib stream of its own, longer than now
+    # as schema 21 held them: each window's text a zlib stream of its own
     alone = dict(store.db.execute("SELECT chunk, packed FROM window_texts"))
-    assert {c: zlib.decompress(p).decode() for c, p in alone.items()} == {c: unpack_window(p) for c, p in fresh.items()}
-    assert sum(map(len, alone.values())) > sum(map(len, fresh.values()))
+    assert {c: zlib.decompress(p).decode() for c, p in alone.items()} == fresh
+    # schema 22 alone: each packed with the dictionary, and shorter
+    migrations.migrate(store.db, migrations.MIGRATIONS[:migrations.WINDOW_DICTIONARY],
+                       steps={migrations.WINDOW_DICTIONARY: stored_text.repack_windows})
+    repacked = dict(store.db.execute("SELECT chunk, packed FROM window_texts"))
+    assert {c: unpack_window(p).decode() for c, p in repacked.items()} == fresh
+    assert sum(map(len, alone.values())) > sum(map(len, repacked.values()))
     store.close()
 
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
-        assert report.applied == [migrations.WINDOW_DICTIONARY]
-        assert dict(store.db.execute("SELECT chunk, packed FROM window_texts")) == fresh
+        assert report.applied == list(range(migrations.CONTENT_WINDOWS, migrations.LATEST + 1))
+        assert {chunk: stored_window(store.db, chunk) for chunk in fresh} == fresh
         assert answers_of(store) == answers
         assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
@@ -202,4 +223,4 @@ def test_an_upgrade_packs_every_window_again_with_the_dictionary_and_answers_as_
 @pytest.mark.parametrize("text", ["", "x", "def f(self):\n    return self.x\n", "née ü 日本 \udcff".encode(
     "utf-8", "surrogatepass").decode("utf-8", "replace"), "\n".join(f"line {i}" for i in range(30))])
 def test_a_window_comes_back_as_it_was_packed(text):
-    assert unpack_window(pack_window(text)) == text
+    assert unpack_window(pack_window(text.encode())) == text.encode()
