@@ -23,7 +23,7 @@ from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.rows import insert_many, returned_id
 from codeanalysisd.db.stored_text import WINDOW, Kept, decoded, stored_lines, window
 from codeanalysisd.index import chunking, expressions
-from codeanalysisd.index.facts import Definition
+from codeanalysisd.index.facts import Definition, parent_of
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.records import FileState
 
@@ -134,10 +134,12 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
 def _insert_definitions(db: apsw.Connection, file_id: int, definitions: Iterable[Definition]) -> None:
     # Several to a statement: each fires the trigger that feeds the trigram index of names,
     # and FTS5 writes a segment at every statement that fires one (_write_windows).
-    insert_many(db, "definitions (file_id, qualname, name, kind, line, col, end_line, decorators, bases, signature,"
-                " docstring, parent)",
+    # A definition's parent is its qualified name's (facts.parent_of), and its bases are in its
+    # signature: neither is kept apart.
+    insert_many(db, "definitions (file_id, qualname, name, kind, line, col, end_line, decorators, signature,"
+                " docstring)",
                 [(file_id, d.qualname, d.name, d.kind, d.line, d.column, d.end_line, _json_list(d.decorators),
-                  _json_list(d.bases), d.signature, d.docstring, d.parent) for d in definitions])
+                  d.signature, d.docstring) for d in definitions])
 
 
 def _json_list(texts: tuple[str, ...]) -> str:
@@ -201,9 +203,9 @@ def chunk_existing(db: apsw.Connection, kept: Kept = "windows") -> int:
         lines = stored_lines(db, file_id, kept)
         if lines is None:
             continue
-        definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent, documented)
-                       for q, k, ln, e, dec, parent, documented in db.execute(
-                           "SELECT qualname, kind, line, end_line, decorators, parent, docstring IS NOT NULL "
+        definitions = [chunking.Definition(q, k, ln, e, len(json.loads(dec)), parent_of(q), documented)
+                       for q, k, ln, e, dec, documented in db.execute(
+                           "SELECT qualname, kind, line, end_line, decorators, docstring IS NOT NULL "
                            "FROM definitions WHERE file_id = ?", (file_id,))]
         _write_chunks(db, file_id, lines, definitions, docstring is not None)
         count += 1

@@ -52,6 +52,8 @@ WINDOW_DICTIONARY = 22
 # The migration that kept each content as its windows (blob_windows), in place of a whole
 # copy and a copy of each window's text.
 CONTENT_WINDOWS = 23
+# The migration that dropped what definitions kept twice: parent (the qualified name's) and bases.
+DEFINITION_COLUMNS = 24
 
 
 @dataclass(frozen=True)
@@ -636,6 +638,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             packed BLOB NOT NULL,
             PRIMARY KEY (blob, n)
         ) STRICT, WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        DEFINITION_COLUMNS,
+        "definitions: parent and bases dropped",
+        """
+        -- A definition's parent is its qualified name but the last name, without a function's
+        -- <locals> (index/facts.py parent_of): 1.2 MB of the standard library's index held it
+        -- again. A class's bases are in its signature, and nothing read them here (0.3 MB).
+        ALTER TABLE definitions DROP COLUMN parent;
+        ALTER TABLE definitions DROP COLUMN bases;
         """,
     ),
 )

@@ -9,7 +9,7 @@ from typing import cast
 import apsw
 
 from codeanalysisd.db import name_rows
-from codeanalysisd.index.facts import Binding, Import, Use
+from codeanalysisd.index.facts import Binding, Import, Use, parent_of
 from codeanalysisd.index.resolve import DefinitionRow, Skeleton, definition_rows
 
 # Keys asked for at once in one statement (SQLite's default limit on variables is far higher).
@@ -41,9 +41,11 @@ class StructureReads:
         if row is None:
             return None
         # The types are the columns'.
-        return cast(list[tuple[str, str, int, int, str | None, str]], self.db.execute(
-            "SELECT qualname, kind, line, end_line, parent, signature FROM definitions WHERE file_id = ? "
+        rows = cast(list[tuple[str, str, int, int, str]], self.db.execute(
+            "SELECT qualname, kind, line, end_line, signature FROM definitions WHERE file_id = ? "
             "ORDER BY line, col", (row[0],)).fetchall())
+        return [(qualname, kind, line, end, parent_of(qualname), signature)
+                for qualname, kind, line, end, signature in rows]
 
     def facts(self, project_id: str) -> ProjectFacts:
         return ProjectFacts(self.db, project_id)
@@ -58,9 +60,10 @@ class ProjectFacts:
 
     def skeleton(self, file_id: int) -> Skeleton:
         # The types are the columns'.
-        definitions = cast(list[tuple[str, str, int, int, str, str | None]], self.db.execute(
-            "SELECT qualname, kind, line, end_line, decorators, parent FROM definitions WHERE file_id = ?",
-            (file_id,)).fetchall())
+        rows = cast(list[tuple[str, str, int, int, str]], self.db.execute(
+            "SELECT qualname, kind, line, end_line, decorators FROM definitions WHERE file_id = ?", (file_id,)))
+        definitions = [(qualname, kind, line, end, decorators, parent_of(qualname))
+                       for qualname, kind, line, end, decorators in rows]
         bindings = cast(list[tuple[str, str, str, str, int, int]], self.db.execute(
             "SELECT scope, name, kind, value, line, col FROM bindings WHERE file_id = ?", (file_id,)).fetchall())
         return Skeleton.of(definition_rows(definitions), [Binding(*b) for b in bindings])
@@ -117,12 +120,14 @@ class ProjectFacts:
     def definers(self, name: str) -> Iterable[tuple[int, str]]:
         """(file, scope) of every definition and binding of ``name`` ("" for a module's own)."""
         # The types are the columns'.
-        return cast(list[tuple[int, str]], self.db.execute(
-            "SELECT d.file_id, coalesce(d.parent, '') FROM definitions d JOIN files f ON f.id = d.file_id "
-            "WHERE d.name = ? AND f.project_id = ? AND f.state = 'live' UNION "
+        defined = cast(list[tuple[int, str]], self.db.execute(
+            "SELECT d.file_id, d.qualname FROM definitions d JOIN files f ON f.id = d.file_id "
+            "WHERE d.name = ? AND f.project_id = ? AND f.state = 'live'", (name, self.project_id)).fetchall())
+        bound = cast(list[tuple[int, str]], self.db.execute(
             "SELECT b.file_id, b.scope FROM bindings b JOIN files f ON f.id = b.file_id "
             "WHERE b.name = ? AND b.kind IN ('assign', 'attr', 'import') AND f.project_id = ? AND f.state = 'live'",
-            (name, self.project_id, name, self.project_id)).fetchall())
+            (name, self.project_id)).fetchall())
+        return sorted({(file_id, parent_of(qualname) or "") for file_id, qualname in defined}.union(bound))
 
     def classes_named(self, name: str) -> Iterable[tuple[int, str]]:
         # The types are the columns'.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-__all__ = ["REFERENCE_KINDS", "USE_KINDS", "Binding", "Definition", "Import", "IndexedFacts", "Reference", "Use"]
+__all__ = ["REFERENCE_KINDS", "USE_KINDS", "Binding", "Definition", "Import", "IndexedFacts", "Reference", "Use",
+           "parent_of"]
 
 # What a name occurrence can be: the index stores each kind as a number (db/name_rows.py), so
 # a row of another kind is refused on the wire rather than stored.
@@ -30,6 +31,20 @@ class Definition(NamedTuple):
     signature: str
     docstring: str | None
     parent: str | None
+
+
+# What the extractor puts between a function's name and the names defined inside it.
+_LOCALS = ".<locals>"
+
+
+def parent_of(qualname: str) -> str | None:
+    """The qualified name of the definition enclosing the one named ``qualname``, as the
+    extractor gives it (Definition.parent): the name before its last, without a function's
+    ``<locals>``; None at module level. The index keeps no parent of its own but this."""
+    head, dot, _ = qualname.rpartition(".")
+    if not dot:
+        return None
+    return head[:-len(_LOCALS)] if head.endswith(_LOCALS) else head
 
 
 class Import(NamedTuple):

@@ -250,6 +250,17 @@ def undo_content_windows(db: apsw.Connection) -> None:
     db.executemany("INSERT INTO window_texts (chunk, packed) VALUES (?, ?)", texts)
 
 
+def undo_definition_columns(db: apsw.Connection) -> None:
+    """What migrations.DEFINITION_COLUMNS changed, taken back: each definition's parent kept
+    again, and its bases, as the JSON list of none (nothing read them; the signature holds them)."""
+    from codeanalysisd.index.facts import parent_of
+
+    db.execute("ALTER TABLE definitions ADD COLUMN bases TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE definitions ADD COLUMN parent TEXT")
+    rows = db.execute("SELECT id, qualname FROM definitions").fetchall()
+    db.executemany("UPDATE definitions SET parent = ? WHERE id = ?", [(parent_of(q), i) for i, q in rows])
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -259,6 +270,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.DEFINITION_COLUMNS: lambda: undo_definition_columns(db),
         migrations.CONTENT_WINDOWS: lambda: undo_content_windows(db),
         migrations.WINDOW_DICTIONARY: lambda: undo_window_dictionary(db),
         migrations.CHUNK_KEYS: lambda: undo_chunk_keys(db),

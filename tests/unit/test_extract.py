@@ -10,6 +10,7 @@ import pytest
 
 from codeanalysisd.index import extract as extract_module
 from codeanalysisd.index.extract import Definition, FileFacts, Import, Reference, extract
+from codeanalysisd.index.facts import parent_of
 
 
 def facts_of(source: str) -> FileFacts:
@@ -593,7 +594,35 @@ def test_agrees_with_a_plain_ast_walk_over_part_of_the_standard_library():
                 returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
                 assert by_position[node.lineno, node.col_offset].signature == f"({ast.unparse(node.args)}){returns}"
         definitions += len(nodes)
+        # the index keeps no parent but the one its qualified name gives
+        assert [d.parent for d in facts.definitions] == [parent_of(d.qualname) for d in facts.definitions], path
     assert definitions > 1000
+
+
+@pytest.mark.parametrize(("qualname", "parent"), [
+    ("f", None), ("C.m", "C"), ("f.<locals>.g", "f"), ("C.m.<locals>.D.n", "C.m.<locals>.D"),
+    ("f.<locals>.g.<locals>.h", "f.<locals>.g"), ("C", None)])
+def test_a_parent_is_its_qualified_names_but_the_last_without_locals(qualname, parent):
+    assert parent_of(qualname) == parent
+
+
+def test_every_parent_the_extractor_gives_is_its_qualified_names():
+    facts = facts_of("""
+        class A:
+            class B:
+                def m(self):
+                    def inner():
+                        class Local:
+                            async def deep(self): pass
+                    return lambda: inner
+        def f():
+            def g():
+                def h(): pass
+    """)
+    assert {d.qualname: d.parent for d in facts.definitions} == {d.qualname: parent_of(d.qualname)
+                                                                 for d in facts.definitions}
+    assert defs_by_qualname(facts)["A.B.m.<locals>.inner.<locals>.Local.deep"].parent == \
+        "A.B.m.<locals>.inner.<locals>.Local"
 
 
 def test_a_find_symbol_reply_over_many_huge_defaults_stays_small(tmp_path):

@@ -133,8 +133,8 @@ def shown(rel: str, data: bytes, mtime_ns: int = 1) -> FileUpdate:
 
 
 def definitions(store, path: str) -> list[tuple[object, ...]]:
-    return store.db.execute("SELECT d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, d.bases, "
-                            "d.signature, d.docstring, d.parent FROM definitions d JOIN files f ON f.id = d.file_id "
+    return store.db.execute("SELECT d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, "
+                            "d.signature, d.docstring FROM definitions d JOIN files f ON f.id = d.file_id "
                             "WHERE f.path = ? ORDER BY d.line, d.col", (path,)).fetchall()
 
 
