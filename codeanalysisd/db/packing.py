@@ -3,7 +3,9 @@
 
 Python source compresses to about a quarter (3.9 times smaller at level 3, over the
 standard library and a site-packages of 13,000 files; 4.3 at level 6, which takes 22 ms
-per MB of source on one core against level 3's 12 ms). The version store reads a content
+per MB of source on one core against level 3's 12 ms). Level 6: the standard library's
+contents take 0.8 MB less (6.96 against 7.78 MB), for half a second more of the owner's
+time over its 31.5 MB, once. The version store reads a content
 whole, a file at a time (to show or restore a version), never a line of many files while a
 caller waits; the index keeps its copy as windows a search reads one at a time
 (db/stored_text.py). Every read and write of a content kept whole goes through here; a
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import zlib
 
-LEVEL = 3
+LEVEL = 6
 
 
 def pack(data: bytes) -> bytes:
