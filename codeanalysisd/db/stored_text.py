@@ -223,14 +223,15 @@ def to_windows(db: apsw.Connection) -> int:
     windows, in ``blobs_windowed`` and ``blob_windows``, and the windows' own copy of their
     text (``window_texts``) dropped; returns how many contents. A content no file holds now
     is read as no text: it is kept whole, one window."""
-    # All read before any is written; the types are the columns'.
+    # All read before any is written; the types are the columns'. files has no index by
+    # content: its encodings are read in one pass.
     shas = cast(list[tuple[bytes]], db.execute("SELECT sha256 FROM blobs").fetchall())
+    encodings = dict(cast(list[tuple[bytes, str]], db.execute(
+        "SELECT sha256, encoding FROM files WHERE encoding IS NOT NULL").fetchall()))
     for (sha256,) in shas:
         data = content(db, sha256, "packed")
         assert data is not None
-        row = db.execute("SELECT encoding FROM files WHERE sha256 = ? AND encoding IS NOT NULL LIMIT 1",
-                         (sha256,)).fetchone()
-        encoding = row[0] if row else None
+        encoding = encodings.get(sha256)
         text = decoded(data, encoding)
         rows, alone = content_rows(data, encoding, None if text is None else chunking.source_lines(text))
         blob = returned_id(db.execute("INSERT INTO blobs_windowed (sha256, size, alone) VALUES (?, ?, ?) "
