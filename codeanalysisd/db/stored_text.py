@@ -129,10 +129,6 @@ def keep_content(db: apsw.Connection, sha256: bytes, data: bytes, encoding: str 
                    ((blob, n, packed) for n, packed in enumerate(rows)))
 
 
-def has_content(db: apsw.Connection, sha256: bytes) -> bool:
-    return db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha256,)).fetchone() is not None
-
-
 def content(db: apsw.Connection, sha256: bytes, kept: Kept = "windows") -> bytes | None:
     """The bytes of a content the index keeps, or None."""
     if kept != "windows":
