@@ -311,13 +311,20 @@ def test_an_upgrade_that_fails_leaves_schema_11_and_its_rows(tmp_path):
 
 # ---------------------------------------------------------------- schema 14, upgraded
 
-def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before(tmp_path):
+def taken_back_to(tmp_path, version: int) -> tuple[Store, dict[str, object], dict[str, list]]:
+    """A store indexed by this version, with its answers and its rows of refs and uses, then
+    taken back to schema ``version``."""
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     store.writes.projects.add("/srv/p", roots_overlap)
     index(store, files())
     before = answers(store)
     rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
-    back_to(store.db, migrations.NAME_FILES - 1)
+    back_to(store.db, version)
+    return store, before, rows
+
+
+def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before(tmp_path):
+    store, before, rows = taken_back_to(tmp_path, migrations.NAME_FILES - 1)
     store.close()
 
     again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
@@ -339,12 +346,7 @@ def test_a_database_of_schema_14_upgrades_to_names_by_file_and_answers_as_before
 # ---------------------------------------------------------------- schema 19, upgraded
 
 def test_a_database_of_schema_19_gets_its_long_rows_deflated_and_answers_as_before(tmp_path):
-    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
-    store.writes.projects.add("/srv/p", roots_overlap)
-    index(store, files())
-    before = answers(store)
-    rows = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
-    back_to(store.db, migrations.DEFLATED_NAMES - 1)
+    store, before, rows = taken_back_to(tmp_path, migrations.DEFLATED_NAMES - 1)
     plain = {t: sorted(store.db.execute(f"SELECT * FROM {t}")) for t in ("refs", "uses")}
     long_rows = [r for t in plain.values() for r in t if len(r[2]) > int_columns.DEFLATE_OVER]
     assert len(long_rows) > 20 and all(r[2][0] != int_columns.DEFLATED for r in long_rows)
