@@ -75,7 +75,7 @@ def write_file(db: apsw.Connection, project_id: str, update: FileUpdate, reason:
                                        for d in facts.definitions),
                   facts.docstring is not None)
     if not shown:
-        _write_windows(db, file_id, lines, was, update.sha256, facts.encoding)
+        _write_windows(db, file_id, lines, was, update.sha256)
     return file_id
 
 
@@ -94,17 +94,18 @@ def show_file(db: apsw.Connection, project_id: str, update: FileUpdate) -> int:
     if was is not None:
         db.execute("DELETE FROM definitions WHERE file_id = ?", (file_id,))
     _insert_definitions(db, file_id, update.facts.definitions)
-    _write_windows(db, file_id, lines, was, update.sha256, update.facts.encoding)
+    _write_windows(db, file_id, lines, was, update.sha256)
     return file_id
 
 
 def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: str | None, structure: int
-              ) -> tuple[int, tuple[bytes, str | None] | None, list[str], bool]:
+              ) -> tuple[int, dict[int, bytes] | None, list[str], bool]:
     """The file's content kept, its version recorded and its row written: (its id, the
-    content and encoding of its row before if it had one, its lines, whether that row is a
-    showing of this same content as an ordinary edit, whose content, version, definitions
-    and windows of text are written, and whose verdict of libcst, if a parser unit gave one
-    in between, holds for it)."""
+    windows of its content before, packed, by number, if it had a row (``_write_windows``;
+    that content goes once no file holds it: migrations.CONTENTS_HELD), its lines, whether
+    that row is a showing of this same content as an ordinary edit, whose content, version,
+    definitions and windows of text are written, and whose verdict of libcst, if a parser
+    unit gave one in between, holds for it)."""
     facts = update.facts
     row = db.execute("SELECT id, sha256, structure, state, encoding FROM files WHERE project_id = ? AND path = ?",
                      (project_id, update.path)).fetchone()
@@ -120,11 +121,13 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
               "\n".join(facts.problems), len(lines), facts.docstring, structure)
     if row:
         file_id: int = row[0]
+        # Read before the row changes: the content it held may go with it.
+        was = stored_text.window_rows(db, bytes(row[1])) if row[4] == facts.encoding else {}
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = iif(?, syntax, NULL) "
             "WHERE id = ?", (*values, shown, file_id))
-        return file_id, (bytes(row[1]), row[4]), lines, shown
+        return file_id, was, lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
         "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -148,12 +151,13 @@ def _json_list(texts: tuple[str, ...]) -> str:
     return json.dumps(texts) if texts else "[]"
 
 
-def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], was: tuple[bytes, str | None] | None,
-                   sha256: bytes, encoding: str | None) -> None:
-    """The file's windows of text for full-text search, of its content ``sha256`` read in
-    ``encoding``; ``was``: the content and encoding it had before, if it had a row. A window
-    whose bytes are unchanged in the same encoding stays as it is: replacing it would
-    tokenize its text again, for every window of a large file after an edit of one line.
+def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], was: dict[int, bytes] | None,
+                   sha256: bytes) -> None:
+    """The file's windows of text for full-text search, of its content ``sha256``; ``was``:
+    the windows of the content it had before in the same encoding, packed, if it had a row
+    ({} if in another encoding, or kept whole). A window whose bytes are unchanged stays as
+    it is: replacing it would tokenize its text again, for every window of a large file
+    after an edit of one line.
 
     Written last of the file's rows, all together: FTS5 writes what it holds pending as a new
     segment of its index whenever SQLite opens a statement savepoint (for a statement that
@@ -161,9 +165,9 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], was: tup
     per window cost more in merging them than the windows themselves."""
     # The types are the columns'.
     old = dict(cast(list[tuple[int, int]], db.execute(
-        "SELECT start_line, id FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall())) if was else {}
+        "SELECT start_line, id FROM text_chunks WHERE file_id = ?", (file_id,)).fetchall())) if was is not None else {}
     # A window is compared packed: the same bytes pack the same.
-    before = stored_text.window_rows(db, was[0]) if was and was[1] == encoding else {}
+    before = was or {}
     now = stored_text.window_rows(db, sha256) if before else {}
     new: list[tuple[int, str]] = []
     changed: list[tuple[str, int]] = []

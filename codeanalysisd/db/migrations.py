@@ -54,6 +54,8 @@ WINDOW_DICTIONARY = 22
 CONTENT_WINDOWS = 23
 # The migration that dropped what definitions kept twice: parent (the qualified name's) and bases.
 DEFINITION_COLUMNS = 24
+# The migration after which the index keeps a content only while a file holds it.
+CONTENTS_HELD = 25
 
 
 @dataclass(frozen=True)
@@ -649,6 +651,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         -- again. A class's bases are in its signature, and nothing read them here (0.3 MB).
         ALTER TABLE definitions DROP COLUMN parent;
         ALTER TABLE definitions DROP COLUMN bases;
+        """,
+    ),
+    Migration(
+        CONTENTS_HELD,
+        "contents: kept while a file holds them",
+        """
+        -- The index kept every content it had seen, each edit's too, for as long as it lived:
+        -- the version store is what keeps old contents (and prunes them by its retention).
+        -- The index's copy of a content now goes when no file row holds it any more: a file
+        -- edited, moved onto a deleted one's path, or its project removed. A deleted file's
+        -- row keeps its content. (Its windows go with it: blobs_delete.)
+        CREATE INDEX files_by_content ON files(sha256);
+        DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM files);
+        CREATE TRIGGER files_content_replaced AFTER UPDATE OF sha256 ON files
+            WHEN old.sha256 != new.sha256 AND NOT EXISTS (SELECT 1 FROM files WHERE sha256 = old.sha256) BEGIN
+            DELETE FROM blobs WHERE sha256 = old.sha256;
+        END;
+        CREATE TRIGGER files_content_dropped AFTER DELETE ON files
+            WHEN NOT EXISTS (SELECT 1 FROM files WHERE sha256 = old.sha256) BEGIN
+            DELETE FROM blobs WHERE sha256 = old.sha256;
+        END;
         """,
     ),
 )

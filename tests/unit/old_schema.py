@@ -270,6 +270,9 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        # The contents no file held that the migration let go are not brought back.
+        migrations.CONTENTS_HELD: lambda: db.execute(
+            "DROP TRIGGER files_content_replaced; DROP TRIGGER files_content_dropped; DROP INDEX files_by_content"),
         migrations.DEFINITION_COLUMNS: lambda: undo_definition_columns(db),
         migrations.CONTENT_WINDOWS: lambda: undo_content_windows(db),
         migrations.WINDOW_DICTIONARY: lambda: undo_window_dictionary(db),

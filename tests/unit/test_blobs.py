@@ -201,18 +201,21 @@ def test_a_database_of_schema_13_upgrades_and_reads_back_byte_for_byte(tmp_path)
 
 def schema_22(tmp_path) -> tuple[dict[str, bytes], list[object], bytes]:
     """A database as schema 22 left it (each content whole in blobs, each window's text again
-    in window_texts), with an old version's content no file holds any more; the files it
-    holds, what it answers, and that old content."""
-    files = {"m.py": SOURCE, **ODD, "crlf.py": SOURCE.replace(b"\n", b"\r\n")}
+    in window_texts), with a deleted file and an old version's content no file holds any
+    more; the files it holds, what it answers, and that old content."""
+    files = {"m.py": SOURCE, **ODD, "crlf.py": SOURCE.replace(b"\n", b"\r\n"), "deleted.py": b"x = 'deleted'\n"}
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     store.writes.projects.add("/srv/p", roots_overlap)
     old = b"def gone():\n    pass\n"
-    store.writes.files.index("p", [update("m.py", old)])
     store.writes.files.index("p", [update(path, data) for path, data in files.items()])
+    store.writes.files.mark_deleted("p", ["deleted.py"])
     answers = [[(h.path, h.line, h.snippet) for h in store.reads.files.search(q, None, 20)]
                for q in ("f_123", "return x", "f_1 case:yes", "return /x \\+ 19\\d$/")]
     assert all(answers) and len(answers[3]) == 20  # each query finds, the regex in both files
     back_to(store.db, migrations.CONTENT_WINDOWS - 1)
+    with store.db:  # as an index of schema 22 kept every content it had seen
+        store.db.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
+                         (hashlib.sha256(old).digest(), len(old), packing.pack(old)))
     assert store.db.execute("SELECT count(*) FROM blobs").fetchone() == (len(files) + 1,)
     store.close()
     return files, answers, old
@@ -231,10 +234,10 @@ def test_a_database_of_schema_22_keeps_each_content_once_and_answers_as_before(t
         assert texts(store, "crlf.py") == expected_texts(SOURCE.replace(b"\n", b"\r\n"))
         assert [[(h.path, h.line, h.snippet) for h in store.reads.files.search(q, None, 20)]
                 for q in ("f_123", "return x", "f_1 case:yes", "return /x \\+ 19\\d$/")] == answers
-        # the old version's content, held by no file: kept whole, as no text
-        assert stored_text.content(store.db, hashlib.sha256(old).digest()) == old
-        shapes = {size: alone for size, alone, _ in kept(store).values()}
-        assert shapes[len(old)] == 0 and shapes[len(SOURCE)] == 1
+        # the old content, held by no file, let go (migration 25); the deleted file's kept
+        assert stored_text.content(store.db, hashlib.sha256(old).digest()) is None
+        assert store.reads.files.source("p", "deleted.py")[:2] == (files["deleted.py"], "deleted")
+        assert len(kept(store)) == len(files)
         assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
         store.writes.files.index("p", [update("m.py", SOURCE.replace(b"def f_40(x)", b"def g_40(x)"))])
@@ -261,3 +264,34 @@ def test_an_upgrade_that_fails_leaves_every_content_as_it_was(tmp_path):
     assert sorted(db.execute("SELECT sha256, data FROM blobs")) == before
     assert sorted(db.execute("SELECT chunk, packed FROM window_texts")) == texts_before
     db.close()
+
+
+def test_the_index_keeps_a_content_while_a_file_holds_it_and_the_history_keeps_every_one(store):
+    versions = [SOURCE + b"# edit %d\n" % n for n in range(5)]
+    for data in versions:
+        store.writes.files.index("p", [update("m.py", data)])
+    # one content in the index, the file's; every one in the history
+    assert [sha for sha in kept(store)] == [hashlib.sha256(versions[-1]).digest()]
+    assert store.db.execute("SELECT count(*) FROM history.contents").fetchone() == (5,)
+    assert store.reads.history.version("p", "m.py", "2")[1] == versions[1]
+    # an edit back to an earlier content keeps it again, and searches it
+    store.writes.files.index("p", [update("m.py", versions[0])])
+    assert list(kept(store)) == [hashlib.sha256(versions[0]).digest()]
+    assert texts(store, "m.py") == expected_texts(versions[0])
+    # a content two files hold stays while either does
+    store.writes.files.index("p", [update("copy.py", versions[0])])
+    store.writes.files.index("p", [update("m.py", versions[1])])
+    assert set(kept(store)) == {hashlib.sha256(versions[0]).digest(), hashlib.sha256(versions[1]).digest()}
+    assert store.reads.files.source("p", "copy.py")[0] == versions[0]
+    # a deleted file's row holds its content; a file moved onto its path lets it go
+    store.writes.files.mark_deleted("p", ["copy.py"])
+    assert store.reads.files.source("p", "copy.py")[:2] == (versions[0], "deleted")
+    assert store.writes.files.move("p", "m.py", "copy.py", len(versions[1]), 2)
+    assert list(kept(store)) == [hashlib.sha256(versions[1]).digest()]
+    assert store.db.execute("SELECT count(*) FROM blob_windows").fetchone() == (len(expected_texts(versions[1])),)
+    # a removed project's contents leave the index, not the history
+    store.writes.projects.remove("p")
+    assert kept(store) == {}
+    assert store.db.execute("SELECT count(*) FROM blob_windows").fetchone() == (0,)
+    assert store.db.execute("SELECT count(*) FROM history.contents").fetchone() == (5,)
+    assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
