@@ -121,8 +121,9 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
               "\n".join(facts.problems), len(lines), facts.docstring, structure)
     if row:
         file_id: int = row[0]
-        # Read before the row changes: the content it held may go with it.
-        was = stored_text.window_rows(db, bytes(row[1])) if row[4] == facts.encoding else {}
+        # Read before the row changes: the content it held may go with it. A showing's
+        # windows are written already.
+        was = stored_text.window_rows(db, bytes(row[1])) if row[4] == facts.encoding and not shown else {}
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = iif(?, syntax, NULL) "
