@@ -590,7 +590,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "refs, uses: long rows deflated",
         """
         -- A name's occurrences packed past 128 bytes are kept deflated (db/int_columns.py): a
-        -- twentieth of the rows, and most of their bytes. The step (name_rows.deflate_long_rows)
+        -- twentieth of the rows, two fifths of their bytes. The step (name_rows.deflate_long_rows)
         -- deflates the rows written before, in this transaction; no table changes.
         SELECT 1;
         """,
@@ -601,8 +601,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         """
         -- A chunk's key, the sha256 of its text, is kept in three places (the chunk, its index
         -- entry, its vector's row); its first 16 bytes tell chunks apart as surely for any
-        -- corpus this index holds (index/chunking.py) and save 2.5 MB of the standard library's
-        -- index. Every vector stays with its chunk: both keys are cut the same.
+        -- corpus this index holds (index/chunking.py) and save 2.7 MB of the standard library's
+        -- index (bench/db_size.py). Every vector stays with its chunk: both keys are cut the same.
         UPDATE chunks SET key = substr(key, 1, 16) WHERE length(key) > 16;
         UPDATE embeddings SET key = substr(key, 1, 16) WHERE length(key) > 16;
         """,
@@ -622,8 +622,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         CONTENT_WINDOWS,
         "contents kept once, as their windows",
         """
-        -- The index kept every content twice: whole in blobs (8.9 MB packed over the standard
-        -- library) and as its windows' text in window_texts (10.6 MB). Each content is now its
+        -- The index kept every content twice: whole in blobs (8.8 MB packed over the standard
+        -- library) and as its windows' text in window_texts (12.0 MB). Each content is now its
         -- windows' bytes, each window packed alone (db/stored_text.py): joined they are the
         -- file, decoded one is what a search shows. The step (stored_text.to_windows) cuts
         -- every content into these tables, then drops blobs and window_texts and puts
@@ -647,8 +647,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "definitions: parent and bases dropped",
         """
         -- A definition's parent is its qualified name but the last name, without a function's
-        -- <locals> (index/facts.py parent_of): 1.2 MB of the standard library's index held it
-        -- again. A class's bases are in its signature, and nothing read them here (0.3 MB).
+        -- <locals> (index/facts.py parent_of), and a class's bases are in its signature, which
+        -- nothing read here: without both, the standard library's definitions take 17.9 MB,
+        -- not 19.7 (bench/db_size.py).
         ALTER TABLE definitions DROP COLUMN parent;
         ALTER TABLE definitions DROP COLUMN bases;
         """,
