@@ -118,14 +118,21 @@ def keep_content(db: apsw.Connection, sha256: bytes, data: bytes, encoding: str 
         return
     rows, alone = content_rows(data, encoding, lines)
     if row is None:
-        blob = returned_id(db.execute("INSERT INTO blobs (sha256, size, alone) VALUES (?, ?, ?) RETURNING id",
-                                      (sha256, len(data), int(alone))))
-    elif not alone:
-        return
-    else:
-        blob = row[0]
-        db.execute("DELETE FROM blob_windows WHERE blob = ?", (blob,))
-        db.execute("UPDATE blobs SET alone = 1 WHERE id = ?", (blob,))
+        _add(db, "blobs", sha256, len(data), rows, alone)
+    elif alone:
+        db.execute("DELETE FROM blob_windows WHERE blob = ?", (row[0],))
+        db.execute("UPDATE blobs SET alone = 1 WHERE id = ?", (row[0],))
+        _add_windows(db, row[0], rows)
+
+
+def _add(db: apsw.Connection, table: str, sha256: bytes, size: int, rows: list[bytes], alone: bool) -> None:
+    """A content's row of ``table`` (``blobs``; ``blobs_windowed`` in migration 23) and its windows."""
+    blob = returned_id(db.execute(f"INSERT INTO {table} (sha256, size, alone) VALUES (?, ?, ?) RETURNING id",
+                                  (sha256, size, int(alone))))
+    _add_windows(db, blob, rows)
+
+
+def _add_windows(db: apsw.Connection, blob: int, rows: list[bytes]) -> None:
     db.executemany("INSERT INTO blob_windows (blob, n, packed) VALUES (?, ?, ?)",
                    ((blob, n, packed) for n, packed in enumerate(rows)))
 
@@ -231,10 +238,7 @@ def to_windows(db: apsw.Connection) -> int:
         encoding = encodings.get(sha256)
         text = decoded(data, encoding)
         rows, alone = content_rows(data, encoding, None if text is None else chunking.source_lines(text))
-        blob = returned_id(db.execute("INSERT INTO blobs_windowed (sha256, size, alone) VALUES (?, ?, ?) "
-                                      "RETURNING id", (sha256, len(data), int(alone))))
-        db.executemany("INSERT INTO blob_windows (blob, n, packed) VALUES (?, ?, ?)",
-                       ((blob, n, packed) for n, packed in enumerate(rows)))
+        _add(db, "blobs_windowed", sha256, len(data), rows, alone)
     db.execute("""
         DROP TABLE blobs;
         ALTER TABLE blobs_windowed RENAME TO blobs;
