@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import apsw
 
 from codeanalysisd.db import history, indexing, queries
+from codeanalysisd.db.common_words import CommonWords
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.rows import single_int
 from codeanalysisd.db.vectors import Match
@@ -16,9 +17,11 @@ from codeanalysisd.query_language import Query
 
 
 class FileReads:
-    def __init__(self, db: apsw.Connection, terms: TermCache | None = None) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache | None = None, common: CommonWords | None = None
+                 ) -> None:
         self.db = db
         self.terms = terms or TermCache()
+        self.common = common or CommonWords()
 
     def states(self, project_id: str) -> list[indexing.StoredFile]:
         return indexing.states(self.db, project_id)
@@ -44,7 +47,7 @@ class FileReads:
 
     def search(self, query: str | Query, project: str | None, limit: int, any_word: bool = False
                ) -> list[queries.Hit]:
-        return queries.search(self.db, query, project, limit, any_word, self.terms)
+        return queries.search(self.db, query, project, limit, any_word, self.terms, self.common)
 
     def admitted(self, query: Query, matches: list[Match]) -> list[Match]:
         """The chunks a query's path:, kind: and sym: admit: a chunk of a definition stands for it."""

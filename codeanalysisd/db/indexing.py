@@ -18,7 +18,7 @@ from typing import cast
 
 import apsw
 
-from codeanalysisd.db import history, name_rows, packing, stored_text
+from codeanalysisd.db import common_words, history, name_rows, packing, stored_text
 from codeanalysisd.db.migrations import STRUCTURE
 from codeanalysisd.db.rows import insert_many, returned_id
 from codeanalysisd.db.stored_text import WINDOW, Kept, decoded, stored_lines, window
@@ -182,6 +182,9 @@ def _write_windows(db: apsw.Connection, file_id: int, lines: list[str], was: dic
             changed.append((window(lines, start), chunk))
     for chunk in old.values():
         db.execute("DELETE FROM text_chunks WHERE id = ?", (chunk,))  # and its tokens (text_chunks_delete)
+    # Logged before the windows' tokens are written: a statement that deletes many rows opens
+    # a savepoint, which would write the tokens held pending as a segment of their own.
+    common_words.log_changes(db, [chunk for chunk, _ in new] + [chunk for _, chunk in changed])
     db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", new)
     # The index holds no text to take out: contentless_delete drops the window's old tokens.
     db.executemany("UPDATE fts SET text = ? WHERE rowid = ?", changed)

@@ -56,6 +56,8 @@ CONTENT_WINDOWS = 23
 DEFINITION_COLUMNS = 24
 # The migration after which the index keeps a content only while a file holds it.
 CONTENTS_HELD = 25
+# The migration that logged every window written, for the memos of common words (common_words.py).
+WINDOW_CHANGES = 26
 
 
 @dataclass(frozen=True)
@@ -672,6 +674,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TRIGGER files_content_dropped AFTER DELETE ON files
             WHEN NOT EXISTS (SELECT 1 FROM files WHERE sha256 = old.sha256) BEGIN
             DELETE FROM blobs WHERE sha256 = old.sha256;
+        END;
+        """,
+    ),
+    Migration(
+        WINDOW_CHANGES,
+        "full text: a log of the windows written",
+        """
+        -- A query of a common word ranks every window holding it; the best windows of such a
+        -- word are kept between queries, with the point of this log they are of, and a query
+        -- looks up afresh only the windows written since (db/common_words.py). The writer
+        -- appends each window it adds or rewrites (indexing._write_windows) and keeps the last
+        -- common_words.LOG_KEPT entries; the trigger, the one place that takes a window's
+        -- tokens out of the index, appends each window deleted.
+        CREATE TABLE window_changes (
+            seq    INTEGER PRIMARY KEY,  -- the writer keeps the last entry: never reused
+            window INTEGER NOT NULL      -- text_chunks.id, the window's rowid in fts
+        ) STRICT;
+        DROP TRIGGER text_chunks_delete;
+        CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+            DELETE FROM fts WHERE rowid = old.id;
+            INSERT INTO window_changes (window) VALUES (old.id);
         END;
         """,
     ),

@@ -10,6 +10,7 @@ import apsw
 
 from codeanalysisd import query_language
 from codeanalysisd.db import fts_terms, int_columns, name_rows, stored_text
+from codeanalysisd.db.common_words import CommonWords
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.stored_text import WINDOW, WINDOW_COLUMNS, WINDOW_JOINS, stored_window, text_of
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
@@ -139,13 +140,15 @@ def path_glob(*args: apsw.SQLiteValue) -> int:
 
 
 def search(db: apsw.Connection, query: str | Query, project: str | None, limit: int, any_word: bool = False,
-           terms: TermCache | None = None) -> list[Hit]:
+           terms: TermCache | None = None, common: CommonWords | None = None) -> list[Hit]:
     """Full-text hits, best first (BM25) by window of lines: without line-level terms one per
     window, at its first line with a word; with them (phrases, regexes, definitions sym: and
     kind: admit) each line of the window they admit (_lines_in_window), in order. With
     ``any_word`` one word of the query is enough.
     ``query`` is the query language's (query_language.parse reads a str); ``terms``, the
-    index's terms, lets a regex leave out the windows without its literal text unread."""
+    index's terms, lets a regex leave out the windows without its literal text unread;
+    ``common``, the memos of common words, answers a query of one word without ranking every
+    window that holds it."""
     if isinstance(query, str):
         query = query_language.parse(query)
     if not query.fts_words():
@@ -169,7 +172,7 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
         ranked = _ranked(db, sql, (match, *narrow_args, *args, *path_args, *def_args), limit, bool(filtered),
                          _text_filter(query))
     else:
-        ranked = _best_windows(db, match, limit)
+        ranked = _best_windows(db, match, limit, common if len(words) == 1 else None)
     hits: list[Hit] = []
     for chunk, project_id, path, file_id, start, score in ranked:
         text = stored_window(db, chunk)
@@ -214,28 +217,59 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str | bytes, ...], limit:
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
 
 
-def _best_windows(db: apsw.Connection, match: str, limit: int) -> Iterator[tuple[int, str, str, int, int, float]]:
+def _best_windows(db: apsw.Connection, match: str, limit: int, common: CommonWords | None = None
+                  ) -> Iterator[tuple[int, str, str, int, int, float]]:
     """The rows of an unfiltered query over every project, as ``_ranked`` gives them: the best
     windows ranked by FTS5 alone, and only those joined to their files. Joined before ranking,
     each window that holds a word costs two look-ups more (its row, its file's): for the
     commonest words of the standard library, in 11,000 to 23,000 windows each, a tenth to a
     fifth of the query's time (bench/best_windows.py). Every window is a live file's (a
     file's windows go when it is marked deleted, indexing.mark_deleted); one that is not is
-    skipped, and more are ranked."""
+    skipped, and more are ranked. ``common``: for a query of one phrase, the memo of its best
+    windows (common_words), where it can tell them; then ranking and joining are of one
+    read transaction, as the one statement is otherwise."""
+    own = common is not None and not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        return iter(_best_live(db, match, limit, common))
+    finally:
+        if own:
+            db.execute("COMMIT")
+
+
+def _best_live(db: apsw.Connection, match: str, limit: int, common: CommonWords | None
+               ) -> list[tuple[int, str, str, int, int, float]]:
     asked = limit
     while True:
-        # The types are the columns' (bm25 is REAL). SQLite does not merge a subquery with a
-        # LIMIT into a join: the ranking is FTS5's alone. Each window ranked is a row, live or
-        # not, so that fewer rows than asked say every window was.
-        rows = cast(list[tuple[int, str, str, int, int, float, int | None]], db.execute(
-            "SELECT r.rowid, f.project_id, f.path, f.id, c.start_line, r.score, f.state = 'live' FROM "
-            "(SELECT rowid, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score, rowid LIMIT ?) r "
-            "LEFT JOIN text_chunks c ON c.id = r.rowid LEFT JOIN files f ON f.id = c.file_id "
-            "ORDER BY r.score, r.rowid", (match, asked)).fetchall())
+        remembered = common.best(db, match, asked) if common is not None else None
+        if remembered is None:
+            # The types are the columns' (bm25 is REAL). SQLite does not merge a subquery with
+            # a LIMIT into a join: the ranking is FTS5's alone. Each window ranked is a row,
+            # live or not, so that fewer rows than asked say every window was.
+            rows = cast(list[tuple[int, str, str, int, int, float, int | None]], db.execute(
+                "SELECT r.rowid, f.project_id, f.path, f.id, c.start_line, r.score, f.state = 'live' FROM "
+                "(SELECT rowid, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score, rowid LIMIT ?) r "
+                "LEFT JOIN text_chunks c ON c.id = r.rowid LEFT JOIN files f ON f.id = c.file_id "
+                "ORDER BY r.score, r.rowid", (match, asked)).fetchall())
+        else:
+            rows = [_joined(db, window, score) for window, score in remembered]
         live = [row[:6] for row in rows if row[6]]
         if len(live) >= limit or len(rows) < asked:
-            return iter(live[:limit])
+            return live[:limit]
         asked *= 4
+
+
+def _joined(db: apsw.Connection, window: int, score: float) -> tuple[int, str, str, int, int, float, int | None]:
+    """A ranked window's row as _best_live's statement gives it: with its file, if it has one."""
+    # The types are the columns'.
+    row = cast(tuple[str, str, int, int, int] | None, db.execute(
+        "SELECT f.project_id, f.path, f.id, c.start_line, f.state = 'live' FROM text_chunks c "
+        "JOIN files f ON f.id = c.file_id WHERE c.id = ?", (window,)).fetchone())
+    if row is None:
+        return window, "", "", 0, 0, score, None
+    project, path, file_id, start, live = row
+    return window, project, path, file_id, start, score, live
 
 
 def _term_filter(db: apsw.Connection, query: Query, words: list[str], any_word: bool, terms: TermCache | None

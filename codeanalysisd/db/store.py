@@ -33,6 +33,7 @@ import apsw
 
 from codeanalysisd.db import history, indexing, integrity, migrations, name_rows, queries, stored_text, vectors
 from codeanalysisd.db.checkpoints import Checkpointer
+from codeanalysisd.db.common_words import STATS, CommonWords, window_stats
 from codeanalysisd.db.file_store import FileReads, FileWrites
 from codeanalysisd.db.fts_terms import TermCache
 from codeanalysisd.db.history_store import HistoryReads, HistoryWrites
@@ -48,7 +49,8 @@ log = logging.getLogger("codeanalysisd.store")
 
 READ_THREADS = 2  # reads that can run at once, each on its own connection
 # How long building the snapshot of the full-text terms may take (fts_terms: about 0.1 s for
-# the standard library's 110,000 terms), on a read thread, off any query's path.
+# the standard library's 110,000 terms), or a common word's memo (common_words: about twice
+# its query), on a read thread, off any query's path.
 TERMS_DEADLINE = 10.0
 # SQLite instructions between two looks at the clock: a look costs about 8 µs per 1,000
 # instructions (under 1 %), and 1,000 instructions take well under a millisecond. A virtual
@@ -99,6 +101,7 @@ def _connect(path: str, history_path: str, readonly: bool = False) -> apsw.Conne
     vectors.load_extension(db)
     db.create_scalar_function("path_glob", queries.path_glob, 2, deterministic=True)
     db.create_scalar_function("window_text", stored_text.WindowText(), 4, deterministic=True)
+    db.register_fts5_function(STATS, window_stats)
     db.execute(f"ATTACH DATABASE ? AS {history.SCHEMA}", (history_path,))
     return db
 
@@ -143,19 +146,27 @@ def _open_checked(path: str, schema: str, attach_to: apsw.Connection | None, rep
     raise RuntimeError(f"{path} is unusable even after moving it aside")  # pragma: no cover
 
 
-def _report_terms_failure(done: concurrent.futures.Future[None]) -> None:
-    """Queries stay exact without the snapshot (each reads every window the words find), only slower."""
-    error = None if done.cancelled() else done.exception()
-    if error is not None and not isinstance(error, StoreClosed):
-        log.warning("cannot read the full-text index's terms (regex queries read every candidate window): %s", error)
+def _reporter(what: str) -> Callable[[concurrent.futures.Future[None]], None]:
+    """A build off the queries' path that fails leaves them exact, only slower: said in the journal."""
+    def report(done: concurrent.futures.Future[None]) -> None:
+        error = None if done.cancelled() else done.exception()
+        if error is not None and not isinstance(error, StoreClosed):
+            log.warning("%s: %s", what, error)
+
+    return report
+
+
+_TERMS_FAILED = _reporter("cannot read the full-text index's terms (regex queries read every candidate window)")
+_MEMO_FAILED = _reporter("cannot keep a common word's best windows (its queries are ranked by FTS5 each time)")
 
 
 class Reads:
     """Every part of the store, bound to the reader connection."""
 
-    def __init__(self, db: apsw.Connection, terms: TermCache | None = None) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache | None = None, common: CommonWords | None = None
+                 ) -> None:
         self.projects = ProjectReads(db)
-        self.files = FileReads(db, terms)
+        self.files = FileReads(db, terms, common)
         self.history = HistoryReads(db)
         self.vectors = VectorReads(db)
         self.repair = RepairReads(db)
@@ -165,9 +176,9 @@ class Reads:
 class _Reader:
     """One reader thread's connection, its parts, and the deadline its progress handler keeps."""
 
-    def __init__(self, db: apsw.Connection, terms: TermCache) -> None:
+    def __init__(self, db: apsw.Connection, terms: TermCache, common: CommonWords) -> None:
         self.db = db
-        self.reads = Reads(db, terms)
+        self.reads = Reads(db, terms, common)
         self.deadline = math.inf  # time.monotonic() past which a statement is stopped; none between reads
         self.stopped = False  # set by Store.close: whatever runs now is stopped
         db.set_progress_handler(self._stop, PROGRESS_STEPS)
@@ -216,7 +227,9 @@ class Store:
         self._closed = False
         # Shared by the read threads' connections; a stale one is rebuilt on one of them.
         self.terms = TermCache()
-        self.terms.schedule = self._build_terms
+        self.terms.schedule = functools.partial(self._off_path, _TERMS_FAILED)
+        self.common = CommonWords()
+        self.common.schedule = functools.partial(self._off_path, _MEMO_FAILED)
 
     @property
     def retention(self) -> history.Retention:
@@ -264,13 +277,15 @@ class Store:
         finally:
             reader.deadline = math.inf
 
-    def _build_terms(self, build: Callable[[apsw.Connection], None]) -> None:
-        """fts_terms.TermCache's schedule: the build runs on a read thread, as the next read."""
+    def _off_path(self, report: Callable[[concurrent.futures.Future[None]], None],
+                  build: Callable[[apsw.Connection], None]) -> None:
+        """The schedule of fts_terms.TermCache and common_words.CommonWords: the build runs on
+        a read thread, as the next read."""
         try:
             done = self._read_threads.submit(self._run_read, lambda reads: build(reads.files.db), TERMS_DEADLINE)
         except RuntimeError:  # closed: no read runs again
             return
-        done.add_done_callback(_report_terms_failure)
+        done.add_done_callback(report)
 
     def _reader(self) -> _Reader:
         """This read thread's connection, opened on its first read."""
@@ -279,7 +294,7 @@ class Store:
             with self._readers_lock:
                 if self._closed:
                     raise StoreClosed
-                reader = _Reader(_connect(self.path, self.history_path, readonly=True), self.terms)
+                reader = _Reader(_connect(self.path, self.history_path, readonly=True), self.terms, self.common)
                 self._readers.append(reader)
             self._thread_reader.reader = reader
         if reader.stopped:

@@ -261,6 +261,15 @@ def undo_definition_columns(db: apsw.Connection) -> None:
     db.executemany("UPDATE definitions SET parent = ? WHERE id = ?", [(parent_of(q), i) for i, q in rows])
 
 
+UNDO_WINDOW_CHANGES = """
+    DROP TABLE window_changes;
+    DROP TRIGGER text_chunks_delete;
+    CREATE TRIGGER text_chunks_delete AFTER DELETE ON text_chunks BEGIN
+        DELETE FROM fts WHERE rowid = old.id;
+    END;
+"""
+
+
 def back_to(db: apsw.Connection, version: int) -> None:
     """The database as schema ``version`` left it: every migration after it that changed what
     an older version would read taken back, newest first, in one transaction, and
@@ -270,6 +279,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.WINDOW_CHANGES: lambda: db.execute(UNDO_WINDOW_CHANGES),
         # The contents no file held that the migration let go are not brought back.
         migrations.CONTENTS_HELD: lambda: db.execute(
             "DROP TRIGGER files_content_replaced; DROP TRIGGER files_content_dropped; DROP INDEX files_by_content"),

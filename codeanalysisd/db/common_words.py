@@ -1,0 +1,284 @@
+"""The best windows of a common word, kept between queries (queries._best_windows).
+
+FTS5 ranks a one-word query by BM25 over every window that holds the word. For the
+commonest words (``self``: in most windows of a corpus) that is all of a search's time, and
+it grows with the corpus (some 200 ms at ten times the standard library), though an answer
+shows twenty windows. For a single phrase BM25 orders windows by two numbers of each: how
+often the phrase is in it (tf) and its length in tokens (D), against the average length
+(avgdl). The phrase's IDF, the same for every window, scales the scores but does not order
+them.
+
+So a word found in MIN_WINDOWS windows or more keeps a memo: its KEPT best windows with
+their tf and D, a bitmap of the windows that held it (for its window count), and the point
+of ``window_changes`` it is of. The writer appends to that log every window it adds,
+rewrites or deletes, in the same transaction (indexing._write_windows, the trigger
+text_chunks_delete). Asked again, the answer is computed from the memo: the windows changed
+since are looked up afresh (FTS5, by rowid), every score is computed as FTS5 computes it
+with the counts as they are now (its averages record), and the rows kept are those that no
+window outside the memo can outrank. Every such window scored at most what the KEPT-th
+did when the memo was made, and a change of avgdl since can raise a score only by a bounded
+factor (``_ceiling``). Where that does not cover the rows asked, where the log no longer
+reaches back to the memo, or where more than MAX_CHANGED windows changed, FTS5 ranks as
+before and a new memo is made off the query's path.
+
+The answer is FTS5's own: the same rows in the same order, each with its score to the bit
+(tests/unit/test_common_words.py). A memo whose scores, computed again from its counts, are
+not FTS5's to the bit is not kept.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+import apsw
+
+from codeanalysisd.db.rows import single_int
+
+K1, B = 1.2, 0.75  # FTS5's bm25() constants
+KEPT = 1024  # windows a memo keeps: pages of up to about this many rows are answered from it
+MIN_WINDOWS = 2000  # a word in fewer windows is ranked by FTS5 each time (a few ms at most)
+MAX_CHANGED = 128  # windows changed since a memo that a query looks up afresh (each some 35 µs)
+MAX_MEMOS = 32  # memos kept, the least recently asked let go first (each about 70 kB at 10x)
+LOG_KEPT = 4096  # entries of window_changes kept: a memo older than these is made again
+STATS = "window_stats"  # the FTS5 function giving a window's tf and D (registered by store._connect)
+# A score within this fraction of the highest any window outside a memo can reach is not
+# trusted to order before it: the ceiling is computed, not FTS5's own double.
+MARGIN = 1e-9
+log = logging.getLogger("codeanalysisd.store")
+
+
+def window_stats(api: apsw.FTS5ExtensionApi, *args: apsw.SQLiteValue) -> int:
+    """STATS(fts): the query's instances in the row (tf), times 2^32, plus its tokens (D)."""
+    return api.inst_count << 32 | api.column_size(-1)
+
+
+def log_changes(db: apsw.Connection, windows: list[int]) -> None:
+    """The writer's entries for windows added or rewritten (deletions log themselves:
+    text_chunks_delete), and the log cut back to its last LOG_KEPT entries."""
+    if windows:
+        db.executemany("INSERT INTO window_changes (window) VALUES (?)", [(w,) for w in windows])
+    db.execute("DELETE FROM window_changes WHERE seq <= (SELECT max(seq) FROM window_changes) - ?", (LOG_KEPT,))
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at ``at``: (value, where the next begins)."""
+    value = 0
+    for i in range(8):
+        byte = data[at + i]
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + i + 1
+    return (value << 8) | data[at + 8], at + 9
+
+
+def averages(db: apsw.Connection) -> tuple[int, int]:
+    """(windows, tokens in all of them) as FTS5 keeps them (its averages record, fts_data row 1)."""
+    row = db.execute("SELECT block FROM fts_data WHERE id = 1").fetchone()
+    if row is None or not isinstance(row[0], bytes) or not row[0]:
+        return 0, 0
+    rows, at = _varint(row[0], 0)
+    tokens, _ = _varint(row[0], at) if at < len(row[0]) else (0, at)
+    return rows, tokens
+
+
+def score(tf: int, size: int, idf: float, avgdl: float) -> float:
+    """FTS5's bm25() of one phrase, operation for operation (fts5_aux.c), so the same double."""
+    return -1.0 * (0.0 + idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + B * size / avgdl))))
+
+
+def idf_of(rows: int, windows: int) -> float:
+    idf = math.log((rows - windows + 0.5) / (windows + 0.5))
+    return idf if idf > 0.0 else 1e-6
+
+
+def _share(tf: int, size: int, avgdl: float) -> float:
+    """tf / (tf + k1 L): what orders windows, beside the IDF."""
+    return tf / (tf + K1 * (1 - B + B * size / avgdl))
+
+
+def _ceiling(floor: float, made_at: float, avgdl: float) -> float:
+    """The highest share a window outside a memo can have now. It had at most ``floor``
+    with the average length ``made_at``; its length term L = (1 - b) + b D / avgdl is now at
+    least min(1, made_at / avgdl) times what it was, whatever D is."""
+    if floor <= 0.0:
+        return 0.0
+    r = min(1.0, made_at / avgdl)
+    return 1.0 / (1.0 + r * (1.0 / floor - 1.0))
+
+
+@dataclass(frozen=True)
+class Memo:
+    seq: int  # the last entry of window_changes it is of (0: none)
+    held: bytes  # bit w: window w held the phrase
+    windows: int  # how many did
+    avgdl: float
+    best: tuple[tuple[int, int, int], ...]  # (window, tf, D) of the KEPT best, best first
+    floor: float  # the KEPT-th's share (_share), 0.0 if every window holding it is kept
+
+    def had(self, window: int) -> bool:
+        byte = window >> 3
+        return byte < len(self.held) and bool(self.held[byte] >> (window & 7) & 1)
+
+
+@dataclass(frozen=True)
+class Rare:
+    seq: int  # found in fewer than MIN_WINDOWS windows at this entry of the log
+
+
+def _log_span(db: apsw.Connection) -> tuple[int, int]:
+    first, last = cast(tuple[int | None, int | None], db.execute(
+        "SELECT min(seq), max(seq) FROM window_changes").fetchone())
+    return first or 0, last or 0
+
+
+def make(db: apsw.Connection, phrase: str) -> Memo | Rare:
+    """The memo of ``phrase`` (an FTS5 query of one phrase) as the index is now, in one read
+    transaction; Rare if it is in fewer than MIN_WINDOWS windows, or if FTS5's scores are
+    not those computed from the counts read (said in the journal: FTS5 ranks it each time)."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        _, seq = _log_span(db)
+        found = [w for (w,) in cast(list[tuple[int]], db.execute(
+            "SELECT rowid FROM fts WHERE fts MATCH ?", (phrase,)).fetchall())]
+        if len(found) < MIN_WINDOWS:
+            return Rare(seq)
+        held = bytearray((max(found) >> 3) + 1)
+        for w in found:
+            held[w >> 3] |= 1 << (w & 7)
+        rows, tokens = averages(db)
+        avgdl = tokens / rows
+        idf = idf_of(rows, len(found))
+        ranked = cast(list[tuple[int, float]], db.execute(
+            "SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ? ORDER BY s, rowid LIMIT ?",
+            (phrase, KEPT)).fetchall())
+        best: list[tuple[int, int, int]] = []
+        for window, fts_score in ranked:
+            size = _size(db, window)
+            if size is None:
+                log.warning("no size in FTS5's table of sizes for window %d: %s is ranked by FTS5 each time",
+                            window, phrase)
+                return Rare(seq)
+            # tf from the score: s = idf (k1 + 1) tf / (tf + k1 L), so tf = s k1 L / (idf (k1 + 1) - s).
+            s, length = -fts_score, K1 * (1 - B + B * size / avgdl)
+            tf = round(s * length / (idf * (K1 + 1.0) - s)) if idf * (K1 + 1.0) > s else 0
+            if tf < 1 or score(tf, size, idf, avgdl) != fts_score:
+                log.warning("FTS5 scores window %d %r for %s, not %r as computed from its counts: it is "
+                            "ranked by FTS5 each time", window, fts_score, phrase, score(max(tf, 1), size, idf, avgdl))
+                return Rare(seq)
+            best.append((window, tf, size))
+    finally:
+        if own:
+            db.execute("COMMIT")
+    floor = _share(best[-1][1], best[-1][2], avgdl) if len(found) > len(best) else 0.0
+    return Memo(seq, bytes(held), len(found), avgdl, tuple(best), floor)
+
+
+def _size(db: apsw.Connection, window: int) -> int | None:
+    """A window's tokens, from FTS5's table of sizes (one column: one varint)."""
+    row = db.execute("SELECT sz FROM fts_docsize WHERE id = ?", (window,)).fetchone()
+    return _varint(row[0], 0)[0] if row and isinstance(row[0], bytes) and row[0] else None
+
+
+def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tuple[int, float]] | None:
+    """The best ``asked`` windows holding ``phrase`` with their scores, as FTS5 would rank
+    them now, from ``memo``; None where the memo cannot tell them for sure. Run inside the
+    caller's read transaction, so the log, the counts and the windows are of one state."""
+    first, last = _log_span(db)
+    if last < memo.seq or (last > memo.seq and first > memo.seq + 1):
+        return None  # an older state than the memo's, or changes the log no longer holds
+    changed = {w for (w,) in cast(list[tuple[int]], db.execute(
+        "SELECT window FROM window_changes WHERE seq > ? LIMIT ?", (memo.seq, MAX_CHANGED * 4 + 1)).fetchall())}
+    if len(changed) > MAX_CHANGED:
+        return None
+    now: list[tuple[int, int, int]] = []
+    for window in sorted(changed):
+        row = db.execute(f"SELECT {STATS}(fts) FROM fts WHERE fts MATCH ? AND rowid = ?", (phrase, window)).fetchone()
+        if row is not None:
+            packed = cast(int, row[0])
+            now.append((window, packed >> 32, packed & 0xFFFFFFFF))
+    windows = memo.windows - sum(memo.had(w) for w in changed) + len(now)
+    rows, tokens = averages(db)
+    if rows <= 0 or tokens <= 0:
+        return None
+    avgdl = tokens / rows
+    idf = idf_of(rows, windows)
+    candidates = [entry for entry in memo.best if entry[0] not in changed] + now
+    scored = sorted((score(tf, size, idf, avgdl), w) for w, tf, size in candidates)
+    ceiling = _ceiling(memo.floor, memo.avgdl, avgdl)
+    if ceiling == 0.0:
+        return [(w, s) for s, w in scored[:asked]]
+    # Sure: a window whose share is above what any window outside the memo can reach.
+    sure: list[tuple[int, float]] = []
+    for s, w in scored:
+        if len(sure) == asked:
+            break
+        entry_share = -s / (idf * (K1 + 1.0))
+        if entry_share <= ceiling * (1.0 + MARGIN):
+            break
+        sure.append((w, s))
+    return sure if len(sure) == asked else None
+
+
+def _outdated(db: apsw.Connection, memo: Memo) -> bool:
+    """Whether a memo is worth making again: the log no longer reaches back to it, or a query
+    looks up half as many windows as it may."""
+    first, last = _log_span(db)
+    return last - memo.seq > MAX_CHANGED // 2 or (last > memo.seq and first > memo.seq + 1)
+
+
+class CommonWords:
+    """The memos of one database's readers: shared by every read connection of a Store."""
+
+    def __init__(self) -> None:
+        self._memos: collections.OrderedDict[str, Memo | Rare] = collections.OrderedDict()
+        self._building: set[str] = set()
+        self._lock = threading.Lock()
+        # Runs a build elsewhere (Store: on a read thread, with that thread's connection);
+        # None: the reader that finds no memo makes it at once.
+        self.schedule: Callable[[Callable[[apsw.Connection], None]], None] | None = None
+
+    def best(self, db: apsw.Connection, phrase: str, asked: int) -> list[tuple[int, float]] | None:
+        """``answer``'s rows if a memo of ``phrase`` can give them, inside the caller's read
+        transaction; None if FTS5 must rank (a memo is then made, if none is being)."""
+        with self._lock:
+            memo = self._memos.get(phrase)
+            if memo is not None:
+                self._memos.move_to_end(phrase)
+        if isinstance(memo, Rare):
+            if single_int(db.execute("SELECT coalesce(max(seq), 0) FROM window_changes")) - memo.seq < LOG_KEPT:
+                return None
+            memo = None  # so many windows changed since that it may be common now
+        found = answer(db, phrase, memo, asked) if memo is not None else None
+        if memo is None or _outdated(db, memo):
+            self._remake(db, phrase)
+        return found
+
+    def _remake(self, db: apsw.Connection, phrase: str) -> None:
+        with self._lock:
+            if phrase in self._building:
+                return
+            self._building.add(phrase)
+        if self.schedule is None:
+            self._build(phrase, db)
+        else:
+            self.schedule(lambda reader: self._build(phrase, reader))
+
+    def _build(self, phrase: str, db: apsw.Connection) -> None:
+        try:
+            memo = make(db, phrase)
+            with self._lock:
+                self._memos[phrase] = memo
+                self._memos.move_to_end(phrase)
+                while len(self._memos) > MAX_MEMOS:
+                    self._memos.popitem(last=False)
+        finally:
+            with self._lock:
+                self._building.discard(phrase)

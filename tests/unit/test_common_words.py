@@ -1,0 +1,282 @@
+"""A common word's best windows kept between queries (common_words): the same rows, in the
+same order, with the same scores to the bit, as FTS5 ranking every window, through edits,
+new files, deleted files and a log cut back; and FTS5 asked again wherever the memo cannot
+be sure.
+
+The memo's sizes are made small here (KEPT, MIN_WINDOWS), so that a corpus of a few dozen
+files has windows outside it that an edit can bring to the top."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import apsw
+import pytest
+
+from codeanalysisd.db import common_words, migrations, queries
+from codeanalysisd.db.common_words import CommonWords, Memo
+from codeanalysisd.db.store import Store
+from codeanalysisd.index.reading import file_update, read_file
+from codeanalysisd.paths import roots_overlap
+from codeanalysisd.tree import Tree
+
+WORDS = ('"self"', '"value"', '"padding"')
+LIMITS = (1, 5, 12, 40)
+
+
+def source(rng: random.Random, lines: int) -> str:
+    """Lines saying 'self' and 'value' a random number of times, with padding of random
+    length, so windows differ in both tf and D (and some tie)."""
+    out = []
+    for k in range(lines):
+        said = " + ".join(rng.choice(["self.value", "self", "value"]) for _ in range(rng.randrange(0, 4))) or "0"
+        out.append(f"v_{k} = {said}  # padding {'x ' * rng.randrange(0, 6)}\n")
+    return "".join(out)
+
+
+class Corpus:
+    def __init__(self, tmp_path, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.root = tmp_path / "p"
+        self.root.mkdir()
+        self.store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+        self.project = self.store.writes.projects.add(str(self.root), roots_overlap).id
+        self.files = [f"m{n}.py" for n in range(24)]
+        for rel in self.files:
+            (self.root / rel).write_text(source(self.rng, self.rng.randrange(10, 100)))
+        self.index(self.files)
+
+    def index(self, rels: list[str]) -> None:
+        updates = [file_update(read_file(Tree(str(self.root)), rel), 1 << 20)[0] for rel in rels]
+        self.store.writes.files.index(self.project, updates)  # type: ignore[arg-type]
+
+    def edit(self) -> None:
+        """One random change: a file rewritten (longer, shorter, or one line), a new file, or a
+        file deleted."""
+        db_files = self.files
+        action = self.rng.choice(["rewrite", "rewrite", "line", "new", "delete"])
+        if action == "new" or not db_files:
+            rel = f"n{self.rng.randrange(10**6)}.py"
+            (self.root / rel).write_text(source(self.rng, self.rng.randrange(5, 90)))
+            db_files.append(rel)
+            self.index([rel])
+        elif action == "delete":
+            rel = db_files.pop(self.rng.randrange(len(db_files)))
+            (self.root / rel).unlink()
+            self.store.writes.files.mark_deleted(self.project, [rel])
+        elif action == "line":
+            rel = self.rng.choice(db_files)
+            lines = (self.root / rel).read_text().splitlines(keepends=True)
+            padding = "y " * self.rng.randrange(9)
+            lines[self.rng.randrange(len(lines))] = f"self.value = self.value + self  # {padding}\n"
+            (self.root / rel).write_text("".join(lines))
+            self.index([rel])
+        else:
+            rel = self.rng.choice(db_files)
+            (self.root / rel).write_text(source(self.rng, self.rng.randrange(5, 120)))
+            self.index([rel])
+
+
+@pytest.fixture()
+def small_memos(monkeypatch):
+    monkeypatch.setattr(common_words, "KEPT", 16)
+    monkeypatch.setattr(common_words, "MIN_WINDOWS", 20)
+
+
+def fts5(db: apsw.Connection, word: str, limit: int) -> list[tuple[int, float]]:
+    return [(w, s) for w, s in db.execute(
+        "SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ? ORDER BY s, rowid LIMIT ?", (word, limit))]
+
+
+def test_the_score_is_fts5s_to_the_bit(tmp_path):
+    corpus = Corpus(tmp_path, 1)
+    db = corpus.store.db
+    db.register_fts5_function("parts", lambda api: f"{api.inst_count} {api.column_size(-1)}")
+    for word in WORDS:
+        rows = list(db.execute("SELECT bm25(fts), parts(fts) FROM fts WHERE fts MATCH ?", (word,)))
+        windows, tokens = common_words.averages(db)
+        assert windows == corpus.store.db.execute("SELECT count(*) FROM text_chunks").fetchone()[0]
+        idf = common_words.idf_of(windows, len(rows))
+        for fts_score, parts in rows:
+            tf, size = map(int, parts.split())
+            assert common_words.score(tf, size, idf, tokens / windows) == fts_score
+
+
+def test_a_window_outside_the_memo_never_passes_the_ceiling():
+    rng = random.Random(7)
+    for _ in range(20_000):
+        made_at, avgdl = rng.uniform(5, 400), rng.uniform(5, 400)
+        tf, size = rng.randrange(1, 60), rng.randrange(1, 2000)
+        floor = common_words._share(tf, size, made_at) * rng.uniform(1.0, 1.5)
+        assert common_words._share(tf, size, avgdl) <= common_words._ceiling(min(floor, 0.999), made_at, avgdl)
+
+
+def test_a_word_in_few_windows_is_ranked_by_fts5(tmp_path):
+    corpus = Corpus(tmp_path, 2)
+    common = CommonWords()
+    db = corpus.store.reader
+    assert common.best(db, '"value"', 5) is None  # not common under MIN_WINDOWS = 2000: no memo
+    assert isinstance(common._memos['"value"'], common_words.Rare)
+    assert common.best(db, '"value"', 5) is None
+
+
+@pytest.mark.usefixtures("small_memos")
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_answers_through_edits_are_fts5s(tmp_path, seed):
+    corpus = Corpus(tmp_path, seed)
+    db = corpus.store.reader  # the writer has none of the functions a query calls
+    common = CommonWords()
+    from_memo = 0
+    for step in range(60):
+        for word in WORDS:
+            for limit in LIMITS:
+                expected = fts5(db, word, limit)
+                # As a search asks: the memo where it can tell, FTS5 (and a new memo) where not.
+                assert list(queries._best_windows(db, word, limit, common)) == list(
+                    queries._best_windows(db, word, limit)), (step, word, limit)
+                memo = common._memos.get(word)
+                if isinstance(memo, Memo):
+                    with db:  # one read transaction, as _best_windows runs it
+                        found = common_words.answer(db, word, memo, limit)
+                    if found is not None:
+                        from_memo += 1
+                        assert found == expected, (step, word, limit)
+        corpus.edit()
+    assert from_memo > 100  # the memo answered, not only FTS5
+
+
+@pytest.mark.usefixtures("small_memos")
+def test_a_memo_cannot_answer_past_what_it_keeps_or_across_a_cut_log(tmp_path, monkeypatch):
+    corpus = Corpus(tmp_path, 6)
+    db = corpus.store.reader
+    memo = common_words.make(db, '"self"')
+    assert isinstance(memo, Memo)
+    assert common_words.answer(db, '"self"', memo, 5) == fts5(db, '"self"', 5)
+    assert common_words.answer(db, '"self"', memo, 17) is None  # more than it keeps
+    # More windows changed than a query looks up: FTS5 ranks.
+    monkeypatch.setattr(common_words, "MAX_CHANGED", 2)
+    for rel in corpus.files[:3]:
+        (corpus.root / rel).write_text(source(corpus.rng, 40))
+    corpus.index(corpus.files[:3])
+    assert common_words.answer(db, '"self"', memo, 5) is None
+    # The log cut back past the memo: it cannot tell what changed.
+    monkeypatch.setattr(common_words, "MAX_CHANGED", 10_000)
+    monkeypatch.setattr(common_words, "LOG_KEPT", 1)
+    for rel in corpus.files[3:5]:
+        (corpus.root / rel).write_text(source(corpus.rng, 40))
+        corpus.index([rel])
+    assert db.execute("SELECT min(seq) FROM window_changes").fetchone()[0] > memo.seq + 1
+    assert common_words.answer(db, '"self"', memo, 5) is None
+    # A memo made now answers again.
+    memo = common_words.make(db, '"self"')
+    assert isinstance(memo, Memo)
+    assert common_words.answer(db, '"self"', memo, 5) == fts5(db, '"self"', 5)
+
+
+@pytest.mark.usefixtures("small_memos")
+def test_a_reader_on_an_older_state_than_the_memo_asks_fts5(tmp_path):
+    corpus = Corpus(tmp_path, 8)
+    reader = corpus.store.reader
+    reader.execute("BEGIN")
+    try:
+        before = fts5(reader, '"self"', 5)
+        corpus.edit()
+        corpus.edit()
+        memo = common_words.make(corpus.store.db, '"self"')
+        assert isinstance(memo, Memo)
+        assert common_words.answer(reader, '"self"', memo, 5) is None
+        assert fts5(reader, '"self"', 5) == before
+    finally:
+        reader.execute("COMMIT")
+
+
+def test_every_window_written_or_deleted_is_logged(tmp_path):
+    corpus = Corpus(tmp_path, 9)
+    db = corpus.store.db
+    last = db.execute("SELECT max(seq) FROM window_changes").fetchone()[0]
+    rel = corpus.files[0]
+    windows = {w for (w,) in db.execute(
+        "SELECT c.id FROM text_chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?", (rel,))}
+    corpus.store.writes.files.mark_deleted(corpus.project, [rel])
+    logged = {w for (w,) in db.execute("SELECT window FROM window_changes WHERE seq > ?", (last,))}
+    assert logged == windows
+    last = db.execute("SELECT max(seq) FROM window_changes").fetchone()[0]
+    (corpus.root / "new.py").write_text(source(corpus.rng, 70))
+    corpus.index(["new.py"])
+    logged = {w for (w,) in db.execute("SELECT window FROM window_changes WHERE seq > ?", (last,))}
+    assert logged == {w for (w,) in db.execute(
+        "SELECT c.id FROM text_chunks c JOIN files f ON f.id = c.file_id WHERE f.path = 'new.py'")}
+    assert len(logged) == math.ceil(70 / 30)
+
+
+def test_an_index_of_schema_25_is_logged_once_upgraded(tmp_path):
+    from old_schema import back_to
+
+    corpus = Corpus(tmp_path, 10)
+    db = corpus.store.db
+    back_to(db, migrations.CONTENTS_HELD)
+    corpus.store.close()
+    store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == list(range(migrations.WINDOW_CHANGES, migrations.LATEST + 1))
+        assert store.db.execute("SELECT count(*) FROM window_changes").fetchone()[0] == 0
+        file_id = store.db.execute("SELECT id FROM files LIMIT 1").fetchone()[0]
+        windows = store.db.execute("SELECT count(*) FROM text_chunks WHERE file_id = ?", (file_id,)).fetchone()[0]
+        with store.db:
+            store.db.execute("DELETE FROM text_chunks WHERE file_id = ?", (file_id,))
+        assert store.db.execute("SELECT count(*) FROM window_changes").fetchone()[0] == windows
+    finally:
+        store.close()
+
+
+def test_search_answers_a_common_word_from_its_memo(tmp_path, small_memos):
+    corpus = Corpus(tmp_path, 11)
+    reads = corpus.store.reads.files
+    first = reads.search("self", None, 10)  # ranked by FTS5; the memo made
+    assert isinstance(reads.common._memos.get('"self"'), Memo)
+    corpus.edit()
+    again = reads.search("self", None, 10)
+    # A search with FTS5 alone (no memo), on the same state.
+    plain = queries.search(corpus.store.reader, "self", None, 10)
+    assert again == plain
+    assert len(first) == 10
+
+
+def test_a_window_outside_the_memo_that_comes_to_outrank_one_in_it_is_not_missed(tmp_path, monkeypatch):
+    """Longer windows without the word raise the average length: a long window saying it
+    twice, outside the memo, comes to outrank a short one saying it once, inside it."""
+    monkeypatch.setattr(common_words, "KEPT", 2)
+    monkeypatch.setattr(common_words, "MIN_WINDOWS", 1)
+    root = tmp_path / "p"
+    root.mkdir()
+    texts = {"top.py": "# " + "self " * 9, "a.py": "# self x", "b.py": "# self self a b c d e f g h i",
+             **{f"f{n}.py": "# " + " ".join(f"w{i}" for i in range(20)) for n in range(10)}}
+    for rel, text in texts.items():
+        (root / rel).write_text(text + "\n")
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        project = store.writes.projects.add(str(root), roots_overlap).id
+
+        def index(rels):
+            store.writes.files.index(project, [file_update(read_file(Tree(str(root)), rel), 1 << 20)[0]  # type: ignore[arg-type]
+                                               for rel in rels])
+
+        index(list(texts))
+        db = store.reader
+        window = dict(db.execute("SELECT f.path, c.id FROM text_chunks c JOIN files f ON f.id = c.file_id"))
+        memo = common_words.make(db, '"self"')
+        assert isinstance(memo, Memo)
+        assert [w for w, _, _ in memo.best] == [window["top.py"], window["a.py"]]
+        assert [w for w, _ in fts5(db, '"self"', 3)] == [window[p] for p in ("top.py", "a.py", "b.py")]
+        for n in range(5):
+            (root / f"long{n}.py").write_text("# " + " ".join(f"z{i}" for i in range(400)) + "\n")
+        index([f"long{n}.py" for n in range(5)])
+        assert [w for w, _ in fts5(db, '"self"', 3)] == [window[p] for p in ("top.py", "b.py", "a.py")]
+        assert common_words.answer(db, '"self"', memo, 1) == fts5(db, '"self"', 1)
+        assert common_words.answer(db, '"self"', memo, 2) is None
+        common = CommonWords()
+        common._memos['"self"'] = memo
+        assert list(queries._best_windows(db, '"self"', 2, common)) == list(queries._best_windows(db, '"self"', 2))
+    finally:
+        store.close()
