@@ -8,7 +8,9 @@ dist-packages left out), each a project of its own, indexed by the suite's write
 (`versions.index_in_process`). The words are not chosen by hand: the terms of the full-text
 index found in common_words.MIN_WINDOWS windows or more (those a memo is kept for), at most
 ``--words`` of them taken evenly along their order by number of windows, the most common
-first. Each round asks every word of both ways, limit 20, and compares the answers; between
+first. Each round asks every word of both ways, limit 20, over every project (ranked by
+FTS5 alone, queries._best_windows) and in the first project (ranked joined to the files,
+as a filtered query is: queries.search without the memo), and compares the answers; between
 rounds one file of the first copy is saved again with a function appended (written by
 `Writes.files.index`, as the watcher's save is), so a memo looks up the windows written
 since it was made. Each figure is a word's median over the rounds; the memo is made once
@@ -69,13 +71,16 @@ def main() -> None:
             memo = common_words.make(db, word)
             built[word] = (time.perf_counter() - started) * 1000
             assert isinstance(memo, Memo), word
-            common._memos[word] = memo
+            common.keep(memo, word)
+            common.keep(common_words.make(db, word, project), word, project)
 
         edited = [p for p in sorted(stdlib.rglob("*.py")) if "site-packages" not in p.parts
                   and "dist-packages" not in p.parts and "__pycache__" not in p.parts][:args.rounds]
         saved_root = pathlib.Path(tmp) / "saved"
         plain_ms: dict[str, list[float]] = {w: [] for w in words}
         memo_ms: dict[str, list[float]] = {w: [] for w in words}
+        joined_ms: dict[str, list[float]] = {w: [] for w in words}
+        in_project_ms: dict[str, list[float]] = {w: [] for w in words}
         differ = from_memo = asked = 0
         for n in range(args.rounds):
             for word in words:
@@ -87,9 +92,19 @@ def main() -> None:
                 memo_ms[word].append((time.perf_counter() - started) * 1000)
                 asked += 1
                 differ += got != expected
-                memo = common._memos.get(word)
+                memo = common.memo(word)
                 with db:
                     from_memo += isinstance(memo, Memo) and common_words.answer(db, word, memo, LIMIT) is not None
+                # In one project: whole searches (the query read as a search's), the answers compared.
+                text = word.strip('"')
+                started = time.perf_counter()
+                expected_hits = queries.search(db, text, project, LIMIT)
+                joined_ms[word].append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                hits = queries.search(db, text, project, LIMIT, common=common)
+                in_project_ms[word].append((time.perf_counter() - started) * 1000)
+                asked += 1
+                differ += hits != expected_hits
             # A save of one file, as the watcher writes it: its windows are logged.
             source = edited[n % len(edited)]
             rel = str(source.relative_to(stdlib))
@@ -99,17 +114,21 @@ def main() -> None:
             update = file_update(read_file(Tree(str(saved_root)), rel), 1 << 20)[0]
             store.writes.files.index(project, [update])  # type: ignore[list-item]
 
-        print(f"\nanswers: {asked} asked of both, {differ} differing; {from_memo} of them the memo could tell "
+        print(f"\nanswers: {asked} asked of both ways, {differ} differing; {from_memo} of them the memo could tell "
               "(the rest ranked by FTS5, a new memo made)")
         print(f"\n{'word':>16} {'windows':>8} {'FTS5 ranks all, ms':>19} {'from the memo, ms':>18} "
-              f"{'making the memo, ms':>20}")
+              f"{'making the memo, ms':>20} {'one project: search, ms':>24} {'with the memo, ms':>18}")
         for word in words:
             print(f"{word:>16} {windows[word.strip(chr(34))]:>8} {statistics.median(plain_ms[word]):>19.2f} "
-                  f"{statistics.median(memo_ms[word]):>18.3f} {built[word]:>20.1f}")
+                  f"{statistics.median(memo_ms[word]):>18.3f} {built[word]:>20.1f} "
+                  f"{statistics.median(joined_ms[word]):>24.2f} {statistics.median(in_project_ms[word]):>18.3f}")
         plain_all = [statistics.median(v) for v in plain_ms.values()]
         memo_all = [statistics.median(v) for v in memo_ms.values()]
         print(f"\nover the {len(words)} words' medians: FTS5 {percentiles(plain_all)}; "
               f"the memo {percentiles(memo_all)}; making the memo {percentiles(list(built.values()))}")
+        print(f"in one project, whole searches: without the memo "
+              f"{percentiles([statistics.median(v) for v in joined_ms.values()])}; with it "
+              f"{percentiles([statistics.median(v) for v in in_project_ms.values()])}")
         store.close()
 
 

@@ -115,11 +115,12 @@ def _ceiling(floor: float, made_at: float, avgdl: float) -> float:
 @dataclass(frozen=True)
 class Memo:
     seq: int  # the last entry of window_changes it is of (0: none)
-    held: bytes  # bit w: window w held the phrase
+    project: str | None  # the project whose windows it ranks; None: every project's
+    held: bytes  # bit w: window w held the phrase (in any project: the IDF counts them all)
     windows: int  # how many did
     avgdl: float
     best: tuple[tuple[int, int, int], ...]  # (window, tf, D) of the KEPT best, best first
-    floor: float  # the KEPT-th's share (_share), 0.0 if every window holding it is kept
+    floor: float  # the KEPT-th's share (_share), 0.0 if every window ranked is kept
 
     def had(self, window: int) -> bool:
         byte = window >> 3
@@ -137,10 +138,11 @@ def _log_span(db: apsw.Connection) -> tuple[int, int]:
     return first or 0, last or 0
 
 
-def make(db: apsw.Connection, phrase: str) -> Memo | Rare:
-    """The memo of ``phrase`` (an FTS5 query of one phrase) as the index is now, in one read
-    transaction; Rare if it is in fewer than MIN_WINDOWS windows, or if FTS5's scores are
-    not those computed from the counts read (said in the journal: FTS5 ranks it each time)."""
+def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo | Rare:
+    """The memo of ``phrase`` (an FTS5 query of one phrase) over ``project``'s windows (None:
+    every project's) as the index is now, in one read transaction; Rare if the phrase is in
+    fewer than MIN_WINDOWS windows, or if FTS5's scores are not those computed from the
+    counts read (said in the journal: FTS5 ranks it each time)."""
     own = not db.in_transaction
     if own:
         db.execute("BEGIN")
@@ -156,11 +158,16 @@ def make(db: apsw.Connection, phrase: str) -> Memo | Rare:
         rows, tokens = averages(db)
         avgdl = tokens / rows
         idf = idf_of(rows, len(found))
+        # One more than kept: whether any window is left out.
         ranked = cast(list[tuple[int, float]], db.execute(
             "SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ? ORDER BY s, rowid LIMIT ?",
-            (phrase, KEPT)).fetchall())
+            (phrase, KEPT + 1)).fetchall()) if project is None else cast(list[tuple[int, float]], db.execute(
+            "SELECT c.id, bm25(fts) AS s FROM fts JOIN text_chunks c ON c.id = fts.rowid "
+            "JOIN files f ON f.id = c.file_id WHERE fts MATCH ? AND f.project_id = ? ORDER BY s, c.id LIMIT ?",
+            (phrase, project, KEPT + 1)).fetchall())
+        left_out = len(ranked) > KEPT
         best: list[tuple[int, int, int]] = []
-        for window, fts_score in ranked:
+        for window, fts_score in ranked[:KEPT]:
             size = _size(db, window)
             if size is None:
                 log.warning("no size in FTS5's table of sizes for window %d: %s is ranked by FTS5 each time",
@@ -177,8 +184,8 @@ def make(db: apsw.Connection, phrase: str) -> Memo | Rare:
     finally:
         if own:
             db.execute("COMMIT")
-    floor = _share(best[-1][1], best[-1][2], avgdl) if len(found) > len(best) else 0.0
-    return Memo(seq, bytes(held), len(found), avgdl, tuple(best), floor)
+    floor = _share(best[-1][1], best[-1][2], avgdl) if left_out else 0.0
+    return Memo(seq, project, bytes(held), len(found), avgdl, tuple(best), floor)
 
 
 def _size(db: apsw.Connection, window: int) -> int | None:
@@ -198,13 +205,17 @@ def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tup
         "SELECT window FROM window_changes WHERE seq > ? LIMIT ?", (memo.seq, MAX_CHANGED * 4 + 1)).fetchall())}
     if len(changed) > MAX_CHANGED:
         return None
-    now: list[tuple[int, int, int]] = []
+    now: list[tuple[int, int, int]] = []  # the changed windows holding it, in any project
     for window in sorted(changed):
         row = db.execute(f"SELECT {STATS}(fts) FROM fts WHERE fts MATCH ? AND rowid = ?", (phrase, window)).fetchone()
         if row is not None:
             packed = cast(int, row[0])
             now.append((window, packed >> 32, packed & 0xFFFFFFFF))
     windows = memo.windows - sum(memo.had(w) for w in changed) + len(now)
+    if memo.project is not None:
+        now = [entry for entry in now if db.execute(
+            "SELECT 1 FROM text_chunks c JOIN files f ON f.id = c.file_id WHERE c.id = ? AND f.project_id = ?",
+            (entry[0], memo.project)).fetchone()]
     rows, tokens = averages(db)
     if rows <= 0 or tokens <= 0:
         return None
@@ -238,47 +249,55 @@ class CommonWords:
     """The memos of one database's readers: shared by every read connection of a Store."""
 
     def __init__(self) -> None:
-        self._memos: collections.OrderedDict[str, Memo | Rare] = collections.OrderedDict()
-        self._building: set[str] = set()
+        self._memos: collections.OrderedDict[tuple[str, str | None], Memo | Rare] = collections.OrderedDict()
+        self._building: set[tuple[str, str | None]] = set()
         self._lock = threading.Lock()
         # Runs a build elsewhere (Store: on a read thread, with that thread's connection);
         # None: the reader that finds no memo makes it at once.
         self.schedule: Callable[[Callable[[apsw.Connection], None]], None] | None = None
 
-    def best(self, db: apsw.Connection, phrase: str, asked: int) -> list[tuple[int, float]] | None:
-        """``answer``'s rows if a memo of ``phrase`` can give them, inside the caller's read
-        transaction; None if FTS5 must rank (a memo is then made, if none is being)."""
+    def memo(self, phrase: str, project: str | None = None) -> Memo | Rare | None:
+        return self._memos.get((phrase, project))
+
+    def keep(self, memo: Memo | Rare, phrase: str, project: str | None = None) -> None:
         with self._lock:
-            memo = self._memos.get(phrase)
+            self._memos[phrase, project] = memo
+            self._memos.move_to_end((phrase, project))
+            while len(self._memos) > MAX_MEMOS:
+                self._memos.popitem(last=False)
+
+    def best(self, db: apsw.Connection, phrase: str, asked: int, project: str | None = None
+             ) -> list[tuple[int, float]] | None:
+        """``answer``'s rows if a memo of ``phrase`` in ``project`` (None: every project) can
+        give them, inside the caller's read transaction; None if FTS5 must rank (a memo is
+        then made, if none is being)."""
+        key = (phrase, project)
+        with self._lock:
+            memo = self._memos.get(key)
             if memo is not None:
-                self._memos.move_to_end(phrase)
+                self._memos.move_to_end(key)
         if isinstance(memo, Rare):
             if single_int(db.execute("SELECT coalesce(max(seq), 0) FROM window_changes")) - memo.seq < LOG_KEPT:
                 return None
             memo = None  # so many windows changed since that it may be common now
         found = answer(db, phrase, memo, asked) if memo is not None else None
         if memo is None or _outdated(db, memo):
-            self._remake(db, phrase)
+            self._remake(db, key)
         return found
 
-    def _remake(self, db: apsw.Connection, phrase: str) -> None:
+    def _remake(self, db: apsw.Connection, key: tuple[str, str | None]) -> None:
         with self._lock:
-            if phrase in self._building:
+            if key in self._building:
                 return
-            self._building.add(phrase)
+            self._building.add(key)
         if self.schedule is None:
-            self._build(phrase, db)
+            self._build(key, db)
         else:
-            self.schedule(lambda reader: self._build(phrase, reader))
+            self.schedule(lambda reader: self._build(key, reader))
 
-    def _build(self, phrase: str, db: apsw.Connection) -> None:
+    def _build(self, key: tuple[str, str | None], db: apsw.Connection) -> None:
         try:
-            memo = make(db, phrase)
-            with self._lock:
-                self._memos[phrase] = memo
-                self._memos.move_to_end(phrase)
-                while len(self._memos) > MAX_MEMOS:
-                    self._memos.popitem(last=False)
+            self.keep(make(db, *key), *key)
         finally:
             with self._lock:
-                self._building.discard(phrase)
+                self._building.discard(key)

@@ -165,14 +165,18 @@ def search(db: apsw.Connection, query: str | Query, project: str | None, limit: 
     # Ranked without the windows' text: sorting thousands of candidates with their text costs
     # ten times as much as sorting their ids, and a filter reads only as many as it needs.
     # Ties in score go by window id, so that the batches (_ranked) are one order.
-    if filtered or narrow or where or paths or defs:
+    one_word = common if len(words) == 1 and not (filtered or narrow or paths or defs) else None
+    remembered = _best_windows(db, match, limit, one_word, project) if one_word is not None and project else None
+    if remembered is not None:
+        ranked: Iterator[tuple[int, str, str, int, int, float]] = remembered
+    elif filtered or narrow or where or paths or defs:
         sql = ("SELECT c.id AS chunk, f.project_id, f.path, f.id, c.start_line, bm25(fts) AS score "
                "FROM fts JOIN text_chunks c ON c.id = fts.rowid JOIN files f ON f.id = c.file_id "
                f"WHERE fts MATCH ? AND f.state = 'live'{narrow}{where}{paths}{defs} ORDER BY score, c.id")
         ranked = _ranked(db, sql, (match, *narrow_args, *args, *path_args, *def_args), limit, bool(filtered),
                          _text_filter(query))
     else:
-        ranked = _best_windows(db, match, limit, common if len(words) == 1 else None)
+        ranked = _best_windows(db, match, limit, one_word) or iter(())
     hits: list[Hit] = []
     for chunk, project_id, path, file_id, start, score in ranked:
         text = stored_window(db, chunk)
@@ -217,33 +221,41 @@ def _ranked(db: apsw.Connection, sql: str, args: tuple[str | bytes, ...], limit:
     yield from cast(Iterator[tuple[int, str, str, int, int, float]], db.execute(rest, rest_args))
 
 
-def _best_windows(db: apsw.Connection, match: str, limit: int, common: CommonWords | None = None
-                  ) -> Iterator[tuple[int, str, str, int, int, float]]:
+def _best_windows(db: apsw.Connection, match: str, limit: int, common: CommonWords | None = None,
+                  project: str | None = None) -> Iterator[tuple[int, str, str, int, int, float]] | None:
     """The rows of an unfiltered query over every project, as ``_ranked`` gives them: the best
     windows ranked by FTS5 alone, and only those joined to their files. Joined before ranking,
     each window that holds a word costs two look-ups more (its row, its file's): for the
     commonest words of the standard library, in 11,000 to 23,000 windows each, a tenth to a
     fifth of the query's time (bench/best_windows.py). Every window is a live file's (a
     file's windows go when it is marked deleted, indexing.mark_deleted); one that is not is
-    skipped, and more are ranked. ``common``: for a query of one phrase, the memo of its best
-    windows (common_words), where it can tell them; then ranking and joining are of one
-    read transaction, as the one statement is otherwise."""
+    skipped, and more are ranked.
+
+    ``common``: for a query of one phrase, the memo of its best windows (common_words), where
+    it can tell them; then ranking and joining are of one read transaction, as the one
+    statement is otherwise. With ``project``, the memo of that project's windows, or None
+    where it cannot tell them (the caller ranks them joined)."""
     own = common is not None and not db.in_transaction
     if own:
         db.execute("BEGIN")
     try:
-        return iter(_best_live(db, match, limit, common))
+        found = _best_live(db, match, limit, common, project)
+        return None if found is None else iter(found)
     finally:
         if own:
             db.execute("COMMIT")
 
 
-def _best_live(db: apsw.Connection, match: str, limit: int, common: CommonWords | None
-               ) -> list[tuple[int, str, str, int, int, float]]:
+def _best_live(db: apsw.Connection, match: str, limit: int, common: CommonWords | None, project: str | None
+               ) -> list[tuple[int, str, str, int, int, float]] | None:
     asked = limit
     while True:
-        remembered = common.best(db, match, asked) if common is not None else None
-        if remembered is None:
+        remembered = common.best(db, match, asked, project) if common is not None else None
+        if remembered is not None:
+            rows = [_joined(db, window, score) for window, score in remembered]
+        elif project is not None:
+            return None
+        else:
             # The types are the columns' (bm25 is REAL). SQLite does not merge a subquery with
             # a LIMIT into a join: the ranking is FTS5's alone. Each window ranked is a row,
             # live or not, so that fewer rows than asked say every window was.
@@ -252,8 +264,6 @@ def _best_live(db: apsw.Connection, match: str, limit: int, common: CommonWords 
                 "(SELECT rowid, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score, rowid LIMIT ?) r "
                 "LEFT JOIN text_chunks c ON c.id = r.rowid LEFT JOIN files f ON f.id = c.file_id "
                 "ORDER BY r.score, r.rowid", (match, asked)).fetchall())
-        else:
-            rows = [_joined(db, window, score) for window, score in remembered]
         live = [row[:6] for row in rows if row[6]]
         if len(live) >= limit or len(rows) < asked:
             return live[:limit]

@@ -46,6 +46,14 @@ class Corpus:
         for rel in self.files:
             (self.root / rel).write_text(source(self.rng, self.rng.randrange(10, 100)))
         self.index(self.files)
+        # Another project, so that one project's best windows are not every project's.
+        other = tmp_path / "q"
+        other.mkdir()
+        for n in range(10):
+            (other / f"o{n}.py").write_text(source(self.rng, self.rng.randrange(10, 100)))
+        self.other = self.store.writes.projects.add(str(other), roots_overlap).id
+        self.store.writes.files.index(self.other, [file_update(read_file(Tree(str(other)), f"o{n}.py"), 1 << 20)[0]  # type: ignore[misc]
+                                                   for n in range(10)])
 
     def index(self, rels: list[str]) -> None:
         updates = [file_update(read_file(Tree(str(self.root)), rel), 1 << 20)[0] for rel in rels]
@@ -117,7 +125,7 @@ def test_a_word_in_few_windows_is_ranked_by_fts5(tmp_path):
     common = CommonWords()
     db = corpus.store.reader
     assert common.best(db, '"value"', 5) is None  # not common under MIN_WINDOWS = 2000: no memo
-    assert isinstance(common._memos['"value"'], common_words.Rare)
+    assert isinstance(common.memo('"value"'), common_words.Rare)
     assert common.best(db, '"value"', 5) is None
 
 
@@ -135,7 +143,7 @@ def test_answers_through_edits_are_fts5s(tmp_path, seed):
                 # As a search asks: the memo where it can tell, FTS5 (and a new memo) where not.
                 assert list(queries._best_windows(db, word, limit, common)) == list(
                     queries._best_windows(db, word, limit)), (step, word, limit)
-                memo = common._memos.get(word)
+                memo = common.memo(word)
                 if isinstance(memo, Memo):
                     with db:  # one read transaction, as _best_windows runs it
                         found = common_words.answer(db, word, memo, limit)
@@ -234,7 +242,7 @@ def test_search_answers_a_common_word_from_its_memo(tmp_path, small_memos):
     corpus = Corpus(tmp_path, 11)
     reads = corpus.store.reads.files
     first = reads.search("self", None, 10)  # ranked by FTS5; the memo made
-    assert isinstance(reads.common._memos.get('"self"'), Memo)
+    assert isinstance(reads.common.memo('"self"'), Memo)
     corpus.edit()
     again = reads.search("self", None, 10)
     # A search with FTS5 alone (no memo), on the same state.
@@ -276,7 +284,28 @@ def test_a_window_outside_the_memo_that_comes_to_outrank_one_in_it_is_not_missed
         assert common_words.answer(db, '"self"', memo, 1) == fts5(db, '"self"', 1)
         assert common_words.answer(db, '"self"', memo, 2) is None
         common = CommonWords()
-        common._memos['"self"'] = memo
+        common.keep(memo, '"self"')
         assert list(queries._best_windows(db, '"self"', 2, common)) == list(queries._best_windows(db, '"self"', 2))
     finally:
         store.close()
+
+
+@pytest.mark.usefixtures("small_memos")
+@pytest.mark.parametrize("seed", [12, 13])
+def test_searches_in_one_project_through_edits_are_those_ranked_joined(tmp_path, seed):
+    corpus = Corpus(tmp_path, seed)
+    db = corpus.store.reader
+    common = CommonWords()
+    from_memo = 0
+    for step in range(40):
+        for word in ("self", "value"):
+            for project in (corpus.project, corpus.other, None):
+                for limit in (1, 6, 30):
+                    assert queries.search(db, word, project, limit, common=common) == queries.search(
+                        db, word, project, limit), (step, word, project, limit)
+                    memo = common.memo(f'"{word}"', project)
+                    if isinstance(memo, Memo):
+                        with db:
+                            from_memo += common_words.answer(db, f'"{word}"', memo, limit) is not None
+        corpus.edit()
+    assert from_memo > 100
