@@ -250,7 +250,8 @@ class CommonWords:
 
     def __init__(self) -> None:
         self._memos: collections.OrderedDict[tuple[str, str | None], Memo | Rare] = collections.OrderedDict()
-        self._building: set[tuple[str, str | None]] = set()
+        # One memo made at a time: each holds a read thread for about twice its query.
+        self._building = False
         self._lock = threading.Lock()
         # Runs a build elsewhere (Store: on a read thread, with that thread's connection);
         # None: the reader that finds no memo makes it at once.
@@ -286,10 +287,12 @@ class CommonWords:
         return found
 
     def _remake(self, db: apsw.Connection, key: tuple[str, str | None]) -> None:
+        """A new memo for ``key``, unless one is being made (for any word: the next ask of
+        this one asks again)."""
         with self._lock:
-            if key in self._building:
+            if self._building:
                 return
-            self._building.add(key)
+            self._building = True
         if self.schedule is None:
             self._build(key, db)
         else:
@@ -300,4 +303,4 @@ class CommonWords:
             self.keep(make(db, *key), *key)
         finally:
             with self._lock:
-                self._building.discard(key)
+                self._building = False

@@ -309,3 +309,24 @@ def test_searches_in_one_project_through_edits_are_those_ranked_joined(tmp_path,
                             from_memo += common_words.answer(db, f'"{word}"', memo, limit) is not None
         corpus.edit()
     assert from_memo > 100
+
+
+@pytest.mark.usefixtures("small_memos")
+def test_the_stores_read_threads_make_the_memo_off_the_querys_path(tmp_path):
+    import asyncio
+
+    corpus = Corpus(tmp_path, 14)
+    store = corpus.store
+
+    async def searches():
+        first = await store.read(lambda r: r.files.search("self", None, 10))
+        for _ in range(200):  # the memo is made on a read thread, as the next read
+            if isinstance(store.common.memo('"self"'), Memo):
+                break
+            await asyncio.sleep(0.01)
+        assert isinstance(store.common.memo('"self"'), Memo)
+        again = await store.read(lambda r: r.files.search("self", None, 10))
+        return first, again
+
+    first, again = asyncio.run(searches())
+    assert first == again == queries.search(store.reader, "self", None, 10)
