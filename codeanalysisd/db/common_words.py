@@ -28,6 +28,7 @@ not FTS5's to the bit is not kept.
 
 from __future__ import annotations
 
+import array
 import collections
 import logging
 import math
@@ -44,7 +45,7 @@ K1, B = 1.2, 0.75  # FTS5's bm25() constants
 KEPT = 1024  # windows a memo keeps: pages of up to about this many rows are answered from it
 MIN_WINDOWS = 2000  # a word in fewer windows is ranked by FTS5 each time (a few ms at most)
 MAX_CHANGED = 128  # windows changed since a memo that a query looks up afresh (each some 35 µs)
-MAX_MEMOS = 32  # memos kept, the least recently asked let go first (each about 70 kB at 10x)
+MAX_MEMOS = 128  # memos kept, the least recently asked let go first (each some 60 kB at 10x)
 LOG_KEPT = 4096  # entries of window_changes kept: a memo older than these is made again
 STATS = "window_stats"  # the FTS5 function giving a window's tf and D (registered by store._connect)
 # A score within this fraction of the highest any window outside a memo can reach is not
@@ -119,8 +120,14 @@ class Memo:
     held: bytes  # bit w: window w held the phrase (in any project: the IDF counts them all)
     windows: int  # how many did
     avgdl: float
-    best: tuple[tuple[int, int, int], ...]  # (window, tf, D) of the KEPT best, best first
+    kept: array.array[int]  # (window, tf, D) of the KEPT best, best first, one after the other
     floor: float  # the KEPT-th's share (_share), 0.0 if every window ranked is kept
+
+    @property
+    def best(self) -> list[tuple[int, int, int]]:
+        """(window, tf, D) of the windows kept, best first."""
+        kept = self.kept
+        return list(zip(kept[0::3], kept[1::3], kept[2::3], strict=True))
 
     def had(self, window: int) -> bool:
         byte = window >> 3
@@ -185,7 +192,8 @@ def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo |
         if own:
             db.execute("COMMIT")
     floor = _share(best[-1][1], best[-1][2], avgdl) if left_out else 0.0
-    return Memo(seq, project, bytes(held), len(found), avgdl, tuple(best), floor)
+    return Memo(seq, project, bytes(held), len(found), avgdl, array.array("q", (n for entry in best for n in entry)),
+                floor)
 
 
 def _size(db: apsw.Connection, window: int) -> int | None:
