@@ -78,8 +78,8 @@ def contents(work: pathlib.Path) -> dict[str, object]:
         windows = [(path, start, text) for file_id, path in db.execute("SELECT id, path FROM files ORDER BY path")
                    for start, (_, text) in sorted(stored_windows(db, file_id).items())]
         definitions = db.execute(
-            "SELECT f.path, d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, d.bases, "
-            "d.signature, d.docstring, d.parent FROM definitions d JOIN files f ON f.id = d.file_id "
+            "SELECT f.path, d.qualname, d.name, d.kind, d.line, d.col, d.end_line, d.decorators, "
+            "d.signature, d.docstring FROM definitions d JOIN files f ON f.id = d.file_id "
             "ORDER BY 1, 5, 6, 2").fetchall()
         found = {q: [(h.path, h.line, h.symbol, h.snippet) for h in store.reads.files.search(q, None, 50)]
                  for q in SEARCHES}
