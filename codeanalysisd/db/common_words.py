@@ -17,9 +17,10 @@ since are looked up afresh (FTS5, by rowid), every score is computed as FTS5 com
 with the counts as they are now (its averages record), and the rows kept are those that no
 window outside the memo can outrank. Every such window scored at most what the KEPT-th
 did when the memo was made, and a change of avgdl since can raise a score only by a bounded
-factor (``_ceiling``). Where that does not cover the rows asked, where the log no longer
-reaches back to the memo, or where more than MAX_CHANGED windows changed, FTS5 ranks as
-before and a new memo is made off the query's path.
+factor (``_ceiling``). The memo is then brought up to the state read (``_rolled``), so the
+next query looks up only what was written after it. Where the memo does not cover the rows
+asked, FTS5 ranks as before; where the log no longer reaches back to it, or more than
+MAX_CHANGED windows changed, a new memo is made off the query's path meanwhile.
 
 The answer is FTS5's own: the same rows in the same order, each with its score to the bit
 (tests/unit/test_common_words.py). A memo whose scores, computed again from its counts, are
@@ -120,12 +121,12 @@ class Memo:
     held: bytes  # bit w: window w held the phrase (in any project: the IDF counts them all)
     windows: int  # how many did
     avgdl: float
-    kept: array.array[int]  # (window, tf, D) of the KEPT best, best first, one after the other
+    kept: array.array[int]  # (window, tf, D) of each window kept, one after the other (made: the KEPT best)
     floor: float  # the KEPT-th's share (_share), 0.0 if every window ranked is kept
 
     @property
     def best(self) -> list[tuple[int, int, int]]:
-        """(window, tf, D) of the windows kept, best first."""
+        """(window, tf, D) of the windows kept (best first, as made)."""
         kept = self.kept
         return list(zip(kept[0::3], kept[1::3], kept[2::3], strict=True))
 
@@ -206,13 +207,20 @@ def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tup
     """The best ``asked`` windows holding ``phrase`` with their scores, as FTS5 would rank
     them now, from ``memo``; None where the memo cannot tell them for sure. Run inside the
     caller's read transaction, so the log, the counts and the windows are of one state."""
+    return _answer(db, phrase, memo, asked)[0]
+
+
+def _answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int
+            ) -> tuple[list[tuple[int, float]] | None, Memo | None]:
+    """``answer``'s rows, and the memo brought up to the state read (the windows written
+    since looked up), if there is one."""
     first, last = _log_span(db)
     if last < memo.seq or (last > memo.seq and first > memo.seq + 1):
-        return None  # an older state than the memo's, or changes the log no longer holds
+        return None, None  # an older state than the memo's, or changes the log no longer holds
     changed = {w for (w,) in cast(list[tuple[int]], db.execute(
         "SELECT window FROM window_changes WHERE seq > ? LIMIT ?", (memo.seq, MAX_CHANGED * 4 + 1)).fetchall())}
     if len(changed) > MAX_CHANGED:
-        return None
+        return None, None
     now: list[tuple[int, int, int]] = []  # the changed windows holding it, in any project
     for window in sorted(changed):
         row = db.execute(f"SELECT {STATS}(fts) FROM fts WHERE fts MATCH ? AND rowid = ?", (phrase, window)).fetchone()
@@ -220,20 +228,22 @@ def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tup
             packed = cast(int, row[0])
             now.append((window, packed >> 32, packed & 0xFFFFFFFF))
     windows = memo.windows - sum(memo.had(w) for w in changed) + len(now)
+    held = [window for window, _, _ in now]
     if memo.project is not None:
         now = [entry for entry in now if db.execute(
             "SELECT 1 FROM text_chunks c JOIN files f ON f.id = c.file_id WHERE c.id = ? AND f.project_id = ?",
             (entry[0], memo.project)).fetchone()]
     rows, tokens = averages(db)
     if rows <= 0 or tokens <= 0:
-        return None
+        return None, None
     avgdl = tokens / rows
     idf = idf_of(rows, windows)
     candidates = [entry for entry in memo.best if entry[0] not in changed] + now
+    rolled = _rolled(memo, last, changed, held, windows, candidates) if changed else memo
     scored = sorted((score(tf, size, idf, avgdl), w) for w, tf, size in candidates)
     ceiling = _ceiling(memo.floor, memo.avgdl, avgdl)
     if ceiling == 0.0:
-        return [(w, s) for s, w in scored[:asked]]
+        return [(w, s) for s, w in scored[:asked]], rolled
     # Sure: a window whose share is above what any window outside the memo can reach.
     sure: list[tuple[int, float]] = []
     for s, w in scored:
@@ -243,7 +253,32 @@ def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tup
         if entry_share <= ceiling * (1.0 + MARGIN):
             break
         sure.append((w, s))
-    return sure if len(sure) == asked else None
+    return (sure if len(sure) == asked else None), rolled
+
+
+def _rolled(memo: Memo, seq: int, changed: set[int], held: list[int], windows: int,
+            candidates: list[tuple[int, int, int]]) -> Memo:
+    """``memo`` as of log entry ``seq``: the windows written since it (``changed``) that hold
+    the phrase now (``held``, in any project; ``candidates``' new ones, in its project) taken
+    in. What it says of the windows outside it still holds: each that is not a candidate
+    either has not changed since the memo was made, or no longer holds the phrase. Past
+    twice KEPT windows, the lowest (by their share at the memo's average length) are let go,
+    and the floor rises to the highest of theirs."""
+    bits = bytearray(memo.held)
+    top = max(changed)
+    if top >> 3 >= len(bits):
+        bits.extend(bytes((top >> 3) + 1 - len(bits)))
+    for window in changed:
+        bits[window >> 3] &= ~(1 << (window & 7)) & 0xFF
+    for window in held:
+        bits[window >> 3] |= 1 << (window & 7)
+    floor = memo.floor
+    if len(candidates) > 2 * KEPT:
+        by_share = sorted(candidates, key=lambda entry: _share(entry[1], entry[2], memo.avgdl), reverse=True)
+        candidates = by_share[:KEPT]
+        floor = max(floor, max(_share(tf, size, memo.avgdl) for _, tf, size in by_share[KEPT:]))
+    return Memo(seq, memo.project, bytes(bits), windows, memo.avgdl,
+                array.array("q", (n for entry in candidates for n in entry)), floor)
 
 
 def _outdated(db: apsw.Connection, memo: Memo) -> bool:
@@ -289,8 +324,13 @@ class CommonWords:
             if single_int(db.execute("SELECT coalesce(max(seq), 0) FROM window_changes")) - memo.seq < LOG_KEPT:
                 return None
             memo = None  # so many windows changed since that it may be common now
-        found = answer(db, phrase, memo, asked) if memo is not None else None
-        if memo is None or _outdated(db, memo):
+        found, rolled = _answer(db, phrase, memo, asked) if memo is not None else (None, None)
+        if rolled is not None and rolled is not memo:
+            with self._lock:
+                kept = self._memos.get(key)
+                if isinstance(kept, Memo) and kept.seq < rolled.seq:
+                    self._memos[key] = rolled
+        elif memo is None or _outdated(db, memo):
             self._remake(db, key)
         return found
 

@@ -97,6 +97,28 @@ def fts5(db: apsw.Connection, word: str, limit: int) -> list[tuple[int, float]]:
         "SELECT rowid, bm25(fts) AS s FROM fts WHERE fts MATCH ? ORDER BY s, rowid LIMIT ?", (word, limit))]
 
 
+def assert_memo_holds(db: apsw.Connection, word: str, memo: Memo) -> None:
+    """What a memo stands on: every window holding the word (in its project) that it does not
+    keep, and that has not changed since it, had at most its floor's share at its average
+    length; and its count and bitmap are those of the windows holding the word."""
+    changed = {w for (w,) in db.execute("SELECT window FROM window_changes WHERE seq > ?", (memo.seq,))}
+    kept = {w for w, _, _ in memo.best}
+    in_scope = None if memo.project is None else {w for (w,) in db.execute(
+        "SELECT c.id FROM text_chunks c JOIN files f ON f.id = c.file_id WHERE f.project_id = ?", (memo.project,))}
+    holding = 0
+    for window, packed in db.execute(f"SELECT rowid, {common_words.STATS}(fts) FROM fts WHERE fts MATCH ?", (word,)):
+        holding += 1
+        if window in changed:
+            continue
+        assert memo.had(window)
+        if window in kept or (in_scope is not None and window not in in_scope):
+            continue
+        share = common_words._share(packed >> 32, packed & 0xFFFFFFFF, memo.avgdl)
+        assert share <= memo.floor * (1 + common_words.MARGIN), (window, share, memo.floor)
+    if not changed:
+        assert holding == memo.windows
+
+
 def test_the_score_is_fts5s_to_the_bit(tmp_path):
     corpus = Corpus(tmp_path, 1)
     db = corpus.store.db
@@ -146,6 +168,7 @@ def test_answers_through_edits_are_fts5s(tmp_path, seed):
                 memo = common.memo(word)
                 if isinstance(memo, Memo):
                     with db:  # one read transaction, as _best_windows runs it
+                        assert_memo_holds(db, word, memo)
                         found = common_words.answer(db, word, memo, limit)
                     if found is not None:
                         from_memo += 1
@@ -306,6 +329,7 @@ def test_searches_in_one_project_through_edits_are_those_ranked_joined(tmp_path,
                     memo = common.memo(f'"{word}"', project)
                     if isinstance(memo, Memo):
                         with db:
+                            assert_memo_holds(db, f'"{word}"', memo)
                             from_memo += common_words.answer(db, f'"{word}"', memo, limit) is not None
         corpus.edit()
     assert from_memo > 100
