@@ -26,7 +26,8 @@ each tree one project (`codeanalysisctl add --no-block`, one after another), rec
 The vectorizer is stopped right after the suite starts, at each size: embedding would share
 the two cores with indexing and the queries. libcst verification (the parser units, one per
 core, which the owner starts) is left to run after the index, as it does in use: the
-queries are measured while it runs, at each size.
+queries are measured while it runs, at each size, beginning once the units have recorded
+their first verdicts (or VERIFYING_WAIT seconds after the index, said in the report).
 
 Run as root after `make wheels`:
   .venv/bin/python bench/scale.py [--sizes 1,3,10] [--queries 300] [--prepare-only]
@@ -213,6 +214,10 @@ def database_files(box: Box) -> dict[str, int]:
     return {name: int(size) for name, size in (line.split() for line in out.splitlines())}
 
 
+# How long the queries wait for the parser units' first verdicts after the index.
+VERIFYING_WAIT = 300.0
+
+
 def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]], n_queries: int) -> dict:
     expected = sum(counts[r][0] for r in roots)
     # An empty index and history, as for a first install, and units started afresh. Each unit
@@ -249,6 +254,17 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     r["database_bytes_property"] = prop(box, "DatabaseBytes")
     r["inotify_watches"] = inotify_watches(box)
     r["memory_after_index"] = memory(box)
+    # The queries are to run beside the parser units verifying: they begin once the first
+    # verdicts are recorded (the units start after the index, and record a batch at a time).
+    pending = prop(box, "SyntaxPending")
+    r["syntax_pending_after_index"] = pending
+    began = time.monotonic()
+    try:
+        r["verifying_by"] = wait_until(lambda: "verdicts" if prop(box, "SyntaxPending") < pending else "",
+                                       timeout=VERIFYING_WAIT, interval=0.25, what=f"{size}x verifying")
+    except TimeoutError:
+        r["verifying_by"] = "timeout"
+    r["verifying_wait_s"] = time.monotonic() - began
     r["syntax_pending_before_queries"] = prop(box, "SyntaxPending")
     r["queries"] = json.loads(box.run(PY, PROBE, "queries", "-n", str(n_queries), timeout=3600).stdout)
     r["syntax_pending_after_queries"] = prop(box, "SyntaxPending")
@@ -343,6 +359,10 @@ def print_report(r: dict) -> None:
     print("libcst verification pending (files) before / after the queries: "
           + ", ".join(f"{s['size']}x {s['syntax_pending_before_queries']} / {s['syntax_pending_after_queries']}"
                       for s in r["sizes"]))
+    if all("verifying_by" in s for s in r["sizes"]):  # reports of runs before it was waited for have none
+        print("the queries began once the parser units recorded their first verdicts: "
+              + ", ".join(f"{s['size']}x {s['syntax_pending_after_index']} pending after the index, "
+                          f"{s['verifying_wait_s']:.1f} s later ({s['verifying_by']})" for s in r["sizes"]))
     top = r["sizes"][-1] if r["sizes"] else None
     if base is None or top is None or top["size"] != 10:
         return
