@@ -48,6 +48,8 @@ KEPT = 1024  # windows a memo keeps: pages of up to about this many rows are ans
 MIN_WINDOWS = 2000  # a word in fewer windows is ranked by FTS5 each time (a few ms at most)
 MAX_CHANGED = 128  # windows changed since a memo that a query looks up afresh (each some 35 µs)
 MAX_MEMOS = 128  # memos kept, the least recently asked let go first (each some 60 kB at 10x)
+# Words found rare, remembered apart (a few bytes each): asking many rare words lets go of no memo.
+MAX_RARE = 4096
 LOG_KEPT = 4096  # entries of window_changes kept: a memo older than these is made again
 STATS = "window_stats"  # the FTS5 function giving a window's tf and D (registered by store._connect)
 # A score within this fraction of the highest any window outside a memo can reach is not
@@ -295,7 +297,8 @@ class CommonWords:
     """The memos of one database's readers: shared by every read connection of a Store."""
 
     def __init__(self) -> None:
-        self._memos: collections.OrderedDict[tuple[str, str | None], Memo | Rare] = collections.OrderedDict()
+        self._memos: collections.OrderedDict[tuple[str, str | None], Memo] = collections.OrderedDict()
+        self._rare: collections.OrderedDict[tuple[str, str | None], Rare] = collections.OrderedDict()
         # One memo made at a time: each holds a read thread for about twice its query.
         self._building = False
         self._lock = threading.Lock()
@@ -304,14 +307,24 @@ class CommonWords:
         self.schedule: Callable[[Callable[[apsw.Connection], None]], None] | None = None
 
     def memo(self, phrase: str, project: str | None = None) -> Memo | Rare | None:
-        return self._memos.get((phrase, project))
+        key = (phrase, project)
+        return self._memos.get(key) or self._rare.get(key)
 
     def keep(self, memo: Memo | Rare, phrase: str, project: str | None = None) -> None:
+        key = (phrase, project)
         with self._lock:
-            self._memos[phrase, project] = memo
-            self._memos.move_to_end((phrase, project))
-            while len(self._memos) > MAX_MEMOS:
-                self._memos.popitem(last=False)
+            if isinstance(memo, Memo):
+                self._rare.pop(key, None)
+                self._memos[key] = memo
+                self._memos.move_to_end(key)
+                while len(self._memos) > MAX_MEMOS:
+                    self._memos.popitem(last=False)
+            else:
+                self._memos.pop(key, None)
+                self._rare[key] = memo
+                self._rare.move_to_end(key)
+                while len(self._rare) > MAX_RARE:
+                    self._rare.popitem(last=False)
 
     def best(self, db: apsw.Connection, phrase: str, asked: int, project: str | None = None
              ) -> list[tuple[int, float]] | None:
@@ -320,9 +333,11 @@ class CommonWords:
         then made, if none is being)."""
         key = (phrase, project)
         with self._lock:
-            memo = self._memos.get(key)
+            memo: Memo | Rare | None = self._memos.get(key)
             if memo is not None:
                 self._memos.move_to_end(key)
+            else:
+                memo = self._rare.get(key)
         if isinstance(memo, Rare):
             if single_int(db.execute("SELECT coalesce(max(seq), 0) FROM window_changes")) - memo.seq < LOG_KEPT:
                 return None

@@ -142,6 +142,21 @@ def test_a_window_outside_the_memo_never_passes_the_ceiling():
         assert common_words._share(tf, size, avgdl) <= common_words._ceiling(min(floor, 0.999), made_at, avgdl)
 
 
+@pytest.mark.usefixtures("small_memos")
+def test_many_rare_words_let_go_of_no_memo(tmp_path, monkeypatch):
+    monkeypatch.setattr(common_words, "MAX_MEMOS", 2)
+    corpus = Corpus(tmp_path, 15)
+    db = corpus.store.reader
+    common = CommonWords()
+    common.best(db, '"self"', 5)
+    assert isinstance(common.memo('"self"'), Memo)
+    for n in range(50):
+        assert common.best(db, f'"absent{n}"', 5) is None
+        assert isinstance(common.memo(f'"absent{n}"'), common_words.Rare)
+    assert isinstance(common.memo('"self"'), Memo)
+    assert common.best(db, '"self"', 5) == fts5(db, '"self"', 5)
+
+
 def test_a_word_in_few_windows_is_ranked_by_fts5(tmp_path):
     corpus = Corpus(tmp_path, 2)
     common = CommonWords()
