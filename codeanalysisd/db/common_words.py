@@ -228,9 +228,12 @@ def _answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int
     first, last = _log_span(db)
     if last < memo.seq or (last > memo.seq and first > memo.seq + 1):
         return None, None  # an older state than the memo's, or changes the log no longer holds
-    changed = {w for (w,) in cast(list[tuple[int]], db.execute(
-        "SELECT window FROM window_changes WHERE seq > ? LIMIT ?", (memo.seq, MAX_CHANGED * 4 + 1)).fetchall())}
-    if len(changed) > MAX_CHANGED:
+    # A window written again and again is an entry each time: past this many entries the
+    # windows are not all read, and too many to look up are likely.
+    entries = cast(list[tuple[int]], db.execute(
+        "SELECT window FROM window_changes WHERE seq > ? LIMIT ?", (memo.seq, MAX_CHANGED * 4 + 1)).fetchall())
+    changed = {w for (w,) in entries}
+    if len(entries) > MAX_CHANGED * 4 or len(changed) > MAX_CHANGED:
         return None, None
     now: list[tuple[int, int, int]] = []  # the changed windows holding it, in any project
     for window in sorted(changed):

@@ -206,6 +206,19 @@ def test_a_memo_cannot_answer_past_what_it_keeps_or_across_a_cut_log(tmp_path, m
         (corpus.root / rel).write_text(source(corpus.rng, 40))
     corpus.index(corpus.files[:3])
     assert common_words.answer(db, '"self"', memo, 5) is None
+    # One window written again and again, then another: the log holds more entries than a
+    # query reads, so it cannot tell which windows they were.
+    monkeypatch.setattr(common_words, "MAX_CHANGED", 3)
+    memo = common_words.make(db, '"self"')
+    assert isinstance(memo, Memo)
+    rel = corpus.files[5]
+    for n in range(14):
+        (corpus.root / rel).write_text(source(corpus.rng, 20) + f"# {n}\n")
+        corpus.index([rel])
+    assert len({w for (w,) in db.execute("SELECT window FROM window_changes WHERE seq > ?", (memo.seq,))}) <= 3
+    (corpus.root / corpus.files[6]).write_text("self self self self self self self self self\n" * 30)
+    corpus.index([corpus.files[6]])
+    assert common_words.answer(db, '"self"', memo, 5) is None
     # The log cut back past the memo: it cannot tell what changed.
     monkeypatch.setattr(common_words, "MAX_CHANGED", 10_000)
     monkeypatch.setattr(common_words, "LOG_KEPT", 1)
