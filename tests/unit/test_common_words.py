@@ -41,6 +41,7 @@ class Corpus:
         self.root = tmp_path / "p"
         self.root.mkdir()
         self.store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+        self.closed = False
         self.project = self.store.writes.projects.add(str(self.root), roots_overlap).id
         self.files = [f"m{n}.py" for n in range(24)]
         for rel in self.files:
@@ -87,6 +88,21 @@ class Corpus:
 
 
 @pytest.fixture()
+def corpus_of(tmp_path):
+    """corpus_of(seed), its store closed after the test."""
+    made: list[Corpus] = []
+
+    def make(seed: int) -> Corpus:
+        made.append(Corpus(tmp_path, seed))
+        return made[-1]
+
+    yield make
+    for corpus in made:
+        if not corpus.closed:
+            corpus.store.close()
+
+
+@pytest.fixture()
 def small_memos(monkeypatch):
     monkeypatch.setattr(common_words, "KEPT", 16)
     monkeypatch.setattr(common_words, "MIN_WINDOWS", 20)
@@ -119,8 +135,8 @@ def assert_memo_holds(db: apsw.Connection, word: str, memo: Memo) -> None:
         assert holding == memo.windows
 
 
-def test_the_score_is_fts5s_to_the_bit(tmp_path):
-    corpus = Corpus(tmp_path, 1)
+def test_the_score_is_fts5s_to_the_bit(corpus_of):
+    corpus = corpus_of(1)
     db = corpus.store.db
     db.register_fts5_function("parts", lambda api: f"{api.inst_count} {api.column_size(-1)}")
     for word in WORDS:
@@ -143,9 +159,9 @@ def test_a_window_outside_the_memo_never_passes_the_ceiling():
 
 
 @pytest.mark.usefixtures("small_memos")
-def test_many_rare_words_let_go_of_no_memo(tmp_path, monkeypatch):
+def test_many_rare_words_let_go_of_no_memo(monkeypatch, corpus_of):
     monkeypatch.setattr(common_words, "MAX_MEMOS", 2)
-    corpus = Corpus(tmp_path, 15)
+    corpus = corpus_of(15)
     db = corpus.store.reader
     common = CommonWords()
     common.best(db, '"self"', 5)
@@ -157,8 +173,8 @@ def test_many_rare_words_let_go_of_no_memo(tmp_path, monkeypatch):
     assert common.best(db, '"self"', 5) == fts5(db, '"self"', 5)
 
 
-def test_a_word_in_few_windows_is_ranked_by_fts5(tmp_path):
-    corpus = Corpus(tmp_path, 2)
+def test_a_word_in_few_windows_is_ranked_by_fts5(corpus_of):
+    corpus = corpus_of(2)
     common = CommonWords()
     db = corpus.store.reader
     assert common.best(db, '"value"', 5) is None  # not common under MIN_WINDOWS = 2000: no memo
@@ -168,8 +184,8 @@ def test_a_word_in_few_windows_is_ranked_by_fts5(tmp_path):
 
 @pytest.mark.usefixtures("small_memos")
 @pytest.mark.parametrize("seed", [3, 4, 5])
-def test_answers_through_edits_are_fts5s(tmp_path, seed):
-    corpus = Corpus(tmp_path, seed)
+def test_answers_through_edits_are_fts5s(seed, corpus_of):
+    corpus = corpus_of(seed)
     db = corpus.store.reader  # the writer has none of the functions a query calls
     common = CommonWords()
     from_memo = 0
@@ -193,8 +209,8 @@ def test_answers_through_edits_are_fts5s(tmp_path, seed):
 
 
 @pytest.mark.usefixtures("small_memos")
-def test_a_memo_cannot_answer_past_what_it_keeps_or_across_a_cut_log(tmp_path, monkeypatch):
-    corpus = Corpus(tmp_path, 6)
+def test_a_memo_cannot_answer_past_what_it_keeps_or_across_a_cut_log(monkeypatch, corpus_of):
+    corpus = corpus_of(6)
     db = corpus.store.reader
     memo = common_words.make(db, '"self"')
     assert isinstance(memo, Memo)
@@ -234,8 +250,8 @@ def test_a_memo_cannot_answer_past_what_it_keeps_or_across_a_cut_log(tmp_path, m
 
 
 @pytest.mark.usefixtures("small_memos")
-def test_a_reader_on_an_older_state_than_the_memo_asks_fts5(tmp_path):
-    corpus = Corpus(tmp_path, 8)
+def test_a_reader_on_an_older_state_than_the_memo_asks_fts5(corpus_of):
+    corpus = corpus_of(8)
     reader = corpus.store.reader
     reader.execute("BEGIN")
     try:
@@ -250,8 +266,8 @@ def test_a_reader_on_an_older_state_than_the_memo_asks_fts5(tmp_path):
         reader.execute("COMMIT")
 
 
-def test_every_window_written_or_deleted_is_logged(tmp_path):
-    corpus = Corpus(tmp_path, 9)
+def test_every_window_written_or_deleted_is_logged(corpus_of):
+    corpus = corpus_of(9)
     db = corpus.store.db
     last = db.execute("SELECT max(seq) FROM window_changes").fetchone()[0]
     rel = corpus.files[0]
@@ -269,13 +285,14 @@ def test_every_window_written_or_deleted_is_logged(tmp_path):
     assert len(logged) == math.ceil(70 / 30)
 
 
-def test_an_index_of_schema_25_is_logged_once_upgraded(tmp_path):
+def test_an_index_of_schema_25_is_logged_once_upgraded(tmp_path, corpus_of):
     from old_schema import back_to
 
-    corpus = Corpus(tmp_path, 10)
+    corpus = corpus_of(10)
     db = corpus.store.db
     back_to(db, migrations.CONTENTS_HELD)
     corpus.store.close()
+    corpus.closed = True
     store, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
     try:
         assert report.applied == list(range(migrations.WINDOW_CHANGES, migrations.LATEST + 1))
@@ -289,8 +306,8 @@ def test_an_index_of_schema_25_is_logged_once_upgraded(tmp_path):
         store.close()
 
 
-def test_search_answers_a_common_word_from_its_memo(tmp_path, small_memos):
-    corpus = Corpus(tmp_path, 11)
+def test_search_answers_a_common_word_from_its_memo(small_memos, corpus_of):
+    corpus = corpus_of(11)
     reads = corpus.store.reads.files
     first = reads.search("self", None, 10)  # ranked by FTS5; the memo made
     assert isinstance(reads.common.memo('"self"'), Memo)
@@ -343,8 +360,8 @@ def test_a_window_outside_the_memo_that_comes_to_outrank_one_in_it_is_not_missed
 
 @pytest.mark.usefixtures("small_memos")
 @pytest.mark.parametrize("seed", [12, 13])
-def test_searches_in_one_project_through_edits_are_those_ranked_joined(tmp_path, seed):
-    corpus = Corpus(tmp_path, seed)
+def test_searches_in_one_project_through_edits_are_those_ranked_joined(seed, corpus_of):
+    corpus = corpus_of(seed)
     db = corpus.store.reader
     common = CommonWords()
     from_memo = 0
@@ -364,10 +381,10 @@ def test_searches_in_one_project_through_edits_are_those_ranked_joined(tmp_path,
 
 
 @pytest.mark.usefixtures("small_memos")
-def test_the_stores_read_threads_make_the_memo_off_the_querys_path(tmp_path):
+def test_the_stores_read_threads_make_the_memo_off_the_querys_path(corpus_of):
     import asyncio
 
-    corpus = Corpus(tmp_path, 14)
+    corpus = corpus_of(14)
     store = corpus.store
 
     async def searches():
