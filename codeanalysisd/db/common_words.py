@@ -110,9 +110,14 @@ def idf_of(rows: int, windows: int) -> float:
     return idf if idf > 0.0 else 1e-6
 
 
+def _length(size: int, avgdl: float) -> float:
+    """k1 L, BM25's length term of a window of ``size`` tokens (``scored`` computes it in line)."""
+    return K1 * (1 - B + B * size / avgdl)
+
+
 def _share(tf: int, size: int, avgdl: float) -> float:
     """tf / (tf + k1 L): what orders windows, beside the IDF."""
-    return tf / (tf + K1 * (1 - B + B * size / avgdl))
+    return tf / (tf + _length(size, avgdl))
 
 
 def _ceiling(floor: float, made_at: float, avgdl: float) -> float:
@@ -133,7 +138,7 @@ class Memo:
     windows: int  # how many did
     avgdl: float
     kept: array.array[int]  # (window, tf, D) of each window kept, one after the other (made: the KEPT best)
-    floor: float  # the KEPT-th's share (_share), 0.0 if every window ranked is kept
+    floor: float  # the KEPT-th's share (_share), raised as windows are let go (_rolled); 0.0: every one kept
 
     @property
     def best(self) -> list[tuple[int, int, int]]:
@@ -193,7 +198,7 @@ def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo |
                             window, phrase)
                 return Rare(seq)
             # tf from the score: s = idf (k1 + 1) tf / (tf + k1 L), so tf = s k1 L / (idf (k1 + 1) - s).
-            s, length = -fts_score, K1 * (1 - B + B * size / avgdl)
+            s, length = -fts_score, _length(size, avgdl)
             tf = round(s * length / (idf * (K1 + 1.0) - s)) if idf * (K1 + 1.0) > s else 0
             if tf < 1 or score(tf, size, idf, avgdl) != fts_score:
                 log.warning("FTS5 scores window %d %r for %s, not %r as computed from its counts: it is "
