@@ -260,8 +260,9 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     r["syntax_pending_after_index"] = pending
     began = time.monotonic()
     try:
-        r["verifying_by"] = wait_until(lambda: "verdicts" if prop(box, "SyntaxPending") < pending else "",
-                                       timeout=VERIFYING_WAIT, interval=0.25, what=f"{size}x verifying")
+        r["verifying_by"] = "nothing to verify" if not pending else wait_until(
+            lambda: "verdicts" if prop(box, "SyntaxPending") < pending else "",
+            timeout=VERIFYING_WAIT, interval=0.25, what=f"{size}x verifying")
     except TimeoutError:
         r["verifying_by"] = "timeout"
     r["verifying_wait_s"] = time.monotonic() - began
