@@ -41,8 +41,6 @@ from typing import cast
 
 import apsw
 
-from codeanalysisd.db.rows import single_int
-
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 KEPT = 1024  # windows a memo keeps: pages of up to about this many rows are answered from it
 MIN_WINDOWS = 2000  # a word in fewer windows is ranked by FTS5 each time (a few ms at most)
@@ -157,9 +155,16 @@ class Rare:
 
 
 def _log_span(db: apsw.Connection) -> tuple[int, int]:
+    """(the first, the last) entry of window_changes; (0, 0) if it has none."""
     first, last = cast(tuple[int | None, int | None], db.execute(
         "SELECT min(seq), max(seq) FROM window_changes").fetchone())
     return first or 0, last or 0
+
+
+def _cut_back(memo: Memo, span: tuple[int, int]) -> bool:
+    """Whether entries written after the memo are gone from the log (``span``, _log_span)."""
+    first, last = span
+    return last > memo.seq and first > memo.seq + 1
 
 
 def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo | Rare:
@@ -223,15 +228,15 @@ def answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int) -> list[tup
     """The best ``asked`` windows holding ``phrase`` with their scores, as FTS5 would rank
     them now, from ``memo``; None where the memo cannot tell them for sure. Run inside the
     caller's read transaction, so the log, the counts and the windows are of one state."""
-    return _answer(db, phrase, memo, asked)[0]
+    return _answer(db, phrase, memo, asked, _log_span(db))[0]
 
 
-def _answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int
+def _answer(db: apsw.Connection, phrase: str, memo: Memo, asked: int, span: tuple[int, int]
             ) -> tuple[list[tuple[int, float]] | None, Memo | None]:
     """``answer``'s rows, and the memo brought up to the state read (the windows written
-    since looked up), if there is one."""
-    first, last = _log_span(db)
-    if last < memo.seq or (last > memo.seq and first > memo.seq + 1):
+    since looked up), if there is one. ``span``: the log's, as _log_span reads it."""
+    last = span[1]
+    if last < memo.seq or _cut_back(memo, span):
         return None, None  # an older state than the memo's, or changes the log no longer holds
     # A window written again and again is an entry each time: past this many entries the
     # windows are not all read, and too many to look up are likely.
@@ -294,11 +299,10 @@ def _rolled(memo: Memo, seq: int, changed: set[int], held: list[int], windows: i
                 array.array("q", (n for entry in candidates for n in entry)), floor)
 
 
-def _outdated(db: apsw.Connection, memo: Memo) -> bool:
-    """Whether a memo is worth making again: the log no longer reaches back to it, or a query
-    looks up half as many windows as it may."""
-    first, last = _log_span(db)
-    return last - memo.seq > MAX_CHANGED // 2 or (last > memo.seq and first > memo.seq + 1)
+def _outdated(memo: Memo, span: tuple[int, int]) -> bool:
+    """Whether a memo is worth making again: the log (``span``) no longer reaches back to it,
+    or a query looks up half as many windows as it may."""
+    return span[1] - memo.seq > MAX_CHANGED // 2 or _cut_back(memo, span)
 
 
 class CommonWords:
@@ -346,17 +350,18 @@ class CommonWords:
                 self._memos.move_to_end(key)
             else:
                 memo = self._rare.get(key)
+        span = _log_span(db)  # read once: every check below is of this state
         if isinstance(memo, Rare):
-            if single_int(db.execute("SELECT coalesce(max(seq), 0) FROM window_changes")) - memo.seq < LOG_KEPT:
+            if span[1] - memo.seq < LOG_KEPT:
                 return None
             memo = None  # so many windows changed since that it may be common now
-        found, rolled = _answer(db, phrase, memo, asked) if memo is not None else (None, None)
+        found, rolled = _answer(db, phrase, memo, asked, span) if memo is not None else (None, None)
         if rolled is not None and rolled is not memo:
             with self._lock:
                 kept = self._memos.get(key)
                 if isinstance(kept, Memo) and kept.seq < rolled.seq:
                     self._memos[key] = rolled
-        elif memo is None or _outdated(db, memo):
+        elif memo is None or _outdated(memo, span):
             self._remake(db, key)
         return found
 
