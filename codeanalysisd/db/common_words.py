@@ -41,6 +41,8 @@ from typing import cast
 
 import apsw
 
+from codeanalysisd.db.rows import one_read
+
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 KEPT = 1024  # windows a memo keeps: pages of up to about this many rows are answered from it
 MIN_WINDOWS = 2000  # a word in fewer windows is ranked by FTS5 each time (a few ms at most)
@@ -172,10 +174,7 @@ def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo |
     every project's) as the index is now, in one read transaction; Rare if the phrase is in
     fewer than MIN_WINDOWS windows, or if FTS5's scores are not those computed from the
     counts read (said in the journal: FTS5 ranks it each time)."""
-    own = not db.in_transaction
-    if own:
-        db.execute("BEGIN")
-    try:
+    with one_read(db):
         _, seq = _log_span(db)
         found = [w for (w,) in cast(list[tuple[int]], db.execute(
             "SELECT rowid FROM fts WHERE fts MATCH ?", (phrase,)).fetchall())]
@@ -210,9 +209,6 @@ def make(db: apsw.Connection, phrase: str, project: str | None = None) -> Memo |
                             "ranked by FTS5 each time", window, fts_score, phrase, score(max(tf, 1), size, idf, avgdl))
                 return Rare(seq)
             best.append((window, tf, size))
-    finally:
-        if own:
-            db.execute("COMMIT")
     floor = _share(best[-1][1], best[-1][2], avgdl) if left_out else 0.0
     return Memo(seq, project, bytes(held), len(found), avgdl, array.array("q", (n for entry in best for n in entry)),
                 floor)

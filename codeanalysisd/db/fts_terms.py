@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import apsw
 
+from codeanalysisd.db.rows import one_read
+
 # More terms than this holding a run: the run is too common for a narrowing query to pay
 # (FTS5 merges one list of windows per term). Over the standard library, beside its most
 # common word, narrowing by up to 256 terms was faster for every one of 20 random runs (at
@@ -101,10 +103,7 @@ class Terms:
 def read_terms(db: apsw.Connection) -> Terms:
     """Every term of the index, with the structure they are of, in one read transaction."""
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_terms USING fts5vocab(main, 'fts', 'row')")
-    own = not db.in_transaction
-    if own:
-        db.execute("BEGIN")
-    try:
+    with one_read(db):
         state = structure(db)
         ascii_terms: list[str] = []
         starts, windows = array.array("I"), array.array("I")
@@ -118,9 +117,6 @@ def read_terms(db: apsw.Connection) -> Terms:
                 at += len(term) + 1
             else:
                 others.append((_ascii_key(term), term, count))
-    finally:
-        if own:
-            db.execute("COMMIT")
     return Terms(state, "\n" + "\n".join(ascii_terms) + "\n", starts, windows, tuple(others))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -12,6 +13,7 @@ from codeanalysisd import query_language
 from codeanalysisd.db import fts_terms, int_columns, name_rows, stored_text
 from codeanalysisd.db.common_words import CommonWords
 from codeanalysisd.db.fts_terms import TermCache
+from codeanalysisd.db.rows import one_read
 from codeanalysisd.db.stored_text import WINDOW, WINDOW_COLUMNS, WINDOW_JOINS, stored_window, text_of
 from codeanalysisd.query_language import MAX_QUERY_CHARS, MAX_QUERY_WORDS, BadQuery, Query, QueryTooLarge, query_words
 
@@ -235,15 +237,9 @@ def _best_windows(db: apsw.Connection, match: str, limit: int, common: CommonWor
     it can tell them; then ranking and joining are of one read transaction, as the one
     statement is otherwise. With ``project``, the memo of that project's windows, or None
     where it cannot tell them (the caller ranks them joined)."""
-    own = common is not None and not db.in_transaction
-    if own:
-        db.execute("BEGIN")
-    try:
+    with one_read(db) if common is not None else contextlib.nullcontext():
         found = _best_live(db, match, limit, common, project)
-        return None if found is None else iter(found)
-    finally:
-        if own:
-            db.execute("COMMIT")
+    return None if found is None else iter(found)
 
 
 def _best_live(db: apsw.Connection, match: str, limit: int, common: CommonWords | None, project: str | None

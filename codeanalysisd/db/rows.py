@@ -8,7 +8,8 @@ helpers here cover the rows every module reads the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import apsw
 
@@ -44,3 +45,17 @@ def insert_many(db: apsw.Connection, into: str, rows: Sequence[tuple[apsw.SQLite
         part = rows[start:start + ROWS_PER_INSERT]
         db.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * len(part)),
                    [value for row in part for value in row])
+
+
+@contextlib.contextmanager
+def one_read(db: apsw.Connection) -> Iterator[None]:
+    """The statements inside read one state of the database: in a transaction of their own,
+    unless one is open already (whose state they then read)."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")
