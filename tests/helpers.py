@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from sandbox.box import Box, wait_until
@@ -39,6 +40,18 @@ def active_parser_units(box: Box) -> list[str]:
 
 def all_running(box: Box) -> bool:
     return all(box.show(u, "SubState")["SubState"] == "running" for u in SERVICES)
+
+
+def status_once_every_unit_is_active(box: Box, *ctl: str) -> dict:
+    """`codeanalysisctl --json status` once every unit it lists is active.
+
+    The target's start returns at the four services' READY=1; the DB owner starts its parser
+    units just after its own, so right then they may still be activating.
+    """
+    def read() -> dict | None:
+        status = json.loads(box.run(*ctl, "--json", "status").stdout)
+        return status if {u["ActiveState"] for u in status["units"]} == {"active"} else None
+    return wait_until(read, timeout=20, what="every unit in the status active")
 
 
 def start_suite(box: Box) -> None:

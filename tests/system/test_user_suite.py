@@ -6,7 +6,17 @@ import json
 import time
 
 from conftest import figure
-from helpers import SERVICES, all_running, busctl, ctl, dbus_send, journal_cursor, owner_answers, stop_suite
+from helpers import (
+    SERVICES,
+    all_running,
+    busctl,
+    ctl,
+    dbus_send,
+    journal_cursor,
+    owner_answers,
+    status_once_every_unit_is_active,
+    stop_suite,
+)
 from sandbox.box import wait_until
 
 PROJECT = "/srv/user-project"
@@ -50,9 +60,8 @@ def test_add_list_and_persist(user_box):
 def test_cli_and_worker_control(user_box):
     wait_until(lambda: all_running(user_box), timeout=15, what="workers back after the owner restart")
     assert "user-project" in ctl(user_box, "projects").stdout
-    data = json.loads(ctl(user_box, "--json", "status").stdout)
+    data = status_once_every_unit_is_active(user_box, "codeanalysisctl", *user_box.user)
     assert data["manager"]["Projects"] == 1
-    assert {u["ActiveState"] for u in data["units"]} == {"active"}
     pid = user_box.show("codeanalysisd-repair.service", "MainPID")["MainPID"]
     ctl(user_box, "worker", "restart", "repair")  # the user's manager, no polkit involved
     assert user_box.show("codeanalysisd-repair.service", "MainPID")["MainPID"] != pid
