@@ -14,6 +14,7 @@ import stat
 import tokenize
 from dataclasses import dataclass
 
+from codeanalysisd.collector import held_off
 from codeanalysisd.index import extract, wire
 from codeanalysisd.index.extract import Parsed
 from codeanalysisd.index.facts import IndexedFacts
@@ -99,8 +100,9 @@ def parsed_source(item: FileRead, max_parse: int) -> Parsed | None:
 
 def outlined(item: FileRead, max_parse: int) -> tuple[Parsed | None, str | None]:
     """The file parsed (``parsed_source``) and what it shows first (``outline_facts``)."""
-    parsed = parsed_source(item, max_parse)
-    return parsed, outline_facts(parsed)
+    with held_off():
+        parsed = parsed_source(item, max_parse)
+        return parsed, outline_facts(parsed)
 
 
 def outline_facts(parsed: Parsed | None) -> str | None:
@@ -125,11 +127,13 @@ def _encoding(source: bytes) -> str | None:
 
 def file_facts(item: FileRead, max_parse: int, parsed: Parsed | None = None) -> tuple[str, bool]:
     """The facts to send (the wire's JSON), and whether the file was read and parsed cleanly."""
-    facts, clean = indexed_facts(item, max_parse, parsed)
-    return wire.encode(facts), clean
+    with held_off():
+        facts, clean = indexed_facts(item, max_parse, parsed)
+        return wire.encode(facts), clean
 
 
 def file_update(item: FileRead, max_parse: int) -> tuple[FileUpdate, bool]:
     """The file as the index takes it, in this process (no JSON), and whether it parsed cleanly."""
-    facts, clean = indexed_facts(item, max_parse)
+    with held_off():
+        facts, clean = indexed_facts(item, max_parse)
     return FileUpdate(item.rel, item.size, item.mtime_ns, item.data or b"", item.sha256, facts, item.mode), clean

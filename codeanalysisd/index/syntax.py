@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ast
 
+from codeanalysisd.collector import held_off
+
 EXACT = "exact"
 # What a verdict on a file passed over for its size starts with: the DB owner offers such
 # files again when the bound may have changed (owner/main.py).
@@ -45,6 +47,11 @@ def node_count(source: bytes, most: int) -> int | None:
 def verdict(source: bytes, max_nodes: int = 0) -> str:
     """Whether libcst's tree gives back ``source`` exactly, or why not; ``max_nodes`` bounds
     the files given to libcst at all (0: no bound)."""
+    with held_off():
+        return _verdict(source, max_nodes)
+
+
+def _verdict(source: bytes, max_nodes: int) -> str:
     if max_nodes:
         count = node_count(source, max_nodes)
         if count is not None and count > max_nodes:

@@ -12,7 +12,7 @@ FLOORS = {
     "db": 3, "cli": 3, "service": 3,
     "bus": 2, "watch": 2, "repair": 2,
     "index": 1, "embed": 1, "access": 1, "records": 1, "paths": 1, "tree": 1, "names": 1, "config": 1,
-    "journal": 1, "notify": 1, "query_language": 1, "scheduling": 1,
+    "journal": 1, "notify": 1, "query_language": 1, "scheduling": 1, "collector": 0,
     "__init__": 0,
 }
 
