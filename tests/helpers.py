@@ -38,6 +38,15 @@ def active_parser_units(box: Box) -> list[str]:
     return sorted(unit for unit, state in parser_units(box).items() if state == "active")
 
 
+def settled_parser_units(box: Box) -> list[str]:
+    """The parser units, once the owner has started them all (it does just after its
+    READY=1, so right after a start some may still be activating)."""
+    def settled() -> list[str] | None:
+        states = parser_units(box)
+        return sorted(states) if states and set(states.values()) == {"active"} else None
+    return wait_until(settled, timeout=30, what="every parser unit active")
+
+
 def all_running(box: Box) -> bool:
     return all(box.show(u, "SubState")["SubState"] == "running" for u in SERVICES)
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import active_parser_units, busctl, ctl, parser_units, start_suite
+from helpers import active_parser_units, busctl, ctl, parser_units, settled_parser_units, start_suite
 from sandbox.box import wait_until
 
 from codeanalysisd.workers.parser import BATCH
@@ -493,7 +493,7 @@ def test_a_file_over_max_syntax_nodes_is_passed_over_then_verified_once_the_boun
     """A file whose tree is larger than [Parser] MaxSyntaxNodes= is not given to libcst, and
     says so; when the bound is raised, the DB owner offers it again and it is verified."""
     generated = "".join(f"x{i} = a + b * c\n" for i in range(300))  # 3,901 ast nodes
-    units = active_parser_units(system)
+    units = settled_parser_units(system)
     try:
         system.write_file(NODES_DROPIN, "[Parser]\nMaxSyntaxNodes=1000\n")
         _reload(system, [*units, "codeanalysisd-db.service"])

@@ -14,7 +14,7 @@ import time
 
 import pytest
 from conftest import SRC, figure
-from helpers import SERVICES, active_parser_units, copy_stdlib, ctl, journal_cursor, start_suite, stop_suite
+from helpers import SERVICES, copy_stdlib, ctl, journal_cursor, settled_parser_units, start_suite, stop_suite
 from sandbox.box import wait_until
 
 PY = "/usr/lib/codeanalysisd/bin/python"
@@ -106,7 +106,7 @@ def test_dry_run_changes_nothing_and_repair_restores_every_case(system):
 
     # A parser unit's verdict (a file's syntax column) landing between the two snapshots would
     # be a change the dry run did not make: they wait meanwhile.
-    parsers = active_parser_units(system)
+    parsers = settled_parser_units(system)
     assert parsers, "the owner runs parser units"
     system.systemctl("stop", *parsers)
     try:
