@@ -66,7 +66,9 @@ def test_a_cycle_made_within_the_block_is_collected_after_it():
         a.other, b.other = b, a
         ref = weakref.ref(a)
         del a, b
-    assert ref() is not None  # nothing collected while held off
+        churn = [[n] for n in range(20_000)]  # far past the thresholds that start a collection
+        assert ref() is not None  # none started while held off
+        del churn
     gc.collect()
     assert ref() is None
 
