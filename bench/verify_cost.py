@@ -6,11 +6,13 @@ in a fresh process, --rounds times, alternating:
   - parse_module alone: `libcst.parse_module` of each file and nothing else, the reference
     `bench/index_stdlib.py` gives its verification time against;
   - libcst alone: `index/syntax.verdict` of each file on the main thread (the node count
-    with `ast`, the parse, the code generated again and compared), the unit's work alone;
+    with `ast`, the parse, the code generated again and compared), the unit's work alone on
+    a file indexed before the indexer kept its count of nodes;
   - before: each verdict on a thread of its own, the heap given back (malloc_trim) after
     every file, as the unit ran them until the libcst thread;
   - now: each verdict through `workers/libcst_thread.off_the_loop` from an event loop, as
-    the unit runs it: one thread, the heap given back past `KEEP_HEAP_MB`;
+    the unit runs it: one thread, the heap given back past `KEEP_HEAP_MB`, the file's count
+    of nodes the one the indexer kept (counted here before the clock);
   - now, two processes side by side: as now, each process half the files, at once: two
     parser units on two cores with nothing else to do, the least verification can take;
 and once more the verdicts, each part timed (the count, the parse, the code generated).
@@ -55,6 +57,10 @@ from codeanalysisd.workers import libcst_thread
 import libcst
 way, bound, paths = sys.argv[2], int(sys.argv[3]), json.loads(sys.stdin.read())
 datas = [open(p, "rb").read() for p in paths]
+def counted(data):
+    # as the indexer counts and the DB owner gives it (None: ast cannot parse it)
+    return syntax.node_count(data, 0)
+nodes = {id(data): counted(data) for data in datas}
 syntax.verdict(b"x = 1\n", bound)  # libcst loaded and warm before the clock
 after = []
 def verdict(data):
@@ -66,9 +72,11 @@ def before(data):
     thread = threading.Thread(target=run, name="libcst", daemon=True)
     thread.start()
     thread.join()
+def verdict_counted(data):
+    return syntax.verdict(data, bound, nodes[id(data)])
 async def now():
     for data in datas:
-        await libcst_thread.off_the_loop(verdict, data)
+        await libcst_thread.off_the_loop(verdict_counted, data)
         after.append(libcst_thread.resident_mb())
 def parse_alone(data):
     try:

@@ -45,6 +45,8 @@ StateRow = tuple[str, int, int, bytes, str]
 FileStates = Annotated[list[StateRow], DBusSignature("a(sxxays)")]  # (path, size, mtime_ns, sha256, state)
 Stats = Annotated[list[tuple[str, int, int]], DBusSignature("a(sxx)")]  # same content, new stat
 SyntaxPending = Annotated[list[tuple[str, bytes]], DBusSignature("a(say)")]  # (path, sha256) to verify
+# (path, sha256, syntax nodes as indexed, 0: not counted) to verify
+SyntaxToVerify = Annotated[list[tuple[str, bytes, int]], DBusSignature("a(sayu)")]
 SyntaxVerdicts = Annotated[list[tuple[str, bytes, str]], DBusSignature("a(says)")]  # (path, sha256, verdict)
 Skipped = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, why it is not followed)
 ReconcileEntries = Annotated[list[tuple[str, bool, int, int, bytes]],
@@ -153,6 +155,7 @@ WORKER = _table(
     _call("RemoveFiles", (Str, StrList), (UInt32,)),
     _call("MoveFile", (Str, Str, Str, Int64, Int64), (Bool,)),
     _call("TouchFiles", (Str, Stats)),
+    _call("SyntaxToVerify", (Str, UInt32, Str), (SyntaxToVerify,)),
     _call("SyntaxPending", (Str, UInt32, Str), (SyntaxPending,)),
     _call("RecordSyntax", (Str, SyntaxVerdicts), (UInt32,)),
     _call("SetSkipped", (Str, Str, Skipped)),

@@ -62,9 +62,10 @@ class OwnerClient:
     async def touch_files(self, project: str, stats: list[tuple[str, int, int]]) -> None:
         await self._worker("TouchFiles", project, [list(s) for s in stats])
 
-    async def syntax_pending(self, project: str, limit: int, claimant: str) -> list[tuple[str, bytes]]:
-        (rows,) = await self._worker("SyntaxPending", project, limit, claimant)
-        return [(path, bytes(sha)) for path, sha in rows]
+    async def syntax_to_verify(self, project: str, limit: int, claimant: str) -> list[tuple[str, bytes, int]]:
+        """(path, sha256, syntax nodes as indexed, 0: not counted) of files for ``claimant`` to verify."""
+        (rows,) = await self._worker("SyntaxToVerify", project, limit, claimant)
+        return [(path, bytes(sha), nodes) for path, sha, nodes in rows]
 
     async def record_syntax(self, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
         (count,) = await self._worker("RecordSyntax", project, [list(v) for v in verdicts])

@@ -26,7 +26,7 @@ class FileReads:
     def states(self, project_id: str) -> list[indexing.StoredFile]:
         return indexing.states(self.db, project_id)
 
-    def syntax_pending(self, project_id: str, limit: int) -> list[tuple[str, bytes]]:
+    def syntax_pending(self, project_id: str, limit: int) -> list[tuple[str, bytes, int | None]]:
         return indexing.syntax_pending(self.db, project_id, limit)
 
     def syntax_pending_count(self) -> int:

@@ -118,7 +118,7 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         _keep_content(db, update.sha256, update.source, facts.encoding, None if text is None else lines)
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
-              "\n".join(facts.problems), len(lines), facts.docstring, structure)
+              "\n".join(facts.problems), len(lines), facts.docstring, structure, facts.nodes)
     if row:
         file_id: int = row[0]
         # Read before the row changes: the content it held may go with it. A showing's
@@ -126,12 +126,13 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         was = stored_text.window_rows(db, bytes(row[1])) if row[4] == facts.encoding and not shown else {}
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
-            "problems = ?, lines = ?, docstring = ?, structure = ?, state = 'live', syntax = iif(?, syntax, NULL) "
+            "problems = ?, lines = ?, docstring = ?, structure = ?, nodes = ?, state = 'live', "
+            "syntax = iif(?, syntax, NULL) "
             "WHERE id = ?", (*values, shown, file_id))
         return file_id, was, lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
-        "structure, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "structure, nodes, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (*values, project_id, update.path))), None, lines, False
 
 
@@ -324,11 +325,12 @@ def states(db: apsw.Connection, project_id: str) -> list[StoredFile]:
                        "WHERE project_id = ? ORDER BY path", (NO_CONTENT, STRUCTURE, project_id))]
 
 
-def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes]]:
-    """Live parsed files whose concrete syntax has not been verified: (path, sha256)."""
-    return [(path, bytes(sha)) for path, sha in db.execute(
-        "SELECT path, sha256 FROM files WHERE project_id = ? AND syntax IS NULL AND state = 'live' AND parsed = 1 "
-        "ORDER BY path LIMIT ?", (project_id, limit))]
+def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes, int | None]]:
+    """Live parsed files whose concrete syntax has not been verified: (path, sha256, its
+    syntax nodes as counted when indexed, None if not)."""
+    return [(path, bytes(sha), nodes) for path, sha, nodes in db.execute(
+        "SELECT path, sha256, nodes FROM files WHERE project_id = ? AND syntax IS NULL AND state = 'live' "
+        "AND parsed = 1 ORDER BY path LIMIT ?", (project_id, limit))]
 
 
 def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes, verdict: str) -> bool:

@@ -58,6 +58,8 @@ DEFINITION_COLUMNS = 24
 CONTENTS_HELD = 25
 # The migration that logged every window written, for the memos of common words (common_words.py).
 WINDOW_CHANGES = 26
+# The migration that kept the count of each file's syntax nodes, the indexer's.
+SYNTAX_NODES = 27
 
 
 @dataclass(frozen=True)
@@ -696,6 +698,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             DELETE FROM fts WHERE rowid = old.id;
             INSERT INTO window_changes (window) VALUES (old.id);
         END;
+        """,
+    ),
+    Migration(
+        SYNTAX_NODES,
+        "files: the count of syntax nodes",
+        """
+        -- The nodes of the file's ast tree, counted by the indexer as it walks it: the parser
+        -- units bound the files they give libcst by it ([Parser] MaxSyntaxNodes=) without a
+        -- parse of their own. NULL: not counted (indexed before this, or not parsed); a
+        -- parser unit counts those itself.
+        ALTER TABLE files ADD COLUMN nodes INTEGER;
         """,
     ),
 )

@@ -47,6 +47,7 @@ from codeanalysisd.index.scopes import (
     raw,
     split_raw,
 )
+from codeanalysisd.index.syntax import count_nodes
 
 __all__ = ["CUT", "DOCSTRING_MAX", "NAME_MAX", "SIGNATURE_MAX", "Definition", "FileFacts", "Import", "Parsed",
            "Reference", "extract", "facts", "outline", "parse"]
@@ -71,6 +72,7 @@ class FileFacts:
     parsed: bool
     bindings: tuple[Binding, ...] = ()
     uses: tuple[Use, ...] = ()
+    nodes: int | None = None  # of the ast tree walked (syntax.count_nodes); None: not parsed
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ def facts(parsed: Parsed) -> FileFacts:
         parsed=True,
         bindings=tuple(sorted(bindings, key=by_position)),
         uses=tuple(sorted(uses, key=by_position)),
+        # for the parser units' bound on libcst's memory (syntax.py), counted here on the tree
+        # at hand rather than by a parse of their own
+        nodes=count_nodes(tree),
     )
 
 

@@ -102,3 +102,4 @@ class IndexedFacts:
     unreadable: bool = False  # the bytes could not be read: the file is listed, without content
     bindings: tuple[Binding, ...] = ()
     uses: tuple[Use, ...] = ()
+    nodes: int | None = None  # of its ast tree (syntax.count_nodes), when parsed and counted

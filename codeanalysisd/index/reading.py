@@ -87,7 +87,7 @@ def indexed_facts(item: FileRead, max_parse: int, parsed: Parsed | None = None) 
         problems = (*problems, f"only the first {MAX_REFERENCES} references indexed")
     indexed = IndexedFacts(facts.encoding, facts.parsed, problems, facts.module_docstring, facts.definitions,
                            facts.imports, references, bindings=facts.bindings,
-                           uses=facts.uses[:MAX_REFERENCES])
+                           uses=facts.uses[:MAX_REFERENCES], nodes=facts.nodes)
     return indexed, indexed.parsed and not indexed.problems
 
 

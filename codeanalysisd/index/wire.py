@@ -4,8 +4,8 @@ JSON (C-speed both ways) rather than a nested D-Bus signature keeps the request 
 whole batch of files to one string per file; ``ensure_ascii`` keeps it valid UTF-8 even
 for a docstring holding a lone surrogate.
 
-The object has the keys of ``IndexedFacts`` (the module docstring as "docstring", and
-"unreadable" only when true). Definitions and imports, a few rows a file, are arrays in the
+The object has the keys of ``IndexedFacts`` (the module docstring as "docstring",
+"unreadable" only when true, "nodes" only when counted). Definitions and imports, a few rows a file, are arrays in the
 field order of their named tuples. References, bindings and uses, a row for about every name
 in the source, go as columns (``"form": 2``): one array per field, each text as its number
 in the file's "strings", where every distinct text is once. A scope, a kind or a name
@@ -87,6 +87,8 @@ def encode(facts: IndexedFacts) -> str:
                        for column, text in zip(columns[key], spec.texts, strict=True)]
     if facts.unreadable:
         fields["unreadable"] = True
+    if facts.nodes is not None:
+        fields["nodes"] = facts.nodes
     return json.dumps(fields, separators=(",", ":"))
 
 
@@ -95,8 +97,9 @@ class BadFacts(ValueError):
 
 
 _KEYS = ("encoding", "parsed", "problems", "docstring", "definitions", "imports", "references")
-# bindings and uses came later: facts in rows without them (from a worker before them) have none
-_OPTIONAL_KEYS = ("unreadable", "bindings", "uses", "form", "strings")
+# bindings and uses came later: facts in rows without them (from a worker before them) have
+# none; nor have facts from a worker before the count of nodes
+_OPTIONAL_KEYS = ("unreadable", "bindings", "uses", "form", "strings", "nodes")
 
 
 def decode(text: str) -> IndexedFacts:
@@ -132,6 +135,7 @@ def decode(text: str) -> IndexedFacts:
         bindings=bindings,
         uses=uses,
         unreadable=_flag(facts.get("unreadable", False), "unreadable"),
+        nodes=_count(facts["nodes"], "nodes") if "nodes" in facts else None,
     )
 
 
@@ -150,6 +154,13 @@ def _text_or_none(value: object, key: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise BadFacts(f"facts: {key} must be a string or null, not {_shown(value)}")
+
+
+def _count(value: object, key: str) -> int:
+    # type() rather than isinstance: a boolean is no count
+    if type(value) is int and 0 <= value <= _INT_MAX:
+        return value
+    raise BadFacts(f"facts: {key} must be a count (an integer from 0 to {_INT_MAX}) or missing, not {_shown(value)}")
 
 
 def _texts(value: object, key: str) -> tuple[str, ...]:

@@ -157,16 +157,18 @@ async def touch_files(core: OwnerCore, project: str, stats: list[tuple[str, int,
     await core.store.write(lambda w: w.files.touch(pid, checked))
 
 
-def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> list[tuple[str, bytes]]:
+def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> list[tuple[str, bytes, int]]:
     """Up to ``limit`` files of the project for ``claimant`` (a parser unit) to verify, none
-    another holds; nothing while the watcher has a backlog (owner/parsers.py)."""
+    another holds, nothing while the watcher has a backlog (owner/parsers.py): (path, sha256,
+    its syntax nodes as the indexer counted them, 0 if it did not)."""
     pid, now = core.project(project).id, time.monotonic()
     if watcher_indexing(core):
         return []
     others = core.syntax_claims.held_by_others(pid, claimant, now)
     rows = [r for r in core.store.reads.files.syntax_pending(pid, limit + len(others)) if r[0] not in others]
-    core.syntax_claims.take(pid, claimant, (path for path, _ in rows[:limit]), now)
-    return rows[:limit]
+    core.syntax_claims.take(pid, claimant, (path for path, _, _ in rows[:limit]), now)
+    # 0 for none: a parsed file's tree has a node at least (its module)
+    return [(path, sha, nodes or 0) for path, sha, nodes in rows[:limit]]
 
 
 async def record_syntax(core: OwnerCore, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:

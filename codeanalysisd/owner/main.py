@@ -95,7 +95,8 @@ def _record_root_identities(store: Store, log) -> None:
 def _reopen_passed_over(writes: Writes, log) -> None:
     """Files the parser units passed over for [Parser] MaxSyntaxNodes= are offered to them
     again (at start, and on a reload that changes the bound): a bound raised since lets them
-    be verified, and one unchanged costs the parser an ast parse of each."""
+    be verified, and one unchanged passes them over again by the count kept with each (an
+    ast parse of those indexed before it was kept)."""
     count = writes.files.reopen_verdicts(syntax.NOT_VERIFIED)
     if count:
         log.info("%d file(s) passed over for their size offered for verification again "

@@ -85,9 +85,17 @@ class WorkerInterface(ServiceInterface):
 
     @method()
     @guarded
-    def SyntaxPending(self, project: api.Str, limit: api.UInt32, claimant: api.Str) -> api.SyntaxPending:
-        """Files for the parser unit ``claimant`` to verify, held for it alone (owner/parsers.py)."""
+    def SyntaxToVerify(self, project: api.Str, limit: api.UInt32, claimant: api.Str) -> api.SyntaxToVerify:
+        """Files for the parser unit ``claimant`` to verify, held for it alone (owner/parsers.py):
+        (path, sha256, its syntax nodes as the indexer counted them, 0 if it did not)."""
         return ingest.syntax_pending(self.core, project, limit, claimant)
+
+    @method()
+    @guarded
+    def SyntaxPending(self, project: api.Str, limit: api.UInt32, claimant: api.Str) -> api.SyntaxPending:
+        """SyntaxToVerify without the counts, for a parser unit of a release before them that
+        has not been restarted since an upgrade."""
+        return [(path, sha) for path, sha, _ in ingest.syntax_pending(self.core, project, limit, claimant)]
 
     @method()
     @guarded

@@ -1,12 +1,13 @@
 """codeanalysisd-parser@N: checks with libcst that files' concrete syntax trees give back their bytes.
 
 One instance per core by default (``[Parser] Units=``), started by the DB owner through
-systemd. Each asks the owner for files pending verification (``SyntaxPending``): the owner
+systemd. Each asks the owner for files pending verification (``SyntaxToVerify``): the owner
 gives every file to one instance at a time, and none while the watcher has a backlog, so
 the instances verify side by side once the index is done, and a save never waits for them.
 Each reads the file through its project's root identity, as the watcher does, and gives its
 verdict only for the content it was asked about (a file changed since is verified after it is
-indexed again).
+indexed again). A file with more syntax nodes than ``[Parser] MaxSyntaxNodes=`` by the count
+the indexer kept is passed over unread.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class Parser:
         whose content changed since they were indexed are passed over: offered again, they
         would only be passed over again until the watcher indexes them (it may be stopped),
         so such a batch is not a reason to ask again at once."""
-        batch = await owner.syntax_pending(project.id, BATCH, self.claimant)
+        batch = await owner.syntax_to_verify(project.id, BATCH, self.claimant)
         if not batch:
             return False
         tree = Tree(project.root, RootId(project.root_dev, project.root_ino))
@@ -84,22 +85,28 @@ class Parser:
         except RootGone:  # the watcher reports it; nothing is verified meanwhile
             return False
         verdicts: list[tuple[str, bytes, str]] = []
-        for rel, sha in batch:
-            item = read_file(tree, rel)
-            if item is None or item.data is None or item.sha256 != sha:
-                continue  # changed since it was indexed: it is verified after its next index
-            self.marker.write_text(json.dumps([project.id, rel, sha.hex()]))
+        for rel, sha, counted in batch:
             max_nodes = self.max_nodes()
-            try:
-                verdict = await off_the_loop(functools.partial(syntax.verdict, max_nodes=max_nodes), item.data)
-                verdicts.append((rel, sha, verdict))
-                if syntax.passed_over(verdict):
-                    log.info("%s not verified: more than [Parser] MaxSyntaxNodes=%d syntax nodes", rel, max_nodes,
-                             extra={"project": project.id, "path": rel})
-            finally:
-                # Parsed, or interrupted by a stop: either way libcst did not crash on it (a
-                # crash takes the process down, and leaves the marker behind).
-                self.marker.unlink(missing_ok=True)
+            # 0: not counted when indexed (before the count was kept): the verdict counts
+            nodes = counted or None
+            verdict = None if nodes is None else syntax.too_many_nodes(nodes, max_nodes)
+            if verdict is None:
+                item = read_file(tree, rel)
+                if item is None or item.data is None or item.sha256 != sha:
+                    continue  # changed since it was indexed: it is verified after its next index
+                self.marker.write_text(json.dumps([project.id, rel, sha.hex()]))
+                try:
+                    verdict = await off_the_loop(functools.partial(syntax.verdict, max_nodes=max_nodes, nodes=nodes),
+                                                 item.data)
+                finally:
+                    # Parsed, or interrupted by a stop: either way libcst did not crash on it (a
+                    # crash takes the process down, and leaves the marker behind).
+                    self.marker.unlink(missing_ok=True)
+            # (the owner records a verdict only on the content it was made on: sha)
+            verdicts.append((rel, sha, verdict))
+            if syntax.passed_over(verdict):
+                log.info("%s not verified: more than [Parser] MaxSyntaxNodes=%d syntax nodes", rel, max_nodes,
+                         extra={"project": project.id, "path": rel})
         if not verdicts:
             return False
         await owner.record_syntax(project.id, verdicts)

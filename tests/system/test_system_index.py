@@ -505,6 +505,8 @@ def test_a_file_over_max_syntax_nodes_is_passed_over_then_verified_once_the_boun
                    what="both files verified or passed over")
         rows = db_rows(system)["files"]
         assert rows["pkg/handwritten.py"]["syntax"] == "exact"
+        # the count the parser units went by: the watcher's, kept with each file
+        assert (rows["pkg/generated.py"]["nodes"], rows["pkg/handwritten.py"]["nodes"]) == (3901, 10)
         problems = {p["path"]: p["problems"] for p in json.loads(ctl(system, "--json", "problems", "-p", PID).stdout)}
         assert problems["pkg/generated.py"] == [
             "not verified: more than 1000 syntax nodes, libcst's tree of it would take several KB each "

@@ -279,6 +279,7 @@ def back_to(db: apsw.Connection, version: int) -> None:
     from codeanalysisd.db import migrations
 
     undo = {
+        migrations.SYNTAX_NODES: lambda: db.execute("ALTER TABLE files DROP COLUMN nodes"),
         migrations.WINDOW_CHANGES: lambda: db.execute(UNDO_WINDOW_CHANGES),
         # The contents no file held that the migration let go are not brought back.
         migrations.CONTENTS_HELD: lambda: db.execute(

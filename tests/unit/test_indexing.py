@@ -1,5 +1,6 @@
 """The owner's index writes and queries on a real SQLite file."""
 
+import ast
 import hashlib
 import json
 
@@ -219,7 +220,21 @@ def test_verdicts_passed_over_for_size_are_pending_again_and_no_other(store):
         ("m2.py", sha, "libcst cannot parse it: not verified: quoted"),
     ])
     assert store.writes.files.reopen_verdicts("not verified: ") == 1
-    assert [p for p, _ in store.reads.files.syntax_pending("p", 10)] == ["m1.py", "m3.py"]
+    assert [p for p, _, _ in store.reads.files.syntax_pending("p", 10)] == ["m1.py", "m3.py"]
+
+
+def test_a_file_to_verify_comes_with_its_syntax_nodes_as_the_indexer_counted_them(store):
+    """The parser units bound what they give libcst by the count the watcher made (index/syntax.py)."""
+    read = FileRead("a.py", len(SOURCE), 1, SOURCE, hashlib.sha256(SOURCE).digest())
+    sent, clean = file_facts(read, 1 << 20)
+    assert clean
+    store.writes.files.index("p", [FileUpdate.from_wire("a.py", len(SOURCE), 1, SOURCE, sent)])
+    nodes = sum(1 for _ in ast.walk(ast.parse(SOURCE)))
+    assert store.reads.files.syntax_pending("p", 10) == [("a.py", read.sha256, nodes)]
+    # A content whose facts carry no count (from a worker before it): none kept, none stale.
+    edited = SOURCE + b"x = 1\n"
+    store.writes.files.index("p", [update("a.py", edited)])
+    assert store.reads.files.syntax_pending("p", 10) == [("a.py", hashlib.sha256(edited).digest(), None)]
     assert store.writes.files.reopen_verdicts("not verified: ") == 0
 
 
@@ -254,3 +269,32 @@ def test_a_file_reaches_each_full_text_index_as_one_segment(store):
     assert 0 < blocks["definition_names"] <= 30, blocks
     assert [s.qualname for s in store.reads.files.find_symbol("f599", "p", "", 10)] == ["f599"]
     assert store.reads.files.search("word_599", None, 10)[0].line == 1200
+
+
+def test_a_database_of_schema_26_keeps_no_count_until_a_file_is_indexed_again(tmp_path):
+    from old_schema import back_to
+
+    from codeanalysisd.db import migrations
+    from codeanalysisd.db.store import Store
+    from codeanalysisd.paths import roots_overlap
+    from codeanalysisd.repair.disk import from_bytes
+
+    store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    store.writes.projects.add("/srv/p", roots_overlap)
+    store.writes.files.index("p", [from_bytes(p, SOURCE, len(SOURCE), 1, 1 << 20) for p in ("a.py", "b.py")])
+    back_to(store.db, migrations.SYNTAX_NODES - 1)
+    store.close()
+
+    again, report = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
+    try:
+        assert report.applied == list(range(migrations.SYNTAX_NODES, migrations.LATEST + 1))
+        sha = hashlib.sha256(SOURCE).digest()
+        # counted by the parser unit itself, as before
+        assert again.reads.files.syntax_pending("p", 10) == [("a.py", sha, None), ("b.py", sha, None)]
+        edited = SOURCE + b"y = 2\n"
+        again.writes.files.index("p", [from_bytes("b.py", edited, len(edited), 2, 1 << 20)])
+        assert again.reads.files.syntax_pending("p", 10) == [
+            ("a.py", sha, None), ("b.py", hashlib.sha256(edited).digest(), sum(1 for _ in ast.walk(ast.parse(edited))))]
+        assert again.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        again.close()

@@ -1,4 +1,4 @@
-from codeanalysisd.index.syntax import EXACT, NOT_VERIFIED, node_count, verdict
+from codeanalysisd.index.syntax import EXACT, NOT_VERIFIED, node_count, too_many_nodes, verdict
 from codeanalysisd.index.syntax import passed_over as syntax_passed_over
 
 
@@ -47,3 +47,36 @@ def test_a_file_over_the_bound_is_passed_over_with_why_and_one_at_it_is_verified
     # what ast cannot parse goes to libcst, which says why whatever its size
     broken = source + b"def f(:\n"
     assert verdict(broken, max_nodes=10).startswith("libcst cannot parse it")
+
+
+def test_the_count_is_ast_walks_over_the_standard_librarys_modules_and_the_indexers():
+    import ast
+    import pathlib
+
+    from codeanalysisd.index.extract import extract
+    from codeanalysisd.index.syntax import count_nodes
+
+    counted = 0
+    for path in sorted(pathlib.Path(ast.__file__).parent.glob("*.py")):
+        source = path.read_bytes()
+        tree = ast.parse(source)
+        walked = sum(1 for _ in ast.walk(tree))
+        assert count_nodes(tree) == walked, path
+        for most in (1, 2, walked // 3, walked - 1, walked, walked + 1):  # up to one past the bound
+            assert count_nodes(tree, most) == min(walked, most + 1), (path, most)
+        assert extract(source).nodes == walked, path  # the count the indexer sends with the facts
+        counted += 1
+    assert counted > 100
+    assert extract(b"def f(:\n").nodes is None  # not parsed, not counted
+
+
+def test_a_count_given_is_taken_as_the_files_without_counting_again():
+    source = b"".join(b"x%d = a + b * c\n" % i for i in range(50))
+    total = _nodes(source)
+    # The count the indexer kept decides, whatever the bytes hold: none is made here.
+    assert verdict(source, max_nodes=total, nodes=total + 1).startswith(NOT_VERIFIED)
+    assert verdict(source, max_nodes=10, nodes=10) == EXACT
+    assert verdict(source, max_nodes=0, nodes=total + 1) == EXACT  # no bound
+    assert too_many_nodes(total, total) is None and too_many_nodes(total + 1, 0) is None
+    assert too_many_nodes(total + 1, total) == verdict(source, max_nodes=total - 1).replace(
+        str(total - 1), str(total))

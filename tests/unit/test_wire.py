@@ -1,6 +1,8 @@
 """The facts of a file between processes: the JSON the workers send, checked on arrival, and the
 same record built in process without it."""
 
+import ast
+import dataclasses
 import hashlib
 import json
 
@@ -28,9 +30,10 @@ STRUCTURE = (',"bindings":[["","os","import","^os",2,7],["","y","import","^.x",3
              '["x","^.x","import",3,14,"","x"],["dec","~dec","call",4,1,"","dec"],["B","~B","name",5,8,"","B"],'
              '["M","~M","name",5,21,"","M"],["os","^os","name",8,15,"A.f","os"],'
              '["sep","^os.sep","attribute",8,18,"A.f","os.sep"]]}')
-# What it sends since: references, bindings and uses as columns, each text once (the form must not
+# What it sent next: references, bindings and uses as columns, each text once (the form must not
 # move without the owner reading both).
-COLUMNS = ('{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","definitions":[["A","A","class",5,0,8,'
+COLUMNS_BEFORE_NODES = (
+           '{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","definitions":[["A","A","class",5,0,8,'
            '["dec(1)"],["B","metaclass=M"],"(B, metaclass=M)",null,null],["A.f","f","method",6,4,8,[],[],'
            '"(self, a: int=2) -> str","Doc.","A"]],"imports":[["os",null,null,0,2,7],["","x","y",1,3,14]],'
            '"form":2,"strings":["dec","B","M","int","str","os.sep","call","name","attribute","","A","A.f","os","y",'
@@ -39,6 +42,8 @@ COLUMNS = ('{"encoding":"utf-8","parsed":true,"problems":[],"docstring":"Mod.","
            '"bindings":[[9,9,10,11],[12,13,14,9],[15,15,16,17],[18,19,20,21],[2,3,5,6],[7,14,0,0]],'
            '"uses":[[12,22,0,1,2,12,23],[18,19,24,20,25,18,26],[15,15,6,7,7,7,8],[2,3,4,5,5,8,8],'
            '[7,14,1,8,21,15,18],[9,9,9,9,9,11,11],[12,22,0,1,2,12,5]]}')
+# ... and what it sends since, with the count of the nodes of SOURCE's ast tree.
+COLUMNS = COLUMNS_BEFORE_NODES[:-1] + ',"nodes":33}'
 UNREADABLE_SENT = ('{"encoding": null, "parsed": false, "problems": ["cannot read: Permission denied"], '
                    '"docstring": null, "definitions": [], "imports": [], "references": [], "unreadable": true}')
 TEXT_ONLY_SENT = ('{"encoding": "iso-8859-1", "parsed": false, "problems": ["larger than 10 bytes"], '
@@ -56,9 +61,18 @@ def test_a_parsed_file_is_sent_in_columns_with_each_text_once():
 
 
 def test_the_columns_and_the_rows_older_workers_send_are_the_same_facts():
-    columns, rows = wire.decode(COLUMNS), wire.decode(SENT[:-1] + STRUCTURE)
+    columns, rows = wire.decode(COLUMNS_BEFORE_NODES), wire.decode(SENT[:-1] + STRUCTURE)
     assert columns == rows
     assert len(columns.references) == 6 and len(columns.bindings) == 4 and len(columns.uses) == 7
+
+
+def test_the_count_of_syntax_nodes_is_the_one_fact_older_workers_did_not_send():
+    counted, before = wire.decode(COLUMNS), wire.decode(COLUMNS_BEFORE_NODES)
+    assert before.nodes is None and counted.nodes == sum(1 for _ in ast.walk(ast.parse(SOURCE))) == 33
+    assert counted == dataclasses.replace(before, nodes=33)
+    # not parsed: nothing counted, nothing sent
+    text, _ = file_facts(read(b"def f(:\n"), 1 << 20)
+    assert "nodes" not in json.loads(text) and wire.decode(text).nodes is None
 
 
 def test_bindings_and_uses_arrive_as_typed_rows():
@@ -124,7 +138,7 @@ def test_the_owners_own_parse_reuses_the_read_and_its_hash(tmp_path):
     (tmp_path / "m.py").write_bytes(SOURCE)
     expected = hashlib.sha256(SOURCE).digest()
     update = disk.parsed(Tree(str(tmp_path)), "m.py", expected, 1 << 20)
-    assert update is not None and update.sha256 == expected and update.facts == wire.decode(SENT[:-1] + STRUCTURE)
+    assert update is not None and update.sha256 == expected and update.facts == wire.decode(COLUMNS)
     assert disk.parsed(Tree(str(tmp_path)), "m.py", b"other" * 6, 1 << 20) is None  # changed since the plan
     written = disk.from_bytes("m.py", SOURCE, len(SOURCE), 3, 1 << 20)
     assert written == FileUpdate("m.py", len(SOURCE), 3, SOURCE, expected, update.facts)
@@ -228,6 +242,12 @@ NAMES, KINDS, LINES, COLS, SCOPES = json.loads(COLUMNS)["references"]
     (columns_with(references=[NAMES, [*KINDS[:-1], 0], LINES, COLS, SCOPES]), "references hold a kind other than"),
     (columns_with(uses=[[0], [0], [0], [1], [0], [0], [0]]),
      "uses hold a kind other than attribute, call, import, name"),
+    (columns_with(nodes=-1), r"nodes must be a count \(an integer from 0 to 9223372036854775807\) or missing"),
+    (columns_with(nodes=1 << 63), "nodes must be a count"),
+    (columns_with(nodes=True), "nodes must be a count"),
+    (columns_with(nodes=33.0), "nodes must be a count"),
+    (columns_with(nodes="33"), "nodes must be a count"),
+    (columns_with(nodes=None), "nodes must be a count"),  # missing, not null
 ])
 def test_malformed_columns_are_refused_with_a_reason(text, message):
     with pytest.raises(wire.BadFacts, match=message):
@@ -242,6 +262,8 @@ def test_columns_at_the_limits_are_accepted():
     assert facts.bindings == facts.uses == ()
     empty = wire.decode(columns_with(strings=[], references=[[]] * 5, bindings=[[]] * 6, uses=[[]] * 7))
     assert empty.references == empty.bindings == empty.uses == ()
+    assert wire.decode(columns_with(nodes=0)).nodes == 0
+    assert wire.decode(columns_with(nodes=(1 << 63) - 1)).nodes == (1 << 63) - 1
 
 
 def test_the_reason_shows_the_offending_row_briefly():
