@@ -46,7 +46,7 @@ FileStates = Annotated[list[StateRow], DBusSignature("a(sxxays)")]  # (path, siz
 Stats = Annotated[list[tuple[str, int, int]], DBusSignature("a(sxx)")]  # same content, new stat
 SyntaxPending = Annotated[list[tuple[str, bytes]], DBusSignature("a(say)")]  # (path, sha256) to verify
 # (path, sha256, syntax nodes as indexed, 0: not counted) to verify
-SyntaxToVerify = Annotated[list[tuple[str, bytes, int]], DBusSignature("a(sayu)")]
+SyntaxToVerify = Annotated[list[tuple[str, bytes, int]], DBusSignature("a(sayt)")]
 SyntaxVerdicts = Annotated[list[tuple[str, bytes, str]], DBusSignature("a(says)")]  # (path, sha256, verdict)
 Skipped = Annotated[list[tuple[str, str]], DBusSignature("a(ss)")]  # (path, why it is not followed)
 ReconcileEntries = Annotated[list[tuple[str, bool, int, int, bytes]],

@@ -9,10 +9,11 @@ libcst's tree takes 1.4 to 6.7 KB (median 3.2) per node of the file's ``ast`` tr
 over the 40 largest files of bench/scale.py's corpus (bench/syntax_memory.py: a 436 KB module
 of one long expression took 420 MB), so a file with more nodes than ``[Parser]
 MaxSyntaxNodes=`` is not given to libcst: its verdict says so. The indexer counts the nodes
-of the tree it walks anyway (``count_nodes``, a fifth of a second over the standard
-library) and the DB owner keeps the count with the file, so a parser unit decides from it;
-counting afresh, for a file indexed before the count was kept, costs an ``ast`` parse, a
-seventh of the verdict's time.
+of the tree it walks anyway (``count_nodes``: about half a second over the standard
+library, a twentieth of the watcher's extraction) and the DB owner keeps the count with the
+file, so a parser unit decides from it; counting afresh, for a file indexed before the count
+was kept, costs an ``ast`` parse and walk, a twelfth of the verdict's time
+(bench/verify_cost.py).
 """
 
 from __future__ import annotations

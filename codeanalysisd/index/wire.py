@@ -5,10 +5,11 @@ whole batch of files to one string per file; ``ensure_ascii`` keeps it valid UTF
 for a docstring holding a lone surrogate.
 
 The object has the keys of ``IndexedFacts`` (the module docstring as "docstring",
-"unreadable" only when true, "nodes" only when counted). Definitions and imports, a few rows a file, are arrays in the
-field order of their named tuples. References, bindings and uses, a row for about every name
-in the source, go as columns (``"form": 2``): one array per field, each text as its number
-in the file's "strings", where every distinct text is once. A scope, a kind or a name
+"unreadable" only when true, "nodes" only when counted). Definitions and imports, a few
+rows a file, are arrays in the field order of their named tuples. References, bindings and
+uses, a row for about every name in the source, go as columns (``"form": 2``): one array
+per field, each text as its number in the file's "strings", where every distinct text is
+once. A scope, a kind or a name
 repeats on row after row; written once, the standard library's facts are 51 MB instead of
 117 (``bench/index_cost.py``), and the owner, on whose write thread they are decoded,
 builds the rows from columns checked a column at a time (``map`` at C speed) instead of
