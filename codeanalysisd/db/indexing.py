@@ -25,6 +25,7 @@ from codeanalysisd.db.stored_text import WINDOW, Kept, decoded, stored_lines, wi
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.facts import Definition, parent_of
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
+from codeanalysisd.index.syntax import NOT_VERIFIED
 from codeanalysisd.records import FileState
 
 
@@ -119,6 +120,7 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
               "\n".join(facts.problems), len(lines), facts.docstring, structure, facts.nodes)
+    verdict = _verdict_on(db, update.sha256) if facts.parsed else None
     if row:
         file_id: int = row[0]
         # Read before the row changes: the content it held may go with it. A showing's
@@ -127,13 +129,23 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, sha256 = ?, indexed_at = ?, encoding = ?, parsed = ?, "
             "problems = ?, lines = ?, docstring = ?, structure = ?, nodes = ?, state = 'live', "
-            "syntax = iif(?, syntax, NULL) "
-            "WHERE id = ?", (*values, shown, file_id))
+            "syntax = iif(?, syntax, ?) "
+            "WHERE id = ?", (*values, shown, verdict, file_id))
         return file_id, was, lines, shown
     return returned_id(db.execute(
         "INSERT INTO files (size, mtime_ns, sha256, indexed_at, encoding, parsed, problems, lines, docstring, "
-        "structure, nodes, project_id, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (*values, project_id, update.path))), None, lines, False
+        "structure, nodes, project_id, path, syntax) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (*values, project_id, update.path, verdict))), None, lines, False
+
+
+def _verdict_on(db: apsw.Connection, sha256: bytes) -> str | None:
+    """libcst's verdict on these bytes, if a file holding them has one: a verdict is of the
+    bytes alone, so another copy of a file (a second checkout, a vendored module, an empty
+    ``__init__.py``) is not verified again. Not one passing a file over for its size, which
+    depends on the bound at the time (``reopen_verdicts``)."""
+    row = db.execute("SELECT syntax FROM files WHERE sha256 = ?1 AND syntax IS NOT NULL "
+                     "AND substr(syntax, 1, length(?2)) != ?2 LIMIT 1", (sha256, NOT_VERIFIED)).fetchone()
+    return None if row is None else cast(str, row[0])
 
 
 def _insert_definitions(db: apsw.Connection, file_id: int, definitions: Iterable[Definition]) -> None:
@@ -334,9 +346,14 @@ def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tup
 
 
 def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes, verdict: str) -> bool:
-    """Record a verdict for the content it was made on; a file changed since keeps waiting."""
-    return bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
-                           "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
+    """Record a verdict for the content it was made on; a file changed since keeps waiting.
+    Every other file waiting with the same bytes takes it too (``_verdict_on``)."""
+    recorded = bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
+                               "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
+    if recorded and not verdict.startswith(NOT_VERIFIED):
+        db.execute("UPDATE files SET syntax = ? WHERE sha256 = ? AND syntax IS NULL AND state = 'live' AND parsed = 1",
+                   (verdict, sha256))
+    return recorded
 
 
 def reopen_verdicts(db: apsw.Connection, prefix: str) -> int:

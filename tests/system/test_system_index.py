@@ -561,11 +561,12 @@ def _parser_story(box) -> str:
 
 
 def _write_modules(box, directory: str, count: int, functions: int) -> None:
-    """``count`` modules of ``functions`` small functions each: a few hundred ms of libcst apiece."""
+    """``count`` modules of ``functions`` small functions each: a few hundred ms of libcst apiece,
+    each its own bytes (a verdict on some bytes holds for every file holding them)."""
     body = "".join(f"def f{i}(a, b=1, *c, **d):\n    return [a + b for _ in c if d] or {{{i}: a}}\n\n"
                    for i in range(functions))
-    box.sh(f"mkdir -p {directory} && for i in $(seq 1 {count}); do cat > {directory}/m$i.py <<'EOF'\n"
-           f"{body}EOF\ndone")
+    box.sh(f"mkdir -p {directory} && for i in $(seq 1 {count}); do {{ echo \"# module $i\"; cat <<'EOF'\n"
+           f"{body}EOF\n}} > {directory}/m$i.py; done")
 
 
 def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(system):
@@ -588,6 +589,11 @@ def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(sys
         counts = {u: _verified_by(system, u) for u in (f"codeanalysisd-parser@{n}.service" for n in (1, 2, 3))}
         assert sum(counts.values()) == 48, counts  # each file once
         assert sum(1 for c in counts.values() if c) >= 2, counts  # side by side
+        # a copy of a verified file takes its verdict as it is indexed: no unit verifies it
+        system.run("cp", f"{ROOT}/shared/m7.py", f"{ROOT}/shared/copy_of_m7.py")
+        wait_until(lambda: db_rows(system)["files"].get("shared/copy_of_m7.py", {}).get("syntax") == "exact",
+                   timeout=30, what="the copy indexed with its verdict")
+        assert {u: _verified_by(system, u) for u in counts} == counts
         system.write_file(PARSERS_DROPIN, "[Parser]\nUnits=1\n")
         system.systemctl("reload", "codeanalysisd-db.service")
         wait_until(lambda: active_parser_units(system) == [PARSER_1],

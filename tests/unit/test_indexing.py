@@ -12,6 +12,7 @@ from codeanalysisd.index import wire
 from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Reference
 from codeanalysisd.index.reading import FileRead, file_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
+from codeanalysisd.paths import roots_overlap
 
 
 def facts(defs=(), refs=(), problems=(), parsed=True, unreadable=False):
@@ -212,12 +213,13 @@ def test_every_change_of_a_projects_files_moves_its_generation(store):
 
 
 def test_verdicts_passed_over_for_size_are_pending_again_and_no_other(store):
-    store.writes.files.index("p", [update(f"m{i}.py") for i in range(4)])
-    sha = hashlib.sha256(SOURCE).digest()
+    sources = [SOURCE + b"# %d\n" % i for i in range(4)]  # each its own bytes: a verdict holds for all copies
+    store.writes.files.index("p", [update(f"m{i}.py", source) for i, source in enumerate(sources)])
+    sha = [hashlib.sha256(source).digest() for source in sources]
     store.writes.files.record_syntax("p", [
-        ("m0.py", sha, "exact"),
-        ("m1.py", sha, "not verified: more than 10 syntax nodes"),
-        ("m2.py", sha, "libcst cannot parse it: not verified: quoted"),
+        ("m0.py", sha[0], "exact"),
+        ("m1.py", sha[1], "not verified: more than 10 syntax nodes"),
+        ("m2.py", sha[2], "libcst cannot parse it: not verified: quoted"),
     ])
     assert store.writes.files.reopen_verdicts("not verified: ") == 1
     assert [p for p, _, _ in store.reads.files.syntax_pending("p", 10)] == ["m1.py", "m3.py"]
@@ -276,7 +278,6 @@ def test_a_database_of_schema_26_keeps_no_count_until_a_file_is_indexed_again(tm
 
     from codeanalysisd.db import migrations
     from codeanalysisd.db.store import Store
-    from codeanalysisd.paths import roots_overlap
     from codeanalysisd.repair.disk import from_bytes
 
     store, _ = Store.open(str(tmp_path / "i.db"), str(tmp_path / "h.db"))
@@ -298,3 +299,32 @@ def test_a_database_of_schema_26_keeps_no_count_until_a_file_is_indexed_again(tm
         assert again.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         again.close()
+
+
+def test_a_verdict_holds_for_every_copy_of_the_same_bytes_in_any_project(store):
+    """libcst's verdict is of the bytes alone: a second checkout, a vendored copy or another
+    empty __init__.py is not verified again, whichever is indexed first."""
+    store.writes.projects.add("/srv/q", roots_overlap)
+    sha = hashlib.sha256(SOURCE).digest()
+    store.writes.files.index("p", [update("a.py"), update("b.py")])
+    assert store.writes.files.record_syntax("p", [("a.py", sha, "libcst's tree differs at line 2")]) == 1
+    # a copy waiting when the verdict came takes it with it ...
+    assert store.reads.files.syntax_pending("p", 10) == []
+    # ... and one indexed after it, in another project, takes it as it is written
+    store.writes.files.index("q", [update("c.py")])
+    assert store.reads.files.syntax_pending("q", 10) == []
+    syntax = dict(store.db.execute("SELECT path, syntax FROM files"))
+    assert syntax == dict.fromkeys(("a.py", "b.py", "c.py"), "libcst's tree differs at line 2")
+    # other bytes wait for a verdict of their own
+    edited = SOURCE + b"x = 1\n"
+    store.writes.files.index("q", [update("c.py", edited)])
+    assert [p for p, _, _ in store.reads.files.syntax_pending("q", 10)] == ["c.py"]
+
+
+def test_a_file_passed_over_for_its_size_passes_no_copy_over(store):
+    """Passed over depends on [Parser] MaxSyntaxNodes= at the time, not on the bytes alone."""
+    sha = hashlib.sha256(SOURCE).digest()
+    store.writes.files.index("p", [update("a.py"), update("b.py")])
+    store.writes.files.record_syntax("p", [("a.py", sha, "not verified: more than 10 syntax nodes")])
+    store.writes.files.index("p", [update("c.py")])
+    assert [p for p, _, _ in store.reads.files.syntax_pending("p", 10)] == ["b.py", "c.py"]
