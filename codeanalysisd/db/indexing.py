@@ -25,7 +25,7 @@ from codeanalysisd.db.stored_text import WINDOW, Kept, decoded, stored_lines, wi
 from codeanalysisd.index import chunking, expressions
 from codeanalysisd.index.facts import Definition, parent_of
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
-from codeanalysisd.index.syntax import NOT_VERIFIED
+from codeanalysisd.index.syntax import NOT_VERIFIED, passed_over
 from codeanalysisd.records import FileState
 
 
@@ -120,7 +120,8 @@ def _file_row(db: apsw.Connection, project_id: str, update: FileUpdate, reason: 
         history.record_content(db, project_id, update.path, update.sha256, update.source, reason, update.mode)
     values = (update.size, update.mtime_ns, update.sha256, time.time(), facts.encoding, int(facts.parsed),
               "\n".join(facts.problems), len(lines), facts.docstring, structure, facts.nodes)
-    verdict = _verdict_on(db, update.sha256) if facts.parsed else None
+    # (a showing's own verdict stays: iif below)
+    verdict = _verdict_on(db, update.sha256) if facts.parsed and not shown else None
     if row:
         file_id: int = row[0]
         # Read before the row changes: the content it held may go with it. A showing's
@@ -350,7 +351,7 @@ def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes
     Every other file waiting with the same bytes takes it too (``_verdict_on``)."""
     recorded = bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
                                "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
-    if recorded and not verdict.startswith(NOT_VERIFIED):
+    if recorded and not passed_over(verdict):
         db.execute("UPDATE files SET syntax = ? WHERE sha256 = ? AND syntax IS NULL AND state = 'live' AND parsed = 1",
                    (verdict, sha256))
     return recorded
