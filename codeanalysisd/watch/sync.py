@@ -15,11 +15,12 @@ import collections
 import logging
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dbus_fast import DBusError
 
+from codeanalysisd.bus import errors
 from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.extract import Parsed
 from codeanalysisd.index.membership import ProjectFiles
@@ -40,8 +41,9 @@ BATCH_BYTES = 8 * 1024 * 1024
 REQUESTS_IN_FLIGHT = 2
 # A save of up to this many files shows each file's definitions and text first (ShowFiles:
 # the parse and a walk over statements only) and sends the rest of its facts next: a large
-# file is searchable in less than half the time. More files at once (a checkout, a scan) go
-# whole.
+# file is searchable in less than half the time. More files at once (a checkout, a scan) are
+# all shown first, then the rest of their facts is sent, each file parsed again
+# (``ProjectSync._show_all``).
 SHOW_FIRST = 4
 
 
@@ -244,7 +246,21 @@ class ProjectSync:
                            lambda: self._rest(items, times, began, parsed))
         elif plan.index:
             self.progress.pending += len(plan.index)
-            await self._index(plan.index, times)
+            try:
+                shown = await self._show_all(plan.index, times)
+            except BaseException:
+                self.progress.pending -= len(plan.index)
+                raise
+            # Those not shown (a file that does not parse, or too large to) are indexed whole
+            # first: no more than their text, and searchable with the files shown.
+            rest = [item for item in plan.index if item.rel in shown]
+            left = [item for item in plan.index if item.rel not in shown]
+            try:
+                await self._index(left, times)
+            except BaseException:
+                self.progress.pending -= len(rest)
+                raise
+            await self._index(rest, times)
             self._log_indexed(plan.index, times, began)
         if plan.gone:
             self.progress.removed += await self.owner.remove_files(self.id, plan.gone)
@@ -298,8 +314,53 @@ class ProjectSync:
         """Extract and send ``items`` in batches (with the trees ``parsed`` already, if any);
         with a ``gate``, neither a file's extraction nor a request begins while a showing is
         under way. The caller has counted them pending."""
-        parsed = parsed or {}
+        trees = parsed or {}
         settled = self.progress.done
+        try:
+            await self._stream(items, lambda item: file_facts(item, self.max_parse, trees.get(item.rel)),
+                               lambda request, sent: self._send(request, sent, times), times, gate)
+        except BaseException:
+            # What was not taken is not pending here any more: it is dirty again, and counted
+            # again when it is retried.
+            self.progress.pending -= len(items) - (self.progress.done - settled)
+            raise
+
+    async def _show_all(self, items: list[FileRead], times: SyncTimes) -> set[str]:
+        """Show every file of a large change (a scan, a checkout) before the rest of any one's
+        facts: its definitions and text, all that ``Search`` and ``FindSymbol`` answer from,
+        take the owner about a third of writing the file whole, and here the parse and a walk
+        over statements, so a new project is searchable in about a third of the time its whole
+        index takes (bench/index_stdlib.py). Each file is parsed again for the rest
+        (``_index``): the trees of a whole project would not fit in memory. The paths shown; a
+        batch the owner refuses to show is indexed whole all the same."""
+        shown: set[str] = set()
+
+        async def show(request: list[tuple[str, int, int, bytes, str, int]], sent: list[FileRead]) -> None:
+            try:
+                await self.owner.show_files(self.id, request)
+            except DBusError as exc:
+                if errors.of(exc) is None:
+                    raise  # not a refusal: the owner is not there to index them either
+                log.warning("%d file(s) could not be shown ahead of their facts: %s", len(sent), exc.text,
+                            extra={"project": self.id, "path": sent[0].rel})
+            else:
+                shown.update(item.rel for item in sent)
+
+        def outline(item: FileRead) -> tuple[str, bool] | None:
+            made = outlined(item, self.max_parse)[1]
+            return None if made is None else (made, True)
+
+        await self._stream(items, outline, show, times)
+        return shown
+
+    async def _stream(self, items: list[FileRead], facts: Callable[[FileRead], tuple[str, bool] | None],
+                      send: Callable[[list[tuple[str, int, int, bytes, str, int]], list[FileRead]], Awaitable[None]],
+                      times: SyncTimes, gate: ShowGate | None = None) -> None:
+        """Each item's facts made on a thread (``facts``: the wire's JSON and whether the file
+        was read and parsed cleanly, else counted an error; None: the file is left out), sent in
+        batches (``send``), ``REQUESTS_IN_FLIGHT`` at most; with a ``gate``, neither a file's
+        facts nor a request begins while a showing is under way. Requests still out when it
+        fails are given up (their files are sent again)."""
         in_flight: collections.deque[asyncio.Task[None]] = collections.deque()
         try:
             batch: list[tuple[str, int, int, bytes, str, int]] = []
@@ -312,24 +373,27 @@ class ProjectSync:
                     await in_flight.popleft()
                 if gate is not None:
                     await gate.clear()
-                in_flight.append(asyncio.ensure_future(self._send(batch, sent, times)))
+                in_flight.append(asyncio.ensure_future(send(batch, sent)))
                 batch, sent, size = [], [], 0
 
             for item in items:
                 if gate is not None:
                     await gate.clear()
-                # Parsed on a thread, so that the loop goes on sending the requests in flight
-                # and reading their replies meanwhile: parsed on the loop, a batch's request left
+                # Made on a thread, so that the loop goes on sending the requests in flight
+                # and reading their replies meanwhile: made on the loop, a batch's request left
                 # only when the next batch was parsed, and the owner and this process took
                 # turns instead of working side by side.
                 extracting = time.monotonic()
-                facts, clean = await asyncio.to_thread(file_facts, item, self.max_parse, parsed.get(item.rel))
+                made = await asyncio.to_thread(facts, item)
                 times.extract += time.monotonic() - extracting
+                if made is None:
+                    continue
+                text, clean = made
                 if not clean:
                     self.progress.errors += 1
-                batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", facts, item.mode))
+                batch.append((item.rel, item.size, item.mtime_ns, item.data or b"", text, item.mode))
                 sent.append(item)
-                size += len(item.data or b"") + len(facts)
+                size += len(item.data or b"") + len(text)
                 if len(batch) >= BATCH_FILES or size >= BATCH_BYTES:
                     await flush()
             if batch:
@@ -337,13 +401,9 @@ class ProjectSync:
             while in_flight:
                 await in_flight.popleft()
         except BaseException:
-            # Requests still out are given up (the files are sent again), and what was not
-            # taken is not pending here any more: it is dirty again, and counted again when
-            # it is retried.
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
-            self.progress.pending -= len(items) - (self.progress.done - settled)
             raise
 
     async def _show_first(self, item: FileRead, times: SyncTimes) -> Parsed | None:
