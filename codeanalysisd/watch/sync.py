@@ -42,8 +42,8 @@ REQUESTS_IN_FLIGHT = 2
 # A save of up to this many files shows each file's definitions and text first (ShowFiles:
 # the parse and a walk over statements only) and sends the rest of its facts next: a large
 # file is searchable in less than half the time. More files at once (a checkout, a scan) are
-# all shown first, then the rest of their facts is sent, each file parsed again
-# (``ProjectSync._show_all``).
+# all shown first, and the rest of their facts is sent once every project's sync of the
+# moment has shown its own, each file parsed again (``ProjectSync._show_all``, ``finish``).
 SHOW_FIRST = 4
 
 
@@ -160,6 +160,10 @@ class ProjectSync:
         self.skipped: dict[str, str] = {}  # path -> why it is not followed, as last sent to the owner
         self._on_progress = on_progress
         self.gate = gate or ShowGate()
+        # the files a large change showed whose rest of facts is not sent yet (finish), in
+        # order: each path with the content shown, read again then (the bytes of every project
+        # scanned together would not fit in memory)
+        self.owed: list[tuple[str, bytes]] = []
         # the rest of the facts of saves already shown, still being extracted and sent
         self.rests = Rests(on_rest_failed)
 
@@ -260,8 +264,8 @@ class ProjectSync:
             except BaseException:
                 self.progress.pending -= len(rest)
                 raise
-            await self._index(rest, times)
-            self._log_indexed(plan.index, times, began)
+            self.owed.extend((item.rel, item.sha256) for item in rest)  # sent by finish()
+            self._log_indexed([(item.rel, item.size) for item in left], times, began)
         if plan.gone:
             self.progress.removed += await self.owner.remove_files(self.id, plan.gone)
             for rel in plan.gone:
@@ -272,15 +276,53 @@ class ProjectSync:
         self._on_progress()
         return plan.retry
 
-    def _log_indexed(self, items: list[FileRead], times: SyncTimes, began: float) -> None:
-        if log.isEnabledFor(logging.DEBUG):
+    async def finish(self) -> set[str]:
+        """Send the rest of the facts of the files a large change showed (``owed``), each read
+        again; returns the paths to look at again: a file whose bytes are not those shown any
+        more (or that cannot be read now) is left to a sync, which sees why. The watcher sends
+        the rest once every project's sync of the moment has shown its files, so that
+        projects scanned together are all searchable before any is indexed whole, and before
+        any other sync of the project (a path's facts reach the owner in the order of its
+        changes). If it fails, nothing is owed any more and the caller has every owed path
+        looked at again."""
+        owed, self.owed = self.owed, []
+        began = time.monotonic()
+        times = SyncTimes()
+        again: set[str] = set()
+        sent: list[tuple[str, int]] = []  # not the files: their bytes go with their batch
+
+        def still_shown() -> Iterator[FileRead]:
+            # Read on the loop, one file at a time as the batches are made: a file's bytes are
+            # held from here until its batch is answered.
+            for rel, sha256 in owed:
+                item = read_file(self.files.tree, rel)
+                if item is None or item.data is None or item.sha256 != sha256:
+                    again.add(rel)
+                    self.progress.pending -= 1  # counted again when it is looked at again
+                    continue
+                sent.append((rel, item.size))
+                yield item
+
+        settled = self.progress.done
+        try:
+            await self._stream(still_shown(), lambda item: file_facts(item, self.max_parse),
+                               lambda request, items: self._send(request, items, times), times)
+        except BaseException:
+            self.progress.pending -= len(owed) - len(again) - (self.progress.done - settled)
+            raise
+        self._log_indexed(sent, times, began)
+        return again
+
+    def _log_indexed(self, items: Sequence[tuple[str, int]], times: SyncTimes, began: float) -> None:
+        """The debug line of files indexed, each (path, size)."""
+        if items and log.isEnabledFor(logging.DEBUG):
             shown = (f"; shown first, after {1000 * times.outline:.1f} ms parsing and outlining, the owner's answer "
                      f"{1000 * times.shown:.1f} ms" if times.shown else "")
             log.debug("indexed %d file(s) of %s (%d byte(s)) in %.1f ms: compared in %.1f, extracted in %.1f, "
                       "the owner's answers %.1f ms%s", len(items), self.id,
-                      sum(item.size for item in items), 1000 * (time.monotonic() - began),
+                      sum(size for _, size in items), 1000 * (time.monotonic() - began),
                       1000 * times.compare, 1000 * times.extract, 1000 * times.owner, shown,
-                      extra={"project": self.id, "path": items[0].rel})
+                      extra={"project": self.id, "path": items[0][0]})
 
     async def _moves(self, plan: Plan) -> None:
         """A gone path and a new path with the same content: a move, keeping the file's identity.
@@ -307,7 +349,7 @@ class ProjectSync:
                     parsed: dict[str, Parsed | None]) -> None:
         """The rest of the facts of a save shown first, out of the way of the next save's showing."""
         await self._index(items, times, parsed, self.gate)
-        self._log_indexed(items, times, began)
+        self._log_indexed([(item.rel, item.size) for item in items], times, began)
 
     async def _index(self, items: list[FileRead], times: SyncTimes, parsed: Mapping[str, Parsed | None] | None = None,
                      gate: ShowGate | None = None) -> None:
@@ -353,7 +395,7 @@ class ProjectSync:
         await self._stream(items, outline, show, times)
         return shown
 
-    async def _stream(self, items: list[FileRead], facts: Callable[[FileRead], tuple[str, bool] | None],
+    async def _stream(self, items: Iterable[FileRead], facts: Callable[[FileRead], tuple[str, bool] | None],
                       send: Callable[[list[tuple[str, int, int, bytes, str, int]], list[FileRead]], Awaitable[None]],
                       times: SyncTimes, gate: ShowGate | None = None) -> None:
         """Each item's facts made on a thread (``facts``: the wire's JSON and whether the file

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Collection
 
 import pyinotify
 from dbus_fast import DBusError
@@ -239,6 +240,8 @@ class Watcher:
 
     def _next_deadline(self) -> float | None:
         pending = [t + SETTLE for pid, paths in self.dirty.items() if pid not in self.missing for t in paths.values()]
+        if any(sync.owed for sync in self.syncs.values()):
+            pending.append(time.monotonic())  # the rest of what was shown: at once
         if self.unwatched_count():
             pending.append(self.last_poll + self.ctx.config.rescan_interval)
         return min(pending) if pending else None
@@ -288,31 +291,64 @@ class Watcher:
             await self.check_missing()
         now = time.monotonic()
         self.poll_unwatched(now)
-        for pid, rels in self._due(now).items():
-            sync = self.syncs.get(pid)
-            if sync is None:
-                continue
+        due = self._due(now)
+        # Each due project is pending from here until its sync ends (the backlog counts its
+        # paths as in sync): one waiting for its turn is not said to be ready meanwhile.
+        for pid, rels in due.items():
             self.in_sync[pid] = len(rels)
-            self.backlog_changed.set()
-            try:
-                retry = await sync.sync(rels)
-            except RootGone:
-                # swapped for a link or another directory, or gone: nothing below it is read
-                self.missing[pid] = sync.root
+        self.backlog_changed.set()
+        left = dict(due)  # not synced yet
+        try:
+            await self._finish_owed(due)  # a project's facts reach the owner in the order of its changes
+            for pid, rels in due.items():
+                sync = self.syncs.get(pid)
+                if sync is None:
+                    del left[pid]
+                    self.in_sync.pop(pid, None)
+                    continue
+                try:
+                    retry = await sync.sync(rels)
+                except RootGone:
+                    # swapped for a link or another directory, or gone: nothing below it is read
+                    self.missing[pid] = sync.root
+                    continue  # its paths looked at again (below)
+                del left[pid]
+                self.in_sync.pop(pid, None)
+                self.backlog_changed.set()
+                for rel in retry:
+                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                if "" in rels:
+                    self.scanning.discard(pid)
+        finally:
+            # The paths of a sync that failed, and of those an error left unsynced: the owner
+            # did not take them, or they were not looked at: again, at the next step.
+            for pid, rels in left.items():
+                self.in_sync.pop(pid, None)
                 for rel in rels:
                     self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+            self.backlog_changed.set()
+        if not self.projects_changed.is_set():  # else projects added meanwhile are shown first
+            await self._finish_owed()
+
+    async def _finish_owed(self, only: Collection[str] | None = None) -> None:
+        """The rest of the facts of what large changes showed (``ProjectSync.finish``),
+        project after project (of ``only``, if given): once every sync of a step has shown
+        its files, and before a project that owes is synced again. Paths the owner did not
+        take, or whose bytes changed since they were shown, are looked at again."""
+        for pid, sync in list(self.syncs.items()):
+            if not sync.owed or (only is not None and pid not in only):
                 continue
+            paths = [rel for rel, _ in sync.owed]
+            try:
+                again = await sync.finish()
             except DBusError:
-                for rel in rels:  # the owner did not take it: try again
+                for rel in paths:
                     self.dirty.setdefault(pid, {})[rel] = time.monotonic()
                 raise
             finally:
-                self.in_sync.pop(pid, None)
                 self.backlog_changed.set()
-            for rel in retry:
+            for rel in again:
                 self.dirty.setdefault(pid, {})[rel] = time.monotonic()
-            if "" in rels:
-                self.scanning.discard(pid)
 
     # ------------------------------------------------------------------ reporting
     def backlog(self) -> list[PendingRow]:

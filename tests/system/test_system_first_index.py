@@ -1,5 +1,7 @@
-"""A project's first index under a real system manager: the repair worker leaves it to the
-watcher and repairs only what the watcher missed, saying per batch what it did; and
+"""A project's first index under a real system manager: every file is searchable before the
+rest of any file's facts is written, of every project scanned together; the repair worker
+leaves it to the watcher and repairs only what the watcher missed, saying per batch what it
+did; and
 `codeanalysisctl add` waits for it with progress to watch (piped, on a terminal through
 script(1)), or not (--no-block), and Ctrl-C ends the waiting but not the indexing.
 
@@ -26,7 +28,7 @@ REPAIR_UNIT = "codeanalysisd-repair.service"
 BATCH_LINE = re.compile(r"^(?P<project>[\w.-]+): checked (?P<checked>\d+), repaired (?P<repaired>\d+), "
                         r"skipped (?P<skipped>\d+) \(the watcher has them\)$")
 ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint",
-         "/srv/first-killed", "/srv/first-embed", "/srv/first-shown")
+         "/srv/first-killed", "/srv/first-embed", "/srv/first-shown", "/srv/first-pair-a", "/srv/first-pair-b")
 # The last file of a project in the order the watcher indexes (its paths sorted): its
 # definition, and a name read in it (bound after) that nothing else in the project holds.
 LAST = ("zzz_last.py", "def first_index_last_definition():\n    return first_index_last_name\n\n\n"
@@ -194,6 +196,44 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
     refs = json.loads(ctl(system, "--json", "refs", "first_index_last_name", "-p", pid).stdout)
     assert [(r["path"], r["line"]) for r in refs] == [(name, 2)], refs
     figure(f"first index of {files} files: every file searchable at {held['done']} of {files} files' facts written")
+
+
+def test_projects_scanned_together_are_all_searchable_before_any_is_indexed_whole(system):
+    """Two projects added while the watcher is stopped are scanned together when it starts:
+    every file of both is shown before the rest of either's facts is written."""
+    pair = {"/srv/first-pair-a": "first-pair-a", "/srv/first-pair-b": "first-pair-b"}
+    name, text = LAST
+    ctl(system, "worker", "stop", "watcher")
+    try:
+        for root in pair:
+            system.write_file(f"{root}/{name}", text)
+            ctl(system, "add", "--no-block", root)
+    finally:
+        ctl(system, "worker", "start", "watcher")
+    files = {pid: on_disk(system, root) for root, pid in pair.items()}
+
+    def all_in() -> dict | None:
+        now = {pid: progress(system, pid) for pid in pair.values()}
+        done = all(now[pid]["indexed"] == files[pid] for pid in now) or any(p["phase"] == "ready" for p in now.values())
+        return now if done else None
+
+    at = wait_until(all_in, timeout=120, interval=0.02, what="every file of both projects in the index")
+    assert all(p["phase"] != "ready" for p in at.values()), f"a project was indexed whole before both were in: {at}"
+    system.systemctl("kill", "--signal=SIGSTOP", "codeanalysisd-watcher.service")
+    try:
+        found = {pid: json.loads(ctl(system, "--json", "def", "first_index_last_definition", "-p", pid).stdout)
+                 for pid in pair.values()}
+        refs = {pid: json.loads(ctl(system, "--json", "refs", "first_index_last_name", "-p", pid,
+                                    check=False).stdout) for pid in pair.values()}
+    finally:
+        system.systemctl("kill", "--signal=SIGCONT", "codeanalysisd-watcher.service")
+    assert {pid: [s["path"] for s in rows] for pid, rows in found.items()} == {pid: [name] for pid in pair.values()}
+    assert refs == {pid: [] for pid in pair.values()}, refs
+    for pid in pair.values():
+        wait_until(lambda pid=pid: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.1,
+                   what=f"{pid} indexed whole")
+        refs[pid] = json.loads(ctl(system, "--json", "refs", "first_index_last_name", "-p", pid).stdout)
+    assert {pid: [r["line"] for r in rows] for pid, rows in refs.items()} == {pid: [2] for pid in pair.values()}
 
 
 def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
