@@ -10,6 +10,10 @@ core, with no bus and no units in between:
     (built here as they built it: each row an array), with the bytes of each;
   - the DB owner's write of those records, batches of 64 files, one transaction each
     (`Store.writes.files.index`), into a fresh index and history;
+  - a large change as the suite writes it: every file shown first (the watcher's parse and
+    walk over statements, `index/reading.outlined`; the owner's decode and write of the
+    definitions and text, `Store.writes.files.show`), then the rest of every file's facts
+    written after the showing (the watcher extracts each file again, as above);
   - libcst's verdict on every parsed file (`index/syntax.verdict`: parse and regenerate),
     which the parser units share out, against `libcst.parse_module` alone.
 Each stage is run --rounds times (the write each time into a fresh database); medians.
@@ -34,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -43,7 +47,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from stdlib_box import copy_stdlib_here  # noqa: E402
 
 from codeanalysisd.db.store import Store  # noqa: E402
-from codeanalysisd.index import syntax, wire  # noqa: E402
+from codeanalysisd.index import reading, syntax, wire  # noqa: E402
 from codeanalysisd.index.facts import IndexedFacts  # noqa: E402
 from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
 from codeanalysisd.index.reading import FileRead, file_update, read_file  # noqa: E402
@@ -97,14 +101,27 @@ def wire_costs(updates: list[FileUpdate], rounds: int) -> None:
         print(f"wire, {name:<21} {size / 1e6:6.1f} MB: encode {encoded:5.2f} s, decode {decoded:5.2f} s")
 
 
-def write_all(root: str, updates: list[FileUpdate]) -> None:
+def outline_all(items: list[FileRead]) -> list[tuple[FileRead, str]]:
+    """The watcher's first pass over a large change: each file parsed and outlined (its
+    definitions, the wire's JSON), its tree let go; the files that do not parse are left out."""
+    outlined = ((item, reading.outlined(item, MAX_PARSE)[1]) for item in items)
+    return [(item, text) for item, text in outlined if text is not None]
+
+
+def write_all(root: str, updates: list[FileUpdate], shows: Sequence[FileUpdate] = ()) -> float:
+    """The index written in batches, after the ``shows`` if any (as a large change is written
+    now); the seconds the ``updates`` took."""
     with tempfile.TemporaryDirectory() as state:
         store, _ = Store.open(os.path.join(state, "index.sqlite3"), os.path.join(state, "history.sqlite3"))
         try:
             store.writes.projects.add(root, roots_overlap)
             project = store.reads.projects.list()[0].id
+            for start in range(0, len(shows), BATCH):
+                store.writes.files.show(project, shows[start:start + BATCH])
+            began = time.perf_counter()
             for start in range(0, len(updates), BATCH):
                 store.writes.files.index(project, updates[start:start + BATCH])
+            return time.perf_counter() - began
         finally:
             store.close()
 
@@ -152,6 +169,22 @@ def main() -> None:
         print(f"both on one core                           {extract + write:7.2f} s  {(extract + write) / parse:5.2f}x")
         print(f"the slower of the two (side by side)       {max(extract, write):7.2f} s  "
               f"{max(extract, write) / parse:5.2f}x")
+        # A large change as the suite writes it: every file shown first, then the rest.
+        outline = timed(lambda: outline_all(items), args.rounds)
+        outlines = outline_all(items)
+        shows = [FileUpdate.from_wire(i.rel, i.size, i.mtime_ns, i.data or b"", text, i.mode) for i, text in outlines]
+        decode = timed(lambda: [FileUpdate.from_wire(i.rel, i.size, i.mtime_ns, i.data or b"", text, i.mode)
+                                for i, text in outlines], args.rounds)
+        show = timed(lambda: write_all(root, [], shows), args.rounds)
+        rest = statistics.median(write_all(root, updates, shows) for _ in range(args.rounds))
+        print(f"shown first: outline (watcher: parse, walk over statements, encode) {outline:5.2f} s "
+              f"{outline / parse:5.2f}x, for {len(shows)} files")
+        print(f"shown first: the owner's decode {decode:5.2f} s and write {show:5.2f} s: "
+              f"{(decode + show) / parse:5.2f}x")
+        print(f"searchable, the slower of the two          {max(outline, decode + show):7.2f} s  "
+              f"{max(outline, decode + show) / parse:5.2f}x")
+        print(f"then the rest: extraction again {extract:5.2f} s, the write after the showing {rest:5.2f} s "
+              f"(whole: {write:5.2f} s)")
         if not args.no_libcst:
             alone = timed(lambda: libcst_all(items), 1)
             verify = timed(lambda: verify_all(items), 1)
