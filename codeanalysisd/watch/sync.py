@@ -43,7 +43,8 @@ REQUESTS_IN_FLIGHT = 2
 # the parse and a walk over statements only) and sends the rest of its facts next: a large
 # file is searchable in less than half the time. More files at once (a checkout, a scan) are
 # all shown first, and the rest of their facts is sent once every project's sync of the
-# moment has shown its own, each file parsed again (``ProjectSync._show_all``, ``finish``).
+# moment has shown its own, each file read and parsed again (``ProjectSync._show_all``,
+# ``finish``).
 SHOW_FIRST = 4
 
 
@@ -372,9 +373,9 @@ class ProjectSync:
         facts: its definitions and text, all that ``Search`` and ``FindSymbol`` answer from,
         take the owner about a third of writing the file whole, and here the parse and a walk
         over statements, so a new project is searchable in about a third of the time its whole
-        index takes (bench/index_stdlib.py). Each file is parsed again for the rest
-        (``_index``): the trees of a whole project would not fit in memory. The paths shown; a
-        batch the owner refuses to show is indexed whole all the same."""
+        index takes (bench/index_stdlib.py). Each file is read and parsed again for the rest
+        (``finish``): the files and trees of a whole project would not fit in memory. The paths
+        shown; a batch the owner refuses to show is indexed whole all the same."""
         shown: set[str] = set()
 
         async def show(request: list[tuple[str, int, int, bytes, str, int]], sent: list[FileRead]) -> None:
