@@ -17,11 +17,12 @@ DB = "/var/lib/codeanalysisd/index.sqlite3"
 
 
 def files(project: str) -> dict:
-    """The files rows only (no derived rows): cheap enough to poll."""
+    """The files rows only (no derived rows): cheap enough to poll. ``whole``: the file's
+    facts are all written (not a showing of it, whose rest is still to come)."""
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
-    return {"files": {path: {"id": fid, "state": state, "sha256": bytes(sha).hex()}
-                      for fid, path, state, sha in db.execute(
-                          "SELECT id, path, state, sha256 FROM files WHERE project_id = ?", (project,))}}
+    return {"files": {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "whole": structure != 0}
+                      for fid, path, state, sha, structure in db.execute(
+                          "SELECT id, path, state, sha256, structure FROM files WHERE project_id = ?", (project,))}}
 
 
 def rows(project: str) -> dict:
