@@ -25,6 +25,7 @@ from codeanalysisd.bus.owner_client import OwnerClient
 from codeanalysisd.index.extract import Parsed
 from codeanalysisd.index.membership import ProjectFiles
 from codeanalysisd.index.reading import FileRead, file_facts, outlined, read_file
+from codeanalysisd.index.record import NO_CONTENT
 from codeanalysisd.records import FileState
 from codeanalysisd.tree import UNKNOWN, RootId
 from codeanalysisd.watch.behind import Rests, ShowGate
@@ -387,7 +388,12 @@ class ProjectSync:
                 log.warning("%d file(s) could not be shown ahead of their facts: %s", len(sent), exc.text,
                             extra={"project": self.id, "path": sent[0].rel})
             else:
-                shown.update(item.rel for item in sent)
+                for item in sent:
+                    shown.add(item.rel)
+                    # As the index tells a file shown and not yet whole (indexing.states): live,
+                    # unread. A deletion before its rest is then a deletion; any other look at
+                    # it reads it again.
+                    self.known[item.rel] = IndexedFile(item.size, -1, NO_CONTENT, True)
 
         def outline(item: FileRead) -> tuple[str, bool] | None:
             made = outlined(item, self.max_parse)[1]

@@ -172,6 +172,9 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
     root, pid = "/srv/first-shown", "first-shown"
     name, text = LAST
     system.write_file(f"{root}/{name}", text)
+    # after it, the very last: deleted while its rest is still to come
+    gone = "zzz_zgone.py"
+    system.write_file(f"{root}/{gone}", "def first_index_gone_definition():\n    pass\n")
     files = on_disk(system, root)
     watcher = "codeanalysisd-watcher.service"
     ctl(system, "add", "--no-block", root)
@@ -185,8 +188,11 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
         hits = json.loads(ctl(system, "--json", "search", "-p", pid, "first_index_last_name").stdout)
         refs = json.loads(ctl(system, "--json", "refs", "first_index_last_name", "-p", pid, check=False).stdout)
         held = progress(system, pid)
+        shown_gone = json.loads(ctl(system, "--json", "def", "first_index_gone_definition", "-p", pid).stdout)
+        system.run("rm", f"{root}/{gone}")
     finally:
         system.systemctl("kill", "--signal=SIGCONT", watcher)
+    assert [s["path"] for s in shown_gone] == [gone], shown_gone
     assert [(s["path"], s["line"]) for s in symbols] == [(name, 1)], symbols
     assert {h["path"] for h in hits} == {name}, hits
     assert held["phase"] == "indexing" and not fresh(system, pid), held
@@ -195,6 +201,10 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
                what="the project indexed whole")
     refs = json.loads(ctl(system, "--json", "refs", "first_index_last_name", "-p", pid).stdout)
     assert [(r["path"], r["line"]) for r in refs] == [(name, 2)], refs
+    # the file deleted before its rest came is deleted in the index, not left live
+    left = ctl(system, "--json", "def", "first_index_gone_definition", "-p", pid, check=False).stdout
+    assert json.loads(left or "[]") == [], left
+    assert progress(system, pid)["indexed"] == files - 1
     figure(f"first index of {files} files: every file searchable at {held['done']} of {files} files' facts written")
 
 
