@@ -31,10 +31,10 @@ def rows(project: str) -> dict:
 
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
-                    "syntax": syntax, "nodes": nodes}
-             for fid, path, state, sha, parsed, problems, syntax, nodes in db.execute(
-                 "SELECT id, path, state, sha256, parsed, problems, syntax, nodes FROM files WHERE project_id = ?",
-                 (project,))}
+                    "syntax": syntax, "nodes": nodes, "whole": structure != 0}
+             for fid, path, state, sha, parsed, problems, syntax, nodes, structure in db.execute(
+                 "SELECT id, path, state, sha256, parsed, problems, syntax, nodes, structure FROM files "
+                 "WHERE project_id = ?", (project,))}
     derived = {}
     for path, info in files.items():
         fid = info["id"]

@@ -40,7 +40,8 @@ def referrers(box, name: str, project: str = PID) -> set[str]:
 
 
 def live_files(box, project: str = PID) -> dict[str, str]:
-    return {p: f["sha256"] for p, f in db_rows(box, project)["files"].items() if f["state"] == "live"}
+    """Live files indexed whole (a file shown ahead of the rest of its facts is not yet)."""
+    return {p: f["sha256"] for p, f in db_rows(box, project)["files"].items() if f["state"] == "live" and f["whole"]}
 
 
 def difference(box) -> str:
