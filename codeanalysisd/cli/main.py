@@ -836,8 +836,9 @@ _ABOUT = {
                  "or missing while its root is gone) and root.", "codeanalysisctl --json projects"),
     "add": ("Register a directory; the watcher indexes it at once and follows it. Which files belong: .py\n"
             "files minus .gitignore'd paths, virtual environments, __pycache__, .git and configured patterns.\n"
-            "Waits until every file is indexed (searchable), showing progress on stderr: a bar with files done\n"
-            "of all, rate and time left on a terminal, a plain line every few seconds elsewhere. Ctrl-C stops\n"
+            "Waits until every file is indexed whole, showing progress on stderr: a bar with files done of\n"
+            "all, rate and time left on a terminal, a plain line every few seconds elsewhere. Every file is\n"
+            "searchable (shown) about a third of the way through, before any counts as done. Ctrl-C stops\n"
             "the waiting, not the indexing (exit status 130); --no-block does not wait. Exit status 1 when the\n"
             "project cannot be indexed now (the watcher is stopped, the root is missing), with the reason.",
             "codeanalysisctl add ~/src/app"),
