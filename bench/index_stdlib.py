@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import active_parser_units  # noqa: E402
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib, phases  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
@@ -53,14 +53,6 @@ def manager_property(box: Box, name: str) -> int:
     out = box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1", "org.codeanalysis1.Manager",
                   name).stdout
     return int(out.split()[1])
-
-
-def index_phase(box: Box, project: str) -> str:
-    """The project's phase as IndexProgress tells it (ready, indexing, ...)."""
-    out = box.run("busctl", "--json=short", "call", "org.codeanalysis1", "/org/codeanalysis1",
-                  "org.codeanalysis1.Manager", "IndexProgress", "s", project).stdout
-    ((_, phase, *_),) = json.loads(out)["data"][0]
-    return str(phase)
 
 
 def peak_rss_mb(box: Box, unit: str) -> float:
@@ -109,7 +101,7 @@ def main() -> None:
         report["files_indexed"] = files_indexed(box)
         # Every file searchable; the rest of their facts (names, imports, chunks to embed)
         # follows: the project is indexed whole when the watcher says it is ready.
-        wait_until(lambda: index_phase(box, "stdlib") == "ready", timeout=600, interval=0.05,
+        wait_until(lambda: phases(box, "stdlib") == ["ready"], timeout=600, interval=0.05,
                    what="the stdlib's facts all written")
         report["add_to_complete_s"] = time.monotonic() - t0
         report["cpu_to_complete_s"] = {unit: seconds - cpu_before.get(unit, 0.0)

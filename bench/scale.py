@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import active_parser_units  # noqa: E402
 from sandbox.box import Box, wait_until  # noqa: E402
-from stdlib_box import boot, copy_stdlib, default_stdlib  # noqa: E402
+from stdlib_box import boot, copy_stdlib, default_stdlib, phases  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
@@ -184,12 +184,6 @@ def prop(box: Box, name: str) -> int:
                        "org.codeanalysis1.Manager", name).stdout.split()[1])
 
 
-def phases(box: Box) -> list[str]:
-    out = box.run("busctl", "--json=short", "call", "org.codeanalysis1", "/org/codeanalysis1",
-                  "org.codeanalysis1.Manager", "IndexProgress", "s", "").stdout
-    return [row[1] for row in json.loads(out)["data"][0]]
-
-
 def memory(box: Box) -> dict[str, dict[str, float]]:
     """Per unit (the parser units the owner started included): VmHWM of the MainPID and
     memory.peak of its cgroup, in MB."""
@@ -241,11 +235,13 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     for root in roots:
         box.run("codeanalysisctl", "add", "--no-block", root)
 
+    def all_ready() -> bool:
+        return (now := phases(box)).count("ready") == len(now) == len(roots)
+
     def indexed() -> str:
         if prop(box, "FilesIndexed") >= expected:
             return "FilesIndexed"
-        ready = phases(box)
-        return "ready" if len(ready) == len(roots) and all(p == "ready" for p in ready) else ""
+        return "ready" if all_ready() else ""
 
     log(f"{size}x: {len(roots)} projects added")
     r["done_by"] = wait_until(indexed, timeout=7200, interval=0.25, what=f"{size}x indexed")
@@ -253,8 +249,7 @@ def run_size(box: Box, size: int, roots: list[str], counts: dict[str, list[int]]
     r["files_indexed"] = prop(box, "FilesIndexed")
     # Every file searchable; the rest of the facts of a large change follows (names, imports,
     # chunks): the index is whole once every project is ready.
-    wait_until(lambda: all(p == "ready" for p in phases(box)) and len(phases(box)) == len(roots), timeout=7200,
-               interval=0.25, what=f"{size}x ready")
+    wait_until(all_ready, timeout=7200, interval=0.25, what=f"{size}x ready")
     r["ready_s"] = time.monotonic() - t0
     r["database_files"] = database_files(box)
     r["database_bytes_property"] = prop(box, "DatabaseBytes")

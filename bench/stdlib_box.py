@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
@@ -60,3 +61,11 @@ def boot(name: str, stdlib: str, binds: tuple[str, ...] = ()) -> Box:
         box.stop()
         raise
     return box
+
+
+def phases(box: Box, project: str = "") -> list[str]:
+    """Each project's phase as IndexProgress tells it (ready, indexing, ...): of ``project``,
+    or of every project ("")."""
+    out = box.run("busctl", "--json=short", "call", "org.codeanalysis1", "/org/codeanalysis1",
+                  "org.codeanalysis1.Manager", "IndexProgress", "s", project).stdout
+    return [row[1] for row in json.loads(out)["data"][0]]

@@ -16,11 +16,16 @@ import apsw
 DB = "/var/lib/codeanalysisd/index.sqlite3"
 
 
+def whole(structure: int) -> bool:
+    """Whether a file's facts are all written: not a showing of it, whose rest is still to come.
+    (0 is ``db.indexing.SHOWN``, not imported: that import would add 45 ms to every poll.)"""
+    return structure != 0
+
+
 def files(project: str) -> dict:
-    """The files rows only (no derived rows): cheap enough to poll. ``whole``: the file's
-    facts are all written (not a showing of it, whose rest is still to come)."""
+    """The files rows only (no derived rows): cheap enough to poll; ``whole`` as ``whole``."""
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
-    return {"files": {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "whole": structure != 0}
+    return {"files": {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "whole": whole(structure)}
                       for fid, path, state, sha, structure in db.execute(
                           "SELECT id, path, state, sha256, structure FROM files WHERE project_id = ?", (project,))}}
 
@@ -31,7 +36,7 @@ def rows(project: str) -> dict:
 
     db = apsw.Connection(DB, flags=apsw.SQLITE_OPEN_READONLY)
     files = {path: {"id": fid, "state": state, "sha256": bytes(sha).hex(), "parsed": parsed, "problems": problems,
-                    "syntax": syntax, "nodes": nodes, "whole": structure != 0}
+                    "syntax": syntax, "nodes": nodes, "whole": whole(structure)}
              for fid, path, state, sha, parsed, problems, syntax, nodes, structure in db.execute(
                  "SELECT id, path, state, sha256, parsed, problems, syntax, nodes, structure FROM files "
                  "WHERE project_id = ?", (project,))}
