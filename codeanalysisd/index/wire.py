@@ -9,11 +9,10 @@ The object has the keys of ``IndexedFacts`` (the module docstring as "docstring"
 rows a file, are arrays in the field order of their named tuples. References, bindings and
 uses, a row for about every name in the source, go as columns (``"form": 2``): one array
 per field, each text as its number in the file's "strings", where every distinct text is
-once. A scope, a kind or a name
-repeats on row after row; written once, the standard library's facts are 51 MB instead of
-117 (``bench/index_cost.py``), and the owner, on whose write thread they are decoded,
-builds the rows from columns checked a column at a time (``map`` at C speed) instead of
-row by row. Facts without "form" are the rows form older workers sent (references,
+once. A scope, a kind or a name repeats on row after row; written once, the standard
+library's facts are 51 MB instead of 117 (``bench/index_cost.py``), and the owner, on whose
+write thread they are decoded, builds the rows from columns checked a column at a time
+(``map`` at C speed) instead of row by row. Facts without "form" are the rows form older workers sent (references,
 bindings and uses as arrays per row, like definitions; "bindings" and "uses" possibly
 missing): they are read as before, so a worker not yet restarted after an upgrade is still
 heard.
