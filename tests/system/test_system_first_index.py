@@ -210,9 +210,12 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
 
 def test_projects_scanned_together_are_all_searchable_before_any_is_indexed_whole(system):
     """Two projects added while the watcher is stopped are scanned together when it starts:
-    every file of both is shown before the rest of either's facts is written."""
+    every file of both is shown before the rest of either's facts is written. (The repair
+    worker is stopped with it: a stopped watcher's drift is the repair worker's, which
+    would index the projects whole meanwhile.)"""
     pair = {"/srv/first-pair-a": "first-pair-a", "/srv/first-pair-b": "first-pair-b"}
     name, text = LAST
+    ctl(system, "worker", "stop", "repair")
     ctl(system, "worker", "stop", "watcher")
     try:
         for root in pair:
@@ -220,6 +223,7 @@ def test_projects_scanned_together_are_all_searchable_before_any_is_indexed_whol
             ctl(system, "add", "--no-block", root)
     finally:
         ctl(system, "worker", "start", "watcher")
+        ctl(system, "worker", "start", "repair")
     files = {pid: on_disk(system, root) for root, pid in pair.items()}
 
     def all_in() -> dict | None:
