@@ -63,9 +63,10 @@ ModelDone = Annotated[tuple[bool, int], DBusSignature("(bt)")]  # (complete, vec
 Keys = Annotated[list[bytes], DBusSignature("aay")]
 Ranked = Annotated[list[tuple[bytes, float]], DBusSignature("a(ayd)")]  # (key, cosine similarity), best first
 # The watcher's backlog: (project, paths changed on disk not indexed yet, last change seen: unix time, 0 none,
-# its reconcile scan running, files sent and files in all of its current work: 0 while not counted yet)
-PendingRow = tuple[str, int, float, bool, int, int]
-Pending = Annotated[list[PendingRow], DBusSignature("a(sudbuu)")]
+# its reconcile scan running, files sent and files in all of its current work: 0 while not counted yet,
+# whether that work is showing files ahead of their facts: then done and total count the files shown)
+PendingRow = tuple[str, int, float, bool, int, int, bool]
+Pending = Annotated[list[PendingRow], DBusSignature("a(sudbuub)")]
 
 Projects = Annotated[list[tuple[str, str, str, int, str]], DBusSignature("a(sssus)")]  # records.ProjectInfo
 # records.ProjectInfo whole, for the workers: with the owner's uid and the root's identity (device, inode)

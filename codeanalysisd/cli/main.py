@@ -130,8 +130,7 @@ async def cmd_status(client: Client, args: argparse.Namespace) -> int:
     (workers,) = await client("WorkerStatus")
     workers = _worker_rows(workers)
     index = await _freshness(client)
-    working = [r for r in await _progress(client) if r.phase in (progress.WAITING, progress.SCANNING,
-                                                                  progress.INDEXING)]
+    working = [r for r in await _progress(client) if r.phase in progress.WORKING]
     if args.json:
         print(json.dumps({"manager": props, "units": workers, "index": index,
                           "progress": [dict(zip(progress.KEYS, astuple(r), strict=True)) for r in working]},
@@ -837,8 +836,8 @@ _ABOUT = {
     "add": ("Register a directory; the watcher indexes it at once and follows it. Which files belong: .py\n"
             "files minus .gitignore'd paths, virtual environments, __pycache__, .git and configured patterns.\n"
             "Waits until every file is indexed whole, showing progress on stderr: a bar with files done of\n"
-            "all, rate and time left on a terminal, a plain line every few seconds elsewhere. Every file is\n"
-            "searchable (shown) about a third of the way through, before any counts as done. Ctrl-C stops\n"
+            "all, rate and time left on a terminal, a plain line every few seconds elsewhere; a new project's\n"
+            "files are made searchable first (a third of the time), then indexed whole. Ctrl-C stops\n"
             "the waiting, not the indexing (exit status 130); --no-block does not wait. Exit status 1 when the\n"
             "project cannot be indexed now (the watcher is stopped, the root is missing), with the reason.",
             "codeanalysisctl add ~/src/app"),

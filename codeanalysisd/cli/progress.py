@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 # IndexProgress's phases (owner/reports.py says what each means).
-WAITING, SCANNING, INDEXING, READY, STALE = "waiting", "scanning", "indexing", "ready", "stale"
+WAITING, SCANNING, SHOWING, INDEXING, READY, STALE = "waiting", "scanning", "showing", "indexing", "ready", "stale"
+WORKING = (WAITING, SCANNING, SHOWING, INDEXING)  # the watcher has the project: more is to come
 KEYS = ("project", "phase", "done", "total", "indexed", "why")
 
 ASK_EVERY = 0.25  # seconds between IndexProgress calls while waiting
@@ -78,21 +79,27 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
+# What the line calls the two phases that count files: a large change's files are first made
+# searchable (shown: definitions and text), then indexed whole.
+_COUNTING = {SHOWING: "making searchable", INDEXING: "indexing"}
+
+
 def describe(row: Row, rate: float | None, with_bar: bool) -> str:
-    """One line for a project's progress: its phase, and while indexing files done of all,
-    the share, the rate and the time left (when there is a rate to tell it by)."""
+    """One line for a project's progress: its phase, and while its files are made searchable
+    or indexed, files done of all, the share, the rate and the time left (when there is a
+    rate to tell it by)."""
     if row.phase == READY:
         return f"{row.project}: indexed, {row.indexed} file(s)"
     if row.phase == SCANNING:
         return f"{row.project}: scanning (comparing the files on disk with the index)"
-    if row.phase == INDEXING and row.total:
+    if row.phase in _COUNTING and row.total:
         share = 100 * row.done // row.total
         text = f"{row.done}/{row.total} files {share:3d}%"
         if with_bar:
             text = f"{bar(row.done, row.total)} {text}"
         if rate:
             text += f", {rate:.0f} files/s, {clock((row.total - row.done) / rate)} left"
-        return f"{row.project}: indexing {text}"
+        return f"{row.project}: {_COUNTING[row.phase]} {text}"
     if row.phase == INDEXING:
         return f"{row.project}: indexing (counting the files to index)"
     return f"{row.project}: {row.phase}: {row.why}"

@@ -62,20 +62,24 @@ class Backlog:
     yet, and when it last saw a change there (unix time; 0: none since it started); whether
     its reconcile scan (at start, after an overflow, when the root is back) is still running;
     and of the files it is indexing now, how many it has sent and how many there are in all
-    (0: not counted yet, while the scan compares the tree with the index)."""
+    (0: not counted yet, while the scan compares the tree with the index); while it shows a
+    large change's files ahead of the rest of their facts (``showing``), the files shown of
+    those to show."""
 
     pending: int
     last_change: float
     scanning: bool = False
     done: int = 0
     total: int = 0
+    showing: bool = False
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> Backlog:
         pending, last = max(0, int(row[1])), max(0.0, float(row[2]))
-        scanning, done, total = (bool(row[3]), max(0, int(row[4])), max(0, int(row[5]))) if len(row) > 3 else (
+        scanning, done, total = (bool(row[3]), max(0, int(row[4])), max(0, int(row[5]))) if len(row) > 5 else (
             False, 0, 0)
-        return cls(pending, last, scanning, done, max(done, total) if total else 0)
+        showing = bool(row[6]) if len(row) > 6 else False
+        return cls(pending, last, scanning, done, max(done, total) if total else 0, showing)
 
 
 class WorkerReports:
@@ -116,8 +120,8 @@ class WorkerReports:
         return self._last.get(worker)
 
     def record_backlog(self, rows: Iterable[Sequence[Any]], read_to: float = 0.0) -> None:
-        """Rows (project, pending, last change, scanning, done, total), the last three may be
-        left out; ``read_to``: when the watcher had read every event the rows count."""
+        """Rows (project, pending, last change, scanning, done, total, showing), the last four
+        may be left out; ``read_to``: when the watcher had read every event the rows count."""
         self.backlog = {str(row[0]): Backlog.of(row) for row in rows}
         self.backlog_at = time.monotonic()
         self._reports += 1
@@ -248,8 +252,10 @@ def freshness(project: ProjectInfo, watcher: str, reports: WorkerReports, now: f
 
 # What the watcher is doing with a project (IndexProgress): ``READY`` is IndexStatus's fresh;
 # while ``WATCHER_HAS`` a project, its changes are in the watcher's hands and nobody else's.
-WAITING, SCANNING, INDEXING, READY, STALE = "waiting", "scanning", "indexing", "ready", "stale"
-WATCHER_HAS = frozenset({WAITING, SCANNING, INDEXING})
+# ``SHOWING``: a large change's files are being shown (made searchable) ahead of the rest of
+# their facts, which ``INDEXING`` then writes.
+WAITING, SCANNING, SHOWING, INDEXING, READY, STALE = "waiting", "scanning", "showing", "indexing", "ready", "stale"
+WATCHER_HAS = frozenset({WAITING, SCANNING, SHOWING, INDEXING})
 
 
 @dataclass(frozen=True)
@@ -257,9 +263,12 @@ class Progress:
     """One IndexProgress row: how far the watcher is with a project's changes."""
 
     project: str
-    phase: str  # one of WAITING, SCANNING, INDEXING, READY, STALE
-    done: int  # files sent to the index since the watcher's current work on the project began
-    total: int  # files in that work; 0 while not counted yet (a scan comparing the tree)
+    phase: str  # one of WAITING, SCANNING, SHOWING, INDEXING, READY, STALE
+    # files sent to the index since the watcher's current work on the project began (SHOWING:
+    # files shown), and files in that work (to show); 0 while not counted yet (a scan comparing
+    # the tree)
+    done: int
+    total: int
     indexed: int  # live files in the index
     why: str  # what the phase means here, in words ("" when ready)
 
@@ -290,4 +299,4 @@ def progress(project: ProjectInfo, watcher: str, reports: WorkerReports, now: fl
         return row(WAITING)
     if seen.scanning and not seen.total:
         return row(SCANNING)
-    return row(INDEXING)
+    return row(SHOWING if seen.showing else INDEXING)

@@ -35,7 +35,9 @@ class WorkerInterface(ServiceInterface):
     def ReportPending(self, projects: api.Pending, read_to: api.Double) -> None:
         """The watcher's backlog, every project it follows: (project, paths changed on disk and
         not indexed yet, unix time it last saw a change there, 0 = none, whether its reconcile
-        scan runs, files sent and files in all of its current work). Replaces the last.
+        scan runs, files sent and files in all of its current work, whether that work is
+        showing a large change's files ahead of their facts: then the two count files shown).
+        Replaces the last.
         ``read_to`` (CLOCK_MONOTONIC seconds): by then it had read every inotify event, so a
         change on disk from before then is counted here or already in the index."""
         self.core.reports.record_backlog(projects, read_to)

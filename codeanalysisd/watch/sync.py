@@ -73,6 +73,23 @@ class SyncProgress:
 
 
 @dataclass
+class Showing:
+    """A large change's files being shown ahead of the rest of their facts (``_show_all``): of
+    the ``total`` to show, those the owner answered for (shown, or refused and left to be
+    indexed whole) and those left out (they do not parse, or are too large to: indexed whole
+    next). Counted apart as each has one writer: the loop for the first, the thread making
+    the outlines for the second."""
+
+    total: int
+    answered: int = 0
+    left_out: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.answered + self.left_out
+
+
+@dataclass
 class SyncTimes:
     """Where one sync's time went, in seconds, for its debug line: comparing the paths with the
     index (reading and hashing what differs in size or mtime), extracting the facts of the
@@ -166,6 +183,7 @@ class ProjectSync:
         # order: each path with the content shown, read again then (the bytes of every project
         # scanned together would not fit in memory)
         self.owed: list[tuple[str, bytes]] = []
+        self.showing: Showing | None = None  # while a large change is shown (IndexProgress's phase)
         # the rest of the facts of saves already shown, still being extracted and sent
         self.rests = Rests(on_rest_failed)
 
@@ -378,6 +396,7 @@ class ProjectSync:
         (``finish``): the files and trees of a whole project would not fit in memory. The paths
         shown; a batch the owner refuses to show is indexed whole all the same."""
         shown: set[str] = set()
+        showing = Showing(len(items))
 
         async def show(request: list[tuple[str, int, int, bytes, str, int]], sent: list[FileRead]) -> None:
             try:
@@ -394,12 +413,21 @@ class ProjectSync:
                     # unread. A deletion before its rest is then a deletion; any other look at
                     # it reads it again.
                     self.known[item.rel] = IndexedFile(item.size, -1, NO_CONTENT, True)
+            showing.answered += len(sent)
+            self._on_progress()
 
         def outline(item: FileRead) -> tuple[str, bool] | None:
             made = outlined(item, self.max_parse)[1]
-            return None if made is None else (made, True)
+            if made is None:
+                showing.left_out += 1
+                return None
+            return made, True
 
-        await self._stream(items, outline, show, times)
+        self.showing = showing
+        try:
+            await self._stream(items, outline, show, times)
+        finally:
+            self.showing = None
         return shown
 
     async def _stream(self, items: Iterable[FileRead], facts: Callable[[FileRead], tuple[str, bool] | None],

@@ -355,7 +355,9 @@ class Watcher:
         """Per project: paths changed on disk and not indexed yet (a directory being scanned
         counts once until its files are read), when a change was last seen there, whether its
         reconcile scan runs, and of its current work (since it last had nothing pending) the
-        files sent and the files in all, 0 while they are still being compared."""
+        files sent and the files in all, 0 while they are still being compared; while a large
+        change is shown ahead of its facts, the files shown of those to show instead, and so
+        said (the last field)."""
         rows = []
         for pid, sync in self.syncs.items():
             queued = sync.progress.pending
@@ -366,7 +368,11 @@ class Watcher:
                 self.work_began.pop(pid, None)
                 done = 0
             total = done + queued if queued or done else 0
-            rows.append((pid, pending, self.last_change.get(pid, 0.0), pid in self.scanning, done, total))
+            showing = sync.showing
+            if showing is not None:
+                done, total = showing.done, showing.total
+            rows.append((pid, pending, self.last_change.get(pid, 0.0), pid in self.scanning, done, total,
+                         showing is not None))
         return rows
 
     async def report_backlog(self) -> None:
@@ -411,7 +417,10 @@ class Watcher:
     def status(self) -> str:
         busy = [s for s in self.syncs.values() if s.progress.pending]
         if busy:
-            s = busy[0]
+            s = next((s for s in busy if s.showing is not None), busy[0])
+            if s.showing is not None:
+                return (f"showing {s.id}: {s.showing.done} of {s.showing.total} file(s) searchable, "
+                        "the rest of their facts to come")
             return f"indexing {s.id}: {s.progress.done} done, {s.progress.pending} to go"
         files = sum(1 for s in self.syncs.values() for k in s.known.values() if k.live)
         missing = f", {len(self.missing)} missing" if self.missing else ""

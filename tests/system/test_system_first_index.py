@@ -28,7 +28,8 @@ REPAIR_UNIT = "codeanalysisd-repair.service"
 BATCH_LINE = re.compile(r"^(?P<project>[\w.-]+): checked (?P<checked>\d+), repaired (?P<repaired>\d+), "
                         r"skipped (?P<skipped>\d+) \(the watcher has them\)$")
 ROOTS = ("/srv/first-big", "/srv/first-piped", "/srv/first-tty", "/srv/first-noblock", "/srv/first-sigint",
-         "/srv/first-killed", "/srv/first-embed", "/srv/first-shown", "/srv/first-pair-a", "/srv/first-pair-b")
+         "/srv/first-killed", "/srv/first-embed", "/srv/first-shown", "/srv/first-pair-a", "/srv/first-pair-b",
+         "/srv/first-phases")
 # The last file of a project in the order the watcher indexes (its paths sorted): its
 # definition, and a name read in it (bound after) that nothing else in the project holds.
 LAST = ("zzz_last.py", "def first_index_last_definition():\n    return first_index_last_name\n\n\n"
@@ -88,7 +89,8 @@ def world(system):
     start_suite(system)
     for root in ROOTS:
         copy_stdlib(system, root, BIG if root in ("/srv/first-big", "/srv/first-noblock", "/srv/first-sigint",
-                                                  "/srv/first-killed", "/srv/first-embed", "/srv/first-shown")
+                                                  "/srv/first-killed", "/srv/first-embed", "/srv/first-shown",
+                                                  "/srv/first-phases")
                     else SMALL)
     yield
     busctl(system, "StartRepairWorker", "sud", "", "0", "0")  # the configured schedule again
@@ -195,7 +197,8 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
     assert [s["path"] for s in shown_gone] == [gone], shown_gone
     assert [(s["path"], s["line"]) for s in symbols] == [(name, 1)], symbols
     assert {h["path"] for h in hits} == {name}, hits
-    assert held["phase"] == "indexing" and not fresh(system, pid), held
+    # (the watcher's last report may be from the end of the showing)
+    assert held["phase"] in ("showing", "indexing") and not fresh(system, pid), held
     assert refs == [], refs  # the rest of the last file's facts comes last
     wait_until(lambda: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.1,
                what="the project indexed whole")
@@ -205,7 +208,8 @@ def test_a_new_project_is_searchable_before_the_rest_of_its_facts_is_written(sys
     left = ctl(system, "--json", "def", "first_index_gone_definition", "-p", pid, check=False).stdout
     assert json.loads(left or "[]") == [], left
     assert progress(system, pid)["indexed"] == files - 1
-    figure(f"first index of {files} files: every file searchable at {held['done']} of {files} files' facts written")
+    figure(f"first index of {files} files: every file searchable with the project {held['phase']} "
+           f"({held['done']}/{held['total']} as the watcher last reported)")
 
 
 def test_projects_scanned_together_are_all_searchable_before_any_is_indexed_whole(system):
@@ -354,7 +358,7 @@ def test_add_piped_waits_until_the_files_are_searchable_printing_progress_lines(
     assert [h["path"] for h in hits] == ["asyncio/base_events.py"]
     lines = r.stderr.strip().splitlines()
     assert "\r" not in r.stderr  # not a terminal: plain lines, no bar redrawn
-    assert any(re.match(rf"^{pid}: (waiting|scanning|indexing)", line) for line in lines), lines
+    assert any(re.match(rf"^{pid}: (waiting|scanning|making searchable|indexing)", line) for line in lines), lines
     assert re.match(rf"^{pid}: indexed, {files} file\(s\) in [\d.]+ s$", lines[-1]), lines
     figure(f"add, piped, of {files} files: {len(lines)} progress line(s); {lines[-1]}")
 
@@ -375,6 +379,50 @@ def test_add_on_a_terminal_draws_a_bar_in_place(system):
     assert fresh(system, pid)
 
 
+def test_progress_counts_the_files_made_searchable_then_those_indexed_whole(system):
+    """A new project's files are shown (made searchable) before the rest of their facts is
+    written, and progress counts both: IndexProgress's phase ``showing`` with the files shown
+    of all, then ``indexing`` with the files written whole; ``add``, ``status`` and the
+    watcher's status line say which. The watcher is held to a tenth of a core while it shows
+    (a unit's CPUQuota=, as an admin would set it), so that the phase lasts long enough to be
+    looked at."""
+    root, pid = "/srv/first-phases", "first-phases"
+    watcher = "codeanalysisd-watcher.service"
+    files = on_disk(system, root)
+    system.systemctl("set-property", "--runtime", watcher, "CPUQuota=10%")
+    try:
+        # add, waiting, as a user runs it with its output to a file (not a terminal: plain lines)
+        system.run("systemd-run", "--unit=first-phases-add", "--property=StandardOutput=file:/tmp/first-phases.out",
+                   "--property=StandardError=file:/tmp/first-phases.err", "codeanalysisctl", "add", root)
+        def shown_some() -> dict | None:
+            if busctl(system, "IndexProgress", "s", pid, check=False).returncode:
+                return None  # add has not registered it yet
+            now = progress(system, pid)
+            return now if (now["phase"] == "showing" and now["done"] > 0) or now["phase"] == "ready" else None
+
+        showing = wait_until(shown_some, timeout=120, interval=0.05, what="files of the project shown")
+        status = ctl(system, "status").stdout
+        line = system.show(watcher, "StatusText")["StatusText"]
+    finally:
+        system.systemctl("set-property", "--runtime", watcher, "CPUQuota=")
+    assert showing["phase"] == "showing" and 0 < showing["done"] < showing["total"] == files, showing
+    assert showing["indexed"] >= showing["done"], showing  # what is counted shown is in the index
+    assert re.search(rf"^   {pid}: (making searchable \[[#-]{{24}}\] \d+/{files} files|indexing)", status, re.M), status
+    assert re.match(rf"(showing {pid}: \d+ of {files} file\(s\) searchable|indexing )", line), line
+    wait_until(lambda: system.show("first-phases-add.service", "ActiveState")["ActiveState"] in ("inactive", "failed"),
+               timeout=120, interval=0.2, what="add to return once the project is indexed")
+    assert system.show("first-phases-add.service", "Result")["Result"] == "success"
+    lines = system.run("cat", "/tmp/first-phases.err").stdout.strip().splitlines()
+    # a plain line at each new phase: the files made searchable, then those indexed whole
+    searchable = [i for i, text in enumerate(lines) if re.match(rf"^{pid}: making searchable \d+/{files} files", text)]
+    whole = [i for i, text in enumerate(lines) if re.match(rf"^{pid}: indexing \d+/{files} files", text)]
+    assert searchable and whole and searchable[0] < whole[0], lines
+    assert re.match(rf"^{pid}: indexed, {files} file\(s\) in [\d.]+ s$", lines[-1]), lines
+    assert progress(system, pid)["indexed"] == files
+    figure(f"add of {files} files, the watcher at CPUQuota=10% while showing: seen showing at "
+           f"{showing['done']}/{showing['total']} ({showing['indexed']} in the index); {len(lines)} progress line(s)")
+
+
 def test_add_no_block_returns_before_the_index_and_status_shows_progress(system):
     root, pid = "/srv/first-noblock", "first-noblock"
     files = on_disk(system, root)
@@ -383,9 +431,10 @@ def test_add_no_block_returns_before_the_index_and_status_shows_progress(system)
     took = time.monotonic() - started
     assert json.loads(r.stdout) == {"id": pid, "root": root}
     first = progress(system, pid)
-    assert first["phase"] in ("waiting", "scanning", "indexing") and first["indexed"] < files, first
+    assert first["phase"] in ("waiting", "scanning", "showing", "indexing") and first["indexed"] < files, first
     status = ctl(system, "status").stdout
-    assert re.search(rf"^   {pid}: (waiting|scanning|indexing)", status, re.M) or fresh(system, pid), status
+    working = re.search(rf"^   {pid}: (waiting|scanning|making searchable|indexing)", status, re.M)
+    assert working or fresh(system, pid), status
     wait_until(lambda: progress(system, pid)["phase"] == "ready", timeout=120, interval=0.2,
                what="the project indexed")
     assert progress(system, pid)["indexed"] == files

@@ -8,7 +8,7 @@ import contextlib
 import time
 
 from codeanalysisd.owner.freshness import max_report_age
-from codeanalysisd.owner.reports import WorkerReports, freshness, progress
+from codeanalysisd.owner.reports import WATCHER_HAS, WorkerReports, freshness, progress
 from codeanalysisd.records import ProjectInfo
 
 APP = ProjectInfo("app", "app", "/srv/app", 12, "active")
@@ -73,14 +73,20 @@ def test_the_phase_follows_the_watcher_from_waiting_through_scanning_and_indexin
     shown = phase([("app", 380, 0.0, True, 100, 480)])
     assert (shown.phase, shown.done, shown.total, shown.indexed) == ("indexing", 100, 480, 12)
     assert phase([("app", 2, 0.0)]).phase == "indexing"  # a live change queued
+    # a large change's files shown ahead of their facts: the counts are the files shown
+    showing = phase([("app", 480, 0.0, False, 150, 480, True)])
+    assert (showing.phase, showing.done, showing.total) == ("showing", 150, 480)
+    assert phase([("app", 480, 0.0, False, 0, 480, False)]).phase == "indexing"  # then the rest of their facts
     ready = phase([("app", 0, 0.0)])
     assert (ready.phase, ready.why) == ("ready", "")
 
 
 def test_the_watcher_has_a_project_only_while_it_is_at_work_on_it():
-    has = {"waiting", "scanning", "indexing"}
+    has = {"waiting", "scanning", "showing", "indexing"}
+    assert has == WATCHER_HAS
     assert phase([("app", 0, 0.0)], watcher="activating", at=0).phase in has  # its scan comes
     assert phase([("app", 3, 0.0)]).phase in has
+    assert phase([("app", 300, 0.0, False, 10, 300, True)]).phase in has
     # stopped, silent or facing a missing root: the drift is nobody's but the repair worker's
     assert phase([("app", 3, 0.0)], watcher="inactive").phase == "stale"
     assert phase([("app", 3, 0.0)], at=NOW - 31).phase == "stale"

@@ -42,6 +42,23 @@ def test_an_indexing_line_has_files_share_rate_and_time_left():
     assert plain == "app: indexing 120/480 files  25%"
 
 
+def test_a_showing_line_counts_the_files_made_searchable():
+    line = describe(row("showing", done=240, total=480), 120.0, with_bar=True)
+    assert line == "app: making searchable [############------------] 240/480 files  50%, 120 files/s, 0:02 left"
+
+
+def test_elsewhere_showing_then_indexing_are_two_phases_each_with_its_line_and_its_own_rate():
+    out = io.StringIO()
+    shown = Display(out, terminal=False, plain_every=3.0)
+    shown.show(row("showing", done=0, total=100), 0.0)
+    shown.show(row("showing", done=100, total=100), 1.0)
+    shown.show(row("indexing", done=0, total=100), 1.5)  # the count goes back: a new phase, a new rate
+    shown.show(row("indexing", done=20, total=100), 2.5)
+    lines = out.getvalue().splitlines()
+    assert lines == ["app: making searchable 0/100 files   0%", "app: indexing 0/100 files   0%"], lines
+    assert shown.rate.per_second() == 20
+
+
 def test_the_other_phases_say_what_is_going_on():
     assert describe(row("scanning"), None, True) == "app: scanning (comparing the files on disk with the index)"
     assert describe(row("indexing"), None, True) == "app: indexing (counting the files to index)"
