@@ -40,7 +40,10 @@ class WorkerInterface(ServiceInterface):
         Replaces the last.
         ``read_to`` (CLOCK_MONOTONIC seconds): by then it had read every inotify event, so a
         change on disk from before then is counted here or already in the index."""
+        held_back = freshness.watcher_indexing(self.core)
         self.core.reports.record_backlog(projects, read_to)
+        if held_back and not freshness.watcher_indexing(self.core):
+            self.IndexingSettled()
 
     @method()
     @guarded
@@ -165,6 +168,13 @@ class WorkerInterface(ServiceInterface):
         """The repair worker changed the index (ReconcileFiles or RepairFiles did something):
         the watcher compares with the index anew instead of what it last knew of it. It
         carries nothing, so whoever may receive it learns nothing."""
+
+    @signal()
+    def IndexingSettled(self) -> None:
+        """The watcher has nothing left to index or scan, by the report just made: the work
+        that gives way to it (libcst verification, embedding) may go on now, not at the
+        workers' next look (every ReportInterval when idle). It carries nothing, so whoever
+        may receive it learns nothing."""
 
     @signal()
     def BacklogWanted(self) -> None:

@@ -140,12 +140,13 @@ async def serve(ctx: service.Context) -> int:
     def interval() -> float:
         return 0.0 if parser.busy else ctx.config.report_interval
 
-    # Idle, it asks again every ReportInterval, or at once when a project comes or goes. The
+    # Idle, it asks again every ReportInterval, or at once when a project comes or goes or the
+    # watcher's index is settled (the owner gives no file while the watcher has a backlog). The
     # unit names its instance (for WorkerStatus); run by hand without it, it reports to systemd alone.
     number = os.environ.get(INSTANCE_VARIABLE, "")
     name = parser_name(int(number)) if number.isdecimal() else ""
     return await run_worker(ctx, name or "parser", parser.round, interval=interval, on_connect=connected,
-                            report=bool(name))
+                            report=bool(name), wake_on_signals=("IndexingSettled",))
 
 
 def main() -> None:

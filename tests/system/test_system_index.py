@@ -610,6 +610,43 @@ def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(sys
         system.run("rm", "-rf", f"{ROOT}/shared")
 
 
+INTERVAL_DROPIN = "/etc/codeanalysisd/codeanalysisd.conf.d/50-report-interval.conf"
+
+
+def test_verification_begins_as_soon_as_the_watcher_has_nothing_left_to_index(system):
+    """The owner gives the parser units no file while the watcher has a backlog, and tells
+    them when it has none left (the Worker signal IndexingSettled): they begin then, not at
+    their next look of their own, which with ReportInterval=60 here is a minute away."""
+    units = settled_parser_units(system)
+    wait_until(lambda: system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                                  "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
+               timeout=60, what="nothing pending verification")
+    system.write_file(INTERVAL_DROPIN, "[Workers]\nReportInterval=60\n")
+    try:
+        _reload(system, [*units, "codeanalysisd-db.service", "codeanalysisd-watcher.service"])
+        # A unit's wait under way when it reloaded ends within the old interval (5 s); every
+        # wait after is a minute long.
+        time.sleep(6)
+        started = time.monotonic()
+        _write_modules(system, f"{ROOT}/settled", 8, 40)
+        wait_until(lambda: len([p for p, f in db_rows(system)["files"].items() if p.startswith("settled/")]) == 8,
+                   timeout=30, what="the modules indexed")
+        indexed = time.monotonic() - started
+        try:
+            wait_until(lambda: not _unverified(system, "settled/"), timeout=30, interval=0.2,
+                       what="the modules verified well before the parser units' next look")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; {_parser_story(system)}") from None
+        verified = time.monotonic() - started
+        files = db_rows(system)["files"]
+        assert all(files[f"settled/m{i}.py"]["syntax"] == "exact" for i in range(1, 9))
+        figure(f"with ReportInterval=60: 8 modules indexed {indexed:.1f} s after they were written, "
+               f"verified {verified:.1f} s after")
+    finally:
+        system.run("rm", "-rf", INTERVAL_DROPIN, f"{ROOT}/settled")
+        system.systemctl("reload", *units, "codeanalysisd-db.service", "codeanalysisd-watcher.service")
+
+
 def test_files_a_killed_parser_held_go_to_the_next_at_once(system):
     """An instance killed mid-batch leaves the bus: the owner hands its files out again at
     once, not when the claim lapses (two minutes)."""
