@@ -258,7 +258,9 @@ def test_every_tool_with_good_and_bad_arguments(system):
     assert good["read_file"].data["text"] == MOD and good["read_file"].data["lines"] == MOD.count("\n")
     assert good["file_history"].data["versions"][0]["reason"] in ("added", "repaired")
     assert "mcpproj" in {p["project"] for p in good["list_projects"].data["projects"]}
-    assert good["index_status"].data["projects"][0]["project"] == "mcpproj"
+    status = good["index_status"].data["projects"][0]
+    assert status["project"] == "mcpproj" and status["phase"] in ("ready", "waiting", "scanning", "showing",
+                                                                  "indexing"), status
     assert "watcher" in good["index_status"].data["units"]
     assert good["repair_database"].data["dry_run"] is True and good["repair_database"].data["checked"] >= 2
     restored = good["restore_file"].data
@@ -440,7 +442,7 @@ def test_answers_say_stale_while_the_watcher_is_stopped(system):
             fresh = replies[name].data["freshness"]["mcpproj"]
             assert fresh["stale"] is True and "watcher" in fresh["why"], (name, fresh)
         (row,) = replies["index_status"].data["projects"]
-        assert row["stale"] and "inactive" in row["why"]
+        assert row["stale"] and "inactive" in row["why"] and row["phase"] == "stale", row
         assert replies["index_status"].data["units"]["watcher"].startswith("inactive")
     finally:
         system.systemctl("start", WATCHER)

@@ -470,3 +470,11 @@ def test_a_structure_question_without_a_project_takes_the_working_directorys():
     assert ("ClassHierarchy", "app", "C", "up") in bus.calls
     with pytest.raises(ToolError, match="project must be given"):
         run("imports", {"module": "pkg"}, {"ListProjects": [[]]})
+
+
+def test_index_status_gives_the_phase_and_while_there_is_a_count_the_files_done_of_all():
+    assert tools._phase("showing", 120, 480) == {"phase": "showing", "files_done": 120, "files_in_work": 480}
+    assert tools._phase("indexing", 0, 480) == {"phase": "indexing", "files_done": 0, "files_in_work": 480}
+    assert tools._phase("indexing", 0, 0) == {"phase": "indexing"}  # not counted yet
+    assert tools._phase("ready", 0, 0) == {"phase": "ready"}
+    assert tools._phase("", 0, 0) == {"phase": ""}  # no progress row for it (a race with its removal)

@@ -583,18 +583,24 @@ async def add_project(bridge: Bridge, call: Call) -> Answer:
     bridge.changed()
     fresh = await bridge.freshness(project)
     return envelope(None, "", False, str, fresh, False,
-                    ["the watcher indexes it now; freshness says when it is done"], [project],
+                    ["the watcher indexes it now; freshness says when it is done, index_status how far it is "
+                     "(phase showing: its files are searchable already, their references and imports to come)"],
+                    [project],
                     project=project, root=root)
 
 
 async def index_status(bridge: Bridge, call: Call) -> Answer:
     query, offset, _ = pages.resume("index_status", call.args, call.given, ("project",))
     project = bridge.project(query["project"])
-    (rows,), (units,) = await asyncio.gather(bridge.bus("IndexStatus", project), bridge.bus("WorkerStatus"))
+    (rows,), (progress,), (units,) = await asyncio.gather(
+        bridge.bus("IndexStatus", project), bridge.bus("IndexProgress", project), bridge.bus("WorkerStatus"))
     props = await bridge.bus.properties()
     per_page = call.args["limit"]
+    # How far the watcher is with each: its phase, and the files done of all while it shows
+    # (makes searchable) or indexes them.
+    phases = {p: (phase, done, total) for p, phase, done, total, _indexed, _why in progress}
     page = [{"project": p, "stale": bool(stale), "files_indexed": indexed, "files_pending": pending,
-             "last_change": when(last), "why": why}
+             "last_change": when(last), "why": why, **_phase(*phases.get(p, ("", 0, 0)))}
             for p, indexed, pending, last, stale, why in rows[offset:offset + per_page]]
     workers = {str(plain(u["name"])): f"{plain(u['ActiveState'])} ({plain(u['SubState'])})" for u in units}
 
@@ -608,6 +614,12 @@ async def index_status(bridge: Bridge, call: Call) -> Answer:
     answer = pages.fit(page, call.args["max_chars"], build, ("why",))
     answer.pop("freshness", None)  # the rows are the freshness
     return answer
+
+
+def _phase(phase: str, done: int, total: int) -> dict[str, Any]:
+    """IndexProgress's phase, with the files done of all while there is a count."""
+    counted = phase in ("showing", "indexing") and total
+    return {"phase": phase, **({"files_done": done, "files_in_work": total} if counted else {})}
 
 
 # ----------------------------------------------------------------------------- repair
@@ -879,8 +891,10 @@ TOOLS: tuple[Tool, ...] = (
          add_project, read_only=False, idempotent=False),
     Tool("index_status",
          "Whether the index is fresh, per project: stale, files indexed, files changed on disk and not indexed "
-         "yet, last change seen, and why when stale; with the state of the suite's units and the number of "
-         "code chunks still to embed for semantic search.",
+         "yet, last change seen, and why when stale; the watcher's phase (waiting, scanning, showing: a new "
+         "project's files being made searchable ahead of their references and imports, indexing, ready, "
+         "stale) and, while it shows or indexes, files_done of files_in_work; with the state of the suite's "
+         "units and the number of code chunks still to embed for semantic search.",
          schema({"project": PROJECT, "limit": limit(50, 200, "projects"), "cursor": CURSOR,
                  "max_chars": MAX_CHARS}),
          index_status),
