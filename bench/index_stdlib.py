@@ -16,7 +16,11 @@ in one run:
   - peak memory (VmHWM) of each unit.
 
 Run as root after `make wheels`:
-  .venv/bin/python bench/index_stdlib.py [--stdlib DIR] [--edits 200] [--no-libcst]
+  .venv/bin/python bench/index_stdlib.py [--stdlib DIR] [--edits 200] [--no-libcst] [--vectorizer-stopped]
+
+--vectorizer-stopped: the vectorizer is stopped from before AddProject until every file is
+verified (started again for the edits), so that nothing shares the cores with the parser
+units: what verification takes through the suite with no embedding beside it.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ from stdlib_box import boot, copy_stdlib, default_stdlib, phases  # noqa: E402
 
 PY = "/usr/lib/codeanalysisd/bin/python"
 PROBE = "/opt/codeanalysisd-src/bench/index_probe.py"
-UNITS = ("codeanalysisd-db.service", "codeanalysisd-watcher.service", "codeanalysisd-vectorizer.service",
-         "codeanalysisd-repair.service")
+VECTORIZER = "codeanalysisd-vectorizer.service"
+UNITS = ("codeanalysisd-db.service", "codeanalysisd-watcher.service", VECTORIZER, "codeanalysisd-repair.service")
 
 
 
@@ -57,6 +61,8 @@ def manager_property(box: Box, name: str) -> int:
 
 def peak_rss_mb(box: Box, unit: str) -> float:
     pid = box.show(unit, "MainPID")["MainPID"]
+    if pid == "0":
+        return float("nan")  # not running (--vectorizer-stopped)
     for line in box.run("cat", f"/proc/{pid}/status").stdout.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -81,6 +87,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--no-libcst", action="store_true")
+    parser.add_argument("--vectorizer-stopped", action="store_true")
     args = parser.parse_args()
     stdlib = args.stdlib or default_stdlib()
     report: dict[str, object] = {"stdlib": stdlib}
@@ -91,6 +98,9 @@ def main() -> None:
                                  timeout=900).stdout)
         report["reference"] = ref
         box.systemctl("start", "codeanalysisd.target")
+        if args.vectorizer_stopped:
+            box.systemctl("stop", VECTORIZER)
+            report["vectorizer_stopped"] = True
         cpu_before = cpu_seconds(box)
         t0 = time.monotonic()
         box.run("codeanalysisctl", "add", "--no-block", "/srv/stdlib")
@@ -123,6 +133,8 @@ def main() -> None:
         # what shares the cores with verification meanwhile (the vectorizer embeds the new files)
         report["cpu_during_verification_s"] = {unit: seconds - cpu_indexed.get(unit, 0.0)
                                                 for unit, seconds in cpu_seconds(box).items()}
+        if args.vectorizer_stopped:
+            box.systemctl("start", VECTORIZER)
         parsers = active_parser_units(box)
         report["parser_units"] = parsers
         report["rss_parsers_mb"] = {u: peak_rss_mb(box, u) for u in parsers}
@@ -189,7 +201,8 @@ def print_report(r: dict) -> None:
              if "libcst_parse_s" in ref and "syntax_after_index_s" in r else "")
           + f"; files listed by `problems`: {r['syntax_problems']}"
           + (f"; the first verdicts {r['verification_began_after_index_s']:.2f} s after the index"
-             if "verification_began_after_index_s" in r else ""))
+             if "verification_began_after_index_s" in r else "")
+          + ("; the vectorizer stopped until then" if r.get("vectorizer_stopped") else ""))
     print(f"AddProject -> all files indexed = {r['add_to_indexed_s'] / ref['ast_parse_s']:.2f} x ast.parse alone")
     if "add_to_complete_s" in r:
         print(f"AddProject -> every file's facts written (names, imports, chunks; the project ready): "
