@@ -125,7 +125,8 @@ def test_a_file_shown_whose_facts_never_came_is_indexed_whole_at_the_watchers_ne
     indexes the file whole, its references with it."""
     path, token = "pkg/shown_first.py", "shown_first_marker_5521"
 
-    system.systemctl("stop", "codeanalysisd-watcher.service")
+    # the repair worker with it: a stopped watcher's drift is the repair worker's to index
+    system.systemctl("stop", "codeanalysisd-watcher.service", "codeanalysisd-repair.service")
     try:
         system.write_file(f"{ROOT}/{path}", f"def {token}():\n    return alpha()\n")
         size, mtime_ns, data, outline, mode = json.loads(system.run(PY, "-c", OUTLINE, f"{ROOT}/{path}").stdout)
@@ -140,7 +141,11 @@ def test_a_file_shown_whose_facts_never_came_is_indexed_whole_at_the_watchers_ne
         assert path not in referrers(system, "alpha")  # the rest of its facts: not written
     finally:
         system.systemctl("start", "codeanalysisd-watcher.service")
-    wait_until(lambda: path in referrers(system, "alpha"), timeout=20, what="the watcher to index the shown file whole")
+    try:
+        wait_until(lambda: path in referrers(system, "alpha"), timeout=20,
+                   what="the watcher to index the shown file whole")
+    finally:
+        system.systemctl("start", "codeanalysisd-repair.service")
     assert live_files(system) == disk_hashes(system, ROOT)
     system.run("rm", f"{ROOT}/{path}")
     wait_until(lambda: path not in live_files(system), timeout=10, what="the file's deletion to be seen")

@@ -422,7 +422,8 @@ def test_a_saved_file_is_found_at_once_and_the_answer_is_fresh(system):
 
 def test_answers_say_stale_while_the_watcher_is_stopped(system):
     marker = f"STALE_EDIT_{os.getpid()}"
-    system.systemctl("stop", WATCHER)
+    # the repair worker with it: a stopped watcher's drift is the repair worker's to index
+    system.systemctl("stop", WATCHER, "codeanalysisd-repair.service")
     try:
         write_as(system, AGENT, f"{ROOT}/mod.py", MOD + f"\n{marker} = 1\n")
 
@@ -445,7 +446,7 @@ def test_answers_say_stale_while_the_watcher_is_stopped(system):
         assert row["stale"] and "inactive" in row["why"] and row["phase"] == "stale", row
         assert replies["index_status"].data["units"]["watcher"].startswith("inactive")
     finally:
-        system.systemctl("start", WATCHER)
+        system.systemctl("start", WATCHER, "codeanalysisd-repair.service")
 
     async def after(s: ClientSession):
         async def fresh_and_found() -> Reply | None:

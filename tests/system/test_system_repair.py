@@ -195,15 +195,16 @@ def test_restore_an_older_version_through_the_cli(system):
     by_number = {v["version"]: v for v in history}
     assert by_number[result["replaced_version"]]["sha256"] == replaced  # the replaced content is a version
     assert history[-1]["reason"] == "restored"
-    # content nobody indexed yet (the watcher is stopped) becomes an 'overwritten' version
-    system.systemctl("stop", "codeanalysisd-watcher.service")
+    # content nobody indexed yet (the watcher is stopped, and the repair worker, whose drift
+    # that would be) becomes an 'overwritten' version
+    system.systemctl("stop", "codeanalysisd-watcher.service", "codeanalysisd-repair.service")
     system.sh(f"echo '# unseen edit' >> {ROOT}/{path}")
     unseen = system.run("sha256sum", f"{ROOT}/{path}").stdout.split()[0]
     result = json.loads(ctl(system, "--json", "restore", PID, path, "--version", str(v1), "--overwrite").stdout)
     history = json.loads(ctl(system, "--json", "history", PID, path).stdout)
     kept = [v for v in history if v["sha256"] == unseen]
     assert [(v["version"], v["reason"]) for v in kept] == [(result["replaced_version"], "overwritten")]
-    system.systemctl("start", "codeanalysisd-watcher.service")
+    system.systemctl("start", "codeanalysisd-watcher.service", "codeanalysisd-repair.service")
     # bad versions get named errors
     for bad in ("999", "zz-not-a-version", "abcdef123"):
         r = ctl(system, "show", PID, path, "--version", bad, check=False)
