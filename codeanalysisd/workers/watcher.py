@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import pyinotify
 from dbus_fast import DBusError
@@ -262,8 +262,7 @@ class Watcher:
         first: Exception | None = None
         for pid, sync in self.syncs.items():
             paths, error = sync.rests.take_failed()
-            for rel in paths:
-                self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+            self._look_again(pid, paths)
             first = first or error
         if first is not None:
             raise first
@@ -315,8 +314,7 @@ class Watcher:
                 del left[pid]
                 self.in_sync.pop(pid, None)
                 self.backlog_changed.set()
-                for rel in retry:
-                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                self._look_again(pid, retry)
                 if "" in rels:
                     self.scanning.discard(pid)
         finally:
@@ -324,8 +322,7 @@ class Watcher:
             # did not take them, or they were not looked at: again, at the next step.
             for pid, rels in left.items():
                 self.in_sync.pop(pid, None)
-                for rel in rels:
-                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                self._look_again(pid, rels)
             self.backlog_changed.set()
         if not self.projects_changed.is_set():  # else projects added meanwhile are shown first
             await self._finish_owed()
@@ -342,13 +339,18 @@ class Watcher:
             try:
                 again = await sync.finish()
             except DBusError:
-                for rel in paths:
-                    self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+                self._look_again(pid, paths)
                 raise
             finally:
                 self.backlog_changed.set()
-            for rel in again:
-                self.dirty.setdefault(pid, {})[rel] = time.monotonic()
+            self._look_again(pid, again)
+
+    def _look_again(self, pid: str, rels: Iterable[str]) -> None:
+        """Paths of the project to compare with the index again, once settled from now: a
+        sync or a rest the owner did not take, paths that were changing as they were read."""
+        paths, now = self.dirty.setdefault(pid, {}), time.monotonic()
+        for rel in rels:
+            paths[rel] = now
 
     # ------------------------------------------------------------------ reporting
     def backlog(self) -> list[PendingRow]:
