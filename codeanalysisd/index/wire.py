@@ -12,10 +12,10 @@ per field, each text as its number in the file's "strings", where every distinct
 once. A scope, a kind or a name repeats on row after row; written once, the standard
 library's facts are 51 MB instead of 117 (``bench/index_cost.py``), and the owner, on whose
 write thread they are decoded, builds the rows from columns checked a column at a time
-(``map`` at C speed) instead of row by row. Facts without "form" are the rows form older workers sent (references,
-bindings and uses as arrays per row, like definitions; "bindings" and "uses" possibly
-missing): they are read as before, so a worker not yet restarted after an upgrade is still
-heard.
+(``map`` at C speed) instead of row by row. Facts without "form" are the rows form older
+workers sent (references, bindings and uses as arrays per row, like definitions; "bindings"
+and "uses" possibly missing): they are read as before, so a worker not yet restarted after
+an upgrade is still heard.
 
 ``decode`` checks every field and every row (type, length, integer range, a text's number)
 before anything of the file is written: a malformed request is refused whole with
