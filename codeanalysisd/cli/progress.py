@@ -79,9 +79,9 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
-# What the line calls the two phases that count files: a large change's files are first made
-# searchable (shown: definitions and text), then indexed whole.
-_COUNTING = {SHOWING: "making searchable", INDEXING: "indexing"}
+# The phases that count files (done of all), and what a line calls each: a large change's
+# files are first made searchable (shown: definitions and text), then indexed whole.
+COUNTING = {SHOWING: "making searchable", INDEXING: "indexing"}
 
 
 def describe(row: Row, rate: float | None, with_bar: bool) -> str:
@@ -92,14 +92,14 @@ def describe(row: Row, rate: float | None, with_bar: bool) -> str:
         return f"{row.project}: indexed, {row.indexed} file(s)"
     if row.phase == SCANNING:
         return f"{row.project}: scanning (comparing the files on disk with the index)"
-    if row.phase in _COUNTING and row.total:
+    if row.phase in COUNTING and row.total:
         share = 100 * row.done // row.total
         text = f"{row.done}/{row.total} files {share:3d}%"
         if with_bar:
             text = f"{bar(row.done, row.total)} {text}"
         if rate:
             text += f", {rate:.0f} files/s, {clock((row.total - row.done) / rate)} left"
-        return f"{row.project}: {_COUNTING[row.phase]} {text}"
+        return f"{row.project}: {COUNTING[row.phase]} {text}"
     if row.phase == INDEXING:
         return f"{row.project}: indexing (counting the files to index)"
     return f"{row.project}: {row.phase}: {row.why}"

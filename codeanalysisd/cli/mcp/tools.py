@@ -24,7 +24,7 @@ from codeanalysisd.cli.mcp import pages
 from codeanalysisd.cli.mcp.args import ToolError, invalid
 from codeanalysisd.cli.mcp.bus import Bus, plain, when
 from codeanalysisd.cli.mcp.pages import Answer, Item
-from codeanalysisd.cli.progress import INDEXING, SHOWING
+from codeanalysisd.cli.progress import COUNTING
 from codeanalysisd.names import ERROR_PREFIX
 from codeanalysisd.query_language import KINDS
 
@@ -619,7 +619,7 @@ async def index_status(bridge: Bridge, call: Call) -> Answer:
 
 def _phase(phase: str, done: int, total: int) -> dict[str, Any]:
     """IndexProgress's phase, with the files done of all while there is a count."""
-    counted = phase in (SHOWING, INDEXING) and total
+    counted = phase in COUNTING and total
     return {"phase": phase, **({"files_done": done, "files_in_work": total} if counted else {})}
 
 
