@@ -566,6 +566,12 @@ def _parser_story(box) -> str:
     return f"units: {units}\nstatus:\n{status}\nparser journal:\n{journal}"
 
 
+def _nothing_pending_verification(box) -> None:
+    wait_until(lambda: box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                               "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
+               timeout=60, what="nothing pending verification")
+
+
 def _write_modules(box, directory: str, count: int, functions: int) -> None:
     """``count`` modules of ``functions`` small functions each: a few hundred ms of libcst apiece,
     each its own bytes (a verdict on some bytes holds for every file holding them)."""
@@ -578,9 +584,7 @@ def _write_modules(box, directory: str, count: int, functions: int) -> None:
 def test_the_parser_units_follow_the_configuration_and_verify_each_file_once(system):
     """[Parser] Units= instances run (the owner starts and stops them on reload); files are
     shared out between them, each verified by one instance only."""
-    wait_until(lambda: system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
-                                  "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
-               timeout=60, what="nothing pending verification")
+    _nothing_pending_verification(system)
     system.systemctl("stop", "codeanalysisd-parser@*.service")
     _write_modules(system, f"{ROOT}/shared", 48, 120)
     wait_until(lambda: len(_unverified(system, "shared/")) == 48, timeout=60, what="48 modules indexed")
@@ -623,9 +627,7 @@ def test_verification_begins_as_soon_as_the_watcher_has_nothing_left_to_index(sy
     them when it has none left (the Worker signal IndexingSettled): they begin then, not at
     their next look of their own, which with ReportInterval=60 here is a minute away."""
     units = settled_parser_units(system)
-    wait_until(lambda: system.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
-                                  "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
-               timeout=60, what="nothing pending verification")
+    _nothing_pending_verification(system)
     system.write_file(INTERVAL_DROPIN, "[Workers]\nReportInterval=60\n")
     try:
         _reload(system, [*units, "codeanalysisd-db.service", "codeanalysisd-watcher.service"])
