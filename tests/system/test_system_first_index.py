@@ -260,7 +260,7 @@ def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
     embeds the project once the watcher is done."""
     root, pid = "/srv/first-embed", "first-embed"
     vectorizer, watcher = "codeanalysisd-vectorizer.service", "codeanalysisd-watcher.service"
-    statuses: list[str] = []  # as they changed; the first may be from before the add (other projects' chunks)
+    statuses: list[str] = []  # as they changed
 
     def sample() -> str:
         status = system.show(vectorizer, "StatusText")["StatusText"]
@@ -268,27 +268,33 @@ def test_embedding_waits_until_the_watcher_has_indexed_the_files(system):
             statuses.append(status)
         return status
 
-    # The vectorizer looks between batches, and a batch it began before the add may outlast
-    # the whole index (the index takes the cores from it); an idle one looks when chunks are
-    # written. So once the watcher has written the project's first files (their chunks are
-    # then pending), it is held (SIGSTOP, well inside the 15 s its reports are believed) until
-    # the vectorizer has looked.
-    ctl(system, "add", "--no-block", root)
-
-    def begun() -> dict | None:
-        now = progress(system, pid)
-        return now if now["phase"] == "ready" or now["done"] > 0 else None
-
-    first = wait_until(begun, timeout=60, interval=0.02, what="the watcher to write the project's first files")
-    assert first["phase"] != "ready", f"the index was over before the test could hold it: {first}"
-    system.systemctl("kill", "--signal=SIGSTOP", watcher)
+    # The vectorizer looks between batches, and a batch it began before the add (rightly: the
+    # watcher had nothing to index then, as when the last test's index ended) may outlast the
+    # whole index, its status unchanged meanwhile. So it is stopped before the add and started
+    # once the watcher has written the project's first files (their chunks are then pending),
+    # the watcher held (SIGSTOP, well inside the 30 s its reports are believed) until the
+    # vectorizer has looked: every status it shows is from after the add.
+    system.systemctl("stop", vectorizer)
     try:
-        wait_until(lambda: sample().startswith("paused: the watcher is indexing"), timeout=10, interval=0.05,
-                   what="the vectorizer to pause for the project the watcher has")
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}; its statuses: {statuses}") from None
+        ctl(system, "add", "--no-block", root)
+
+        def begun() -> dict | None:
+            now = progress(system, pid)
+            return now if now["phase"] == "ready" or now["done"] > 0 else None
+
+        first = wait_until(begun, timeout=60, interval=0.02, what="the watcher to write the project's first files")
+        assert first["phase"] != "ready", f"the index was over before the test could hold it: {first}"
+        system.systemctl("kill", "--signal=SIGSTOP", watcher)
+        try:
+            system.systemctl("start", vectorizer)
+            wait_until(lambda: sample().startswith("paused: the watcher is indexing"), timeout=20, interval=0.05,
+                       what="the vectorizer to pause for the project the watcher has")
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; its statuses: {statuses}") from None
+        finally:
+            system.systemctl("kill", "--signal=SIGCONT", watcher)
     finally:
-        system.systemctl("kill", "--signal=SIGCONT", watcher)
+        system.systemctl("start", vectorizer)
     # A status counts as read while the watcher indexed only if a phase read after it was not
     # yet "ready": read the other way round, the status could be from just after the end.
     during: list[str] = []
