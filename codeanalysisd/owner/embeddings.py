@@ -50,6 +50,10 @@ def pending_chunks(core: OwnerCore, model_id: int, after: int, limit: int) -> tu
     # file is searchable by its text and names before it is by meaning.
     if watcher_indexing(core):
         raise failures.Occupied("the watcher is indexing; embedding goes on when it is done")
+    # And while the parser units verify (owner/parsers.py): the shorter job, given the cores,
+    # ends sooner, and embedding, which takes what is left, ends no later for the wait.
+    if core.syntax_claims.verifying:
+        raise failures.Occupied("the parser units are verifying concrete syntax; embedding goes on when they are done")
     return core.store.reads.vectors.pending(model_id, after, min(limit, MAX_PENDING_PAGE))
 
 

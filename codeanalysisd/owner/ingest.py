@@ -163,6 +163,7 @@ def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> 
     its syntax nodes as the indexer counted them, 0 if it did not)."""
     pid, now = core.project(project).id, time.monotonic()
     if watcher_indexing(core):
+        core.syntax_claims.take(pid, claimant, (), now)  # nothing for it now: it is not verifying
         return []
     others = core.syntax_claims.held_by_others(pid, claimant, now)
     rows = [r for r in core.store.reads.files.syntax_pending(pid, limit + len(others)) if r[0] not in others]

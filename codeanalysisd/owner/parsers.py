@@ -5,14 +5,17 @@ libcst costs about ten times what the index's own parse does, so its verdicts co
 core by default. The DB owner starts and stops instances through systemd to match that
 number (at its start and on reload), and hands files out: each file pending verification
 goes to one instance at a time (``SyntaxClaims``), and none while the watcher has a backlog,
-so that verification never takes a core the index or a save is waiting for.
+so that verification never takes a core the index or a save is waiting for. Embedding gives
+way to verification in turn (``SyntaxClaims.verifying``): both are background work, and
+verification is the shorter job by far, so run first with the cores to itself it ends
+sooner, and embedding, which takes whatever is left, ends no later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from dbus_fast import DBusError
 
@@ -29,29 +32,64 @@ PARSER_UNITS = "codeanalysisd-parser@*.service"
 
 
 class SyntaxClaims:
-    """Which parser instance holds which pending file, until it answers or the claim lapses."""
+    """Which parser instance holds which pending file, until it answers or the claim lapses;
+    and which instances are verifying: handed files they will give verdicts on, and so ask
+    again at once. ``on_settled`` is called when the last of those has nothing left."""
 
     def __init__(self) -> None:
         self._held: dict[tuple[str, str], tuple[str, float]] = {}  # (project, path) -> (claimant, until)
+        self._working: set[str] = set()
+        # Claimants handed files since their last verdict. An instance answers for a batch
+        # before it asks again (for this project or the next), so one asking again from here
+        # gave no verdict on anything it was handed: it passed all of it over (changed on
+        # disk since it was indexed, or its root gone) and waits for its next look, idle.
+        self._unanswered: set[str] = set()
+        self.on_settled: Callable[[], None] = lambda: None
+
+    @property
+    def verifying(self) -> bool:
+        """Whether any instance is verifying now: embedding waits meanwhile."""
+        return bool(self._working)
 
     def held_by_others(self, project: str, claimant: str, now: float) -> set[str]:
         return {path for (pid, path), (who, until) in self._held.items()
                 if pid == project and who != claimant and until > now}
 
     def take(self, project: str, claimant: str, paths: Iterable[str], now: float) -> None:
+        """The files handed to ``claimant`` by one ask of it (none: it has nothing to do)."""
         for key in [k for k, (_, until) in self._held.items() if until <= now]:
             del self._held[key]
+        handed = 0
         for path in paths:
             self._held[(project, path)] = (claimant, now + CLAIM_SECONDS)
+            handed += 1
+        if not handed or claimant in self._unanswered:
+            self._idle(claimant)
+        else:
+            self._working.add(claimant)
+        if handed:
+            self._unanswered.add(claimant)
 
     def forget(self, claimant: str) -> None:
         """The claimant left the bus (its process ended): its files go to the others at once."""
         for key in [k for k, (who, _) in self._held.items() if who == claimant]:
             del self._held[key]
+        self._unanswered.discard(claimant)
+        self._idle(claimant)
 
     def release(self, project: str, paths: Iterable[str]) -> None:
+        """Verdicts came for these files: whoever held them is verifying, and asks again at once."""
         for path in paths:
-            self._held.pop((project, path), None)
+            held = self._held.pop((project, path), None)
+            if held is not None:
+                self._unanswered.discard(held[0])
+                self._working.add(held[0])
+
+    def _idle(self, claimant: str) -> None:
+        if claimant in self._working:
+            self._working.discard(claimant)
+            if not self._working:
+                self.on_settled()
 
 
 def watcher_busy(reports: WorkerReports, now: float, max_age: float) -> bool:

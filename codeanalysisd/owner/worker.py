@@ -24,6 +24,7 @@ class WorkerInterface(ServiceInterface):
         self.core = core
         self.guard = core.guard
         core.on_repair_schedule(self.RepairScheduleChanged)
+        core.syntax_claims.on_settled = self.VerificationSettled
 
     @method()
     @guarded
@@ -175,6 +176,12 @@ class WorkerInterface(ServiceInterface):
         that gives way to it (libcst verification, embedding) may go on now, not at the
         workers' next look (every ReportInterval when idle). It carries nothing, so whoever
         may receive it learns nothing."""
+
+    @signal()
+    def VerificationSettled(self) -> None:
+        """No parser unit has a file left to verify, by the ask just answered (or the last
+        verifying one left the bus): embedding, which gives way to verification, may go on
+        now. It carries nothing, so whoever may receive it learns nothing."""
 
     @signal()
     def BacklogWanted(self) -> None:

@@ -197,10 +197,11 @@ async def serve(ctx: service.Context) -> int:
                         "(systemctl restart codeanalysisd-vectorizer.service)", new.precision)
 
     ctx.on_reload(reloaded)
-    # The owner gives no chunk while the watcher has a backlog: it says when that is over.
+    # The owner gives no chunk while the watcher has a backlog or the parser units verify:
+    # it says when each is over.
     return await run_worker(ctx, "vectorizer", vectorizer.round, interval=vectorizer.interval,
                             on_connect=vectorizer.start, wake_on=("Projects", "FilesIndexed"),
-                            wake_on_signals=("IndexingSettled",))
+                            wake_on_signals=("IndexingSettled", "VerificationSettled"))
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Which parser unit verifies which file: each pending file goes to one instance at a time,
-until it answers or its claim lapses; none while the watcher has a backlog."""
+until it answers or its claim lapses; none while the watcher has a backlog; and whether any
+instance is verifying, which embedding waits for."""
 
 import time
 
@@ -56,3 +57,64 @@ def test_an_instance_that_leaves_the_bus_leaves_its_files_at_once():
     claims.take("p", ":1.7", ["b.py"], now=100.0)
     claims.forget(":1.5")
     assert claims.held_by_others("p", ":1.6", 101.0) == {"b.py"}
+
+
+def _claims_counting_settled() -> tuple[SyntaxClaims, list[int]]:
+    claims, settled = SyntaxClaims(), [0]
+
+    def count() -> None:
+        settled[0] += 1
+
+    claims.on_settled = count
+    return claims, settled
+
+
+def test_an_instance_handed_files_is_verifying_until_an_ask_finds_nothing():
+    claims, settled = _claims_counting_settled()
+    assert not claims.verifying
+    claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
+    assert claims.verifying
+    claims.release("p", ["a.py", "b.py"])  # its verdicts: it asks again at once
+    assert claims.verifying and settled == [0]
+    claims.take("p", ":1.5", ["c.py"], now=101.0)
+    claims.release("p", ["c.py"])
+    claims.take("p", ":1.5", [], now=102.0)  # nothing left
+    assert not claims.verifying and settled == [1]
+    claims.take("q", ":1.5", [], now=102.0)  # nothing in the next project either: said once
+    assert settled == [1]
+
+
+def test_verification_is_settled_when_the_last_instance_has_nothing_left():
+    claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    claims.take("p", ":1.6", ["b.py"], now=100.0)
+    claims.release("p", ["a.py"])
+    claims.take("p", ":1.5", [], now=101.0)
+    assert claims.verifying and settled == [0]  # :1.6 still has b.py
+    claims.release("p", ["b.py"])
+    claims.take("p", ":1.6", [], now=102.0)
+    assert not claims.verifying and settled == [1]
+
+
+def test_an_instance_that_passed_over_all_it_was_handed_is_not_verifying():
+    """Files changed on disk since they were indexed are passed over unread while the watcher
+    is stopped, and handed out again at the instance's next look: embedding must not wait on
+    them for good."""
+    claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", ["changed.py"], now=100.0)
+    assert claims.verifying
+    claims.take("p", ":1.5", ["changed.py"], now=105.0)  # asked again, no verdict since
+    assert not claims.verifying and settled == [1]
+    claims.take("p", ":1.5", ["changed.py"], now=110.0)
+    assert not claims.verifying and settled == [1]
+    claims.release("p", ["changed.py"])  # indexed again and verified after all
+    assert claims.verifying
+
+
+def test_an_instance_that_leaves_the_bus_is_no_longer_verifying():
+    claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    claims.forget(":1.5")
+    assert not claims.verifying and settled == [1]
+    claims.forget(":1.5")
+    assert settled == [1]
