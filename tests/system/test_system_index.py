@@ -654,6 +654,55 @@ def test_verification_begins_as_soon_as_the_watcher_has_nothing_left_to_index(sy
         system.systemctl("reload", *units, "codeanalysisd-db.service", "codeanalysisd-watcher.service")
 
 
+def test_embedding_waits_while_the_parser_units_verify_and_begins_as_they_finish(system):
+    """Embedding gives way to verification: the vectorizer takes no chunk while a parser unit
+    is verifying, says so, and begins as the last verdict is given (the Worker signal
+    VerificationSettled), not at its next look of its own, which with ReportInterval=60 here
+    is a minute away."""
+    vectorizer = "codeanalysisd-vectorizer.service"
+    units = settled_parser_units(system)
+    _nothing_pending_verification(system)
+    wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith("idle"), timeout=120,
+               interval=0.2, what="the vectorizer idle")
+    system.systemctl("stop", "codeanalysisd-parser@*.service")
+    system.write_file(INTERVAL_DROPIN, "[Workers]\nReportInterval=60\n")
+    statuses: list[str] = []  # the vectorizer's, as they changed, each read while files were unverified
+    try:
+        _reload(system, [vectorizer])
+        # Held (SIGSTOP, well inside its 30 s watchdog) while the modules are indexed and the
+        # parser units begin: with nothing verifying it would embed them at once, rightly.
+        system.systemctl("kill", "--signal=SIGSTOP", vectorizer)
+        try:
+            _write_modules(system, f"{ROOT}/verifying", 96, 360)  # bytes of their own: no verdict to take
+            wait_until(lambda: len(_unverified(system, "verifying/")) == 96, timeout=20, interval=0.1,
+                       what="96 modules indexed")
+            system.systemctl("start", *units)
+            wait_until(lambda: len(_unverified(system, "verifying/")) < 96, timeout=20, interval=0.05,
+                       what="the first verdicts")
+        finally:
+            system.systemctl("kill", "--signal=SIGCONT", vectorizer)
+        while True:
+            status = system.show(vectorizer, "StatusText")["StatusText"]
+            left = len(_unverified(system, "verifying/"))
+            if not left:
+                break
+            if not statuses or statuses[-1] != status:
+                statuses.append(status)
+            time.sleep(0.05)
+        verified = time.monotonic()
+        assert any(s.startswith("paused: the parser units are verifying") for s in statuses), statuses
+        assert not any(s.startswith("embedding:") for s in statuses), statuses
+        wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith(
+            ("embedding:", "idle: every")), timeout=30, interval=0.05,
+            what="embedding to begin well before the vectorizer's next look")
+        figure(f"embedding began {time.monotonic() - verified:.2f} s after the last of 96 modules was verified "
+               f"(ReportInterval=60); the vectorizer's statuses meanwhile: {len(statuses)}")
+    finally:
+        system.run("rm", "-rf", INTERVAL_DROPIN, f"{ROOT}/verifying")
+        system.systemctl("start", *units)
+        system.systemctl("reload", vectorizer, *units)  # the parser units started with the drop-in
+
+
 def test_files_a_killed_parser_held_go_to_the_next_at_once(system):
     """An instance killed mid-batch leaves the bus: the owner hands its files out again at
     once, not when the claim lapses (two minutes)."""
