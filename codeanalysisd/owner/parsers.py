@@ -33,17 +33,20 @@ PARSER_UNITS = "codeanalysisd-parser@*.service"
 
 class SyntaxClaims:
     """Which parser instance holds which pending file, until it answers or the claim lapses;
-    and which instances are verifying: handed files they will give verdicts on, and so ask
-    again at once. ``on_settled`` is called when the last of those has nothing left."""
+    and which instances are verifying, by project: handed files there they will give
+    verdicts on, and so ask again at once. ``on_settled`` is called when the last of those
+    has nothing left."""
 
     def __init__(self) -> None:
         self._held: dict[tuple[str, str], tuple[str, float]] = {}  # (project, path) -> (claimant, until)
-        self._working: set[str] = set()
-        # Claimants handed files since their last verdict. An instance answers for a batch
-        # before it asks again (for this project or the next), so one asking again from here
-        # gave no verdict on anything it was handed: it passed all of it over (changed on
-        # disk since it was indexed, or its root gone) and waits for its next look, idle.
-        self._unanswered: set[str] = set()
+        # (claimant, project): an instance asks of every project in turn, and one with
+        # nothing left in one project may still be verifying another.
+        self._working: set[tuple[str, str]] = set()
+        # Handed files of the project since its last verdict there. An instance answers for
+        # a batch before it asks again, so one asking again of the project from here gave no
+        # verdict on anything it was handed: it passed all of it over (changed on disk since
+        # it was indexed, or the root gone) and verifies nothing there until it changes.
+        self._unanswered: set[tuple[str, str]] = set()
         self.on_settled: Callable[[], None] = lambda: None
 
     @property
@@ -56,38 +59,40 @@ class SyntaxClaims:
                 if pid == project and who != claimant and until > now}
 
     def take(self, project: str, claimant: str, paths: Iterable[str], now: float) -> None:
-        """The files handed to ``claimant`` by one ask of it (none: it has nothing to do)."""
+        """The files of the project handed to ``claimant`` by one ask (none: it has nothing to
+        do there)."""
         for key in [k for k, (_, until) in self._held.items() if until <= now]:
             del self._held[key]
         handed = 0
         for path in paths:
             self._held[(project, path)] = (claimant, now + CLAIM_SECONDS)
             handed += 1
-        if not handed or claimant in self._unanswered:
-            self._idle(claimant)
+        asker = (claimant, project)
+        if not handed or asker in self._unanswered:
+            self._idle([asker])
         else:
-            self._working.add(claimant)
+            self._working.add(asker)
         if handed:
-            self._unanswered.add(claimant)
+            self._unanswered.add(asker)
 
     def forget(self, claimant: str) -> None:
         """The claimant left the bus (its process ended): its files go to the others at once."""
         for key in [k for k, (who, _) in self._held.items() if who == claimant]:
             del self._held[key]
-        self._unanswered.discard(claimant)
-        self._idle(claimant)
+        self._unanswered = {k for k in self._unanswered if k[0] != claimant}
+        self._idle([k for k in self._working if k[0] == claimant])
 
     def release(self, project: str, paths: Iterable[str]) -> None:
         """Verdicts came for these files: whoever held them is verifying, and asks again at once."""
         for path in paths:
             held = self._held.pop((project, path), None)
             if held is not None:
-                self._unanswered.discard(held[0])
-                self._working.add(held[0])
+                self._unanswered.discard((held[0], project))
+                self._working.add((held[0], project))
 
-    def _idle(self, claimant: str) -> None:
-        if claimant in self._working:
-            self._working.discard(claimant)
+    def _idle(self, askers: list[tuple[str, str]]) -> None:
+        if self._working.intersection(askers):
+            self._working.difference_update(askers)
             if not self._working:
                 self.on_settled()
 

@@ -118,3 +118,29 @@ def test_an_instance_that_leaves_the_bus_is_no_longer_verifying():
     assert not claims.verifying and settled == [1]
     claims.forget(":1.5")
     assert settled == [1]
+
+
+def test_an_instance_with_nothing_left_in_one_project_is_still_verifying_another():
+    """An instance asks of every project in turn: nothing in one says nothing of the others."""
+    claims, settled = _claims_counting_settled()
+    claims.take("big", ":1.5", ["a.py"], now=100.0)
+    claims.take("quiet", ":1.5", [], now=100.0)
+    assert claims.verifying and settled == [0]
+    claims.release("big", ["a.py"])
+    claims.take("quiet", ":1.5", [], now=101.0)
+    claims.take("big", ":1.5", ["b.py"], now=101.0)
+    assert claims.verifying and settled == [0]
+
+
+def test_files_passed_over_in_one_project_do_not_stop_the_verifying_of_another():
+    claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", ["changed.py"], now=100.0)  # passed over
+    claims.take("q", ":1.5", ["a.py"], now=100.0)
+    claims.release("q", ["a.py"])
+    claims.take("p", ":1.5", ["changed.py"], now=101.0)  # again, no verdict there since
+    claims.take("q", ":1.5", ["b.py"], now=101.0)
+    assert claims.verifying and settled == [0]
+    claims.release("q", ["b.py"])
+    claims.take("p", ":1.5", ["changed.py"], now=102.0)
+    claims.take("q", ":1.5", [], now=102.0)
+    assert not claims.verifying and settled == [1]
