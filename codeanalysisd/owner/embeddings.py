@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from codeanalysisd.db import vectors
 from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.freshness import watcher_indexing
+from codeanalysisd.records import ProjectState
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -52,7 +54,8 @@ def pending_chunks(core: OwnerCore, model_id: int, after: int, limit: int) -> tu
         raise failures.Occupied("the watcher is indexing; embedding goes on when it is done")
     # And while the parser units verify (owner/parsers.py): the shorter job, given the cores,
     # ends sooner, and embedding, which takes what is left, ends no later for the wait.
-    if core.syntax_claims.verifying:
+    followed = {p.id for p in core.store.reads.projects.list() if p.state != ProjectState.MISSING}
+    if core.syntax_claims.verifying(followed, time.monotonic()):
         raise failures.Occupied("the parser units are verifying concrete syntax; embedding goes on when they are done")
     return core.store.reads.vectors.pending(model_id, after, min(limit, MAX_PENDING_PAGE))
 

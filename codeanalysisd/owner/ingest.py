@@ -176,7 +176,7 @@ async def record_syntax(core: OwnerCore, project: str, verdicts: list[tuple[str,
     """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
     pid, checked = core.project(project).id, [(rel(p), sha, v[:MAX_REASON]) for p, sha, v in verdicts]
     recorded = await core.store.write(lambda w: w.files.record_syntax(pid, checked))
-    core.syntax_claims.release(pid, (path for path, _, _ in checked))
+    core.syntax_claims.release(pid, (path for path, _, _ in checked), time.monotonic())
     return recorded
 
 

@@ -39,9 +39,11 @@ class SyntaxClaims:
 
     def __init__(self) -> None:
         self._held: dict[tuple[str, str], tuple[str, float]] = {}  # (project, path) -> (claimant, until)
-        # (claimant, project): an instance asks of every project in turn, and one with
-        # nothing left in one project may still be verifying another.
-        self._working: set[tuple[str, str]] = set()
+        # (claimant, project) -> until when: an instance asks of every project in turn, and
+        # one with nothing left in one project may still be verifying another. It lapses
+        # with the claims (an instance hung on a file), and with the project (removed, or its
+        # root gone: the instance asks no more of it).
+        self._working: dict[tuple[str, str], float] = {}
         # Handed files of the project since its last verdict there. An instance answers for
         # a batch before it asks again, so one asking again of the project from here gave no
         # verdict on anything it was handed: it passed all of it over (changed on disk since
@@ -49,9 +51,10 @@ class SyntaxClaims:
         self._unanswered: set[tuple[str, str]] = set()
         self.on_settled: Callable[[], None] = lambda: None
 
-    @property
-    def verifying(self) -> bool:
-        """Whether any instance is verifying now: embedding waits meanwhile."""
+    def verifying(self, projects: set[str], now: float) -> bool:
+        """Whether any instance is verifying one of ``projects`` (those followed) now:
+        embedding waits meanwhile."""
+        self._idle([k for k, until in self._working.items() if until <= now or k[1] not in projects])
         return bool(self._working)
 
     def held_by_others(self, project: str, claimant: str, now: float) -> set[str]:
@@ -71,7 +74,7 @@ class SyntaxClaims:
         if not handed or asker in self._unanswered:
             self._idle([asker])
         else:
-            self._working.add(asker)
+            self._working[asker] = now + CLAIM_SECONDS
         if handed:
             self._unanswered.add(asker)
 
@@ -82,19 +85,20 @@ class SyntaxClaims:
         self._unanswered = {k for k in self._unanswered if k[0] != claimant}
         self._idle([k for k in self._working if k[0] == claimant])
 
-    def release(self, project: str, paths: Iterable[str]) -> None:
+    def release(self, project: str, paths: Iterable[str], now: float) -> None:
         """Verdicts came for these files: whoever held them is verifying, and asks again at once."""
         for path in paths:
             held = self._held.pop((project, path), None)
             if held is not None:
                 self._unanswered.discard((held[0], project))
-                self._working.add((held[0], project))
+                self._working[(held[0], project)] = now + CLAIM_SECONDS
 
     def _idle(self, askers: list[tuple[str, str]]) -> None:
-        if self._working.intersection(askers):
-            self._working.difference_update(askers)
-            if not self._working:
-                self.on_settled()
+        ended = [k for k in askers if k in self._working]
+        for key in ended:
+            del self._working[key]
+        if ended and not self._working:
+            self.on_settled()
 
 
 def watcher_busy(reports: WorkerReports, now: float, max_age: float) -> bool:

@@ -7,6 +7,9 @@ import time
 from codeanalysisd.owner.parsers import CLAIM_SECONDS, SyntaxClaims, watcher_busy
 from codeanalysisd.owner.reports import WorkerReports
 
+NOW = 110.0  # within a claim's time of every step of the tests below
+FOLLOWED = {"p", "q", "big", "quiet"}  # the projects followed
+
 
 def test_a_claimed_file_is_held_from_the_others_not_from_its_claimant():
     claims = SyntaxClaims()
@@ -19,7 +22,7 @@ def test_a_claimed_file_is_held_from_the_others_not_from_its_claimant():
 def test_a_verdict_releases_the_file():
     claims = SyntaxClaims()
     claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
-    claims.release("p", ["a.py"])
+    claims.release("p", ["a.py"], now=NOW)
     assert claims.held_by_others("p", ":1.6", 101.0) == {"b.py"}
 
 
@@ -71,15 +74,15 @@ def _claims_counting_settled() -> tuple[SyntaxClaims, list[int]]:
 
 def test_an_instance_handed_files_is_verifying_until_an_ask_finds_nothing():
     claims, settled = _claims_counting_settled()
-    assert not claims.verifying
+    assert not claims.verifying(FOLLOWED, NOW)
     claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
-    assert claims.verifying
-    claims.release("p", ["a.py", "b.py"])  # its verdicts: it asks again at once
-    assert claims.verifying and settled == [0]
+    assert claims.verifying(FOLLOWED, NOW)
+    claims.release("p", ["a.py", "b.py"], now=NOW)  # its verdicts: it asks again at once
+    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
     claims.take("p", ":1.5", ["c.py"], now=101.0)
-    claims.release("p", ["c.py"])
+    claims.release("p", ["c.py"], now=NOW)
     claims.take("p", ":1.5", [], now=102.0)  # nothing left
-    assert not claims.verifying and settled == [1]
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
     claims.take("q", ":1.5", [], now=102.0)  # nothing in the next project either: said once
     assert settled == [1]
 
@@ -88,12 +91,12 @@ def test_verification_is_settled_when_the_last_instance_has_nothing_left():
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["a.py"], now=100.0)
     claims.take("p", ":1.6", ["b.py"], now=100.0)
-    claims.release("p", ["a.py"])
+    claims.release("p", ["a.py"], now=NOW)
     claims.take("p", ":1.5", [], now=101.0)
-    assert claims.verifying and settled == [0]  # :1.6 still has b.py
-    claims.release("p", ["b.py"])
+    assert claims.verifying(FOLLOWED, NOW) and settled == [0]  # :1.6 still has b.py
+    claims.release("p", ["b.py"], now=NOW)
     claims.take("p", ":1.6", [], now=102.0)
-    assert not claims.verifying and settled == [1]
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
 
 
 def test_an_instance_that_passed_over_all_it_was_handed_is_not_verifying():
@@ -102,20 +105,20 @@ def test_an_instance_that_passed_over_all_it_was_handed_is_not_verifying():
     them for good."""
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["changed.py"], now=100.0)
-    assert claims.verifying
+    assert claims.verifying(FOLLOWED, NOW)
     claims.take("p", ":1.5", ["changed.py"], now=105.0)  # asked again, no verdict since
-    assert not claims.verifying and settled == [1]
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
     claims.take("p", ":1.5", ["changed.py"], now=110.0)
-    assert not claims.verifying and settled == [1]
-    claims.release("p", ["changed.py"])  # indexed again and verified after all
-    assert claims.verifying
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    claims.release("p", ["changed.py"], now=NOW)  # indexed again and verified after all
+    assert claims.verifying(FOLLOWED, NOW)
 
 
 def test_an_instance_that_leaves_the_bus_is_no_longer_verifying():
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["a.py"], now=100.0)
     claims.forget(":1.5")
-    assert not claims.verifying and settled == [1]
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
     claims.forget(":1.5")
     assert settled == [1]
 
@@ -125,22 +128,35 @@ def test_an_instance_with_nothing_left_in_one_project_is_still_verifying_another
     claims, settled = _claims_counting_settled()
     claims.take("big", ":1.5", ["a.py"], now=100.0)
     claims.take("quiet", ":1.5", [], now=100.0)
-    assert claims.verifying and settled == [0]
-    claims.release("big", ["a.py"])
+    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    claims.release("big", ["a.py"], now=NOW)
     claims.take("quiet", ":1.5", [], now=101.0)
     claims.take("big", ":1.5", ["b.py"], now=101.0)
-    assert claims.verifying and settled == [0]
+    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
 
 
 def test_files_passed_over_in_one_project_do_not_stop_the_verifying_of_another():
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["changed.py"], now=100.0)  # passed over
     claims.take("q", ":1.5", ["a.py"], now=100.0)
-    claims.release("q", ["a.py"])
+    claims.release("q", ["a.py"], now=NOW)
     claims.take("p", ":1.5", ["changed.py"], now=101.0)  # again, no verdict there since
     claims.take("q", ":1.5", ["b.py"], now=101.0)
-    assert claims.verifying and settled == [0]
-    claims.release("q", ["b.py"])
+    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    claims.release("q", ["b.py"], now=NOW)
     claims.take("p", ":1.5", ["changed.py"], now=102.0)
     claims.take("q", ":1.5", [], now=102.0)
-    assert not claims.verifying and settled == [1]
+    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+
+
+def test_verifying_lapses_with_the_claims_and_with_the_project():
+    """An instance hung on a file, or a project removed or gone missing (the instance asks no
+    more of it), does not hold embedding back for good."""
+    claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    assert claims.verifying({"p"}, 100.0 + CLAIM_SECONDS - 1)
+    assert not claims.verifying({"p"}, 100.0 + CLAIM_SECONDS) and settled == [1]
+    claims.take("p", ":1.5", ["b.py"], now=200.0)
+    claims.release("p", ["b.py"], now=201.0)
+    assert claims.verifying({"p", "q"}, 202.0)
+    assert not claims.verifying({"q"}, 202.0) and settled == [2]  # p removed
