@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from dbus_fast import DBusError
 
@@ -51,10 +51,13 @@ class SyntaxClaims:
         self._unanswered: set[tuple[str, str]] = set()
         self.on_settled: Callable[[], None] = lambda: None
 
-    def verifying(self, projects: set[str], now: float) -> bool:
-        """Whether any instance is verifying one of ``projects`` (those followed) now:
-        embedding waits meanwhile."""
-        self._idle([k for k, until in self._working.items() if until <= now or k[1] not in projects])
+    def verifying(self, now: float, followed: Callable[[], Collection[str]]) -> bool:
+        """Whether any instance is verifying now, in a project ``followed()`` names (asked
+        only then: the vectorizer asks this before every batch): embedding waits meanwhile."""
+        self._idle([k for k, until in self._working.items() if until <= now])
+        if self._working:
+            projects = followed()
+            self._idle([k for k in self._working if k[1] not in projects])
         return bool(self._working)
 
     def held_by_others(self, project: str, claimant: str, now: float) -> set[str]:

@@ -74,15 +74,15 @@ def _claims_counting_settled() -> tuple[SyntaxClaims, list[int]]:
 
 def test_an_instance_handed_files_is_verifying_until_an_ask_finds_nothing():
     claims, settled = _claims_counting_settled()
-    assert not claims.verifying(FOLLOWED, NOW)
+    assert not claims.verifying(NOW, lambda: FOLLOWED)
     claims.take("p", ":1.5", ["a.py", "b.py"], now=100.0)
-    assert claims.verifying(FOLLOWED, NOW)
+    assert claims.verifying(NOW, lambda: FOLLOWED)
     claims.release("p", ["a.py", "b.py"], now=NOW)  # its verdicts: it asks again at once
-    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    assert claims.verifying(NOW, lambda: FOLLOWED) and settled == [0]
     claims.take("p", ":1.5", ["c.py"], now=101.0)
     claims.release("p", ["c.py"], now=NOW)
     claims.take("p", ":1.5", [], now=102.0)  # nothing left
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
     claims.take("q", ":1.5", [], now=102.0)  # nothing in the next project either: said once
     assert settled == [1]
 
@@ -93,10 +93,10 @@ def test_verification_is_settled_when_the_last_instance_has_nothing_left():
     claims.take("p", ":1.6", ["b.py"], now=100.0)
     claims.release("p", ["a.py"], now=NOW)
     claims.take("p", ":1.5", [], now=101.0)
-    assert claims.verifying(FOLLOWED, NOW) and settled == [0]  # :1.6 still has b.py
+    assert claims.verifying(NOW, lambda: FOLLOWED) and settled == [0]  # :1.6 still has b.py
     claims.release("p", ["b.py"], now=NOW)
     claims.take("p", ":1.6", [], now=102.0)
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
 
 
 def test_an_instance_that_passed_over_all_it_was_handed_is_not_verifying():
@@ -105,20 +105,20 @@ def test_an_instance_that_passed_over_all_it_was_handed_is_not_verifying():
     them for good."""
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["changed.py"], now=100.0)
-    assert claims.verifying(FOLLOWED, NOW)
+    assert claims.verifying(NOW, lambda: FOLLOWED)
     claims.take("p", ":1.5", ["changed.py"], now=105.0)  # asked again, no verdict since
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
     claims.take("p", ":1.5", ["changed.py"], now=110.0)
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
     claims.release("p", ["changed.py"], now=NOW)  # indexed again and verified after all
-    assert claims.verifying(FOLLOWED, NOW)
+    assert claims.verifying(NOW, lambda: FOLLOWED)
 
 
 def test_an_instance_that_leaves_the_bus_is_no_longer_verifying():
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["a.py"], now=100.0)
     claims.forget(":1.5")
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
     claims.forget(":1.5")
     assert settled == [1]
 
@@ -128,11 +128,11 @@ def test_an_instance_with_nothing_left_in_one_project_is_still_verifying_another
     claims, settled = _claims_counting_settled()
     claims.take("big", ":1.5", ["a.py"], now=100.0)
     claims.take("quiet", ":1.5", [], now=100.0)
-    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    assert claims.verifying(NOW, lambda: FOLLOWED) and settled == [0]
     claims.release("big", ["a.py"], now=NOW)
     claims.take("quiet", ":1.5", [], now=101.0)
     claims.take("big", ":1.5", ["b.py"], now=101.0)
-    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    assert claims.verifying(NOW, lambda: FOLLOWED) and settled == [0]
 
 
 def test_files_passed_over_in_one_project_do_not_stop_the_verifying_of_another():
@@ -142,11 +142,11 @@ def test_files_passed_over_in_one_project_do_not_stop_the_verifying_of_another()
     claims.release("q", ["a.py"], now=NOW)
     claims.take("p", ":1.5", ["changed.py"], now=101.0)  # again, no verdict there since
     claims.take("q", ":1.5", ["b.py"], now=101.0)
-    assert claims.verifying(FOLLOWED, NOW) and settled == [0]
+    assert claims.verifying(NOW, lambda: FOLLOWED) and settled == [0]
     claims.release("q", ["b.py"], now=NOW)
     claims.take("p", ":1.5", ["changed.py"], now=102.0)
     claims.take("q", ":1.5", [], now=102.0)
-    assert not claims.verifying(FOLLOWED, NOW) and settled == [1]
+    assert not claims.verifying(NOW, lambda: FOLLOWED) and settled == [1]
 
 
 def test_verifying_lapses_with_the_claims_and_with_the_project():
@@ -154,9 +154,23 @@ def test_verifying_lapses_with_the_claims_and_with_the_project():
     more of it), does not hold embedding back for good."""
     claims, settled = _claims_counting_settled()
     claims.take("p", ":1.5", ["a.py"], now=100.0)
-    assert claims.verifying({"p"}, 100.0 + CLAIM_SECONDS - 1)
-    assert not claims.verifying({"p"}, 100.0 + CLAIM_SECONDS) and settled == [1]
+    assert claims.verifying(100.0 + CLAIM_SECONDS - 1, lambda: {"p"})
+    assert not claims.verifying(100.0 + CLAIM_SECONDS, lambda: {"p"}) and settled == [1]
     claims.take("p", ":1.5", ["b.py"], now=200.0)
     claims.release("p", ["b.py"], now=201.0)
-    assert claims.verifying({"p", "q"}, 202.0)
-    assert not claims.verifying({"q"}, 202.0) and settled == [2]  # p removed
+    assert claims.verifying(202.0, lambda: {"p", "q"})
+    assert not claims.verifying(202.0, lambda: {"q"}) and settled == [2]  # p removed
+
+
+def test_the_projects_followed_are_read_only_while_an_instance_is_verifying():
+    """The vectorizer asks before every batch; reading the projects is a query of the owner's."""
+    claims, _ = _claims_counting_settled()
+    reads: list[int] = []
+
+    def followed() -> set[str]:
+        reads.append(1)
+        return {"p"}
+
+    assert not claims.verifying(NOW, followed) and not reads
+    claims.take("p", ":1.5", ["a.py"], now=100.0)
+    assert claims.verifying(NOW, followed) and len(reads) == 1
