@@ -95,6 +95,138 @@ async def manager(bus, member: str, signature: str = "", *body):
     return await call(bus, BUS_NAME, OBJECT_PATH, MANAGER_INTERFACE, member, signature, list(body))
 
 
+async def manager_property(bus, name: str):
+    return (await call(bus, BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get", "ss",
+                       [MANAGER_INTERFACE, name]))[0].value
+
+
+async def ask(seconds: float, interval: float) -> dict[str, object]:
+    """SyntaxPending asked every ``interval`` seconds for ``seconds``, over one connection, as
+    ``stages`` asks (bench/poll_cost.py measures what that costs the machine)."""
+    bus = await connect(BusKind.SYSTEM)
+    asked, t0 = 0, time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        await manager_property(bus, "SyntaxPending")
+        asked += 1
+        await asyncio.sleep(interval)
+    bus.disconnect()
+    return {"asked": asked}
+
+
+SYSTEMD = "org.freedesktop.systemd1"
+
+
+async def unit_property(bus, unit: str, interface: str, name: str):
+    path = (await call(bus, SYSTEMD, "/org/freedesktop/systemd1", f"{SYSTEMD}.Manager", "GetUnit", "s", [unit]))[0]
+    return (await call(bus, SYSTEMD, path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                       [f"{SYSTEMD}.{interface}", name]))[0].value
+
+
+async def units_cpu_s(bus, units: list[str]) -> dict[str, float]:
+    """CPU time (user + system) each unit has used so far, as systemd counts it (its cgroup)."""
+    return {unit: await unit_property(bus, unit, "Service", "CPUUsageNSec") / 1e9 for unit in units}
+
+
+async def peak_rss_mb(bus, unit: str) -> float:
+    pid = await unit_property(bus, unit, "Service", "MainPID")
+    if not pid:
+        return float("nan")  # not running (--vectorizer-stopped)
+    with open(f"/proc/{pid}/status") as f:
+        return next((int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:")), float("nan"))
+
+
+async def stages(root: str, project: str, files: int, units: list[str], until_embedded: bool) -> dict[str, object]:
+    """Adds ``root`` (`codeanalysisctl add --no-block`, as the host did before) and times the
+    stages of its first index from here, over one bus connection: every file searchable,
+    the project ready, the first verdicts, every file verified, and with ``until_embedded``
+    the first and the last vectors; each unit's CPU at each stage. Asked from the host, each
+    question was processes (nsenter, env, busctl): about 10 ms of the machine's CPU, a fifth
+    of a core at one question every 50 ms, taken from the units being timed; over one
+    connection here, about 1 ms (bench/poll_cost.py)."""
+    bus = await connect(BusKind.SYSTEM)
+    own_cpu = time.process_time()
+
+    async def prop(name: str) -> int:
+        return await manager_property(bus, name)
+
+    async def until(ready, what: str, interval: float = 0.05, timeout: float = 900.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not await ready():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what}: not within {timeout:.0f} s")
+            await asyncio.sleep(interval)
+
+    async def all_indexed() -> bool:
+        return await prop("FilesIndexed") >= files
+
+    async def project_ready() -> bool:
+        return [row[1] for row in (await manager(bus, "IndexProgress", "s", project))[0]] == ["ready"]
+
+    out: dict[str, object] = {}
+    cpu_before = await units_cpu_s(bus, units)
+
+    def spent(now: dict[str, float], since: dict[str, float]) -> dict[str, float]:
+        return {unit: seconds - since.get(unit, 0.0) for unit, seconds in now.items()}
+
+    t0 = time.monotonic()
+    subprocess.run(["codeanalysisctl", "add", "--no-block", root], check=True, capture_output=True)
+    await until(all_indexed, "every file indexed", timeout=600)
+    out["add_to_indexed_s"] = time.monotonic() - t0
+    out["cpu_during_index_s"] = spent(await units_cpu_s(bus, units), cpu_before)
+    out["files_indexed"] = await prop("FilesIndexed")
+    # Every file searchable; the rest of their facts (names, imports, chunks to embed)
+    # follows: the project is indexed whole when the watcher says it is ready.
+    await until(project_ready, "the project ready", timeout=600)
+    indexed_at = time.monotonic()
+    out["add_to_complete_s"] = indexed_at - t0
+    cpu_indexed = await units_cpu_s(bus, units)
+    out["cpu_to_complete_s"] = spent(cpu_indexed, cpu_before)
+    out["db_bytes"] = await prop("DatabaseBytes")
+    out["rss_after_index_mb"] = {unit: await peak_rss_mb(bus, unit) for unit in units}
+    # how long the parser units took to begin: a verdict recorded lowers the count
+    unverified = await prop("SyntaxPending")
+
+    async def first_verdicts() -> bool:
+        return await prop("SyntaxPending") < unverified
+
+    await until(first_verdicts, "the first verdicts")
+    out["verification_began_after_index_s"] = time.monotonic() - indexed_at
+    # Counting chunks without a vector is a query over all of them: asked once a second,
+    # and only when asked for, so as not to take the owner's CPU from what is measured.
+    chunks_at_ready = await prop("ChunksPending") if until_embedded else 0
+    looked = [0.0]
+
+    async def verified() -> bool:
+        # the first vectors stored lower ChunksPending (the index adds no chunk by now)
+        if until_embedded and "embedding_began_after_index_s" not in out and time.monotonic() - looked[0] >= 1.0:
+            looked[0] = time.monotonic()
+            if await prop("ChunksPending") < chunks_at_ready:
+                out["embedding_began_after_index_s"] = time.monotonic() - indexed_at
+        return await prop("SyntaxPending") == 0
+
+    await until(verified, "every file's concrete syntax verified")
+    out["add_to_syntax_verified_s"] = time.monotonic() - t0
+    out["syntax_after_index_s"] = time.monotonic() - indexed_at
+    # what shares the cores with verification meanwhile (the vectorizer embeds the new files)
+    out["cpu_during_verification_s"] = spent(await units_cpu_s(bus, units), cpu_indexed)
+    if until_embedded:
+        out["chunks_at_ready"] = chunks_at_ready
+
+        async def first_vectors() -> bool:
+            return await prop("ChunksPending") < chunks_at_ready
+
+        async def embedded() -> bool:
+            return await prop("ChunksPending") == 0
+
+        await until(first_vectors, "the first vectors", 0.2)
+        out.setdefault("embedding_began_after_index_s", time.monotonic() - indexed_at)
+        await until(embedded, "every chunk embedded", 1.0, timeout=3600)
+        out["embedded_after_index_s"] = time.monotonic() - indexed_at
+    out["probe_cpu_s"] = time.process_time() - own_cpu
+    bus.disconnect()
+    return out
+
+
 SLOWEST = 4  # edits reported one by one: with 200, the p99 is the second slowest
 
 
@@ -253,6 +385,15 @@ def main() -> None:
     p.add_argument("--gap", type=float, default=0.001)
     p.add_argument("--pause", type=float, default=0.5)
     p.add_argument("--on-change", action="store_true", help="ask after each change announced, not every --gap s")
+    p = sub.add_parser("stages")
+    p.add_argument("root")
+    p.add_argument("project")
+    p.add_argument("--files", type=int, required=True, help="the files the project has: indexed when all are")
+    p.add_argument("--units", nargs="+", required=True, help="the units whose CPU is counted")
+    p.add_argument("--until-embedded", action="store_true")
+    p = sub.add_parser("ask")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--interval", type=float, default=0.05)
     p = sub.add_parser("queries")
     p.add_argument("-n", type=int, default=500)
     p.add_argument("--language", action="store_true", help="the query language's queries")
@@ -264,6 +405,10 @@ def main() -> None:
     elif args.what == "saves":
         result = asyncio.run(saves(args.root, args.project, args.files, args.rounds, args.gap, args.pause,
                                   args.on_change))
+    elif args.what == "ask":
+        result = asyncio.run(ask(args.seconds, args.interval))
+    elif args.what == "stages":
+        result = asyncio.run(stages(args.root, args.project, args.files, args.units, args.until_embedded))
     else:
         result = asyncio.run(queries(args.n, LANGUAGE_QUERIES if args.language else QUERIES))
     json.dump(result, sys.stdout)
