@@ -108,7 +108,10 @@ def _verdict(source: bytes, max_nodes: int, nodes: int | None) -> str:
         passed_over = None if count is None else too_many_nodes(count, max_nodes)
         if passed_over is not None:
             return passed_over
-    import libcst  # here, not at the top: the DB owner reads NOT_VERIFIED without loading libcst
+    # here, not at the top: the DB owner reads NOT_VERIFIED without loading libcst
+    import libcst
+
+    from codeanalysisd.index.codegen import module_bytes
 
     try:
         module = libcst.parse_module(source)
@@ -119,7 +122,7 @@ def _verdict(source: bytes, max_nodes: int, nodes: int | None) -> str:
     except Exception as exc:  # libcst's native parser raises a few types of its own
         return f"libcst cannot parse it: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     try:
-        regenerated = module.bytes
+        regenerated = module_bytes(module)
     except (RecursionError, MemoryError, UnicodeError) as exc:
         return f"libcst cannot regenerate it: {type(exc).__name__}"
     if regenerated == source:
