@@ -172,6 +172,13 @@ def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> 
     return [(path, sha, nodes or 0) for path, sha, nodes in rows[:limit]]
 
 
+def index_settled(core: OwnerCore) -> None:
+    """The watcher has nothing left to index: with files left to verify, the parser units,
+    woken by the signal that says so, are about to begin (``SyntaxClaims.expect``)."""
+    if core.store.reads.files.syntax_pending_count():
+        core.syntax_claims.expect(time.monotonic())
+
+
 async def record_syntax(core: OwnerCore, project: str, verdicts: list[tuple[str, bytes, str]]) -> int:
     """(path, sha256 the verdict was made on, verdict): 'exact' or why the tree differs."""
     pid, checked = core.project(project).id, [(rel(p), sha, v[:MAX_REASON]) for p, sha, v in verdicts]

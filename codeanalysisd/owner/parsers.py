@@ -28,6 +28,9 @@ log = logging.getLogger("codeanalysisd.owner")
 # A claim lapses after this long without a verdict, or at once when its instance leaves the bus
 # (killed or stopped mid-batch). libcst takes up to ~10 s on the largest file it is given.
 CLAIM_SECONDS = 120.0
+# How long after the watcher's index settles, with files left to verify, the parser units are
+# waited for: woken by the same signal as the vectorizer, they ask within moments if they run.
+EXPECT_SECONDS = 10.0
 PARSER_UNITS = "codeanalysisd-parser@*.service"
 
 
@@ -49,7 +52,16 @@ class SyntaxClaims:
         # verdict on anything it was handed: it passed all of it over (changed on disk since
         # it was indexed, or the root gone) and verifies nothing there until it changes.
         self._unanswered: set[tuple[str, str]] = set()
+        # Until when the parser units are expected to begin (monotonic; 0: not expected).
+        self._expected_until = 0.0
         self.on_settled: Callable[[], None] = lambda: None
+
+    def expect(self, now: float) -> None:
+        """The watcher's index settled with files left to verify. The signal that says so
+        wakes the parser units and the vectorizer alike, and the vectorizer, asking first,
+        would take a batch beside verification; so verification counts as begun until an
+        instance is handed files, or for ``EXPECT_SECONDS`` if none is (none runs)."""
+        self._expected_until = now + EXPECT_SECONDS
 
     def verifying(self, now: float, followed: Callable[[], Collection[str]]) -> bool:
         """Whether any instance is verifying now, in a project ``followed()`` names (asked
@@ -58,7 +70,7 @@ class SyntaxClaims:
         if self._working:
             projects = followed()
             self._idle([k for k in self._working if k[1] not in projects])
-        return bool(self._working)
+        return bool(self._working) or now < self._expected_until
 
     def held_by_others(self, project: str, claimant: str, now: float) -> set[str]:
         return {path for (pid, path), (who, until) in self._held.items()
@@ -74,6 +86,8 @@ class SyntaxClaims:
             self._held[(project, path)] = (claimant, now + CLAIM_SECONDS)
             handed += 1
         asker = (claimant, project)
+        if handed:
+            self._expected_until = 0.0  # begun: verifying is told by who holds what from here
         if not handed or asker in self._unanswered:
             self._idle([asker])
         else:

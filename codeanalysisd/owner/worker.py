@@ -44,6 +44,7 @@ class WorkerInterface(ServiceInterface):
         held_back = freshness.watcher_indexing(self.core)
         self.core.reports.record_backlog(projects, read_to)
         if held_back and not freshness.watcher_indexing(self.core):
+            ingest.index_settled(self.core)
             self.IndexingSettled()
 
     @method()

@@ -6,6 +6,7 @@ with disk, and these tests say how quickly only in the figures they print.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -701,6 +702,49 @@ def test_embedding_waits_while_the_parser_units_verify_and_begins_as_they_finish
         system.run("rm", "-rf", INTERVAL_DROPIN, f"{ROOT}/verifying")
         system.systemctl("start", *units)
         system.systemctl("reload", vectorizer, *units)  # the parser units started with the drop-in
+
+
+def _manager_count(box, name: str) -> int:
+    return int(box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
+                       "org.codeanalysis1.Manager", name).stdout.split()[1])
+
+
+def test_embedding_takes_nothing_as_the_index_settles_with_files_left_to_verify(system):
+    """The signal that the watcher's index settled wakes the vectorizer with the parser
+    units, and the vectorizer, asking first, would take a batch beside verification: the
+    owner counts verification as begun from then until an instance is handed files. So no
+    chunk gets a vector from before the new modules are indexed until they are verified,
+    and then embedding begins."""
+    vectorizer = "codeanalysisd-vectorizer.service"
+    settled_parser_units(system)
+    _nothing_pending_verification(system)
+    wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith("idle"), timeout=120,
+               interval=0.2, what="the vectorizer idle")
+    # Written aside and moved in: one change for the watcher, so its index settles once.
+    _write_modules(system, "/srv/settling-aside", 96, 280)  # bytes of their own: no verdict to take
+    # (ChunksPending, SyntaxPending, FilesIndexed), read in that order: a sample whose
+    # SyntaxPending is not 0 read its ChunksPending while files still waited for verification.
+    samples: list[tuple[int, int, int]] = []
+    files = _manager_count(system, "FilesIndexed")
+    try:
+        system.run("mv", "/srv/settling-aside", f"{ROOT}/settling")
+        deadline = time.monotonic() + 120
+        while not samples or samples[-1][1] or samples[-1][2] < files + 96:
+            assert time.monotonic() < deadline, f"the modules not indexed and verified within 120 s: {samples[-5:]}"
+            samples.append((_manager_count(system, "ChunksPending"), _manager_count(system, "SyntaxPending"),
+                            _manager_count(system, "FilesIndexed")))
+            time.sleep(0.02)
+        assert not _unverified(system, "settling/")
+        chunks = [c for c, _, _ in samples]
+        drops = [(a, b) for a, b in itertools.pairwise(samples) if b[0] < a[0] and b[1]]
+        assert not drops, f"vectors stored while files waited for verification: {drops}"
+        assert max(chunks) > 0, samples  # the modules' chunks were there to take
+        wait_until(lambda: _manager_count(system, "ChunksPending") < chunks[-1], timeout=30, interval=0.05,
+                   what="embedding to begin once the modules were verified")
+        figure(f"96 modules moved in, indexed and verified: {len(samples)} samples, ChunksPending rose "
+               f"to {max(chunks)} and fell only after the last verdict")
+    finally:
+        system.run("rm", "-rf", f"{ROOT}/settling", "/srv/settling-aside")
 
 
 def test_files_a_killed_parser_held_go_to_the_next_at_once(system):

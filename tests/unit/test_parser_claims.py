@@ -4,7 +4,7 @@ instance is verifying, which embedding waits for."""
 
 import time
 
-from codeanalysisd.owner.parsers import CLAIM_SECONDS, SyntaxClaims, watcher_busy
+from codeanalysisd.owner.parsers import CLAIM_SECONDS, EXPECT_SECONDS, SyntaxClaims, watcher_busy
 from codeanalysisd.owner.reports import WorkerReports
 
 NOW = 110.0  # within a claim's time of every step of the tests below
@@ -174,3 +174,25 @@ def test_the_projects_followed_are_read_only_while_an_instance_is_verifying():
     assert not claims.verifying(NOW, followed) and not reads
     claims.take("p", ":1.5", ["a.py"], now=100.0)
     assert claims.verifying(NOW, followed) and len(reads) == 1
+
+
+def test_verification_counts_as_begun_from_the_index_settling_until_an_instance_is_handed_files():
+    """The signal that the index settled wakes the vectorizer with the parser units: it must
+    not take a batch in the moment before they ask."""
+    claims, settled = _claims_counting_settled()
+    claims.expect(100.0)
+    assert claims.verifying(100.5, lambda: FOLLOWED)
+    claims.take("quiet", ":1.5", [], now=100.5)  # nothing in one project: the others to come
+    assert claims.verifying(100.6, lambda: FOLLOWED)
+    claims.take("p", ":1.5", ["a.py"], now=100.6)  # begun: told by who holds what from here
+    claims.release("p", ["a.py"], now=101.0)
+    claims.take("p", ":1.5", [], now=101.5)
+    assert not claims.verifying(101.6, lambda: FOLLOWED) and settled == [1]
+
+
+def test_an_expected_beginning_lapses_when_no_instance_asks():
+    """No parser unit running (stopped by hand): embedding waits EXPECT_SECONDS, not for good."""
+    claims, _ = _claims_counting_settled()
+    claims.expect(100.0)
+    assert claims.verifying(100.0 + EXPECT_SECONDS - 0.1, lambda: FOLLOWED)
+    assert not claims.verifying(100.0 + EXPECT_SECONDS, lambda: FOLLOWED)
