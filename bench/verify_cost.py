@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from stdlib_box import copy_stdlib_here  # noqa: E402
 
 from codeanalysisd.config import Config  # noqa: E402
+from codeanalysisd.index.codegen import without_position_hook  # noqa: E402
 from codeanalysisd.index.membership import ProjectFiles  # noqa: E402
 from codeanalysisd.workers.libcst_thread import KEEP_HEAP_MB  # noqa: E402
 
@@ -170,7 +171,9 @@ def measure(root: pathlib.Path, every: int, rounds: int) -> None:
              if (root / rel).stat().st_size <= config.max_parse_size][::every]
     size = sum(pathlib.Path(p).stat().st_size for p in paths)
     print(f"corpus: {root}: {len(paths)} files, {size / 1e6:.1f} MB (every {every}th the suite parses); "
-          f"MaxSyntaxNodes={bound}, KEEP_HEAP_MB={KEEP_HEAP_MB}; {rounds} round(s)")
+          f"MaxSyntaxNodes={bound}, KEEP_HEAP_MB={KEEP_HEAP_MB}; {rounds} round(s); the verdict regenerates "
+          + ("without libcst's position hook" if without_position_hook() else
+             "with Module.bytes (this libcst keeps its codegen state elsewhere)"))
     runs: dict[str, list[dict[str, Any]]] = {way: [] for way in (*WAYS, "parts", TWO)}
     for _ in range(rounds):
         for way in (*WAYS, "parts"):
