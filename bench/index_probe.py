@@ -136,7 +136,7 @@ async def peak_rss_mb(bus, unit: str) -> float:
 
 
 async def stages(root: str, project: str, files: int, units: list[str], until_embedded: bool) -> dict[str, object]:
-    """Adds ``root`` (`codeanalysisctl add --no-block`, as the host did before) and times the
+    """Adds ``root`` (`codeanalysisctl add --no-block`, as a user would) and times the
     stages of its first index from here, over one bus connection: every file searchable,
     the project ready, the first verdicts, every file verified, and with ``until_embedded``
     the first and the last vectors; each unit's CPU at each stage. Asked from the host, each
