@@ -573,10 +573,12 @@ def _nothing_pending_verification(box) -> None:
                timeout=60, what="nothing pending verification")
 
 
-def _write_modules(box, directory: str, count: int, functions: int) -> None:
+def _write_modules(box, directory: str, count: int, functions: int, name: str = "f") -> None:
     """``count`` modules of ``functions`` small functions each: a few hundred ms of libcst apiece,
-    each its own bytes (a verdict on some bytes holds for every file holding them)."""
-    body = "".join(f"def f{i}(a, b=1, *c, **d):\n    return [a + b for _ in c if d] or {{{i}: a}}\n\n"
+    each its own bytes (a verdict on some bytes holds for every file holding them). The
+    functions are ``name`` numbered: a vector is kept once per chunk text, so only a name not
+    used before gives chunks to embed."""
+    body = "".join(f"def {name}{i}(a, b=1, *c, **d):\n    return [a + b for _ in c if d] or {{{i}: a}}\n\n"
                    for i in range(functions))
     box.sh(f"mkdir -p {directory} && for i in $(seq 1 {count}); do {{ echo \"# module $i\"; cat <<'EOF'\n"
            f"{body}EOF\n}} > {directory}/m$i.py; done")
@@ -721,7 +723,8 @@ def test_embedding_takes_nothing_as_the_index_settles_with_files_left_to_verify(
     wait_until(lambda: system.show(vectorizer, "StatusText")["StatusText"].startswith("idle"), timeout=120,
                interval=0.2, what="the vectorizer idle")
     # Written aside and moved in: one change for the watcher, so its index settles once.
-    _write_modules(system, "/srv/settling-aside", 96, 280)  # bytes of their own: no verdict to take
+    # bytes of their own, no verdict to take; chunk texts of their own, no vector to take
+    _write_modules(system, "/srv/settling-aside", 96, 280, name="settling_")
     # (ChunksPending, SyntaxPending, FilesIndexed), read in that order: a sample whose
     # SyntaxPending is not 0 read its ChunksPending while files still waited for verification.
     samples: list[tuple[int, int, int]] = []
