@@ -33,6 +33,11 @@ class FileReads:
         return single_int(self.db.execute(
             "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"))
 
+    def projects_syntax_pending(self) -> list[str]:
+        """The projects with files whose concrete syntax has not been verified."""
+        return [str(pid) for (pid,) in self.db.execute(
+            "SELECT DISTINCT project_id FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1")]
+
     def live_count(self) -> int:
         return single_int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'"))
 

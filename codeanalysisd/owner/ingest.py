@@ -173,9 +173,11 @@ def syntax_pending(core: OwnerCore, project: str, limit: int, claimant: str) -> 
 
 
 def index_settled(core: OwnerCore) -> None:
-    """The watcher has nothing left to index: with files left to verify, the parser units,
-    woken by the signal that says so, are about to begin (``SyntaxClaims.expect``)."""
-    if core.store.reads.files.syntax_pending_count():
+    """The watcher has nothing left to index: with files left to verify in a project the
+    parser units follow (not one whose root is missing), they, woken by the signal that says
+    so, are about to begin (``SyntaxClaims.expect``)."""
+    if any(core.project(pid).state != ProjectState.MISSING
+           for pid in core.store.reads.files.projects_syntax_pending()):
         core.syntax_claims.expect(time.monotonic())
 
 

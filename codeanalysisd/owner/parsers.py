@@ -52,16 +52,21 @@ class SyntaxClaims:
         # verdict on anything it was handed: it passed all of it over (changed on disk since
         # it was indexed, or the root gone) and verifies nothing there until it changes.
         self._unanswered: set[tuple[str, str]] = set()
-        # Until when the parser units are expected to begin (monotonic; 0: not expected).
+        # Until when the parser units are expected to begin (monotonic; 0: not expected), and
+        # the instances that have asked, while they are on the bus: with none, none is expected.
         self._expected_until = 0.0
+        self._instances: set[str] = set()
         self.on_settled: Callable[[], None] = lambda: None
 
     def expect(self, now: float) -> None:
         """The watcher's index settled with files left to verify. The signal that says so
         wakes the parser units and the vectorizer alike, and the vectorizer, asking first,
         would take a batch beside verification; so verification counts as begun until an
-        instance is handed files, or for ``EXPECT_SECONDS`` if none is (none runs)."""
-        self._expected_until = now + EXPECT_SECONDS
+        instance is handed files, or for ``EXPECT_SECONDS`` if none is. Not at all if no
+        instance is on the bus (the units stopped): embedding would wait on nobody after
+        every save."""
+        if self._instances:
+            self._expected_until = now + EXPECT_SECONDS
 
     def verifying(self, now: float, followed: Callable[[], Collection[str]]) -> bool:
         """Whether any instance is verifying now, in a project ``followed()`` names (asked
@@ -85,6 +90,7 @@ class SyntaxClaims:
         for path in paths:
             self._held[(project, path)] = (claimant, now + CLAIM_SECONDS)
             handed += 1
+        self._instances.add(claimant)
         asker = (claimant, project)
         if handed:
             self._expected_until = 0.0  # begun: verifying is told by who holds what from here
@@ -97,6 +103,7 @@ class SyntaxClaims:
 
     def forget(self, claimant: str) -> None:
         """The claimant left the bus (its process ended): its files go to the others at once."""
+        self._instances.discard(claimant)
         for key in [k for k, (who, _) in self._held.items() if who == claimant]:
             del self._held[key]
         self._unanswered = {k for k in self._unanswered if k[0] != claimant}

@@ -321,6 +321,17 @@ def test_a_verdict_holds_for_every_copy_of_the_same_bytes_in_any_project(store):
     assert [p for p, _, _ in store.reads.files.syntax_pending("q", 10)] == ["c.py"]
 
 
+def test_the_projects_with_files_to_verify_are_named_each_once(store):
+    """What the owner looks at as the watcher's index settles (owner/ingest.py index_settled)."""
+    store.writes.projects.add("/srv/q", roots_overlap)
+    assert store.reads.files.projects_syntax_pending() == []
+    store.writes.files.index("p", [update("a.py"), update("b.py", SOURCE + b"y = 2\n")])
+    store.writes.files.index("q", [update("c.py", SOURCE + b"z = 3\n")])
+    assert sorted(store.reads.files.projects_syntax_pending()) == ["p", "q"]
+    store.writes.files.record_syntax("q", [("c.py", hashlib.sha256(SOURCE + b"z = 3\n").digest(), "exact")])
+    assert store.reads.files.projects_syntax_pending() == ["p"]
+
+
 def test_a_file_passed_over_for_its_size_passes_no_copy_over(store):
     """Passed over depends on [Parser] MaxSyntaxNodes= at the time, not on the bytes alone."""
     sha = hashlib.sha256(SOURCE).digest()

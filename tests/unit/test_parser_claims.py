@@ -180,6 +180,7 @@ def test_verification_counts_as_begun_from_the_index_settling_until_an_instance_
     """The signal that the index settled wakes the vectorizer with the parser units: it must
     not take a batch in the moment before they ask."""
     claims, settled = _claims_counting_settled()
+    claims.take("p", ":1.5", [], now=99.0)  # an instance asked while the watcher indexed
     claims.expect(100.0)
     assert claims.verifying(100.5, lambda: FOLLOWED)
     claims.take("quiet", ":1.5", [], now=100.5)  # nothing in one project: the others to come
@@ -190,9 +191,25 @@ def test_verification_counts_as_begun_from_the_index_settling_until_an_instance_
     assert not claims.verifying(101.6, lambda: FOLLOWED) and settled == [1]
 
 
-def test_an_expected_beginning_lapses_when_no_instance_asks():
-    """No parser unit running (stopped by hand): embedding waits EXPECT_SECONDS, not for good."""
+def test_an_expected_beginning_lapses_when_no_instance_is_handed_files():
+    """The files left are nobody's to verify now (held by an instance hung on them, say):
+    embedding waits EXPECT_SECONDS, not for good."""
     claims, _ = _claims_counting_settled()
+    claims.take("p", ":1.5", [], now=99.0)
     claims.expect(100.0)
     assert claims.verifying(100.0 + EXPECT_SECONDS - 0.1, lambda: FOLLOWED)
     assert not claims.verifying(100.0 + EXPECT_SECONDS, lambda: FOLLOWED)
+
+
+def test_no_beginning_is_expected_with_no_instance_on_the_bus():
+    """The parser units stopped: embedding must not wait EXPECT_SECONDS after every save."""
+    claims, _ = _claims_counting_settled()
+    claims.expect(100.0)  # none has asked since the owner started
+    assert not claims.verifying(100.5, lambda: FOLLOWED)
+    claims.take("p", ":1.5", [], now=101.0)
+    claims.forget(":1.5")  # it left the bus
+    claims.expect(102.0)
+    assert not claims.verifying(102.5, lambda: FOLLOWED)
+    claims.take("p", ":1.8", [], now=103.0)  # a new instance
+    claims.expect(104.0)
+    assert claims.verifying(104.5, lambda: FOLLOWED)
