@@ -14,6 +14,7 @@ from codeanalysisd.db.rows import single_int
 from codeanalysisd.db.vectors import Match
 from codeanalysisd.index.record import FileUpdate
 from codeanalysisd.query_language import Query
+from codeanalysisd.records import ProjectState
 
 
 class FileReads:
@@ -33,10 +34,11 @@ class FileReads:
         return single_int(self.db.execute(
             "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"))
 
-    def projects_syntax_pending(self) -> list[str]:
-        """The projects with files whose concrete syntax has not been verified."""
-        return [str(pid) for (pid,) in self.db.execute(
-            "SELECT DISTINCT project_id FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1")]
+    def projects_syntax_pending(self) -> dict[str, ProjectState]:
+        """The projects with files whose concrete syntax has not been verified, with their state."""
+        return {str(pid): ProjectState(state) for pid, state in self.db.execute(
+            "SELECT DISTINCT f.project_id, p.state FROM files f JOIN projects p ON p.id = f.project_id "
+            "WHERE f.syntax IS NULL AND f.state = 'live' AND f.parsed = 1")}
 
     def live_count(self) -> int:
         return single_int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'"))

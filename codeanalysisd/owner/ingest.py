@@ -176,8 +176,7 @@ def index_settled(core: OwnerCore) -> None:
     """The watcher has nothing left to index: with files left to verify in a project the
     parser units follow (not one whose root is missing), they, woken by the signal that says
     so, are about to begin (``SyntaxClaims.expect``)."""
-    if any(core.project(pid).state != ProjectState.MISSING
-           for pid in core.store.reads.files.projects_syntax_pending()):
+    if any(state != ProjectState.MISSING for state in core.store.reads.files.projects_syntax_pending().values()):
         core.syntax_claims.expect(time.monotonic())
 
 

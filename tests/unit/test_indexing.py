@@ -13,6 +13,7 @@ from codeanalysisd.index.facts import Definition, Import, IndexedFacts, Referenc
 from codeanalysisd.index.reading import FileRead, file_facts
 from codeanalysisd.index.record import NO_CONTENT, FileUpdate
 from codeanalysisd.paths import roots_overlap
+from codeanalysisd.records import ProjectState
 
 
 def facts(defs=(), refs=(), problems=(), parsed=True, unreadable=False):
@@ -324,12 +325,13 @@ def test_a_verdict_holds_for_every_copy_of_the_same_bytes_in_any_project(store):
 def test_the_projects_with_files_to_verify_are_named_each_once(store):
     """What the owner looks at as the watcher's index settles (owner/ingest.py index_settled)."""
     store.writes.projects.add("/srv/q", roots_overlap)
-    assert store.reads.files.projects_syntax_pending() == []
+    assert store.reads.files.projects_syntax_pending() == {}
     store.writes.files.index("p", [update("a.py"), update("b.py", SOURCE + b"y = 2\n")])
     store.writes.files.index("q", [update("c.py", SOURCE + b"z = 3\n")])
-    assert sorted(store.reads.files.projects_syntax_pending()) == ["p", "q"]
+    store.writes.projects.set_state("q", ProjectState.MISSING)
+    assert store.reads.files.projects_syntax_pending() == {"p": ProjectState.ACTIVE, "q": ProjectState.MISSING}
     store.writes.files.record_syntax("q", [("c.py", hashlib.sha256(SOURCE + b"z = 3\n").digest(), "exact")])
-    assert store.reads.files.projects_syntax_pending() == ["p"]
+    assert store.reads.files.projects_syntax_pending() == {"p": ProjectState.ACTIVE}
 
 
 def test_a_file_passed_over_for_its_size_passes_no_copy_over(store):
