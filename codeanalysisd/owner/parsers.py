@@ -92,14 +92,13 @@ class SyntaxClaims:
             handed += 1
         self._instances.add(claimant)
         asker = (claimant, project)
-        if handed:
-            self._expected_until = 0.0  # begun: verifying is told by who holds what from here
         if not handed or asker in self._unanswered:
             self._idle([asker])
         else:
             self._working[asker] = now + CLAIM_SECONDS
         if handed:
             self._unanswered.add(asker)
+            self._expected_until = 0.0  # begun: verifying is told by who holds what from here
 
     def forget(self, claimant: str) -> None:
         """The claimant left the bus (its process ended): its files go to the others at once."""
