@@ -10,7 +10,7 @@ from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.freshness import watcher_indexing
-from codeanalysisd.records import ProjectState
+from codeanalysisd.owner.parsers import verified_in
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -54,7 +54,7 @@ def pending_chunks(core: OwnerCore, model_id: int, after: int, limit: int) -> tu
         raise failures.Occupied("the watcher is indexing; embedding goes on when it is done")
 
     def followed() -> set[str]:  # the list counts each project's files: read only while one verifies
-        return {p.id for p in core.store.reads.projects.list() if p.state != ProjectState.MISSING}
+        return {p.id for p in core.store.reads.projects.list() if verified_in(p.state)}
 
     # And while the parser units verify (owner/parsers.py): the shorter job, given the cores,
     # ends sooner, and embedding, which takes what is left, ends no later for the wait.

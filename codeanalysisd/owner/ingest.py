@@ -16,6 +16,7 @@ from codeanalysisd.owner import failures
 from codeanalysisd.owner.changes import Change
 from codeanalysisd.owner.core import OwnerCore
 from codeanalysisd.owner.freshness import watcher_indexing
+from codeanalysisd.owner.parsers import verified_in
 from codeanalysisd.owner.restores_pending import Held
 from codeanalysisd.records import ProjectState
 
@@ -176,7 +177,7 @@ def index_settled(core: OwnerCore) -> None:
     """The watcher has nothing left to index: with files left to verify in a project the
     parser units follow (not one whose root is missing), they, woken by the signal that says
     so, are about to begin (``SyntaxClaims.expect``)."""
-    if any(state != ProjectState.MISSING for state in core.store.reads.files.projects_syntax_pending().values()):
+    if any(verified_in(state) for state in core.store.reads.files.projects_syntax_pending().values()):
         core.syntax_claims.expect(time.monotonic())
 
 

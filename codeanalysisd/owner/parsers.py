@@ -22,6 +22,7 @@ from dbus_fast import DBusError
 from codeanalysisd.names import parser_unit
 from codeanalysisd.owner.reports import WorkerReports
 from codeanalysisd.owner.systemd_units import TRANSACTION_IS_DESTRUCTIVE, JobFailed, SystemdUnits
+from codeanalysisd.records import ProjectState
 
 log = logging.getLogger("codeanalysisd.owner")
 
@@ -122,6 +123,12 @@ class SyntaxClaims:
             del self._working[key]
         if ended and not self._working:
             self.on_settled()
+
+
+def verified_in(state: str) -> bool:
+    """Whether the parser units verify a project's files in this state: not while its root is
+    missing (workers/parser.py asks nothing of such a project)."""
+    return state != ProjectState.MISSING
 
 
 def watcher_busy(reports: WorkerReports, now: float, max_age: float) -> bool:
