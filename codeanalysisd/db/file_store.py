@@ -31,14 +31,13 @@ class FileReads:
         return indexing.syntax_pending(self.db, project_id, limit)
 
     def syntax_pending_count(self) -> int:
-        return single_int(self.db.execute(
-            "SELECT count(*) FROM files WHERE syntax IS NULL AND state = 'live' AND parsed = 1"))
+        return single_int(self.db.execute(f"SELECT count(*) FROM files WHERE {indexing.AWAITING_VERDICT}"))
 
     def projects_syntax_pending(self) -> dict[str, ProjectState]:
         """The projects with files whose concrete syntax has not been verified, with their state."""
         return {str(pid): ProjectState(state) for pid, state in self.db.execute(
-            "SELECT DISTINCT f.project_id, p.state FROM files f JOIN projects p ON p.id = f.project_id "
-            "WHERE f.syntax IS NULL AND f.state = 'live' AND f.parsed = 1")}
+            "SELECT id, state FROM projects WHERE id IN "
+            f"(SELECT project_id FROM files WHERE {indexing.AWAITING_VERDICT})")}
 
     def live_count(self) -> int:
         return single_int(self.db.execute("SELECT count(*) FROM files WHERE state = 'live'"))

@@ -338,12 +338,17 @@ def states(db: apsw.Connection, project_id: str) -> list[StoredFile]:
                        "WHERE project_id = ? ORDER BY path", (NO_CONTENT, STRUCTURE, project_id))]
 
 
+# A file waiting for a libcst verdict: the condition of the partial index files_syntax_pending
+# (db/migrations.py), which a query uses only when its WHERE holds these same terms.
+AWAITING_VERDICT = "syntax IS NULL AND state = 'live' AND parsed = 1"
+
+
 def syntax_pending(db: apsw.Connection, project_id: str, limit: int) -> list[tuple[str, bytes, int | None]]:
     """Live parsed files whose concrete syntax has not been verified: (path, sha256, its
     syntax nodes as counted when indexed, None if not)."""
     return [(path, bytes(sha), nodes) for path, sha, nodes in db.execute(
-        "SELECT path, sha256, nodes FROM files WHERE project_id = ? AND syntax IS NULL AND state = 'live' "
-        "AND parsed = 1 ORDER BY path LIMIT ?", (project_id, limit))]
+        f"SELECT path, sha256, nodes FROM files WHERE project_id = ? AND {AWAITING_VERDICT} ORDER BY path LIMIT ?",
+        (project_id, limit))]
 
 
 def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes, verdict: str) -> bool:
@@ -352,8 +357,7 @@ def record_syntax(db: apsw.Connection, project_id: str, path: str, sha256: bytes
     recorded = bool(db.execute("UPDATE files SET syntax = ? WHERE project_id = ? AND path = ? AND sha256 = ? "
                                "RETURNING id", (verdict, project_id, path, sha256)).fetchall())
     if recorded and not passed_over(verdict):
-        db.execute("UPDATE files SET syntax = ? WHERE sha256 = ? AND syntax IS NULL AND state = 'live' AND parsed = 1",
-                   (verdict, sha256))
+        db.execute(f"UPDATE files SET syntax = ? WHERE sha256 = ? AND {AWAITING_VERDICT}", (verdict, sha256))
     return recorded
 
 
