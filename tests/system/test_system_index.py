@@ -567,15 +567,6 @@ def _parser_story(box) -> str:
     return f"units: {units}\nstatus:\n{status}\nparser journal:\n{journal}"
 
 
-def _watcher_story(box) -> str:
-    """What a wait on the watcher saw: its state and status, the owner's, and both journals."""
-    watcher = "codeanalysisd-watcher.service"
-    state = box.show(watcher, "ActiveState", "StatusText", "MainPID")
-    status = ctl(box, "status", check=False).stdout
-    journals = {u: box.journal(u, "-o", "short-monotonic", "-n", "30") for u in (watcher, "codeanalysisd-db.service")}
-    return f"watcher: {state}\nstatus:\n{status}\n" + "".join(f"{u}:\n{j}\n" for u, j in journals.items())
-
-
 def _nothing_pending_verification(box) -> None:
     wait_until(lambda: box.run("busctl", "get-property", "org.codeanalysis1", "/org/codeanalysis1",
                                "org.codeanalysis1.Manager", "SyntaxPending").stdout.split()[1] == "0",
@@ -734,9 +725,6 @@ def test_embedding_takes_nothing_as_the_index_settles_with_files_left_to_verify(
     # Written aside and moved in: one change for the watcher, so its index settles once.
     # bytes of their own, no verdict to take; chunk texts of their own, no vector to take
     _write_modules(system, "/srv/settling-aside", 96, 280, name="settling_")
-    # (ChunksPending, SyntaxPending, FilesIndexed), read in that order: a sample whose
-    # SyntaxPending is not 0 read its ChunksPending while files still waited for verification.
-    samples: list[tuple[int, int, int]] = []
     # The count the modules add to is read once the index holds what disk does, every file
     # whole: an earlier test's large modules, still owing the rest of their facts, hold the
     # watcher's look at their removal back, which would then take them off the count.
@@ -746,12 +734,15 @@ def test_embedding_takes_nothing_as_the_index_settles_with_files_left_to_verify(
         return live == disk_hashes(system, ROOT) and all(rows[p]["whole"] for p in live)
     wait_until(settled, timeout=60, what="the index to equal disk, every file whole")
     files = _manager_count(system, "FilesIndexed")
+    # (ChunksPending, SyntaxPending, FilesIndexed), read in that order: a sample whose
+    # SyntaxPending is not 0 read its ChunksPending while files still waited for verification.
+    samples: list[tuple[int, int, int]] = []
     try:
         system.run("mv", "/srv/settling-aside", f"{ROOT}/settling")
         deadline = time.monotonic() + 120
         while not samples or samples[-1][1] or samples[-1][2] < files + 96:
             assert time.monotonic() < deadline, \
-                f"the modules not indexed and verified within 120 s: {samples[-5:]}; {_watcher_story(system)}"
+                f"the modules not indexed and verified within 120 s: {samples[-5:]}\n{difference(system)}"
             samples.append((_manager_count(system, "ChunksPending"), _manager_count(system, "SyntaxPending"),
                             _manager_count(system, "FilesIndexed")))
             time.sleep(0.02)
